@@ -1,0 +1,125 @@
+# mainline - one Makefile for the orchestrator, the trainer, the evaluator and tests.
+#
+#   make            build bin/mainline
+#   make test       install missing Debian packages, build, run every test
+#   make check      build and run every test (no package installation)
+#   make asan       the same tests under AddressSanitizer + UBSan (build-asan/)
+#   make fuzz       fuzz the sweep loader (libFuzzer, FUZZ_SECONDS=180)
+#   make demo       run the demo sweep end to end
+#   make deps       install missing build dependencies (apt-get)
+#   V=1             show full compiler command lines
+
+CC       ?= cc
+BUILD    ?= build
+BINDIR   ?= bin
+PKGS     := sqlite3 yaml-0.1 jansson libgit2 libcrypto
+OPT      ?= -O2
+SAN_FLAGS =
+ifeq ($(SAN),1)
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT       = -O1
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Icommon -Iregistry -Iorchestrator \
+             $(PKG_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
+LIBS       = $(PKG_LIBS) -lm
+
+ifneq ($(V),1)
+Q_CC = @echo "  CC      $@";
+Q_LD = @echo "  LD      $@";
+Q_AR = @echo "  AR      $@";
+endif
+
+# Everything but main(): linked into bin/mainline and into every unit test.
+LIB_OBJS += common/error.o
+LIB_OBJS += common/strbuf.o
+LIB_OBJS += common/digest.o
+LIB_OBJS += common/fsutil.o
+LIB_OBJS += common/canon_json.o
+LIB_OBJS += common/table.o
+LIB_OBJS += registry/registry.o
+LIB_OBJS += registry/reg_schema.o
+LIB_OBJS += registry/reg_write.o
+LIB_OBJS += registry/reg_read.o
+LIB_OBJS += orchestrator/provenance.o
+LIB_OBJS += orchestrator/yaml_tree.o
+LIB_OBJS += orchestrator/diag.o
+LIB_OBJS += orchestrator/sweep_params.o
+LIB_OBJS += orchestrator/sweep_load.o
+LIB_OBJS += orchestrator/sweep_expand.o
+LIB_OBJS += orchestrator/json_diff.o
+LIB_OBJS += orchestrator/plan.o
+
+CLI_OBJS += orchestrator/main.o
+CLI_OBJS += orchestrator/cmd_plan.o
+CLI_OBJS += orchestrator/cmd_status.o
+CLI_OBJS += orchestrator/cmd_runs.o
+CLI_OBJS += orchestrator/cmd_show.o
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+LIB := $(BUILD)/libmainline.a
+B_LIB_OBJS := $(addprefix $(BUILD)/,$(LIB_OBJS))
+B_CLI_OBJS := $(addprefix $(BUILD)/,$(CLI_OBJS))
+
+.PHONY: all test check asan fuzz fuzz-build demo deps detect clean unit-tests
+all: detect $(BINDIR)/mainline
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(B_LIB_OBJS)
+	$(Q_AR)rm -f $@ && ar rcs $@ $^
+
+$(BINDIR)/mainline: $(B_CLI_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(B_CLI_OBJS) $(LIB) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+unit-tests: $(UNIT_TESTS)
+
+# Say what was found and how to get what is missing.
+detect:
+	@sh scripts/detect-deps.sh
+
+deps:
+	@sh scripts/install-deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: all unit-tests
+	@BUILD=$(BUILD) BINDIR=$(BINDIR) sh tests/run-tests.sh
+
+asan:
+	@$(MAKE) --no-print-directory SAN=1 BUILD=build-asan BINDIR=build-asan/bin check
+
+FUZZ_SECONDS ?= 180
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Icommon -Iregistry -Iorchestrator $(PKG_CFLAGS) \
+              -fsanitize=fuzzer,address,undefined
+fuzz-build: build-fuzz/fuzz_sweep
+build-fuzz/fuzz_sweep: tests/fuzz/fuzz_sweep.c $(LIB_OBJS:.o=.c)
+	@mkdir -p $(dir $@)
+	$(Q_LD)clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
+fuzz: build-fuzz/fuzz_sweep
+	@mkdir -p tests/fuzz/corpus-work
+	build-fuzz/fuzz_sweep -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=tests/fuzz/crashers/ tests/fuzz/corpus-work tests/fuzz/corpus
+
+demo: all
+	@sh scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz $(BINDIR)
+
+-include $(B_LIB_OBJS:.o=.d) $(B_CLI_OBJS:.o=.d)

@@ -1,0 +1,116 @@
+/* fsutil.c - atomic file writes and small path helpers (see fsutil.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* fsync the directory so the rename itself survives a power cut. */
+static int fsync_dir(const char *path)
+{
+    char *dir = path_dirname(path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    free(dir);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, struct strbuf *err)
+{
+    struct strbuf tmp = STRBUF_INIT;
+    sb_addf(&tmp, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp.buf);
+    if (fd < 0) {
+        sb_addf(err, "cannot create a temporary file beside '%s': %s", path, strerror(errno));
+        sb_release(&tmp);
+        return -1;
+    }
+    const char *what = NULL;
+    if (write_all(fd, data, len) < 0)
+        what = "write";
+    else if (fsync(fd) < 0)
+        what = "fsync";
+    int saved = errno;
+    if (close(fd) < 0 && !what) {
+        what = "close";
+        saved = errno;
+    }
+    if (!what && rename(tmp.buf, path) < 0) {
+        what = "rename";
+        saved = errno;
+    }
+    if (what) {
+        unlink(tmp.buf);
+        sb_addf(err, "cannot write '%s' (%s): %s", path, what, strerror(saved));
+        sb_release(&tmp);
+        return -1;
+    }
+    sb_release(&tmp);
+    fsync_dir(path);
+    return 0;
+}
+
+int read_file(const char *path, char **data, size_t *len, struct strbuf *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sb_addf(err, "cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    struct strbuf sb = STRBUF_INIT;
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        sb_add(&sb, buf, n);
+    int failed = ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (failed) {
+        sb_addf(err, "cannot read '%s': %s", path, strerror(saved));
+        sb_release(&sb);
+        return -1;
+    }
+    *len = sb.len;
+    *data = sb_detach(&sb);
+    return 0;
+}
+
+char *path_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return xstrdup(".");
+    if (slash == path)
+        return xstrdup("/");
+    return xstrndup(path, (size_t)(slash - path));
+}
+
+char *path_join(const char *dir, const char *rel)
+{
+    if (rel[0] == '/' || !dir[0] || strcmp(dir, ".") == 0)
+        return xstrdup(rel);
+    struct strbuf sb = STRBUF_INIT;
+    sb_addf(&sb, "%s/%s", dir, rel);
+    return sb_detach(&sb);
+}

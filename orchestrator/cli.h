@@ -1,0 +1,38 @@
+/*
+ * cli.h - what every `mainline <command>` gets from the dispatcher in main.c.
+ *
+ * The dispatcher parses global options, handles --help, and opens the registry
+ * when the command's table row asks for it, so no command repeats that setup.
+ * Commands return an exit code (enum exit_code) and are the only layer that
+ * prints errors.
+ */
+#ifndef MAINLINE_CLI_H
+#define MAINLINE_CLI_H
+
+#include "error.h"
+#include "registry.h"
+
+struct cli {
+    const char *registry_path;   /* --registry, $MAINLINE_REGISTRY, or ./mainline.db */
+    struct registry *reg;        /* open when the command row has NEED_REGISTRY */
+};
+
+typedef int (*cmd_fn)(int argc, char **argv, struct cli *cli);
+
+int cmd_plan(int argc, char **argv, struct cli *cli);
+int cmd_runs(int argc, char **argv, struct cli *cli);
+int cmd_show(int argc, char **argv, struct cli *cli);
+int cmd_status(int argc, char **argv, struct cli *cli);
+
+/* Print a registry failure as "fatal: ..." style error and return EXIT_FATAL. */
+int cli_reg_error(struct cli *cli, enum reg_status st, const char *doing);
+
+/* Print `usage` of the running command to stderr and return EXIT_USAGE. */
+int cli_usage(const char *usage);
+
+/* Parse a --where expression "k=v k2!=v2 ..." into terms appended to *terms.
+ * Returns 0, or -1 after printing an error. Strings point into `expr` (modified). */
+struct reg_filter_term;
+int cli_parse_where(char *expr, struct reg_filter_term **terms, size_t *n);
+
+#endif

@@ -1,0 +1,241 @@
+/*
+ * cmd_plan.c - `mainline plan SWEEP.yaml [--dry-run] [--new-version]`.
+ *
+ * Validates and expands the sweep (plan.c), prints the runs and a summary, and
+ * records a new sweep version unless the registry already holds this exact plan.
+ * Nothing is written when the file has any error.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json_diff.h"
+#include "plan.h"
+#include "strbuf.h"
+#include "table.h"
+
+static const char plan_usage[] = "usage: mainline plan SWEEP.yaml [--dry-run] [--new-version]\n";
+
+/* ---- the run table ---- */
+
+static char *cell(const struct plan_run *r, const char *param)
+{
+    const char *from = json_string_value(json_object_get(r->pending, param));
+    if (from) {
+        struct strbuf sb = STRBUF_INIT;
+        sb_addf(&sb, "from %s", from);
+        return sb_detach(&sb);
+    }
+    const json_t *v = json_object_get(r->params, param);
+    return v ? param_value_text(v) : xstrdup("-");
+}
+
+/* Grid axes other than the columns, then pending parameters other than lr/seed. */
+static char *other_cell(const struct plan_run *r)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const char *key;
+    json_t *v;
+    json_object_foreach(r->varying, key, v) {
+        if (!strcmp(key, "condition") || !strcmp(key, "lr") || !strcmp(key, "seed"))
+            continue;
+        char *t = param_value_text(v);
+        sb_addf(&sb, "%s%s=%s", sb.len ? " " : "", key, t);
+        free(t);
+    }
+    json_object_foreach(r->pending, key, v) {
+        if (strcmp(key, "lr") && strcmp(key, "seed"))
+            sb_addf(&sb, "%s%s=from %s", sb.len ? " " : "", key, json_string_value(v));
+    }
+    return sb_detach(&sb);
+}
+
+static void print_runs(const struct plan_runs *pr)
+{
+    static const char *const head[] = { "RUN", "STAGE", "CONDITION", "LR", "SEED", "OTHER",
+                                        NULL };
+    struct table t;
+    table_init(&t, head);
+    for (size_t i = 0; i < pr->n; i++) {
+        const struct plan_run *r = &pr->runs[i];
+        char *row[] = { r->id, r->stage->name, cell(r, "condition"), cell(r, "lr"),
+                        cell(r, "seed"), other_cell(r) };
+        table_add(&t, (const char *const *)row);
+        for (int c = 2; c < 6; c++)
+            free(row[c]);
+    }
+    table_print(&t, stdout, "");
+    table_release(&t);
+}
+
+static void print_summary(const struct plan *p)
+{
+    const struct sweep *s = &p->sweep;
+    static const char *const head[] = { "STAGE", "RUNS", "STATE", NULL };
+    struct table t;
+    table_init(&t, head);
+    t.right_align = 1u << 1;
+    char num[32];
+    for (size_t i = 0; i < s->n_stages; i++) {
+        const struct sweep_stage *st = &s->stages[i];
+        size_t n = 0;
+        for (size_t r = 0; r < p->runs.n; r++)
+            n += p->runs.runs[r].stage == st;
+        struct strbuf state = STRBUF_INIT;
+        for (size_t f = 0; f < st->n_froms; f++)
+            sb_addf(&state, "%s%s from %s", f ? ", " : "waiting: ", st->froms[f].param,
+                    st->froms[f].stage);
+        snprintf(num, sizeof(num), "%zu", n);
+        const char *row[] = { st->name, num, st->n_froms ? state.buf : "planned" };
+        table_add(&t, row);
+        sb_release(&state);
+    }
+    snprintf(num, sizeof(num), "%zu", p->runs.n);
+    const char *total[] = { "total", num, "" };
+    table_add(&t, total);
+    printf("\n");
+    table_print(&t, stdout, "");
+    table_release(&t);
+}
+
+static void print_artifacts(const struct plan *p)
+{
+    static const char *const head[] = { "ARTIFACT", "NAME", "PATH", "BYTES", "ROWS",
+                                        "SHA256", NULL };
+    struct table t;
+    table_init(&t, head);
+    t.right_align = (1u << 3) | (1u << 4);
+    for (size_t i = 0; i < p->n_artifacts; i++) {
+        const struct plan_artifact *a = &p->artifacts[i];
+        char bytes[32], rows[32] = "-";
+        snprintf(bytes, sizeof(bytes), "%lld", (long long)a->digest.bytes);
+        if (a->digest.rows >= 0)
+            snprintf(rows, sizeof(rows), "%lld", (long long)a->digest.rows);
+        const char *row[] = { a->role, a->name, a->path, bytes, rows, a->digest.sha256 };
+        table_add(&t, row);
+    }
+    printf("\n");
+    table_print(&t, stdout, "");
+    table_release(&t);
+    printf("contract sha256:%s\n", p->contract_sha256);
+}
+
+static void print_plan(const struct plan *p)
+{
+    print_runs(&p->runs);
+    print_summary(p);
+    print_artifacts(p);
+}
+
+/* ---- recording ---- */
+
+static void print_provenance(const struct provenance *g)
+{
+    if (strcmp(g->status, "ok") != 0) {
+        printf("code: %s\n", g->status);
+        return;
+    }
+    printf("code: %s at %.12s on %s\n", g->root, g->commit ? g->commit : "(no commit)",
+           g->branch ? g->branch : "(no branch)");
+    if (g->dirty)
+        printf("code: uncommitted changes recorded with the sweep (%zu bytes of diff)\n",
+               g->diff ? strlen(g->diff) : (size_t)0);
+}
+
+static int refuse_changed(const struct plan *p, const struct reg_sweep_info *old)
+{
+    json_error_t jerr;
+    json_t *prev = json_loads(old->canon_json, 0, &jerr);
+    struct strbuf diff = STRBUF_INIT;
+    if (prev)
+        json_diff(prev, p->canon, &diff);
+    error("sweep '%s' version %d was planned from a different spec; what changed:\n%s"
+          "plan it as version %d with --new-version, or give it another name",
+          p->sweep.name, old->version, prev ? diff.buf : "  (the stored spec is unreadable)\n",
+          old->version + 1);
+    json_decref(prev);
+    sb_release(&diff);
+    return EXIT_FAILURES;
+}
+
+static int record(struct cli *cli, const struct plan *p, int new_version)
+{
+    char msg[512];
+    enum reg_status st = reg_open(cli->registry_path, REG_OPEN_CREATE, &cli->reg, msg,
+                                  sizeof(msg));
+    if (st != REG_OK) {
+        error("%s", msg);
+        return EXIT_FATAL;
+    }
+    struct reg_sweep_info old = { 0 };
+    st = reg_sweep_latest(cli->reg, p->sweep.name, &old);
+    if (st != REG_OK && st != REG_ERR_NOT_FOUND)
+        return cli_reg_error(cli, st, "cannot read the registry");
+    int version = st == REG_OK ? old.version + 1 : 1;
+    int rc = EXIT_OK;
+    if (st == REG_OK && !strcmp(old.canon_sha256, p->canon_sha256)) {
+        printf("\nsweep '%s' version %d is already planned with this exact spec and data: "
+               "nothing to do\n", p->sweep.name, old.version);
+    } else if (st == REG_OK && !new_version) {
+        rc = refuse_changed(p, &old);
+    } else {
+        int64_t rowid;
+        st = plan_record(cli->reg, p, version, &rowid);
+        if (st != REG_OK)
+            rc = cli_reg_error(cli, st, "cannot record the sweep");
+        else {
+            printf("\nrecorded sweep '%s' version %d: %zu runs in %s\n", p->sweep.name,
+                   version, p->runs.n, cli->registry_path);
+            print_provenance(&p->prov);
+        }
+    }
+    reg_sweep_info_release(&old);
+    return rc;
+}
+
+static void print_diags(const struct diag_list *dl)
+{
+    for (size_t i = 0; i < dl->n; i++)
+        error("%s", dl->msgs[i]);
+    if (dl->count > dl->n)
+        error("... and %zu more", dl->count - dl->n);
+}
+
+int cmd_plan(int argc, char **argv, struct cli *cli)
+{
+    static const struct option opts[] = {
+        { "dry-run", no_argument, NULL, 'n' },
+        { "new-version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    int dry_run = 0, new_version = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
+        if (c == 'n')
+            dry_run = 1;
+        else if (c == 'V')
+            new_version = 1;
+        else
+            return cli_usage(plan_usage);
+    }
+    if (argc - optind != 1)
+        return cli_usage(plan_usage);
+    struct diag_list dl = { 0 };
+    struct plan p;
+    if (plan_build(argv[optind], &p, &dl) < 0) {
+        print_diags(&dl);
+        diag_release(&dl);
+        return EXIT_FAILURES;
+    }
+    diag_release(&dl);
+    print_plan(&p);
+    int rc = EXIT_OK;
+    if (dry_run)
+        printf("\ndry run: nothing written\n");
+    else
+        rc = record(cli, &p, new_version);
+    plan_release(&p);
+    return rc;
+}

@@ -1,0 +1,87 @@
+/*
+ * cmd_status.c - `mainline status [SWEEP]`: runs by state per stage, read from the
+ * registry (so it works from another terminal while a sweep runs).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+struct status_ctx {
+    int last_version;
+    char last_name[256];
+    int rows;
+};
+
+static int print_stage(const struct reg_stage_row *row, void *ud)
+{
+    struct status_ctx *ctx = ud;
+    if (strcmp(ctx->last_name, row->sweep) != 0 || ctx->last_version != row->version) {
+        printf("%ssweep %s (version %d)\n", ctx->rows ? "\n" : "", row->sweep, row->version);
+        printf("  %-16s %5s", "STAGE", "RUNS");
+        for (int s = 0; s < RUN_STATE_COUNT; s++)
+            printf(" %9s", reg_state_name(s));
+        printf("\n");
+        snprintf(ctx->last_name, sizeof(ctx->last_name), "%s", row->sweep);
+        ctx->last_version = row->version;
+    }
+    printf("  %-16s %5d", row->stage, row->total);
+    for (int s = 0; s < RUN_STATE_COUNT; s++)
+        printf(" %9d", row->counts[s]);
+    printf("\n");
+    ctx->rows++;
+    return 0;
+}
+
+/* Waiting runs: say what they wait for, once per (sweep, stage, reason). */
+struct waiting_ctx {
+    char last[512];
+};
+
+static int print_waiting(const struct reg_run_row *row, void *ud)
+{
+    struct waiting_ctx *ctx = ud;
+    json_t *pending = row->pending_json ? json_loads(row->pending_json, 0, NULL) : NULL;
+    char line[512];
+    int n = snprintf(line, sizeof(line), "  %s/%s waits for", row->sweep, row->stage);
+    const char *key;
+    json_t *v;
+    json_object_foreach(pending, key, v) {
+        if (n > 0 && (size_t)n < sizeof(line))
+            n += snprintf(line + n, sizeof(line) - (size_t)n, " %s from stage %s", key,
+                          json_string_value(v));
+    }
+    json_decref(pending);
+    if (strcmp(line, ctx->last) != 0)
+        printf("%s%s\n", ctx->last[0] ? "" : "\n", line);
+    snprintf(ctx->last, sizeof(ctx->last), "%s", line);
+    return 0;
+}
+
+int cmd_status(int argc, char **argv, struct cli *cli)
+{
+    static const char usage[] = "usage: mainline status [SWEEP]\n";
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
+        return cli_usage(usage);
+    const char *sweep = argc == 2 ? argv[1] : NULL;
+    struct status_ctx ctx = { 0 };
+    enum reg_status st = reg_stage_summary(cli->reg, sweep, print_stage, &ctx);
+    if (st != REG_OK)
+        return cli_reg_error(cli, st, "cannot read run states");
+    if (!ctx.rows) {
+        if (sweep)
+            error("no sweep named '%s' in %s", sweep, cli->registry_path);
+        else
+            printf("no sweeps planned yet in %s\n", cli->registry_path);
+        return sweep ? EXIT_FAILURES : EXIT_OK;
+    }
+    struct reg_filter_term waiting = { "state", FILTER_EQ, "waiting" };
+    struct reg_run_query q = { .sweep = sweep, .terms = &waiting, .n_terms = 1 };
+    struct waiting_ctx wctx = { { 0 } };
+    st = reg_query_runs(cli->reg, &q, print_waiting, &wctx);
+    if (st != REG_OK)
+        return cli_reg_error(cli, st, "cannot read waiting runs");
+    return EXIT_OK;
+}

@@ -1,0 +1,242 @@
+/*
+ * plan.c - hash what a sweep uses, collect provenance, and hand the result to the
+ * registry (see plan.h). The only place that turns a struct sweep into rows.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "canon_json.h"
+#include "fsutil.h"
+#include "plan.h"
+#include "strbuf.h"
+
+static size_t find_artifact(const struct plan *p, const char *role, const char *path)
+{
+    for (size_t i = 0; i < p->n_artifacts; i++)
+        if (!strcmp(p->artifacts[i].role, role) && !strcmp(p->artifacts[i].path, path))
+            return i;
+    return (size_t)-1;
+}
+
+/* A base-model artifact name: the file's slug, made unique with -2, -3... */
+static char *unique_name(const struct plan *p, const char *role, const char *path)
+{
+    json_t *src = json_pack("{s:s}", "path", path);
+    char *slug = param_value_text(src);
+    json_decref(src);
+    for (int k = 2;; k++) {
+        int taken = 0;
+        for (size_t i = 0; i < p->n_artifacts; i++)
+            taken |= !strcmp(p->artifacts[i].role, role) && !strcmp(p->artifacts[i].name, slug);
+        if (!taken)
+            return slug;
+        struct strbuf sb = STRBUF_INIT;
+        char *dash = strrchr(slug, '-');
+        size_t keep = k > 2 && dash ? (size_t)(dash - slug) : strlen(slug);
+        sb_add(&sb, slug, keep);
+        sb_addf(&sb, "-%d", k);
+        free(slug);
+        slug = sb_detach(&sb);
+    }
+}
+
+/*
+ * Hash one file (once per distinct path) and check its pin. The position for
+ * messages is the node that named the file.
+ */
+static size_t add_artifact(struct plan *p, const char *role, const char *name,
+                           const char *path, const char *pin, const struct ynode *at,
+                           struct diag_list *dl)
+{
+    size_t i = find_artifact(p, role, path);
+    if (i != (size_t)-1)
+        return i;
+    struct file_digest d;
+    struct strbuf err = STRBUF_INIT;
+    const char *file = p->sweep.file;
+    if (digest_file(path, &d, &err) < 0) {
+        diag_add(dl, file, at->line, at->col, "%s %s: %s", role, name ? name : "", err.buf);
+        sb_release(&err);
+        return (size_t)-1;
+    }
+    if (pin && strcmp(pin, d.sha256) != 0) {
+        diag_add(dl, file, at->line, at->col, "sha256 mismatch for %s '%s': the sweep pins %s "
+                 "but the file has %s", role, path, pin, d.sha256);
+        return (size_t)-1;
+    }
+    p->artifacts = xrealloc(p->artifacts, (p->n_artifacts + 1) * sizeof(*p->artifacts));
+    struct plan_artifact *a = &p->artifacts[p->n_artifacts];
+    a->role = role;
+    a->name = name ? xstrdup(name) : unique_name(p, role, path);
+    a->path = xstrdup(path);
+    a->abs_path = realpath(path, NULL);
+    if (!a->abs_path)
+        a->abs_path = xstrdup(path);
+    a->digest = d;
+    return p->n_artifacts++;
+}
+
+static void link_artifact(struct plan *p, size_t run, size_t art)
+{
+    size_t n = p->n_run_artifacts[run];
+    p->run_artifacts[run] = xrealloc(p->run_artifacts[run], (n + 1) * sizeof(size_t));
+    p->run_artifacts[run][n] = art;
+    p->n_run_artifacts[run] = n + 1;
+}
+
+/* The run's base model: hash it, link it, and write its digest into the params. */
+static void add_base_model(struct plan *p, size_t run, struct diag_list *dl)
+{
+    json_t *bm = json_object_get(p->runs.runs[run].params, "base_model");
+    if (!bm)
+        return;
+    const char *path = json_string_value(json_object_get(bm, "path"));
+    const char *pin = json_string_value(json_object_get(bm, "sha256"));
+    char *resolved = path_join(p->sweep.dir, path);
+    const struct ynode *at = p->runs.runs[run].stage->node;
+    const struct ynode *top = ymap_get(p->sweep.doc->root, "base_model");
+    size_t a = add_artifact(p, "base_model", NULL, resolved, pin, top ? top : at, dl);
+    free(resolved);
+    if (a == (size_t)-1)
+        return;
+    link_artifact(p, run, a);
+    json_object_set_new(bm, "sha256", json_string(p->artifacts[a].digest.sha256));
+}
+
+static void hash_artifacts(struct plan *p, struct diag_list *dl)
+{
+    const struct sweep *s = &p->sweep;
+    size_t *datasets = xcalloc(s->n_datasets + 1, sizeof(*datasets));
+    for (size_t i = 0; i < s->n_datasets; i++) {
+        const struct sweep_source *src = &s->datasets[i].src;
+        datasets[i] = add_artifact(p, "dataset", s->datasets[i].name, src->resolved,
+                                   src->sha256_pin, src->node, dl);
+    }
+    p->run_artifacts = xcalloc(p->runs.n + 1, sizeof(*p->run_artifacts));
+    p->n_run_artifacts = xcalloc(p->runs.n + 1, sizeof(*p->n_run_artifacts));
+    for (size_t r = 0; r < p->runs.n; r++) {
+        for (size_t i = 0; i < s->n_datasets; i++)
+            if (datasets[i] != (size_t)-1)
+                link_artifact(p, r, datasets[i]);
+        add_base_model(p, r, dl);
+    }
+    free(datasets);
+}
+
+static void build_canon(struct plan *p)
+{
+    json_t *arts = json_object();
+    for (size_t i = 0; i < p->n_artifacts; i++) {
+        struct strbuf key = STRBUF_INIT;
+        sb_addf(&key, "%s/%s", p->artifacts[i].role, p->artifacts[i].name);
+        json_object_set_new(arts, key.buf, json_string(p->artifacts[i].digest.sha256));
+        sb_release(&key);
+    }
+    p->canon = json_pack("{s:O,s:o}", "spec", p->sweep.spec, "artifacts", arts);
+    p->canon_text = json_canon(p->canon);
+    sha256_hex(p->canon_text, strlen(p->canon_text), p->canon_sha256);
+    p->contract_text = json_canon(p->sweep.contract);
+    sha256_hex(p->contract_text, strlen(p->contract_text), p->contract_sha256);
+    sha256_hex(p->sweep.text, p->sweep.text_len, p->spec_sha256);
+}
+
+int plan_build(const char *sweep_path, struct plan *out, struct diag_list *dl)
+{
+    memset(out, 0, sizeof(*out));
+    size_t before = dl->count;
+    if (sweep_load(sweep_path, &out->sweep, dl) < 0)
+        return -1;
+    if (sweep_expand(&out->sweep, &out->runs, dl) < 0)
+        goto failed;
+    hash_artifacts(out, dl);
+    if (dl->count != before)
+        goto failed;
+    build_canon(out);
+    struct strbuf err = STRBUF_INIT;
+    if (provenance_collect(sweep_path, &out->prov, &err) < 0) {
+        diag_add(dl, sweep_path, 0, 0, "%s", err.buf);
+        sb_release(&err);
+        goto failed;
+    }
+    return 0;
+failed:
+    plan_release(out);
+    return -1;
+}
+
+void plan_release(struct plan *p)
+{
+    for (size_t i = 0; i < p->n_artifacts; i++) {
+        free(p->artifacts[i].name);
+        free(p->artifacts[i].path);
+        free(p->artifacts[i].abs_path);
+    }
+    free(p->artifacts);
+    for (size_t r = 0; p->run_artifacts && r < p->runs.n; r++)
+        free(p->run_artifacts[r]);
+    free(p->run_artifacts);
+    free(p->n_run_artifacts);
+    plan_runs_release(&p->runs);
+    sweep_release(&p->sweep);
+    json_decref(p->canon);
+    free(p->canon_text);
+    free(p->contract_text);
+    provenance_release(&p->prov);
+    memset(p, 0, sizeof(*p));
+}
+
+/* ---- recording ---- */
+
+static void fill_run(const struct plan *p, size_t i, struct reg_run_in *in, char **texts)
+{
+    const struct plan_run *r = &p->runs.runs[i];
+    const json_t *lr = json_object_get(r->params, "lr");
+    const json_t *seed = json_object_get(r->params, "seed");
+    const json_t *cond = json_object_get(r->params, "condition");
+    in->run_id = r->id;
+    in->stage = r->stage->name;
+    in->condition = json_string_value(cond);
+    in->has_lr = json_is_number(lr);
+    in->lr = json_number_value(lr);
+    in->has_seed = json_is_integer(seed);
+    in->seed = json_integer_value(seed);
+    texts[0] = json_canon(r->params);
+    texts[1] = r->pending ? json_canon(r->pending) : NULL;
+    in->params_json = texts[0];
+    in->pending_json = texts[1];
+    in->state = r->pending ? RUN_WAITING : RUN_PLANNED;
+    in->artifacts = p->run_artifacts[i];
+    in->n_artifacts = p->n_run_artifacts[i];
+}
+
+enum reg_status plan_record(struct registry *reg, const struct plan *p, int version,
+                            int64_t *sweep_rowid)
+{
+    size_t n = p->runs.n;
+    struct reg_run_in *runs = xcalloc(n + 1, sizeof(*runs));
+    char **texts = xcalloc(2 * n + 1, sizeof(*texts));
+    for (size_t i = 0; i < n; i++)
+        fill_run(p, i, &runs[i], &texts[2 * i]);
+    struct reg_artifact_in *arts = xcalloc(p->n_artifacts + 1, sizeof(*arts));
+    for (size_t i = 0; i < p->n_artifacts; i++) {
+        const struct plan_artifact *a = &p->artifacts[i];
+        arts[i] = (struct reg_artifact_in){ a->role, a->name, a->abs_path, a->digest.sha256,
+                                            a->digest.bytes, a->digest.rows };
+    }
+    struct reg_sweep_in in = {
+        .name = p->sweep.name, .version = version, .spec_path = p->sweep.file,
+        .spec_text = p->sweep.text, .spec_sha256 = p->spec_sha256,
+        .canon_json = p->canon_text, .canon_sha256 = p->canon_sha256,
+        .contract_json = p->contract_text, .contract_sha256 = p->contract_sha256,
+        .git = { p->prov.status, p->prov.root, p->prov.commit, p->prov.branch, p->prov.dirty,
+                 p->prov.diff },
+        .artifacts = arts, .n_artifacts = p->n_artifacts, .runs = runs, .n_runs = n,
+    };
+    enum reg_status st = reg_record_sweep(reg, &in, sweep_rowid);
+    for (size_t i = 0; i < 2 * n; i++)
+        free(texts[i]);
+    free(texts);
+    free(runs);
+    free(arts);
+    return st;
+}

@@ -1,0 +1,50 @@
+/*
+ * plan.h - a sweep file made ready to record: loaded, expanded, every artifact
+ * hashed and checked against its pin, the code's git state collected, and the
+ * canonical texts (spec, contract) with their digests.
+ *
+ * Ownership: struct plan owns everything it points to; plan_release() frees it.
+ */
+#ifndef MAINLINE_PLAN_H
+#define MAINLINE_PLAN_H
+
+#include <stdint.h>
+
+#include "digest.h"
+#include "provenance.h"
+#include "registry.h"
+#include "sweep.h"
+
+struct plan_artifact {
+    const char *role;        /* "base_model" or "dataset" (static strings) */
+    char *name;              /* dataset name, or the base model's file slug */
+    char *path;              /* resolved path, relative to the cwd when the sweep's was */
+    char *abs_path;          /* what the registry records */
+    struct file_digest digest;
+};
+
+struct plan {
+    struct sweep sweep;
+    struct plan_runs runs;
+    struct plan_artifact *artifacts;
+    size_t n_artifacts;
+    size_t **run_artifacts;  /* per run: indexes into artifacts */
+    size_t *n_run_artifacts;
+    char spec_sha256[SHA256_HEX_LEN + 1];
+    json_t *canon;           /* {"spec": ..., "artifacts": {"dataset/train": sha...}} */
+    char *canon_text;
+    char canon_sha256[SHA256_HEX_LEN + 1];
+    char *contract_text;
+    char contract_sha256[SHA256_HEX_LEN + 1];
+    struct provenance prov;
+};
+
+/* Load, expand, hash. Returns 0, or -1 with diagnostics (nothing is written). */
+int plan_build(const char *sweep_path, struct plan *out, struct diag_list *dl);
+void plan_release(struct plan *p);   /* accepts a zeroed struct */
+
+/* Record the plan as `version` of its sweep in one transaction. */
+enum reg_status plan_record(struct registry *reg, const struct plan *p, int version,
+                            int64_t *sweep_rowid);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * sweep.h - a sweep file, validated, and its expansion into runs.
+ *
+ * sweep_load() reads a YAML sweep, checks every key and type against the schema
+ * (docs/sweep-format.md) and builds a struct sweep. sweep_expand() turns it into
+ * the runs of every stage with fully resolved parameters. Neither prints, exits,
+ * touches the registry or opens a dataset: problems go to a diag_list as
+ * "file:line:col: message". Hashing artifacts and recording the plan is plan.c's job.
+ *
+ * Ownership: a struct sweep owns everything it points to, including the YAML tree
+ * its `node` fields borrow from; release it with sweep_release(). JSON values are
+ * jansson references owned by the struct.
+ */
+#ifndef MAINLINE_SWEEP_H
+#define MAINLINE_SWEEP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "diag.h"
+#include "yaml_tree.h"
+
+/* A file the sweep depends on: a dataset or a base model. */
+struct sweep_source {
+    char *path;          /* as written in the sweep */
+    char *resolved;      /* relative to the sweep file's directory, or absolute */
+    char *sha256_pin;    /* lowercase hex, or NULL when not pinned */
+    const struct ynode *node;
+};
+
+struct sweep_dataset {
+    char *name;
+    struct sweep_source src;
+};
+
+struct sweep_condition {
+    char *name;
+    json_t *params;      /* object of validated parameters */
+    const struct ynode *node;
+};
+
+/* One grid axis: a parameter and the list of values it takes. */
+struct sweep_axis {
+    char *param;
+    json_t *values;      /* array, at least one element, each validated */
+    const struct ynode *node;
+};
+
+/* `lr: {from: lr_select}`: a parameter filled in by another stage's pick. */
+struct sweep_from {
+    char *param;
+    char *stage;
+    const struct ynode *node;
+};
+
+/* `pick: {per: condition, param: lr, by: min(val_nll)}` */
+struct sweep_pick {
+    char **per;          /* parameters that group the runs (may be empty) */
+    size_t n_per;
+    char *param;         /* the parameter whose value is picked */
+    char *by;            /* the rule as written, e.g. "min(val_nll)" */
+    const struct ynode *node;
+};
+
+struct sweep_stage {
+    char *name;
+    char **needs;        /* stages that must finish first (from `needs` and `from`) */
+    size_t n_needs;
+    struct sweep_axis *axes;
+    size_t n_axes;
+    json_t *overrides;   /* object */
+    struct sweep_from *froms;
+    size_t n_froms;
+    struct sweep_pick *pick;   /* NULL when the stage picks nothing */
+    const struct ynode *node;
+};
+
+struct sweep {
+    char *file;              /* path of the sweep file as given */
+    char *dir;               /* its directory: base of relative paths */
+    char *text;              /* the file's bytes */
+    size_t text_len;
+    struct ydoc *doc;
+    char *name;
+    json_t *spec;            /* the whole document as JSON (aliases, merges applied) */
+    struct sweep_dataset *datasets;
+    size_t n_datasets;
+    struct sweep_condition *conditions;
+    size_t n_conditions;
+    json_t *defaults;        /* object; the top-level base_model lands here */
+    struct sweep_stage *stages;   /* in dependency order (file order among equals) */
+    size_t n_stages;
+    json_t *contract;        /* {"evaluation": ..., "selection": ...} */
+};
+
+/*
+ * Load and validate a sweep file. Returns 0 and fills *out, or -1 with diagnostics
+ * (everything found, not just the first problem) and *out released.
+ */
+int sweep_load(const char *path, struct sweep *out, struct diag_list *diags);
+/* Same, from a buffer; `file` labels diagnostics and anchors relative paths. */
+int sweep_load_text(const char *file, const char *text, size_t len, struct sweep *out,
+                    struct diag_list *diags);
+void sweep_release(struct sweep *s);   /* accepts a zeroed struct */
+
+const struct sweep_stage *sweep_find_stage(const struct sweep *s, const char *name);
+const struct sweep_condition *sweep_find_condition(const struct sweep *s, const char *name);
+
+/* ---- expansion ---- */
+
+struct plan_run {
+    char *id;                /* "main-attention_only-seed-0" */
+    const struct sweep_stage *stage;
+    json_t *params;          /* resolved parameters (object); pending ones absent */
+    json_t *pending;         /* {"lr": "lr_select"} or NULL */
+    json_t *varying;         /* the grid-axis values of this run, in axis order */
+};
+
+struct plan_runs {
+    struct plan_run *runs;   /* stages in dependency order, grid order within */
+    size_t n;
+};
+
+/* Expand every stage. Returns 0, or -1 with diagnostics (duplicate ids, picks that
+ * cannot be satisfied...). */
+int sweep_expand(const struct sweep *s, struct plan_runs *out, struct diag_list *diags);
+void plan_runs_release(struct plan_runs *pr);
+
+/* Short, stable text for a parameter value, used in run ids and tables:
+ * 0.0003 -> "3e-4", 16 -> "16", [q_proj, v_proj] -> "q_proj+v_proj". Caller frees. */
+char *param_value_text(const json_t *v);
+
+#endif

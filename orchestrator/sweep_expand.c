@@ -1,0 +1,371 @@
+/*
+ * sweep_expand.c - stages x grids -> runs with resolved parameters (see sweep.h).
+ *
+ * Precedence, weakest first: defaults < condition < stage overrides < grid value.
+ * A parameter bound with `{from: STAGE}` is left out of params and listed in
+ * `pending` until that stage's pick resolves it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+#include "sweep.h"
+
+#define MAX_RUNS 10000
+
+/* ---- value text ---- */
+
+/* Shortest text that reads back as the same double, in e-notation for very small
+ * or large magnitudes: 0.0003 -> "3e-4", 1e-3 -> "1e-3", 0.5 -> "0.5". */
+static void real_text(double v, struct strbuf *sb)
+{
+    char buf[64];
+    double mag = fabs(v);
+    int sci = v != 0 && (mag < 1e-2 || mag >= 1e6);
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, sizeof(buf), sci ? "%.*e" : "%.*g", sci ? p - 1 : p, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    if (!sci) {
+        sb_adds(sb, buf);
+        return;
+    }
+    char *e = strchr(buf, 'e');
+    char *mant_end = e;
+    if (memchr(buf, '.', (size_t)(e - buf))) {
+        while (mant_end[-1] == '0')
+            mant_end--;
+        if (mant_end[-1] == '.')
+            mant_end--;
+    }
+    sb_add(sb, buf, (size_t)(mant_end - buf));
+    int exp = atoi(e + 1);
+    sb_addf(sb, "e%d", exp);
+}
+
+/*
+ * A file's short name: its stem ("base" for models/base.safetensors), or its
+ * directory's name when the stem says nothing ("tiny-base" for
+ * models/tiny-base/model.safetensors, the Hugging Face layout).
+ */
+static void source_slug(const char *path, struct strbuf *sb)
+{
+    const char *base = strrchr(path, '/');
+    const char *start = base ? base + 1 : path;
+    const char *dot = strrchr(start, '.');
+    size_t n = dot && dot != start ? (size_t)(dot - start) : strlen(start);
+    int generic = (n == 5 && !strncmp(start, "model", 5)) ||
+                  (n == 13 && !strncmp(start, "pytorch_model", 13));
+    if (generic && base && base != path) {
+        const char *dir = base;
+        while (dir > path && dir[-1] != '/')
+            dir--;
+        sb_add(sb, dir, (size_t)(base - dir));
+        return;
+    }
+    sb_add(sb, start, n);
+}
+
+static void value_text(const json_t *v, struct strbuf *sb)
+{
+    size_t i;
+    json_t *item;
+    switch (json_typeof(v)) {
+    case JSON_INTEGER:
+        sb_addf(sb, "%lld", (long long)json_integer_value(v));
+        break;
+    case JSON_REAL:
+        real_text(json_real_value(v), sb);
+        break;
+    case JSON_STRING:
+        sb_add(sb, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        sb_adds(sb, json_is_true(v) ? "true" : "false");
+        break;
+    case JSON_ARRAY:
+        json_array_foreach(v, i, item) {
+            if (i)
+                sb_addc(sb, '+');
+            value_text(item, sb);
+        }
+        break;
+    case JSON_OBJECT:
+        if (json_object_get(v, "path")) {
+            source_slug(json_string_value(json_object_get(v, "path")), sb);
+        } else {
+            const char *key;
+            json_t *val;
+            int first = 1;
+            json_object_foreach((json_t *)v, key, val) {
+                sb_addf(sb, "%s%s", first ? "" : "-", key);
+                value_text(val, sb);
+                first = 0;
+            }
+        }
+        break;
+    default:
+        sb_adds(sb, "null");
+    }
+}
+
+char *param_value_text(const json_t *v)
+{
+    struct strbuf sb = STRBUF_INIT;
+    value_text(v, &sb);
+    return sb_detach(&sb);
+}
+
+/* Run ids become directory names: anything but [A-Za-z0-9._+-] turns into '_'. */
+static void add_id_part(struct strbuf *id, const char *s)
+{
+    if (id->len)
+        sb_addc(id, '-');
+    for (; *s; s++) {
+        char c = *s;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || c == '_' || c == '+' || c == '-';
+        sb_addc(id, ok ? c : '_');
+    }
+}
+
+/* ---- resolution ---- */
+
+static void merge_into(json_t *dst, const json_t *src)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)src, key, v)
+        json_object_set(dst, key, v);
+}
+
+static const json_t *axis_value(const struct sweep_stage *st, const size_t *idx,
+                                const char *param)
+{
+    for (size_t a = 0; a < st->n_axes; a++)
+        if (!strcmp(st->axes[a].param, param))
+            return json_array_get(st->axes[a].values, idx[a]);
+    return NULL;
+}
+
+/* The condition of a run: grid beats overrides beats defaults. */
+static const char *run_condition(const struct sweep *s, const struct sweep_stage *st,
+                                 const size_t *idx)
+{
+    const json_t *c = axis_value(st, idx, "condition");
+    if (!c)
+        c = json_object_get(st->overrides, "condition");
+    if (!c)
+        c = json_object_get(s->defaults, "condition");
+    return json_string_value(c);
+}
+
+static void resolve_run(const struct sweep *s, const struct sweep_stage *st,
+                        const size_t *idx, struct plan_run *r)
+{
+    const char *cond = run_condition(s, st, idx);
+    const struct sweep_condition *c = cond ? sweep_find_condition(s, cond) : NULL;
+    r->stage = st;
+    r->params = json_deep_copy(s->defaults);
+    if (c)
+        merge_into(r->params, c->params);
+    merge_into(r->params, st->overrides);
+    r->varying = json_object();
+    for (size_t a = 0; a < st->n_axes; a++) {
+        json_t *v = json_array_get(st->axes[a].values, idx[a]);
+        json_object_set(r->params, st->axes[a].param, v);
+        json_object_set(r->varying, st->axes[a].param, v);
+    }
+    if (cond)
+        json_object_set_new(r->params, "condition", json_string(cond));
+    if (st->n_froms)
+        r->pending = json_object();
+    for (size_t f = 0; f < st->n_froms; f++) {
+        json_object_del(r->params, st->froms[f].param);
+        json_object_set_new(r->pending, st->froms[f].param, json_string(st->froms[f].stage));
+    }
+    struct strbuf id = STRBUF_INIT;
+    add_id_part(&id, st->name);
+    if (cond)
+        add_id_part(&id, cond);
+    for (size_t a = 0; a < st->n_axes; a++) {
+        if (!strcmp(st->axes[a].param, "condition"))
+            continue;
+        char *text = param_value_text(json_array_get(st->axes[a].values, idx[a]));
+        add_id_part(&id, st->axes[a].param);
+        add_id_part(&id, text);
+        free(text);
+    }
+    r->id = sb_detach(&id);
+}
+
+/* Advance a mixed-radix counter over the axes, last axis fastest. 0 when done. */
+static int next_combo(const struct sweep_stage *st, size_t *idx)
+{
+    for (size_t a = st->n_axes; a-- > 0;) {
+        if (++idx[a] < json_array_size(st->axes[a].values))
+            return 1;
+        idx[a] = 0;
+    }
+    return 0;
+}
+
+static size_t stage_run_count(const struct sweep_stage *st)
+{
+    size_t n = 1;
+    for (size_t a = 0; a < st->n_axes; a++) {
+        size_t k = json_array_size(st->axes[a].values);
+        if (k == 0)
+            return 0;
+        n = n > MAX_RUNS / k ? MAX_RUNS + 1 : n * k;
+    }
+    return n;
+}
+
+static void expand_stage(const struct sweep *s, const struct sweep_stage *st,
+                         struct plan_runs *out)
+{
+    size_t *idx = xcalloc(st->n_axes + 1, sizeof(*idx));
+    do {
+        out->runs = xrealloc(out->runs, (out->n + 1) * sizeof(*out->runs));
+        struct plan_run *r = &out->runs[out->n++];
+        memset(r, 0, sizeof(*r));
+        resolve_run(s, st, idx, r);
+    } while (next_combo(st, idx));
+    free(idx);
+}
+
+/* ---- checks across runs ---- */
+
+static int id_cmp(const void *a, const void *b)
+{
+    const struct plan_run *ra = *(const struct plan_run *const *)a;
+    const struct plan_run *rb = *(const struct plan_run *const *)b;
+    int c = strcmp(ra->id, rb->id);
+    return c ? c : (ra < rb ? -1 : ra > rb);
+}
+
+static void check_duplicate_ids(const struct sweep *s, const struct plan_runs *pr,
+                                struct diag_list *dl)
+{
+    if (pr->n < 2)
+        return;
+    const struct plan_run **sorted = xmalloc(pr->n * sizeof(*sorted));
+    for (size_t i = 0; i < pr->n; i++)
+        sorted[i] = &pr->runs[i];
+    qsort(sorted, pr->n, sizeof(*sorted), id_cmp);
+    for (size_t i = 1; i < pr->n; i++) {
+        if (strcmp(sorted[i - 1]->id, sorted[i]->id) != 0)
+            continue;
+        const struct ynode *at = sorted[i]->stage->node;
+        diag_add(dl, s->file, at->line, at->col, "duplicate run id '%s' (grid values that "
+                 "differ only in characters an id cannot hold, or a repeated value)",
+                 sorted[i]->id);
+    }
+    free(sorted);
+}
+
+/* Do runs a and b agree on every `per` parameter? */
+static int same_group(const json_t *a, const json_t *b, const struct sweep_pick *pick)
+{
+    for (size_t i = 0; i < pick->n_per; i++)
+        if (!json_equal(json_object_get(a, pick->per[i]), json_object_get(b, pick->per[i])))
+            return 0;
+    return 1;
+}
+
+static void describe_group(const json_t *params, const struct sweep_pick *pick,
+                           struct strbuf *sb)
+{
+    for (size_t i = 0; i < pick->n_per; i++) {
+        char *t = param_value_text(json_object_get(params, pick->per[i]));
+        sb_addf(sb, "%s%s=%s", i ? " " : "", pick->per[i], t);
+        free(t);
+    }
+}
+
+/* A run taking `param` from stage `src` needs runs in src with the same per values. */
+static void check_from(const struct sweep *s, const struct plan_runs *pr,
+                       const struct plan_run *r, const struct sweep_from *f,
+                       struct diag_list *dl)
+{
+    const struct sweep_stage *src = sweep_find_stage(s, f->stage);
+    const struct sweep_pick *pick = src ? src->pick : NULL;
+    if (!pick)
+        return;   /* already reported by the loader */
+    for (size_t i = 0; i < pick->n_per; i++) {
+        if (!json_object_get(r->params, pick->per[i])) {
+            diag_add(dl, s->file, f->node->line, f->node->col, "stage '%s' picks '%s' per "
+                     "'%s', but run '%s' has no '%s'", f->stage, f->param, pick->per[i],
+                     r->id, pick->per[i]);
+            return;
+        }
+    }
+    for (size_t i = 0; i < pr->n; i++)
+        if (pr->runs[i].stage == src && same_group(pr->runs[i].params, r->params, pick))
+            return;
+    struct strbuf group = STRBUF_INIT;
+    describe_group(r->params, pick, &group);
+    diag_add(dl, s->file, f->node->line, f->node->col, "run '%s' takes '%s' from stage '%s', "
+             "which has no runs with %s", r->id, f->param, f->stage, group.buf);
+    sb_release(&group);
+}
+
+static void check_picks(const struct sweep *s, const struct plan_runs *pr,
+                        struct diag_list *dl)
+{
+    for (size_t i = 0; i < pr->n; i++) {
+        const struct plan_run *r = &pr->runs[i];
+        const struct sweep_stage *st = r->stage;
+        for (size_t f = 0; f < st->n_froms; f++)
+            check_from(s, pr, r, &st->froms[f], dl);
+        for (size_t k = 0; st->pick && k < st->pick->n_per; k++) {
+            if (json_object_get(r->params, st->pick->per[k]))
+                continue;
+            const struct ynode *at = st->pick->node;
+            diag_add(dl, s->file, at->line, at->col, "stage '%s' picks per '%s', but run '%s' "
+                     "has no '%s'", st->name, st->pick->per[k], r->id, st->pick->per[k]);
+            break;
+        }
+    }
+}
+
+int sweep_expand(const struct sweep *s, struct plan_runs *out, struct diag_list *diags)
+{
+    memset(out, 0, sizeof(*out));
+    size_t before = diags->count, total = 0;
+    for (size_t i = 0; i < s->n_stages; i++) {
+        total += stage_run_count(&s->stages[i]);
+        if (total > MAX_RUNS) {
+            const struct ynode *at = s->stages[i].node;
+            diag_add(diags, s->file, at->line, at->col, "the grids expand to more than %d "
+                     "runs", MAX_RUNS);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < s->n_stages; i++)
+        expand_stage(s, &s->stages[i], out);
+    check_duplicate_ids(s, out, diags);
+    check_picks(s, out, diags);
+    if (diags->count == before)
+        return 0;
+    plan_runs_release(out);
+    return -1;
+}
+
+void plan_runs_release(struct plan_runs *pr)
+{
+    for (size_t i = 0; i < pr->n; i++) {
+        free(pr->runs[i].id);
+        json_decref(pr->runs[i].params);
+        json_decref(pr->runs[i].pending);
+        json_decref(pr->runs[i].varying);
+    }
+    free(pr->runs);
+    pr->runs = NULL;
+    pr->n = 0;
+}

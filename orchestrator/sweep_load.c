@@ -1,0 +1,867 @@
+/*
+ * sweep_load.c - from a YAML tree to a validated struct sweep (see sweep.h).
+ *
+ * Every key of every section is checked; unknown keys get a "did you mean"
+ * suggestion. All problems are collected so a user fixes a file in one pass.
+ * Expansion into runs lives in sweep_expand.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "fsutil.h"
+#include "strbuf.h"
+#include "sweep.h"
+#include "sweep_params.h"
+
+struct loader {
+    const char *file;
+    struct diag_list *dl;
+    struct sweep *s;
+};
+
+#define AT(n) L->file, (n)->line, (n)->col
+
+static const char *const top_keys[] = { "sweep", "description", "base_model", "datasets",
+                                        "conditions", "defaults", "grid", "stages",
+                                        "evaluation", "selection" };
+static const char *const stage_keys[] = { "needs", "grid", "overrides", "pick", "description" };
+static const char *const eval_keys[] = { "dataset", "max_new_tokens", "extract", "pattern",
+                                         "match", "baseline", "stop", "temperature", "limit" };
+static const char *const selection_keys[] = { "checkpoint", "compare" };
+static const char *const compare_keys[] = { "metric", "over", "winner_threshold", "test" };
+static const char *const pick_keys[] = { "per", "param", "by" };
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static void unknown_key(struct loader *L, const struct ynode *k, const char *where,
+                        const char *const *known, size_t n_known)
+{
+    const char *near = closest_word(k->str, known, n_known);
+    if (near)
+        diag_add(L->dl, AT(k), "unknown key '%s' (did you mean '%s'?)", k->str, near);
+    else
+        diag_add(L->dl, AT(k), "unknown key '%s' in %s", k->str, where);
+}
+
+static int is_known(const char *key, const char *const *known, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(key, known[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Top-level keys starting with "x-" hold YAML anchors for reuse; they are ignored. */
+static int is_extension_key(const char *key)
+{
+    return !strncmp(key, "x-", 2);
+}
+
+/* Report keys of `map` that are not in `known`; returns 0 when all are known. */
+static int check_keys(struct loader *L, const struct ynode *map, const char *where,
+                      const char *const *known, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < map->n; i++) {
+        const char *key = map->pairs[i].key->str;
+        if (map == L->s->doc->root && is_extension_key(key))
+            continue;
+        if (!is_known(key, known, n)) {
+            unknown_key(L, map->pairs[i].key, where, known, n);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+static int want_kind(struct loader *L, const struct ynode *n, enum ynode_kind kind,
+                     const char *what)
+{
+    if (n->kind == kind && !(kind == YNODE_SCALAR && !ynode_is_string(n)))
+        return 0;
+    const char *want = kind == YNODE_MAP ? "a mapping" : kind == YNODE_SEQ ? "a list"
+                                                                           : "a string";
+    diag_add(L->dl, AT(n), "'%s' must be %s, not %s", what, want, ynode_type_name(n));
+    return -1;
+}
+
+/* Names end up in run ids and directory names: keep them tame. */
+static int check_name(struct loader *L, const struct ynode *n, const char *what)
+{
+    if (want_kind(L, n, YNODE_SCALAR, what) < 0)
+        return -1;
+    const char *s = n->str;
+    int ok = n->len > 0 && n->len <= 64 && strlen(s) == n->len && s[0] != '.' && s[0] != '-';
+    for (const char *p = s; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             *p == '_' || *p == '-' || *p == '.';
+    if (!ok)
+        diag_add(L->dl, AT(n), "%s '%s' must be 1-64 letters, digits, '_', '-' or '.'", what,
+                 s);
+    return ok ? 0 : -1;
+}
+
+/* ---- parameters ---- */
+
+static int is_from(const struct ynode *v)
+{
+    return v->kind == YNODE_MAP && v->n == 1 && ymap_get(v, "from");
+}
+
+static void add_from(struct loader *L, struct sweep_stage *st, const char *param,
+                     const struct ynode *v)
+{
+    const struct ynode *stage = ymap_get(v, "from");
+    if (check_name(L, stage, "from: stage") < 0)
+        return;
+    st->froms = xrealloc(st->froms, (st->n_froms + 1) * sizeof(*st->froms));
+    struct sweep_from *f = &st->froms[st->n_froms++];
+    f->param = xstrdup(param);
+    f->stage = xstrdup(stage->str);
+    f->node = stage;
+}
+
+static int set_param(struct loader *L, json_t *obj, const struct ynode *k, const char *name,
+                     json_t *value)
+{
+    if (json_object_get(obj, name)) {
+        diag_add(L->dl, AT(k), "'%s' sets '%s' twice", k->str, name);
+        json_decref(value);
+        return -1;
+    }
+    json_object_set_new(obj, name, value);
+    return 0;
+}
+
+/*
+ * One `key: value` parameter into obj. `st` non-NULL allows `{from: STAGE}` values
+ * (stage level and overrides). Returns 0 when the key was a parameter (valid or not
+ * -- errors are in the diag list), -1 when the key is not a parameter at all.
+ */
+static int load_param(struct loader *L, json_t *obj, const struct ynode *k,
+                      const struct ynode *v, struct sweep_stage *st)
+{
+    const struct param_def *def = param_find(k->str);
+    if (!def)
+        return -1;
+    const char *name = param_canonical_name(k->str);
+    if (is_from(v)) {
+        if (!st)
+            diag_add(L->dl, AT(v), "'%s: {from: ...}' is only allowed in a stage", k->str);
+        else if (json_object_get(obj, name))
+            diag_add(L->dl, AT(k), "'%s' sets '%s' twice", k->str, name);
+        else {
+            json_object_set_new(obj, name, json_null());   /* placeholder: set by from */
+            add_from(L, st, name, v);
+        }
+        return 0;
+    }
+    json_t *value = param_value(L->file, def, k->str, v, L->dl);
+    if (value)
+        set_param(L, obj, k, name, value);
+    return 0;
+}
+
+/* A mapping of parameters (defaults, a condition, overrides). Caller owns the result. */
+static json_t *load_params(struct loader *L, const struct ynode *map, const char *where,
+                           struct sweep_stage *st)
+{
+    json_t *obj = json_object();
+    if (want_kind(L, map, YNODE_MAP, where) < 0)
+        return obj;
+    for (size_t i = 0; i < map->n; i++) {
+        const struct ynode *k = map->pairs[i].key, *v = map->pairs[i].value;
+        if (load_param(L, obj, k, v, st) < 0) {
+            const char *const *names = param_names();
+            size_t n = 0;
+            while (names[n])
+                n++;
+            unknown_key(L, k, where, names, n);
+        }
+    }
+    return obj;
+}
+
+/* Drop the null placeholders left for from-bound parameters. */
+static void drop_placeholders(json_t *obj)
+{
+    const char *key;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(obj, tmp, key, v) {
+        if (json_is_null(v))
+            json_object_del(obj, key);
+    }
+}
+
+/* ---- sources ---- */
+
+static int load_source(struct loader *L, const struct ynode *n, const char *what,
+                       struct sweep_source *src)
+{
+    static const struct param_def def = { "source", PT_SOURCE, NULL, "" };
+    json_t *v = param_value(L->file, &def, what, n, L->dl);
+    if (!v)
+        return -1;
+    src->path = xstrdup(json_string_value(json_object_get(v, "path")));
+    src->resolved = path_join(L->s->dir, src->path);
+    src->node = n;
+    const char *pin = json_string_value(json_object_get(v, "sha256"));
+    int rc = 0;
+    if (pin && !is_sha256_hex(pin)) {
+        diag_add(L->dl, AT(n), "'%s' sha256 pin '%s' is not 64 hex digits", what, pin);
+        rc = -1;
+    } else if (pin) {
+        src->sha256_pin = xstrdup(pin);
+    }
+    json_decref(v);
+    if (!src->sha256_pin)
+        return rc;
+    for (char *p = src->sha256_pin; *p; p++)
+        if (*p >= 'A' && *p <= 'F')
+            *p = (char)(*p - 'A' + 'a');
+    return 0;
+}
+
+static void load_datasets(struct loader *L, const struct ynode *map)
+{
+    if (want_kind(L, map, YNODE_MAP, "datasets") < 0)
+        return;
+    struct sweep *s = L->s;
+    s->datasets = xcalloc(map->n, sizeof(*s->datasets));
+    for (size_t i = 0; i < map->n; i++) {
+        const struct ynode *k = map->pairs[i].key;
+        if (check_name(L, k, "dataset name") < 0)
+            continue;
+        struct sweep_dataset *d = &s->datasets[s->n_datasets];
+        if (load_source(L, map->pairs[i].value, k->str, &d->src) < 0) {
+            free(d->src.path);
+            free(d->src.resolved);
+            memset(d, 0, sizeof(*d));
+            continue;
+        }
+        d->name = xstrdup(k->str);
+        s->n_datasets++;
+    }
+}
+
+static void load_conditions(struct loader *L, const struct ynode *map)
+{
+    if (want_kind(L, map, YNODE_MAP, "conditions") < 0)
+        return;
+    struct sweep *s = L->s;
+    s->conditions = xcalloc(map->n, sizeof(*s->conditions));
+    for (size_t i = 0; i < map->n; i++) {
+        const struct ynode *k = map->pairs[i].key, *v = map->pairs[i].value;
+        if (check_name(L, k, "condition name") < 0)
+            continue;
+        struct sweep_condition *c = &s->conditions[s->n_conditions++];
+        c->name = xstrdup(k->str);
+        c->node = v;
+        struct strbuf where = STRBUF_INIT;
+        sb_addf(&where, "condition '%s'", k->str);
+        c->params = load_params(L, v, where.buf, NULL);
+        sb_release(&where);
+        if (json_object_get(c->params, "condition")) {
+            diag_add(L->dl, AT(v), "condition '%s' cannot set 'condition'", c->name);
+            json_object_del(c->params, "condition");
+        }
+    }
+}
+
+/* ---- stages ---- */
+
+static void load_grid(struct loader *L, struct sweep_stage *st, const struct ynode *grid)
+{
+    if (want_kind(L, grid, YNODE_MAP, "grid") < 0)
+        return;
+    if (grid->n == 0)
+        diag_add(L->dl, AT(grid), "stage '%s' has an empty grid", st->name);
+    st->axes = xcalloc(grid->n ? grid->n : 1, sizeof(*st->axes));
+    for (size_t i = 0; i < grid->n; i++) {
+        const struct ynode *k = grid->pairs[i].key, *v = grid->pairs[i].value;
+        const struct param_def *def = param_find(k->str);
+        if (!def) {
+            const char *const *names = param_names();
+            size_t n = 0;
+            while (names[n])
+                n++;
+            unknown_key(L, k, "grid", names, n);
+            continue;
+        }
+        if (v->kind == YNODE_SEQ && v->n == 0) {
+            diag_add(L->dl, AT(v), "grid axis '%s' has no values", k->str);
+            continue;
+        }
+        json_t *values = json_array();
+        size_t n_items = v->kind == YNODE_SEQ ? v->n : 1;
+        for (size_t j = 0; j < n_items; j++) {
+            const struct ynode *item = v->kind == YNODE_SEQ ? v->items[j] : v;
+            json_t *val = param_value(L->file, def, k->str, item, L->dl);
+            if (val)
+                json_array_append_new(values, val);
+        }
+        struct sweep_axis *ax = &st->axes[st->n_axes++];
+        ax->param = xstrdup(param_canonical_name(k->str));
+        ax->values = values;
+        ax->node = v;
+        for (size_t j = 0; j + 1 < st->n_axes; j++)
+            if (strcmp(st->axes[j].param, ax->param) == 0)
+                diag_add(L->dl, AT(k), "grid sets '%s' twice", ax->param);
+    }
+}
+
+static void add_need(struct sweep_stage *st, const char *name)
+{
+    for (size_t i = 0; i < st->n_needs; i++)
+        if (strcmp(st->needs[i], name) == 0)
+            return;
+    st->needs = xrealloc(st->needs, (st->n_needs + 1) * sizeof(*st->needs));
+    st->needs[st->n_needs++] = xstrdup(name);
+}
+
+static void load_needs(struct loader *L, struct sweep_stage *st, const struct ynode *v)
+{
+    size_t n = v->kind == YNODE_SEQ ? v->n : 1;
+    for (size_t i = 0; i < n; i++) {
+        const struct ynode *item = v->kind == YNODE_SEQ ? v->items[i] : v;
+        if (check_name(L, item, "needs") == 0)
+            add_need(st, item->str);
+    }
+}
+
+static int check_rule(struct loader *L, const struct ynode *n, const char *what, int allow_last)
+{
+    if (want_kind(L, n, YNODE_SCALAR, what) < 0)
+        return -1;
+    const char *s = n->str;
+    if (allow_last && strcmp(s, "last") == 0)
+        return 0;
+    size_t len = strlen(s);
+    int ok = (!strncmp(s, "min(", 4) || !strncmp(s, "max(", 4)) && len > 5 && s[len - 1] == ')';
+    for (size_t i = 4; ok && i + 1 < len; i++)
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_';
+    if (!ok)
+        diag_add(L->dl, AT(n), "'%s' must be %smin(METRIC) or max(METRIC), not '%s'", what,
+                 allow_last ? "last, " : "", s);
+    return ok ? 0 : -1;
+}
+
+static void load_pick(struct loader *L, struct sweep_stage *st, const struct ynode *v)
+{
+    if (want_kind(L, v, YNODE_MAP, "pick") < 0 ||
+        check_keys(L, v, "pick", pick_keys, COUNT(pick_keys)) < 0)
+        return;
+    const struct ynode *per = ymap_get(v, "per"), *param = ymap_get(v, "param");
+    const struct ynode *by = ymap_get(v, "by");
+    if (!param || !by) {
+        diag_add(L->dl, AT(v), "pick needs 'param' and 'by'");
+        return;
+    }
+    if (want_kind(L, param, YNODE_SCALAR, "param") < 0 || check_rule(L, by, "by", 0) < 0)
+        return;
+    struct sweep_pick *p = xcalloc(1, sizeof(*p));
+    p->param = xstrdup(param_canonical_name(param->str));
+    p->by = xstrdup(by->str);
+    p->node = v;
+    st->pick = p;
+    size_t n = !per ? 0 : per->kind == YNODE_SEQ ? per->n : 1;
+    p->per = xcalloc(n ? n : 1, sizeof(*p->per));
+    for (size_t i = 0; i < n; i++) {
+        const struct ynode *item = per->kind == YNODE_SEQ ? per->items[i] : per;
+        if (want_kind(L, item, YNODE_SCALAR, "per") < 0)
+            continue;
+        if (!param_find(item->str))
+            diag_add(L->dl, AT(item), "pick per '%s' is not a parameter", item->str);
+        p->per[p->n_per++] = xstrdup(param_canonical_name(item->str));
+    }
+}
+
+static void load_stage(struct loader *L, struct sweep_stage *st, const struct ynode *map)
+{
+    st->node = map;
+    st->overrides = json_object();
+    if (want_kind(L, map, YNODE_MAP, "stage") < 0)
+        return;
+    for (size_t i = 0; i < map->n; i++) {
+        const struct ynode *k = map->pairs[i].key, *v = map->pairs[i].value;
+        if (!strcmp(k->str, "grid"))
+            load_grid(L, st, v);
+        else if (!strcmp(k->str, "needs"))
+            load_needs(L, st, v);
+        else if (!strcmp(k->str, "pick"))
+            load_pick(L, st, v);
+        else if (!strcmp(k->str, "overrides")) {
+            json_t *o = load_params(L, v, "overrides", st);
+            const char *key;
+            json_t *val;
+            json_object_foreach(o, key, val) {
+                if (json_object_get(st->overrides, key))
+                    diag_add(L->dl, AT(v), "'%s' is set both in overrides and on the stage", key);
+                else
+                    json_object_set(st->overrides, key, val);
+            }
+            json_decref(o);
+        } else if (!strcmp(k->str, "description"))
+            want_kind(L, v, YNODE_SCALAR, "description");
+        else if (load_param(L, st->overrides, k, v, st) < 0)
+            unknown_key(L, k, "stage", stage_keys, COUNT(stage_keys));
+    }
+    drop_placeholders(st->overrides);
+}
+
+static void load_stages(struct loader *L, const struct ynode *map)
+{
+    if (want_kind(L, map, YNODE_MAP, "stages") < 0)
+        return;
+    if (map->n == 0)
+        diag_add(L->dl, AT(map), "'stages' is empty");
+    struct sweep *s = L->s;
+    s->stages = xcalloc(map->n ? map->n : 1, sizeof(*s->stages));
+    for (size_t i = 0; i < map->n; i++) {
+        const struct ynode *k = map->pairs[i].key;
+        if (check_name(L, k, "stage name") < 0)
+            continue;
+        struct sweep_stage *st = &s->stages[s->n_stages++];
+        st->name = xstrdup(k->str);
+        load_stage(L, st, map->pairs[i].value);
+    }
+}
+
+/* A sweep without `stages:` but with a top-level `grid:` has one stage, "main". */
+static void load_implicit_stage(struct loader *L, const struct ynode *grid)
+{
+    struct sweep *s = L->s;
+    s->stages = xcalloc(1, sizeof(*s->stages));
+    struct sweep_stage *st = &s->stages[s->n_stages++];
+    st->name = xstrdup("main");
+    st->node = grid;
+    st->overrides = json_object();
+    load_grid(L, st, grid);
+}
+
+/* ---- the frozen contract: evaluation and selection ---- */
+
+static const struct sweep_dataset *find_dataset(const struct sweep *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_datasets; i++)
+        if (strcmp(s->datasets[i].name, name) == 0)
+            return &s->datasets[i];
+    return NULL;
+}
+
+static void check_choice_key(struct loader *L, const struct ynode *map, const char *key,
+                             const char *const *choices)
+{
+    const struct ynode *v = ymap_get(map, key);
+    if (!v)
+        return;
+    struct param_def def = { key, PT_CHOICE, choices, "" };
+    json_decref(param_value(L->file, &def, key, v, L->dl));
+}
+
+static void check_typed_key(struct loader *L, const struct ynode *map, const char *key,
+                            enum param_type type)
+{
+    const struct ynode *v = ymap_get(map, key);
+    if (!v)
+        return;
+    struct param_def def = { key, type, NULL, "" };
+    json_decref(param_value(L->file, &def, key, v, L->dl));
+}
+
+static void load_evaluation(struct loader *L, const struct ynode *map)
+{
+    static const char *const extracts[] = { "boxed", "regex", "last_number", NULL };
+    static const char *const matches[] = { "exact", NULL };
+    if (want_kind(L, map, YNODE_MAP, "evaluation") < 0)
+        return;
+    check_keys(L, map, "evaluation", eval_keys, COUNT(eval_keys));
+    const struct ynode *ds = ymap_get(map, "dataset");
+    if (!ds)
+        diag_add(L->dl, AT(map), "evaluation needs 'dataset' (the name of a dataset)");
+    else if (want_kind(L, ds, YNODE_SCALAR, "dataset") == 0 && !find_dataset(L->s, ds->str))
+        diag_add(L->dl, AT(ds), "evaluation dataset '%s' is not under datasets", ds->str);
+    check_typed_key(L, map, "max_new_tokens", PT_COUNT);
+    check_typed_key(L, map, "limit", PT_COUNT);
+    check_typed_key(L, map, "baseline", PT_BOOL);
+    check_choice_key(L, map, "extract", extracts);
+    check_choice_key(L, map, "match", matches);
+    const struct ynode *t = ymap_get(map, "temperature");
+    double temp;
+    if (t && !(ynode_float(t, &temp) && temp == 0))
+        diag_add(L->dl, AT(t), "'temperature' must be 0: evaluation decodes greedily");
+    const struct ynode *pattern = ymap_get(map, "pattern"), *ex = ymap_get(map, "extract");
+    int is_regex = ex && ynode_is_string(ex) && !strcmp(ex->str, "regex");
+    if (is_regex && !pattern)
+        diag_add(L->dl, AT(ex), "extract: regex needs a 'pattern'");
+    if (pattern)
+        want_kind(L, pattern, YNODE_SCALAR, "pattern");
+    const struct ynode *stop = ymap_get(map, "stop");
+    for (size_t i = 0; stop && stop->kind == YNODE_SEQ && i < stop->n; i++)
+        want_kind(L, stop->items[i], YNODE_SCALAR, "stop");
+    if (stop && stop->kind != YNODE_SEQ)
+        want_kind(L, stop, YNODE_SEQ, "stop");
+}
+
+static void load_selection(struct loader *L, const struct ynode *map)
+{
+    static const char *const tests[] = { "mcnemar", "bootstrap", "none", NULL };
+    if (want_kind(L, map, YNODE_MAP, "selection") < 0)
+        return;
+    check_keys(L, map, "selection", selection_keys, COUNT(selection_keys));
+    const struct ynode *cp = ymap_get(map, "checkpoint");
+    if (cp)
+        check_rule(L, cp, "checkpoint", 1);
+    const struct ynode *cmp = ymap_get(map, "compare");
+    if (!cmp || want_kind(L, cmp, YNODE_MAP, "compare") < 0)
+        return;
+    check_keys(L, cmp, "compare", compare_keys, COUNT(compare_keys));
+    const struct ynode *metric = ymap_get(cmp, "metric"), *over = ymap_get(cmp, "over");
+    if (metric)
+        want_kind(L, metric, YNODE_SCALAR, "metric");
+    if (over && want_kind(L, over, YNODE_SCALAR, "over") == 0 && !param_find(over->str))
+        diag_add(L->dl, AT(over), "compare over '%s' is not a parameter", over->str);
+    check_typed_key(L, cmp, "winner_threshold", PT_NONNEG_NUM);
+    check_choice_key(L, cmp, "test", tests);
+}
+
+/* ---- cross-references ---- */
+
+static void check_condition_ref(struct loader *L, const json_t *v, const struct ynode *at)
+{
+    const char *name = json_string_value(v);
+    struct sweep *s = L->s;
+    if (!name || sweep_find_condition(s, name))
+        return;
+    const char **names = xcalloc(s->n_conditions + 1, sizeof(*names));
+    for (size_t i = 0; i < s->n_conditions; i++)
+        names[i] = s->conditions[i].name;
+    const char *near = closest_word(name, names, s->n_conditions);
+    if (near)
+        diag_add(L->dl, AT(at), "unknown condition '%s' (did you mean '%s'?)", name, near);
+    else
+        diag_add(L->dl, AT(at), "unknown condition '%s' (not under conditions)", name);
+    free(names);
+}
+
+static void check_stage_refs(struct loader *L, struct sweep_stage *st)
+{
+    struct sweep *s = L->s;
+    check_condition_ref(L, json_object_get(st->overrides, "condition"), st->node);
+    for (size_t i = 0; i < st->n_axes; i++) {
+        const struct sweep_axis *ax = &st->axes[i];
+        size_t j;
+        json_t *v;
+        json_array_foreach(ax->values, j, v) {
+            if (!strcmp(ax->param, "condition"))
+                check_condition_ref(L, v, ax->node->kind == YNODE_SEQ ? ax->node->items[j]
+                                                                      : ax->node);
+        }
+        for (size_t k = 0; k < st->n_froms; k++)
+            if (!strcmp(st->froms[k].param, ax->param))
+                diag_add(L->dl, AT(ax->node), "'%s' is both a grid axis and from stage '%s'",
+                         ax->param, st->froms[k].stage);
+    }
+    for (size_t i = 0; i < st->n_needs; i++)
+        if (!sweep_find_stage(s, st->needs[i]))
+            diag_add(L->dl, AT(st->node), "stage '%s' needs '%s', which is not a stage",
+                     st->name, st->needs[i]);
+    for (size_t i = 0; i < st->n_froms; i++) {
+        const struct sweep_from *f = &st->froms[i];
+        const struct sweep_stage *src = sweep_find_stage(s, f->stage);
+        if (!src) {
+            diag_add(L->dl, AT(f->node), "'%s: {from: %s}' names a stage that does not exist",
+                     f->param, f->stage);
+            continue;
+        }
+        if (!src->pick || strcmp(src->pick->param, f->param) != 0)
+            diag_add(L->dl, AT(f->node), "stage '%s' does not pick '%s' (add pick: {param: %s, "
+                     "by: ...} to it)", f->stage, f->param, f->param);
+        add_need(st, f->stage);
+    }
+    if (st->pick) {
+        int is_axis = 0;
+        for (size_t i = 0; i < st->n_axes; i++)
+            is_axis = is_axis || !strcmp(st->axes[i].param, st->pick->param);
+        if (!is_axis)
+            diag_add(L->dl, AT(st->pick->node), "stage '%s' picks '%s', which is not one of "
+                     "its grid axes", st->name, st->pick->param);
+    }
+}
+
+/*
+ * Order stages so every stage comes after the ones it needs, keeping file order
+ * among stages that are free to go (Kahn's algorithm, smallest index first).
+ * A cycle is reported with its path.
+ */
+static size_t stage_index(const struct sweep *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_stages; i++)
+        if (!strcmp(s->stages[i].name, name))
+            return i;
+    return (size_t)-1;
+}
+
+static void report_cycle(struct loader *L, const size_t *state)
+{
+    struct sweep *s = L->s;
+    size_t start = 0;
+    while (state[start])
+        start++;
+    /* Every unplaced stage has an unplaced need; walk until a stage repeats. */
+    size_t *seen = xcalloc(s->n_stages, sizeof(*seen));
+    size_t cur = start, step = 1;
+    while (!seen[cur]) {
+        seen[cur] = step++;
+        const struct sweep_stage *st = &s->stages[cur];
+        for (size_t i = 0; i < st->n_needs; i++) {
+            size_t j = stage_index(s, st->needs[i]);
+            if (j != (size_t)-1 && !state[j]) {
+                cur = j;
+                break;
+            }
+        }
+    }
+    struct strbuf path = STRBUF_INIT;
+    size_t first = cur;
+    do {
+        sb_addf(&path, "%s -> ", s->stages[cur].name);
+        const struct sweep_stage *st = &s->stages[cur];
+        for (size_t i = 0; i < st->n_needs; i++) {
+            size_t j = stage_index(s, st->needs[i]);
+            if (j != (size_t)-1 && !state[j] && seen[j]) {
+                cur = j;
+                break;
+            }
+        }
+    } while (cur != first);
+    sb_adds(&path, s->stages[first].name);
+    diag_add(L->dl, AT(s->stages[first].node), "stages need each other in a cycle: %s",
+             path.buf);
+    sb_release(&path);
+    free(seen);
+}
+
+static void order_stages(struct loader *L)
+{
+    struct sweep *s = L->s;
+    size_t n = s->n_stages;
+    size_t *placed = xcalloc(n ? n : 1, sizeof(*placed));   /* 1-based position or 0 */
+    struct sweep_stage *ordered = xcalloc(n ? n : 1, sizeof(*ordered));
+    size_t done = 0;
+    while (done < n) {
+        size_t pick = (size_t)-1;
+        for (size_t i = 0; i < n && pick == (size_t)-1; i++) {
+            if (placed[i])
+                continue;
+            int ready = 1;
+            for (size_t k = 0; k < s->stages[i].n_needs; k++) {
+                size_t j = stage_index(s, s->stages[i].needs[k]);
+                ready = ready && (j == (size_t)-1 || placed[j]);
+            }
+            if (ready)
+                pick = i;
+        }
+        if (pick == (size_t)-1) {
+            report_cycle(L, placed);
+            break;
+        }
+        placed[pick] = ++done;
+    }
+    if (done == n) {
+        for (size_t i = 0; i < n; i++)
+            ordered[placed[i] - 1] = s->stages[i];
+        memcpy(s->stages, ordered, n * sizeof(*ordered));
+    }
+    free(ordered);
+    free(placed);
+}
+
+/* ---- top level ---- */
+
+static void load_top(struct loader *L, const struct ynode *root)
+{
+    struct sweep *s = L->s;
+    const struct ynode *v;
+    check_keys(L, root, "the sweep", top_keys, COUNT(top_keys));
+    v = ymap_get(root, "sweep");
+    if (!v)
+        diag_add(L->dl, AT(root), "missing 'sweep: NAME'");
+    else if (check_name(L, v, "sweep name") == 0)
+        s->name = xstrdup(v->str);
+    v = ymap_get(root, "description");
+    if (v)
+        want_kind(L, v, YNODE_SCALAR, "description");
+    v = ymap_get(root, "datasets");
+    if (v)
+        load_datasets(L, v);
+    v = ymap_get(root, "conditions");
+    if (v)
+        load_conditions(L, v);
+    v = ymap_get(root, "defaults");
+    s->defaults = v ? load_params(L, v, "defaults", NULL) : json_object();
+    v = ymap_get(root, "base_model");
+    if (v && json_object_get(s->defaults, "base_model"))
+        diag_add(L->dl, AT(v), "base_model is set both at the top and in defaults");
+    else if (v) {
+        const struct param_def *def = param_find("base_model");
+        json_t *bm = param_value(L->file, def, "base_model", v, L->dl);
+        if (bm)
+            json_object_set_new(s->defaults, "base_model", bm);
+    }
+    check_condition_ref(L, json_object_get(s->defaults, "condition"), root);
+    const struct ynode *stages = ymap_get(root, "stages"), *grid = ymap_get(root, "grid");
+    if (stages && grid)
+        diag_add(L->dl, AT(grid), "a top-level 'grid' is for sweeps without 'stages'; "
+                 "move it into a stage");
+    else if (stages)
+        load_stages(L, stages);
+    else if (grid)
+        load_implicit_stage(L, grid);
+    else
+        diag_add(L->dl, AT(root), "the sweep has no runs: add 'stages:' or a top-level 'grid:'");
+    v = ymap_get(root, "evaluation");
+    if (v)
+        load_evaluation(L, v);
+    v = ymap_get(root, "selection");
+    if (v)
+        load_selection(L, v);
+}
+
+static void finish(struct loader *L, const struct ynode *root)
+{
+    struct sweep *s = L->s;
+    for (size_t i = 0; i < s->n_stages; i++)
+        check_stage_refs(L, &s->stages[i]);
+    order_stages(L);
+    s->spec = ynode_to_json(root);
+    const struct ynode *ev = ymap_get(root, "evaluation"), *sel = ymap_get(root, "selection");
+    s->contract = json_pack("{s:o,s:o}", "evaluation", ev ? ynode_to_json(ev) : json_null(),
+                            "selection", sel ? ynode_to_json(sel) : json_null());
+}
+
+int sweep_load_text(const char *file, const char *text, size_t len, struct sweep *out,
+                    struct diag_list *diags)
+{
+    memset(out, 0, sizeof(*out));
+    size_t before = diags->count;
+    out->file = xstrdup(file);
+    out->dir = path_dirname(file);
+    out->text = xstrndup(text, len);
+    out->text_len = len;
+    if (ydoc_parse(file, text, len, &out->doc, diags) < 0)
+        goto failed;
+    const struct ynode *root = out->doc->root;
+    if (!root) {
+        diag_add(diags, file, 0, 0, "the sweep file is empty");
+        goto failed;
+    }
+    struct loader L = { .file = file, .dl = diags, .s = out };
+    if (root->kind != YNODE_MAP) {
+        diag_add(diags, file, root->line, root->col, "a sweep file is a mapping (sweep: NAME, ...), not %s",
+                 ynode_type_name(root));
+        goto failed;
+    }
+    load_top(&L, root);
+    if (diags->count == before)
+        finish(&L, root);
+    if (diags->count == before)
+        return 0;
+failed:
+    sweep_release(out);
+    return -1;
+}
+
+int sweep_load(const char *path, struct sweep *out, struct diag_list *diags)
+{
+    struct strbuf err = STRBUF_INIT;
+    char *text;
+    size_t len;
+    if (read_file(path, &text, &len, &err) < 0) {
+        memset(out, 0, sizeof(*out));
+        diag_add(diags, path, 0, 0, "%s", err.buf);
+        sb_release(&err);
+        return -1;
+    }
+    int rc = sweep_load_text(path, text, len, out, diags);
+    free(text);
+    return rc;
+}
+
+static void source_release(struct sweep_source *src)
+{
+    free(src->path);
+    free(src->resolved);
+    free(src->sha256_pin);
+}
+
+static void stage_release(struct sweep_stage *st)
+{
+    free(st->name);
+    for (size_t i = 0; i < st->n_needs; i++)
+        free(st->needs[i]);
+    free(st->needs);
+    for (size_t i = 0; i < st->n_axes; i++) {
+        free(st->axes[i].param);
+        json_decref(st->axes[i].values);
+    }
+    free(st->axes);
+    json_decref(st->overrides);
+    for (size_t i = 0; i < st->n_froms; i++) {
+        free(st->froms[i].param);
+        free(st->froms[i].stage);
+    }
+    free(st->froms);
+    if (st->pick) {
+        for (size_t i = 0; i < st->pick->n_per; i++)
+            free(st->pick->per[i]);
+        free(st->pick->per);
+        free(st->pick->param);
+        free(st->pick->by);
+        free(st->pick);
+    }
+}
+
+void sweep_release(struct sweep *s)
+{
+    free(s->file);
+    free(s->dir);
+    free(s->text);
+    ydoc_free(s->doc);
+    free(s->name);
+    json_decref(s->spec);
+    for (size_t i = 0; i < s->n_datasets; i++) {
+        free(s->datasets[i].name);
+        source_release(&s->datasets[i].src);
+    }
+    free(s->datasets);
+    for (size_t i = 0; i < s->n_conditions; i++) {
+        free(s->conditions[i].name);
+        json_decref(s->conditions[i].params);
+    }
+    free(s->conditions);
+    json_decref(s->defaults);
+    for (size_t i = 0; i < s->n_stages; i++)
+        stage_release(&s->stages[i]);
+    free(s->stages);
+    json_decref(s->contract);
+    memset(s, 0, sizeof(*s));
+}
+
+const struct sweep_stage *sweep_find_stage(const struct sweep *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_stages; i++)
+        if (!strcmp(s->stages[i].name, name))
+            return &s->stages[i];
+    return NULL;
+}
+
+const struct sweep_condition *sweep_find_condition(const struct sweep *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_conditions; i++)
+        if (!strcmp(s->conditions[i].name, name))
+            return &s->conditions[i];
+    return NULL;
+}

@@ -1,0 +1,415 @@
+/*
+ * sweep_params.c - the parameter table and value checking (see sweep_params.h).
+ *
+ * Values are normalized as they are checked so that two spellings of the same
+ * setting (`targets: q_proj` and `targets: [q_proj]`) resolve to the same JSON.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+#include "sweep_params.h"
+
+static const char *const adapters[] = { "lora", "none", NULL };
+static const char *const modules[] = { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                       "up_proj", "down_proj", "all-linear", NULL };
+static const char *const objectives[] = { "sft", NULL };
+static const char *const schedules[] = { "cosine", "linear", "constant", NULL };
+static const char *const keep_policies[] = { "all", "last", "best", "best+last", NULL };
+
+static const struct param_def params[] = {
+    { "adapter", PT_CHOICE, adapters, "update strategy: lora or none" },
+    { "alpha", PT_POS_NUM, NULL, "LoRA alpha (scale = alpha / rank)" },
+    { "base_model", PT_SOURCE, NULL, "the model to fine-tune: path or {path, sha256}" },
+    { "batch_size", PT_COUNT, NULL, "effective batch size in examples per optimizer step" },
+    { "beta1", PT_FRACTION, NULL, "AdamW beta1" },
+    { "beta2", PT_FRACTION, NULL, "AdamW beta2" },
+    { "condition", PT_NAME, NULL, "name of a bundle under conditions:" },
+    { "dropout", PT_FRACTION, NULL, "LoRA dropout probability" },
+    { "epochs", PT_COUNT, NULL, "passes over the training rows" },
+    { "eps", PT_POS_NUM, NULL, "AdamW epsilon" },
+    { "eval_at", PT_EVAL_AT, NULL, "validation+checkpoint steps: N, epoch, end, {every: K}" },
+    { "full", PT_BOOL, NULL, "true trains every weight (full fine-tuning)" },
+    { "grad_clip", PT_NONNEG_NUM, NULL, "clip the global gradient norm (0 = off)" },
+    { "keep", PT_CHOICE, keep_policies, "checkpoint retention: all, last, best, best+last" },
+    { "layers", PT_LAYERS, NULL, "where adapters go: all, {last: N} or [indices]" },
+    { "lr", PT_POS_NUM, NULL, "peak learning rate" },
+    { "lr_schedule", PT_CHOICE, schedules, "after warmup: cosine, linear or constant" },
+    { "max_seq_len", PT_COUNT, NULL, "tokens per example; longer ones are truncated" },
+    { "max_steps", PT_COUNT, NULL, "stop after this many optimizer steps" },
+    { "micro_batch_size", PT_COUNT, NULL, "examples per forward pass (accumulation)" },
+    { "min_lr", PT_NONNEG_NUM, NULL, "learning rate at the end of the decay" },
+    { "objective", PT_CHOICE, objectives, "teaching signal: sft" },
+    { "rank", PT_COUNT, NULL, "LoRA rank r" },
+    { "report_every", PT_COUNT, NULL, "steps between progress reports" },
+    { "seed", PT_NONNEG_INT, NULL, "seed for init, dropout and data order" },
+    { "targets", PT_CHOICE_LIST, modules, "projections that get adapters, or all-linear" },
+    { "train", PT_TRAIN_PARTS, NULL, "partial FT: [norm, lm_head, embeddings, blocks: last N]" },
+    { "train_rows", PT_COUNT, NULL, "use only the first N training rows" },
+    { "valid_rows", PT_COUNT, NULL, "use only the first N validation rows" },
+    { "warmup_steps", PT_NONNEG_INT, NULL, "linear warmup steps" },
+    { "weight_decay", PT_NONNEG_NUM, NULL, "AdamW decoupled weight decay" },
+};
+
+static const struct param_def any_param = { "x_*", PT_ANY, NULL, "user parameter, passed on" };
+
+static const struct {
+    const char *alias, *name;
+} aliases[] = {
+    { "learning_rate", "lr" },
+    { "lora_alpha", "alpha" },
+    { "lora_dropout", "dropout" },
+    { "r", "rank" },
+    { "target_modules", "targets" },
+};
+
+#define N_PARAMS (sizeof(params) / sizeof(params[0]))
+#define N_ALIASES (sizeof(aliases) / sizeof(aliases[0]))
+
+const char *param_canonical_name(const char *name)
+{
+    for (size_t i = 0; i < N_ALIASES; i++)
+        if (strcmp(aliases[i].alias, name) == 0)
+            return aliases[i].name;
+    return name;
+}
+
+const struct param_def *param_find(const char *name)
+{
+    name = param_canonical_name(name);
+    if (strncmp(name, "x_", 2) == 0 && name[2])
+        return &any_param;
+    for (size_t i = 0; i < N_PARAMS; i++)
+        if (strcmp(params[i].name, name) == 0)
+            return &params[i];
+    return NULL;
+}
+
+const char *const *param_names(void)
+{
+    static const char *names[N_PARAMS + N_ALIASES + 1];
+    if (!names[0]) {
+        size_t k = 0;
+        for (size_t i = 0; i < N_PARAMS; i++)
+            names[k++] = params[i].name;
+        for (size_t i = 0; i < N_ALIASES; i++)
+            names[k++] = aliases[i].alias;
+        names[k] = NULL;
+    }
+    return names;
+}
+
+/* ---- suggestions ---- */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 64 || m > 64)
+        return (size_t)-1;
+    size_t row[65];
+    for (size_t j = 0; j <= m; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= m; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[m];
+}
+
+const char *closest_word(const char *word, const char *const *candidates, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, candidates[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    size_t len = strlen(word);
+    size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;
+    return best && best_d <= limit ? best : NULL;
+}
+
+/* ---- value checking ---- */
+
+static json_t *bad(const char *file, const struct ynode *n, struct diag_list *dl,
+                   const char *key, const char *want)
+{
+    diag_add(dl, file, n->line, n->col, "'%s' must be %s, not %s", key, want,
+             ynode_type_name(n));
+    return NULL;
+}
+
+static json_t *check_number(const char *file, const struct param_def *def, const char *key,
+                            const struct ynode *n, struct diag_list *dl)
+{
+    long long i;
+    double d;
+    int is_int = ynode_int(n, &i);
+    switch (def->type) {
+    case PT_INT:
+        return is_int ? json_integer(i) : bad(file, n, dl, key, "an integer");
+    case PT_COUNT:
+        return is_int && i >= 1 ? json_integer(i) : bad(file, n, dl, key, "an integer >= 1");
+    case PT_NONNEG_INT:
+        return is_int && i >= 0 ? json_integer(i) : bad(file, n, dl, key, "an integer >= 0");
+    default:
+        break;
+    }
+    if (!ynode_float(n, &d))
+        return bad(file, n, dl, key, "a number");
+    if (def->type == PT_POS_NUM && !(d > 0))
+        return bad(file, n, dl, key, "a number > 0");
+    if (def->type == PT_NONNEG_NUM && !(d >= 0))
+        return bad(file, n, dl, key, "a number >= 0");
+    if (def->type == PT_FRACTION && !(d >= 0 && d < 1))
+        return bad(file, n, dl, key, "a number in [0, 1)");
+    return json_real(d);
+}
+
+static int in_choices(const char *s, const char *const *choices)
+{
+    for (size_t i = 0; choices[i]; i++)
+        if (strcmp(s, choices[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void choices_text(struct strbuf *sb, const char *const *choices)
+{
+    for (size_t i = 0; choices[i]; i++)
+        sb_addf(sb, "%s%s", i ? ", " : "", choices[i]);
+}
+
+static json_t *check_choice(const char *file, const struct param_def *def, const char *key,
+                            const struct ynode *n, struct diag_list *dl)
+{
+    if (!ynode_is_string(n))
+        return bad(file, n, dl, key, "a string");
+    if (in_choices(n->str, def->choices))
+        return json_string(n->str);
+    struct strbuf sb = STRBUF_INIT;
+    choices_text(&sb, def->choices);
+    size_t count = 0;
+    while (def->choices[count])
+        count++;
+    const char *near = closest_word(n->str, def->choices, count);
+    if (near)
+        diag_add(dl, file, n->line, n->col, "'%s' cannot be '%s' (did you mean '%s'?)", key,
+                 n->str, near);
+    else
+        diag_add(dl, file, n->line, n->col, "'%s' cannot be '%s' (one of: %s)", key, n->str,
+                 sb.buf);
+    sb_release(&sb);
+    return NULL;
+}
+
+static json_t *check_choice_list(const char *file, const struct param_def *def,
+                                 const char *key, const struct ynode *n, struct diag_list *dl)
+{
+    json_t *arr = json_array();
+    if (n->kind == YNODE_SCALAR) {
+        json_t *one = check_choice(file, def, key, n, dl);
+        if (!one) {
+            json_decref(arr);
+            return NULL;
+        }
+        json_array_append_new(arr, one);
+        return arr;
+    }
+    if (n->kind != YNODE_SEQ || n->n == 0) {
+        json_decref(arr);
+        return bad(file, n, dl, key, "a non-empty list");
+    }
+    int ok = 1;
+    for (size_t i = 0; i < n->n; i++) {
+        json_t *v = check_choice(file, def, key, n->items[i], dl);
+        if (v)
+            json_array_append_new(arr, v);
+        ok = ok && v;
+    }
+    if (!ok) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+/* "last 4" -> 4; 0 when s is not of that form. */
+static long long parse_last_n(const char *s)
+{
+    if (strncmp(s, "last", 4) != 0 || (s[4] != ' ' && s[4] != '_' && s[4] != '-'))
+        return 0;
+    char *end;
+    long long v = strtoll(s + 5, &end, 10);
+    return *end || end == s + 5 || v < 1 ? 0 : v;
+}
+
+static json_t *last_n(long long v)
+{
+    return json_pack("{s:I}", "last", (json_int_t)v);
+}
+
+static json_t *check_layers(const char *file, const char *key, const struct ynode *n,
+                            struct diag_list *dl)
+{
+    static const char want[] = "all, {last: N}, \"last N\" or a list of layer indices";
+    long long v;
+    if (ynode_is_string(n) && strcmp(n->str, "all") == 0)
+        return json_string("all");
+    if (ynode_is_string(n) && parse_last_n(n->str))
+        return last_n(parse_last_n(n->str));
+    if (n->kind == YNODE_MAP) {
+        const struct ynode *last = ymap_get(n, "last");
+        if (n->n == 1 && last && ynode_int(last, &v) && v >= 1)
+            return last_n(v);
+        return bad(file, n, dl, key, want);
+    }
+    if (n->kind != YNODE_SEQ || n->n == 0)
+        return bad(file, n, dl, key, want);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n->n; i++) {
+        if (!ynode_int(n->items[i], &v) || v < 0) {
+            json_decref(arr);
+            return bad(file, n->items[i], dl, key, "a list of layer indices >= 0");
+        }
+        json_array_append_new(arr, json_integer(v));
+    }
+    return arr;
+}
+
+static json_t *check_train_part(const char *file, const char *key, const struct ynode *n,
+                                struct diag_list *dl)
+{
+    static const char *const parts[] = { "norm", "lm_head", "embeddings", NULL };
+    if (ynode_is_string(n) && in_choices(n->str, parts))
+        return json_string(n->str);
+    const struct ynode *blocks = ymap_get(n, "blocks");
+    if (n->kind == YNODE_MAP && n->n == 1 && blocks) {
+        json_t *layers = check_layers(file, "blocks", blocks, dl);
+        return layers ? json_pack("{s:o}", "blocks", layers) : NULL;
+    }
+    return bad(file, n, dl, key, "norm, lm_head, embeddings or {blocks: LAYERS}");
+}
+
+static json_t *check_eval_point(const char *file, const char *key, const struct ynode *n,
+                                struct diag_list *dl)
+{
+    long long v;
+    if (ynode_int(n, &v) && v >= 1)
+        return json_integer(v);
+    if (ynode_is_string(n) && (!strcmp(n->str, "epoch") || !strcmp(n->str, "end")))
+        return json_string(n->str);
+    const struct ynode *every = ymap_get(n, "every");
+    if (n->kind == YNODE_MAP && n->n == 1 && every && ynode_int(every, &v) && v >= 1)
+        return json_pack("{s:I}", "every", (json_int_t)v);
+    return bad(file, n, dl, key, "a step >= 1, epoch, end or {every: K}");
+}
+
+typedef json_t *(*item_checker)(const char *, const char *, const struct ynode *,
+                                struct diag_list *);
+
+static json_t *check_list(const char *file, const char *key, const struct ynode *n,
+                          struct diag_list *dl, item_checker check)
+{
+    if (n->kind != YNODE_SEQ) {
+        /* A single item stands for a list of one. */
+        json_t *one = check(file, key, n, dl);
+        return one ? json_pack("[o]", one) : NULL;
+    }
+    if (n->n == 0)
+        return bad(file, n, dl, key, "a non-empty list");
+    json_t *arr = json_array();
+    int ok = 1;
+    for (size_t i = 0; i < n->n; i++) {
+        json_t *v = check(file, key, n->items[i], dl);
+        if (v)
+            json_array_append_new(arr, v);
+        ok = ok && v;
+    }
+    if (!ok) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+static json_t *check_source(const char *file, const char *key, const struct ynode *n,
+                            struct diag_list *dl)
+{
+    if (ynode_is_string(n))
+        return json_pack("{s:s}", "path", n->str);
+    if (n->kind != YNODE_MAP)
+        return bad(file, n, dl, key, "a path or {path: ..., sha256: ...}");
+    json_t *obj = json_object();
+    int ok = 1;
+    for (size_t i = 0; i < n->n; i++) {
+        const struct ynode *k = n->pairs[i].key, *v = n->pairs[i].value;
+        int is_path = !strcmp(k->str, "path"), is_sha = !strcmp(k->str, "sha256");
+        if (!is_path && !is_sha) {
+            static const char *const keys[] = { "path", "sha256" };
+            const char *near = closest_word(k->str, keys, 2);
+            diag_add(dl, file, k->line, k->col, "unknown key '%s' in '%s'%s%s%s", k->str, key,
+                     near ? " (did you mean '" : " (expected path, sha256)",
+                     near ? near : "", near ? "'?)" : "");
+            ok = 0;
+        } else if (!ynode_is_string(v) && !(is_sha && v->kind == YNODE_SCALAR)) {
+            bad(file, v, dl, k->str, "a string");
+            ok = 0;
+        } else if (is_sha && !ynode_is_null(v)) {
+            json_object_set_new(obj, "sha256", json_string(v->str));
+        } else if (is_path) {
+            json_object_set_new(obj, "path", json_string(v->str));
+        }
+    }
+    if (ok && !json_object_get(obj, "path")) {
+        diag_add(dl, file, n->line, n->col, "'%s' needs a 'path'", key);
+        ok = 0;
+    }
+    if (!ok) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+json_t *param_value(const char *file, const struct param_def *def, const char *key,
+                    const struct ynode *n, struct diag_list *dl)
+{
+    int b;
+    switch (def->type) {
+    case PT_NAME:
+        return ynode_is_string(n) ? json_string(n->str) : bad(file, n, dl, key, "a name");
+    case PT_BOOL:
+        return ynode_bool(n, &b) ? json_boolean(b) : bad(file, n, dl, key, "true or false");
+    case PT_CHOICE:
+        return check_choice(file, def, key, n, dl);
+    case PT_CHOICE_LIST:
+        return check_choice_list(file, def, key, n, dl);
+    case PT_LAYERS:
+        return check_layers(file, key, n, dl);
+    case PT_TRAIN_PARTS:
+        return check_list(file, key, n, dl, check_train_part);
+    case PT_EVAL_AT:
+        return check_list(file, key, n, dl, check_eval_point);
+    case PT_SOURCE:
+        return check_source(file, key, n, dl);
+    case PT_ANY:
+        return ynode_to_json(n);
+    default:
+        return check_number(file, def, key, n, dl);
+    }
+}

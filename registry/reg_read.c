@@ -1,0 +1,488 @@
+/*
+ * reg_read.c - reading sweeps, runs, stage summaries and run artifacts.
+ *
+ * Queries are built only from the fixed fragments in this file; every value a user
+ * typed is bound as a parameter. Rows go to callbacks and live until they return.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reg_internal.h"
+#include "strbuf.h"
+
+/* Restricts `s` (sweeps) to the highest version of each name. */
+#define LATEST_VERSION \
+    "s.version = (SELECT max(s2.version) FROM sweeps s2 WHERE s2.name = s.name)"
+
+/* ---- shared ---- */
+
+/* Called per row; nonzero stops the walk. */
+typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
+
+static enum reg_status for_each_row(struct registry *reg, sqlite3_stmt *st, const char *what,
+                                    row_fn fn, void *ctx)
+{
+    for (;;) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            return REG_OK;
+        if (rc != SQLITE_ROW)
+            return reg_sql_fail(reg, what);
+        if (fn(st, ctx))
+            return REG_OK;
+    }
+}
+
+static const char *col_text(sqlite3_stmt *st, int col)
+{
+    return (const char *)sqlite3_column_text(st, col);
+}
+
+static int col_is_null(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL;
+}
+
+/* Sets *found to whether a sweep called `name` exists, in any version. */
+static enum reg_status sweep_exists(struct registry *reg, const char *name, int *found)
+{
+    sqlite3_stmt *st;
+    enum reg_status status = reg_prepare(reg, "SELECT 1 FROM sweeps WHERE name = :name", &st);
+    if (status != REG_OK)
+        return status;
+    struct reg_bind b;
+    reg_bind_start(&b, reg, st);
+    reg_bind_text(&b, ":name", name);
+    status = b.status;
+    if (status == REG_OK) {
+        int rc = sqlite3_step(st);
+        *found = rc == SQLITE_ROW;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            status = reg_sql_fail(reg, "looking up a sweep");
+    }
+    sqlite3_finalize(st);
+    return status;
+}
+
+static enum reg_status require_sweep(struct registry *reg, const char *name)
+{
+    int found = 0;
+    enum reg_status status = sweep_exists(reg, name, &found);
+    if (status == REG_OK && !found)
+        return reg_fail(reg, REG_ERR_NOT_FOUND, "no sweep named '%s'", name);
+    return status;
+}
+
+/* ---- sweeps ---- */
+
+static const char sql_sweep_latest[] =
+    "SELECT s.id, s.name, s.version, s.spec_path, s.canon_json, s.canon_sha256,"
+    " s.contract_sha256, s.created_at, s.git_status, s.git_commit, s.git_branch, s.git_dirty,"
+    " (SELECT count(*) FROM runs r WHERE r.sweep_id = s.id)"
+    " FROM sweeps s WHERE s.name = :name ORDER BY s.version DESC LIMIT 1";
+
+static void fill_sweep_info(sqlite3_stmt *st, struct reg_sweep_info *out)
+{
+    out->rowid = sqlite3_column_int64(st, 0);
+    out->name = reg_column_dup(st, 1);
+    out->version = sqlite3_column_int(st, 2);
+    out->spec_path = reg_column_dup(st, 3);
+    out->canon_json = reg_column_dup(st, 4);
+    out->canon_sha256 = reg_column_dup(st, 5);
+    out->contract_sha256 = reg_column_dup(st, 6);
+    out->created_at = reg_column_dup(st, 7);
+    out->git_status = reg_column_dup(st, 8);
+    out->git_commit = reg_column_dup(st, 9);
+    out->git_branch = reg_column_dup(st, 10);
+    out->git_dirty = sqlite3_column_int(st, 11);
+    out->n_runs = sqlite3_column_int(st, 12);
+}
+
+enum reg_status reg_sweep_latest(struct registry *reg, const char *name,
+                                 struct reg_sweep_info *out)
+{
+    if (!reg || !out)
+        return REG_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    if (!name)
+        return reg_fail(reg, REG_ERR_INVALID, "reg_sweep_latest: no sweep name");
+    sqlite3_stmt *st;
+    enum reg_status status = reg_prepare(reg, sql_sweep_latest, &st);
+    if (status != REG_OK)
+        return status;
+    struct reg_bind b;
+    reg_bind_start(&b, reg, st);
+    reg_bind_text(&b, ":name", name);
+    status = b.status;
+    if (status == REG_OK) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            fill_sweep_info(st, out);
+        else if (rc == SQLITE_DONE)
+            status = reg_fail(reg, REG_ERR_NOT_FOUND, "no sweep named '%s'", name);
+        else
+            status = reg_sql_fail(reg, "reading a sweep");
+    }
+    sqlite3_finalize(st);
+    return status;
+}
+
+void reg_sweep_info_release(struct reg_sweep_info *info)
+{
+    if (!info)
+        return;
+    free(info->name);
+    free(info->spec_path);
+    free(info->canon_json);
+    free(info->canon_sha256);
+    free(info->contract_sha256);
+    free(info->created_at);
+    free(info->git_status);
+    free(info->git_commit);
+    free(info->git_branch);
+    memset(info, 0, sizeof(*info));
+}
+
+/* ---- runs: building the query ---- */
+
+/* Filter keys that name a column; any other key is looked up in the params JSON. */
+static const struct {
+    const char *key;
+    const char *expr;
+} column_keys[] = {
+    { "run", "r.run_id" },
+    { "stage", "r.stage" },
+    { "condition", "r.condition" },
+    { "lr", "r.lr" },
+    { "seed", "r.seed" },
+    { "state", "r.state" },
+    { "attempt", "r.attempt" },
+    { "sweep", "s.name" },
+};
+
+/*
+ * `!=` uses IS NOT so that a run whose column is NULL (no condition, an lr still
+ * waiting on a pick, a params key it lacks) counts as different from the value,
+ * as a user reading `condition!=x` expects. No value is ever bound as NULL, so
+ * `=` needs no such care; ordering operators leave NULLs out, as they should.
+ */
+static const char *const op_sql[] = {
+    [FILTER_EQ] = " = ",
+    [FILTER_NE] = " IS NOT ",
+    [FILTER_LT] = " < ",
+    [FILTER_LE] = " <= ",
+    [FILTER_GT] = " > ",
+    [FILTER_GE] = " >= ",
+};
+
+static const char sql_runs_select[] =
+    "SELECT r.id, s.id, s.name, s.version, r.run_id, r.stage, r.condition, r.lr, r.seed,"
+    " r.params, r.pending, r.state, r.attempt, r.created_at, r.started_at, r.finished_at,"
+    " r.exit_status, r.run_dir"
+    " FROM runs r JOIN sweeps s ON s.id = r.sweep_id WHERE 1";
+
+/* Column positions in sql_runs_select. */
+enum run_col {
+    RC_ID, RC_SWEEP_ID, RC_SWEEP, RC_VERSION, RC_RUN_ID, RC_STAGE, RC_CONDITION, RC_LR,
+    RC_SEED, RC_PARAMS, RC_PENDING, RC_STATE, RC_ATTEMPT, RC_CREATED, RC_STARTED,
+    RC_FINISHED, RC_EXIT, RC_RUN_DIR
+};
+
+static const char *column_expr(const char *key)
+{
+    for (size_t i = 0; i < sizeof(column_keys) / sizeof(column_keys[0]); i++) {
+        if (strcmp(key, column_keys[i].key) == 0)
+            return column_keys[i].expr;
+    }
+    return NULL;
+}
+
+/* [A-Za-z_][A-Za-z0-9_]*: safe inside a JSON path, and what a params key looks like. */
+static int is_identifier(const char *s)
+{
+    if (!isalpha((unsigned char)*s) && *s != '_')
+        return 0;
+    for (s++; *s; s++) {
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return 0;
+    }
+    return 1;
+}
+
+static enum reg_status check_term(struct registry *reg, const struct reg_filter_term *t)
+{
+    if (!t->key || !t->value)
+        return reg_fail(reg, REG_ERR_INVALID, "filter term without a key or a value");
+    if ((int)t->op < 0 || (size_t)t->op >= sizeof(op_sql) / sizeof(op_sql[0]))
+        return reg_fail(reg, REG_ERR_INVALID, "filter on '%s': unknown operator %d", t->key,
+                        (int)t->op);
+    if (!column_expr(t->key) && !is_identifier(t->key))
+        return reg_fail(reg, REG_ERR_INVALID,
+                        "invalid filter key '%s': not a column nor a parameter name", t->key);
+    return REG_OK;
+}
+
+/* Only fixed text and term indexes go into the SQL; keys and values become :kN and :vN. */
+static enum reg_status build_runs_sql(struct registry *reg, const struct reg_run_query *q,
+                                      struct strbuf *sql)
+{
+    sb_adds(sql, sql_runs_select);
+    if (!q->all_versions)
+        sb_adds(sql, " AND " LATEST_VERSION);
+    if (q->sweep)
+        sb_adds(sql, " AND s.name = :sweep");
+    if (q->run_id)
+        sb_adds(sql, " AND r.run_id = :run_id");
+    for (size_t i = 0; i < q->n_terms; i++) {
+        const struct reg_filter_term *t = &q->terms[i];
+        enum reg_status st = check_term(reg, t);
+        if (st != REG_OK)
+            return st;
+        const char *expr = column_expr(t->key);
+        if (expr)
+            sb_addf(sql, " AND %s%s:v%zu", expr, op_sql[t->op], i);
+        else
+            sb_addf(sql, " AND json_extract(r.params, '$.' || :k%zu)%s:v%zu", i,
+                    op_sql[t->op], i);
+    }
+    sb_adds(sql, " ORDER BY s.name, s.version, r.ord");
+    return REG_OK;
+}
+
+/* ---- runs: binding and reading ---- */
+
+/* An integer if all of it is one, else a finite double if all of it is one, else text. */
+static void bind_value(struct reg_bind *b, const char *param, const char *value)
+{
+    char *end;
+    if (*value && !isspace((unsigned char)*value)) {
+        errno = 0;
+        long long i = strtoll(value, &end, 10);
+        if (!*end && !errno) {
+            reg_bind_int64(b, param, i);
+            return;
+        }
+        errno = 0;
+        double d = strtod(value, &end);
+        if (!*end && !errno && isfinite(d)) {
+            reg_bind_double(b, param, d);
+            return;
+        }
+    }
+    reg_bind_text(b, param, value);
+}
+
+static void bind_runs_query(struct reg_bind *b, const struct reg_run_query *q)
+{
+    if (q->sweep)
+        reg_bind_text(b, ":sweep", q->sweep);
+    if (q->run_id)
+        reg_bind_text(b, ":run_id", q->run_id);
+    for (size_t i = 0; i < q->n_terms; i++) {
+        char name[32];
+        if (!column_expr(q->terms[i].key)) {
+            snprintf(name, sizeof(name), ":k%zu", i);
+            reg_bind_text(b, name, q->terms[i].key);
+        }
+        snprintf(name, sizeof(name), ":v%zu", i);
+        bind_value(b, name, q->terms[i].value);
+    }
+}
+
+struct run_walk {
+    reg_run_cb cb;
+    void *ud;
+};
+
+static int run_row(sqlite3_stmt *st, void *ctx)
+{
+    struct run_walk *w = ctx;
+    struct reg_run_row row = {
+        .rowid = sqlite3_column_int64(st, RC_ID),
+        .sweep_rowid = sqlite3_column_int64(st, RC_SWEEP_ID),
+        .sweep = col_text(st, RC_SWEEP),
+        .version = sqlite3_column_int(st, RC_VERSION),
+        .run_id = col_text(st, RC_RUN_ID),
+        .stage = col_text(st, RC_STAGE),
+        .condition = col_text(st, RC_CONDITION),
+        .has_lr = !col_is_null(st, RC_LR),
+        .lr = sqlite3_column_double(st, RC_LR),
+        .has_seed = !col_is_null(st, RC_SEED),
+        .seed = sqlite3_column_int64(st, RC_SEED),
+        .params_json = col_text(st, RC_PARAMS),
+        .pending_json = col_text(st, RC_PENDING),
+        .state = col_text(st, RC_STATE),
+        .attempt = sqlite3_column_int(st, RC_ATTEMPT),
+        .created_at = col_text(st, RC_CREATED),
+        .started_at = col_text(st, RC_STARTED),
+        .finished_at = col_text(st, RC_FINISHED),
+        .has_exit_status = !col_is_null(st, RC_EXIT),
+        .exit_status = sqlite3_column_int(st, RC_EXIT),
+        .run_dir = col_text(st, RC_RUN_DIR),
+    };
+    return w->cb(&row, w->ud);
+}
+
+enum reg_status reg_query_runs(struct registry *reg, const struct reg_run_query *q,
+                               reg_run_cb cb, void *ud)
+{
+    static const struct reg_run_query everything = { 0 };
+    if (!reg)
+        return REG_ERR_INVALID;
+    if (!cb || (q && q->n_terms && !q->terms))
+        return reg_fail(reg, REG_ERR_INVALID, "reg_query_runs: no callback or no terms");
+    if (!q)
+        q = &everything;
+    enum reg_status status = q->sweep ? require_sweep(reg, q->sweep) : REG_OK;
+    struct strbuf sql = STRBUF_INIT;
+    if (status == REG_OK)
+        status = build_runs_sql(reg, q, &sql);
+    sqlite3_stmt *st = NULL;
+    if (status == REG_OK)
+        status = reg_prepare(reg, sb_str(&sql), &st);
+    sb_release(&sql);
+    if (status != REG_OK)
+        return status;
+    struct reg_bind b;
+    reg_bind_start(&b, reg, st);
+    bind_runs_query(&b, q);
+    status = b.status;
+    struct run_walk w = { cb, ud };
+    if (status == REG_OK)
+        status = for_each_row(reg, st, "reading runs", run_row, &w);
+    sqlite3_finalize(st);
+    return status;
+}
+
+/* ---- stage summary ---- */
+
+/* The sum() columns are in enum reg_run_state order; stage_row relies on it. */
+_Static_assert(RUN_STATE_COUNT == 6, "sql_stage_summary lists six states");
+static const char sql_stage_summary[] =
+    "SELECT s.name, s.version, r.stage,"
+    " sum(r.state = 'waiting'), sum(r.state = 'planned'), sum(r.state = 'running'),"
+    " sum(r.state = 'done'), sum(r.state = 'failed'), sum(r.state = 'cancelled'),"
+    " count(*)"
+    " FROM runs r JOIN sweeps s ON s.id = r.sweep_id"
+    " WHERE " LATEST_VERSION " AND (:sweep IS NULL OR s.name = :sweep)"
+    " GROUP BY s.id, s.name, s.version, r.stage"
+    " ORDER BY s.name, min(r.ord)";
+
+struct stage_walk {
+    reg_stage_cb cb;
+    void *ud;
+};
+
+static int stage_row(sqlite3_stmt *st, void *ctx)
+{
+    struct stage_walk *w = ctx;
+    struct reg_stage_row row = {
+        .sweep = col_text(st, 0),
+        .version = sqlite3_column_int(st, 1),
+        .stage = col_text(st, 2),
+        .total = sqlite3_column_int(st, 3 + RUN_STATE_COUNT),
+    };
+    for (int i = 0; i < RUN_STATE_COUNT; i++)
+        row.counts[i] = sqlite3_column_int(st, 3 + i);
+    return w->cb(&row, w->ud);
+}
+
+enum reg_status reg_stage_summary(struct registry *reg, const char *sweep,
+                                  reg_stage_cb cb, void *ud)
+{
+    if (!reg)
+        return REG_ERR_INVALID;
+    if (!cb)
+        return reg_fail(reg, REG_ERR_INVALID, "reg_stage_summary: no callback");
+    enum reg_status status = sweep ? require_sweep(reg, sweep) : REG_OK;
+    sqlite3_stmt *st = NULL;
+    if (status == REG_OK)
+        status = reg_prepare(reg, sql_stage_summary, &st);
+    if (status != REG_OK)
+        return status;
+    struct reg_bind b;
+    reg_bind_start(&b, reg, st);
+    reg_bind_text(&b, ":sweep", sweep);
+    status = b.status;
+    struct stage_walk w = { cb, ud };
+    if (status == REG_OK)
+        status = for_each_row(reg, st, "summarising stages", stage_row, &w);
+    sqlite3_finalize(st);
+    return status;
+}
+
+/* ---- run artifacts ---- */
+
+static const char sql_run_artifacts[] =
+    "SELECT a.role, a.name, a.path, a.sha256, a.bytes, a.rows"
+    " FROM run_artifacts ra JOIN artifacts a ON a.id = ra.artifact"
+    " WHERE ra.run = :run ORDER BY a.id";
+
+struct artifact_walk {
+    reg_artifact_cb cb;
+    void *ud;
+};
+
+static int artifact_row(sqlite3_stmt *st, void *ctx)
+{
+    struct artifact_walk *w = ctx;
+    struct reg_artifact_row row = {
+        .role = col_text(st, 0),
+        .name = col_text(st, 1),
+        .path = col_text(st, 2),
+        .sha256 = col_text(st, 3),
+        .bytes = sqlite3_column_int64(st, 4),
+        .rows = col_is_null(st, 5) ? -1 : sqlite3_column_int64(st, 5),
+    };
+    return w->cb(&row, w->ud);
+}
+
+static enum reg_status require_run(struct registry *reg, int64_t run_rowid)
+{
+    sqlite3_stmt *st;
+    enum reg_status status = reg_prepare(reg, "SELECT 1 FROM runs WHERE id = :run", &st);
+    if (status != REG_OK)
+        return status;
+    struct reg_bind b;
+    reg_bind_start(&b, reg, st);
+    reg_bind_int64(&b, ":run", run_rowid);
+    status = b.status;
+    if (status == REG_OK) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            status = reg_fail(reg, REG_ERR_NOT_FOUND, "no run with row id %lld",
+                              (long long)run_rowid);
+        else if (rc != SQLITE_ROW)
+            status = reg_sql_fail(reg, "looking up a run");
+    }
+    sqlite3_finalize(st);
+    return status;
+}
+
+enum reg_status reg_run_artifacts(struct registry *reg, int64_t run_rowid,
+                                  reg_artifact_cb cb, void *ud)
+{
+    if (!reg)
+        return REG_ERR_INVALID;
+    if (!cb)
+        return reg_fail(reg, REG_ERR_INVALID, "reg_run_artifacts: no callback");
+    enum reg_status status = require_run(reg, run_rowid);
+    sqlite3_stmt *st = NULL;
+    if (status == REG_OK)
+        status = reg_prepare(reg, sql_run_artifacts, &st);
+    if (status != REG_OK)
+        return status;
+    struct reg_bind b;
+    reg_bind_start(&b, reg, st);
+    reg_bind_int64(&b, ":run", run_rowid);
+    status = b.status;
+    struct artifact_walk w = { cb, ud };
+    if (status == REG_OK)
+        status = for_each_row(reg, st, "reading run artifacts", artifact_row, &w);
+    sqlite3_finalize(st);
+    return status;
+}

@@ -1,0 +1,220 @@
+/*
+ * reg_schema.c - the registry schema, as a list of migrations.
+ *
+ * reg_migrations[i] takes a database from PRAGMA user_version i to i + 1 (a step is a
+ * NULL-terminated list of SQL texts, split only to keep each one readable); registry.c
+ * runs the missing steps in one transaction and bumps user_version after each.
+ * A released step is never edited: a schema change is a new step appended at the
+ * end, with REG_SCHEMA_VERSION raised to match. docs/registry.md explains every
+ * table and column; keep the two in step.
+ */
+#include "reg_internal.h"
+
+/* The one timestamp format of the registry: UTC ISO-8601, e.g. 2024-05-01T12:00:00Z. */
+#define NOW "(strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"
+
+/* ---- version 0 -> 1: the initial schema ---- */
+
+static const char migration_1_tables[] =
+    "CREATE TABLE sweeps (\n"
+    "    id              INTEGER PRIMARY KEY,\n"
+    "    name            TEXT NOT NULL CHECK (name <> ''),\n"
+    "    version         INTEGER NOT NULL CHECK (version >= 1),\n"
+    "    spec_path       TEXT NOT NULL,\n"
+    "    spec_text       TEXT NOT NULL,\n"
+    "    spec_sha256     TEXT NOT NULL,\n"
+    "    canon_json      TEXT NOT NULL CHECK (json_valid(canon_json)),\n"
+    "    canon_sha256    TEXT NOT NULL,\n"
+    "    contract_json   TEXT CHECK (contract_json IS NULL OR json_valid(contract_json)),\n"
+    "    contract_sha256 TEXT,\n"
+    "    created_at      TEXT NOT NULL DEFAULT " NOW ",\n"
+    "    git_status      TEXT,\n"
+    "    git_root        TEXT,\n"
+    "    git_commit      TEXT,\n"
+    "    git_branch      TEXT,\n"
+    "    git_dirty       INTEGER NOT NULL DEFAULT 0 CHECK (git_dirty IN (0, 1)),\n"
+    "    git_diff        TEXT,\n"
+    "    UNIQUE (name, version)\n"
+    ");\n"
+    "CREATE TABLE artifacts (\n"
+    "    id       INTEGER PRIMARY KEY,\n"
+    "    sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,\n"
+    "    role     TEXT NOT NULL CHECK (role IN ('base_model', 'dataset')),\n"
+    "    name     TEXT NOT NULL,\n"
+    "    path     TEXT NOT NULL,\n"
+    "    bytes    INTEGER NOT NULL CHECK (bytes >= 0),\n"
+    "    rows     INTEGER CHECK (rows IS NULL OR rows >= 0),\n"
+    "    sha256   TEXT NOT NULL,\n"
+    "    UNIQUE (sweep_id, role, name)\n"
+    ");\n"
+    "CREATE TABLE runs (\n"
+    "    id          INTEGER PRIMARY KEY,\n"
+    "    sweep_id    INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,\n"
+    "    run_id      TEXT NOT NULL CHECK (run_id <> ''),\n"
+    "    ord         INTEGER NOT NULL,\n"
+    "    stage       TEXT NOT NULL,\n"
+    "    condition   TEXT,\n"
+    "    lr          REAL,\n"
+    "    seed        INTEGER,\n"
+    "    params      TEXT NOT NULL CHECK (json_valid(params)),\n"
+    "    pending     TEXT CHECK (pending IS NULL OR json_valid(pending)),\n"
+    "    state       TEXT NOT NULL DEFAULT 'planned' CHECK (state IN\n"
+    "                ('waiting', 'planned', 'running', 'done', 'failed', 'cancelled')),\n"
+    "    attempt     INTEGER NOT NULL DEFAULT 0 CHECK (attempt >= 0),\n"
+    "    created_at  TEXT NOT NULL DEFAULT " NOW ",\n"
+    "    started_at  TEXT,\n"
+    "    finished_at TEXT,\n"
+    "    exit_status INTEGER,\n"
+    "    pid         INTEGER,\n"
+    "    host        TEXT,\n"
+    "    run_dir     TEXT,\n"
+    "    UNIQUE (sweep_id, run_id),\n"
+    "    UNIQUE (sweep_id, ord)\n"
+    ");\n"
+    "CREATE INDEX runs_run_id ON runs(run_id);\n"
+    "CREATE TABLE run_artifacts (\n"
+    "    run      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    artifact INTEGER NOT NULL REFERENCES artifacts(id) ON DELETE CASCADE,\n"
+    "    PRIMARY KEY (run, artifact)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX run_artifacts_artifact ON run_artifacts(artifact);\n"
+    "CREATE TABLE metrics (\n"
+    "    run        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    attempt    INTEGER NOT NULL,\n"
+    "    step       INTEGER NOT NULL,\n"
+    "    name       TEXT NOT NULL,\n"
+    "    value      REAL,\n"
+    "    src_offset INTEGER NOT NULL,\n"
+    "    created_at TEXT NOT NULL DEFAULT " NOW ",\n"
+    "    UNIQUE (run, attempt, src_offset, name)\n"
+    ");\n"
+    "CREATE INDEX metrics_run_name_step ON metrics(run, name, step);\n"
+    "CREATE TABLE checkpoints (\n"
+    "    id         INTEGER PRIMARY KEY,\n"
+    "    run        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    attempt    INTEGER NOT NULL,\n"
+    "    step       INTEGER NOT NULL,\n"
+    "    path       TEXT NOT NULL,\n"
+    "    bytes      INTEGER,\n"
+    "    sha256     TEXT,\n"
+    "    created_at TEXT NOT NULL DEFAULT " NOW ",\n"
+    "    UNIQUE (run, step)\n"
+    ");\n";
+
+static const char migration_1_evals[] =
+    "CREATE TABLE evals (\n"
+    "    id                  INTEGER PRIMARY KEY,\n"
+    "    run                 INTEGER REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    sweep_id            INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,\n"
+    "    checkpoint_step     INTEGER,\n"
+    "    dataset             TEXT NOT NULL,\n"
+    "    contract_sha256     TEXT NOT NULL,\n"
+    "    n                   INTEGER NOT NULL CHECK (n >= 0),\n"
+    "    correct             INTEGER NOT NULL CHECK (correct >= 0 AND correct <= n),\n"
+    "    accuracy            REAL,\n"
+    "    extraction_failures INTEGER NOT NULL DEFAULT 0,\n"
+    "    gen_tokens          INTEGER,\n"
+    "    seconds             REAL,\n"
+    "    tok_per_s           REAL,\n"
+    "    created_at          TEXT NOT NULL DEFAULT " NOW "\n"
+    ");\n"
+    "CREATE INDEX evals_run ON evals(run);\n"
+    "CREATE INDEX evals_sweep ON evals(sweep_id);\n"
+    "CREATE TABLE predictions (\n"
+    "    eval              INTEGER NOT NULL REFERENCES evals(id) ON DELETE CASCADE,\n"
+    "    example_id        TEXT NOT NULL,\n"
+    "    prompt_sha256     TEXT,\n"
+    "    output            TEXT,\n"
+    "    extracted         TEXT,\n"
+    "    gold              TEXT,\n"
+    "    correct           INTEGER NOT NULL CHECK (correct IN (0, 1)),\n"
+    "    extraction_failed INTEGER NOT NULL DEFAULT 0 CHECK (extraction_failed IN (0, 1)),\n"
+    "    tokens            INTEGER,\n"
+    "    PRIMARY KEY (eval, example_id)\n"
+    ");\n"
+    "CREATE TABLE selections (\n"
+    "    id           INTEGER PRIMARY KEY,\n"
+    "    sweep_id     INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,\n"
+    "    kind         TEXT NOT NULL CHECK (kind IN\n"
+    "                 ('checkpoint', 'pick', 'compare', 'mainline')),\n"
+    "    scope        TEXT,\n"
+    "    rule         TEXT NOT NULL,\n"
+    "    rules_sha256 TEXT,\n"
+    "    inputs       TEXT CHECK (inputs IS NULL OR json_valid(inputs)),\n"
+    "    choice       TEXT CHECK (choice IS NULL OR json_valid(choice)),\n"
+    "    created_at   TEXT NOT NULL DEFAULT " NOW "\n"
+    ");\n"
+    "CREATE INDEX selections_sweep ON selections(sweep_id);\n"
+    /* The audit log outlives what it talks about: deleting a sweep keeps its events. */
+    "CREATE TABLE events (\n"
+    "    id       INTEGER PRIMARY KEY,\n"
+    "    ts       TEXT NOT NULL DEFAULT " NOW ",\n"
+    "    sweep_id INTEGER REFERENCES sweeps(id) ON DELETE SET NULL,\n"
+    "    run      INTEGER REFERENCES runs(id) ON DELETE SET NULL,\n"
+    "    kind     TEXT NOT NULL CHECK (kind <> ''),\n"
+    "    message  TEXT,\n"
+    "    data     TEXT CHECK (data IS NULL OR json_valid(data))\n"
+    ");\n"
+    "CREATE INDEX events_sweep ON events(sweep_id);\n"
+    "CREATE INDEX events_run ON events(run);\n"
+    "CREATE TABLE locks (\n"
+    "    sweep_id   INTEGER PRIMARY KEY REFERENCES sweeps(id) ON DELETE CASCADE,\n"
+    "    holder_pid INTEGER NOT NULL,\n"
+    "    host       TEXT NOT NULL,\n"
+    "    started_at TEXT NOT NULL DEFAULT " NOW "\n"
+    ");\n";
+
+/*
+ * Metrics in the views come from each run's latest attempt that logged any: a
+ * retried run must not report the loss of the attempt that failed.
+ */
+#define CUR_METRICS(name_cond) \
+    "metrics m WHERE m.run = r.id AND m.attempt = la.attempt AND " name_cond
+
+static const char migration_1_views[] =
+    "CREATE VIEW v_latest_sweeps AS\n"
+    "SELECT s.id, s.name, s.version, s.spec_path, s.canon_sha256, s.contract_sha256,\n"
+    "       s.created_at, s.git_status, s.git_commit, s.git_branch, s.git_dirty,\n"
+    "       (SELECT count(*) FROM runs r WHERE r.sweep_id = s.id) AS n_runs\n"
+    "FROM sweeps s\n"
+    "WHERE s.version = (SELECT max(s2.version) FROM sweeps s2 WHERE s2.name = s.name);\n"
+    "CREATE VIEW v_runs AS\n"
+    "SELECT s.name AS sweep, s.version AS version, r.run_id, r.stage, r.condition,\n"
+    "       r.lr, r.seed, r.state, r.attempt,\n"
+    "       (SELECT max(m.step) FROM " CUR_METRICS("1") ") AS last_step,\n"
+    "       (SELECT m.value FROM " CUR_METRICS("m.name = 'loss'")
+    "        ORDER BY m.step DESC, m.src_offset DESC LIMIT 1) AS last_train_loss,\n"
+    "       (SELECT min(m.value) FROM " CUR_METRICS("m.name = 'val_nll'") ") AS best_val_nll,\n"
+    "       (SELECT m.step FROM " CUR_METRICS("m.name = 'val_nll' AND m.value IS NOT NULL")
+    "        ORDER BY m.value ASC, m.step ASC LIMIT 1) AS best_val_step,\n"
+    "       (SELECT e.accuracy FROM evals e WHERE e.run = r.id\n"
+    "        ORDER BY e.id DESC LIMIT 1) AS eval_accuracy,\n"
+    "       r.run_dir, r.params, r.pending, r.ord, r.id, r.sweep_id\n"
+    "FROM runs r\n"
+    "JOIN sweeps s ON s.id = r.sweep_id\n"
+    "LEFT JOIN (SELECT run, max(attempt) AS attempt FROM metrics GROUP BY run) la\n"
+    "       ON la.run = r.id;\n"
+    "CREATE VIEW v_stage_summary AS\n"
+    "SELECT v.sweep, v.version, v.stage, count(*) AS runs,\n"
+    "       sum(v.state = 'waiting') AS waiting, sum(v.state = 'planned') AS planned,\n"
+    "       sum(v.state = 'running') AS running, sum(v.state = 'done') AS done,\n"
+    "       sum(v.state = 'failed') AS failed, sum(v.state = 'cancelled') AS cancelled,\n"
+    "       min(v.best_val_nll) AS best_val_nll, min(v.ord) AS first_ord, v.sweep_id\n"
+    "FROM v_runs v\n"
+    "GROUP BY v.sweep_id, v.sweep, v.version, v.stage;\n";
+
+#undef CUR_METRICS
+
+static const char *const migration_1[] = {
+    migration_1_tables, migration_1_evals, migration_1_views, NULL
+};
+
+/* ---- the list ---- */
+
+const char *const *const reg_migrations[] = {
+    migration_1,
+};
+const int reg_n_migrations = (int)(sizeof(reg_migrations) / sizeof(reg_migrations[0]));
+
+_Static_assert(sizeof(reg_migrations) / sizeof(reg_migrations[0]) == REG_SCHEMA_VERSION,
+               "one migration step per schema version");
