@@ -10,13 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "canon_json.h"
 #include "cli.h"
 #include "json_diff.h"
 #include "plan.h"
 #include "strbuf.h"
 #include "table.h"
 
-static const char plan_usage[] = "usage: mainline plan SWEEP.yaml [--dry-run] [--new-version]\n";
+static const char plan_usage[] =
+    "usage: mainline plan SWEEP.yaml [--dry-run] [--new-version] [--verbose]\n";
 
 /* ---- the run table ---- */
 
@@ -122,9 +124,26 @@ static void print_artifacts(const struct plan *p)
     printf("contract sha256:%s\n", p->contract_sha256);
 }
 
-static void print_plan(const struct plan *p)
+/* --verbose: what each run gets, exactly as recorded. */
+static void print_params(const struct plan_runs *pr)
+{
+    for (size_t i = 0; i < pr->n; i++) {
+        char *params = json_canon(pr->runs[i].params);
+        printf("\n%s\n  params  %s\n", pr->runs[i].id, params);
+        free(params);
+        if (pr->runs[i].pending) {
+            char *pending = json_canon(pr->runs[i].pending);
+            printf("  pending %s\n", pending);
+            free(pending);
+        }
+    }
+}
+
+static void print_plan(const struct plan *p, int verbose)
 {
     print_runs(&p->runs);
+    if (verbose)
+        print_params(&p->runs);
     print_summary(p);
     print_artifacts(p);
 }
@@ -208,13 +227,16 @@ int cmd_plan(int argc, char **argv, struct cli *cli)
     static const struct option opts[] = {
         { "dry-run", no_argument, NULL, 'n' },
         { "new-version", no_argument, NULL, 'V' },
+        { "verbose", no_argument, NULL, 'v' },
         { NULL, 0, NULL, 0 },
     };
-    int dry_run = 0, new_version = 0, c;
+    int dry_run = 0, new_version = 0, verbose = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "nv", opts, NULL)) != -1) {
         if (c == 'n')
             dry_run = 1;
+        else if (c == 'v')
+            verbose = 1;
         else if (c == 'V')
             new_version = 1;
         else
@@ -230,7 +252,7 @@ int cmd_plan(int argc, char **argv, struct cli *cli)
         return EXIT_FAILURES;
     }
     diag_release(&dl);
-    print_plan(&p);
+    print_plan(&p, verbose);
     int rc = EXIT_OK;
     if (dry_run)
         printf("\ndry run: nothing written\n");

@@ -35,7 +35,7 @@ static const struct command commands[] = {
     { "help", cmd_help, 0, "show help for mainline or one command",
       "usage: mainline help [COMMAND]\n" },
     { "plan", cmd_plan, 0, "validate a sweep file, expand it into runs, record them",
-      "usage: mainline plan SWEEP.yaml [--dry-run] [--new-version]\n"
+      "usage: mainline plan SWEEP.yaml [--dry-run] [--new-version] [--verbose]\n"
       "\n"
       "Validate the sweep, expand its stages and grids into runs, hash every dataset\n"
       "and base model, collect the git state of the code, and record it all in the\n"
@@ -43,7 +43,8 @@ static const struct command commands[] = {
       "same name is refused with the list of changes unless --new-version.\n"
       "\n"
       "  -n, --dry-run      print the runs, write nothing\n"
-      "      --new-version  record a changed sweep as its next version\n" },
+      "      --new-version  record a changed sweep as its next version\n"
+      "  -v, --verbose      also print every run's resolved parameters\n" },
     { "runs", cmd_runs, NEED_REGISTRY, "list runs, filtered",
       "usage: mainline runs [--sweep NAME] [--where 'KEY=VALUE ...']... [--all-versions]\n"
       "                     [--json]\n"

@@ -262,9 +262,9 @@ static void check_duplicate_ids(const struct sweep *s, const struct plan_runs *p
         if (strcmp(sorted[i - 1]->id, sorted[i]->id) != 0)
             continue;
         const struct ynode *at = sorted[i]->stage->node;
-        diag_add(dl, s->file, at->line, at->col, "duplicate run id '%s' (grid values that "
-                 "differ only in characters an id cannot hold, or a repeated value)",
-                 sorted[i]->id);
+        diag_add(dl, s->file, at->line, at->col, "duplicate run id '%s': two runs of stage "
+                 "'%s' get it (a repeated grid value, or values that differ only in "
+                 "characters an id cannot hold)", sorted[i]->id, sorted[i]->stage->name);
     }
     free(sorted);
 }

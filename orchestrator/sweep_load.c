@@ -765,8 +765,7 @@ int sweep_load_text(const char *file, const char *text, size_t len, struct sweep
         goto failed;
     }
     load_top(&L, root);
-    if (diags->count == before)
-        finish(&L, root);
+    finish(&L, root);   /* cross-references too, so one pass shows every problem */
     if (diags->count == before)
         return 0;
 failed:

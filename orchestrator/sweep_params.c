@@ -145,11 +145,15 @@ const char *closest_word(const char *word, const char *const *candidates, size_t
 
 /* ---- value checking ---- */
 
+/* "'rank' must be an integer >= 1, not 'eight'": show a scalar, name anything else. */
 static json_t *bad(const char *file, const struct ynode *n, struct diag_list *dl,
                    const char *key, const char *want)
 {
-    diag_add(dl, file, n->line, n->col, "'%s' must be %s, not %s", key, want,
-             ynode_type_name(n));
+    if (n->kind == YNODE_SCALAR && n->len <= 40 && strlen(n->str) == n->len)
+        diag_add(dl, file, n->line, n->col, "'%s' must be %s, not '%s'", key, want, n->str);
+    else
+        diag_add(dl, file, n->line, n->col, "'%s' must be %s, not %s", key, want,
+                 ynode_type_name(n));
     return NULL;
 }
 

@@ -169,7 +169,7 @@ static const char migration_1_evals[] =
  * retried run must not report the loss of the attempt that failed.
  */
 #define CUR_METRICS(name_cond) \
-    "metrics m WHERE m.run = r.id AND m.attempt = la.attempt AND " name_cond
+    "metrics m WHERE m.run = r.id AND m.attempt = r.metrics_attempt AND " name_cond
 
 static const char migration_1_views[] =
     "CREATE VIEW v_latest_sweeps AS\n"
@@ -190,10 +190,9 @@ static const char migration_1_views[] =
     "       (SELECT e.accuracy FROM evals e WHERE e.run = r.id\n"
     "        ORDER BY e.id DESC LIMIT 1) AS eval_accuracy,\n"
     "       r.run_dir, r.params, r.pending, r.ord, r.id, r.sweep_id\n"
-    "FROM runs r\n"
-    "JOIN sweeps s ON s.id = r.sweep_id\n"
-    "LEFT JOIN (SELECT run, max(attempt) AS attempt FROM metrics GROUP BY run) la\n"
-    "       ON la.run = r.id;\n"
+    "FROM (SELECT runs.*, (SELECT max(m.attempt) FROM metrics m WHERE m.run = runs.id)\n"
+    "        AS metrics_attempt FROM runs) r\n"
+    "JOIN sweeps s ON s.id = r.sweep_id;\n"
     "CREATE VIEW v_stage_summary AS\n"
     "SELECT v.sweep, v.version, v.stage, count(*) AS runs,\n"
     "       sum(v.state = 'waiting') AS waiting, sum(v.state = 'planned') AS planned,\n"

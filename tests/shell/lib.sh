@@ -1,0 +1,67 @@
+# lib.sh - the shell-test harness (after git's t/test-lib.sh, much smaller).
+#
+#   . "$(dirname "$0")/lib.sh"
+#   test_expect_success 'what it checks' '
+#       mainline plan sweeps/x.yaml >out &&
+#       grep -q "recorded" out
+#   '
+#   test_done
+#
+# Each test body runs in its own subshell inside a fresh scratch directory
+# ($SCRATCH, removed at the end unless the test failed). `mainline` runs the
+# binary under test ($MAINLINE, default bin/mainline). $TOP is the repository.
+# -v shows every test's output.
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+MAINLINE=${MAINLINE:-$TOP/bin/mainline}
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/mainline-test.XXXXXX")
+export TOP MAINLINE SCRATCH
+unset MAINLINE_REGISTRY
+test_passed=0
+test_failed=0
+test_verbose=
+[ "$1" = "-v" ] && test_verbose=1
+
+mainline() { "$MAINLINE" "$@"; }
+
+test_expect_success() {
+    desc=$1
+    body=$2
+    dir="$SCRATCH/t$((test_passed + test_failed + 1))"
+    mkdir -p "$dir"
+    if (cd "$dir" && eval "set -e; $body") >"$dir.log" 2>&1; then
+        test_passed=$((test_passed + 1))
+        echo "ok   $desc"
+    else
+        test_failed=$((test_failed + 1))
+        echo "FAIL $desc"
+        sed 's/^/    | /' "$dir.log" | tail -n 30
+    fi
+    [ -n "$test_verbose" ] && cat "$dir.log"
+    return 0
+}
+
+# test_cmp EXPECTED ACTUAL: files equal, else show the diff.
+test_cmp() {
+    diff -u "$1" "$2"
+}
+
+# expect_exit CODE command...: the command exits with exactly CODE.
+expect_exit() {
+    want=$1
+    shift
+    set +e
+    "$@"
+    got=$?
+    set -e
+    if [ "$got" -ne "$want" ]; then
+        echo "expected exit $want, got $got: $*"
+        return 1
+    fi
+}
+
+test_done() {
+    [ "$test_failed" -eq 0 ] && rm -rf "$SCRATCH"
+    echo "$test_passed passed, $test_failed failed"
+    [ "$test_failed" -eq 0 ]
+}
