@@ -8,29 +8,46 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "table.h"
 
 struct status_ctx {
-    int last_version;
-    char last_name[256];
+    char name[256];           /* sweep of the table being filled */
+    int version;
+    struct table table;
     int rows;
+    int tables;               /* tables printed so far */
 };
 
-static int print_stage(const struct reg_stage_row *row, void *ud)
+static void flush_table(struct status_ctx *ctx)
+{
+    if (!ctx->table.n_cols)
+        return;
+    printf("%ssweep %s (version %d)\n", ctx->tables++ ? "\n" : "", ctx->name, ctx->version);
+    table_print(&ctx->table, stdout, "  ");
+    table_release(&ctx->table);
+}
+
+static int add_stage(const struct reg_stage_row *row, void *ud)
 {
     struct status_ctx *ctx = ud;
-    if (strcmp(ctx->last_name, row->sweep) != 0 || ctx->last_version != row->version) {
-        printf("%ssweep %s (version %d)\n", ctx->rows ? "\n" : "", row->sweep, row->version);
-        printf("  %-16s %5s", "STAGE", "RUNS");
+    if (!ctx->table.n_cols || strcmp(ctx->name, row->sweep) || ctx->version != row->version) {
+        flush_table(ctx);
+        const char *head[RUN_STATE_COUNT + 3] = { "STAGE", "RUNS" };
         for (int s = 0; s < RUN_STATE_COUNT; s++)
-            printf(" %9s", reg_state_name(s));
-        printf("\n");
-        snprintf(ctx->last_name, sizeof(ctx->last_name), "%s", row->sweep);
-        ctx->last_version = row->version;
+            head[s + 2] = reg_state_name(s);
+        table_init(&ctx->table, head);
+        ctx->table.right_align = ~1u;
+        snprintf(ctx->name, sizeof(ctx->name), "%s", row->sweep);
+        ctx->version = row->version;
     }
-    printf("  %-16s %5d", row->stage, row->total);
-    for (int s = 0; s < RUN_STATE_COUNT; s++)
-        printf(" %9d", row->counts[s]);
-    printf("\n");
+    char nums[RUN_STATE_COUNT + 1][16];
+    const char *cells[RUN_STATE_COUNT + 2] = { row->stage, nums[0] };
+    snprintf(nums[0], sizeof(nums[0]), "%d", row->total);
+    for (int s = 0; s < RUN_STATE_COUNT; s++) {
+        snprintf(nums[s + 1], sizeof(nums[s + 1]), "%d", row->counts[s]);
+        cells[s + 2] = nums[s + 1];
+    }
+    table_add(&ctx->table, cells);
     ctx->rows++;
     return 0;
 }
@@ -67,7 +84,8 @@ int cmd_status(int argc, char **argv, struct cli *cli)
         return cli_usage(usage);
     const char *sweep = argc == 2 ? argv[1] : NULL;
     struct status_ctx ctx = { 0 };
-    enum reg_status st = reg_stage_summary(cli->reg, sweep, print_stage, &ctx);
+    enum reg_status st = reg_stage_summary(cli->reg, sweep, add_stage, &ctx);
+    flush_table(&ctx);
     if (st != REG_OK)
         return cli_reg_error(cli, st, "cannot read run states");
     if (!ctx.rows) {
