@@ -47,36 +47,6 @@ static int col_is_null(sqlite3_stmt *st, int col)
     return sqlite3_column_type(st, col) == SQLITE_NULL;
 }
 
-/* Sets *found to whether a sweep called `name` exists, in any version. */
-static enum reg_status sweep_exists(struct registry *reg, const char *name, int *found)
-{
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, "SELECT 1 FROM sweeps WHERE name = :name", &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_text(&b, ":name", name);
-    status = b.status;
-    if (status == REG_OK) {
-        int rc = sqlite3_step(st);
-        *found = rc == SQLITE_ROW;
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            status = reg_sql_fail(reg, "looking up a sweep");
-    }
-    sqlite3_finalize(st);
-    return status;
-}
-
-static enum reg_status require_sweep(struct registry *reg, const char *name)
-{
-    int found = 0;
-    enum reg_status status = sweep_exists(reg, name, &found);
-    if (status == REG_OK && !found)
-        return reg_fail(reg, REG_ERR_NOT_FOUND, "no sweep named '%s'", name);
-    return status;
-}
-
 /* ---- sweeps ---- */
 
 static const char sql_sweep_latest[] =
@@ -149,19 +119,23 @@ void reg_sweep_info_release(struct reg_sweep_info *info)
 
 /* ---- runs: building the query ---- */
 
-/* Filter keys that name a column; any other key is looked up in the params JSON. */
-static const struct {
+/*
+ * Filter keys that name a column; any other key is looked up in the params JSON.
+ * Text columns take the value as typed: "007" must not become 7, nor "1e5" 100000.0.
+ */
+static const struct column_key {
     const char *key;
     const char *expr;
+    int numeric;
 } column_keys[] = {
-    { "run", "r.run_id" },
-    { "stage", "r.stage" },
-    { "condition", "r.condition" },
-    { "lr", "r.lr" },
-    { "seed", "r.seed" },
-    { "state", "r.state" },
-    { "attempt", "r.attempt" },
-    { "sweep", "s.name" },
+    { "run", "r.run_id", 0 },
+    { "stage", "r.stage", 0 },
+    { "condition", "r.condition", 0 },
+    { "lr", "r.lr", 1 },
+    { "seed", "r.seed", 1 },
+    { "state", "r.state", 0 },
+    { "attempt", "r.attempt", 1 },
+    { "sweep", "s.name", 0 },
 };
 
 /*
@@ -192,11 +166,11 @@ enum run_col {
     RC_FINISHED, RC_EXIT, RC_RUN_DIR
 };
 
-static const char *column_expr(const char *key)
+static const struct column_key *column_key(const char *key)
 {
     for (size_t i = 0; i < sizeof(column_keys) / sizeof(column_keys[0]); i++) {
         if (strcmp(key, column_keys[i].key) == 0)
-            return column_keys[i].expr;
+            return &column_keys[i];
     }
     return NULL;
 }
@@ -220,7 +194,7 @@ static enum reg_status check_term(struct registry *reg, const struct reg_filter_
     if ((int)t->op < 0 || (size_t)t->op >= sizeof(op_sql) / sizeof(op_sql[0]))
         return reg_fail(reg, REG_ERR_INVALID, "filter on '%s': unknown operator %d", t->key,
                         (int)t->op);
-    if (!column_expr(t->key) && !is_identifier(t->key))
+    if (!column_key(t->key) && !is_identifier(t->key))
         return reg_fail(reg, REG_ERR_INVALID,
                         "invalid filter key '%s': not a column nor a parameter name", t->key);
     return REG_OK;
@@ -242,9 +216,9 @@ static enum reg_status build_runs_sql(struct registry *reg, const struct reg_run
         enum reg_status st = check_term(reg, t);
         if (st != REG_OK)
             return st;
-        const char *expr = column_expr(t->key);
-        if (expr)
-            sb_addf(sql, " AND %s%s:v%zu", expr, op_sql[t->op], i);
+        const struct column_key *col = column_key(t->key);
+        if (col)
+            sb_addf(sql, " AND %s%s:v%zu", col->expr, op_sql[t->op], i);
         else
             sb_addf(sql, " AND json_extract(r.params, '$.' || :k%zu)%s:v%zu", i,
                     op_sql[t->op], i);
@@ -283,13 +257,17 @@ static void bind_runs_query(struct reg_bind *b, const struct reg_run_query *q)
     if (q->run_id)
         reg_bind_text(b, ":run_id", q->run_id);
     for (size_t i = 0; i < q->n_terms; i++) {
+        const struct column_key *col = column_key(q->terms[i].key);
         char name[32];
-        if (!column_expr(q->terms[i].key)) {
+        if (!col) {
             snprintf(name, sizeof(name), ":k%zu", i);
             reg_bind_text(b, name, q->terms[i].key);
         }
         snprintf(name, sizeof(name), ":v%zu", i);
-        bind_value(b, name, q->terms[i].value);
+        if (col && !col->numeric)
+            reg_bind_text(b, name, q->terms[i].value);
+        else
+            bind_value(b, name, q->terms[i].value);
     }
 }
 
@@ -337,10 +315,8 @@ enum reg_status reg_query_runs(struct registry *reg, const struct reg_run_query 
         return reg_fail(reg, REG_ERR_INVALID, "reg_query_runs: no callback or no terms");
     if (!q)
         q = &everything;
-    enum reg_status status = q->sweep ? require_sweep(reg, q->sweep) : REG_OK;
     struct strbuf sql = STRBUF_INIT;
-    if (status == REG_OK)
-        status = build_runs_sql(reg, q, &sql);
+    enum reg_status status = build_runs_sql(reg, q, &sql);
     sqlite3_stmt *st = NULL;
     if (status == REG_OK)
         status = reg_prepare(reg, sb_str(&sql), &st);
@@ -398,10 +374,8 @@ enum reg_status reg_stage_summary(struct registry *reg, const char *sweep,
         return REG_ERR_INVALID;
     if (!cb)
         return reg_fail(reg, REG_ERR_INVALID, "reg_stage_summary: no callback");
-    enum reg_status status = sweep ? require_sweep(reg, sweep) : REG_OK;
-    sqlite3_stmt *st = NULL;
-    if (status == REG_OK)
-        status = reg_prepare(reg, sql_stage_summary, &st);
+    sqlite3_stmt *st;
+    enum reg_status status = reg_prepare(reg, sql_stage_summary, &st);
     if (status != REG_OK)
         return status;
     struct reg_bind b;

@@ -109,8 +109,8 @@ static char *raw_rows(sqlite3 *db, const char *sql)
         sb_addf(&out, "prepare error: %s", sqlite3_errmsg(db));
         return sb_detach(&out);
     }
-    int rc;
-    for (int row = 0; (rc = sqlite3_step(st)) == SQLITE_ROW; row++) {
+    int rc = sqlite3_step(st);
+    for (int row = 0; rc == SQLITE_ROW; row++, rc = sqlite3_step(st)) {
         if (row)
             sb_addc(&out, ';');
         for (int c = 0; c < sqlite3_column_count(st); c++) {
@@ -697,8 +697,8 @@ static void test_filters_query(struct registry *reg)
     CHECK_STR(sb_str(&g.ids), "main-att-s1");
     got_runs_release(&g);
 
-    q = (struct reg_run_query){ .sweep = "nope" };
-    CHECK_INT(reg_query_runs(reg, &q, collect_run, &g), REG_ERR_NOT_FOUND);
+    q = (struct reg_run_query){ .sweep = "nope" };   /* no such sweep: no rows */
+    CHECK_INT(reg_query_runs(reg, &q, collect_run, &g), REG_OK);
     CHECK_INT(g.n, 0);
 
     g.stop_after = 1;
@@ -729,6 +729,29 @@ static void test_filters_versions(struct registry *reg)
     CHECK_STR(sb_str(&g.ids), "demo@1:lr-att-3e-4,demo@1:lr-base-1e-3,demo@1:main-att-s1,"
               "demo@2:main-att-s1");
     got_runs_release(&g);
+}
+
+/* Text columns compare as typed; params values follow the number-or-text rule. */
+static void test_filters_text_columns(void)
+{
+    struct registry *reg = open_new("textcols.db");
+    struct reg_run_in runs[2] = { fixture_runs[0], fixture_runs[1] };
+    runs[0].condition = "007";
+    runs[0].params_json = "{\"code\":\"007\",\"n\":7}";
+    runs[1].condition = "7";
+    runs[1].stage = "1e5";
+    struct reg_sweep_in in = fixture("digits", 1);
+    in.runs = runs;
+    in.n_runs = 2;
+    CHECK_INT(reg_record_sweep(reg, &in, NULL), REG_OK);
+    CHECK_WHERE(reg, "condition", FILTER_EQ, "007", "lr-att-3e-4");
+    CHECK_WHERE(reg, "condition", FILTER_EQ, "7", "lr-base-1e-3");
+    CHECK_WHERE(reg, "stage", FILTER_EQ, "1e5", "lr-base-1e-3");
+    CHECK_WHERE(reg, "stage", FILTER_EQ, "100000", "");
+    CHECK_WHERE(reg, "n", FILTER_EQ, "7", "lr-att-3e-4");
+    CHECK_WHERE(reg, "n", FILTER_EQ, "007", "lr-att-3e-4");
+    CHECK_WHERE(reg, "code", FILTER_EQ, "007", "");
+    reg_close(reg);
 }
 
 static void test_filters(void)
@@ -794,7 +817,7 @@ static void test_stage_summary(void)
     in.n_runs = 1;
     CHECK_INT(reg_record_sweep(reg, &in, NULL), REG_OK);
     CHECK_SUMMARY(reg, "demo", REG_OK, "demo@2/lr_select w0 p1 r0 d0 f0 c0 =1");
-    CHECK_SUMMARY(reg, "nope", REG_ERR_NOT_FOUND, "");
+    CHECK_SUMMARY(reg, "nope", REG_OK, "");
     sqlite3_close(db);
     reg_close(reg);
 }
@@ -909,6 +932,7 @@ int main(void)
     TEST(test_git_nulls);
     TEST(test_conflict);
     TEST(test_filters);
+    TEST(test_filters_text_columns);
     TEST(test_stage_summary);
     TEST(test_views);
     TEST(test_log_event);
