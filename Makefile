@@ -13,6 +13,7 @@ CC       ?= cc
 BUILD    ?= build
 BINDIR   ?= bin
 PKGS     := sqlite3 yaml-0.1 jansson libgit2 libcrypto
+MODEL_PKGS := openblas
 OPT      ?= -O2
 SAN_FLAGS =
 ifeq ($(SAN),1)
@@ -22,11 +23,13 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+MODEL_CFLAGS := $(shell pkg-config --cflags $(MODEL_PKGS) 2>/dev/null)
+MODEL_LIBS   := $(shell pkg-config --libs $(MODEL_PKGS) 2>/dev/null)
 
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-             -Wmissing-prototypes -Icommon -Iregistry -Iorchestrator \
-             $(PKG_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
+             -Wmissing-prototypes -Icommon -Iregistry -Iorchestrator -Imodel \
+             $(PKG_CFLAGS) $(MODEL_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
 LIBS       = $(PKG_LIBS) -lm
 
@@ -47,6 +50,7 @@ LIB_OBJS += registry/registry.o
 LIB_OBJS += registry/reg_schema.o
 LIB_OBJS += registry/reg_write.o
 LIB_OBJS += registry/reg_read.o
+LIB_OBJS += registry/reg_exec.o
 LIB_OBJS += orchestrator/provenance.o
 LIB_OBJS += orchestrator/yaml_tree.o
 LIB_OBJS += orchestrator/diag.o
@@ -55,6 +59,12 @@ LIB_OBJS += orchestrator/sweep_load.o
 LIB_OBJS += orchestrator/sweep_expand.o
 LIB_OBJS += orchestrator/json_diff.o
 LIB_OBJS += orchestrator/plan.o
+LIB_OBJS += orchestrator/proc.o
+LIB_OBJS += orchestrator/executor_local.o
+LIB_OBJS += orchestrator/ingest.o
+
+# The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
+MODEL_OBJS += model/model.o
 
 CLI_OBJS += orchestrator/main.o
 CLI_OBJS += orchestrator/cmd_plan.o
@@ -65,7 +75,9 @@ CLI_OBJS += orchestrator/cmd_show.o
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
 LIB := $(BUILD)/libmainline.a
+MODEL_LIB := $(BUILD)/libmodel.a
 B_LIB_OBJS := $(addprefix $(BUILD)/,$(LIB_OBJS))
+B_MODEL_OBJS := $(addprefix $(BUILD)/,$(MODEL_OBJS))
 B_CLI_OBJS := $(addprefix $(BUILD)/,$(CLI_OBJS))
 
 .PHONY: all test check asan fuzz fuzz-build demo deps detect clean unit-tests
@@ -78,13 +90,16 @@ $(BUILD)/%.o: %.c
 $(LIB): $(B_LIB_OBJS)
 	$(Q_AR)rm -f $@ && ar rcs $@ $^
 
+$(MODEL_LIB): $(B_MODEL_OBJS)
+	$(Q_AR)rm -f $@ && ar rcs $@ $^
+
 $(BINDIR)/mainline: $(B_CLI_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(B_CLI_OBJS) $(LIB) $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(MODEL_LIB)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
 
 unit-tests: $(UNIT_TESTS)
 
@@ -111,10 +126,13 @@ fuzz-build: build-fuzz/fuzz_sweep
 build-fuzz/fuzz_sweep: tests/fuzz/fuzz_sweep.c $(LIB_OBJS:.o=.c)
 	@mkdir -p $(dir $@)
 	$(Q_LD)clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
+# New inputs go to corpus-work/ (not committed); findings land in crashers/ as
+# crash-*, leak-* or timeout-* (> 1 s): rename them and fix the loader.
 fuzz: build-fuzz/fuzz_sweep
-	@mkdir -p tests/fuzz/corpus-work
-	build-fuzz/fuzz_sweep -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-	    -artifact_prefix=tests/fuzz/crashers/ tests/fuzz/corpus-work tests/fuzz/corpus
+	@mkdir -p tests/fuzz/corpus-work tests/fuzz/crashers
+	build-fuzz/fuzz_sweep -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=1 \
+	    -dict=tests/fuzz/yaml.dict -artifact_prefix=tests/fuzz/crashers/ \
+	    tests/fuzz/corpus-work tests/fuzz/corpus
 
 demo: all
 	@sh scripts/demo.sh
@@ -122,4 +140,4 @@ demo: all
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz $(BINDIR)
 
--include $(B_LIB_OBJS:.o=.d) $(B_CLI_OBJS:.o=.d)
+-include $(B_LIB_OBJS:.o=.d) $(B_CLI_OBJS:.o=.d) $(B_MODEL_OBJS:.o=.d)

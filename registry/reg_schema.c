@@ -66,8 +66,11 @@ static const char migration_1_tables[] =
     "    finished_at TEXT,\n"
     "    exit_status INTEGER,\n"
     "    pid         INTEGER,\n"
+    "    proc_start  INTEGER,\n"
     "    host        TEXT,\n"
     "    run_dir     TEXT,\n"
+    "    fail_reason TEXT,\n"
+    "    base_attempt INTEGER NOT NULL DEFAULT 1,\n"
     "    UNIQUE (sweep_id, run_id),\n"
     "    UNIQUE (sweep_id, ord)\n"
     ");\n"
@@ -158,18 +161,52 @@ static const char migration_1_evals[] =
     "CREATE INDEX events_sweep ON events(sweep_id);\n"
     "CREATE INDEX events_run ON events(run);\n"
     "CREATE TABLE locks (\n"
-    "    sweep_id   INTEGER PRIMARY KEY REFERENCES sweeps(id) ON DELETE CASCADE,\n"
-    "    holder_pid INTEGER NOT NULL,\n"
-    "    host       TEXT NOT NULL,\n"
-    "    started_at TEXT NOT NULL DEFAULT " NOW "\n"
-    ");\n";
+    "    sweep_id     INTEGER PRIMARY KEY REFERENCES sweeps(id) ON DELETE CASCADE,\n"
+    "    holder_pid   INTEGER NOT NULL,\n"
+    "    holder_start INTEGER,\n"
+    "    host         TEXT NOT NULL,\n"
+    "    started_at   TEXT NOT NULL DEFAULT " NOW "\n"
+    ");\n"
+    /* How far the orchestrator has read each file a child writes: the offset is
+     * committed in the same transaction as the rows read, so re-reading after a
+     * crash starts exactly after the last ingested line. */
+    "CREATE TABLE ingest_offsets (\n"
+    "    run    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    file   TEXT NOT NULL,\n"
+    "    offset INTEGER NOT NULL DEFAULT 0,\n"
+    "    line   INTEGER NOT NULL DEFAULT 0,\n"
+    "    PRIMARY KEY (run, file)\n"
+    ") WITHOUT ROWID;\n"
+    /* One evaluator process per checkpoint that needs evaluating, and one for the
+     * untouched base model (run and step NULL). */
+    "CREATE TABLE eval_jobs (\n"
+    "    id          INTEGER PRIMARY KEY,\n"
+    "    sweep_id    INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,\n"
+    "    run         INTEGER REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    step        INTEGER,\n"
+    "    checkpoint  TEXT,\n"
+    "    state       TEXT NOT NULL DEFAULT 'planned' CHECK (state IN\n"
+    "                ('planned', 'running', 'done', 'failed', 'cancelled')),\n"
+    "    attempt     INTEGER NOT NULL DEFAULT 0,\n"
+    "    pid         INTEGER,\n"
+    "    proc_start  INTEGER,\n"
+    "    host        TEXT,\n"
+    "    dir         TEXT,\n"
+    "    started_at  TEXT,\n"
+    "    finished_at TEXT,\n"
+    "    exit_status INTEGER,\n"
+    "    fail_reason TEXT\n"
+    ");\n"
+    "CREATE UNIQUE INDEX eval_jobs_target ON eval_jobs(sweep_id, coalesce(run, 0),\n"
+    "    coalesce(step, -1));\n";
 
 /*
- * Metrics in the views come from each run's latest attempt that logged any: a
- * retried run must not report the loss of the attempt that failed.
+ * Metrics in the views come from the run's current lineage: the attempts since it
+ * last started from scratch (runs.base_attempt). A retried run must not report
+ * the loss of the attempt that failed; a resumed one keeps what came before.
  */
 #define CUR_METRICS(name_cond) \
-    "metrics m WHERE m.run = r.id AND m.attempt = r.metrics_attempt AND " name_cond
+    "metrics m WHERE m.run = r.id AND m.attempt >= r.base_attempt AND " name_cond
 
 static const char migration_1_views[] =
     "CREATE VIEW v_latest_sweeps AS\n"
@@ -190,8 +227,7 @@ static const char migration_1_views[] =
     "       (SELECT e.accuracy FROM evals e WHERE e.run = r.id\n"
     "        ORDER BY e.id DESC LIMIT 1) AS eval_accuracy,\n"
     "       r.run_dir, r.params, r.pending, r.ord, r.id, r.sweep_id\n"
-    "FROM (SELECT runs.*, (SELECT max(m.attempt) FROM metrics m WHERE m.run = runs.id)\n"
-    "        AS metrics_attempt FROM runs) r\n"
+    "FROM runs r\n"
     "JOIN sweeps s ON s.id = r.sweep_id;\n"
     "CREATE VIEW v_stage_summary AS\n"
     "SELECT v.sweep, v.version, v.stage, count(*) AS runs,\n"

@@ -347,8 +347,8 @@ static void test_create(void)
     CHECK_INT(raw_int(db, "PRAGMA application_id"), REG_APPLICATION_ID);
     CHECK_ROWS(db, "PRAGMA journal_mode", "wal");   /* WAL is a property of the file */
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-               "artifacts;checkpoints;evals;events;locks;metrics;predictions;run_artifacts;"
-               "runs;selections;sweeps");
+               "artifacts;checkpoints;eval_jobs;evals;events;ingest_offsets;locks;metrics;"
+               "predictions;run_artifacts;runs;selections;sweeps");
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name",
                "v_latest_sweeps;v_runs;v_stage_summary");
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'index'"
@@ -824,7 +824,8 @@ static void test_stage_summary(void)
 
 /*
  * Metrics as the ingester will write them. Run a's first attempt logged a better
- * val_nll than its second; only the latest attempt counts.
+ * val_nll than its second, which started from scratch (base_attempt 2); only the
+ * current lineage counts.
  */
 static const char view_fixture_sql[] =
     "INSERT INTO metrics (run, attempt, step, name, value, src_offset) VALUES"
@@ -834,7 +835,7 @@ static const char view_fixture_sql[] =
     " (1, 2, 30, 'loss', 1.25, 200), (1, 2, 30, 'val_nll', 1.25, 200),"
     " (1, 2, 40, 'tokens', 4096, 300),"
     " (2, 1, 10, 'val_nll', 1.0, 0);"
-    "UPDATE runs SET attempt = 2, state = 'done' WHERE id = 1;"
+    "UPDATE runs SET attempt = 2, base_attempt = 2, state = 'done' WHERE id = 1;"
     "UPDATE runs SET attempt = 1, state = 'running' WHERE id = 2;"
     "INSERT INTO evals (run, sweep_id, checkpoint_step, dataset, contract_sha256, n, correct,"
     " accuracy) VALUES (1, 1, 20, 'test', 'c', 4, 1, 0.25), (1, 1, 30, 'test', 'c', 4, 3, 0.75),"

@@ -1,0 +1,61 @@
+/*
+ * executor.h - where jobs run, behind a small interface: submit, poll, cancel.
+ *
+ * The local executor (executor_local.c) forks a supervisor per job (`mainline
+ * supervise`, in its own session and process group) which runs the command and
+ * writes its exit status into a file in the job's directory. The directory, not
+ * a pipe, is the channel: an orchestrator that died and restarted (or a Slurm
+ * executor, later) reads the same files and learns the same facts.
+ */
+#ifndef MAINLINE_EXECUTOR_H
+#define MAINLINE_EXECUTOR_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "strbuf.h"
+
+struct exec_spec {
+    char *const *argv;         /* the command, argv[0] looked up in PATH */
+    char *const *env;          /* extra "KEY=VALUE" entries, NULL-terminated (or NULL) */
+    const char *cwd;           /* working directory of the command */
+    const char *stdout_path;   /* appended to */
+    const char *stderr_path;
+    const char *status_path;   /* the supervisor writes {"exit": N} or {"signal": N} here */
+};
+
+/* A submitted job: the supervisor's pid (also its process group) and start time. */
+struct exec_proc {
+    pid_t pid;
+    int64_t start;
+};
+
+enum exec_state { EXEC_RUNNING, EXEC_FINISHED };
+
+struct exec_result {
+    int known;        /* 0: the job vanished without a status (killed with its supervisor) */
+    int exit_code;    /* when it exited */
+    int signal;       /* when a signal ended it (exit_code is then 128 + signal) */
+};
+
+struct executor {
+    const char *name;
+    int (*submit)(struct executor *ex, const struct exec_spec *spec, struct exec_proc *proc,
+                  struct strbuf *err);
+    enum exec_state (*poll)(struct executor *ex, const struct exec_proc *proc,
+                            const char *status_path, struct exec_result *res);
+    /* Send sig to the job's whole process group. */
+    int (*cancel)(struct executor *ex, const struct exec_proc *proc, int sig);
+    void *priv;
+};
+
+/* The fork/exec executor. `self_exe` is the mainline binary (for the supervisor). */
+void executor_local_init(struct executor *ex, const char *self_exe);
+
+/* The supervisor itself: `mainline supervise STATUS_FILE -- COMMAND...`. */
+int supervise_main(int argc, char **argv);
+
+/* Read a status file written by the supervisor. 0 and *res filled, or -1. */
+int exec_read_status(const char *path, struct exec_result *res);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * executor_local.c - run jobs on this machine (see executor.h), and the small
+ * supervisor process that stands between the orchestrator and each command.
+ *
+ * Why a supervisor: when the orchestrator is killed (kill -9, a closed laptop
+ * lid), its children live on, and the next orchestrator cannot waitpid() for
+ * processes it did not fork. The supervisor waits for the command and writes its
+ * exit status to a file, so whoever comes next still learns how the job ended.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "executor.h"
+#include "fsutil.h"
+#include "proc.h"
+
+/* ---- the supervisor ---- */
+
+static volatile sig_atomic_t child_pid;
+
+static void forward_signal(int sig)
+{
+    if (child_pid > 0)
+        kill(child_pid, sig);
+}
+
+static int write_status(const char *path, int status)
+{
+    char buf[64];
+    if (WIFSIGNALED(status))
+        snprintf(buf, sizeof(buf), "{\"signal\": %d}\n", WTERMSIG(status));
+    else
+        snprintf(buf, sizeof(buf), "{\"exit\": %d}\n", WEXITSTATUS(status));
+    struct strbuf err = STRBUF_INIT;
+    int rc = write_file_atomic(path, buf, strlen(buf), &err);
+    if (rc < 0)
+        fprintf(stderr, "mainline supervise: %s\n", err.buf);
+    sb_release(&err);
+    return rc;
+}
+
+int supervise_main(int argc, char **argv)
+{
+    if (argc < 4 || strcmp(argv[2], "--") != 0) {
+        fprintf(stderr, "usage: mainline supervise STATUS_FILE -- COMMAND [ARGS...]\n");
+        return 129;
+    }
+    const char *status_path = argv[1];
+    unlink(status_path);
+    struct sigaction sa = { .sa_handler = forward_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("mainline supervise: fork");
+        return 128;
+    }
+    if (pid == 0) {
+        execvp(argv[3], argv + 3);
+        fprintf(stderr, "mainline: cannot run '%s': %s\n", argv[3], strerror(errno));
+        _exit(127);
+    }
+    child_pid = pid;
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            perror("mainline supervise: waitpid");
+            return 128;
+        }
+    }
+    write_status(status_path, status);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+int exec_read_status(const char *path, struct exec_result *res)
+{
+    json_t *j = json_load_file(path, 0, NULL);
+    if (!j)
+        return -1;
+    memset(res, 0, sizeof(*res));
+    json_t *code = json_object_get(j, "exit"), *sig = json_object_get(j, "signal");
+    int rc = 0;
+    if (json_is_integer(code)) {
+        res->known = 1;
+        res->exit_code = (int)json_integer_value(code);
+    } else if (json_is_integer(sig)) {
+        res->known = 1;
+        res->signal = (int)json_integer_value(sig);
+        res->exit_code = 128 + res->signal;
+    } else {
+        rc = -1;
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* ---- the local executor ---- */
+
+struct local_priv {
+    const char *self_exe;
+};
+
+static int open_log(const char *path)
+{
+    return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+/* In the child, after fork: never returns. Only async-signal-safe calls matter
+ * little here (single-threaded parent), but keep it plain anyway. */
+static void exec_child(const struct local_priv *p, const struct exec_spec *spec, int out,
+                       int errfd)
+{
+    setsid();
+    dup2(out, STDOUT_FILENO);
+    dup2(errfd, STDERR_FILENO);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0)
+        dup2(devnull, STDIN_FILENO);
+    for (size_t i = 0; spec->env && spec->env[i]; i++)
+        putenv(spec->env[i]);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    if (spec->cwd && chdir(spec->cwd) < 0) {
+        fprintf(stderr, "mainline: cannot enter '%s': %s\n", spec->cwd, strerror(errno));
+        _exit(127);
+    }
+    size_t n = 0;
+    while (spec->argv[n])
+        n++;
+    char **argv = calloc(n + 5, sizeof(*argv));
+    if (!argv)
+        _exit(127);
+    argv[0] = (char *)"mainline";
+    argv[1] = (char *)"supervise";
+    argv[2] = (char *)spec->status_path;
+    argv[3] = (char *)"--";
+    memcpy(argv + 4, spec->argv, n * sizeof(*argv));
+    execv(p->self_exe, argv);
+    fprintf(stderr, "mainline: cannot run the supervisor '%s': %s\n", p->self_exe,
+            strerror(errno));
+    _exit(127);
+}
+
+static int local_submit(struct executor *ex, const struct exec_spec *spec,
+                        struct exec_proc *proc, struct strbuf *err)
+{
+    struct local_priv *p = ex->priv;
+    int out = open_log(spec->stdout_path);
+    int errfd = out >= 0 ? open_log(spec->stderr_path) : -1;
+    if (out < 0 || errfd < 0) {
+        sb_addf(err, "cannot open the logs of a job ('%s'): %s", spec->stdout_path,
+                strerror(errno));
+        if (out >= 0)
+            close(out);
+        return -1;
+    }
+    unlink(spec->status_path);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        sb_addf(err, "cannot fork: %s", strerror(errno));
+        close(out);
+        close(errfd);
+        return -1;
+    }
+    if (pid == 0)
+        exec_child(p, spec, out, errfd);
+    close(out);
+    close(errfd);
+    /* The child may not have called setsid() yet; make the group now so a cancel
+     * that comes at once still reaches the whole job. */
+    setpgid(pid, pid);
+    proc->pid = pid;
+    proc->start = proc_start_time(pid);
+    return 0;
+}
+
+static enum exec_state local_poll(struct executor *ex, const struct exec_proc *proc,
+                                  const char *status_path, struct exec_result *res)
+{
+    (void)ex;
+    int status;
+    pid_t got = waitpid(proc->pid, &status, WNOHANG);
+    if (got == 0)
+        return EXEC_RUNNING;
+    if (got < 0 && proc_alive(proc->pid, proc->start))
+        return EXEC_RUNNING;   /* adopted from an earlier orchestrator: not our child */
+    if (exec_read_status(status_path, res) == 0)
+        return EXEC_FINISHED;
+    memset(res, 0, sizeof(*res));
+    if (got == proc->pid && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        res->known = 1;          /* the supervisor itself could not run */
+        res->exit_code = 127;
+    }
+    return EXEC_FINISHED;
+}
+
+static int local_cancel(struct executor *ex, const struct exec_proc *proc, int sig)
+{
+    (void)ex;
+    if (proc->pid <= 0 || !proc_alive(proc->pid, proc->start))
+        return 0;
+    /* The supervisor forwards to the command; the group signal reaches both. */
+    if (kill(-proc->pid, sig) < 0 && kill(proc->pid, sig) < 0)
+        return -1;
+    return 0;
+}
+
+void executor_local_init(struct executor *ex, const char *self_exe)
+{
+    static struct local_priv priv;
+    priv.self_exe = self_exe;
+    ex->name = "local";
+    ex->submit = local_submit;
+    ex->poll = local_poll;
+    ex->cancel = local_cancel;
+    ex->priv = &priv;
+}

@@ -1,0 +1,45 @@
+/*
+ * ingest.h - turn what a child wrote (metrics.jsonl, or stdout lines matched by a
+ * sweep's regexes) into registry rows.
+ *
+ * Reading resumes at the offset committed with the previous rows, only complete
+ * lines are read (a half-written last line waits for its newline), and rows plus
+ * the new offset land in one transaction: a crash at any moment neither loses nor
+ * duplicates a line. A malformed line becomes an event naming its line number and
+ * does not stop anything.
+ */
+#ifndef MAINLINE_INGEST_H
+#define MAINLINE_INGEST_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "reg_exec.h"
+#include "strbuf.h"
+
+/* Regexes that turn an external trainer's stdout lines into protocol events. */
+struct stdout_rules;
+
+/* Compile `rules` (a JSON array of {pattern, event, fields}) -- already validated by
+ * the sweep loader. Returns NULL when rules is NULL or empty. */
+struct stdout_rules *stdout_rules_compile(const json_t *rules, struct strbuf *err);
+void stdout_rules_free(struct stdout_rules *r);
+
+struct ingest_stats {
+    int64_t lines, metrics, checkpoints, events, malformed;
+    int done_seen;        /* a {"event":"done"} line was read */
+};
+
+/*
+ * Ingest new complete lines of `path` for `run` (attempt `attempt`). `file` names
+ * the offset slot ("metrics" or "stdout"); rules != NULL means the file is plain
+ * stdout to match against them. A missing file is not an error (nothing yet).
+ * Returns 0, or -1 with a message in *err (registry or read failure).
+ */
+int ingest_file(struct registry *reg, int64_t run, int attempt, const char *path,
+                const char *file, const struct stdout_rules *rules, struct ingest_stats *stats,
+                struct strbuf *err);
+
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * reg_exec.h - what `mainline run` reads and writes while it executes a sweep:
+ * run state transitions, ingested metrics, the per-sweep lock, picks, and
+ * evaluation jobs. Same conventions as registry.h: statuses, no printing, every
+ * change one transaction, strings in *_in structs borrowed for the call.
+ */
+#ifndef MAINLINE_REG_EXEC_H
+#define MAINLINE_REG_EXEC_H
+
+#include "registry.h"
+
+/* A run as the scheduler sees it. Owned by the array from reg_exec_load_runs(). */
+struct reg_exec_run {
+    int64_t rowid;
+    char *run_id, *stage, *condition;     /* condition may be NULL */
+    char *params_json, *pending_json;     /* pending NULL unless waiting */
+    enum reg_run_state state;
+    int attempt, base_attempt;
+    int64_t pid, proc_start;              /* 0 when never started */
+    char *host, *run_dir, *fail_reason;   /* may be NULL */
+    int has_exit_status, exit_status;
+};
+
+/* Every run of a sweep version, in plan order. Caller frees with reg_exec_runs_free. */
+enum reg_status reg_exec_load_runs(struct registry *reg, int64_t sweep_rowid,
+                                   struct reg_exec_run **runs, size_t *n);
+void reg_exec_runs_free(struct reg_exec_run *runs, size_t n);
+
+/* The sweep row (by name, latest version) with its spec text and contract. Owned
+ * strings; release with reg_exec_sweep_release. */
+struct reg_exec_sweep {
+    int64_t rowid;
+    char *name;
+    int version;
+    char *spec_path, *spec_text, *contract_sha256;
+};
+enum reg_status reg_exec_sweep_latest(struct registry *reg, const char *name,
+                                      struct reg_exec_sweep *out);
+void reg_exec_sweep_release(struct reg_exec_sweep *s);
+
+/* planned|failed|cancelled -> running with a new attempt. from_scratch starts a
+ * new metrics lineage (base_attempt = attempt). */
+enum reg_status reg_run_start(struct registry *reg, int64_t run, int attempt, int from_scratch,
+                              int64_t pid, int64_t proc_start, const char *host,
+                              const char *run_dir);
+/* running -> done|failed|cancelled (or planned, to hand a run back untouched). */
+enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
+                               int has_exit_status, int exit_status, const char *reason);
+/* waiting -> planned with the picked values merged into params (lr column too). */
+enum reg_status reg_run_release(struct registry *reg, int64_t run, const char *params_json);
+/* failed|cancelled -> planned (for --retry-failed), keeping the attempt count. */
+enum reg_status reg_run_requeue(struct registry *reg, int64_t run);
+
+/* ---- ingestion ---- */
+
+struct reg_metric_in {
+    int64_t step;
+    const char *name;
+    double value;
+    int64_t src_offset;   /* byte offset of the source line: the idempotency key */
+};
+
+struct reg_checkpoint_in {
+    int64_t step;
+    const char *path;
+    int64_t bytes;        /* -1 unknown */
+    const char *sha256;   /* may be NULL */
+};
+
+struct reg_event_in {
+    const char *kind, *message, *data_json;
+};
+
+/* What one read of one file produced. Rows and the new offset land together. */
+struct reg_ingest_in {
+    int64_t run;
+    int attempt;
+    const char *file;               /* "metrics" or "stdout" */
+    int64_t offset, line;           /* where reading stopped */
+    const struct reg_metric_in *metrics;
+    size_t n_metrics;
+    const struct reg_checkpoint_in *checkpoints;
+    size_t n_checkpoints;
+    const struct reg_event_in *events;
+    size_t n_events;
+};
+
+enum reg_status reg_ingest(struct registry *reg, const struct reg_ingest_in *in);
+/* Where reading `file` of a run stopped (0, 0 when never read). */
+enum reg_status reg_ingest_offset(struct registry *reg, int64_t run, const char *file,
+                                  int64_t *offset, int64_t *line);
+/* Forget the offsets of a run (its files were archived for a fresh attempt). */
+enum reg_status reg_ingest_reset(struct registry *reg, int64_t run);
+
+/* Best value of metric `name` in the run's current lineage: min, or max when
+ * maximize; ties go to the earlier step. *found = 0 when the run logged none. */
+enum reg_status reg_run_best_metric(struct registry *reg, int64_t run, const char *name,
+                                    int maximize, double *value, int64_t *step, int *found);
+/* The run's last checkpoint in the current lineage, or the one at `step` (>= 0).
+ * *path is malloc'd (caller frees) or NULL when there is none. */
+enum reg_status reg_run_checkpoint(struct registry *reg, int64_t run, int64_t step,
+                                   int64_t *found_step, char **path);
+
+/* ---- the per-sweep lock ---- */
+
+struct reg_lock_holder {
+    int64_t pid, proc_start;
+    char host[256];
+};
+
+/* Is that holder still alive? Supplied by the caller: the registry knows no processes. */
+typedef int (*reg_alive_fn)(const struct reg_lock_holder *holder);
+
+/* Take the lock of a sweep, or take it over from a dead holder. REG_ERR_CONFLICT
+ * with *holder filled when a live process holds it. */
+enum reg_status reg_lock_take(struct registry *reg, int64_t sweep,
+                              const struct reg_lock_holder *me, reg_alive_fn alive,
+                              struct reg_lock_holder *holder);
+enum reg_status reg_lock_release(struct registry *reg, int64_t sweep, int64_t pid);
+
+/* ---- selections ---- */
+
+enum reg_status reg_record_selection(struct registry *reg, int64_t sweep, const char *kind,
+                                     const char *scope, const char *rule,
+                                     const char *rules_sha256, const char *inputs_json,
+                                     const char *choice_json);
+
+/* ---- evaluation jobs ---- */
+
+struct reg_eval_job {
+    int64_t rowid, run;          /* run 0 = the baseline (untouched base model) */
+    int64_t step;                /* -1 for the baseline */
+    char *checkpoint, *dir;      /* may be NULL */
+    enum reg_run_state state;    /* planned, running, done, failed, cancelled */
+    int attempt;
+    int64_t pid, proc_start;
+    char *host;
+};
+
+/* Add a job unless one exists for (sweep, run, step). */
+enum reg_status reg_eval_job_add(struct registry *reg, int64_t sweep, int64_t run, int64_t step,
+                                 const char *checkpoint);
+enum reg_status reg_eval_jobs_load(struct registry *reg, int64_t sweep,
+                                   struct reg_eval_job **jobs, size_t *n);
+void reg_eval_jobs_free(struct reg_eval_job *jobs, size_t n);
+enum reg_status reg_eval_job_start(struct registry *reg, int64_t job, int attempt, int64_t pid,
+                                   int64_t proc_start, const char *host, const char *dir);
+enum reg_status reg_eval_job_finish(struct registry *reg, int64_t job, enum reg_run_state state,
+                                    int has_exit_status, int exit_status, const char *reason);
+
+/* An evaluator's summary and its predictions, in one transaction. */
+struct reg_prediction_in {
+    const char *example_id, *prompt_sha256, *output, *extracted, *gold;
+    int correct, extraction_failed;
+    int64_t tokens;
+};
+
+struct reg_eval_in {
+    int64_t sweep, run, step;    /* run 0 and step -1 for the baseline */
+    const char *dataset, *contract_sha256;
+    int64_t n, correct, extraction_failures, gen_tokens;
+    double accuracy, seconds, tok_per_s;
+    const struct reg_prediction_in *predictions;
+    size_t n_predictions;
+};
+enum reg_status reg_record_eval(struct registry *reg, const struct reg_eval_in *in);
+
+#endif
