@@ -62,13 +62,21 @@ LIB_OBJS += orchestrator/plan.o
 LIB_OBJS += orchestrator/proc.o
 LIB_OBJS += orchestrator/executor_local.o
 LIB_OBJS += orchestrator/ingest.o
+LIB_OBJS += orchestrator/rundir.o
+LIB_OBJS += orchestrator/sched.o
+LIB_OBJS += orchestrator/picks.o
+LIB_OBJS += orchestrator/progress.o
 
 # The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
 MODEL_OBJS += model/model.o
+MODEL_OBJS += model/safetensors.o
+MODEL_OBJS += model/model_io.o
+MODEL_OBJS += model/tokenizer.o
 
 CLI_OBJS += orchestrator/main.o
 CLI_OBJS += orchestrator/cmd_plan.o
 CLI_OBJS += orchestrator/cmd_status.o
+CLI_OBJS += orchestrator/cmd_run.o
 CLI_OBJS += orchestrator/cmd_runs.o
 CLI_OBJS += orchestrator/cmd_show.o
 
@@ -101,7 +109,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(MODEL_LIB)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
 
-unit-tests: $(UNIT_TESTS)
+# Small honest trainer/evaluator programs the orchestrator tests run (never shipped).
+FAKES := $(BUILD)/tests/fakes/fake_trainer $(BUILD)/tests/fakes/fake_evaluator
+$(BUILD)/tests/fakes/%: tests/fakes/%.c
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
+
+unit-tests: $(UNIT_TESTS) $(FAKES)
 
 # Say what was found and how to get what is missing.
 detect:
@@ -120,7 +134,9 @@ asan:
 	@$(MAKE) --no-print-directory SAN=1 BUILD=build-asan BINDIR=build-asan/bin check
 
 FUZZ_SECONDS ?= 180
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Icommon -Iregistry -Iorchestrator $(PKG_CFLAGS) \
+# -iquote, not -I: project headers must not shadow system ones (orchestrator/sched.h).
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote registry -iquote orchestrator \
+              -iquote model $(PKG_CFLAGS) \
               -fsanitize=fuzzer,address,undefined
 fuzz-build: build-fuzz/fuzz_sweep
 build-fuzz/fuzz_sweep: tests/fuzz/fuzz_sweep.c $(LIB_OBJS:.o=.c)

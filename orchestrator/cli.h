@@ -20,6 +20,7 @@ struct cli {
 typedef int (*cmd_fn)(int argc, char **argv, struct cli *cli);
 
 int cmd_plan(int argc, char **argv, struct cli *cli);
+int cmd_run(int argc, char **argv, struct cli *cli);
 int cmd_runs(int argc, char **argv, struct cli *cli);
 int cmd_show(int argc, char **argv, struct cli *cli);
 int cmd_status(int argc, char **argv, struct cli *cli);

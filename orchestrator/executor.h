@@ -55,6 +55,10 @@ void executor_local_init(struct executor *ex, const char *self_exe);
 /* The supervisor itself: `mainline supervise STATUS_FILE -- COMMAND...`. */
 int supervise_main(int argc, char **argv);
 
+/* The supervisor's own pid and start time, from the file it writes beside the
+ * status file before starting the command. 0, or -1 when there is none. */
+int exec_read_pid_file(const char *status_path, struct exec_proc *proc);
+
 /* Read a status file written by the supervisor. 0 and *res filled, or -1. */
 int exec_read_status(const char *path, struct exec_result *res);
 

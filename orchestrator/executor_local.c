@@ -47,6 +47,42 @@ static int write_status(const char *path, int status)
     return rc;
 }
 
+/*
+ * "<status>.pid" holds "PID START": written before the command starts, so an
+ * orchestrator that crashed between forking us and recording our pid can still
+ * find us and never start the same job twice.
+ */
+static void write_pid_file(const char *status_path)
+{
+    struct strbuf path = STRBUF_INIT, text = STRBUF_INIT, err = STRBUF_INIT;
+    sb_addf(&path, "%s.pid", status_path);
+    sb_addf(&text, "%d %lld\n", (int)getpid(), (long long)proc_start_time(getpid()));
+    if (write_file_atomic(path.buf, text.buf, text.len, &err) < 0)
+        fprintf(stderr, "mainline supervise: %s\n", err.buf);
+    sb_release(&path);
+    sb_release(&text);
+    sb_release(&err);
+}
+
+int exec_read_pid_file(const char *status_path, struct exec_proc *proc)
+{
+    struct strbuf path = STRBUF_INIT;
+    sb_addf(&path, "%s.pid", status_path);
+    FILE *f = fopen(path.buf, "r");
+    sb_release(&path);
+    if (!f)
+        return -1;
+    int pid = 0;
+    long long start = 0;
+    int n = fscanf(f, "%d %lld", &pid, &start);
+    fclose(f);
+    if (n != 2 || pid <= 0)
+        return -1;
+    proc->pid = pid;
+    proc->start = start;
+    return 0;
+}
+
 int supervise_main(int argc, char **argv)
 {
     if (argc < 4 || strcmp(argv[2], "--") != 0) {
@@ -55,6 +91,7 @@ int supervise_main(int argc, char **argv)
     }
     const char *status_path = argv[1];
     unlink(status_path);
+    write_pid_file(status_path);
     struct sigaction sa = { .sa_handler = forward_signal };
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);

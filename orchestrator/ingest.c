@@ -205,6 +205,16 @@ static void add_checkpoint(struct batch *b, json_t *obj, int64_t step)
     c->bytes = json_is_integer(bytes) ? json_integer_value(bytes) : -1;
 }
 
+static void note_progress(json_t *obj, int64_t step, struct ingest_stats *stats)
+{
+    json_t *loss = json_object_get(obj, "loss"), *tps = json_object_get(obj, "tok_per_s");
+    stats->last_step = step;
+    if (json_is_number(loss))
+        stats->last_loss = json_number_value(loss);
+    if (json_is_number(tps))
+        stats->last_tok_s = json_number_value(tps);
+}
+
 /* One parsed line. Returns 1 for a done event, 0 otherwise. */
 static int map_line(struct batch *b, json_t *obj, const char *file, int64_t line,
                     int64_t offset, struct ingest_stats *stats)
@@ -223,6 +233,7 @@ static int map_line(struct batch *b, json_t *obj, const char *file, int64_t line
         stats->malformed++;
     } else if (!strcmp(event, "train")) {
         add_metrics(b, obj, "", step, offset);
+        note_progress(obj, step, stats);
     } else if (!strcmp(event, "val")) {
         add_metrics(b, obj, "val_", step, offset);
     } else if (!strcmp(event, "eval") && has_step) {
@@ -235,6 +246,9 @@ static int map_line(struct batch *b, json_t *obj, const char *file, int64_t line
             stats->malformed++;
         }
     } else {
+        json_t *total = json_object_get(obj, "total_steps");
+        if (json_is_integer(total))
+            stats->total_steps = json_integer_value(total);
         const char *msg = json_string_value(json_object_get(obj, "message"));
         add_event(b, event, msg ? xstrdup(msg) : NULL, json_dumps(obj, JSON_COMPACT));
     }

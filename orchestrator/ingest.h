@@ -29,6 +29,9 @@ void stdout_rules_free(struct stdout_rules *r);
 struct ingest_stats {
     int64_t lines, metrics, checkpoints, events, malformed;
     int done_seen;        /* a {"event":"done"} line was read */
+    /* For progress: the latest train event and the start event's total_steps. */
+    int64_t last_step, total_steps;
+    double last_loss, last_tok_s;
 };
 
 /*

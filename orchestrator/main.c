@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "executor.h"
 #include "sweep_params.h"
 
 #define MAINLINE_VERSION "0.1.0"
 
 enum cmd_flags {
     NEED_REGISTRY = 1 << 0,   /* open an existing registry (error when there is none) */
+    HIDDEN = 1 << 1,          /* internal: not listed by `mainline help` */
 };
 
 struct command {
@@ -28,6 +30,7 @@ struct command {
 };
 
 static int cmd_help(int argc, char **argv, struct cli *cli);
+static int cmd_supervise(int argc, char **argv, struct cli *cli);
 static int cmd_version(int argc, char **argv, struct cli *cli);
 
 /* Sorted by name. */
@@ -45,6 +48,22 @@ static const struct command commands[] = {
       "  -n, --dry-run      print the runs, write nothing\n"
       "      --new-version  record a changed sweep as its next version\n"
       "  -v, --verbose      also print every run's resolved parameters\n" },
+    { "run", cmd_run, NEED_REGISTRY, "execute the runs of a sweep, in parallel, resumably",
+      "usage: mainline run SWEEP [-j N] [--threads-per-run T] [--stage S] [--only RUN]...\n"
+      "                    [--retry-failed] [--fail-fast] [--quiet]\n"
+      "\n"
+      "Start a trainer per planned run (and an evaluator per checkpoint that needs one),\n"
+      "N at a time, ingest what they write, resolve stage picks, and release waiting\n"
+      "runs. Interrupted (Ctrl-C, kill -9, a crash), it picks up where it stopped when\n"
+      "run again: running jobs are adopted, dead ones resumed or restarted.\n"
+      "\n"
+      "  -j, --jobs N            parallel jobs (default: cores / threads per run)\n"
+      "      --threads-per-run T BLAS threads per job (default 1)\n"
+      "      --stage S           only runs of stage S\n"
+      "      --only RUN          only this run; may be repeated\n"
+      "      --retry-failed      start failed runs again\n"
+      "      --fail-fast         the first failure cancels everything else\n"
+      "  -q, --quiet             no progress lines, only state changes\n" },
     { "runs", cmd_runs, NEED_REGISTRY, "list runs, filtered",
       "usage: mainline runs [--sweep NAME] [--where 'KEY=VALUE ...']... [--all-versions]\n"
       "                     [--json]\n"
@@ -67,6 +86,8 @@ static const struct command commands[] = {
       "\n"
       "Count the runs of each stage by state for the latest version of SWEEP (or of\n"
       "every sweep), and say what waiting runs wait for.\n" },
+    { "supervise", cmd_supervise, HIDDEN, "(internal) watch one job and record its exit",
+      "usage: mainline supervise STATUS_FILE -- COMMAND [ARGS...]\n" },
     { "version", cmd_version, 0, "print the version", "usage: mainline version\n" },
 };
 
@@ -93,7 +114,8 @@ static void print_overview(FILE *f)
     fputs(global_usage, f);
     fputs("\ncommands:\n", f);
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        if (!(commands[i].flags & HIDDEN))
+            fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fputs("\nSee 'mainline help <command>' for one command.\n", f);
 }
 
@@ -111,6 +133,13 @@ static int cmd_help(int argc, char **argv, struct cli *cli)
     }
     fputs(c->usage, stdout);
     return EXIT_OK;
+}
+
+/* The supervisor must not parse --help out of the command it runs. */
+static int cmd_supervise(int argc, char **argv, struct cli *cli)
+{
+    (void)cli;
+    return supervise_main(argc, argv);
 }
 
 static int cmd_version(int argc, char **argv, struct cli *cli)
@@ -164,6 +193,8 @@ static int open_registry(struct cli *cli)
 
 static int run_command(const struct command *c, int argc, char **argv, struct cli *cli)
 {
+    if (c->fn == cmd_supervise)
+        return supervise_main(argc, argv);
     if (wants_help(argc, argv)) {
         fputs(c->usage, stdout);
         return EXIT_OK;

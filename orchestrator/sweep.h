@@ -92,7 +92,19 @@ struct sweep {
     struct sweep_stage *stages;   /* in dependency order (file order among equals) */
     size_t n_stages;
     json_t *contract;        /* {"evaluation": ..., "selection": ...} */
+    /* How runs execute (not part of what a run is, except the commands). */
+    json_t *trainer_cmd;     /* array of strings with {placeholders}; NULL: built-in */
+    int trainer_resume;      /* the trainer continues from its last checkpoint (--resume) */
+    json_t *parse_stdout;    /* [{pattern, event, fields}] for trainers that only print */
+    json_t *evaluator_cmd;   /* NULL: the built-in evaluator */
+    double timeout_s;        /* per attempt; 0 = none */
+    int retries;             /* extra attempts after a failure */
 };
+
+/* Seconds in "90", "90s", "30m", "2h", "1h30m", "1d"; -1 when malformed. */
+double parse_duration(const char *s);
+/* Names a command may use as {placeholder} besides run parameters. */
+int is_builtin_placeholder(const char *name);
 
 /*
  * Load and validate a sweep file. Returns 0 and fills *out, or -1 with diagnostics

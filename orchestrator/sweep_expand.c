@@ -14,6 +14,9 @@
 #include "sweep.h"
 
 #define MAX_RUNS 10000
+/* JSON values in all runs' parameters together: the YAML tree is capped at
+ * YTREE_MAX_NODES, but a big x_* value copied into every run is not. */
+#define MAX_RUN_VALUES 2000000
 
 /* ---- value text ---- */
 
@@ -95,7 +98,7 @@ static void value_text(const json_t *v, struct strbuf *sb)
         }
         break;
     case JSON_OBJECT:
-        if (json_object_get(v, "path")) {
+        if (json_is_string(json_object_get(v, "path"))) {   /* x_* maps may have any path */
             source_slug(json_string_value(json_object_get(v, "path")), sb);
         } else {
             const char *key;
@@ -226,6 +229,38 @@ static size_t stage_run_count(const struct sweep_stage *st)
     return n;
 }
 
+/* JSON values in v, v included. */
+static size_t json_values(const json_t *v)
+{
+    size_t n = 1, i;
+    const char *key;
+    json_t *item;
+    if (json_is_array(v))
+        json_array_foreach(v, i, item)
+            n += json_values(item);
+    else if (json_is_object(v))
+        json_object_foreach((json_t *)v, key, item)
+            n += json_values(item);
+    return n;
+}
+
+/* At most how many JSON values one run of `st` holds; `base` covers the defaults
+ * and the biggest condition. */
+static size_t stage_run_values(const struct sweep_stage *st, size_t base)
+{
+    size_t n = base + json_values(st->overrides) + 1;   /* + the condition name */
+    for (size_t a = 0; a < st->n_axes; a++) {
+        size_t i, most = 0;
+        json_t *v;
+        json_array_foreach(st->axes[a].values, i, v) {
+            size_t k = json_values(v);
+            most = k > most ? k : most;
+        }
+        n += most;
+    }
+    return n;
+}
+
 static void expand_stage(const struct sweep *s, const struct sweep_stage *st,
                          struct plan_runs *out)
 {
@@ -269,13 +304,58 @@ static void check_duplicate_ids(const struct sweep *s, const struct plan_runs *p
     free(sorted);
 }
 
-/* Do runs a and b agree on every `per` parameter? */
-static int same_group(const json_t *a, const json_t *b, const struct sweep_pick *pick)
+/*
+ * A run's `per` values as one canonical JSON text: runs are in the same group when
+ * their keys are equal. NULL when the run lacks one of them (it is in no group).
+ */
+static char *group_key(const json_t *params, const struct sweep_pick *pick)
 {
-    for (size_t i = 0; i < pick->n_per; i++)
-        if (!json_equal(json_object_get(a, pick->per[i]), json_object_get(b, pick->per[i])))
-            return 0;
-    return 1;
+    json_t *vals = json_array();
+    for (size_t i = 0; i < pick->n_per; i++) {
+        json_t *v = json_object_get(params, pick->per[i]);
+        if (!v) {
+            json_decref(vals);
+            return NULL;
+        }
+        if (json_is_real(v) && json_real_value(v) == 0)
+            json_array_append_new(vals, json_real(0));   /* -0.0 groups with 0.0 */
+        else
+            json_array_append(vals, v);
+    }
+    char *key = json_dumps(vals, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(vals);
+    return key;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted group keys of one picking stage's runs, built when first needed:
+ * a binary search per run instead of a scan of every run (runs x runs). */
+struct group_keys {
+    char **keys;
+    size_t n;
+    int built;
+};
+
+static const struct group_keys *stage_keys(const struct sweep *s, const struct plan_runs *pr,
+                                           const struct sweep_stage *src,
+                                           struct group_keys *all)
+{
+    struct group_keys *gk = &all[src - s->stages];
+    if (gk->built)
+        return gk;
+    gk->built = 1;
+    gk->keys = xcalloc(pr->n + 1, sizeof(*gk->keys));
+    for (size_t i = 0; i < pr->n; i++) {
+        char *key = pr->runs[i].stage == src ? group_key(pr->runs[i].params, src->pick) : NULL;
+        if (key)
+            gk->keys[gk->n++] = key;
+    }
+    qsort(gk->keys, gk->n, sizeof(*gk->keys), key_cmp);
+    return gk;
 }
 
 static void describe_group(const json_t *params, const struct sweep_pick *pick,
@@ -291,7 +371,7 @@ static void describe_group(const json_t *params, const struct sweep_pick *pick,
 /* A run taking `param` from stage `src` needs runs in src with the same per values. */
 static void check_from(const struct sweep *s, const struct plan_runs *pr,
                        const struct plan_run *r, const struct sweep_from *f,
-                       struct diag_list *dl)
+                       struct group_keys *keys, struct diag_list *dl)
 {
     const struct sweep_stage *src = sweep_find_stage(s, f->stage);
     const struct sweep_pick *pick = src ? src->pick : NULL;
@@ -305,9 +385,12 @@ static void check_from(const struct sweep *s, const struct plan_runs *pr,
             return;
         }
     }
-    for (size_t i = 0; i < pr->n; i++)
-        if (pr->runs[i].stage == src && same_group(pr->runs[i].params, r->params, pick))
-            return;
+    const struct group_keys *gk = stage_keys(s, pr, src, keys);
+    char *key = group_key(r->params, pick);
+    int found = !key || bsearch(&key, gk->keys, gk->n, sizeof(*gk->keys), key_cmp);
+    free(key);
+    if (found)
+        return;
     struct strbuf group = STRBUF_INIT;
     describe_group(r->params, pick, &group);
     diag_add(dl, s->file, f->node->line, f->node->col, "run '%s' takes '%s' from stage '%s', "
@@ -318,11 +401,12 @@ static void check_from(const struct sweep *s, const struct plan_runs *pr,
 static void check_picks(const struct sweep *s, const struct plan_runs *pr,
                         struct diag_list *dl)
 {
+    struct group_keys *keys = xcalloc(s->n_stages + 1, sizeof(*keys));
     for (size_t i = 0; i < pr->n; i++) {
         const struct plan_run *r = &pr->runs[i];
         const struct sweep_stage *st = r->stage;
         for (size_t f = 0; f < st->n_froms; f++)
-            check_from(s, pr, r, &st->froms[f], dl);
+            check_from(s, pr, r, &st->froms[f], keys, dl);
         for (size_t k = 0; st->pick && k < st->pick->n_per; k++) {
             if (json_object_get(r->params, st->pick->per[k]))
                 continue;
@@ -332,20 +416,41 @@ static void check_picks(const struct sweep *s, const struct plan_runs *pr,
             break;
         }
     }
+    for (size_t i = 0; i < s->n_stages; i++) {
+        for (size_t k = 0; k < keys[i].n; k++)
+            free(keys[i].keys[k]);
+        free(keys[i].keys);
+    }
+    free(keys);
 }
 
 int sweep_expand(const struct sweep *s, struct plan_runs *out, struct diag_list *diags)
 {
     memset(out, 0, sizeof(*out));
-    size_t before = diags->count, total = 0;
+    size_t before = diags->count, total = 0, values = 0;
+    size_t base = 0;   /* the biggest condition, then the defaults */
+    for (size_t i = 0; i < s->n_conditions; i++) {
+        size_t k = json_values(s->conditions[i].params);
+        base = k > base ? k : base;
+    }
+    base += json_values(s->defaults);
     for (size_t i = 0; i < s->n_stages; i++) {
-        total += stage_run_count(&s->stages[i]);
+        size_t runs = stage_run_count(&s->stages[i]);
+        total += runs;
         if (total > MAX_RUNS) {
             const struct ynode *at = s->stages[i].node;
             diag_add(diags, s->file, at->line, at->col, "the grids expand to more than %d "
                      "runs", MAX_RUNS);
             return -1;
         }
+        size_t per_run = stage_run_values(&s->stages[i], base);
+        if (runs && per_run > (MAX_RUN_VALUES - values) / runs) {
+            const struct ynode *at = s->stages[i].node;
+            diag_add(diags, s->file, at->line, at->col, "the runs' parameters add up to more "
+                     "than %d values (big x_* values in many runs)", MAX_RUN_VALUES);
+            return -1;
+        }
+        values += runs * per_run;
     }
     for (size_t i = 0; i < s->n_stages; i++)
         expand_stage(s, &s->stages[i], out);

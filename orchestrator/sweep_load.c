@@ -24,7 +24,11 @@ struct loader {
 
 static const char *const top_keys[] = { "sweep", "description", "base_model", "datasets",
                                         "conditions", "defaults", "grid", "stages",
-                                        "evaluation", "selection" };
+                                        "evaluation", "selection", "trainer", "evaluator",
+                                        "timeout", "retries" };
+static const char *const trainer_keys[] = { "command", "resume", "parse_stdout" };
+static const char *const evaluator_keys[] = { "command" };
+static const char *const parse_keys[] = { "pattern", "event", "fields" };
 static const char *const stage_keys[] = { "needs", "grid", "overrides", "pick", "description" };
 static const char *const eval_keys[] = { "dataset", "max_new_tokens", "extract", "pattern",
                                          "match", "baseline", "stop", "temperature", "limit" };
@@ -679,6 +683,170 @@ static void order_stages(struct loader *L)
     free(placed);
 }
 
+/* ---- execution: trainer, evaluator, timeout, retries ---- */
+
+static const char *const builtin_placeholders[] = {
+    "run_dir", "config", "run_id", "stage", "sweep", "threads", "attempt", "metrics",
+    "checkpoint", "out_dir", "resume",
+};
+
+int is_builtin_placeholder(const char *name)
+{
+    return is_known(name, builtin_placeholders, COUNT(builtin_placeholders));
+}
+
+double parse_duration(const char *s)
+{
+    double total = 0;
+    int parts = 0;
+    while (*s) {
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s || v < 0)
+            return -1;
+        double unit = 1;
+        switch (*end) {
+        case 's': unit = 1; end++; break;
+        case 'm': unit = 60; end++; break;
+        case 'h': unit = 3600; end++; break;
+        case 'd': unit = 86400; end++; break;
+        case '\0': if (parts) return -1; break;
+        default: return -1;
+        }
+        total += v * unit;
+        parts++;
+        s = end;
+    }
+    return parts ? total : -1;
+}
+
+/* Every {name} in a command string must be a parameter or a built-in. */
+static void check_placeholders(struct loader *L, const struct ynode *n)
+{
+    for (const char *p = n->str; (p = strchr(p, '{')); p++) {
+        if (p[1] == '{') {
+            p++;
+            continue;
+        }
+        const char *end = strchr(p, '}');
+        if (!end) {
+            diag_add(L->dl, AT(n), "'%s' has an unclosed '{'", n->str);
+            return;
+        }
+        char *name = xstrndup(p + 1, (size_t)(end - p - 1));
+        if (!is_builtin_placeholder(name) && !param_find(name))
+            diag_add(L->dl, AT(n), "unknown placeholder '{%s}' in a command (a parameter, "
+                     "or one of run_dir, config, run_id, threads, attempt, metrics...)", name);
+        free(name);
+        p = end;
+    }
+}
+
+static json_t *load_command(struct loader *L, const struct ynode *v)
+{
+    if (v->kind != YNODE_SEQ || v->n == 0) {
+        diag_add(L->dl, AT(v), "'command' must be a non-empty list of strings");
+        return NULL;
+    }
+    json_t *cmd = json_array();
+    for (size_t i = 0; i < v->n; i++) {
+        const struct ynode *item = v->items[i];
+        if (item->kind != YNODE_SCALAR || ynode_is_null(item)) {
+            diag_add(L->dl, AT(item), "'command' items must be strings, not %s",
+                     ynode_type_name(item));
+            continue;
+        }
+        check_placeholders(L, item);
+        json_array_append_new(cmd, json_string(item->str));
+    }
+    return cmd;
+}
+
+static void load_parse_stdout(struct loader *L, const struct ynode *v)
+{
+    if (v->kind != YNODE_SEQ) {
+        want_kind(L, v, YNODE_SEQ, "parse_stdout");
+        return;
+    }
+    L->s->parse_stdout = json_array();
+    for (size_t i = 0; i < v->n; i++) {
+        const struct ynode *r = v->items[i];
+        if (want_kind(L, r, YNODE_MAP, "parse_stdout item") < 0 ||
+            check_keys(L, r, "parse_stdout", parse_keys, COUNT(parse_keys)) < 0)
+            continue;
+        const struct ynode *pat = ymap_get(r, "pattern"), *ev = ymap_get(r, "event");
+        const struct ynode *fields = ymap_get(r, "fields");
+        if (!pat || !ev || !fields || fields->kind != YNODE_SEQ) {
+            diag_add(L->dl, AT(r), "parse_stdout items need pattern, event and a list of "
+                     "fields (one per capture group)");
+            continue;
+        }
+        json_t *names = json_array();
+        for (size_t k = 0; k < fields->n; k++)
+            if (want_kind(L, fields->items[k], YNODE_SCALAR, "fields") == 0)
+                json_array_append_new(names, json_string(fields->items[k]->str));
+        if (want_kind(L, pat, YNODE_SCALAR, "pattern") == 0 &&
+            want_kind(L, ev, YNODE_SCALAR, "event") == 0)
+            json_array_append_new(L->s->parse_stdout,
+                                  json_pack("{s:s,s:s,s:o}", "pattern", pat->str, "event",
+                                            ev->str, "fields", names));
+        else
+            json_decref(names);
+    }
+}
+
+static void load_trainer(struct loader *L, const struct ynode *v)
+{
+    if (want_kind(L, v, YNODE_MAP, "trainer") < 0)
+        return;
+    check_keys(L, v, "trainer", trainer_keys, COUNT(trainer_keys));
+    const struct ynode *cmd = ymap_get(v, "command"), *resume = ymap_get(v, "resume");
+    const struct ynode *parse = ymap_get(v, "parse_stdout");
+    if (cmd)
+        L->s->trainer_cmd = load_command(L, cmd);
+    L->s->trainer_resume = !cmd;   /* the built-in trainer resumes */
+    if (resume && !ynode_bool(resume, &L->s->trainer_resume))
+        diag_add(L->dl, AT(resume), "'resume' must be true or false");
+    if (parse)
+        load_parse_stdout(L, parse);
+}
+
+static void load_evaluator(struct loader *L, const struct ynode *v)
+{
+    if (want_kind(L, v, YNODE_MAP, "evaluator") < 0)
+        return;
+    check_keys(L, v, "evaluator", evaluator_keys, COUNT(evaluator_keys));
+    const struct ynode *cmd = ymap_get(v, "command");
+    if (cmd)
+        L->s->evaluator_cmd = load_command(L, cmd);
+}
+
+static void load_execution(struct loader *L, const struct ynode *root)
+{
+    const struct ynode *v = ymap_get(root, "trainer");
+    L->s->trainer_resume = 1;
+    if (v)
+        load_trainer(L, v);
+    v = ymap_get(root, "evaluator");
+    if (v)
+        load_evaluator(L, v);
+    v = ymap_get(root, "timeout");
+    if (v) {
+        double t = v->kind == YNODE_SCALAR ? parse_duration(v->str) : -1;
+        if (t <= 0)
+            diag_add(L->dl, AT(v), "'timeout' must be a duration like 90s, 30m, 2h or 1h30m, "
+                     "not %s", v->kind == YNODE_SCALAR ? v->str : ynode_type_name(v));
+        else
+            L->s->timeout_s = t;
+    }
+    v = ymap_get(root, "retries");
+    long long r;
+    if (v && !(ynode_int(v, &r) && r >= 0 && r <= 100))
+        diag_add(L->dl, AT(v), "'retries' must be an integer from 0 to 100");
+    else if (v)
+        L->s->retries = (int)r;
+}
+
 /* ---- top level ---- */
 
 static void load_top(struct loader *L, const struct ynode *root)
@@ -728,6 +896,7 @@ static void load_top(struct loader *L, const struct ynode *root)
     v = ymap_get(root, "selection");
     if (v)
         load_selection(L, v);
+    load_execution(L, root);
 }
 
 static void finish(struct loader *L, const struct ynode *root)
@@ -737,6 +906,10 @@ static void finish(struct loader *L, const struct ynode *root)
         check_stage_refs(L, &s->stages[i]);
     order_stages(L);
     s->spec = ynode_to_json(root);
+    /* How long to wait and how often to retry do not change what a run is. */
+    json_object_del(s->spec, "timeout");
+    json_object_del(s->spec, "retries");
+    json_object_del(s->spec, "description");
     const struct ynode *ev = ymap_get(root, "evaluation"), *sel = ymap_get(root, "selection");
     s->contract = json_pack("{s:o,s:o}", "evaluation", ev ? ynode_to_json(ev) : json_null(),
                             "selection", sel ? ynode_to_json(sel) : json_null());
@@ -846,6 +1019,9 @@ void sweep_release(struct sweep *s)
         stage_release(&s->stages[i]);
     free(s->stages);
     json_decref(s->contract);
+    json_decref(s->trainer_cmd);
+    json_decref(s->parse_stdout);
+    json_decref(s->evaluator_cmd);
     memset(s, 0, sizeof(*s));
 }
 

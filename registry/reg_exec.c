@@ -172,6 +172,33 @@ enum reg_status reg_run_start(struct registry *reg, int64_t run, int attempt, in
     return exec_one(reg, st, "starting a run");
 }
 
+static enum reg_status set_pid(struct registry *reg, const char *sql, int64_t row,
+                              int64_t pid, int64_t proc_start)
+{
+    sqlite3_stmt *st;
+    enum reg_status status = reg_prepare(reg, sql, &st);
+    if (status != REG_OK)
+        return status;
+    sqlite3_bind_int64(st, 1, row);
+    sqlite3_bind_int64(st, 2, pid);
+    sqlite3_bind_int64(st, 3, proc_start);
+    return exec_one(reg, st, "recording a pid");
+}
+
+enum reg_status reg_run_set_pid(struct registry *reg, int64_t run, int64_t pid,
+                                int64_t proc_start)
+{
+    return set_pid(reg, "UPDATE runs SET pid = ?2, proc_start = ?3"
+                   " WHERE id = ?1 AND state = 'running'", run, pid, proc_start);
+}
+
+enum reg_status reg_eval_job_set_pid(struct registry *reg, int64_t job, int64_t pid,
+                                     int64_t proc_start)
+{
+    return set_pid(reg, "UPDATE eval_jobs SET pid = ?2, proc_start = ?3"
+                   " WHERE id = ?1 AND state = 'running'", job, pid, proc_start);
+}
+
 enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
                                int has_exit_status, int exit_status, const char *reason)
 {
@@ -539,6 +566,21 @@ enum reg_status reg_record_selection(struct registry *reg, int64_t sweep, const 
     sqlite3_bind_text(st, 6, inputs_json, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, choice_json, -1, SQLITE_STATIC);
     return exec_one(reg, st, "recording a selection");
+}
+
+int reg_selection_exists(struct registry *reg, int64_t sweep, const char *kind,
+                         const char *scope)
+{
+    sqlite3_stmt *st;
+    if (reg_prepare(reg, "SELECT 1 FROM selections WHERE sweep_id = ?1 AND kind = ?2"
+                    " AND scope = ?3 LIMIT 1", &st) != REG_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, sweep);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, scope, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* ---- evaluation jobs ---- */

@@ -43,6 +43,12 @@ void reg_exec_sweep_release(struct reg_exec_sweep *s);
 enum reg_status reg_run_start(struct registry *reg, int64_t run, int attempt, int from_scratch,
                               int64_t pid, int64_t proc_start, const char *host,
                               const char *run_dir);
+/* Record the pid of a run already marked running (pid is learned after the
+ * state change, so a crash in between leaves pid 0, never an unrecorded job). */
+enum reg_status reg_run_set_pid(struct registry *reg, int64_t run, int64_t pid,
+                                int64_t proc_start);
+enum reg_status reg_eval_job_set_pid(struct registry *reg, int64_t job, int64_t pid,
+                                     int64_t proc_start);
 /* running -> done|failed|cancelled (or planned, to hand a run back untouched). */
 enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
                                int has_exit_status, int exit_status, const char *reason);
@@ -124,6 +130,11 @@ enum reg_status reg_record_selection(struct registry *reg, int64_t sweep, const 
                                      const char *scope, const char *rule,
                                      const char *rules_sha256, const char *inputs_json,
                                      const char *choice_json);
+
+/* 1 when a selection of that kind and scope is recorded for the sweep, else 0;
+ * -1 on a registry error. */
+int reg_selection_exists(struct registry *reg, int64_t sweep, const char *kind,
+                         const char *scope);
 
 /* ---- evaluation jobs ---- */
 

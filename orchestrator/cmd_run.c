@@ -1,0 +1,90 @@
+/*
+ * cmd_run.c - `mainline run SWEEP [-j N] [--threads-per-run T] [--stage S]
+ * [--only RUN]... [--retry-failed] [--fail-fast] [--quiet]`: option parsing; the
+ * work is in sched.c.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "sched.h"
+
+static const char run_usage[] =
+    "usage: mainline run SWEEP [-j N] [--threads-per-run T] [--stage S] [--only RUN]...\n"
+    "                    [--retry-failed] [--fail-fast] [--quiet]\n";
+
+static int parse_positive(const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < 1 || v > 4096)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int default_jobs(int threads)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int jobs = cores > 0 ? (int)(cores / threads) : 1;
+    return jobs > 0 ? jobs : 1;
+}
+
+static double env_seconds(const char *name, double fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? atof(v) : fallback;
+}
+
+int cmd_run(int argc, char **argv, struct cli *cli)
+{
+    static const struct option opts[] = {
+        { "jobs", required_argument, NULL, 'j' },
+        { "threads-per-run", required_argument, NULL, 't' },
+        { "stage", required_argument, NULL, 's' },
+        { "only", required_argument, NULL, 'o' },
+        { "retry-failed", no_argument, NULL, 'r' },
+        { "fail-fast", no_argument, NULL, 'f' },
+        { "quiet", no_argument, NULL, 'q' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct sched_options o = { .threads_per_run = 1 };
+    char **only = xcalloc((size_t)argc + 1, sizeof(*only));
+    size_t n_only = 0;
+    int c, bad = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "j:q", opts, NULL)) != -1) {
+        if ((c == 'j' && parse_positive(optarg, &o.jobs) < 0) ||
+            (c == 't' && parse_positive(optarg, &o.threads_per_run) < 0) || c == '?')
+            bad = 1;
+        else if (c == 's')
+            o.stage = optarg;
+        else if (c == 'o')
+            only[n_only++] = optarg;
+        else if (c == 'r')
+            o.retry_failed = 1;
+        else if (c == 'f')
+            o.fail_fast = 1;
+        else if (c == 'q')
+            o.quiet = 1;
+    }
+    if (bad || argc - optind != 1) {
+        free(only);
+        return cli_usage(run_usage);
+    }
+    if (!o.jobs)
+        o.jobs = default_jobs(o.threads_per_run);
+    o.only = n_only ? only : NULL;
+    o.kill_grace_s = env_seconds("MAINLINE_KILL_GRACE", 10);
+    o.poll_s = env_seconds("MAINLINE_POLL", 0.2);
+    struct sched s;
+    int rc = EXIT_FATAL;
+    if (sched_open(&s, cli->reg, cli->registry_path, argv[optind], &o) == 0)
+        rc = sched_run(&s);
+    sched_close(&s);
+    free(only);
+    return rc;
+}

@@ -1,0 +1,134 @@
+/*
+ * fake_trainer.c - a small, honest trainer for testing the orchestrator. It is
+ * not a model trainer and is never shipped or used by a sweep outside tests/.
+ *
+ * It follows docs/protocol.md exactly: reads the config named by $MAINLINE_CONFIG,
+ * appends events to $MAINLINE_METRICS, writes checkpoints, resumes from its last
+ * checkpoint with --resume, and exits 0. Its "validation NLL" is a deterministic
+ * function of lr and step (lowest near lr = 3e-4), so stage picks have a known
+ * answer. Knobs come from x_ parameters of the run:
+ *   x_steps (5)  x_sleep_ms (0)  x_val_every (2)  x_fail_at (-1) x_exit (1)
+ *   x_signal_at (-1: raise SIGKILL at that step)  x_ignore_term (false)
+ *   x_malformed_at (-1: write a broken line at that step)  x_no_val (false)
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+static json_t *params;
+
+static long knob(const char *name, long fallback)
+{
+    json_t *v = json_object_get(params, name);
+    return json_is_integer(v) ? (long)json_integer_value(v) :
+           json_is_true(v) ? 1 : json_is_false(v) ? 0 : fallback;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) < 0)
+        ;
+}
+
+/* The last step with a complete checkpoint (its state file exists), or 0. */
+static long last_checkpoint(const char *dir, long steps)
+{
+    char path[4096];
+    for (long s = steps; s > 0; s--) {
+        snprintf(path, sizeof(path), "%s/checkpoints/step-%ld/state.json", dir, s);
+        if (access(path, R_OK) == 0)
+            return s;
+    }
+    return 0;
+}
+
+static void emit(FILE *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(FILE *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(m, fmt, ap);
+    va_end(ap);
+    fputc('\n', m);
+    fflush(m);
+}
+
+static void checkpoint(FILE *m, const char *dir, long step)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/checkpoints/step-%ld", dir, step);
+    mkdir(path, 0755);
+    strcat(path, "/state.json");
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "{\"step\": %ld}\n", step);
+        fclose(f);
+    }
+    emit(m, "{\"event\":\"checkpoint\",\"step\":%ld,\"path\":\"checkpoints/step-%ld\"}", step,
+         step);
+}
+
+int main(int argc, char **argv)
+{
+    int resume = 0;
+    for (int i = 1; i < argc; i++)
+        resume |= !strcmp(argv[i], "--resume");
+    resume |= getenv("MAINLINE_RESUME") && !strcmp(getenv("MAINLINE_RESUME"), "1");
+    const char *cfg_path = getenv("MAINLINE_CONFIG"), *dir = getenv("MAINLINE_RUN_DIR");
+    const char *metrics = getenv("MAINLINE_METRICS");
+    json_t *cfg = cfg_path ? json_load_file(cfg_path, 0, NULL) : NULL;
+    if (!cfg || !dir || !metrics) {
+        fprintf(stderr, "fake_trainer: no config (MAINLINE_CONFIG)\n");
+        return 2;
+    }
+    params = json_object_get(cfg, "params");
+    if (knob("x_ignore_term", 0))
+        signal(SIGTERM, SIG_IGN);
+    long steps = knob("x_steps", 5), sleep = knob("x_sleep_ms", 0);
+    long val_every = knob("x_val_every", 2), fail_at = knob("x_fail_at", -1);
+    double lr = json_number_value(json_object_get(params, "lr"));
+    char cpdir[4096];
+    snprintf(cpdir, sizeof(cpdir), "%s/checkpoints", dir);
+    mkdir(cpdir, 0755);
+    FILE *m = fopen(metrics, "a");
+    if (!m)
+        return 4;
+    long start = resume ? last_checkpoint(dir, steps) : 0;
+    emit(m, "{\"event\":\"start\",\"total_steps\":%ld,\"resumed_from\":%ld}", steps, start);
+    for (long step = start + 1; step <= steps; step++) {
+        sleep_ms(sleep);
+        if (step == fail_at) {
+            fprintf(stderr, "fake_trainer: failing at step %ld as asked\n", step);
+            return (int)knob("x_exit", 1);
+        }
+        if (step == knob("x_signal_at", -1))
+            raise(SIGKILL);
+        if (step == knob("x_malformed_at", -1))
+            emit(m, "{\"event\": \"train\", \"step\": oops");
+        double loss = 2.0 / (double)step + fabs(log10(lr > 0 ? lr : 1e-4) + 3.5);
+        emit(m, "{\"event\":\"train\",\"step\":%ld,\"loss\":%.6f,\"lr\":%g,\"tokens\":%ld,"
+             "\"tok_per_s\":1000}", step, loss, lr, step * 64);
+        printf("Iter %ld: Train loss %.6f\n", step, loss);
+        fflush(stdout);
+        if (!knob("x_no_val", 0) && (step % val_every == 0 || step == steps)) {
+            double nll = 1.0 + fabs(log10(lr > 0 ? lr : 1e-4) + 3.5) + 1.0 / (double)step;
+            emit(m, "{\"event\":\"val\",\"step\":%ld,\"nll\":%.6f}", step, nll);
+            printf("Iter %ld: Val loss %.6f\n", step, nll);
+            fflush(stdout);
+            checkpoint(m, dir, step);
+        }
+    }
+    emit(m, "{\"event\":\"done\",\"steps\":%ld}", steps);
+    fclose(m);
+    json_decref(cfg);
+    return 0;
+}
