@@ -69,9 +69,6 @@ LIB_OBJS += orchestrator/progress.o
 
 # The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
 MODEL_OBJS += model/model.o
-MODEL_OBJS += model/safetensors.o
-MODEL_OBJS += model/model_io.o
-MODEL_OBJS += model/tokenizer.o
 
 CLI_OBJS += orchestrator/main.o
 CLI_OBJS += orchestrator/cmd_plan.o

@@ -1,0 +1,94 @@
+/*
+ * model.h - a llama-style decoder's configuration and weights, shared by the
+ * trainer and the evaluator (one forward implementation, not two).
+ *
+ * Weights live in one slab; named fields point into it, each tensor stacked over
+ * layers. Every matrix is row-major (out, in), the layout of both Hugging Face
+ * Linear weights and llama2.c, so y[i] = sum_j W[i*in + j] * x[j].
+ *
+ * RoPE convention inside mainline is Hugging Face's (rotate_half: element i pairs
+ * with i + head_dim/2). llama2.c checkpoints rotate adjacent pairs; their q and k
+ * rows are permuted on load so both formats run through the same code.
+ *
+ * Dimension names in numeric code: V vocab, C dim, H hidden_dim, L layers,
+ * NH heads, NKV kv heads, HS head size (C / NH), KV kv dim (HS * NKV).
+ *
+ * Ownership: model_alloc() allocates the slab, model_free() releases it (and
+ * accepts a zeroed struct). Tensor pointers are borrowed views into the slab.
+ */
+#ifndef MAINLINE_MODEL_H
+#define MAINLINE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct model_config {
+    int dim;              /* C */
+    int hidden_dim;       /* H, SwiGLU inner size */
+    int n_layers;         /* L */
+    int n_heads;          /* NH */
+    int n_kv_heads;       /* NKV, divides NH */
+    int vocab_size;       /* V */
+    int max_seq_len;      /* longest sequence RoPE is used for */
+    float norm_eps;       /* RMSNorm epsilon (1e-5 for llama2.c models) */
+    float rope_theta;     /* 10000 for llama2.c models */
+    int tied_embeddings;  /* lm_head shares the token embedding */
+    int bos_id, eos_id;   /* -1 when the model has none */
+};
+
+/* Every tensor kind, in slab order. */
+enum tensor_kind {
+    TK_EMBED,        /* (V, C) */
+    TK_ATTN_NORM,    /* (L, C) */
+    TK_WQ,           /* (L, C, C)   q_proj */
+    TK_WK,           /* (L, KV, C)  k_proj */
+    TK_WV,           /* (L, KV, C)  v_proj */
+    TK_WO,           /* (L, C, C)   o_proj */
+    TK_MLP_NORM,     /* (L, C) */
+    TK_GATE,         /* (L, H, C)   gate_proj (llama2.c w1) */
+    TK_UP,           /* (L, H, C)   up_proj (llama2.c w3) */
+    TK_DOWN,         /* (L, C, H)   down_proj (llama2.c w2) */
+    TK_FINAL_NORM,   /* (C) */
+    TK_LM_HEAD,      /* (V, C); no storage of its own when tied */
+    TK_COUNT
+};
+
+struct model_weights {
+    float *embed, *attn_norm, *wq, *wk, *wv, *wo, *mlp_norm, *gate, *up, *down;
+    float *final_norm, *lm_head;   /* lm_head == embed when tied */
+};
+
+struct model {
+    struct model_config cfg;
+    struct model_weights w;
+    float *slab;          /* owned: every parameter, in tensor_kind order */
+    size_t n_params;      /* floats in the slab (lm_head counted once when tied) */
+};
+
+/* One tensor of one layer (or a global one), as a view into the slab. */
+struct tensor_ref {
+    enum tensor_kind kind;
+    int layer;            /* -1 for embed, final_norm, lm_head */
+    size_t rows, cols;    /* cols == 1 for vectors */
+    float *data;
+};
+
+/* 0 when the configuration is usable, else -1 and a reason in why (errlen bytes). */
+int model_config_check(const struct model_config *cfg, char *why, size_t errlen);
+size_t model_config_param_count(const struct model_config *cfg);
+
+/* Allocate zeroed weights for cfg (which must pass model_config_check). */
+int model_alloc(struct model *m, const struct model_config *cfg);
+void model_free(struct model *m);
+
+/* The tensor of kind k in layer `layer` (ignored for global kinds). */
+struct tensor_ref model_tensor(const struct model *m, enum tensor_kind k, int layer);
+
+/* Hugging Face name of a tensor: "model.layers.3.self_attn.q_proj.weight",
+ * "model.embed_tokens.weight", "lm_head.weight"... into buf. */
+void model_tensor_name(enum tensor_kind k, int layer, char *buf, size_t len);
+/* Short projection name for LoRA targets ("q_proj"...), NULL for non-projections. */
+const char *tensor_kind_proj_name(enum tensor_kind k);
+int tensor_kind_is_per_layer(enum tensor_kind k);
+
+#endif
