@@ -1,7 +1,7 @@
 /*
  * cmd_run.c - `mainline run SWEEP [-j N] [--threads-per-run T] [--stage S]
  * [--only RUN]... [--retry-failed] [--fail-fast] [--quiet]`: option parsing; the
- * work is in sched.c.
+ * work is in scheduler.c.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "sched.h"
+#include "scheduler.h"
 
 static const char run_usage[] =
     "usage: mainline run SWEEP [-j N] [--threads-per-run T] [--stage S] [--only RUN]...\n"

@@ -13,7 +13,7 @@
 
 #include "canon_json.h"
 #include "error.h"
-#include "sched.h"
+#include "scheduler.h"
 
 enum pick_state { PICK_READY, PICK_WAIT, PICK_BLOCKED };
 

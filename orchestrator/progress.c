@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 enum { PLAIN_EVERY_S = 10 };
 

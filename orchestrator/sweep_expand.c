@@ -235,12 +235,13 @@ static size_t json_values(const json_t *v)
     size_t n = 1, i;
     const char *key;
     json_t *item;
-    if (json_is_array(v))
+    if (json_is_array(v)) {
         json_array_foreach(v, i, item)
             n += json_values(item);
-    else if (json_is_object(v))
+    } else if (json_is_object(v)) {
         json_object_foreach((json_t *)v, key, item)
             n += json_values(item);
+    }
     return n;
 }
 

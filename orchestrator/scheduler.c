@@ -1,5 +1,5 @@
 /*
- * sched.c - the scheduler behind `mainline run` (see sched.h).
+ * scheduler.c - the scheduler behind `mainline run` (see scheduler.h).
  *
  * The loop: release waiting runs whose picks are known, start jobs while there
  * are free slots, look at every active job (ingest what it wrote, notice when it
@@ -21,7 +21,7 @@
 #include "fsutil.h"
 #include "proc.h"
 #include "rundir.h"
-#include "sched.h"
+#include "scheduler.h"
 
 /* Exit codes of the built-in trainer and evaluator that no retry can fix. */
 enum { EXIT_BAD_CONFIG = 2, EXIT_DIVERGED = 3 };

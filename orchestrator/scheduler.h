@@ -1,5 +1,5 @@
 /*
- * sched.h - `mainline run`: execute the runs of a sweep, in parallel, stage by
+ * scheduler.h - `mainline run`: execute the runs of a sweep, in parallel, stage by
  * stage, recording everything in the registry and surviving crashes.
  *
  * One scheduler owns one sweep version for the length of a `mainline run`. It
@@ -8,8 +8,8 @@
  * an executor, ingests what the jobs write, resolves stage picks, and hands out
  * waiting runs as soon as their picks are known.
  */
-#ifndef MAINLINE_SCHED_H
-#define MAINLINE_SCHED_H
+#ifndef MAINLINE_SCHEDULER_H
+#define MAINLINE_SCHEDULER_H
 
 #include <stddef.h>
 #include <stdint.h>
