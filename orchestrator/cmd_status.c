@@ -3,20 +3,51 @@
  * registry (so it works from another terminal while a sweep runs).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "cli.h"
+#include "reg_exec.h"
 #include "table.h"
 
+/* Counts of one stage, kept to explain why runs wait. */
+struct stage_counts {
+    char sweep[128], stage[128];
+    int counts[RUN_STATE_COUNT], total;
+};
+
 struct status_ctx {
+    struct registry *reg;
+    struct stage_counts *stages;
+    size_t n_stages;
     char name[256];           /* sweep of the table being filled */
     int version;
     struct table table;
     int rows;
     int tables;               /* tables printed so far */
 };
+
+/* One line about the sweep's evaluation jobs, when it has any. */
+static void print_evals(struct registry *reg, const char *sweep)
+{
+    struct reg_exec_sweep sw;
+    struct reg_eval_job *jobs = NULL;
+    size_t n = 0;
+    if (reg_exec_sweep_latest(reg, sweep, &sw) != REG_OK)
+        return;
+    if (reg_eval_jobs_load(reg, sw.rowid, &jobs, &n) == REG_OK && n) {
+        int counts[RUN_STATE_COUNT] = { 0 };
+        for (size_t i = 0; i < n; i++)
+            counts[jobs[i].state]++;
+        printf("  evaluations: %zu (%d done, %d running, %d planned, %d failed, %d cancelled)\n",
+               n, counts[RUN_DONE], counts[RUN_RUNNING], counts[RUN_PLANNED], counts[RUN_FAILED],
+               counts[RUN_CANCELLED]);
+    }
+    reg_eval_jobs_free(jobs, n);
+    reg_exec_sweep_release(&sw);
+}
 
 static void flush_table(struct status_ctx *ctx)
 {
@@ -25,6 +56,7 @@ static void flush_table(struct status_ctx *ctx)
     printf("%ssweep %s (version %d)\n", ctx->tables++ ? "\n" : "", ctx->name, ctx->version);
     table_print(&ctx->table, stdout, "  ");
     table_release(&ctx->table);
+    print_evals(ctx->reg, ctx->name);
 }
 
 static int add_stage(const struct reg_stage_row *row, void *ud)
@@ -49,13 +81,29 @@ static int add_stage(const struct reg_stage_row *row, void *ud)
     }
     table_add(&ctx->table, cells);
     ctx->rows++;
+    ctx->stages = xrealloc(ctx->stages, (ctx->n_stages + 1) * sizeof(*ctx->stages));
+    struct stage_counts *sc = &ctx->stages[ctx->n_stages++];
+    snprintf(sc->sweep, sizeof(sc->sweep), "%s", row->sweep);
+    snprintf(sc->stage, sizeof(sc->stage), "%s", row->stage);
+    memcpy(sc->counts, row->counts, sizeof(sc->counts));
+    sc->total = row->total;
     return 0;
 }
 
 /* Waiting runs: say what they wait for, once per (sweep, stage, reason). */
 struct waiting_ctx {
-    char last[512];
+    char last[1024];
+    const struct status_ctx *status;
 };
+
+static const struct stage_counts *find_stage(const struct status_ctx *s, const char *sweep,
+                                             const char *stage)
+{
+    for (size_t i = 0; i < s->n_stages; i++)
+        if (!strcmp(s->stages[i].sweep, sweep) && !strcmp(s->stages[i].stage, stage))
+            return &s->stages[i];
+    return NULL;
+}
 
 static int print_waiting(const struct reg_run_row *row, void *ud)
 {
@@ -66,14 +114,32 @@ static int print_waiting(const struct reg_run_row *row, void *ud)
     const char *key;
     json_t *v;
     json_object_foreach(pending, key, v) {
-        if (n > 0 && (size_t)n < sizeof(line))
-            n += snprintf(line + n, sizeof(line) - (size_t)n, " %s from stage %s", key,
-                          json_string_value(v));
+        const char *from = json_string_value(v);
+        const struct stage_counts *sc = find_stage(ctx->status, row->sweep, from);
+        if (n <= 0 || (size_t)n >= sizeof(line))
+            break;
+        n += snprintf(line + n, sizeof(line) - (size_t)n, " %s from stage %s", key, from);
+        if (sc && sc->counts[RUN_FAILED] && (size_t)n < sizeof(line))
+            n += snprintf(line + n, sizeof(line) - (size_t)n, " (%d of its runs failed: "
+                          "'mainline run --retry-failed' tries again)", sc->counts[RUN_FAILED]);
+        else if (sc && (size_t)n < sizeof(line))
+            n += snprintf(line + n, sizeof(line) - (size_t)n, " (%d of %d runs done)",
+                          sc->counts[RUN_DONE], sc->total);
     }
     json_decref(pending);
     if (strcmp(line, ctx->last) != 0)
         printf("%s%s\n", ctx->last[0] ? "" : "\n", line);
     snprintf(ctx->last, sizeof(ctx->last), "%s", line);
+    return 0;
+}
+
+static int print_failed(const struct reg_run_row *row, void *ud)
+{
+    int *header = ud;
+    if (!(*header)++)
+        printf("\nfailed:\n");
+    printf("  %s/%s (attempt %d): %s\n", row->sweep, row->run_id, row->attempt,
+           row->fail_reason ? row->fail_reason : "no reason recorded");
     return 0;
 }
 
@@ -83,7 +149,7 @@ int cmd_status(int argc, char **argv, struct cli *cli)
     if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
         return cli_usage(usage);
     const char *sweep = argc == 2 ? argv[1] : NULL;
-    struct status_ctx ctx = { 0 };
+    struct status_ctx ctx = { .reg = cli->reg };
     enum reg_status st = reg_stage_summary(cli->reg, sweep, add_stage, &ctx);
     flush_table(&ctx);
     if (st != REG_OK)
@@ -97,9 +163,15 @@ int cmd_status(int argc, char **argv, struct cli *cli)
     }
     struct reg_filter_term waiting = { "state", FILTER_EQ, "waiting" };
     struct reg_run_query q = { .sweep = sweep, .terms = &waiting, .n_terms = 1 };
-    struct waiting_ctx wctx = { { 0 } };
+    struct waiting_ctx wctx = { .status = &ctx };
     st = reg_query_runs(cli->reg, &q, print_waiting, &wctx);
+    struct reg_filter_term failed = { "state", FILTER_EQ, "failed" };
+    q.terms = &failed;
+    int header = 0;
+    if (st == REG_OK)
+        st = reg_query_runs(cli->reg, &q, print_failed, &header);
+    free(ctx.stages);
     if (st != REG_OK)
-        return cli_reg_error(cli, st, "cannot read waiting runs");
+        return cli_reg_error(cli, st, "cannot read runs");
     return EXIT_OK;
 }

@@ -156,14 +156,14 @@ static const char *const op_sql[] = {
 static const char sql_runs_select[] =
     "SELECT r.id, s.id, s.name, s.version, r.run_id, r.stage, r.condition, r.lr, r.seed,"
     " r.params, r.pending, r.state, r.attempt, r.created_at, r.started_at, r.finished_at,"
-    " r.exit_status, r.run_dir"
+    " r.exit_status, r.run_dir, r.fail_reason"
     " FROM runs r JOIN sweeps s ON s.id = r.sweep_id WHERE 1";
 
 /* Column positions in sql_runs_select. */
 enum run_col {
     RC_ID, RC_SWEEP_ID, RC_SWEEP, RC_VERSION, RC_RUN_ID, RC_STAGE, RC_CONDITION, RC_LR,
     RC_SEED, RC_PARAMS, RC_PENDING, RC_STATE, RC_ATTEMPT, RC_CREATED, RC_STARTED,
-    RC_FINISHED, RC_EXIT, RC_RUN_DIR
+    RC_FINISHED, RC_EXIT, RC_RUN_DIR, RC_FAIL_REASON
 };
 
 static const struct column_key *column_key(const char *key)
@@ -301,6 +301,7 @@ static int run_row(sqlite3_stmt *st, void *ctx)
         .has_exit_status = !col_is_null(st, RC_EXIT),
         .exit_status = sqlite3_column_int(st, RC_EXIT),
         .run_dir = col_text(st, RC_RUN_DIR),
+        .fail_reason = col_text(st, RC_FAIL_REASON),
     };
     return w->cb(&row, w->ud);
 }

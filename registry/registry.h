@@ -185,6 +185,7 @@ struct reg_run_row {
     int has_exit_status;
     int exit_status;
     const char *run_dir;                      /* may be NULL */
+    const char *fail_reason;                  /* why it failed or was cancelled, or NULL */
 };
 
 /* Return nonzero from the callback to stop early (reg_query_runs then returns REG_OK). */
