@@ -28,7 +28,7 @@ MODEL_LIBS   := $(shell pkg-config --libs $(MODEL_PKGS) 2>/dev/null)
 
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-             -Wmissing-prototypes -Icommon -Iregistry -Iorchestrator -Imodel \
+             -Wmissing-prototypes -iquote common -iquote registry -iquote orchestrator -iquote model \
              $(PKG_CFLAGS) $(MODEL_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
 LIBS       = $(PKG_LIBS) -lm
@@ -69,6 +69,9 @@ LIB_OBJS += orchestrator/progress.o
 
 # The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
 MODEL_OBJS += model/model.o
+MODEL_OBJS += model/safetensors.o
+MODEL_OBJS += model/model_io.o
+MODEL_OBJS += model/tokenizer.o
 
 CLI_OBJS += orchestrator/main.o
 CLI_OBJS += orchestrator/cmd_plan.o
@@ -131,10 +134,11 @@ asan:
 	@$(MAKE) --no-print-directory SAN=1 BUILD=build-asan BINDIR=build-asan/bin check
 
 FUZZ_SECONDS ?= 180
-# -iquote, not -I: project headers must not shadow system ones (orchestrator/sched.h).
+# -iquote, not -I: a project header named like a system one (a sched.h once) must not
+# shadow it for <...> includes.
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote registry -iquote orchestrator \
               -iquote model $(PKG_CFLAGS) \
-              -fsanitize=fuzzer,address,undefined
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz-build: build-fuzz/fuzz_sweep
 build-fuzz/fuzz_sweep: tests/fuzz/fuzz_sweep.c $(LIB_OBJS:.o=.c)
 	@mkdir -p $(dir $@)

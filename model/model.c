@@ -21,9 +21,8 @@ const char *tensor_kind_proj_name(enum tensor_kind k)
     return k < TK_COUNT ? proj_names[k] : NULL;
 }
 
-/* Rows and columns of one layer's tensor of kind k. */
-static void tensor_shape(const struct model_config *c, enum tensor_kind k, size_t *rows,
-                         size_t *cols)
+void model_tensor_shape(const struct model_config *c, enum tensor_kind k, size_t *rows,
+                        size_t *cols)
 {
     size_t C = (size_t)c->dim, H = (size_t)c->hidden_dim, V = (size_t)c->vocab_size;
     size_t KV = C / (size_t)c->n_heads * (size_t)c->n_kv_heads;
@@ -46,7 +45,7 @@ static size_t kind_size(const struct model_config *c, enum tensor_kind k)
     if (k == TK_LM_HEAD && c->tied_embeddings)
         return 0;
     size_t r, n;
-    tensor_shape(c, k, &r, &n);
+    model_tensor_shape(c, k, &r, &n);
     return r * n * (tensor_kind_is_per_layer(k) ? (size_t)c->n_layers : 1);
 }
 
@@ -113,7 +112,7 @@ struct tensor_ref model_tensor(const struct model *m, enum tensor_kind k, int la
                                     m->w.wo, m->w.mlp_norm, m->w.gate, m->w.up, m->w.down,
                                     m->w.final_norm, m->w.lm_head };
     struct tensor_ref t = { .kind = k, .layer = tensor_kind_is_per_layer(k) ? layer : -1 };
-    tensor_shape(&m->cfg, k, &t.rows, &t.cols);
+    model_tensor_shape(&m->cfg, k, &t.rows, &t.cols);
     size_t offset = t.layer >= 0 ? (size_t)t.layer * t.rows * t.cols : 0;
     t.data = (float *)base[k] + offset;
     return t;

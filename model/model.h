@@ -81,6 +81,10 @@ size_t model_config_param_count(const struct model_config *cfg);
 int model_alloc(struct model *m, const struct model_config *cfg);
 void model_free(struct model *m);
 
+/* Rows and columns of one layer's tensor of kind k (cols 1 for vectors). */
+void model_tensor_shape(const struct model_config *cfg, enum tensor_kind k, size_t *rows,
+                        size_t *cols);
+
 /* The tensor of kind k in layer `layer` (ignored for global kinds). */
 struct tensor_ref model_tensor(const struct model *m, enum tensor_kind k, int layer);
 

@@ -14,7 +14,7 @@
 
 struct cli {
     const char *registry_path;   /* --registry, $MAINLINE_REGISTRY, or ./mainline.db */
-    struct registry *reg;        /* open when the command row has NEED_REGISTRY */
+    struct registry *reg;        /* opened by cli_registry(), closed by the dispatcher */
 };
 
 typedef int (*cmd_fn)(int argc, char **argv, struct cli *cli);
@@ -24,6 +24,10 @@ int cmd_run(int argc, char **argv, struct cli *cli);
 int cmd_runs(int argc, char **argv, struct cli *cli);
 int cmd_show(int argc, char **argv, struct cli *cli);
 int cmd_status(int argc, char **argv, struct cli *cli);
+
+/* The registry, opened on first use (it must exist). NULL after printing why; the
+ * command then returns EXIT_FATAL. Closed by the dispatcher. */
+struct registry *cli_registry(struct cli *cli);
 
 /* Print a registry failure as "fatal: ..." style error and return EXIT_FATAL. */
 int cli_reg_error(struct cli *cli, enum reg_status st, const char *doing);

@@ -82,6 +82,10 @@ int cmd_run(int argc, char **argv, struct cli *cli)
     o.poll_s = env_seconds("MAINLINE_POLL", 0.2);
     struct sched s;
     int rc = EXIT_FATAL;
+    if (!cli_registry(cli)) {
+        free(only);
+        return EXIT_FATAL;
+    }
     if (sched_open(&s, cli->reg, cli->registry_path, argv[optind], &o) == 0)
         rc = sched_run(&s);
     sched_close(&s);

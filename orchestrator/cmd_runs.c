@@ -156,6 +156,10 @@ int cmd_runs(int argc, char **argv, struct cli *cli)
         return rc;
     }
     q.terms = terms;
+    if (!cli_registry(cli)) {
+        free(terms);
+        return EXIT_FATAL;
+    }
     static const char *const head[] = { "SWEEP", "RUN", "STAGE", "CONDITION", "LR", "SEED",
                                         "STATE", NULL };
     table_init(&ctx.table, head);

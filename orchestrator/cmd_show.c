@@ -135,6 +135,8 @@ int cmd_show(int argc, char **argv, struct cli *cli)
     int as_json = argc == 3 && !strcmp(argv[1], "--json");
     if (argc != 2 + as_json || argv[argc - 1][0] == '-')
         return cli_usage(show_usage);
+    if (!cli_registry(cli))
+        return EXIT_FATAL;
     struct reg_run_query q = { 0 };
     split_ref(argv[argc - 1], &q);
     struct found f = { .names = STRBUF_INIT };

@@ -17,7 +17,7 @@
 #define MAINLINE_VERSION "0.1.0"
 
 enum cmd_flags {
-    NEED_REGISTRY = 1 << 0,   /* open an existing registry (error when there is none) */
+    NEED_REGISTRY = 1 << 0,   /* reads an existing registry (through cli_registry) */
     HIDDEN = 1 << 1,          /* internal: not listed by `mainline help` */
 };
 
@@ -30,6 +30,7 @@ struct command {
 };
 
 static int cmd_help(int argc, char **argv, struct cli *cli);
+static int open_registry(struct cli *cli);
 static int cmd_supervise(int argc, char **argv, struct cli *cli);
 static int cmd_version(int argc, char **argv, struct cli *cli);
 
@@ -174,6 +175,13 @@ static int wants_help(int argc, char **argv)
     return 0;
 }
 
+struct registry *cli_registry(struct cli *cli)
+{
+    if (!cli->reg && open_registry(cli) < 0)
+        return NULL;
+    return cli->reg;
+}
+
 static int open_registry(struct cli *cli)
 {
     char msg[512];
@@ -199,8 +207,8 @@ static int run_command(const struct command *c, int argc, char **argv, struct cl
         fputs(c->usage, stdout);
         return EXIT_OK;
     }
-    if ((c->flags & NEED_REGISTRY) && open_registry(cli) < 0)
-        return EXIT_FATAL;
+    /* Commands flagged NEED_REGISTRY open it with cli_registry() once their
+     * arguments parse, so a usage error is reported as one even without a registry. */
     int rc = c->fn(argc, argv, cli);
     reg_close(cli->reg);
     cli->reg = NULL;

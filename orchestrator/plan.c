@@ -51,17 +51,25 @@ static size_t add_artifact(struct plan *p, const char *role, const char *name,
     size_t i = find_artifact(p, role, path);
     if (i != (size_t)-1)
         return i;
+    for (size_t k = 0; k < p->n_bad_paths; k++)
+        if (!strcmp(p->bad_paths[k], path))
+            return (size_t)-1;   /* reported once already */
     struct file_digest d;
     struct strbuf err = STRBUF_INIT;
     const char *file = p->sweep.file;
+    int bad = 0;
     if (digest_file(path, &d, &err) < 0) {
         diag_add(dl, file, at->line, at->col, "%s %s: %s", role, name ? name : "", err.buf);
-        sb_release(&err);
-        return (size_t)-1;
-    }
-    if (pin && strcmp(pin, d.sha256) != 0) {
+        bad = 1;
+    } else if (pin && strcmp(pin, d.sha256) != 0) {
         diag_add(dl, file, at->line, at->col, "sha256 mismatch for %s '%s': the sweep pins %s "
                  "but the file has %s", role, path, pin, d.sha256);
+        bad = 1;
+    }
+    sb_release(&err);
+    if (bad) {
+        p->bad_paths = xrealloc(p->bad_paths, (p->n_bad_paths + 1) * sizeof(char *));
+        p->bad_paths[p->n_bad_paths++] = xstrdup(path);
         return (size_t)-1;
     }
     p->artifacts = xrealloc(p->artifacts, (p->n_artifacts + 1) * sizeof(*p->artifacts));
@@ -172,6 +180,9 @@ void plan_release(struct plan *p)
         free(p->artifacts[i].abs_path);
     }
     free(p->artifacts);
+    for (size_t i = 0; i < p->n_bad_paths; i++)
+        free(p->bad_paths[i]);
+    free(p->bad_paths);
     for (size_t r = 0; p->run_artifacts && r < p->runs.n; r++)
         free(p->run_artifacts[r]);
     free(p->run_artifacts);

@@ -37,6 +37,8 @@ struct plan {
     char *contract_text;
     char contract_sha256[SHA256_HEX_LEN + 1];
     struct provenance prov;
+    char **bad_paths;        /* files already reported unreadable or mismatched */
+    size_t n_bad_paths;
 };
 
 /* Load, expand, hash. Returns 0, or -1 with diagnostics (nothing is written). */

@@ -32,6 +32,10 @@ static void real_text(double v, struct strbuf *sb)
         if (strtod(buf, NULL) == v)
             break;
     }
+    if (!sci && v == floor(v) && mag < 1e15) {
+        sb_addf(sb, "%.0f", v);   /* 10.0 -> "10", not %g's "1e+01" */
+        return;
+    }
     if (!sci) {
         sb_adds(sb, buf);
         return;
@@ -263,11 +267,11 @@ static size_t stage_run_values(const struct sweep_stage *st, size_t base)
 }
 
 static void expand_stage(const struct sweep *s, const struct sweep_stage *st,
-                         struct plan_runs *out)
+                         struct plan_runs *out, size_t *alloc)
 {
     size_t *idx = xcalloc(st->n_axes + 1, sizeof(*idx));
     do {
-        out->runs = xrealloc(out->runs, (out->n + 1) * sizeof(*out->runs));
+        out->runs = xgrow(out->runs, out->n + 1, alloc, sizeof(*out->runs));
         struct plan_run *r = &out->runs[out->n++];
         memset(r, 0, sizeof(*r));
         resolve_run(s, st, idx, r);
@@ -453,8 +457,9 @@ int sweep_expand(const struct sweep *s, struct plan_runs *out, struct diag_list 
         }
         values += runs * per_run;
     }
+    size_t alloc = 0;   /* of out->runs: growing one run at a time was runs x runs */
     for (size_t i = 0; i < s->n_stages; i++)
-        expand_stage(s, &s->stages[i], out);
+        expand_stage(s, &s->stages[i], out, &alloc);
     check_duplicate_ids(s, out, diags);
     check_picks(s, out, diags);
     if (diags->count == before)

@@ -5,6 +5,7 @@
  * suggestion. All problems are collected so a user fixes a file in one pass.
  * Expansion into runs lives in sweep_expand.c.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,8 @@ struct loader {
 };
 
 #define AT(n) L->file, (n)->line, (n)->col
+
+static void check_condition_ref(struct loader *L, const json_t *v, const struct ynode *at);
 
 static const char *const top_keys[] = { "sweep", "description", "base_model", "datasets",
                                         "conditions", "defaults", "grid", "stages",
@@ -126,16 +129,12 @@ static void add_from(struct loader *L, struct sweep_stage *st, const char *param
     f->node = stage;
 }
 
-static int set_param(struct loader *L, json_t *obj, const struct ynode *k, const char *name,
-                     json_t *value)
+static const struct sweep_from *stage_from(const struct sweep_stage *st, const char *param)
 {
-    if (json_object_get(obj, name)) {
-        diag_add(L->dl, AT(k), "'%s' sets '%s' twice", k->str, name);
-        json_decref(value);
-        return -1;
-    }
-    json_object_set_new(obj, name, value);
-    return 0;
+    for (size_t i = 0; i < st->n_froms; i++)
+        if (!strcmp(st->froms[i].param, param))
+            return &st->froms[i];
+    return NULL;
 }
 
 /*
@@ -150,20 +149,23 @@ static int load_param(struct loader *L, json_t *obj, const struct ynode *k,
     if (!def)
         return -1;
     const char *name = param_canonical_name(k->str);
+    int taken = json_object_get(obj, name) || (st && stage_from(st, name));
     if (is_from(v)) {
         if (!st)
             diag_add(L->dl, AT(v), "'%s: {from: ...}' is only allowed in a stage", k->str);
-        else if (json_object_get(obj, name))
+        else if (taken)
             diag_add(L->dl, AT(k), "'%s' sets '%s' twice", k->str, name);
-        else {
-            json_object_set_new(obj, name, json_null());   /* placeholder: set by from */
+        else
             add_from(L, st, name, v);
-        }
         return 0;
     }
     json_t *value = param_value(L->file, def, k->str, v, L->dl);
-    if (value)
-        set_param(L, obj, k, name, value);
+    if (value && taken) {
+        diag_add(L->dl, AT(k), "'%s' sets '%s' twice", k->str, name);
+        json_decref(value);
+    } else if (value) {
+        json_object_set_new(obj, name, value);
+    }
     return 0;
 }
 
@@ -185,18 +187,6 @@ static json_t *load_params(struct loader *L, const struct ynode *map, const char
         }
     }
     return obj;
-}
-
-/* Drop the null placeholders left for from-bound parameters. */
-static void drop_placeholders(json_t *obj)
-{
-    const char *key;
-    json_t *v;
-    void *tmp;
-    json_object_foreach_safe(obj, tmp, key, v) {
-        if (json_is_null(v))
-            json_object_del(obj, key);
-    }
 }
 
 /* ---- sources ---- */
@@ -303,6 +293,8 @@ static void load_grid(struct loader *L, struct sweep_stage *st, const struct yno
         for (size_t j = 0; j < n_items; j++) {
             const struct ynode *item = v->kind == YNODE_SEQ ? v->items[j] : v;
             json_t *val = param_value(L->file, def, k->str, item, L->dl);
+            if (val && def->type == PT_NAME)
+                check_condition_ref(L, val, item);
             if (val)
                 json_array_append_new(values, val);
         }
@@ -382,6 +374,20 @@ static void load_pick(struct loader *L, struct sweep_stage *st, const struct yno
     }
 }
 
+/* A stage holds its own keys and parameters: suggest from both. */
+static void unknown_stage_key(struct loader *L, const struct ynode *k)
+{
+    const char *const *params = param_names();
+    size_t n = 0;
+    while (params[n])
+        n++;
+    const char **all = xcalloc(n + COUNT(stage_keys), sizeof(*all));
+    memcpy(all, stage_keys, sizeof(stage_keys));
+    memcpy(all + COUNT(stage_keys), params, n * sizeof(*all));
+    unknown_key(L, k, "stage", all, n + COUNT(stage_keys));
+    free(all);
+}
+
 static void load_stage(struct loader *L, struct sweep_stage *st, const struct ynode *map)
 {
     st->node = map;
@@ -410,9 +416,8 @@ static void load_stage(struct loader *L, struct sweep_stage *st, const struct yn
         } else if (!strcmp(k->str, "description"))
             want_kind(L, v, YNODE_SCALAR, "description");
         else if (load_param(L, st->overrides, k, v, st) < 0)
-            unknown_key(L, k, "stage", stage_keys, COUNT(stage_keys));
+            unknown_stage_key(L, k);
     }
-    drop_placeholders(st->overrides);
 }
 
 static void load_stages(struct loader *L, const struct ynode *map)
@@ -550,19 +555,40 @@ static void check_condition_ref(struct loader *L, const json_t *v, const struct 
     free(names);
 }
 
+/* Where a stage's `needs` names `name` (the stage itself when it came from `from`). */
+static const struct ynode *need_node(const struct sweep_stage *st, const char *name)
+{
+    const struct ynode *needs = ymap_get(st->node, "needs");
+    size_t n = !needs ? 0 : needs->kind == YNODE_SEQ ? needs->n : 1;
+    for (size_t i = 0; i < n; i++) {
+        const struct ynode *item = needs->kind == YNODE_SEQ ? needs->items[i] : needs;
+        if (item->kind == YNODE_SCALAR && !strcmp(item->str, name))
+            return item;
+    }
+    return st->node;
+}
+
+/* Where `condition:` was written in a stage or defaults mapping (its overrides
+ * included), for error positions; the mapping itself when not found. */
+static const struct ynode *condition_node(const struct ynode *map)
+{
+    const struct ynode *v = ymap_get(map, "condition");
+    if (!v)
+        v = ymap_get(ymap_get(map, "overrides"), "condition");
+    return v ? v : map;
+}
+
 static void check_stage_refs(struct loader *L, struct sweep_stage *st)
 {
     struct sweep *s = L->s;
-    check_condition_ref(L, json_object_get(st->overrides, "condition"), st->node);
+    check_condition_ref(L, json_object_get(st->overrides, "condition"),
+                        condition_node(st->node));
+    for (size_t k = 0; k < st->n_froms; k++)
+        if (json_object_get(st->overrides, st->froms[k].param))
+            diag_add(L->dl, AT(st->froms[k].node), "'%s' is both set and taken from stage "
+                     "'%s'", st->froms[k].param, st->froms[k].stage);
     for (size_t i = 0; i < st->n_axes; i++) {
         const struct sweep_axis *ax = &st->axes[i];
-        size_t j;
-        json_t *v;
-        json_array_foreach(ax->values, j, v) {
-            if (!strcmp(ax->param, "condition"))
-                check_condition_ref(L, v, ax->node->kind == YNODE_SEQ ? ax->node->items[j]
-                                                                      : ax->node);
-        }
         for (size_t k = 0; k < st->n_froms; k++)
             if (!strcmp(st->froms[k].param, ax->param))
                 diag_add(L->dl, AT(ax->node), "'%s' is both a grid axis and from stage '%s'",
@@ -570,8 +596,8 @@ static void check_stage_refs(struct loader *L, struct sweep_stage *st)
     }
     for (size_t i = 0; i < st->n_needs; i++)
         if (!sweep_find_stage(s, st->needs[i]))
-            diag_add(L->dl, AT(st->node), "stage '%s' needs '%s', which is not a stage",
-                     st->name, st->needs[i]);
+            diag_add(L->dl, AT(need_node(st, st->needs[i])),
+                     "stage '%s' needs '%s', which is not a stage", st->name, st->needs[i]);
     for (size_t i = 0; i < st->n_froms; i++) {
         const struct sweep_from *f = &st->froms[i];
         const struct sweep_stage *src = sweep_find_stage(s, f->stage);
@@ -674,7 +700,7 @@ static void order_stages(struct loader *L)
         }
         placed[pick] = ++done;
     }
-    if (done == n) {
+    if (n && done == n) {   /* n == 0: s->stages may be NULL, not for memcpy */
         for (size_t i = 0; i < n; i++)
             ordered[placed[i] - 1] = s->stages[i];
         memcpy(s->stages, ordered, n * sizeof(*ordered));
@@ -702,7 +728,7 @@ double parse_duration(const char *s)
     while (*s) {
         char *end;
         double v = strtod(s, &end);
-        if (end == s || v < 0)
+        if (end == s || !(v >= 0) || !isfinite(v) || !strchr("0123456789.", *s))
             return -1;
         double unit = 1;
         switch (*end) {
@@ -879,7 +905,9 @@ static void load_top(struct loader *L, const struct ynode *root)
         if (bm)
             json_object_set_new(s->defaults, "base_model", bm);
     }
-    check_condition_ref(L, json_object_get(s->defaults, "condition"), root);
+    v = ymap_get(root, "defaults");
+    check_condition_ref(L, json_object_get(s->defaults, "condition"),
+                        v ? condition_node(v) : root);
     const struct ynode *stages = ymap_get(root, "stages"), *grid = ymap_get(root, "grid");
     if (stages && grid)
         diag_add(L->dl, AT(grid), "a top-level 'grid' is for sweeps without 'stages'; "

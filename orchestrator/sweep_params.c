@@ -102,29 +102,32 @@ const char *const *param_names(void)
 
 /* ---- suggestions ---- */
 
+/* Edit distance where swapping two adjacent letters counts as one edit (optimal
+ * string alignment), so "plna" is one edit from "plan". */
 static size_t edit_distance(const char *a, const char *b)
 {
     size_t n = strlen(a), m = strlen(b);
     if (n > 64 || m > 64)
         return (size_t)-1;
-    size_t row[65];
+    size_t d[65][65];
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = i;
     for (size_t j = 0; j <= m; j++)
-        row[j] = j;
+        d[0][j] = j;
     for (size_t i = 1; i <= n; i++) {
-        size_t diag = row[0];
-        row[0] = i;
         for (size_t j = 1; j <= m; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
         }
     }
-    return row[m];
+    return d[n][m];
 }
 
 const char *closest_word(const char *word, const char *const *candidates, size_t n)

@@ -232,7 +232,12 @@ static int attach(struct builder *b, struct ynode *node, yaml_mark_t mark)
         parent->weight = add_weight(parent->weight, node->weight);
     } else if (!f->pending_key) {
         if (node->kind != YNODE_SCALAR)
-            return fail(b, mark, "mapping keys must be plain scalars%s", "");
+            return fail(b, (yaml_mark_t){ .line = (size_t)node->line - 1,
+                                          .column = (size_t)node->col - 1 },
+                        "mapping keys must be plain scalars%s", "");
+        /* Keys are used as C strings: "a\0b" would pass the duplicate check, then read as "a". */
+        if (strlen(node->str) != node->len)
+            return fail(b, mark, "mapping keys cannot contain NUL characters%s", "");
         f->pending_key = node;
     } else {
         append_pair(f, f->pending_key, node);
