@@ -46,6 +46,7 @@ LIB_OBJS += common/digest.o
 LIB_OBJS += common/fsutil.o
 LIB_OBJS += common/canon_json.o
 LIB_OBJS += common/table.o
+LIB_OBJS += common/render.o
 LIB_OBJS += registry/registry.o
 LIB_OBJS += registry/reg_schema.o
 LIB_OBJS += registry/reg_write.o

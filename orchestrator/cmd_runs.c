@@ -40,6 +40,11 @@ static int parse_term(char *word, struct reg_filter_term *t)
         size_t n = strlen(ops[i].text);
         if (strncmp(p, ops[i].text, n) != 0)
             continue;
+        if (strchr("=!<>", p[n]) && p[n]) {
+            error("--where: '%s' has an operator this does not know (use = != < <= > >=)",
+                  word);
+            return -1;
+        }
         *p = '\0';
         t->key = word;
         t->op = ops[i].op;
@@ -123,6 +128,14 @@ static int print_run(const struct reg_run_row *r, void *ud)
     return 0;
 }
 
+static int sweep_exists(struct cli *cli, const char *name)
+{
+    struct reg_sweep_info info = { 0 };
+    enum reg_status st = reg_sweep_latest(cli->reg, name, &info);
+    reg_sweep_info_release(&info);
+    return st != REG_ERR_NOT_FOUND;
+}
+
 int cmd_runs(int argc, char **argv, struct cli *cli)
 {
     static const struct option opts[] = {
@@ -174,6 +187,9 @@ int cmd_runs(int argc, char **argv, struct cli *cli)
         char *s = json_dumps(ctx.array, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
         puts(s);
         free(s);
+    } else if (!ctx.rows && q.sweep && !sweep_exists(cli, q.sweep)) {
+        error("no sweep named '%s' in %s", q.sweep, cli->registry_path);
+        rc = EXIT_FAILURES;
     } else if (!ctx.rows) {
         fprintf(stderr, "no runs match\n");
     } else {

@@ -110,10 +110,11 @@ static void print_text(const json_t *run)
                str(v, "sha256"));
     }
     const json_t *git = json_object_get(run, "git");
-    if (git)
-        printf("code       %s %s on %s%s\n", str(git, "status"), str(git, "commit"),
-               str(git, "branch"), json_is_true(json_object_get(git, "dirty")) ? " (dirty)"
-                                                                                 : "");
+    if (git && strcmp(str(git, "status"), "ok") != 0)
+        printf("code       %s\n", str(git, "status"));
+    else if (git)
+        printf("code       ok %s on %s%s\n", str(git, "commit"), str(git, "branch"),
+               json_is_true(json_object_get(git, "dirty")) ? " (dirty)" : "");
     printf("contract   sha256:%s\n", str(run, "contract_sha256"));
 }
 
@@ -148,6 +149,8 @@ int cmd_show(int argc, char **argv, struct cli *cli)
         error("no run '%s'%s%s", q.run_id, q.sweep ? " in sweep " : "", q.sweep ? q.sweep : "");
         rc = EXIT_FAILURES;
     } else if (f.n > 1) {
+        if (f.names.len && f.names.buf[f.names.len - 1] == '\n')
+            f.names.buf[--f.names.len] = '\0';
         error("run id '%s' is in several sweeps; say which:\n%s", q.run_id, f.names.buf);
         rc = EXIT_FAILURES;
     } else {

@@ -59,7 +59,8 @@ static size_t add_artifact(struct plan *p, const char *role, const char *name,
     const char *file = p->sweep.file;
     int bad = 0;
     if (digest_file(path, &d, &err) < 0) {
-        diag_add(dl, file, at->line, at->col, "%s %s: %s", role, name ? name : "", err.buf);
+        diag_add(dl, file, at->line, at->col, "%s%s%s: %s", role, name ? " " : "",
+                 name ? name : "", err.buf);
         bad = 1;
     } else if (pin && strcmp(pin, d.sha256) != 0) {
         diag_add(dl, file, at->line, at->col, "sha256 mismatch for %s '%s': the sweep pins %s "

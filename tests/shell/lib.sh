@@ -29,7 +29,11 @@ test_expect_success() {
     body=$2
     dir="$SCRATCH/t$((test_passed + test_failed + 1))"
     mkdir -p "$dir"
-    if (cd "$dir" && eval "set -e; $body") >"$dir.log" 2>&1; then
+    # Not inside `if`: the shell ignores set -e in a tested command, and a body
+    # whose middle command fails must fail.
+    (cd "$dir" && eval "set -e; $body") >"$dir.log" 2>&1
+    rc=$?
+    if [ "$rc" -eq 0 ]; then
         test_passed=$((test_passed + 1))
         echo "ok   $desc"
     else
