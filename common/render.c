@@ -113,9 +113,15 @@ static void single_turn(const json_t *row, const char **user, const char **answe
         { "question", "answer" },
     };
     *user = *answer = NULL;
-    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]) && !*user; i++) {
-        *user = str_field(row, pairs[i][0]);
-        *answer = *user ? str_field(row, pairs[i][1]) : NULL;
+    /* The first pair present in full; else the first prompt field (no answer). */
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]) && !*answer; i++) {
+        const char *u = str_field(row, pairs[i][0]);
+        if (!*user)
+            *user = u;
+        if (u && str_field(row, pairs[i][1])) {
+            *user = u;
+            *answer = str_field(row, pairs[i][1]);
+        }
     }
 }
 

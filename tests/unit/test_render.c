@@ -1,0 +1,110 @@
+/* test_render.c - the prompt contract: rows of every shape, every template. */
+#include <stdlib.h>
+
+#include "render.h"
+#include "testhelp.h"
+
+static int render(const char *row_json, const char *system, enum render_template t,
+                  int need, char **prompt, char **completion, char **err)
+{
+    json_t *row = json_loads(row_json, 0, NULL);
+    struct render_contract rc = { system, t };
+    struct strbuf p = STRBUF_INIT, c = STRBUF_INIT, e = STRBUF_INIT;
+    int rcode = render_row(row, &rc, need, &p, &c, &e);
+    *prompt = sb_detach(&p);
+    *completion = sb_detach(&c);
+    *err = sb_detach(&e);
+    json_decref(row);
+    return rcode;
+}
+
+#define EXPECT(row, sys, t, want_p, want_c) do { \
+    char *p_, *c_, *e_; \
+    CHECK_INT(render(row, sys, t, 1, &p_, &c_, &e_), 0); \
+    CHECK_STR(p_, want_p); \
+    CHECK_STR(c_, want_c); \
+    free(p_); free(c_); free(e_); \
+} while (0)
+
+#define EXPECT_ERR(row, need, want) do { \
+    char *p_, *c_, *e_; \
+    CHECK_INT(render(row, NULL, TEMPLATE_PLAIN, need, &p_, &c_, &e_), -1); \
+    CHECK_STR(e_, want); \
+    free(p_); free(c_); free(e_); \
+} while (0)
+
+static void test_single_turn_shapes(void)
+{
+    EXPECT("{\"prompt\": \"2+2?\", \"completion\": \"4\"}", NULL, TEMPLATE_PLAIN, "2+2?\n", "4");
+    EXPECT("{\"problem\": \"P\", \"generated_solution\": \"S \\\\boxed{1}\","
+           " \"expected_answer\": \"1\"}", NULL, TEMPLATE_PLAIN, "P\n", "S \\boxed{1}");
+    EXPECT("{\"problem\": \"P\", \"solution\": \"S\"}", NULL, TEMPLATE_PLAIN, "P\n", "S");
+    EXPECT("{\"question\": \"Q\", \"answer\": \"A\\n#### 3\"}", NULL, TEMPLATE_PLAIN, "Q\n",
+           "A\n#### 3");
+    EXPECT("{\"text\": \"Once upon a time\"}", NULL, TEMPLATE_PLAIN, "", "Once upon a time");
+}
+
+static void test_system_and_templates(void)
+{
+    const char *row = "{\"prompt\": \"Q\", \"completion\": \"A\"}";
+    EXPECT(row, "Be careful.", TEMPLATE_PLAIN, "Be careful.\n\nQ\n", "A");
+    EXPECT(row, "Be careful.", TEMPLATE_CHATML,
+           "<|im_start|>system\nBe careful.<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n"
+           "<|im_start|>assistant\n", "A<|im_end|>");
+    EXPECT(row, "Be careful.", TEMPLATE_LLAMA2,
+           "[INST] <<SYS>>\nBe careful.\n<</SYS>>\n\nQ [/INST] ", "A");
+    EXPECT(row, NULL, TEMPLATE_CHATML, "<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n",
+           "A<|im_end|>");
+}
+
+static void test_messages(void)
+{
+    const char *row = "{\"messages\": [{\"role\": \"system\", \"content\": \"S\"},"
+                      " {\"role\": \"user\", \"content\": \"U\"},"
+                      " {\"role\": \"assistant\", \"content\": \"A\"}]}";
+    EXPECT(row, "ignored: the row has its own", TEMPLATE_CHATML,
+           "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n"
+           "<|im_start|>assistant\n", "A<|im_end|>");
+    EXPECT("{\"messages\": [{\"role\": \"user\", \"content\": \"U\"},"
+           " {\"role\": \"assistant\", \"content\": \"A\"}]}", "Sys", TEMPLATE_PLAIN,
+           "Sys\n\nU\n", "A");
+}
+
+static void test_errors(void)
+{
+    EXPECT_ERR("[1, 2]", 1, "a row must be a JSON object");
+    EXPECT_ERR("{\"id\": 3}", 1, "the row has none of: messages, prompt/completion, "
+               "problem/generated_solution, question/answer, text");
+    EXPECT_ERR("{\"prompt\": \"Q\"}", 1, "the row has a prompt but no completion to learn "
+               "from");
+    EXPECT_ERR("{\"messages\": [{\"role\": \"user\", \"content\": \"U\"}]}", 1,
+               "\"messages\" has no assistant message to learn from");
+    EXPECT_ERR("{\"messages\": [{\"role\": \"user\"}, {\"role\": \"assistant\", "
+               "\"content\": \"A\"}]}", 1, "message 0 needs string \"role\" and \"content\"");
+    /* Evaluation renders questions without answers. */
+    char *p, *c, *e;
+    CHECK_INT(render("{\"prompt\": \"Q\"}", NULL, TEMPLATE_PLAIN, 0, &p, &c, &e), 0);
+    CHECK_STR(p, "Q\n");
+    CHECK_STR(c, "");
+    free(p);
+    free(c);
+    free(e);
+}
+
+static void test_template_names(void)
+{
+    CHECK_INT(render_template_parse("plain"), TEMPLATE_PLAIN);
+    CHECK_INT(render_template_parse("chatml"), TEMPLATE_CHATML);
+    CHECK_INT(render_template_parse("llama2"), TEMPLATE_LLAMA2);
+    CHECK_INT(render_template_parse("alpaca"), -1);
+}
+
+int main(void)
+{
+    TEST(test_single_turn_shapes);
+    TEST(test_system_and_templates);
+    TEST(test_messages);
+    TEST(test_errors);
+    TEST(test_template_names);
+    return test_report();
+}
