@@ -70,6 +70,11 @@ LIB_OBJS += orchestrator/progress.o
 
 # The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
 MODEL_OBJS += model/model.o
+MODEL_OBJS += model/ops.o
+MODEL_OBJS += model/lora.o
+MODEL_OBJS += model/trainable.o
+MODEL_OBJS += model/loss.o
+MODEL_OBJS += model/forward.o
 MODEL_OBJS += model/safetensors.o
 MODEL_OBJS += model/model_io.o
 MODEL_OBJS += model/tokenizer.o

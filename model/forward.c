@@ -1,0 +1,394 @@
+/*
+ * forward.c - the model's forward and backward over a batch (see forward.h).
+ *
+ * This file wires the kernels of ops.c into the llama block and decides how far
+ * down the backward has to go; it owns no numeric kernel of its own.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "forward.h"
+#include "ops.h"
+
+static int lora_active(const struct lora *lo)
+{
+    return lo && !lo->merged && lo->n_adapters > 0;
+}
+
+/* ---- buffers ---- */
+
+int model_acts_alloc(struct model_acts *a, const struct model_config *cfg, const struct lora *lo,
+                     int B, int T)
+{
+    memset(a, 0, sizeof(*a));
+    if (model_config_check(cfg, NULL, 0) < 0 || B <= 0 || T <= 0 || T > cfg->max_seq_len)
+        return -1;
+    a->B = B;
+    a->T = T;
+    a->L = cfg->n_layers;
+    a->C = cfg->dim;
+    a->NH = cfg->n_heads;
+    a->NKV = cfg->n_kv_heads;
+    a->HS = cfg->dim / cfg->n_heads;
+    a->KV = a->HS * a->NKV;
+    a->H = cfg->hidden_dim;
+    a->V = cfg->vocab_size;
+    size_t L = (size_t)a->L, N = (size_t)B * T, C = (size_t)a->C, KV = (size_t)a->KV;
+    size_t H = (size_t)a->H, V = (size_t)a->V, TT = (size_t)T * T;
+    struct { float **field; size_t n; } parts[] = {
+        { &a->rope_cos, (size_t)T * a->HS / 2 }, { &a->rope_sin, (size_t)T * a->HS / 2 },
+        { &a->x, (L + 1) * N * C }, { &a->rstd1, L * N }, { &a->xn1, L * N * C },
+        { &a->q, L * N * C }, { &a->k, L * N * KV }, { &a->v, L * N * KV },
+        { &a->probs, L * (size_t)B * a->NH * TT }, { &a->att, L * N * C },
+        { &a->xmid, L * N * C }, { &a->rstd2, L * N }, { &a->xn2, L * N * C },
+        { &a->g, L * N * H }, { &a->u, L * N * H }, { &a->h, L * N * H },
+        { &a->rstdf, N }, { &a->xf, N * C }, { &a->logits, N * V }, { &a->tmp, N * C },
+        { &a->dres, N * C }, { &a->dxn, N * C }, { &a->datt, N * C }, { &a->dq, N * C },
+        { &a->dk, N * KV }, { &a->dv, N * KV }, { &a->dq_pre, N * C }, { &a->dk_pre, N * KV },
+        { &a->dh, N * H }, { &a->dg, N * H }, { &a->du, N * H }, { &a->dscores, TT },
+    };
+    size_t nparts = sizeof(parts) / sizeof(parts[0]);
+    for (size_t i = 0; i < nparts; i++)
+        a->n_floats += parts[i].n;
+    a->slab = xcalloc(a->n_floats, sizeof(float));
+    float *p = a->slab;
+    for (size_t i = 0; i < nparts; i++) {
+        *parts[i].field = p;
+        p += parts[i].n;
+    }
+    a->tokens = xcalloc(N, sizeof(int));
+    rope_table(a->rope_cos, a->rope_sin, T, a->HS, cfg->rope_theta);
+    if (lo)
+        lora_cache_alloc(&a->lc, lo, N);
+    return 0;
+}
+
+void model_acts_free(struct model_acts *a)
+{
+    free(a->slab);
+    free(a->tokens);
+    lora_cache_free(&a->lc);
+    memset(a, 0, sizeof(*a));
+}
+
+/* Layer l's slice of a per-layer cache of `width` floats per row. */
+static float *at(const struct model_acts *a, float *base, int l, size_t width)
+{
+    return base + (size_t)l * a->B * a->T * width;
+}
+
+/* ---- forward ---- */
+
+void model_proj_forward(const struct model *m, struct lora *lo, struct lora_cache *lc,
+                        enum tensor_kind k, int layer, float *y, const float *x, int N)
+{
+    struct tensor_ref w = model_tensor(m, k, layer);   /* (out, in) */
+    matmul_forward(y, x, w.data, N, (int)w.cols, (int)w.rows);
+    int idx = lora_active(lo) ? lora_find(lo, k, layer) : -1;
+    if (idx >= 0)
+        lora_forward(lo, lc, idx, y, x, N);
+}
+
+void model_embed_forward(const struct model *m, struct model_acts *a)
+{
+    embedding_forward(a->x, a->tokens, m->w.embed, a->cur_B * a->cur_T, a->C);
+}
+
+void model_attn_forward(const struct model *m, struct lora *lo, struct model_acts *a, int l)
+{
+    int B = a->cur_B, T = a->cur_T, N = B * T, C = a->C, KV = a->KV;
+    float *x = at(a, a->x, l, C);          /* (N, C) */
+    float *rstd = at(a, a->rstd1, l, 1);   /* (N) */
+    float *xn = at(a, a->xn1, l, C);       /* (N, C) */
+    float *q = at(a, a->q, l, C);          /* (N, C) */
+    float *k = at(a, a->k, l, KV);         /* (N, KV) */
+    float *v = at(a, a->v, l, KV);         /* (N, KV) */
+    float *probs = a->probs + (size_t)l * a->B * a->NH * a->T * a->T;   /* (B, NH, T, T) */
+    float *att = at(a, a->att, l, C);      /* (N, C) */
+    float *xmid = at(a, a->xmid, l, C);    /* (N, C) */
+    rmsnorm_forward(xn, rstd, x, m->w.attn_norm + (size_t)l * C, N, C, m->cfg.norm_eps);
+    model_proj_forward(m, lo, &a->lc, TK_WQ, l, q, xn, N);
+    model_proj_forward(m, lo, &a->lc, TK_WK, l, k, xn, N);
+    model_proj_forward(m, lo, &a->lc, TK_WV, l, v, xn, N);
+    rope_forward(q, q, a->rope_cos, a->rope_sin, N, T, a->NH, a->HS);
+    rope_forward(k, k, a->rope_cos, a->rope_sin, N, T, a->NKV, a->HS);
+    attention_forward(att, probs, q, k, v, B, T, a->NH, a->NKV, a->HS);
+    model_proj_forward(m, lo, &a->lc, TK_WO, l, a->tmp, att, N);
+    residual_forward(xmid, x, a->tmp, (size_t)N * C);
+}
+
+void model_mlp_forward(const struct model *m, struct lora *lo, struct model_acts *a, int l)
+{
+    int N = a->cur_B * a->cur_T, C = a->C, H = a->H;
+    float *xmid = at(a, a->xmid, l, C);    /* (N, C) */
+    float *rstd = at(a, a->rstd2, l, 1);   /* (N) */
+    float *xn = at(a, a->xn2, l, C);       /* (N, C) */
+    float *g = at(a, a->g, l, H);          /* (N, H) */
+    float *u = at(a, a->u, l, H);          /* (N, H) */
+    float *h = at(a, a->h, l, H);          /* (N, H) */
+    float *xout = at(a, a->x, l + 1, C);   /* (N, C) */
+    rmsnorm_forward(xn, rstd, xmid, m->w.mlp_norm + (size_t)l * C, N, C, m->cfg.norm_eps);
+    model_proj_forward(m, lo, &a->lc, TK_GATE, l, g, xn, N);
+    model_proj_forward(m, lo, &a->lc, TK_UP, l, u, xn, N);
+    swiglu_forward(h, g, u, (size_t)N * H);
+    model_proj_forward(m, lo, &a->lc, TK_DOWN, l, a->tmp, h, N);
+    residual_forward(xout, xmid, a->tmp, (size_t)N * C);
+}
+
+void model_head_forward(const struct model *m, struct model_acts *a)
+{
+    int N = a->cur_B * a->cur_T, C = a->C;
+    float *x = at(a, a->x, a->L, C);       /* (N, C) */
+    rmsnorm_forward(a->xf, a->rstdf, x, m->w.final_norm, N, C, m->cfg.norm_eps);
+    matmul_forward(a->logits, a->xf, m->w.lm_head, N, C, a->V);
+}
+
+int model_forward(const struct model *m, struct lora *lo, const int *tokens, int B, int T,
+                  struct model_acts *a)
+{
+    if (B <= 0 || T <= 0 || B > a->B || T > a->T || m->cfg.dim != a->C ||
+        m->cfg.n_layers != a->L || m->cfg.vocab_size != a->V)
+        return -1;
+    if (lora_active(lo) && !lora_cache_fits(&a->lc, lo, (size_t)B * T))
+        return -1;
+    int N = B * T;
+    for (int i = 0; i < N; i++)
+        if (tokens[i] < 0 || tokens[i] >= a->V)
+            return -1;
+    memcpy(a->tokens, tokens, (size_t)N * sizeof(int));
+    a->cur_B = B;
+    a->cur_T = T;
+    model_embed_forward(m, a);
+    for (int l = 0; l < a->L; l++) {
+        model_attn_forward(m, lo, a, l);
+        model_mlp_forward(m, lo, a, l);
+    }
+    model_head_forward(m, a);
+    return 0;
+}
+
+/* ---- how far down the backward goes ---- */
+
+/* Stages in forward order: 0 the embedding, then six per layer, then the head. A
+ * stage "trains" when one of its tensors is trainable or has a LoRA adapter; the
+ * backward runs every stage from the top down to the lowest one that trains, and
+ * computes a stage's input gradient only when a lower stage trains. */
+enum layer_part { PART_ATTN_NORM, PART_QKV, PART_WO, PART_MLP_NORM, PART_GATE_UP, PART_DOWN,
+                  PARTS_PER_LAYER };
+#define STAGE_EMBED 0
+#define STAGE_NONE INT_MAX
+
+static int layer_stage(int l, enum layer_part p)
+{
+    return 1 + l * PARTS_PER_LAYER + (int)p;
+}
+
+static int final_norm_stage(int L)
+{
+    return 1 + L * PARTS_PER_LAYER;
+}
+
+static int lm_head_stage(int L)
+{
+    return 2 + L * PARTS_PER_LAYER;
+}
+
+static int kind_trains(const struct lora *lo, const struct trainable *tr, enum tensor_kind k,
+                       int l)
+{
+    return trainable_on(tr, k, l) || (lora_active(lo) && lora_find(lo, k, l) >= 0);
+}
+
+static int lowest_stage(const struct model_config *cfg, const struct lora *lo,
+                        const struct trainable *tr)
+{
+    static const enum tensor_kind part_kinds[PARTS_PER_LAYER][3] = {
+        [PART_ATTN_NORM] = { TK_ATTN_NORM, TK_ATTN_NORM, TK_ATTN_NORM },
+        [PART_QKV] = { TK_WQ, TK_WK, TK_WV },
+        [PART_WO] = { TK_WO, TK_WO, TK_WO },
+        [PART_MLP_NORM] = { TK_MLP_NORM, TK_MLP_NORM, TK_MLP_NORM },
+        [PART_GATE_UP] = { TK_GATE, TK_UP, TK_UP },
+        [PART_DOWN] = { TK_DOWN, TK_DOWN, TK_DOWN },
+    };
+    int L = cfg->n_layers;
+    if (trainable_on(tr, TK_EMBED, 0))
+        return STAGE_EMBED;
+    for (int l = 0; l < L; l++)
+        for (int p = 0; p < PARTS_PER_LAYER; p++)
+            for (int i = 0; i < 3; i++)
+                if (kind_trains(lo, tr, part_kinds[p][i], l))
+                    return layer_stage(l, (enum layer_part)p);
+    if (trainable_on(tr, TK_FINAL_NORM, 0))
+        return final_norm_stage(L);
+    if (trainable_on(tr, TK_LM_HEAD, 0))
+        return lm_head_stage(L);
+    return STAGE_NONE;
+}
+
+int model_backward_lowest_layer(const struct model_config *cfg, const struct lora *lo,
+                                const struct trainable *tr)
+{
+    int s = lowest_stage(cfg, lo, tr), L = cfg->n_layers;
+    if (s == STAGE_NONE)
+        return L + 1;
+    if (s == STAGE_EMBED)
+        return -1;
+    if (s >= final_norm_stage(L))
+        return L;
+    return (s - 1) / PARTS_PER_LAYER;
+}
+
+/* ---- backward ---- */
+
+/* What every backward piece needs besides its layer. */
+struct bw {
+    const struct model *m;
+    struct lora *lo;
+    const struct trainable *tr;
+    struct model_acts *a;
+    struct model *grads;
+    int lowest;            /* lowest_stage() */
+    int N;
+};
+
+/* Gradient slice of a per-layer vector/matrix kind, or NULL when it is frozen. */
+static float *grad_of(const struct bw *w, enum tensor_kind k, int l)
+{
+    return trainable_on(w->tr, k, l) ? model_tensor(w->grads, k, l).data : NULL;
+}
+
+static void proj_backward(const struct bw *w, enum tensor_kind k, int l, float *dx,
+                          const float *dy, const float *x)
+{
+    /* undoes: y = x W^T (+ scale * B A dropout(x)) */
+    struct tensor_ref wt = model_tensor(w->m, k, l);   /* (out, in) */
+    matmul_backward(dx, grad_of(w, k, l), dy, x, wt.data, w->N, (int)wt.cols, (int)wt.rows);
+    int idx = lora_active(w->lo) ? lora_find(w->lo, k, l) : -1;
+    if (idx >= 0)
+        lora_backward(w->lo, &w->a->lc, idx, dx, dy, x, w->N);
+}
+
+/* The MLP half of layer l, from dres = d x[l+1] to dres = d xmid[l]. 1 when
+ * nothing below needs gradients. */
+static int mlp_backward(const struct bw *w, int l)
+{
+    struct model_acts *a = w->a;
+    int N = w->N, C = a->C, H = a->H;
+    size_t NC = (size_t)N * C, NH = (size_t)N * H;
+    int need;
+    /* undoes: x[l+1] = xmid + tmp; tmp = h Wdown^T  (d tmp = d xmid = dres) */
+    need = w->lowest < layer_stage(l, PART_DOWN);
+    if (need)
+        memset(a->dh, 0, NH * sizeof(float));
+    proj_backward(w, TK_DOWN, l, need ? a->dh : NULL, a->dres, at(a, a->h, l, H));
+    if (!need)
+        return 1;
+    /* undoes: h = silu(g) * u */
+    memset(a->dg, 0, NH * sizeof(float));
+    memset(a->du, 0, NH * sizeof(float));
+    swiglu_backward(a->dg, a->du, a->dh, at(a, a->g, l, H), at(a, a->u, l, H), NH);
+    /* undoes: g = xn2 Wgate^T; u = xn2 Wup^T */
+    need = w->lowest < layer_stage(l, PART_GATE_UP);
+    if (need)
+        memset(a->dxn, 0, NC * sizeof(float));
+    proj_backward(w, TK_GATE, l, need ? a->dxn : NULL, a->dg, at(a, a->xn2, l, C));
+    proj_backward(w, TK_UP, l, need ? a->dxn : NULL, a->du, at(a, a->xn2, l, C));
+    if (!need)
+        return 1;
+    /* undoes: xn2 = rmsnorm(xmid) * mlp_norm  (dres += through the norm) */
+    need = w->lowest < layer_stage(l, PART_MLP_NORM);
+    rmsnorm_backward(need ? a->dres : NULL, grad_of(w, TK_MLP_NORM, l), a->dxn,
+                     at(a, a->xmid, l, C), w->m->w.mlp_norm + (size_t)l * C,
+                     at(a, a->rstd2, l, 1), N, C);
+    return !need;
+}
+
+/* The attention half of layer l, from dres = d xmid[l] to dres = d x[l]. */
+static int attn_backward(const struct bw *w, int l)
+{
+    struct model_acts *a = w->a;
+    int N = w->N, C = a->C, KV = a->KV, B = a->cur_B, T = a->cur_T;
+    size_t NC = (size_t)N * C, NKVs = (size_t)N * KV;
+    int need;
+    /* undoes: xmid = x[l] + tmp; tmp = att Wo^T  (d tmp = dres) */
+    need = w->lowest < layer_stage(l, PART_WO);
+    if (need)
+        memset(a->datt, 0, NC * sizeof(float));
+    proj_backward(w, TK_WO, l, need ? a->datt : NULL, a->dres, at(a, a->att, l, C));
+    if (!need)
+        return 1;
+    /* undoes: att = attention(q, k, v) */
+    memset(a->dq, 0, NC * sizeof(float));
+    memset(a->dk, 0, NKVs * sizeof(float));
+    memset(a->dv, 0, NKVs * sizeof(float));
+    const float *probs = a->probs + (size_t)l * a->B * a->NH * a->T * a->T;
+    attention_backward(a->dq, a->dk, a->dv, a->dscores, a->datt, at(a, a->q, l, C),
+                       at(a, a->k, l, KV), at(a, a->v, l, KV), probs, B, T, a->NH, a->NKV,
+                       a->HS);
+    /* undoes: q = rope(q_pre); k = rope(k_pre) */
+    memset(a->dq_pre, 0, NC * sizeof(float));
+    memset(a->dk_pre, 0, NKVs * sizeof(float));
+    rope_backward(a->dq_pre, a->dq, a->rope_cos, a->rope_sin, N, T, a->NH, a->HS);
+    rope_backward(a->dk_pre, a->dk, a->rope_cos, a->rope_sin, N, T, a->NKV, a->HS);
+    /* undoes: q_pre = xn1 Wq^T; k_pre = xn1 Wk^T; v = xn1 Wv^T */
+    need = w->lowest < layer_stage(l, PART_QKV);
+    if (need)
+        memset(a->dxn, 0, NC * sizeof(float));
+    float *xn = at(a, a->xn1, l, C);
+    proj_backward(w, TK_WQ, l, need ? a->dxn : NULL, a->dq_pre, xn);
+    proj_backward(w, TK_WK, l, need ? a->dxn : NULL, a->dk_pre, xn);
+    proj_backward(w, TK_WV, l, need ? a->dxn : NULL, a->dv, xn);
+    if (!need)
+        return 1;
+    /* undoes: xn1 = rmsnorm(x[l]) * attn_norm  (dres += through the norm) */
+    need = w->lowest < layer_stage(l, PART_ATTN_NORM);
+    rmsnorm_backward(need ? a->dres : NULL, grad_of(w, TK_ATTN_NORM, l), a->dxn,
+                     at(a, a->x, l, C), w->m->w.attn_norm + (size_t)l * C,
+                     at(a, a->rstd1, l, 1), N, C);
+    return !need;
+}
+
+int model_backward(const struct model *m, struct lora *lo, const struct trainable *tr,
+                   struct model_acts *a, const float *dlogits, struct model *grads)
+{
+    int L = a->L, C = a->C, N = a->cur_B * a->cur_T;
+    if (N <= 0 || m->cfg.n_layers != L || m->cfg.dim != C)
+        return -1;
+    if (trainable_count(tr, &m->cfg) > 0 &&
+        (!grads || grads->cfg.n_layers != L || grads->cfg.dim != C ||
+         grads->cfg.vocab_size != a->V || grads->cfg.tied_embeddings != m->cfg.tied_embeddings))
+        return -1;
+    if (lora_active(lo) && !lora_cache_fits(&a->lc, lo, (size_t)N))
+        return -1;
+    struct bw w = { m, lo, tr, a, grads, lowest_stage(&m->cfg, lo, tr), N };
+    a->bw_layers = 0;
+    if (w.lowest == STAGE_NONE)
+        return 0;
+    size_t NC = (size_t)N * C;
+
+    /* undoes: logits = xf lm_head^T */
+    int need = w.lowest < lm_head_stage(L);
+    if (need)
+        memset(a->dxn, 0, NC * sizeof(float));
+    matmul_backward(need ? a->dxn : NULL, grad_of(&w, TK_LM_HEAD, 0), dlogits, a->xf,
+                    m->w.lm_head, N, C, a->V);
+    if (!need)
+        return 0;
+    /* undoes: xf = rmsnorm(x[L]) * final_norm */
+    need = w.lowest < final_norm_stage(L);
+    memset(a->dres, 0, NC * sizeof(float));
+    rmsnorm_backward(need ? a->dres : NULL, grad_of(&w, TK_FINAL_NORM, 0), a->dxn,
+                     at(a, a->x, L, C), m->w.final_norm, a->rstdf, N, C);
+    if (!need)
+        return 0;
+    for (int l = L - 1; l >= 0; l--) {
+        a->bw_layers++;
+        if (mlp_backward(&w, l) || attn_backward(&w, l))
+            return 0;
+    }
+    /* undoes: x[0] = embed[tokens] */
+    embedding_backward(grads->w.embed, a->dres, a->tokens, N, C);
+    return 0;
+}

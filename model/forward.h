@@ -1,0 +1,130 @@
+/*
+ * forward.h - the model's forward and backward over a batch of B sequences of
+ * T tokens (training and teacher-forced evaluation). It is not a decoder: KV-cached
+ * generation composes the same pieces (rmsnorm_forward, model_proj_forward,
+ * rope_forward at the position's table row, its own cached attention,
+ * swiglu_forward, residual_forward) one position at a time.
+ *
+ *   x[0]     = embed[tokens]                                   model_embed_forward
+ *   per layer l:                                               model_attn_forward
+ *     xn1    = rmsnorm(x[l]) * attn_norm
+ *     q, k   = rope(xn1 Wq^T), rope(xn1 Wk^T);  v = xn1 Wv^T   (+ LoRA deltas)
+ *     att    = causal GQA softmax(q k^T / sqrt(HS)) v
+ *     xmid   = x[l] + att Wo^T
+ *                                                              model_mlp_forward
+ *     xn2    = rmsnorm(xmid) * mlp_norm
+ *     h      = silu(xn2 Wgate^T) * (xn2 Wup^T)
+ *     x[l+1] = xmid + h Wdown^T
+ *   logits   = rmsnorm(x[L]) * final_norm  lm_head^T            model_head_forward
+ *
+ * The backward adds into a gradient model (a struct model allocated with the
+ * same config, so its slab has the model's layout; tied lm_head gradients land in
+ * the embedding) for the tensors a struct trainable marks, and into the LoRA
+ * gradient slab for every adapter. It walks down only as far as the lowest stage
+ * that has something to train, and skips dW of frozen tensors.
+ *
+ * Ownership: model_acts_alloc() allocates every buffer (one float slab) for a
+ * largest (B, T); model_acts_free() releases it and accepts a zeroed struct. The
+ * logits stay in acts->logits until the next forward.
+ */
+#ifndef MAINLINE_FORWARD_H
+#define MAINLINE_FORWARD_H
+
+#include <stddef.h>
+
+#include "lora.h"
+#include "model.h"
+#include "trainable.h"
+
+struct model_acts {
+    int B, T;              /* the largest batch the buffers hold */
+    int cur_B, cur_T;      /* the shape of the last forward (<= B, T) */
+    int L, C, KV, H, V, NH, NKV, HS;
+    size_t n_floats;       /* floats in the slab */
+    float *slab;           /* owned: every float buffer below */
+    int *tokens;           /* owned: (B, T) the last forward's tokens */
+
+    /* caches of the forward, per layer at stride B*T rows (compact (cur_B, cur_T) inside) */
+    float *rope_cos;       /* (T, HS/2) */
+    float *rope_sin;       /* (T, HS/2) */
+    float *x;              /* (L+1, B, T, C) residual stream into each layer; x[L] -> final norm */
+    float *rstd1;          /* (L, B, T) */
+    float *xn1;            /* (L, B, T, C) attn_norm output, input of q/k/v_proj */
+    float *q;              /* (L, B, T, C) after RoPE */
+    float *k;              /* (L, B, T, KV) after RoPE */
+    float *v;              /* (L, B, T, KV) */
+    float *probs;          /* (L, B, NH, T, T) attention probabilities */
+    float *att;            /* (L, B, T, C) attention output, input of o_proj */
+    float *xmid;           /* (L, B, T, C) residual stream after attention */
+    float *rstd2;          /* (L, B, T) */
+    float *xn2;            /* (L, B, T, C) mlp_norm output, input of gate/up_proj */
+    float *g;              /* (L, B, T, H) gate_proj output */
+    float *u;              /* (L, B, T, H) up_proj output */
+    float *h;              /* (L, B, T, H) silu(g) * u, input of down_proj */
+    float *rstdf;          /* (B, T) */
+    float *xf;             /* (B, T, C) final_norm output, input of lm_head */
+    float *logits;         /* (B, T, V) */
+    float *tmp;            /* (B, T, C) o_proj / down_proj output before the residual add */
+
+    /* backward scratch */
+    float *dres;           /* (B, T, C) gradient of the residual stream */
+    float *dxn;            /* (B, T, C) gradient of a norm's output (and of xf) */
+    float *datt;           /* (B, T, C) */
+    float *dq;             /* (B, T, C) gradient of q after RoPE */
+    float *dk;             /* (B, T, KV) */
+    float *dv;             /* (B, T, KV) */
+    float *dq_pre;         /* (B, T, C) gradient of q before RoPE */
+    float *dk_pre;         /* (B, T, KV) */
+    float *dh;             /* (B, T, H) */
+    float *dg;             /* (B, T, H) */
+    float *du;             /* (B, T, H) */
+    float *dscores;        /* (T, T) */
+
+    struct lora_cache lc;  /* LoRA caches (allocated when acts were made for a lora) */
+    int bw_layers;         /* layer blocks the last backward visited (for tests and logs) */
+};
+
+/* Buffers for batches up to (B, T) of model cfg, with LoRA caches when lo is not
+ * NULL. 0, or -1 when the shape is unusable (T > max_seq_len...). */
+int model_acts_alloc(struct model_acts *a, const struct model_config *cfg, const struct lora *lo,
+                     int B, int T);
+void model_acts_free(struct model_acts *a);
+
+/* logits (B, T, V) of tokens (B, T) into a->logits. lo may be NULL (or merged: its
+ * adapters are then skipped); a LoRA in training mode with dropout draws masks.
+ * -1 when B, T exceed the acts, a token is outside [0, V), or lo does not match
+ * the acts' LoRA caches. */
+int model_forward(const struct model *m, struct lora *lo, const int *tokens, int B, int T,
+                  struct model_acts *a);
+
+/* Backpropagate dlogits (cur_B, cur_T, V) through the caches of the LAST forward on
+ * these acts (a validation forward in between overwrites them; dlogits may be
+ * a->logits overwritten by the loss backward). Adds into grads (same config as m)
+ * for tensors tr marks (tr may be NULL: no base tensor trains; grads may then be
+ * NULL) and into lo->grads for every adapter of lo (when lo is not NULL and not
+ * merged). Must be given the same m and lo as the forward. -1 on misuse. */
+int model_backward(const struct model *m, struct lora *lo, const struct trainable *tr,
+                   struct model_acts *a, const float *dlogits, struct model *grads);
+
+/* The lowest layer the backward visits: -1 when it reaches the embeddings, L when
+ * it stops in the head (final_norm/lm_head), L + 1 when nothing trains. */
+int model_backward_lowest_layer(const struct model_config *cfg, const struct lora *lo,
+                                const struct trainable *tr);
+
+/* ---- the pieces (over a->cur_B, a->cur_T; in this order) ---- */
+
+/* x[0] = embed rows of a->tokens */
+void model_embed_forward(const struct model *m, struct model_acts *a);
+/* x[l] -> xmid[l] */
+void model_attn_forward(const struct model *m, struct lora *lo, struct model_acts *a, int layer);
+/* xmid[l] -> x[l+1] */
+void model_mlp_forward(const struct model *m, struct lora *lo, struct model_acts *a, int layer);
+/* x[L] -> logits */
+void model_head_forward(const struct model *m, struct model_acts *a);
+
+/* y (N, out) = x (N, in) W^T for projection kind k of layer, plus its LoRA delta when
+ * lo is active and adapts it (lc must then hold N rows; lo NULL or merged: base only). */
+void model_proj_forward(const struct model *m, struct lora *lo, struct lora_cache *lc,
+                        enum tensor_kind k, int layer, float *y, const float *x, int N);
+
+#endif

@@ -1,0 +1,122 @@
+/*
+ * ops.h - the numeric kernels of the llama-style model: forward/backward pairs
+ * over flat float buffers, no allocation, no model knowledge.
+ *
+ * Conventions (llm.c style):
+ *  - every forward has a backward with the same argument order: outputs first,
+ *    then the inputs the forward read; the backward takes the gradients of the
+ *    forward's outputs (dout...) and ADDS into the gradients of its inputs
+ *    (dx, dw...), so callers zero gradient buffers once and accumulate.
+ *    Where a backward's comment says so, a gradient pointer may be NULL when that
+ *    gradient is not wanted (a frozen weight, or nothing below needs dx): its
+ *    work is skipped.
+ *    The one exception is crossentropy_backward, which WRITES dlogits (the head
+ *    of the chain) so that dlogits may alias logits.
+ *  - the forward caches what the backward needs (rmsnorm's rstd, attention's
+ *    softmax probabilities); the cache buffers are the caller's.
+ *  - matrices are row-major; a weight is (out, in), y = x W^T.
+ *  - parallelism comes only from OpenBLAS threads (set by the caller with
+ *    openblas_set_num_threads); every other loop is sequential, so the same
+ *    inputs and the same thread count give bitwise identical results.
+ *
+ * Dimension names: N rows (B * T positions), B batch, T time, C channels,
+ * NH query heads, NKV kv heads, HS head size, V vocab.
+ */
+#ifndef MAINLINE_OPS_H
+#define MAINLINE_OPS_H
+
+#include <stddef.h>
+
+/* ---- matmul ---- */
+
+/* y (N, out) = x (N, in) W (out, in)^T, with cblas_sgemm. y is overwritten. */
+void matmul_forward(float *y, const float *x, const float *w, int N, int in, int out);
+/* y (N, out) += alpha * x (N, in) W (out, in)^T (used for LoRA deltas). */
+void matmul_forward_acc(float *y, const float *x, const float *w, int N, int in, int out,
+                        float alpha);
+/* dx (N, in) += dy (N, out) W (out, in); dw (out, in) += dy^T x. Either may be NULL. */
+void matmul_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                     int N, int in, int out);
+/* The naive triple loop (double accumulation), kept as the reference for tests. */
+void matmul_forward_naive(float *y, const float *x, const float *w, int N, int in, int out);
+
+/* ---- rmsnorm: out = w * x / sqrt(mean(x^2) + eps) ---- */
+
+/* out, x (N, C); w (C); rstd (N) cached for the backward. out may not alias x. */
+void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C,
+                     float eps);
+/* dx (N, C) += ..., dw (C) += ...; either may be NULL. */
+void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
+                      const float *rstd, int N, int C);
+
+/* ---- rope (Hugging Face rotate_half: element i pairs with i + HS/2) ---- */
+
+/* cos, sin (T, HS/2): angle of position t, pair i = t * theta^(-2i/HS), in double. */
+void rope_table(float *cos_t, float *sin_t, int T, int HS, float theta);
+/* x (N, NHx * HS), row n at position n % T (tables start at position 0; pass
+ * cos_t + pos * HS/2 with T = 1 to rotate a single position). out may alias x. */
+void rope_forward(float *out, const float *x, const float *cos_t, const float *sin_t, int N,
+                  int T, int NHx, int HS);
+/* dx += rotation of dout by -theta. dx may not alias dout. */
+void rope_backward(float *dx, const float *dout, const float *cos_t, const float *sin_t, int N,
+                   int T, int NHx, int HS);
+
+/* ---- causal grouped-query attention over (B, T) ---- */
+
+/* The row block the score and value GEMMs are cut into: a block of query rows
+ * only multiplies the keys up to its last row, which skips most of the masked
+ * upper triangle. */
+#define ATT_BLOCK 64
+
+/*
+ * q (B, T, NH, HS) = (B*T, C), k, v (B, T, NKV, HS) = (B*T, KV), out like q.
+ * Query head h reads kv head h / (NH / NKV). probs (B, NH, T, T) is the cache:
+ * softmax(q k^T / sqrt(HS)) over keys 0..t, zero above the diagonal.
+ */
+void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
+                       int B, int T, int NH, int NKV, int HS);
+/* dq, dk, dv += ...; scratch (T, T) is overwritten. None of the gradients may be NULL. */
+void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+                        const float *q, const float *k, const float *v, const float *probs,
+                        int B, int T, int NH, int NKV, int HS);
+/* The same forward with plain loops (double accumulation), for tests. */
+void attention_forward_naive(float *out, const float *q, const float *k, const float *v, int B,
+                             int T, int NH, int NKV, int HS);
+
+/* ---- swiglu: out = silu(g) * u ---- */
+
+/* out, g, u (n) */
+void swiglu_forward(float *out, const float *g, const float *u, size_t n);
+/* dg, du (n) += ... */
+void swiglu_backward(float *dg, float *du, const float *dout, const float *g, const float *u,
+                     size_t n);
+
+/* ---- residual: out = a + b ---- */
+
+void residual_forward(float *out, const float *a, const float *b, size_t n);
+/* da, db += dout; either may be NULL. */
+void residual_backward(float *da, float *db, const float *dout, size_t n);
+
+/* ---- embedding ---- */
+
+/* out (N, C) = wte (V, C) rows tokens (N). Tokens must be in [0, V). */
+void embedding_forward(float *out, const int *tokens, const float *wte, int N, int C);
+/* dwte rows tokens += dout (a scatter-add, in row order: deterministic). */
+void embedding_backward(float *dwte, const float *dout, const int *tokens, int N, int C);
+
+/* ---- cross-entropy ---- */
+
+/* -log softmax(row)[target] of one row of V logits: max-subtracted, exp in
+ * float, sum in double. */
+double crossentropy_row(const float *row, int target, int V);
+/* drow = scale * (softmax(row) - onehot(target)); WRITES drow, which may alias row. */
+void crossentropy_row_backward(float *drow, const float *row, int target, int V, float scale);
+/* losses (N) = crossentropy_row of each row with mask[i] != 0 (mask NULL: all), else 0. */
+void crossentropy_forward(float *losses, const float *logits, const int *targets,
+                          const unsigned char *mask, int N, int V);
+/* dlogits (N, V) = dlosses[i] * (softmax - onehot) on rows with mask[i] != 0, zero on the
+ * others. WRITES (not adds) so that dlogits may alias logits. */
+void crossentropy_backward(float *dlogits, const float *dlosses, const float *logits,
+                           const int *targets, const unsigned char *mask, int N, int V);
+
+#endif
