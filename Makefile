@@ -6,6 +6,7 @@
 #   make asan       the same tests under AddressSanitizer + UBSan (build-asan/)
 #   make fuzz       fuzz the sweep loader (libFuzzer, FUZZ_SECONDS=180)
 #   make demo       run the demo sweep end to end
+#   make bench      build and run the benchmarks in bench/ (not part of test or check)
 #   make deps       install missing build dependencies (apt-get)
 #   V=1             show full compiler command lines
 
@@ -94,7 +95,7 @@ B_LIB_OBJS := $(addprefix $(BUILD)/,$(LIB_OBJS))
 B_MODEL_OBJS := $(addprefix $(BUILD)/,$(MODEL_OBJS))
 B_CLI_OBJS := $(addprefix $(BUILD)/,$(CLI_OBJS))
 
-.PHONY: all test check asan fuzz fuzz-build demo deps detect clean unit-tests
+.PHONY: all test check asan fuzz fuzz-build demo deps detect clean unit-tests bench
 all: detect $(BINDIR)/mainline
 
 $(BUILD)/%.o: %.c
@@ -122,6 +123,21 @@ $(BUILD)/tests/fakes/%: tests/fakes/%.c
 	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
 
 unit-tests: $(UNIT_TESTS) $(FAKES)
+
+# Benchmarks: linked like unit tests, run only by `make bench` (never by test or
+# check); their numbers go in README.md, "Benchmarks".
+BENCHES := $(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_overhead
+$(BUILD)/bench/bench_%: bench/bench_%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+# The trainer the overhead benchmark runs: libc only, so its start-up is the floor.
+$(BUILD)/bench/instant_trainer: bench/instant_trainer.c
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+bench: all $(BENCHES) $(BUILD)/bench/instant_trainer
+	@BUILD=$(BUILD) BINDIR=$(BINDIR) sh bench/run.sh
 
 # Say what was found and how to get what is missing.
 detect:

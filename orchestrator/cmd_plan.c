@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "json_diff.h"
 #include "plan.h"
+#include "reg_exec.h"
 #include "strbuf.h"
 #include "table.h"
 
@@ -179,6 +180,25 @@ static int refuse_changed(const struct plan *p, const struct reg_sweep_info *old
     return EXIT_FAILURES;
 }
 
+/* Do the recorded sweep's timeout and retries differ from the file's? They are
+ * left out of the canonical spec (they do not change what a run is). */
+static int operational_change(struct cli *cli, const struct plan *p)
+{
+    struct reg_exec_sweep old;
+    if (reg_exec_sweep_latest(cli->reg, p->sweep.name, &old) != REG_OK)
+        return 0;
+    struct sweep s;
+    struct diag_list dl = { 0 };
+    int changed = 0;
+    if (sweep_load_text(old.spec_path, old.spec_text, strlen(old.spec_text), &s, &dl) == 0) {
+        changed = s.timeout_s != p->sweep.timeout_s || s.retries != p->sweep.retries;
+        sweep_release(&s);
+    }
+    diag_release(&dl);
+    reg_exec_sweep_release(&old);
+    return changed;
+}
+
 static int record(struct cli *cli, const struct plan *p, int new_version)
 {
     char msg[512];
@@ -194,7 +214,18 @@ static int record(struct cli *cli, const struct plan *p, int new_version)
         return cli_reg_error(cli, st, "cannot read the registry");
     int version = st == REG_OK ? old.version + 1 : 1;
     int rc = EXIT_OK;
-    if (st == REG_OK && !strcmp(old.canon_sha256, p->canon_sha256)) {
+    if (st == REG_OK && !strcmp(old.canon_sha256, p->canon_sha256) &&
+        operational_change(cli, p)) {
+        /* Same runs, same data, but a different timeout or retries: `mainline run`
+         * reads the recorded text, so it must hold the new settings. */
+        st = reg_sweep_update_text(cli->reg, old.rowid, p->sweep.text, p->spec_sha256);
+        if (st != REG_OK)
+            rc = cli_reg_error(cli, st, "cannot update the sweep");
+        else
+            printf("\nsweep '%s' version %d is already planned with this exact spec and data: "
+                   "nothing to do\n(its timeout and retries are updated)\n", p->sweep.name,
+                   old.version);
+    } else if (st == REG_OK && !strcmp(old.canon_sha256, p->canon_sha256)) {
         printf("\nsweep '%s' version %d is already planned with this exact spec and data: "
                "nothing to do\n", p->sweep.name, old.version);
     } else if (st == REG_OK && !new_version) {

@@ -10,11 +10,17 @@
 #include "plan.h"
 #include "strbuf.h"
 
-static size_t find_artifact(const struct plan *p, const char *role, const char *path)
+/* Datasets are distinct by name (two names may share a file); base models by path. */
+static size_t find_artifact(const struct plan *p, const char *role, const char *name,
+                            const char *path)
 {
-    for (size_t i = 0; i < p->n_artifacts; i++)
-        if (!strcmp(p->artifacts[i].role, role) && !strcmp(p->artifacts[i].path, path))
+    for (size_t i = 0; i < p->n_artifacts; i++) {
+        const struct plan_artifact *a = &p->artifacts[i];
+        if (strcmp(a->role, role) != 0)
+            continue;
+        if (name ? !strcmp(a->name, name) : !strcmp(a->path, path))
             return i;
+    }
     return (size_t)-1;
 }
 
@@ -48,7 +54,13 @@ static size_t add_artifact(struct plan *p, const char *role, const char *name,
                            const char *path, const char *pin, const struct ynode *at,
                            struct diag_list *dl)
 {
-    size_t i = find_artifact(p, role, path);
+    size_t i = find_artifact(p, role, name, path);
+    if (i != (size_t)-1 && pin && strcmp(pin, p->artifacts[i].digest.sha256) != 0) {
+        diag_add(dl, p->sweep.file, at->line, at->col, "sha256 mismatch for %s '%s': the "
+                 "sweep pins %s but the file has %s", role, path, pin,
+                 p->artifacts[i].digest.sha256);
+        return (size_t)-1;
+    }
     if (i != (size_t)-1)
         return i;
     for (size_t k = 0; k < p->n_bad_paths; k++)

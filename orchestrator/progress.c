@@ -68,16 +68,18 @@ static void job_line(struct sched *s, const struct job *j, char *buf, size_t len
 
 static void overall(struct sched *s, char *buf, size_t len)
 {
-    size_t done = 0;
-    for (size_t i = 0; i < s->n_runs; i++)
+    size_t done = 0, failed = 0;
+    for (size_t i = 0; i < s->n_runs; i++) {
         done += s->runs[i].state == RUN_DONE;
+        failed += s->runs[i].state == RUN_FAILED;
+    }
     int width = 30, fill = s->n_runs ? (int)(width * done / s->n_runs) : width;
     char bar[64];
     memset(bar, '#', (size_t)fill);
     memset(bar + fill, '.', (size_t)(width - fill));
     bar[width] = '\0';
-    snprintf(buf, len, "[%s] %zu/%zu runs done, %zu active, %d failed", bar, done, s->n_runs,
-             s->n_jobs, s->failures);
+    snprintf(buf, len, "[%s] %zu/%zu runs done, %zu active, %zu failed", bar, done, s->n_runs,
+             s->n_jobs, failed);
 }
 
 void progress_draw(struct sched *s, int force)

@@ -153,6 +153,8 @@ struct run_note {
 
 static struct run_note *notes;
 
+static void plan_evals(struct sched *s, const struct reg_exec_run *r);
+
 static void finish_orphan(struct sched *s, struct reg_exec_run *r, struct exec_proc *proc)
 {
     struct job tmp = { .kind = JOB_TRAIN, .run = (size_t)(r - s->runs), .attempt = r->attempt };
@@ -165,6 +167,7 @@ static void finish_orphan(struct sched *s, struct reg_exec_run *r, struct exec_p
         st = reg_run_finish(s->reg, r->rowid, RUN_DONE, 1, 0, NULL);
         r->state = RUN_DONE;
         progress_note(s, "%s finished while no orchestrator watched: done", r->run_id);
+        plan_evals(s, r);
     } else {
         char reason[160];
         snprintf(reason, sizeof(reason), "orphaned: its orchestrator died%s (pid %lld)",
@@ -333,6 +336,15 @@ static json_t *job_vars(struct sched *s, const char *dir, const char *config, in
     return v;
 }
 
+/* {base_model} in a command is the resolved absolute path: jobs run in their own
+ * directory, where the path as written in the sweep means nothing. */
+static void set_base_model_var(json_t *vars, const json_t *cfg)
+{
+    const json_t *path = json_object_get(json_object_get(cfg, "base_model"), "path");
+    if (json_is_string(path))
+        json_object_set(vars, "base_model", (json_t *)path);
+}
+
 /* ---- starting jobs ---- */
 
 /* The built-in trainer's or evaluator's command line, as a template like a
@@ -386,9 +398,10 @@ static int submit_train(struct sched *s, struct reg_exec_run *r, const char *dir
     sb_addf(&config, "%s/config.json", dir);
     json_t *cfg = job_config(s, r, attempt, resume, dir);
     int rc = write_json(config.buf, cfg, err);
-    json_decref(cfg);
     json_t *params = json_loads(r->params_json, 0, NULL);
     json_t *vars = job_vars(s, dir, config.buf, attempt, resume, r->run_id, r->stage);
+    set_base_model_var(vars, cfg);
+    json_decref(cfg);
     char **argv = NULL;
     json_t *tmpl = s->spec.trainer_cmd ? json_incref(s->spec.trainer_cmd)
                                        : default_command(s, "mainline-train", resume);
@@ -511,6 +524,15 @@ static json_t *eval_config(struct sched *s, const struct reg_eval_job *e,
                             "threads", s->opt.threads_per_run, "out_dir", dir,
                             "base_model", arts.base_model ? arts.base_model : json_null());
     json_object_set_new(cfg, "params", params ? params : json_null());
+    /* The same fields as a trainer's config.json, as docs/protocol.md promises. */
+    struct strbuf metrics = STRBUF_INIT;
+    sb_addf(&metrics, "%s/metrics.jsonl", dir);
+    json_object_set_new(cfg, "attempt", json_integer(e->attempt + 1));
+    json_object_set_new(cfg, "resume", json_false());
+    json_object_set_new(cfg, "run_dir", json_string(dir));
+    json_object_set_new(cfg, "metrics", json_string(metrics.buf));
+    json_object_set_new(cfg, "stage", r ? json_string(r->stage) : json_null());
+    sb_release(&metrics);
     return cfg;
 }
 
@@ -527,9 +549,10 @@ static int submit_eval(struct sched *s, struct reg_eval_job *e, struct strbuf *e
     json_t *cfg = eval_config(s, e, r, dir);
     if (rc == 0)
         rc = write_json(config.buf, cfg, err);
-    json_decref(cfg);
     json_t *vars = job_vars(s, dir, config.buf, e->attempt + 1, 0, r ? r->run_id : NULL,
                             r ? r->stage : NULL);
+    set_base_model_var(vars, cfg);
+    json_decref(cfg);
     json_object_set_new(vars, "checkpoint", json_string(e->checkpoint ? e->checkpoint : ""));
     json_t *params = r ? json_loads(r->params_json, 0, NULL) : json_object();
     json_t *tmpl = s->spec.evaluator_cmd ? json_incref(s->spec.evaluator_cmd)
@@ -678,6 +701,8 @@ static void train_finished(struct sched *s, struct job *j, const struct exec_res
     reg_check(s, reg_run_finish(s->reg, r->rowid, st, res->known, res->exit_code, reason),
               "cannot record the end of a run");
     r->state = st;
+    free(r->fail_reason);
+    r->fail_reason = reason ? xstrdup(reason) : NULL;
     s->finished++;
     if (st == RUN_DONE) {
         progress_note(s, "done   %s", r->run_id);
@@ -797,8 +822,10 @@ static void eval_finished(struct sched *s, struct job *j, const struct exec_resu
     reg_check(s, reg_eval_job_finish(s->reg, j->eval_rowid, st, res->known, res->exit_code,
                                      reason), "cannot record the end of an evaluation");
     s->finished++;
-    if (st == RUN_FAILED)
+    if (st == RUN_FAILED) {
         s->failures++;
+        s->eval_failures++;
+    }
     progress_note(s, "%s %s%s%s", st == RUN_DONE ? "done  " : st == RUN_CANCELLED ? "cancel"
                                                                                   : "FAIL  ",
                   name, reason ? ": " : "", reason ? reason : "");
@@ -899,14 +926,33 @@ static int selected(struct sched *s, const struct reg_exec_run *r)
     return 0;
 }
 
-/* Every run of every stage this run's stage needs is done. */
-static int needs_done(struct sched *s, const struct reg_exec_run *r)
+static int takes_from(const struct sweep_stage *st, const char *stage)
+{
+    for (size_t i = 0; i < st->n_froms; i++)
+        if (!strcmp(st->froms[i].stage, stage))
+            return 1;
+    return 0;
+}
+
+/*
+ * Every run of every stage this run's stage needs is done. A stage needed for a
+ * pick (`lr: {from: lr_select}`) is already settled for this run once the pick
+ * released it: its group was done, whatever other groups are doing.
+ */
+static int needs_done(struct sched *s, const struct reg_exec_run *r, const char **blocker)
 {
     const struct sweep_stage *st = stage_of(s, r);
-    for (size_t k = 0; st && k < st->n_needs; k++)
-        for (size_t i = 0; i < s->n_runs; i++)
-            if (!strcmp(s->runs[i].stage, st->needs[k]) && s->runs[i].state != RUN_DONE)
+    for (size_t k = 0; st && k < st->n_needs; k++) {
+        if (takes_from(st, st->needs[k]))
+            continue;
+        for (size_t i = 0; i < s->n_runs; i++) {
+            if (!strcmp(s->runs[i].stage, st->needs[k]) && s->runs[i].state != RUN_DONE) {
+                if (blocker)
+                    *blocker = st->needs[k];
                 return 0;
+            }
+        }
+    }
     return 1;
 }
 
@@ -914,7 +960,7 @@ static int startable(struct sched *s, size_t i)
 {
     const struct reg_exec_run *r = &s->runs[i];
     const struct run_note *n = &notes[i];
-    if (!selected(s, r) || !needs_done(s, r))
+    if (!selected(s, r) || !needs_done(s, r, NULL))
         return 0;
     switch (r->state) {
     case RUN_PLANNED:
@@ -1061,10 +1107,21 @@ static int summarize(struct sched *s)
     printf("%s: %d done, %d failed, %d cancelled, %d planned, %d waiting (%.1f s)\n",
            s->sw.name, counts[RUN_DONE], counts[RUN_FAILED], counts[RUN_CANCELLED],
            counts[RUN_PLANNED], counts[RUN_WAITING], now_s() - s->t0);
-    for (size_t i = 0; i < s->n_runs; i++)
-        if (s->runs[i].state == RUN_WAITING && selected(s, &s->runs[i]))
-            printf("  %s waits: %s\n", s->runs[i].run_id, picks_blocker(s, i));
-    if (s->failures || counts[RUN_CANCELLED] || interrupts)
+    int unfinished = 0;
+    for (size_t i = 0; i < s->n_runs; i++) {
+        const struct reg_exec_run *r = &s->runs[i];
+        const char *blocker = NULL;
+        if (!selected(s, r))
+            continue;
+        if (r->state == RUN_WAITING)
+            printf("  %s waits: %s\n", r->run_id, picks_blocker(s, i));
+        else if (r->state == RUN_PLANNED && !needs_done(s, r, &blocker))
+            printf("  %s waits: stage %s has runs that are not done\n", r->run_id, blocker);
+        unfinished |= r->state != RUN_DONE;
+    }
+    /* Attempts that failed and were retried into success do not count; what is left
+     * failed, cancelled or unstarted does. */
+    if (unfinished || s->eval_failures || interrupts)
         return EXIT_FAILURES;
     return EXIT_OK;
 }

@@ -62,7 +62,8 @@ struct sched {
     char *self_exe;
     struct stdout_rules *rules;
     int stopping;             /* Ctrl-C or --fail-fast: start nothing new */
-    int failures;             /* runs that failed in this invocation */
+    int failures;             /* failed attempts in this invocation (for --fail-fast) */
+    int eval_failures;        /* evaluations that failed */
     int started, finished;
     double t0;
     int tty;

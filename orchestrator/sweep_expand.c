@@ -302,9 +302,15 @@ static void check_duplicate_ids(const struct sweep *s, const struct plan_runs *p
         if (strcmp(sorted[i - 1]->id, sorted[i]->id) != 0)
             continue;
         const struct ynode *at = sorted[i]->stage->node;
-        diag_add(dl, s->file, at->line, at->col, "duplicate run id '%s': two runs of stage "
-                 "'%s' get it (a repeated grid value, or values that differ only in "
-                 "characters an id cannot hold)", sorted[i]->id, sorted[i]->stage->name);
+        const char *a = sorted[i - 1]->stage->name, *b = sorted[i]->stage->name;
+        if (strcmp(a, b) != 0)
+            diag_add(dl, s->file, at->line, at->col, "duplicate run id '%s': a run of stage "
+                     "'%s' and one of stage '%s' get it (rename a stage)", sorted[i]->id,
+                     a, b);
+        else
+            diag_add(dl, s->file, at->line, at->col, "duplicate run id '%s': two runs of "
+                     "stage '%s' get it (a repeated grid value, or values that read the "
+                     "same in an id)", sorted[i]->id, b);
     }
     free(sorted);
 }

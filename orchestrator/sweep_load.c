@@ -938,6 +938,10 @@ static void finish(struct loader *L, const struct ynode *root)
     json_object_del(s->spec, "timeout");
     json_object_del(s->spec, "retries");
     json_object_del(s->spec, "description");
+    json_t *stage;
+    const char *name;
+    json_object_foreach(json_object_get(s->spec, "stages"), name, stage)
+        json_object_del(stage, "description");
     const struct ynode *ev = ymap_get(root, "evaluation"), *sel = ymap_get(root, "selection");
     s->contract = json_pack("{s:o,s:o}", "evaluation", ev ? ynode_to_json(ev) : json_null(),
                             "selection", sel ? ynode_to_json(sel) : json_null());

@@ -152,6 +152,10 @@ const char *closest_word(const char *word, const char *const *candidates, size_t
 static json_t *bad(const char *file, const struct ynode *n, struct diag_list *dl,
                    const char *key, const char *want)
 {
+    if (n->kind == YNODE_SEQ && n->n == 0) {
+        diag_add(dl, file, n->line, n->col, "'%s' must be %s, not an empty list", key, want);
+        return NULL;
+    }
     if (n->kind == YNODE_SCALAR && n->len <= 40 && strlen(n->str) == n->len)
         diag_add(dl, file, n->line, n->col, "'%s' must be %s, not '%s'", key, want, n->str);
     else

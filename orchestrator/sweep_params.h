@@ -35,7 +35,7 @@ struct param_def {
     const char *name;
     enum param_type type;
     const char *const *choices;   /* PT_CHOICE / PT_CHOICE_LIST, NULL-terminated */
-    const char *help;             /* one line, for `mainline help sweep-params` */
+    const char *help;             /* one line, for docs and messages */
 };
 
 /* The definition for `name` (after alias mapping, e.g. learning_rate -> lr); x_*

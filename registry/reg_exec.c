@@ -545,6 +545,24 @@ enum reg_status reg_lock_release(struct registry *reg, int64_t sweep, int64_t pi
     return reg_commit(reg);
 }
 
+enum reg_status reg_sweep_update_text(struct registry *reg, int64_t sweep, const char *spec_text,
+                                      const char *spec_sha256)
+{
+    sqlite3_stmt *st;
+    enum reg_status status = reg_prepare(reg,
+        "UPDATE sweeps SET spec_text = ?2, spec_sha256 = ?3 WHERE id = ?1", &st);
+    if (status != REG_OK)
+        return status;
+    sqlite3_bind_int64(st, 1, sweep);
+    sqlite3_bind_text(st, 2, spec_text, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, spec_sha256, -1, SQLITE_STATIC);
+    status = exec_one(reg, st, "updating the sweep text");
+    if (status == REG_OK)
+        status = reg_log_event(reg, sweep, 0, "spec_text", "operational settings updated",
+                               NULL);
+    return status;
+}
+
 /* ---- selections ---- */
 
 enum reg_status reg_record_selection(struct registry *reg, int64_t sweep, const char *kind,

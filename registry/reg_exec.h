@@ -124,6 +124,12 @@ enum reg_status reg_lock_take(struct registry *reg, int64_t sweep,
                               struct reg_lock_holder *holder);
 enum reg_status reg_lock_release(struct registry *reg, int64_t sweep, int64_t pid);
 
+/* Replace the recorded file text of a sweep version whose canonical spec is
+ * unchanged (only operational settings such as timeout and retries differ), and
+ * log it as an event. */
+enum reg_status reg_sweep_update_text(struct registry *reg, int64_t sweep, const char *spec_text,
+                                      const char *spec_sha256);
+
 /* ---- selections ---- */
 
 enum reg_status reg_record_selection(struct registry *reg, int64_t sweep, const char *kind,

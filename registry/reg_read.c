@@ -52,7 +52,7 @@ static int col_is_null(sqlite3_stmt *st, int col)
 static const char sql_sweep_latest[] =
     "SELECT s.id, s.name, s.version, s.spec_path, s.canon_json, s.canon_sha256,"
     " s.contract_sha256, s.created_at, s.git_status, s.git_commit, s.git_branch, s.git_dirty,"
-    " (SELECT count(*) FROM runs r WHERE r.sweep_id = s.id)"
+    " (SELECT count(*) FROM runs r WHERE r.sweep_id = s.id), s.spec_sha256"
     " FROM sweeps s WHERE s.name = :name ORDER BY s.version DESC LIMIT 1";
 
 static void fill_sweep_info(sqlite3_stmt *st, struct reg_sweep_info *out)
@@ -70,6 +70,7 @@ static void fill_sweep_info(sqlite3_stmt *st, struct reg_sweep_info *out)
     out->git_branch = reg_column_dup(st, 10);
     out->git_dirty = sqlite3_column_int(st, 11);
     out->n_runs = sqlite3_column_int(st, 12);
+    out->spec_sha256 = reg_column_dup(st, 13);
 }
 
 enum reg_status reg_sweep_latest(struct registry *reg, const char *name,
@@ -109,6 +110,7 @@ void reg_sweep_info_release(struct reg_sweep_info *info)
     free(info->spec_path);
     free(info->canon_json);
     free(info->canon_sha256);
+    free(info->spec_sha256);
     free(info->contract_sha256);
     free(info->created_at);
     free(info->git_status);

@@ -132,6 +132,7 @@ struct reg_sweep_info {
     char *spec_path;
     char *canon_json;
     char *canon_sha256;
+    char *spec_sha256;         /* of the file as written */
     char *contract_sha256;
     char *created_at;
     char *git_status, *git_commit, *git_branch;   /* may be NULL */

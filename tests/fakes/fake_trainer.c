@@ -108,7 +108,10 @@ int main(int argc, char **argv)
         sleep_ms(sleep);
         if (step == fail_at) {
             fprintf(stderr, "fake_trainer: failing at step %ld as asked\n", step);
-            return (int)knob("x_exit", 1);
+            int code = (int)knob("x_exit", 1);
+            fclose(m);
+            json_decref(cfg);
+            return code;
         }
         if (step == knob("x_signal_at", -1))
             raise(SIGKILL);

@@ -331,4 +331,21 @@ test_expect_success '--dry-run of a changed sweep leaves an existing registry al
     test_cmp before after
 '
 
+test_expect_success 'a new timeout or retries updates the recorded text, nothing else' '
+    setup_sweep &&
+    printf "timeout: 1s\nretries: 0\n" >>$SWEEP &&
+    run_rc 0 mainline --registry reg.db plan $SWEEP &&
+    counts >before &&
+    edit "s/^timeout: 1s/timeout: 2h/; s/^retries: 0/retries: 2/" $SWEEP &&
+    run_rc 0 mainline --registry reg.db plan $SWEEP &&
+    grep "^(its timeout and retries are updated)\$" out &&
+    counts >after &&
+    test_cmp before after &&
+    check_eq "recorded text" "$(sha $SWEEP)" \
+        "$(sqlite3 reg.db "SELECT spec_sha256 FROM sweeps WHERE version = 1")" &&
+    grep -q "^timeout: 2h" <<EOF_TEXT
+$(sqlite3 reg.db "SELECT spec_text FROM sweeps WHERE version = 1")
+EOF_TEXT
+'
+
 test_done

@@ -724,8 +724,8 @@ static void test_pick_per_parameter_missing(void)
 
 static void test_duplicate_run_ids(void)
 {
-    static const char tail[] = "(a repeated grid value, or values that differ only in "
-                               "characters an id cannot hold)";
+    static const char tail[] = "(a repeated grid value, or values that read the same in "
+                               "an id)";
     struct strbuf want = STRBUF_INIT;
     sb_addf(&want, "t.yaml:4:5: duplicate run id 's-seed-0': two runs of stage 's' get it %s",
             tail);

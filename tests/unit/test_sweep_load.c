@@ -371,7 +371,7 @@ static void test_wrong_value_types(void)
           "t.yaml:3:25: 'lr_schedule' cannot be 'cosin' (did you mean 'cosine'?)" },
         { "keep: sometimes",
           "t.yaml:3:18: 'keep' cannot be 'sometimes' (one of: all, last, best, best+last)" },
-        { "targets: []", "t.yaml:3:21: 'targets' must be a non-empty list, not a list" },
+        { "targets: []", "t.yaml:3:21: 'targets' must be a non-empty list, not an empty list" },
         { "targets: [q_proj, qkv_proj]",
           "t.yaml:3:30: 'targets' cannot be 'qkv_proj' (did you mean 'q_proj'?)" },
         { "layers: [a]", "t.yaml:3:21: 'layers' must be a list of layer indices >= 0, not 'a'" },
