@@ -68,6 +68,7 @@ LIB_OBJS += orchestrator/rundir.o
 LIB_OBJS += orchestrator/scheduler.o
 LIB_OBJS += orchestrator/picks.o
 LIB_OBJS += orchestrator/progress.o
+LIB_OBJS += orchestrator/blas_env.o
 
 # The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
 MODEL_OBJS += model/model.o
@@ -81,6 +82,7 @@ MODEL_OBJS += model/model_io.o
 MODEL_OBJS += model/tokenizer.o
 
 CLI_OBJS += orchestrator/main.o
+CLI_OBJS += orchestrator/cmd_doctor.o
 CLI_OBJS += orchestrator/cmd_plan.o
 CLI_OBJS += orchestrator/cmd_status.o
 CLI_OBJS += orchestrator/cmd_run.o
@@ -110,7 +112,7 @@ $(MODEL_LIB): $(B_MODEL_OBJS)
 
 $(BINDIR)/mainline: $(B_CLI_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(B_CLI_OBJS) $(LIB) $(LIBS)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(B_CLI_OBJS) $(LIB) $(MODEL_LIBS) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(MODEL_LIB)
 	@mkdir -p $(dir $@)

@@ -36,6 +36,12 @@ static int cmd_version(int argc, char **argv, struct cli *cli);
 
 /* Sorted by name. */
 static const struct command commands[] = {
+    { "doctor", cmd_doctor, 0, "check BLAS speed and what jobs will get",
+      "usage: mainline doctor\n"
+      "\n"
+      "Print the BLAS core OpenBLAS chose, the OPENBLAS_CORETYPE mainline gives jobs\n"
+      "(from the CPU's features, unless you set it), the threads, and a measured\n"
+      "SGEMM rate at 1 thread and at every core.\n" },
     { "help", cmd_help, 0, "show help for mainline or one command",
       "usage: mainline help [COMMAND]\n" },
     { "plan", cmd_plan, 0, "validate a sweep file, expand it into runs, record them",

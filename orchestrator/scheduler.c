@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blas_env.h"
 #include "canon_json.h"
 #include "error.h"
 #include "fsutil.h"
@@ -287,6 +288,8 @@ static json_t *job_config(struct sched *s, const struct reg_exec_run *r, int att
                             "threads", s->opt.threads_per_run, "run_dir", dir,
                             "metrics", metrics.buf);
     sb_release(&metrics);
+    const char *core = blas_coretype_for_jobs();
+    json_object_set_new(cfg, "blas_coretype", core ? json_string(core) : json_null());
     return cfg;
 }
 
@@ -318,6 +321,8 @@ static char **job_env(struct sched *s, const char *dir, const char *config, int 
     ENV("MAINLINE_THREADS=%d", s->opt.threads_per_run);
     ENV("OPENBLAS_NUM_THREADS=%d", s->opt.threads_per_run);
     ENV("OMP_NUM_THREADS=%d", s->opt.threads_per_run);
+    if (blas_coretype_for_jobs())
+        ENV("OPENBLAS_CORETYPE=%s", blas_coretype_for_jobs());
 #undef ENV
     return env;
 }
