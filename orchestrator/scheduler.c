@@ -537,6 +537,8 @@ static json_t *eval_config(struct sched *s, const struct reg_eval_job *e,
     json_object_set_new(cfg, "run_dir", json_string(dir));
     json_object_set_new(cfg, "metrics", json_string(metrics.buf));
     json_object_set_new(cfg, "stage", r ? json_string(r->stage) : json_null());
+    const char *core = blas_coretype_for_jobs();
+    json_object_set_new(cfg, "blas_coretype", core ? json_string(core) : json_null());
     sb_release(&metrics);
     return cfg;
 }
