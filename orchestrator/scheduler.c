@@ -145,14 +145,6 @@ static int take_lock(struct sched *s)
 
 /* ---- reconciling what a dead orchestrator left running ---- */
 
-/* Per-run notes of this invocation, kept beside s->runs. */
-struct run_note {
-    int tries;          /* attempts started by this invocation */
-    int orphaned;       /* found running with nobody watching: restart it */
-    int no_retry;       /* failed in a way a retry cannot fix */
-};
-
-static struct run_note *notes;
 
 static void plan_evals(struct sched *s, const struct reg_exec_run *r);
 
@@ -175,7 +167,7 @@ static void finish_orphan(struct sched *s, struct reg_exec_run *r, struct exec_p
                  known ? " and the run failed" : " and so did the run", (long long)proc->pid);
         st = reg_run_finish(s->reg, r->rowid, RUN_FAILED, known, res.exit_code, reason);
         r->state = RUN_FAILED;
-        notes[r - s->runs].orphaned = 1;
+        s->notes[r - s->runs].orphaned = 1;
         progress_note(s, "%s: %s; it will be %s", r->run_id, reason,
                       s->spec.trainer_resume ? "resumed" : "restarted");
     }
@@ -458,7 +450,7 @@ static void start_train(struct sched *s, size_t i)
     struct strbuf err = STRBUF_INIT;
     char *dir = rundir_path(s->root, s->sw.name, s->sw.version, r->run_id);
     int resume = can_resume(s, r);
-    notes[i].tries++;
+    s->notes[i].tries++;
     int rc = mkdir_p(dir, &err);
     if (rc == 0 && !resume)
         rc = start_over(s, r, dir, &err);
@@ -470,7 +462,7 @@ static void start_train(struct sched *s, size_t i)
     } else if (rc < 0) {
         /* Nothing started: say why and keep the registry consistent. */
         error("%s: %s", r->run_id, err.buf);
-        notes[i].no_retry = 1;
+        s->notes[i].no_retry = 1;
         s->failures++;
         if (reg_run_start(s->reg, r->rowid, r->attempt + 1, 1, 0, 0, proc_hostname(),
                           dir) == REG_OK)
@@ -719,7 +711,7 @@ static void train_finished(struct sched *s, struct job *j, const struct exec_res
     progress_note(s, "%s %s: %s", st == RUN_CANCELLED ? "cancel" : "FAIL  ", r->run_id, reason);
     if (st == RUN_FAILED) {
         s->failures++;
-        notes[j->run].no_retry = res->known && (res->exit_code == EXIT_DIVERGED ||
+        s->notes[j->run].no_retry = res->known && (res->exit_code == EXIT_DIVERGED ||
                                                 res->exit_code == EXIT_BAD_CONFIG);
     }
 }
@@ -966,7 +958,7 @@ static int needs_done(struct sched *s, const struct reg_exec_run *r, const char 
 static int startable(struct sched *s, size_t i)
 {
     const struct reg_exec_run *r = &s->runs[i];
-    const struct run_note *n = &notes[i];
+    const struct run_note *n = &s->notes[i];
     if (!selected(s, r) || !needs_done(s, r, NULL))
         return 0;
     switch (r->state) {
@@ -1097,7 +1089,7 @@ int sched_open(struct sched *s, struct registry *reg, const char *registry_path,
     if (reg_check(s, reg_exec_load_runs(reg, s->sw.rowid, &s->runs, &s->n_runs),
                   "cannot read the runs"))
         return -1;
-    notes = xcalloc(s->n_runs + 1, sizeof(*notes));
+    s->notes = xcalloc(s->n_runs + 1, sizeof(*s->notes));
     reconcile(s);
     if (json_is_true(json_object_get(json_object_get(s->spec.contract, "evaluation"),
                                      "baseline")))
@@ -1167,7 +1159,6 @@ void sched_close(struct sched *s)
     free(s->root);
     free(s->bindir);
     free(s->self_exe);
-    free(notes);
-    notes = NULL;
+    free(s->notes);
     memset(s, 0, sizeof(*s));
 }

@@ -47,6 +47,13 @@ struct job {
     struct ingest_stats stats;
 };
 
+/* Per-run notes of one invocation, kept beside sched.runs. */
+struct run_note {
+    int tries;          /* attempts started by this invocation */
+    int orphaned;       /* found running with nobody watching: restart it */
+    int no_retry;       /* failed in a way a retry cannot fix */
+};
+
 struct sched {
     struct registry *reg;
     struct executor ex;
@@ -54,6 +61,7 @@ struct sched {
     struct reg_exec_sweep sw;
     struct sweep spec;        /* the recorded spec, parsed again: commands, stages, picks */
     struct reg_exec_run *runs;
+    struct run_note *notes;   /* one per run */
     size_t n_runs;
     struct job *jobs;         /* active jobs */
     size_t n_jobs, alloc_jobs;
