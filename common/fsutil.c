@@ -36,39 +36,66 @@ static int fsync_dir(const char *path)
     return rc;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, struct strbuf *err)
+int atomic_open(struct atomic_file *af, const char *path, struct strbuf *err)
 {
+    memset(af, 0, sizeof(*af));
     struct strbuf tmp = STRBUF_INIT;
     sb_addf(&tmp, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp.buf);
-    if (fd < 0) {
+    af->fd = mkstemp(tmp.buf);
+    if (af->fd < 0) {
         sb_addf(err, "cannot create a temporary file beside '%s': %s", path, strerror(errno));
         sb_release(&tmp);
         return -1;
     }
-    const char *what = NULL;
-    if (write_all(fd, data, len) < 0)
-        what = "write";
-    else if (fsync(fd) < 0)
-        what = "fsync";
-    int saved = errno;
-    if (close(fd) < 0 && !what) {
-        what = "close";
-        saved = errno;
-    }
-    if (!what && rename(tmp.buf, path) < 0) {
-        what = "rename";
-        saved = errno;
-    }
-    if (what) {
-        unlink(tmp.buf);
-        sb_addf(err, "cannot write '%s' (%s): %s", path, what, strerror(saved));
-        sb_release(&tmp);
-        return -1;
-    }
-    sb_release(&tmp);
-    fsync_dir(path);
+    af->tmp = sb_detach(&tmp);
+    af->path = xstrdup(path);
     return 0;
+}
+
+void atomic_write(struct atomic_file *af, const void *data, size_t len)
+{
+    if (!af->failed && write_all(af->fd, data, len) < 0) {
+        af->failed = "write";
+        af->saved_errno = errno;
+    }
+}
+
+int atomic_commit(struct atomic_file *af, struct strbuf *err)
+{
+    if (!af->failed && fsync(af->fd) < 0) {
+        af->failed = "fsync";
+        af->saved_errno = errno;
+    }
+    if (close(af->fd) < 0 && !af->failed) {
+        af->failed = "close";
+        af->saved_errno = errno;
+    }
+    if (!af->failed && rename(af->tmp, af->path) < 0) {
+        af->failed = "rename";
+        af->saved_errno = errno;
+    }
+    int rc = 0;
+    if (af->failed) {
+        unlink(af->tmp);
+        sb_addf(err, "cannot write '%s' (%s): %s", af->path, af->failed,
+                strerror(af->saved_errno));
+        rc = -1;
+    } else {
+        fsync_dir(af->path);
+    }
+    free(af->tmp);
+    free(af->path);
+    memset(af, 0, sizeof(*af));
+    return rc;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, struct strbuf *err)
+{
+    struct atomic_file af;
+    if (atomic_open(&af, path, err) < 0)
+        return -1;
+    atomic_write(&af, data, len);
+    return atomic_commit(&af, err);
 }
 
 int read_file(const char *path, char **data, size_t *len, struct strbuf *err)

@@ -15,6 +15,23 @@
  */
 int write_file_atomic(const char *path, const void *data, size_t len, struct strbuf *err);
 
+/*
+ * The same, streamed: atomic_open() creates the temporary file, atomic_write()
+ * appends (a failure is remembered and reported by commit), atomic_commit()
+ * fsyncs, renames over `path` and fsyncs the directory -- or removes the
+ * temporary and says why. Every opened file must be committed.
+ */
+struct atomic_file {
+    int fd;
+    char *tmp, *path;
+    const char *failed;    /* first step that failed, or NULL */
+    int saved_errno;
+};
+
+int atomic_open(struct atomic_file *af, const char *path, struct strbuf *err);
+void atomic_write(struct atomic_file *af, const void *data, size_t len);
+int atomic_commit(struct atomic_file *af, struct strbuf *err);
+
 /* Read a whole (small) file. Returns 0 and a malloc'd NUL-terminated buffer the
  * caller frees, or -1 with a message in *err. */
 int read_file(const char *path, char **data, size_t *len, struct strbuf *err);

@@ -107,21 +107,6 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off)
     return 0;
 }
 
-static int write_full(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static const char *io_reason(void)
 {
     return errno ? strerror(errno) : "unexpected end of file";
@@ -617,65 +602,20 @@ static int build_header(const struct sft_entry **order, size_t n, const struct s
     return 0;
 }
 
-static void fsync_dir_of(const char *path)
-{
-    char *dir = path_dirname(path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    free(dir);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-/* Stream header then data to fd. */
-static int write_body(int fd, const struct strbuf *header, const struct sft_entry **order,
-                      size_t n)
-{
-    if (write_full(fd, header->buf, header->len) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        size_t bytes = entry_nbytes(order[i]);
-        if (bytes && write_full(fd, order[i]->data, bytes) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* The same steps as write_file_atomic(), streaming instead of one buffer. */
+/* Header then data, streamed: a model need not fit in one more buffer. */
 static int write_stream_atomic(const char *path, const struct strbuf *header,
                                const struct sft_entry **order, size_t n, struct strbuf *err)
 {
-    struct strbuf tmp = STRBUF_INIT;
-    sb_addf(&tmp, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp.buf);
-    if (fd < 0) {
-        sb_addf(err, "cannot create a temporary file beside '%s': %s", path, strerror(errno));
-        sb_release(&tmp);
+    struct atomic_file af;
+    if (atomic_open(&af, path, err) < 0)
         return -1;
+    atomic_write(&af, header->buf, header->len);
+    for (size_t i = 0; i < n; i++) {
+        size_t bytes = entry_nbytes(order[i]);
+        if (bytes)
+            atomic_write(&af, order[i]->data, bytes);
     }
-    const char *what = NULL;
-    if (write_body(fd, header, order, n) < 0)
-        what = "write";
-    else if (fsync(fd) < 0)
-        what = "fsync";
-    int saved = errno;
-    if (close(fd) < 0 && !what) {
-        what = "close";
-        saved = errno;
-    }
-    if (!what && rename(tmp.buf, path) < 0) {
-        what = "rename";
-        saved = errno;
-    }
-    if (what) {
-        unlink(tmp.buf);
-        sb_addf(err, "cannot write '%s' (%s): %s", path, what, strerror(saved));
-    } else {
-        fsync_dir_of(path);
-    }
-    sb_release(&tmp);
-    return what ? -1 : 0;
+    return atomic_commit(&af, err);
 }
 
 int sft_write(const char *path, const struct sft_entry *entries, size_t n,
