@@ -98,7 +98,7 @@ B_MODEL_OBJS := $(addprefix $(BUILD)/,$(MODEL_OBJS))
 B_CLI_OBJS := $(addprefix $(BUILD)/,$(CLI_OBJS))
 
 .PHONY: all test check asan fuzz fuzz-build demo deps detect clean unit-tests bench
-all: detect $(BINDIR)/mainline
+all: detect $(BINDIR)/mainline $(BINDIR)/mainline-supervise
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -106,6 +106,13 @@ $(BUILD)/%.o: %.c
 
 $(LIB): $(B_LIB_OBJS)
 	$(Q_AR)rm -f $@ && ar rcs $@ $^
+
+# The per-job supervisor links only libc and a few helpers: it starts once per job.
+SUPERVISE_OBJS = orchestrator/supervise.o common/fsutil.o common/strbuf.o common/error.o \
+                 orchestrator/proc.o
+$(BINDIR)/mainline-supervise: $(addprefix $(BUILD)/,$(SUPERVISE_OBJS))
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(MODEL_LIB): $(B_MODEL_OBJS)
 	$(Q_AR)rm -f $@ && ar rcs $@ $^
@@ -181,4 +188,4 @@ demo: all
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz $(BINDIR)
 
--include $(B_LIB_OBJS:.o=.d) $(B_CLI_OBJS:.o=.d) $(B_MODEL_OBJS:.o=.d)
+-include $(B_LIB_OBJS:.o=.d) $(B_CLI_OBJS:.o=.d) $(B_MODEL_OBJS:.o=.d) $(BUILD)/orchestrator/supervise.d

@@ -1,8 +1,8 @@
 /*
  * executor.h - where jobs run, behind a small interface: submit, poll, cancel.
  *
- * The local executor (executor_local.c) forks a supervisor per job (`mainline
- * supervise`, in its own session and process group) which runs the command and
+ * The local executor (executor_local.c) forks a supervisor per job
+ * (mainline-supervise, in its own session and process group) which runs the command and
  * writes its exit status into a file in the job's directory. The directory, not
  * a pipe, is the channel: an orchestrator that died and restarted (or a Slurm
  * executor, later) reads the same files and learns the same facts.
@@ -49,11 +49,9 @@ struct executor {
     void *priv;
 };
 
-/* The fork/exec executor. `self_exe` is the mainline binary (for the supervisor). */
-void executor_local_init(struct executor *ex, const char *self_exe);
-
-/* The supervisor itself: `mainline supervise STATUS_FILE -- COMMAND...`. */
-int supervise_main(int argc, char **argv);
+/* The fork/exec executor. `supervisor` is the mainline-supervise program
+ * (supervise.c), which must outlive the orchestrator. */
+void executor_local_init(struct executor *ex, const char *supervisor);
 
 /* The supervisor's own pid and start time, from the file it writes beside the
  * status file before starting the command. 0, or -1 when there is none. */

@@ -22,48 +22,6 @@
 #include "fsutil.h"
 #include "proc.h"
 
-/* ---- the supervisor ---- */
-
-static volatile sig_atomic_t child_pid;
-
-static void forward_signal(int sig)
-{
-    if (child_pid > 0)
-        kill(child_pid, sig);
-}
-
-static int write_status(const char *path, int status)
-{
-    char buf[64];
-    if (WIFSIGNALED(status))
-        snprintf(buf, sizeof(buf), "{\"signal\": %d}\n", WTERMSIG(status));
-    else
-        snprintf(buf, sizeof(buf), "{\"exit\": %d}\n", WEXITSTATUS(status));
-    struct strbuf err = STRBUF_INIT;
-    int rc = write_file_atomic(path, buf, strlen(buf), &err);
-    if (rc < 0)
-        fprintf(stderr, "mainline supervise: %s\n", err.buf);
-    sb_release(&err);
-    return rc;
-}
-
-/*
- * "<status>.pid" holds "PID START": written before the command starts, so an
- * orchestrator that crashed between forking us and recording our pid can still
- * find us and never start the same job twice.
- */
-static void write_pid_file(const char *status_path)
-{
-    struct strbuf path = STRBUF_INIT, text = STRBUF_INIT, err = STRBUF_INIT;
-    sb_addf(&path, "%s.pid", status_path);
-    sb_addf(&text, "%d %lld\n", (int)getpid(), (long long)proc_start_time(getpid()));
-    if (write_file_atomic(path.buf, text.buf, text.len, &err) < 0)
-        fprintf(stderr, "mainline supervise: %s\n", err.buf);
-    sb_release(&path);
-    sb_release(&text);
-    sb_release(&err);
-}
-
 int exec_read_pid_file(const char *status_path, struct exec_proc *proc)
 {
     struct strbuf path = STRBUF_INIT;
@@ -81,42 +39,6 @@ int exec_read_pid_file(const char *status_path, struct exec_proc *proc)
     proc->pid = pid;
     proc->start = start;
     return 0;
-}
-
-int supervise_main(int argc, char **argv)
-{
-    if (argc < 4 || strcmp(argv[2], "--") != 0) {
-        fprintf(stderr, "usage: mainline supervise STATUS_FILE -- COMMAND [ARGS...]\n");
-        return 129;
-    }
-    const char *status_path = argv[1];
-    unlink(status_path);
-    write_pid_file(status_path);
-    struct sigaction sa = { .sa_handler = forward_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("mainline supervise: fork");
-        return 128;
-    }
-    if (pid == 0) {
-        execvp(argv[3], argv + 3);
-        fprintf(stderr, "mainline: cannot run '%s': %s\n", argv[3], strerror(errno));
-        _exit(127);
-    }
-    child_pid = pid;
-    int status;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            perror("mainline supervise: waitpid");
-            return 128;
-        }
-    }
-    write_status(status_path, status);
-    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
 int exec_read_status(const char *path, struct exec_result *res)
@@ -144,7 +66,7 @@ int exec_read_status(const char *path, struct exec_result *res)
 /* ---- the local executor ---- */
 
 struct local_priv {
-    const char *self_exe;
+    const char *supervisor;   /* path of mainline-supervise */
 };
 
 static int open_log(const char *path)
@@ -175,16 +97,15 @@ static void exec_child(const struct local_priv *p, const struct exec_spec *spec,
     size_t n = 0;
     while (spec->argv[n])
         n++;
-    char **argv = calloc(n + 5, sizeof(*argv));
+    char **argv = calloc(n + 4, sizeof(*argv));
     if (!argv)
         _exit(127);
-    argv[0] = (char *)"mainline";
-    argv[1] = (char *)"supervise";
-    argv[2] = (char *)spec->status_path;
-    argv[3] = (char *)"--";
-    memcpy(argv + 4, spec->argv, n * sizeof(*argv));
-    execv(p->self_exe, argv);
-    fprintf(stderr, "mainline: cannot run the supervisor '%s': %s\n", p->self_exe,
+    argv[0] = (char *)"mainline-supervise";
+    argv[1] = (char *)spec->status_path;
+    argv[2] = (char *)"--";
+    memcpy(argv + 3, spec->argv, n * sizeof(*argv));
+    execv(p->supervisor, argv);
+    fprintf(stderr, "mainline: cannot run the supervisor '%s': %s\n", p->supervisor,
             strerror(errno));
     _exit(127);
 }
@@ -254,10 +175,10 @@ static int local_cancel(struct executor *ex, const struct exec_proc *proc, int s
     return 0;
 }
 
-void executor_local_init(struct executor *ex, const char *self_exe)
+void executor_local_init(struct executor *ex, const char *supervisor)
 {
     static struct local_priv priv;
-    priv.self_exe = self_exe;
+    priv.supervisor = supervisor;
     ex->name = "local";
     ex->submit = local_submit;
     ex->poll = local_poll;

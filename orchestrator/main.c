@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "executor.h"
 #include "sweep_params.h"
 
 #define MAINLINE_VERSION "0.1.0"
@@ -31,7 +30,6 @@ struct command {
 
 static int cmd_help(int argc, char **argv, struct cli *cli);
 static int open_registry(struct cli *cli);
-static int cmd_supervise(int argc, char **argv, struct cli *cli);
 static int cmd_version(int argc, char **argv, struct cli *cli);
 
 /* Sorted by name. */
@@ -93,8 +91,6 @@ static const struct command commands[] = {
       "\n"
       "Count the runs of each stage by state for the latest version of SWEEP (or of\n"
       "every sweep), and say what waiting runs wait for.\n" },
-    { "supervise", cmd_supervise, HIDDEN, "(internal) watch one job and record its exit",
-      "usage: mainline supervise STATUS_FILE -- COMMAND [ARGS...]\n" },
     { "version", cmd_version, 0, "print the version", "usage: mainline version\n" },
 };
 
@@ -140,13 +136,6 @@ static int cmd_help(int argc, char **argv, struct cli *cli)
     }
     fputs(c->usage, stdout);
     return EXIT_OK;
-}
-
-/* The supervisor must not parse --help out of the command it runs. */
-static int cmd_supervise(int argc, char **argv, struct cli *cli)
-{
-    (void)cli;
-    return supervise_main(argc, argv);
 }
 
 static int cmd_version(int argc, char **argv, struct cli *cli)
@@ -207,8 +196,6 @@ static int open_registry(struct cli *cli)
 
 static int run_command(const struct command *c, int argc, char **argv, struct cli *cli)
 {
-    if (c->fn == cmd_supervise)
-        return supervise_main(argc, argv);
     if (wants_help(argc, argv)) {
         fputs(c->usage, stdout);
         return EXIT_OK;

@@ -1082,7 +1082,15 @@ int sched_open(struct sched *s, struct registry *reg, const char *registry_path,
         sb_release(&err);
         return -1;
     }
-    executor_local_init(&s->ex, s->self_exe);
+    struct strbuf sup = STRBUF_INIT;
+    sb_addf(&sup, "%s/mainline-supervise", s->bindir);
+    s->supervisor = sb_detach(&sup);
+    if (access(s->supervisor, X_OK) < 0) {
+        error("cannot run '%s': %s (it is built beside mainline by make)", s->supervisor,
+              strerror(errno));
+        return -1;
+    }
+    executor_local_init(&s->ex, s->supervisor);
     install_signals();
     if (take_lock(s) < 0)
         return -1;
@@ -1159,6 +1167,7 @@ void sched_close(struct sched *s)
     free(s->root);
     free(s->bindir);
     free(s->self_exe);
+    free(s->supervisor);
     free(s->notes);
     memset(s, 0, sizeof(*s));
 }

@@ -68,6 +68,7 @@ struct sched {
     char *root;               /* directory holding runs/ (the registry's directory) */
     char *bindir;             /* where mainline-train and mainline-eval live */
     char *self_exe;
+    char *supervisor;         /* bindir/mainline-supervise */
     struct stdout_rules *rules;
     int stopping;             /* Ctrl-C or --fail-fast: start nothing new */
     int failures;             /* failed attempts in this invocation (for --fail-fast) */

@@ -81,6 +81,9 @@ static const char migration_1_tables[] =
     "    PRIMARY KEY (run, artifact)\n"
     ") WITHOUT ROWID;\n"
     "CREATE INDEX run_artifacts_artifact ON run_artifacts(artifact);\n"
+    /* The biggest table by far: one B-tree, keyed for curves (run, name, step) and
+     * unique per source line (a line has one step, so the key holds (run, attempt,
+     * src_offset, name) unique too); no rowid, no per-row timestamp. */
     "CREATE TABLE metrics (\n"
     "    run        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
     "    attempt    INTEGER NOT NULL,\n"
@@ -88,10 +91,8 @@ static const char migration_1_tables[] =
     "    name       TEXT NOT NULL,\n"
     "    value      REAL,\n"
     "    src_offset INTEGER NOT NULL,\n"
-    "    created_at TEXT NOT NULL DEFAULT " NOW ",\n"
-    "    UNIQUE (run, attempt, src_offset, name)\n"
-    ");\n"
-    "CREATE INDEX metrics_run_name_step ON metrics(run, name, step);\n"
+    "    PRIMARY KEY (run, name, step, attempt, src_offset)\n"
+    ") WITHOUT ROWID;\n"
     "CREATE TABLE checkpoints (\n"
     "    id         INTEGER PRIMARY KEY,\n"
     "    run        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"

@@ -351,8 +351,11 @@ static void test_create(void)
                "predictions;run_artifacts;runs;selections;sweeps");
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name",
                "v_latest_sweeps;v_runs;v_stage_summary");
-    CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'index'"
-               " AND name = 'metrics_run_name_step'", "metrics_run_name_step");
+    /* metrics is keyed for curves, without a rowid (ingestion speed). */
+    CHECK_ROWS(db, "SELECT name FROM pragma_index_info('sqlite_autoindex_metrics_1')"
+               " ORDER BY seqno", "run;name;step;attempt;src_offset");
+    CHECK_ROWS(db, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics'"
+               " AND sql LIKE '%WITHOUT ROWID%'", "1");
     sqlite3_close(db);
     reg_close(reg);
 }

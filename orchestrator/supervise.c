@@ -1,0 +1,105 @@
+/*
+ * supervise.c - `mainline-supervise STATUS_FILE -- COMMAND...`: the small process
+ * that stands between the orchestrator and each job (see executor.h).
+ *
+ * It writes "<STATUS_FILE>.pid" (its pid and start time) before starting the
+ * command, waits for it, forwards SIGTERM/SIGINT/SIGHUP to it, and writes
+ * {"exit": N} or {"signal": N} to STATUS_FILE, so whoever watches next learns how
+ * the job ended. It links only libc and mainline's small helpers: it starts once
+ * per job, and its start-up is orchestration overhead.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "proc.h"
+
+
+static volatile sig_atomic_t child_pid;
+
+static void forward_signal(int sig)
+{
+    if (child_pid > 0)
+        kill(child_pid, sig);
+}
+
+static int write_status(const char *path, int status)
+{
+    char buf[64];
+    if (WIFSIGNALED(status))
+        snprintf(buf, sizeof(buf), "{\"signal\": %d}\n", WTERMSIG(status));
+    else
+        snprintf(buf, sizeof(buf), "{\"exit\": %d}\n", WEXITSTATUS(status));
+    struct strbuf err = STRBUF_INIT;
+    int rc = write_file_atomic(path, buf, strlen(buf), &err);
+    if (rc < 0)
+        fprintf(stderr, "mainline-supervise: %s\n", err.buf);
+    sb_release(&err);
+    return rc;
+}
+
+/*
+ * "<status>.pid" holds "PID START": written before the command starts, so an
+ * orchestrator that crashed between forking us and recording our pid can still
+ * find us and never start the same job twice.
+ */
+static void write_pid_file(const char *status_path)
+{
+    struct strbuf path = STRBUF_INIT, text = STRBUF_INIT, err = STRBUF_INIT;
+    sb_addf(&path, "%s.pid", status_path);
+    sb_addf(&text, "%d %lld\n", (int)getpid(), (long long)proc_start_time(getpid()));
+    if (write_file_atomic(path.buf, text.buf, text.len, &err) < 0)
+        fprintf(stderr, "mainline-supervise: %s\n", err.buf);
+    sb_release(&path);
+    sb_release(&text);
+    sb_release(&err);
+}
+
+static int supervise_main(int argc, char **argv)
+{
+    if (argc < 4 || strcmp(argv[2], "--") != 0) {
+        fprintf(stderr, "usage: mainline-supervise STATUS_FILE -- COMMAND [ARGS...]\n");
+        return 129;
+    }
+    const char *status_path = argv[1];
+    unlink(status_path);
+    write_pid_file(status_path);
+    struct sigaction sa = { .sa_handler = forward_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("mainline-supervise: fork");
+        return 128;
+    }
+    if (pid == 0) {
+        execvp(argv[3], argv + 3);
+        fprintf(stderr, "mainline: cannot run '%s': %s\n", argv[3], strerror(errno));
+        _exit(127);
+    }
+    child_pid = pid;
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            perror("mainline-supervise: waitpid");
+            return 128;
+        }
+    }
+    write_status(status_path, status);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+
+#ifndef TESTING
+int main(int argc, char **argv)
+{
+    return supervise_main(argc, argv);
+}
+#endif
