@@ -119,6 +119,8 @@ struct batch {
     size_t n_events, alloc_events;
     char **strings;      /* owned copies the rows point to */
     size_t n_strings, alloc_strings;
+    const char *names[32];   /* metric names seen in this batch (in strings) */
+    size_t n_names;
 };
 
 static const char *keep(struct batch *b, char *s)
@@ -132,7 +134,7 @@ static void batch_reset(struct batch *b)
 {
     for (size_t i = 0; i < b->n_strings; i++)
         free(b->strings[i]);
-    b->n_strings = b->n_metrics = b->n_checkpoints = b->n_events = 0;
+    b->n_strings = b->n_metrics = b->n_checkpoints = b->n_events = b->n_names = 0;
 }
 
 static void batch_free(struct batch *b)
@@ -164,6 +166,25 @@ static void add_malformed(struct batch *b, const char *file, int64_t line, int64
     json_decref(data);
 }
 
+/* A metric name, kept once per batch: a file has a handful of names repeated on
+ * every line, and a copy per row was a malloc per row. */
+static const char *intern_name(struct batch *b, const char *prefix, const char *key)
+{
+    size_t plen = strlen(prefix);
+    int add_prefix = plen && strncmp(key, prefix, plen) != 0;
+    for (size_t i = b->n_names; i-- > 0;) {
+        const char *n = b->names[i];
+        if (add_prefix ? !strncmp(n, prefix, plen) && !strcmp(n + plen, key) : !strcmp(n, key))
+            return n;
+    }
+    struct strbuf name = STRBUF_INIT;
+    sb_addf(&name, "%s%s", add_prefix ? prefix : "", key);
+    const char *kept = keep(b, sb_detach(&name));
+    if (b->n_names < sizeof(b->names) / sizeof(b->names[0]))
+        b->names[b->n_names++] = kept;
+    return kept;
+}
+
 /* Metric names for an event's numeric fields: the prefix keeps val and eval apart. */
 static void add_metrics(struct batch *b, json_t *obj, const char *prefix, int64_t step,
                         int64_t offset)
@@ -178,14 +199,7 @@ static void add_metrics(struct batch *b, json_t *obj, const char *prefix, int64_
             continue;
         b->metrics = xgrow(b->metrics, b->n_metrics + 1, &b->alloc_metrics, sizeof(*b->metrics));
         struct reg_metric_in *m = &b->metrics[b->n_metrics++];
-        size_t plen = strlen(prefix);
-        if (plen && strncmp(key, prefix, plen) != 0) {
-            struct strbuf name = STRBUF_INIT;
-            sb_addf(&name, "%s%s", prefix, key);
-            m->name = keep(b, sb_detach(&name));
-        } else {
-            m->name = keep(b, xstrdup(key));
-        }
+        m->name = intern_name(b, prefix, key);
         m->step = step;
         m->value = value;
         m->src_offset = offset;

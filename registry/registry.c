@@ -358,12 +358,14 @@ static enum reg_status configure(struct registry *reg)
      * last commits, which the next `mainline run` reconciles like any crash. */
     if (st == REG_OK)
         st = reg_exec(reg, "PRAGMA synchronous = NORMAL", "setting synchronous");
+
     return st;
 }
 
 static enum reg_status open_db(struct registry *reg, enum reg_open_mode mode)
 {
-    int flags = SQLITE_OPEN_READWRITE;
+    /* One connection, one thread: SQLite's per-call mutexes buy nothing here. */
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (mode == REG_OPEN_CREATE)
         flags |= SQLITE_OPEN_CREATE;
     if (sqlite3_open_v2(reg->path, &reg->db, flags, NULL) != SQLITE_OK) {
