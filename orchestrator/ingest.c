@@ -352,6 +352,22 @@ static size_t take_lines(struct reader *rd, char *buf, size_t len, int64_t base,
     return start;
 }
 
+int ingest_file_if_grown(struct registry *reg, int64_t run, int attempt, const char *path,
+                         const char *file, const struct stdout_rules *rules,
+                         struct ingest_stats *stats, int64_t *seen_size, struct strbuf *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) < 0)
+        return errno == ENOENT ? 0 : ingest_file(reg, run, attempt, path, file, rules, stats,
+                                                 err);
+    if ((int64_t)sb.st_size == *seen_size)
+        return 0;
+    int rc = ingest_file(reg, run, attempt, path, file, rules, stats, err);
+    if (rc == 0)
+        *seen_size = (int64_t)sb.st_size;
+    return rc;
+}
+
 /* Bytes up to and including the next newline (counting `have` already read),
  * or -1 when the file ends first. */
 static int64_t skip_long_line(FILE *f, int64_t have)

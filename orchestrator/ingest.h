@@ -44,5 +44,11 @@ int ingest_file(struct registry *reg, int64_t run, int attempt, const char *path
                 const char *file, const struct stdout_rules *rules, struct ingest_stats *stats,
                 struct strbuf *err);
 
+/* The same, skipped without touching the registry when the file's size is still
+ * *seen_size (the caller's memory of the last look); updates *seen_size. */
+int ingest_file_if_grown(struct registry *reg, int64_t run, int attempt, const char *path,
+                         const char *file, const struct stdout_rules *rules,
+                         struct ingest_stats *stats, int64_t *seen_size, struct strbuf *err);
+
 
 #endif

@@ -76,6 +76,7 @@ static struct job *job_add(struct sched *s)
     struct job *j = &s->jobs[s->n_jobs++];
     memset(j, 0, sizeof(*j));
     j->run = (size_t)-1;
+    j->seen_metrics = j->seen_stdout = -1;
     return j;
 }
 
@@ -112,10 +113,11 @@ static void ingest_job(struct sched *s, struct job *j)
         return;   /* evaluators are read once, when they finish */
     struct reg_exec_run *r = run_of(s, j);
     struct strbuf err = STRBUF_INIT;
-    if (ingest_file(s->reg, r->rowid, j->attempt, j->metrics_path, "metrics", NULL, &j->stats,
-                    &err) < 0 ||
-        (s->rules && ingest_file(s->reg, r->rowid, j->attempt, j->stdout_path, "stdout",
-                                 s->rules, &j->stats, &err) < 0))
+    if (ingest_file_if_grown(s->reg, r->rowid, j->attempt, j->metrics_path, "metrics", NULL,
+                             &j->stats, &j->seen_metrics, &err) < 0 ||
+        (s->rules && ingest_file_if_grown(s->reg, r->rowid, j->attempt, j->stdout_path,
+                                          "stdout", s->rules, &j->stats, &j->seen_stdout,
+                                          &err) < 0))
         warning("%s", err.buf);
     sb_release(&err);
 }
@@ -150,7 +152,8 @@ static void plan_evals(struct sched *s, const struct reg_exec_run *r);
 
 static void finish_orphan(struct sched *s, struct reg_exec_run *r, struct exec_proc *proc)
 {
-    struct job tmp = { .kind = JOB_TRAIN, .run = (size_t)(r - s->runs), .attempt = r->attempt };
+    struct job tmp = { .kind = JOB_TRAIN, .run = (size_t)(r - s->runs), .attempt = r->attempt,
+                       .seen_metrics = -1, .seen_stdout = -1 };
     job_paths(&tmp, r->run_dir);
     ingest_job(s, &tmp);
     struct exec_result res;
@@ -385,8 +388,62 @@ static int can_resume(struct sched *s, const struct reg_exec_run *r)
     return path != NULL;
 }
 
-/* Mark the run running first, then fork: a crash in between leaves a run that
- * the next orchestrator reconciles, never a job nobody knows about. */
+/*
+ * Fork, then record the start with its pid in one transaction. A crash in between
+ * leaves a supervisor the registry does not know, but its pid file in the run
+ * directory: start_train() finds it and adopts it instead of starting the run twice.
+ */
+static int launch_train(struct sched *s, struct reg_exec_run *r, const char *dir, int attempt,
+                        int resume, char **argv, char **env, struct strbuf *err)
+{
+    struct job *j = job_add(s);
+    j->kind = JOB_TRAIN;
+    j->run = (size_t)(r - s->runs);
+    j->attempt = attempt;
+    j->started = now_s();
+    job_paths(j, dir);
+    struct strbuf errlog = STRBUF_INIT;
+    sb_addf(&errlog, "%s/stderr.log", dir);
+    struct exec_spec spec = { argv, env, dir, j->stdout_path, errlog.buf, j->status_path };
+    int forked = s->ex.submit(&s->ex, &spec, &j->proc, err) == 0;
+    sb_release(&errlog);
+    if (reg_run_start(s->reg, r->rowid, attempt, !resume, forked ? j->proc.pid : 0,
+                      forked ? j->proc.start : 0, proc_hostname(), dir) != REG_OK) {
+        sb_addf(err, "%s%s", err->len ? "; " : "", reg_errmsg(s->reg));
+        if (forked)
+            s->ex.cancel(&s->ex, &j->proc, SIGKILL);
+        job_free(j);
+        s->n_jobs--;
+        return -1;
+    }
+    r->state = RUN_RUNNING;
+    r->attempt = attempt;
+    free(r->run_dir);
+    r->run_dir = xstrdup(dir);
+    if (!forked)
+        j->stop_reason = "could not start";   /* the job slot records the failure */
+    return forked ? 0 : -1;
+}
+
+/* A supervisor left by an orchestrator that died right after forking it. */
+static int adopt_unrecorded(struct sched *s, struct reg_exec_run *r, const char *dir)
+{
+    struct strbuf status = STRBUF_INIT;
+    sb_addf(&status, "%s/exit.json", dir);
+    struct exec_proc proc;
+    int found = exec_read_pid_file(status.buf, &proc) == 0 && proc_alive(proc.pid, proc.start);
+    sb_release(&status);
+    if (!found || reg_run_start(s->reg, r->rowid, r->attempt + 1, 0, proc.pid, proc.start,
+                                proc_hostname(), dir) != REG_OK)
+        return 0;
+    r->state = RUN_RUNNING;
+    r->attempt++;
+    free(r->run_dir);
+    r->run_dir = xstrdup(dir);
+    adopt(s, r, &proc);
+    return 1;
+}
+
 static int submit_train(struct sched *s, struct reg_exec_run *r, const char *dir, int resume,
                         struct strbuf *err)
 {
@@ -406,36 +463,9 @@ static int submit_train(struct sched *s, struct reg_exec_run *r, const char *dir
         argv = command_expand(tmpl, vars, params, err);
     json_decref(tmpl);
     char **env = job_env(s, dir, config.buf, attempt, resume);
-    if (argv && reg_run_start(s->reg, r->rowid, attempt, !resume, 0, 0, proc_hostname(),
-                              dir) != REG_OK) {
-        sb_addf(err, "%s", reg_errmsg(s->reg));
-        argv_free(argv);
-        argv = NULL;
-    }
     rc = argv ? 0 : -1;
-    if (argv) {
-        struct job *j = job_add(s);
-        j->kind = JOB_TRAIN;
-        j->run = (size_t)(r - s->runs);
-        j->attempt = attempt;
-        j->started = now_s();
-        job_paths(j, dir);
-        r->state = RUN_RUNNING;
-        r->attempt = attempt;
-        free(r->run_dir);
-        r->run_dir = xstrdup(dir);
-        struct exec_spec spec = { argv, env, dir, j->stdout_path, NULL, j->status_path };
-        struct strbuf errlog = STRBUF_INIT;
-        sb_addf(&errlog, "%s/stderr.log", dir);
-        spec.stderr_path = errlog.buf;
-        rc = s->ex.submit(&s->ex, &spec, &j->proc, err);
-        if (rc == 0)
-            reg_check(s, reg_run_set_pid(s->reg, r->rowid, j->proc.pid, j->proc.start),
-                      "cannot record a pid");
-        else
-            j->stop_reason = "could not start";
-        sb_release(&errlog);
-    }
+    if (argv)
+        rc = launch_train(s, r, dir, attempt, resume, argv, env, err);
     argv_free(argv);
     argv_free(env);
     json_decref(params);
@@ -449,6 +479,10 @@ static void start_train(struct sched *s, size_t i)
     struct reg_exec_run *r = &s->runs[i];
     struct strbuf err = STRBUF_INIT;
     char *dir = rundir_path(s->root, s->sw.name, s->sw.version, r->run_id);
+    if (adopt_unrecorded(s, r, dir)) {
+        free(dir);
+        return;
+    }
     int resume = can_resume(s, r);
     s->notes[i].tries++;
     int rc = mkdir_p(dir, &err);

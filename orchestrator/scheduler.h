@@ -45,6 +45,7 @@ struct job {
     double term_at;           /* when SIGTERM was sent, 0 = not yet */
     const char *stop_reason;  /* why we stopped it: "timeout", "cancelled", ... */
     struct ingest_stats stats;
+    int64_t seen_metrics, seen_stdout;   /* file sizes at the last ingestion (-1: never) */
 };
 
 /* Per-run notes of one invocation, kept beside sched.runs. */

@@ -185,13 +185,6 @@ static enum reg_status set_pid(struct registry *reg, const char *sql, int64_t ro
     return exec_one(reg, st, "recording a pid");
 }
 
-enum reg_status reg_run_set_pid(struct registry *reg, int64_t run, int64_t pid,
-                                int64_t proc_start)
-{
-    return set_pid(reg, "UPDATE runs SET pid = ?2, proc_start = ?3"
-                   " WHERE id = ?1 AND state = 'running'", run, pid, proc_start);
-}
-
 enum reg_status reg_eval_job_set_pid(struct registry *reg, int64_t job, int64_t pid,
                                      int64_t proc_start)
 {

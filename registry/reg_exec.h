@@ -43,10 +43,7 @@ void reg_exec_sweep_release(struct reg_exec_sweep *s);
 enum reg_status reg_run_start(struct registry *reg, int64_t run, int attempt, int from_scratch,
                               int64_t pid, int64_t proc_start, const char *host,
                               const char *run_dir);
-/* Record the pid of a run already marked running (pid is learned after the
- * state change, so a crash in between leaves pid 0, never an unrecorded job). */
-enum reg_status reg_run_set_pid(struct registry *reg, int64_t run, int64_t pid,
-                                int64_t proc_start);
+/* Record the pid of an evaluation already marked running. */
 enum reg_status reg_eval_job_set_pid(struct registry *reg, int64_t job, int64_t pid,
                                      int64_t proc_start);
 /* running -> done|failed|cancelled (or planned, to hand a run back untouched). */
