@@ -3,7 +3,7 @@
 # only those not installed yet. Used by `make test` and `make deps`.
 set -e
 here=$(dirname "$0")
-want="pkg-config sqlite3 git clang"
+want="pkg-config sqlite3 git python3 procps make gcc"
 want="$want $(grep -v '^#' "$here/deps.list" | awk 'NF {print $2}')"
 missing=""
 for p in $want; do
