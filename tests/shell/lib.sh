@@ -64,6 +64,58 @@ expect_exit() {
     fi
 }
 
+# ---- helpers the test families share ----
+
+# run_rc CODE CMD...: CMD's stdout goes to ./out, stderr to ./err; it must exit CODE.
+run_rc() {
+    want=$1
+    shift
+    if "$@" >out 2>err; then got=0; else got=$?; fi
+    if [ "$got" -ne "$want" ]; then
+        echo "expected exit $want, got $got: $*"
+        echo "--- stdout:"; cat out
+        echo "--- stderr:"; cat err
+        return 1
+    fi
+}
+
+# check_eq WHAT EXPECTED ACTUAL
+check_eq() {
+    if [ "$2" != "$3" ]; then
+        printf '%s:\n  expected [%s]\n  got      [%s]\n' "$1" "$2" "$3"
+        return 1
+    fi
+}
+
+sha() {
+    sha256sum "$1" | cut -d' ' -f1
+}
+
+must_be_empty() {
+    if [ -s "$1" ]; then
+        echo "$1 is not empty:"; cat "$1"
+        return 1
+    fi
+}
+
+# test_body DESC <<\EOF ... EOF: test_expect_success with the body on stdin, so
+# SQL and Python in it can use both kinds of quotes.
+test_body() {
+    test_expect_success "$1" "$(cat)"
+}
+
+sql() {
+    sqlite3 mainline.db "$@"
+}
+
+# refute CMD...: CMD must fail (a bare `! CMD` never stops a `set -e` body).
+refute() {
+    if "$@"; then
+        echo "should have failed: $*"
+        return 1
+    fi
+}
+
 test_done() {
     [ "$test_failed" -eq 0 ] && rm -rf "$SCRATCH"
     echo "$test_passed passed, $test_failed failed"

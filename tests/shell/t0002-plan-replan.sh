@@ -17,34 +17,9 @@ setup_sweep() {
     cp -R "$TOP/sweeps/data" "$TOP/sweeps/models" .
 }
 
-# run_rc CODE CMD...: CMD's stdout goes to ./out, stderr to ./err; it must exit CODE.
-run_rc() {
-    want=$1
-    shift
-    if "$@" >out 2>err; then got=0; else got=$?; fi
-    if [ "$got" -ne "$want" ]; then
-        echo "expected exit $want, got $got: $*"
-        echo "--- stdout:"; cat out
-        echo "--- stderr:"; cat err
-        return 1
-    fi
-}
-
-# check_eq WHAT EXPECTED ACTUAL
-check_eq() {
-    if [ "$2" != "$3" ]; then
-        printf '%s:\n  expected [%s]\n  got      [%s]\n' "$1" "$2" "$3"
-        return 1
-    fi
-}
-
 # edit SED-SCRIPT FILE: edit a file in place, portably.
 edit() {
     sed "$1" "$2" >"$2.new" && mv "$2.new" "$2"
-}
-
-sha() {
-    sha256sum "$1" | cut -d' ' -f1
 }
 
 # What a plan wrote: sweeps, runs, artifacts, run links, the latest version.

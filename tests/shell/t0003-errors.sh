@@ -9,33 +9,6 @@
 # the exact stderr it must produce is written by a case_* function below.
 . "$(dirname "$0")/lib.sh"
 
-# run_rc CODE CMD...: CMD's stdout goes to ./out, stderr to ./err; it must exit CODE.
-run_rc() {
-    want=$1
-    shift
-    if "$@" >out 2>err; then got=0; else got=$?; fi
-    if [ "$got" -ne "$want" ]; then
-        echo "expected exit $want, got $got: $*"
-        echo "--- stdout:"; cat out
-        echo "--- stderr:"; cat err
-        return 1
-    fi
-}
-
-check_eq() {
-    if [ "$2" != "$3" ]; then
-        printf '%s:\n  expected [%s]\n  got      [%s]\n' "$1" "$2" "$3"
-        return 1
-    fi
-}
-
-must_be_empty() {
-    if [ -s "$1" ]; then
-        echo "$1 is not empty:"; cat "$1"
-        return 1
-    fi
-}
-
 no_registry() {
     for f in reg.db reg.db-wal reg.db-shm mainline.db mainline.db-wal; do
         if [ -e "$f" ]; then

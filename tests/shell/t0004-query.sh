@@ -16,37 +16,6 @@ export GIT_CEILING_DIRECTORIES
 INJECT="condition=x';DROP/**/TABLE/**/runs;--"
 INJECT_SPACED="condition=x'; drop table runs; --"
 
-# run_rc CODE CMD...: CMD's stdout goes to ./out, stderr to ./err; it must exit CODE.
-run_rc() {
-    want=$1
-    shift
-    if "$@" >out 2>err; then got=0; else got=$?; fi
-    if [ "$got" -ne "$want" ]; then
-        echo "expected exit $want, got $got: $*"
-        echo "--- stdout:"; cat out
-        echo "--- stderr:"; cat err
-        return 1
-    fi
-}
-
-check_eq() {
-    if [ "$2" != "$3" ]; then
-        printf '%s:\n  expected [%s]\n  got      [%s]\n' "$1" "$2" "$3"
-        return 1
-    fi
-}
-
-must_be_empty() {
-    if [ -s "$1" ]; then
-        echo "$1 is not empty:"; cat "$1"
-        return 1
-    fi
-}
-
-sha() {
-    sha256sum "$1" | cut -d' ' -f1
-}
-
 # lora-attn-vs-all (12 runs, 6 waiting) and rank-lr-grid (12 runs) in ./reg.db.
 setup_two() {
     cp "$TOP/sweeps/lora-attn-vs-all.yaml" "$TOP/sweeps/rank-lr-grid.yaml" . &&

@@ -17,30 +17,6 @@ GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL GIT_CONFIG_NOSYSTEM
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
 
-# run_rc CODE CMD...: CMD's stdout goes to ./out, stderr to ./err; it must exit CODE.
-run_rc() {
-    want=$1
-    shift
-    if "$@" >out 2>err; then got=0; else got=$?; fi
-    if [ "$got" -ne "$want" ]; then
-        echo "expected exit $want, got $got: $*"
-        echo "--- stdout:"; cat out
-        echo "--- stderr:"; cat err
-        return 1
-    fi
-}
-
-check_eq() {
-    if [ "$2" != "$3" ]; then
-        printf '%s:\n  expected [%s]\n  got      [%s]\n' "$1" "$2" "$3"
-        return 1
-    fi
-}
-
-sha() {
-    sha256sum "$1" | cut -d' ' -f1
-}
-
 # sweep_row NAME COLUMNS: one row of the sweeps table, NULLs shown as NULL.
 sweep_row() {
     sqlite3 -nullvalue NULL reg.db "SELECT $2 FROM sweeps WHERE name = '$1'"

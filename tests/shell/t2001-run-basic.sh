@@ -13,24 +13,6 @@
 FAKES="$TOP/${BUILD:-build}/tests/fakes"
 FULL="$SCRATCH/full"
 
-# test_body DESC <<\EOF ... EOF: test_expect_success with the body on stdin, so
-# SQL and Python in it can use both kinds of quotes.
-test_body() {
-    test_expect_success "$1" "$(cat)"
-}
-
-sql() {
-    sqlite3 mainline.db "$@"
-}
-
-# refute CMD...: CMD must fail (a bare `! CMD` never stops a `set -e` body).
-refute() {
-    if "$@"; then
-        echo "should have failed: $*"
-        return 1
-    fi
-}
-
 # The datasets and the base model the example sweeps use, copied here.
 fake_inputs() {
     cp -r "$TOP/sweeps/data" "$TOP/sweeps/models" .

@@ -11,24 +11,6 @@
 FAKES="$TOP/${BUILD:-build}/tests/fakes"
 DEP="$SCRATCH/dep"
 
-# test_body DESC <<\EOF ... EOF: test_expect_success with the body on stdin, so
-# SQL and Python in it can use both kinds of quotes.
-test_body() {
-    test_expect_success "$1" "$(cat)"
-}
-
-sql() {
-    sqlite3 mainline.db "$@"
-}
-
-# refute CMD...: CMD must fail (a bare `! CMD` never stops a `set -e` body).
-refute() {
-    if "$@"; then
-        echo "should have failed: $*"
-        return 1
-    fi
-}
-
 # col RUN COLUMN: one column of a run's row, "|"-joined when several.
 col() {
     sql "SELECT $2 FROM runs WHERE run_id = '$1'"

@@ -12,16 +12,6 @@
 
 FAKES="$TOP/${BUILD:-build}/tests/fakes"
 
-# test_body DESC <<\EOF ... EOF: test_expect_success with the body on stdin, so
-# SQL and Python in it can use both kinds of quotes.
-test_body() {
-    test_expect_success "$1" "$(cat)"
-}
-
-sql() {
-    sqlite3 mainline.db "$@"
-}
-
 # crash_sweep NAME DEFAULTS: two runs (main-seed-0, main-seed-1) evaluated on
 # bench with a baseline, written to NAME.yaml and planned.
 crash_sweep() {
