@@ -17,7 +17,6 @@
 
 enum cmd_flags {
     NEED_REGISTRY = 1 << 0,   /* reads an existing registry (through cli_registry) */
-    HIDDEN = 1 << 1,          /* internal: not listed by `mainline help` */
 };
 
 struct command {
@@ -117,8 +116,7 @@ static void print_overview(FILE *f)
     fputs(global_usage, f);
     fputs("\ncommands:\n", f);
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (!(commands[i].flags & HIDDEN))
-            fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fputs("\nSee 'mainline help <command>' for one command.\n", f);
 }
 
