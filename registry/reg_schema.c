@@ -81,9 +81,10 @@ static const char migration_1_tables[] =
     "    PRIMARY KEY (run, artifact)\n"
     ") WITHOUT ROWID;\n"
     "CREATE INDEX run_artifacts_artifact ON run_artifacts(artifact);\n"
-    /* The biggest table by far: one B-tree, keyed for curves (run, name, step) and
-     * unique per source line (a line has one step, so the key holds (run, attempt,
-     * src_offset, name) unique too); no rowid, no per-row timestamp. */
+    /* The biggest table by far: one B-tree without a rowid or per-row timestamp,
+     * keyed in the order lines are ingested (offsets only grow), so ingestion
+     * appends instead of inserting all over the tree; the key is also what makes a
+     * source line unique. Curves of a run read its rows, a few thousand. */
     "CREATE TABLE metrics (\n"
     "    run        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
     "    attempt    INTEGER NOT NULL,\n"
@@ -91,7 +92,7 @@ static const char migration_1_tables[] =
     "    name       TEXT NOT NULL,\n"
     "    value      REAL,\n"
     "    src_offset INTEGER NOT NULL,\n"
-    "    PRIMARY KEY (run, name, step, attempt, src_offset)\n"
+    "    PRIMARY KEY (run, attempt, src_offset, name)\n"
     ") WITHOUT ROWID;\n"
     "CREATE TABLE checkpoints (\n"
     "    id         INTEGER PRIMARY KEY,\n"

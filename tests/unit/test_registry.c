@@ -351,9 +351,9 @@ static void test_create(void)
                "predictions;run_artifacts;runs;selections;sweeps");
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name",
                "v_latest_sweeps;v_runs;v_stage_summary");
-    /* metrics is keyed for curves, without a rowid (ingestion speed). */
+    /* metrics is keyed in ingestion order, without a rowid (ingestion speed). */
     CHECK_ROWS(db, "SELECT name FROM pragma_index_info('sqlite_autoindex_metrics_1')"
-               " ORDER BY seqno", "run;name;step;attempt;src_offset");
+               " ORDER BY seqno", "run;attempt;src_offset;name");
     CHECK_ROWS(db, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics'"
                " AND sql LIKE '%WITHOUT ROWID%'", "1");
     sqlite3_close(db);
