@@ -2,8 +2,9 @@
 # demo.sh - `make demo`: what mainline can do end to end today, for real.
 # Today that is planning: seed 001's sweep is validated, expanded into runs,
 # every file it uses is hashed, and it is all recorded in a registry you can
-# query with sqlite3. Training and evaluating the runs arrive with the trainer,
-# evaluator and executor; this script says so instead of pretending.
+# query with sqlite3. `mainline run` works, but this sweep uses the built-in
+# trainer and evaluator, which are not built yet; this script says so instead of
+# pretending.
 set -e
 cd "$(dirname "$0")/.."
 db=${DEMO_REGISTRY:-demo.db}
@@ -20,5 +21,6 @@ echo
 echo "== sqlite3 $db 'select stage, runs, waiting, planned from v_stage_summary'"
 sqlite3 -header -column "$db" 'select stage, runs, waiting, planned from v_stage_summary'
 echo
-echo "The registry is $db. Running the sweep (training, evaluation, selection and"
-echo "the report) arrives with the trainer and the executor: it is not built yet."
+echo "The registry is $db. 'mainline run lora-attn-vs-all' needs the built-in trainer"
+echo "and evaluator (mainline-train, mainline-eval), which are not built yet. mainline run"
+echo "itself works today with any trainer that speaks docs/protocol.md."
