@@ -1,6 +1,6 @@
 # mainline - one Makefile for the orchestrator, the trainer, the evaluator and tests.
 #
-#   make            build bin/mainline
+#   make            build bin/mainline and bin/mainline-train
 #   make test       install missing Debian packages, build, run every test
 #   make check      build and run every test (no package installation)
 #   make asan       the same tests under AddressSanitizer + UBSan (build-asan/)
@@ -30,6 +30,7 @@ MODEL_LIBS   := $(shell pkg-config --libs $(MODEL_PKGS) 2>/dev/null)
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -iquote common -iquote registry -iquote orchestrator -iquote model \
+             -iquote trainer \
              $(PKG_CFLAGS) $(MODEL_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
 LIBS       = $(PKG_LIBS) -lm
@@ -81,6 +82,15 @@ MODEL_OBJS += model/safetensors.o
 MODEL_OBJS += model/model_io.o
 MODEL_OBJS += model/tokenizer.o
 
+# The built-in trainer, bin/mainline-train, but its main(): also linked into unit tests.
+TRAIN_OBJS += trainer/config.o
+TRAIN_OBJS += trainer/data.o
+TRAIN_OBJS += trainer/optim.o
+TRAIN_OBJS += trainer/metrics.o
+TRAIN_OBJS += trainer/checkpoint.o
+TRAIN_OBJS += trainer/setup.o
+TRAIN_OBJS += trainer/train.o
+
 CLI_OBJS += orchestrator/main.o
 CLI_OBJS += orchestrator/cmd_doctor.o
 CLI_OBJS += orchestrator/cmd_plan.o
@@ -93,12 +103,14 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 LIB := $(BUILD)/libmainline.a
 MODEL_LIB := $(BUILD)/libmodel.a
+TRAIN_LIB := $(BUILD)/libtrainer.a
 B_LIB_OBJS := $(addprefix $(BUILD)/,$(LIB_OBJS))
 B_MODEL_OBJS := $(addprefix $(BUILD)/,$(MODEL_OBJS))
 B_CLI_OBJS := $(addprefix $(BUILD)/,$(CLI_OBJS))
+B_TRAIN_OBJS := $(addprefix $(BUILD)/,$(TRAIN_OBJS))
 
 .PHONY: all test check asan fuzz fuzz-build demo deps detect clean unit-tests bench
-all: detect $(BINDIR)/mainline $(BINDIR)/mainline-supervise
+all: detect $(BINDIR)/mainline $(BINDIR)/mainline-supervise $(BINDIR)/mainline-train
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -117,13 +129,23 @@ $(BINDIR)/mainline-supervise: $(addprefix $(BUILD)/,$(SUPERVISE_OBJS))
 $(MODEL_LIB): $(B_MODEL_OBJS)
 	$(Q_AR)rm -f $@ && ar rcs $@ $^
 
+$(TRAIN_LIB): $(B_TRAIN_OBJS)
+	$(Q_AR)rm -f $@ && ar rcs $@ $^
+
+# The trainer never uses the registry: --as-needed keeps SQLite off its link.
+$(BINDIR)/mainline-train: $(BUILD)/trainer/main.o $(TRAIN_LIB) $(MODEL_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $(BUILD)/trainer/main.o $(TRAIN_LIB) \
+	    $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
+
 $(BINDIR)/mainline: $(B_CLI_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(B_CLI_OBJS) $(LIB) $(MODEL_LIBS) $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(MODEL_LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(TRAIN_LIB) $(LIB) $(MODEL_LIB)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(TRAIN_LIB) $(MODEL_LIB) $(LIB) \
+	    $(MODEL_LIBS) $(LIBS)
 
 # Small honest trainer/evaluator programs the orchestrator tests run (never shipped).
 FAKES := $(BUILD)/tests/fakes/fake_trainer $(BUILD)/tests/fakes/fake_evaluator
@@ -189,3 +211,4 @@ clean:
 	rm -rf $(BUILD) build-asan build-fuzz $(BINDIR)
 
 -include $(B_LIB_OBJS:.o=.d) $(B_CLI_OBJS:.o=.d) $(B_MODEL_OBJS:.o=.d) $(BUILD)/orchestrator/supervise.d
+-include $(B_TRAIN_OBJS:.o=.d) $(BUILD)/trainer/main.d

@@ -116,6 +116,33 @@ refute() {
     fi
 }
 
+# wait_until SECONDS CMD...: poll CMD every 0.05 s until it succeeds.
+wait_until() {
+    tries=$(($1 * 20))
+    shift
+    until "$@"; do
+        tries=$((tries - 1))
+        if [ "$tries" -le 0 ]; then
+            echo "gave up waiting for: $*"
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# jobs_of_this_test: pids of the supervisors and jobs under this test's runs/.
+jobs_of_this_test() {
+    pgrep -f "$PWD/runs/" || :
+}
+
+# no_jobs_left: fails, listing them, while any job of this test still runs.
+no_jobs_left() {
+    if pgrep -af "$PWD/runs/"; then
+        echo "jobs left running"
+        return 1
+    fi
+}
+
 test_done() {
     [ "$test_failed" -eq 0 ] && rm -rf "$SCRATCH"
     echo "$test_passed passed, $test_failed failed"

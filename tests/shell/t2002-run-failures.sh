@@ -52,12 +52,6 @@ kill_leftovers() {
     done
 }
 
-no_jobs_left() {
-    if pgrep -af "$PWD/runs/"; then
-        echo "jobs left running"
-        return 1
-    fi
-}
 
 test_body 'a failing run ends failed with its exit status and reason; exit 1' <<\EOF
     { sweep_head fl; cat <<EOT; } >fl.yaml

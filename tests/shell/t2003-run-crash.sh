@@ -33,31 +33,8 @@ EOF
     mainline plan "$1.yaml" >plan.out
 }
 
-# wait_until SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
-wait_until() {
-    tries=$(($1 * 10))
-    shift
-    until "$@"; do
-        tries=$((tries - 1))
-        if [ "$tries" -le 0 ]; then
-            echo "gave up waiting for: $*"
-            return 1
-        fi
-        sleep 0.1
-    done
-}
 
-# jobs_of_this_test: pids of the supervisors and jobs under this test's runs/.
-jobs_of_this_test() {
-    pgrep -f "$PWD/runs/" || :
-}
 
-no_jobs_left() {
-    if pgrep -af "$PWD/runs/"; then
-        echo "jobs left running"
-        return 1
-    fi
-}
 
 # Every run of SWEEP has written a checkpoint line.
 all_checkpointed() {

@@ -1,0 +1,217 @@
+/* data.c - JSONL rows -> tokenized examples -> padded batches (see data.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "data.h"
+
+/* ---- loading ---- */
+
+static void push_tokens(struct dataset *ds, const int *ids, size_t n)
+{
+    ds->tokens = xgrow(ds->tokens, ds->n_tokens + n, &ds->alloc_tokens, sizeof(int));
+    memcpy(ds->tokens + ds->n_tokens, ids, n * sizeof(int));
+    ds->n_tokens += n;
+}
+
+static size_t common_prefix(const int *a, size_t na, const int *b, size_t nb)
+{
+    size_t i = 0;
+    while (i < na && i < nb && a[i] == b[i])
+        i++;
+    return i;
+}
+
+void data_add(struct dataset *ds, const struct data_spec *spec, const char *prompt,
+              size_t prompt_len, const char *completion, size_t completion_len)
+{
+    struct strbuf full = STRBUF_INIT;
+    sb_add(&full, prompt, prompt_len);
+    sb_add(&full, completion, completion_len);
+    int *ids = NULL, *pids = NULL;
+    size_t n = 0, np = 0;
+    tokenizer_encode(spec->tok, full.buf ? full.buf : "", full.len, 1, 1, &ids, &n);
+    tokenizer_encode(spec->tok, prompt, prompt_len, 1, 0, &pids, &np);
+    size_t plen = common_prefix(ids, n, pids, np);
+    ds->rows++;
+    if (n > (size_t)spec->max_seq_len) {
+        n = (size_t)spec->max_seq_len;
+        ds->truncated++;
+    }
+    if (plen >= n) {
+        ds->dropped++;
+    } else {
+        ds->ex = xgrow(ds->ex, ds->n + 1, &ds->alloc_ex, sizeof(*ds->ex));
+        ds->ex[ds->n++] = (struct example){ ds->n_tokens, (int)n, (int)plen };
+        push_tokens(ds, ids, n);
+        ds->input_tokens += (long)n - 1;
+        ds->loss_tokens += (long)(n - plen);
+        if ((int)n > ds->max_len)
+            ds->max_len = (int)n;
+    }
+    free(ids);
+    free(pids);
+    sb_release(&full);
+}
+
+static int blank(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+        s++;
+    return *s == '\0';
+}
+
+/* Render and add one JSONL line; -1 with "path:line: why" in err. */
+static int add_line(struct dataset *ds, const struct data_spec *spec, const char *line,
+                    const char *path, long lineno, struct strbuf *err)
+{
+    json_error_t je;
+    json_t *row = json_loads(line, 0, &je);
+    if (!row) {
+        sb_addf(err, "%s:%ld:%d: not a JSON row: %s", path, lineno, je.column, je.text);
+        return -1;
+    }
+    struct strbuf prompt = STRBUF_INIT, completion = STRBUF_INIT, why = STRBUF_INIT;
+    int rc = render_row(row, spec->rc, 1, &prompt, &completion, &why);
+    if (rc < 0)
+        sb_addf(err, "%s:%ld: %s", path, lineno, why.buf);
+    else
+        data_add(ds, spec, sb_str(&prompt), prompt.len, sb_str(&completion), completion.len);
+    sb_release(&prompt);
+    sb_release(&completion);
+    sb_release(&why);
+    json_decref(row);
+    return rc;
+}
+
+enum data_status data_load(const char *path, const struct data_spec *spec, struct dataset *ds,
+                           struct strbuf *err)
+{
+    memset(ds, 0, sizeof(*ds));
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        sb_addf(err, "cannot open '%s': %s", path, strerror(errno));
+        return DATA_UNREADABLE;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    long lineno = 0;
+    enum data_status st = DATA_OK;
+    while (spec->max_rows <= 0 || (long)ds->rows < spec->max_rows) {
+        errno = 0;
+        if (getline(&line, &cap, f) < 0)
+            break;
+        lineno++;
+        if (blank(line))
+            continue;
+        if (add_line(ds, spec, line, path, lineno, err) < 0) {
+            st = DATA_BAD_ROW;
+            break;
+        }
+    }
+    if (st == DATA_OK && ferror(f)) {
+        sb_addf(err, "cannot read '%s': %s", path, strerror(errno));
+        st = DATA_UNREADABLE;
+    }
+    free(line);
+    fclose(f);
+    return st;
+}
+
+void data_free(struct dataset *ds)
+{
+    free(ds->tokens);
+    free(ds->ex);
+    memset(ds, 0, sizeof(*ds));
+}
+
+/* ---- order ---- */
+
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+uint64_t data_rng_init(uint64_t seed)
+{
+    uint64_t s = seed ^ 0x6A09E667F3BCC909ull;   /* not the LoRA init/dropout streams */
+    return splitmix64(&s);
+}
+
+void data_shuffle(size_t *order, size_t n, uint64_t *rng)
+{
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(splitmix64(rng) % (uint64_t)i);
+        size_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+}
+
+long data_steps_per_epoch(size_t n, long batch_size)
+{
+    return (long)((n + (size_t)batch_size - 1) / (size_t)batch_size);
+}
+
+void data_batch_bounds(size_t n, long batch_size, long b, size_t *first, size_t *count)
+{
+    size_t start = (size_t)b * (size_t)batch_size;
+    *first = start < n ? start : n;
+    *count = start < n ? (n - start < (size_t)batch_size ? n - start : (size_t)batch_size) : 0;
+}
+
+/* ---- padded batches ---- */
+
+void batch_alloc(struct batch *b, int B, int T)
+{
+    memset(b, 0, sizeof(*b));
+    size_t N = (size_t)B * (size_t)T;
+    b->B = B;
+    b->T = T;
+    b->tokens = xcalloc(N, sizeof(int));
+    b->targets = xcalloc(N, sizeof(int));
+    b->mask = xcalloc(N, 1);
+}
+
+void batch_free(struct batch *b)
+{
+    free(b->tokens);
+    free(b->targets);
+    free(b->mask);
+    memset(b, 0, sizeof(*b));
+}
+
+void batch_fill(struct batch *b, const struct dataset *ds, const size_t *idx, int k, int pad_id)
+{
+    int T = 1;
+    for (int i = 0; i < k; i++)
+        if (ds->ex[idx[i]].len - 1 > T)
+            T = ds->ex[idx[i]].len - 1;
+    b->cur_B = k;
+    b->cur_T = T;
+    b->count = 0;
+    b->n_tokens = 0;
+    for (int i = 0; i < k; i++) {
+        const struct example *e = &ds->ex[idx[i]];
+        const int *s = ds->tokens + e->off;
+        int n = e->len - 1;   /* inputs s[0..n), targets s[1..n] */
+        int *tok = b->tokens + (size_t)i * T, *tgt = b->targets + (size_t)i * T;
+        unsigned char *m = b->mask + (size_t)i * T;
+        for (int t = 0; t < T; t++) {
+            int real = t < n, learn = real && t + 1 >= e->prompt_len;
+            tok[t] = real ? s[t] : pad_id;
+            tgt[t] = learn ? s[t + 1] : 0;
+            m[t] = (unsigned char)learn;
+            b->count += learn;
+        }
+        b->n_tokens += n;
+    }
+}
