@@ -65,6 +65,7 @@ LIB_OBJS += orchestrator/plan.o
 LIB_OBJS += orchestrator/proc.o
 LIB_OBJS += orchestrator/executor_local.o
 LIB_OBJS += orchestrator/ingest.o
+LIB_OBJS += orchestrator/eval_result.o
 LIB_OBJS += orchestrator/rundir.o
 LIB_OBJS += orchestrator/scheduler.o
 LIB_OBJS += orchestrator/picks.o

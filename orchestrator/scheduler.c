@@ -19,6 +19,7 @@
 #include "blas_env.h"
 #include "canon_json.h"
 #include "error.h"
+#include "eval_result.h"
 #include "fsutil.h"
 #include "proc.h"
 #include "rundir.h"
@@ -750,89 +751,23 @@ static void train_finished(struct sched *s, struct job *j, const struct exec_res
     }
 }
 
-/* Read an evaluator's summary line and predictions into the registry. */
+/* Read an evaluator's summary, predictions and probe answers into the registry. */
 static int record_eval(struct sched *s, struct job *j, struct strbuf *err)
 {
-    json_t *summary = NULL;
-    FILE *f = fopen(j->metrics_path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    while (f && getline(&line, &cap, f) > 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        if (o && !strcmp(json_string_value(json_object_get(o, "event")) ?: "", "eval")) {
-            json_decref(summary);
-            summary = o;
-        } else {
-            json_decref(o);
+    struct eval_result er;
+    int rc = eval_result_read(&er, j->metrics_path, j->dir, err);
+    if (rc == 0) {
+        struct reg_exec_run *r = run_of(s, j);
+        er.in.sweep = s->sw.rowid;
+        er.in.run = r ? r->rowid : 0;
+        er.in.step = j->eval_step;
+        er.in.contract_sha256 = s->sw.contract_sha256 ? s->sw.contract_sha256 : "";
+        if (reg_record_eval(s->reg, &er.in) != REG_OK) {
+            sb_addf(err, "%s", reg_errmsg(s->reg));
+            rc = -1;
         }
     }
-    if (f)
-        fclose(f);
-    if (!summary) {
-        sb_addf(err, "the evaluator wrote no {\"event\":\"eval\"} summary to %s",
-                j->metrics_path);
-        free(line);
-        return -1;
-    }
-    struct strbuf ppath = STRBUF_INIT;
-    sb_addf(&ppath, "%s/predictions.jsonl", j->dir);
-    struct reg_prediction_in *preds = NULL;
-    json_t **keep = NULL;
-    size_t n = 0, alloc = 0, kalloc = 0;
-    f = fopen(ppath.buf, "r");
-    while (f && getline(&line, &cap, f) > 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        if (!json_is_object(o)) {
-            json_decref(o);
-            continue;
-        }
-        preds = xgrow(preds, n + 1, &alloc, sizeof(*preds));
-        keep = xgrow(keep, n + 1, &kalloc, sizeof(*keep));
-        keep[n] = o;
-        json_t *id = json_object_get(o, "id");
-        char *idtext = json_is_string(id) ? NULL : json_dumps(id, JSON_ENCODE_ANY);
-        if (idtext)
-            json_object_set_new(o, "id", json_string(idtext));
-        free(idtext);
-        preds[n++] = (struct reg_prediction_in){
-            json_string_value(json_object_get(o, "id")),
-            json_string_value(json_object_get(o, "prompt_sha256")),
-            json_string_value(json_object_get(o, "output")),
-            json_string_value(json_object_get(o, "extracted")),
-            json_string_value(json_object_get(o, "gold")),
-            json_is_true(json_object_get(o, "correct")),
-            json_is_true(json_object_get(o, "extraction_failed")),
-            json_integer_value(json_object_get(o, "tokens")) };
-    }
-    if (f)
-        fclose(f);
-    free(line);
-    struct reg_exec_run *r = run_of(s, j);
-    const char *ds = json_string_value(json_object_get(summary, "dataset"));
-    struct reg_eval_in in = {
-        .sweep = s->sw.rowid, .run = r ? r->rowid : 0, .step = j->eval_step,
-        .dataset = ds ? ds : "", .contract_sha256 = s->sw.contract_sha256 ?: "",
-        .n = json_integer_value(json_object_get(summary, "n")),
-        .correct = json_integer_value(json_object_get(summary, "correct")),
-        .extraction_failures = json_integer_value(json_object_get(summary,
-                                                                  "extraction_failures")),
-        .gen_tokens = json_integer_value(json_object_get(summary, "gen_tokens")),
-        .accuracy = json_number_value(json_object_get(summary, "accuracy")),
-        .seconds = json_number_value(json_object_get(summary, "seconds")),
-        .tok_per_s = json_number_value(json_object_get(summary, "tok_per_s")),
-        .predictions = preds, .n_predictions = n,
-    };
-    int rc = 0;
-    if (reg_record_eval(s->reg, &in) != REG_OK) {
-        sb_addf(err, "%s", reg_errmsg(s->reg));
-        rc = -1;
-    }
-    for (size_t i = 0; i < n; i++)
-        json_decref(keep[i]);
-    free(keep);
-    free(preds);
-    json_decref(summary);
-    sb_release(&ppath);
+    eval_result_free(&er);
     return rc;
 }
 

@@ -730,13 +730,34 @@ static int insert_predictions(struct registry *reg, int64_t eval, const struct r
     return rc;
 }
 
+static int insert_probes(struct registry *reg, int64_t eval, const struct reg_eval_in *in)
+{
+    sqlite3_stmt *st;
+    if (reg_prepare(reg,
+        "INSERT OR REPLACE INTO probe_answers (eval, idx, prompt, output, tokens)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)", &st) != REG_OK)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < in->n_probes && rc == 0; i++) {
+        const struct reg_probe_in *p = &in->probes[i];
+        sqlite3_bind_int64(st, 1, eval);
+        sqlite3_bind_int64(st, 2, p->idx);
+        sqlite3_bind_text(st, 3, p->prompt, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, p->output, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, p->tokens);
+        rc = step_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 enum reg_status reg_record_eval(struct registry *reg, const struct reg_eval_in *in)
 {
     sqlite3_stmt *st;
     enum reg_status status = reg_prepare(reg,
         "INSERT INTO evals (run, sweep_id, checkpoint_step, dataset, contract_sha256, n,"
-        " correct, accuracy, extraction_failures, gen_tokens, seconds, tok_per_s)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", &st);
+        " correct, accuracy, extraction_failures, gen_tokens, seconds, tok_per_s, summary)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", &st);
     if (status != REG_OK)
         return status;
     if (in->run > 0)
@@ -753,12 +774,16 @@ enum reg_status reg_record_eval(struct registry *reg, const struct reg_eval_in *
     sqlite3_bind_int64(st, 10, in->gen_tokens);
     sqlite3_bind_double(st, 11, in->seconds);
     sqlite3_bind_double(st, 12, in->tok_per_s);
+    sqlite3_bind_text(st, 13, in->summary_json, -1, SQLITE_STATIC);
     status = reg_begin(reg);
     if (status == REG_OK)
         status = reg_step_done(reg, st, "recording an evaluation");
     sqlite3_finalize(st);
-    if (status == REG_OK && insert_predictions(reg, sqlite3_last_insert_rowid(reg->db), in) < 0)
+    int64_t eval = sqlite3_last_insert_rowid(reg->db);
+    if (status == REG_OK && insert_predictions(reg, eval, in) < 0)
         status = reg_sql_fail(reg, "recording predictions");
+    if (status == REG_OK && insert_probes(reg, eval, in) < 0)
+        status = reg_sql_fail(reg, "recording probe answers");
     if (status != REG_OK) {
         reg_rollback(reg);
         return status;

@@ -169,13 +169,23 @@ struct reg_prediction_in {
     int64_t tokens;
 };
 
+/* One line of probes.jsonl: what the model said to probe prompt idx. */
+struct reg_probe_in {
+    int64_t idx;
+    const char *prompt, *output;
+    int64_t tokens;
+};
+
 struct reg_eval_in {
     int64_t sweep, run, step;    /* run 0 and step -1 for the baseline */
     const char *dataset, *contract_sha256;
     int64_t n, correct, extraction_failures, gen_tokens;
     double accuracy, seconds, tok_per_s;
+    const char *summary_json;    /* the whole summary line, or NULL */
     const struct reg_prediction_in *predictions;
     size_t n_predictions;
+    const struct reg_probe_in *probes;
+    size_t n_probes;
 };
 enum reg_status reg_record_eval(struct registry *reg, const struct reg_eval_in *in);
 

@@ -246,10 +246,32 @@ static const char *const migration_1[] = {
     migration_1_tables, migration_1_evals, migration_1_views, NULL
 };
 
+/* ---- version 1 -> 2: the evaluator's whole summary and its probe answers ---- */
+
+/*
+ * evals.summary keeps the summary line as the evaluator wrote it, so numbers the
+ * fixed columns do not name (retention_nll, ...) are still in the registry;
+ * probe_answers holds what the model said to each of the sweep's probe prompts.
+ */
+static const char migration_2_evals[] =
+    "ALTER TABLE evals ADD COLUMN summary TEXT\n"
+    "    CHECK (summary IS NULL OR json_valid(summary));\n"
+    "CREATE TABLE probe_answers (\n"
+    "    eval    INTEGER NOT NULL REFERENCES evals(id) ON DELETE CASCADE,\n"
+    "    idx     INTEGER NOT NULL CHECK (idx >= 0),\n"
+    "    prompt  TEXT NOT NULL,\n"
+    "    output  TEXT NOT NULL,\n"
+    "    tokens  INTEGER,\n"
+    "    PRIMARY KEY (eval, idx)\n"
+    ") WITHOUT ROWID;\n";
+
+static const char *const migration_2[] = { migration_2_evals, NULL };
+
 /* ---- the list ---- */
 
 const char *const *const reg_migrations[] = {
     migration_1,
+    migration_2,
 };
 const int reg_n_migrations = (int)(sizeof(reg_migrations) / sizeof(reg_migrations[0]));
 

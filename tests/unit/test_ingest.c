@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "eval_result.h"
 #include "ingest.h"
 #include "reg_exec.h"
 #include "strbuf.h"
@@ -562,6 +563,76 @@ static void test_many_lines(void)
     fixture_release(&fx);
 }
 
+/* ---- an evaluator's outputs ---- */
+
+/* Read the outputs in dir (metrics file fx->metrics_path) and record them for
+ * step 5 of the fixture's run; returns eval_result_read's result. */
+static int record_eval_dir(struct fixture *fx, const char *dir, struct strbuf *err)
+{
+    struct eval_result er;
+    int rc = eval_result_read(&er, fx->metrics_path, dir, err);
+    if (rc == 0) {
+        er.in.sweep = 1;
+        er.in.run = fx->run;
+        er.in.step = 5;
+        er.in.contract_sha256 = "c";
+        CHECK_INT(reg_record_eval(fx->reg, &er.in), REG_OK);
+    }
+    eval_result_free(&er);
+    return rc;
+}
+
+static void test_eval_outputs(void)
+{
+    struct fixture fx;
+    fixture_init(&fx, "evalout");
+    char *dir = tmp_path("");
+    char *preds = tmp_path("predictions.jsonl"), *probes = tmp_path("probes.jsonl");
+    struct strbuf err = STRBUF_INIT;
+
+    write_text(fx.metrics_path, "w",
+               "{\"event\":\"start\"}\n"
+               "{\"event\":\"eval\",\"dataset\":\"old\",\"n\":1,\"correct\":0}\n"
+               "{\"event\":\"eval\",\"dataset\":\"bench\",\"n\":2,\"correct\":1,"
+               "\"accuracy\":0.5,\"retention_nll\":1.25,\"tok_per_s\":100}\n");
+    CHECK_INT(record_eval_dir(&fx, dir, &err), -1);   /* no predictions.jsonl */
+    CHECK(strstr(err.buf, "predictions.jsonl") != NULL);
+
+    write_text(preds, "w",
+               "{\"id\":7,\"output\":\"\\\\boxed{3}\",\"extracted\":\"3\",\"gold\":\"3\","
+               "\"correct\":true,\"tokens\":4}\n"
+               "{\"id\":\"b\",\"extracted\":\"\",\"gold\":\"9\",\"correct\":false,"
+               "\"extraction_failed\":true}\n");
+    write_text(probes, "w", "{\"idx\":0,\"prompt\":\"Hello\",\"output\":\" hi\",\"tokens\":2}\n");
+    sb_reset(&err);
+    CHECK_INT(record_eval_dir(&fx, dir, &err), 0);
+    CHECK_ROWS(fx.raw, "SELECT checkpoint_step, dataset, n, correct, accuracy, tok_per_s,"
+               " summary ->> '$.retention_nll' FROM evals", "5|bench|2|1|0.5|100.0|1.25");
+    CHECK_ROWS(fx.raw, "SELECT example_id, extracted, correct, extraction_failed, tokens"
+               " FROM predictions ORDER BY example_id", "7|3|1|0|4;b||0|1|0");
+    CHECK_ROWS(fx.raw, "SELECT idx, prompt, output, tokens FROM probe_answers", "0|Hello| hi|2");
+
+    /* A damaged line is an error naming the file and line; nothing is recorded. */
+    write_text(probes, "a", "{\"idx\":1,\"prompt\":\"Bye\"\n");
+    sb_reset(&err);
+    CHECK_INT(record_eval_dir(&fx, dir, &err), -1);
+    CHECK(strstr(err.buf, "probes.jsonl:2") != NULL);
+    CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM evals"), 1);
+
+    write_text(fx.metrics_path, "w", "{\"event\":\"done\"}\n");
+    sb_reset(&err);
+    CHECK_INT(record_eval_dir(&fx, dir, &err), -1);
+    CHECK(strstr(err.buf, "no {\"event\":\"eval\"} summary") != NULL);
+
+    unlink(preds);
+    unlink(probes);
+    free(preds);
+    free(probes);
+    free(dir);
+    sb_release(&err);
+    fixture_release(&fx);
+}
+
 int main(void)
 {
     make_tmpdir();
@@ -573,6 +644,7 @@ int main(void)
     TEST(test_stdout_rules);
     TEST(test_long_line);
     TEST(test_many_lines);
+    TEST(test_eval_outputs);
     remove_tmpdir();
     return test_report();
 }

@@ -336,19 +336,19 @@ static void test_create(void)
 {
     struct registry *reg = open_new("create.db");
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
-    CHECK_INT(REG_SCHEMA_VERSION, 1);
+    CHECK_INT(REG_SCHEMA_VERSION, 2);
     /* Connection settings live on the registry's own handle. */
     CHECK_ROWS(reg->db, "PRAGMA journal_mode", "wal");
     CHECK_ROWS(reg->db, "PRAGMA foreign_keys", "1");
     CHECK_ROWS(reg->db, "PRAGMA busy_timeout", "5000");
 
     sqlite3 *db = raw_open("create.db");
-    CHECK_INT(raw_int(db, "PRAGMA user_version"), 1);
+    CHECK_INT(raw_int(db, "PRAGMA user_version"), 2);
     CHECK_INT(raw_int(db, "PRAGMA application_id"), REG_APPLICATION_ID);
     CHECK_ROWS(db, "PRAGMA journal_mode", "wal");   /* WAL is a property of the file */
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
                "artifacts;checkpoints;eval_jobs;evals;events;ingest_offsets;locks;metrics;"
-               "predictions;run_artifacts;runs;selections;sweeps");
+               "predictions;probe_answers;run_artifacts;runs;selections;sweeps");
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name",
                "v_latest_sweeps;v_runs;v_stage_summary");
     /* metrics is keyed in ingestion order, without a rowid (ingestion speed). */
@@ -369,7 +369,7 @@ static void test_reopen(void)
     long long objects = raw_int(db, "SELECT count(*) FROM sqlite_master");
 
     reg = open_new("reopen.db");   /* CREATE on an existing registry: no-op */
-    CHECK_INT(reg_schema_version(reg), 1);
+    CHECK_INT(reg_schema_version(reg), 2);
     reg_close(reg);
     reg = NULL;
     CHECK_INT(reg_open(tmp_path("reopen.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
@@ -382,7 +382,7 @@ static void test_reopen(void)
     reg_close(reg);
 
     CHECK_INT(raw_int(db, "SELECT count(*) FROM sqlite_master"), objects);
-    CHECK_INT(raw_int(db, "PRAGMA user_version"), 1);
+    CHECK_INT(raw_int(db, "PRAGMA user_version"), 2);
     CHECK_INT(raw_int(db, "SELECT count(*) FROM runs"), 3);
     sqlite3_close(db);
 }
@@ -423,6 +423,31 @@ static void test_newer_schema(void)
     sqlite3_close(db);
 }
 
+/* A registry written by version 1 of the schema gains evals.summary and
+ * probe_answers, and keeps every row it had. */
+static void test_migrate_from_v1(void)
+{
+    sqlite3 *db = raw_open("v1.db");
+    for (const char *const *sql = reg_migrations[0]; *sql; sql++)
+        raw_exec(db, *sql);
+    char pragma[128];
+    snprintf(pragma, sizeof(pragma), "PRAGMA application_id = %d; PRAGMA user_version = 1",
+             REG_APPLICATION_ID);
+    raw_exec(db, pragma);
+    raw_exec(db, "INSERT INTO sweeps (name, version, spec_path, spec_text, spec_sha256,"
+                 " canon_json, canon_sha256) VALUES ('old', 1, 'a.yaml', '', 's', '{}', 'x');"
+                 "INSERT INTO evals (sweep_id, dataset, contract_sha256, n, correct)"
+                 " VALUES (1, 'bench', 'y', 4, 3)");
+    struct registry *reg = NULL;
+    CHECK_INT(reg_open(tmp_path("v1.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
+    CHECK_INT(reg_schema_version(reg), 2);
+    reg_close(reg);
+    CHECK_INT(raw_int(db, "PRAGMA user_version"), 2);
+    CHECK_ROWS(db, "SELECT dataset, n, correct, summary IS NULL FROM evals", "bench|4|3|1");
+    CHECK_INT(raw_int(db, "SELECT count(*) FROM probe_answers"), 0);
+    sqlite3_close(db);
+}
+
 static void test_migrate_from_v0(void)
 {
     FILE *f = fopen(tmp_path("v0.db"), "w");   /* an empty file is a version-0 database */
@@ -431,7 +456,7 @@ static void test_migrate_from_v0(void)
         fclose(f);
     struct registry *reg = NULL;
     CHECK_INT(reg_open(tmp_path("v0.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
-    CHECK_INT(reg_schema_version(reg), 1);
+    CHECK_INT(reg_schema_version(reg), 2);
     reg_close(reg);
     sqlite3 *db = raw_open("v0.db");
     CHECK_INT(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'sweeps'"), 1);
@@ -932,6 +957,7 @@ int main(void)
     TEST(test_open_missing);
     TEST(test_newer_schema);
     TEST(test_migrate_from_v0);
+    TEST(test_migrate_from_v1);
     TEST(test_record_and_read);
     TEST(test_git_nulls);
     TEST(test_conflict);
