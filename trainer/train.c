@@ -35,6 +35,16 @@ static void say(const char *fmt, ...)
     fflush(stdout);
 }
 
+char *openblas_get_corename(void);
+
+/* The BLAS kernels in use, for the log: a slow core is the first suspect when a
+ * run is slow (docs/protocol.md, OPENBLAS_CORETYPE). */
+static const char *blas_core(void)
+{
+    const char *name = openblas_get_corename();
+    return name ? name : "unknown";
+}
+
 static double peak_rss_mb(void)
 {
     struct rusage ru;
@@ -200,7 +210,11 @@ static void emit_start(struct trainer *t)
     json_object_set_new(ev, "total_params", json_integer((json_int_t)total));
     json_object_set_new(ev, "trainable_pct", json_real(pct));
     json_object_set_new(ev, "threads", json_integer(t->threads));
+    json_object_set_new(ev, "blas_core", json_string(blas_core()));
     emit(t, ev);
+    const char *forced = getenv("OPENBLAS_CORETYPE");
+    say("blas: OpenBLAS core %s, %d thread%s (OPENBLAS_CORETYPE %s)\n", blas_core(), t->threads,
+        t->threads == 1 ? "" : "s", forced && *forced ? forced : "not set");
     say("trainable parameters: %.3f%% (%zu / %zu)%s\n", pct, t->n_trainable, total,
         t->lora ? " in LoRA adapters" : "");
     say("train: %zu examples, %ld tokens (%zu truncated, %zu dropped); valid: %zu examples, "

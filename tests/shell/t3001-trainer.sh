@@ -103,6 +103,8 @@ test_body 'a LoRA run: exit 0, every event, PEFT files, validation NLL goes down
     less "$last" "$first"
     grep -q '"event":"done","steps":24,"best_val_nll":' metrics.jsonl
     grep -q "trainable parameters: " out
+    grep -q "^blas: OpenBLAS core [A-Za-z0-9]*, 1 thread " out
+    grep -q '"blas_core":"' metrics.jsonl
     ls checkpoints >dirs
     printf 'step-%s\n' 12 18 2 24 6 >expect
     test_cmp expect dirs
