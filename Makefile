@@ -30,7 +30,7 @@ MODEL_LIBS   := $(shell pkg-config --libs $(MODEL_PKGS) 2>/dev/null)
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -iquote common -iquote registry -iquote orchestrator -iquote model \
-             -iquote trainer \
+             -iquote trainer -iquote reports \
              $(PKG_CFLAGS) $(MODEL_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
 LIBS       = $(PKG_LIBS) -lm
@@ -71,6 +71,7 @@ LIB_OBJS += orchestrator/scheduler.o
 LIB_OBJS += orchestrator/picks.o
 LIB_OBJS += orchestrator/progress.o
 LIB_OBJS += orchestrator/blas_env.o
+LIB_OBJS += reports/stats.o
 
 # The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
 MODEL_OBJS += model/model.o
