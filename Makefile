@@ -71,7 +71,15 @@ LIB_OBJS += orchestrator/scheduler.o
 LIB_OBJS += orchestrator/picks.o
 LIB_OBJS += orchestrator/progress.o
 LIB_OBJS += orchestrator/blas_env.o
+LIB_OBJS += registry/reg_results.o
 LIB_OBJS += reports/stats.o
+LIB_OBJS += reports/rules.o
+LIB_OBJS += reports/select.o
+LIB_OBJS += reports/select_compare.o
+LIB_OBJS += reports/select_mainline.o
+LIB_OBJS += reports/report_model.o
+LIB_OBJS += reports/report_md.o
+LIB_OBJS += reports/report_html.o
 
 # The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
 MODEL_OBJS += model/model.o
@@ -100,6 +108,8 @@ CLI_OBJS += orchestrator/cmd_status.o
 CLI_OBJS += orchestrator/cmd_run.o
 CLI_OBJS += orchestrator/cmd_runs.o
 CLI_OBJS += orchestrator/cmd_show.o
+CLI_OBJS += orchestrator/cmd_rules.o
+CLI_OBJS += orchestrator/cmd_select.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 

@@ -52,6 +52,23 @@ static const struct command commands[] = {
       "  -n, --dry-run      print the runs, write nothing\n"
       "      --new-version  record a changed sweep as its next version\n"
       "  -v, --verbose      also print every run's resolved parameters\n" },
+    { "report", cmd_report, NEED_REGISTRY, "write the comparison report of a sweep",
+      "usage: mainline report SWEEP [--format md|html|csv|json] [-o FILE]\n"
+      "\n"
+      "Render what 'mainline select' recorded for the latest version of SWEEP, with the\n"
+      "validation curves, the LR selection, the variants, throughput and provenance.\n"
+      "Refused when the recorded selection is missing or the registry changed since.\n"
+      "\n"
+      "  -f, --format F   md (default), html (one self-contained page), csv (a row per\n"
+      "                   run), json (the whole model)\n"
+      "  -o, --output F   write to F (atomically) instead of standard output\n" },
+    { "rules", cmd_rules, 0, "print a sweep's frozen rules and their hash",
+      "usage: mainline rules SWEEP|SWEEP.yaml\n"
+      "\n"
+      "Print the frozen rules (evaluation, selection, mainline, and the rendering\n"
+      "contract when declared) as recorded for the latest version of SWEEP, or as a\n"
+      "sweep file would freeze them, and their sha256: the rules hash every selection\n"
+      "and report carries.\n" },
     { "run", cmd_run, NEED_REGISTRY, "execute the runs of a sweep, in parallel, resumably",
       "usage: mainline run SWEEP [-j N] [--threads-per-run T] [--stage S] [--only RUN]...\n"
       "                    [--retry-failed] [--fail-fast] [--quiet]\n"
@@ -81,6 +98,15 @@ static const struct command commands[] = {
       "  -w, --where EXPR    filter; may be repeated\n"
       "      --all-versions  include runs of older sweep versions\n"
       "      --json          one JSON array of runs, with their parameters\n" },
+    { "select", cmd_select, NEED_REGISTRY, "apply the frozen selection rules and record them",
+      "usage: mainline select SWEEP\n"
+      "\n"
+      "For the latest version of SWEEP: the checkpoint of each run by the frozen rule,\n"
+      "the metric per condition over seeds, per-seed disagreement tables with the exact\n"
+      "McNemar test and a paired bootstrap, the verdict (a winner only at or beyond\n"
+      "winner_threshold), and the mainline layers per candidate. Recorded in\n"
+      "'selections' in one transaction, replacing earlier rows of the same rules hash;\n"
+      "the same data and rules always give the same output.\n" },
     { "show", cmd_show, NEED_REGISTRY, "show everything recorded about one run",
       "usage: mainline show [--json] RUN\n"
       "\n"

@@ -27,17 +27,22 @@ static void check_condition_ref(struct loader *L, const json_t *v, const struct 
 
 static const char *const top_keys[] = { "sweep", "description", "base_model", "datasets",
                                         "conditions", "defaults", "grid", "stages",
-                                        "evaluation", "selection", "trainer", "evaluator",
-                                        "timeout", "retries" };
+                                        "evaluation", "selection", "mainline", "trainer",
+                                        "evaluator", "timeout", "retries" };
 static const char *const trainer_keys[] = { "command", "resume", "parse_stdout" };
 static const char *const evaluator_keys[] = { "command" };
 static const char *const parse_keys[] = { "pattern", "event", "fields" };
 static const char *const stage_keys[] = { "needs", "grid", "overrides", "pick", "description" };
 static const char *const eval_keys[] = { "dataset", "max_new_tokens", "extract", "pattern",
-                                         "match", "baseline", "stop", "temperature", "limit" };
+                                         "match", "baseline", "stop", "temperature", "limit",
+                                         "retention" };
 static const char *const selection_keys[] = { "checkpoint", "compare" };
 static const char *const compare_keys[] = { "metric", "over", "winner_threshold", "test" };
 static const char *const pick_keys[] = { "per", "param", "by" };
+static const char *const mainline_keys[] = { "base_survived", "landed", "usable", "prefer" };
+static const char *const survived_keys[] = { "probe", "max_nll_increase" };
+static const char *const landed_keys[] = { "min_gain" };
+static const char *const usable_keys[] = { "max_adapter_mb", "min_eval_tok_per_s" };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -492,6 +497,11 @@ static void load_evaluation(struct loader *L, const struct ynode *map)
         diag_add(L->dl, AT(map), "evaluation needs 'dataset' (the name of a dataset)");
     else if (want_kind(L, ds, YNODE_SCALAR, "dataset") == 0 && !find_dataset(L->s, ds->str))
         diag_add(L->dl, AT(ds), "evaluation dataset '%s' is not under datasets", ds->str);
+    const struct ynode *ret = ymap_get(map, "retention");
+    if (ret && want_kind(L, ret, YNODE_SCALAR, "retention") == 0 &&
+        !find_dataset(L->s, ret->str))
+        diag_add(L->dl, AT(ret), "evaluation retention dataset '%s' is not under datasets",
+                 ret->str);
     check_typed_key(L, map, "max_new_tokens", PT_COUNT);
     check_typed_key(L, map, "limit", PT_COUNT);
     check_typed_key(L, map, "baseline", PT_BOOL);
@@ -534,6 +544,91 @@ static void load_selection(struct loader *L, const struct ynode *map)
         diag_add(L->dl, AT(over), "compare over '%s' is not a parameter", over->str);
     check_typed_key(L, cmp, "winner_threshold", PT_NONNEG_NUM);
     check_choice_key(L, cmp, "test", tests);
+}
+
+/* ---- the mainline rules: seed 000's three layers ---- */
+
+/* A mapping of `layer` with its keys checked; NULL when absent or not a mapping. */
+static const struct ynode *mainline_layer(struct loader *L, const struct ynode *map,
+                                          const char *layer, const char *const *known,
+                                          size_t n_known)
+{
+    const struct ynode *v = ymap_get(map, layer);
+    if (!v || want_kind(L, v, YNODE_MAP, layer) < 0)
+        return NULL;
+    check_keys(L, v, layer, known, n_known);
+    return v;
+}
+
+/* `key` of a layer must be there, a number of `type`. */
+static void need_number(struct loader *L, const struct ynode *layer, const char *name,
+                        const char *key, enum param_type type)
+{
+    if (!ymap_get(layer, key))
+        diag_add(L->dl, AT(layer), "mainline %s needs '%s'", name, key);
+    check_typed_key(L, layer, key, type);
+}
+
+static void load_prefer(struct loader *L, const struct ynode *v)
+{
+    static const char *const prefs[] = { "smaller_adapter", "smaller_seed_range",
+                                         "higher_metric", "faster_eval",
+                                         "smaller_nll_increase", NULL };
+    struct param_def def = { "prefer", PT_CHOICE_LIST, prefs, "" };
+    json_t *list = param_value(L->file, &def, "prefer", v, L->dl);
+    for (size_t i = 0; list && i < json_array_size(list); i++)
+        for (size_t j = 0; j < i; j++)
+            if (json_equal(json_array_get(list, i), json_array_get(list, j)))
+                diag_add(L->dl, AT(v), "prefer lists '%s' twice",
+                         json_string_value(json_array_get(list, i)));
+    json_decref(list);
+}
+
+static void load_mainline(struct loader *L, const struct ynode *map, const struct ynode *root)
+{
+    if (want_kind(L, map, YNODE_MAP, "mainline") < 0)
+        return;
+    check_keys(L, map, "mainline", mainline_keys, COUNT(mainline_keys));
+    const struct ynode *eval = ymap_get(root, "evaluation");
+    const struct ynode *bs = mainline_layer(L, map, "base_survived", survived_keys,
+                                            COUNT(survived_keys));
+    const struct ynode *landed = mainline_layer(L, map, "landed", landed_keys,
+                                                COUNT(landed_keys));
+    const struct ynode *usable = mainline_layer(L, map, "usable", usable_keys,
+                                                COUNT(usable_keys));
+    if (!ymap_get(map, "base_survived") && !ymap_get(map, "landed") && !ymap_get(map, "usable"))
+        diag_add(L->dl, AT(map), "mainline declares no layer (base_survived, landed, usable)");
+    if ((bs || landed || usable) && !eval)
+        diag_add(L->dl, AT(map), "mainline needs an 'evaluation' section to judge candidates");
+    if (bs) {
+        static const char *const probes[] = { "retention", NULL };
+        if (!ymap_get(bs, "probe"))
+            diag_add(L->dl, AT(bs), "mainline base_survived needs 'probe' (retention)");
+        check_choice_key(L, bs, "probe", probes);
+        need_number(L, bs, "base_survived", "max_nll_increase", PT_NONNEG_NUM);
+        if (eval && eval->kind == YNODE_MAP && !ymap_get(eval, "retention"))
+            diag_add(L->dl, AT(bs), "base_survived with probe: retention needs "
+                     "'retention: DATASET' in evaluation");
+    }
+    if (landed) {
+        need_number(L, landed, "landed", "min_gain", PT_NONNEG_NUM);
+        const struct ynode *base = eval && eval->kind == YNODE_MAP ?
+                                   ymap_get(eval, "baseline") : NULL;
+        int on = 0;
+        if (eval && eval->kind == YNODE_MAP && !(base && ynode_bool(base, &on) && on))
+            diag_add(L->dl, AT(landed), "landed measures the gain over the base model: it "
+                     "needs 'baseline: true' in evaluation");
+    }
+    if (usable) {
+        if (!ymap_get(usable, "max_adapter_mb") && !ymap_get(usable, "min_eval_tok_per_s"))
+            diag_add(L->dl, AT(usable), "mainline usable needs 'max_adapter_mb' or "
+                     "'min_eval_tok_per_s'");
+        check_typed_key(L, usable, "max_adapter_mb", PT_POS_NUM);
+        check_typed_key(L, usable, "min_eval_tok_per_s", PT_NONNEG_NUM);
+    }
+    const struct ynode *prefer = ymap_get(map, "prefer");
+    if (prefer)
+        load_prefer(L, prefer);
 }
 
 /* ---- cross-references ---- */
@@ -924,7 +1019,40 @@ static void load_top(struct loader *L, const struct ynode *root)
     v = ymap_get(root, "selection");
     if (v)
         load_selection(L, v);
+    v = ymap_get(root, "mainline");
+    if (v)
+        load_mainline(L, v, root);
     load_execution(L, root);
+}
+
+/*
+ * The frozen rules: what "better" means for this sweep. `evaluation` and
+ * `selection` are always there (null when absent); `mainline`, the rendering
+ * contract (`render`) and the datasets' field mappings only when declared, so
+ * sweeps that declare none of them keep the hash they were planned with.
+ */
+static json_t *frozen_contract(const json_t *spec)
+{
+    json_t *ev = json_object_get(spec, "evaluation"), *sel = json_object_get(spec, "selection");
+    json_t *c = json_pack("{s:O,s:O}", "evaluation", ev ? ev : json_null(),
+                          "selection", sel ? sel : json_null());
+    static const char *const optional[] = { "mainline", "render" };
+    for (size_t i = 0; i < COUNT(optional); i++) {
+        json_t *v = json_object_get(spec, optional[i]);
+        if (v)
+            json_object_set(c, optional[i], v);
+    }
+    json_t *fields = json_object(), *ds;
+    const char *name;
+    json_object_foreach(json_object_get(spec, "datasets"), name, ds) {
+        json_t *f = json_object_get(ds, "fields");
+        if (f)
+            json_object_set(fields, name, f);
+    }
+    if (json_object_size(fields))
+        json_object_set(c, "fields", fields);
+    json_decref(fields);
+    return c;
 }
 
 static void finish(struct loader *L, const struct ynode *root)
@@ -942,9 +1070,7 @@ static void finish(struct loader *L, const struct ynode *root)
     const char *name;
     json_object_foreach(json_object_get(s->spec, "stages"), name, stage)
         json_object_del(stage, "description");
-    const struct ynode *ev = ymap_get(root, "evaluation"), *sel = ymap_get(root, "selection");
-    s->contract = json_pack("{s:o,s:o}", "evaluation", ev ? ynode_to_json(ev) : json_null(),
-                            "selection", sel ? ynode_to_json(sel) : json_null());
+    s->contract = frozen_contract(s->spec);
 }
 
 int sweep_load_text(const char *file, const char *text, size_t len, struct sweep *out,

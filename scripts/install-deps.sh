@@ -1,9 +1,10 @@
 #!/bin/sh
-# install-deps.sh - install the Debian packages mainline builds and tests with,
+# install-deps.sh - install the Debian packages mainline builds and tests with (chromium:
+# the HTML report test renders the page headlessly),
 # only those not installed yet. Used by `make test` and `make deps`.
 set -e
 here=$(dirname "$0")
-want="pkg-config sqlite3 git python3 procps make gcc"
+want="pkg-config sqlite3 git python3 procps make gcc chromium"
 want="$want $(grep -v '^#' "$here/deps.list" | awk 'NF {print $2}')"
 missing=""
 for p in $want; do

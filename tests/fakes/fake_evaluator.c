@@ -1,16 +1,29 @@
 /*
  * fake_evaluator.c - a small, honest evaluator for testing the orchestrator; not
  * shipped. Follows docs/protocol.md: reads $MAINLINE_CONFIG (eval.json), writes
- * predictions.jsonl and one {"event":"eval"} summary into $MAINLINE_METRICS. It
- * "answers" example k correctly when (k + step) % 3 != 0, so accuracy depends on
- * the checkpoint in a known way; the baseline (no step) gets k % 2 == 0 right.
+ * predictions.jsonl and one {"event":"eval"} summary into $MAINLINE_METRICS.
+ *
+ * By default it "answers" example k of 6 correctly when (k + step) % 3 != 0, so
+ * accuracy depends on the checkpoint in a known way; the baseline (no step) gets
+ * k % 2 == 0 right. For selection tests, knobs from the run's x_ parameters:
+ *   x_eval_correct K   K examples right: k is right when (k + x_eval_shift + seed) % n < K
+ *   x_eval_shift S     (0)  x_eval_tok_per_s T (1800)  x_retention_nll X (summary field)
+ * and from argv, for every evaluation and the baseline's:
+ *   --n N (6)  --base-correct K  --base-retention X
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
-int main(void)
+static long knob(const json_t *params, const char *name, long fallback)
+{
+    json_t *v = json_object_get(params, name);
+    return json_is_integer(v) ? (long)json_integer_value(v) : fallback;
+}
+
+int main(int argc, char **argv)
 {
     const char *cfg_path = getenv("MAINLINE_CONFIG"), *dir = getenv("MAINLINE_RUN_DIR");
     json_t *cfg = cfg_path ? json_load_file(cfg_path, 0, NULL) : NULL;
@@ -18,16 +31,30 @@ int main(void)
         fprintf(stderr, "fake_evaluator: no config\n");
         return 2;
     }
-    json_t *stepv = json_object_get(cfg, "step");
+    int n = 6;
+    long base_correct = -1;
+    const char *base_retention = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--n"))
+            n = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--base-correct"))
+            base_correct = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--base-retention"))
+            base_retention = argv[i + 1];
+    }
+    json_t *params = json_object_get(cfg, "params"), *stepv = json_object_get(cfg, "step");
     long step = json_is_integer(stepv) ? (long)json_integer_value(stepv) : -1;
+    long want = step < 0 ? base_correct : knob(params, "x_eval_correct", -1);
+    long shift = knob(params, "x_eval_shift", 0) + knob(params, "seed", 0);
     char path[4096];
     snprintf(path, sizeof(path), "%s/predictions.jsonl", dir);
     FILE *p = fopen(path, "w");
-    int n = 6, correct = 0;
+    int correct = 0;
     for (int k = 0; k < n && p; k++) {
-        int ok = step < 0 ? k % 2 == 0 : (k + step) % 3 != 0;
+        int ok = want >= 0 ? (k + shift) % n < want
+                 : step < 0 ? k % 2 == 0 : (k + step) % 3 != 0;
         correct += ok;
-        fprintf(p, "{\"id\":\"ex-%d\",\"prompt_sha256\":\"%064d\",\"output\":\"answer %d\","
+        fprintf(p, "{\"id\":\"ex-%03d\",\"prompt_sha256\":\"%064d\",\"output\":\"answer %d\","
                 "\"extracted\":\"%d\",\"gold\":\"%d\",\"correct\":%s,\"extraction_failed\":false,"
                 "\"tokens\":3}\n", k, k, k, ok ? k : -1, k, ok ? "true" : "false");
     }
@@ -36,9 +63,16 @@ int main(void)
     FILE *m = fopen(getenv("MAINLINE_METRICS"), "a");
     if (!m)
         return 4;
+    char retention[64] = "";
+    json_t *rv = json_object_get(params, "x_retention_nll");
+    if (step < 0 && base_retention)
+        snprintf(retention, sizeof(retention), ",\"retention_nll\":%s", base_retention);
+    else if (step >= 0 && json_is_number(rv))
+        snprintf(retention, sizeof(retention), ",\"retention_nll\":%.6f", json_number_value(rv));
     fprintf(m, "{\"event\":\"eval\",\"dataset\":\"bench\",\"n\":%d,\"correct\":%d,"
             "\"accuracy\":%.6f,\"extraction_failures\":0,\"gen_tokens\":%d,\"seconds\":0.01,"
-            "\"tok_per_s\":1800}\n", n, correct, (double)correct / n, 3 * n);
+            "\"tok_per_s\":%ld%s}\n", n, correct, (double)correct / n, 3 * n,
+            step < 0 ? 1800 : knob(params, "x_eval_tok_per_s", 1800), retention);
     fclose(m);
     json_decref(cfg);
     return 0;

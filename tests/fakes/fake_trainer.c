@@ -10,6 +10,10 @@
  *   x_steps (5)  x_sleep_ms (0)  x_val_every (2)  x_fail_at (-1) x_exit (1)
  *   x_signal_at (-1: raise SIGKILL at that step)  x_ignore_term (false)
  *   x_malformed_at (-1: write a broken line at that step)  x_no_val (false)
+ * and, for reports, numbers the built-in trainer logs (left out when unset):
+ *   x_ckpt_bytes (checkpoint `bytes`)  x_trainable_pct (`start` trainable_pct and
+ *   trainable_params)  x_peak_rss_mb (`train` peak_rss_mb)  x_val_flat_from (from that
+ *   step on the validation NLL stays at its value there: ties for the checkpoint rule)
  */
 #include <math.h>
 #include <stdarg.h>
@@ -73,8 +77,13 @@ static void checkpoint(FILE *m, const char *dir, long step)
         fprintf(f, "{\"step\": %ld}\n", step);
         fclose(f);
     }
-    emit(m, "{\"event\":\"checkpoint\",\"step\":%ld,\"path\":\"checkpoints/step-%ld\"}", step,
-         step);
+    long bytes = knob("x_ckpt_bytes", -1);
+    if (bytes >= 0)
+        emit(m, "{\"event\":\"checkpoint\",\"step\":%ld,\"path\":\"checkpoints/step-%ld\","
+             "\"bytes\":%ld}", step, step, bytes);
+    else
+        emit(m, "{\"event\":\"checkpoint\",\"step\":%ld,\"path\":\"checkpoints/step-%ld\"}",
+             step, step);
 }
 
 int main(int argc, char **argv)
@@ -103,7 +112,13 @@ int main(int argc, char **argv)
     if (!m)
         return 4;
     long start = resume ? last_checkpoint(dir, steps) : 0;
-    emit(m, "{\"event\":\"start\",\"total_steps\":%ld,\"resumed_from\":%ld}", steps, start);
+    long pct = knob("x_trainable_pct", -1), rss = knob("x_peak_rss_mb", -1);
+    if (pct >= 0)
+        emit(m, "{\"event\":\"start\",\"total_steps\":%ld,\"resumed_from\":%ld,"
+             "\"trainable_pct\":%ld,\"trainable_params\":%ld}", steps, start, pct, pct * 1000);
+    else
+        emit(m, "{\"event\":\"start\",\"total_steps\":%ld,\"resumed_from\":%ld}", steps,
+             start);
     for (long step = start + 1; step <= steps; step++) {
         sleep_ms(sleep);
         if (step == fail_at) {
@@ -118,12 +133,18 @@ int main(int argc, char **argv)
         if (step == knob("x_malformed_at", -1))
             emit(m, "{\"event\": \"train\", \"step\": oops");
         double loss = 2.0 / (double)step + fabs(log10(lr > 0 ? lr : 1e-4) + 3.5);
-        emit(m, "{\"event\":\"train\",\"step\":%ld,\"loss\":%.6f,\"lr\":%g,\"tokens\":%ld,"
-             "\"tok_per_s\":1000}", step, loss, lr, step * 64);
+        if (rss >= 0)
+            emit(m, "{\"event\":\"train\",\"step\":%ld,\"loss\":%.6f,\"lr\":%g,\"tokens\":%ld,"
+                 "\"tok_per_s\":1000,\"peak_rss_mb\":%ld}", step, loss, lr, step * 64, rss);
+        else
+            emit(m, "{\"event\":\"train\",\"step\":%ld,\"loss\":%.6f,\"lr\":%g,\"tokens\":%ld,"
+                 "\"tok_per_s\":1000}", step, loss, lr, step * 64);
         printf("Iter %ld: Train loss %.6f\n", step, loss);
         fflush(stdout);
         if (!knob("x_no_val", 0) && (step % val_every == 0 || step == steps)) {
-            double nll = 1.0 + fabs(log10(lr > 0 ? lr : 1e-4) + 3.5) + 1.0 / (double)step;
+            long flat = knob("x_val_flat_from", -1);
+            long at = flat > 0 && step > flat ? flat : step;
+            double nll = 1.0 + fabs(log10(lr > 0 ? lr : 1e-4) + 3.5) + 1.0 / (double)at;
             emit(m, "{\"event\":\"val\",\"step\":%ld,\"nll\":%.6f}", step, nll);
             printf("Iter %ld: Val loss %.6f\n", step, nll);
             fflush(stdout);

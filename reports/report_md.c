@@ -1,0 +1,380 @@
+/*
+ * report_md.c - the report as Markdown tables (report.h). The decision part is
+ * also what `mainline select` prints.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+
+#define GET json_object_get
+
+/* Cell text: pipes and newlines would break a table row. */
+static void cell(struct strbuf *out, const char *s)
+{
+    sb_adds(out, " ");
+    for (; s && *s; s++) {
+        if (*s == '|')
+            sb_adds(out, "\\|");
+        else if (*s == '\n')
+            sb_adds(out, " / ");
+        else
+            sb_addc(out, *s);
+    }
+    sb_adds(out, " |");
+}
+
+/* A row of NULL-terminated cells. */
+static void row(struct strbuf *out, ...)
+{
+    va_list ap;
+    va_start(ap, out);
+    sb_adds(out, "|");
+    for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *))
+        cell(out, s);
+    sb_adds(out, "\n");
+    va_end(ap);
+}
+
+static void rule_line(struct strbuf *out, int n)
+{
+    sb_adds(out, "|");
+    for (int i = 0; i < n; i++)
+        sb_adds(out, "---|");
+    sb_adds(out, "\n");
+}
+
+/* A number formatted into a small rotating set of buffers (for row() arguments). */
+static const char *num(const json_t *v, const char *fmt)
+{
+    static char bufs[12][64];
+    static int k;
+    struct strbuf sb = STRBUF_INIT;
+    report_num(&sb, v, fmt);
+    char *b = bufs[k++ % 12];
+    snprintf(b, 64, "%s", sb.buf);
+    sb_release(&sb);
+    return b;
+}
+
+static const char *pct(const json_t *v)
+{
+    static char buf[32];
+    snprintf(buf, sizeof(buf), "%.0f", 100 * json_number_value(v));
+    return buf;
+}
+
+/* An integer with its sign: +7, -3, 0. */
+static const char *signed_int(const json_t *v)
+{
+    static char bufs[4][32];
+    static int k;
+    char *b = bufs[k++ % 4];
+    snprintf(b, 32, "%+lld", (long long)json_integer_value(v));
+    return b;
+}
+
+static const char *str(const json_t *v)
+{
+    return json_is_string(v) ? json_string_value(v) : "-";
+}
+
+/* ---- the decision ---- */
+
+static void verdicts(const json_t *m, struct strbuf *out)
+{
+    sb_addf(out, "**Verdict:** %s\n\n", str(GET(GET(m, "compare"), "text")));
+    sb_addf(out, "**Mainline:** %s\n\n", str(GET(GET(m, "mainline"), "verdict")));
+    sb_addf(out, "Rules sha256: `%s`\n\n", str(GET(m, "rules_sha256")));
+}
+
+static void mainline_table(const json_t *m, struct strbuf *out)
+{
+    const json_t *ml = GET(m, "mainline");
+    if (!json_is_true(GET(ml, "declared")))
+        return;
+    sb_adds(out, "### Mainline layers\n\n");
+    row(out, "candidate", "base survived", "landed", "usable", "diagnosis", NULL);
+    rule_line(out, 5);
+    size_t i;
+    json_t *c;
+    json_array_foreach(GET(ml, "candidates"), i, c) {
+        char l[3][320];
+        static const char *const names[] = { "base_survived", "landed", "usable" };
+        for (int k = 0; k < 3; k++) {
+            const json_t *layer = GET(GET(c, "layers"), names[k]);
+            const char *why = str(GET(layer, "why"));
+            snprintf(l[k], sizeof(l[k]), "%s%s%s", str(GET(layer, "status")),
+                     *why && strcmp(why, "-") ? ": " : "", strcmp(why, "-") ? why : "");
+        }
+        row(out, str(GET(c, "candidate")), l[0], l[1], l[2], str(GET(c, "diagnosis")), NULL);
+    }
+    sb_adds(out, "\n");
+}
+
+static void checkpoints_table(const json_t *m, struct strbuf *out)
+{
+    sb_addf(out, "### Checkpoints (rule `%s`)\n\n", str(GET(m, "checkpoint_rule")));
+    row(out, "run", "condition", "seed", "step", "rule value", "accuracy", "note", NULL);
+    rule_line(out, 7);
+    const char *metric = str(GET(m, "checkpoint_rule"));
+    char key[64] = "";
+    if (sscanf(metric, "%*3[a-z](%63[^)])", key) != 1)
+        key[0] = '\0';
+    const char *over = str(GET(GET(m, "compare"), "over"));
+    size_t i;
+    json_t *c;
+    json_array_foreach(GET(m, "checkpoints"), i, c)
+        row(out, str(GET(c, "run")), str(GET(c, "condition")), str(GET(c, over)),
+            num(GET(c, "step"), "%g"), num(GET(c, key), "%.6f"), num(GET(c, "accuracy"), "%.4f"),
+            str(GET(c, "note")), NULL);
+    sb_adds(out, "\n");
+}
+
+static void conditions_table(const json_t *m, struct strbuf *out)
+{
+    const json_t *cmp = GET(m, "compare");
+    sb_addf(out, "### %s by condition over %s\n\n", str(GET(cmp, "metric")), str(GET(cmp, "over")));
+    row(out, "condition", "seeds", "mean", "min", "max", "range", "per seed", NULL);
+    rule_line(out, 7);
+    size_t i, j;
+    json_t *c, *s;
+    json_array_foreach(GET(m, "conditions"), i, c) {
+        struct strbuf per = STRBUF_INIT;
+        json_array_foreach(GET(c, "seeds"), j, s) {
+            sb_addf(&per, "%s%s=", j ? ", " : "", str(GET(s, str(GET(cmp, "over")))));
+            report_num(&per, GET(s, str(GET(cmp, "metric"))), "%.4f");
+        }
+        row(out, str(GET(c, "condition")), num(GET(c, "n"), "%g"), num(GET(c, "mean"), "%.4f"),
+            num(GET(c, "min"), "%.4f"), num(GET(c, "max"), "%.4f"),
+            num(GET(c, "range"), "%.4f"), per.buf, NULL);
+        sb_release(&per);
+    }
+    const json_t *base = GET(m, "baseline");
+    if (json_is_object(base))
+        sb_addf(out, "\nBase model (untouched): %s %s (%s / %s)\n",
+                str(GET(cmp, "metric")), num(GET(base, "accuracy"), "%.4f"),
+                num(GET(base, "correct"), "%g"), num(GET(base, "n"), "%g"));
+    sb_adds(out, "\n");
+}
+
+static void pairs_tables(const json_t *m, struct strbuf *out)
+{
+    const char *over = str(GET(GET(m, "compare"), "over"));
+    size_t i, j;
+    json_t *p, *s;
+    json_array_foreach(GET(m, "pairs"), i, p) {
+        const char *a = str(GET(p, "a")), *b = str(GET(p, "b"));
+        char ha[96], hb[96];
+        snprintf(ha, sizeof(ha), "%s only", a);
+        snprintf(hb, sizeof(hb), "%s only", b);
+        sb_addf(out, "### Disagreement: %s vs %s\n\n", a, b);
+        row(out, over, ha, hb, "both correct", "both wrong", "delta", "McNemar p", NULL);
+        rule_line(out, 7);
+        json_array_foreach(GET(p, "seeds"), j, s)
+            row(out, str(GET(s, over)), num(GET(s, "a_only"), "%g"), num(GET(s, "b_only"), "%g"),
+                num(GET(s, "both"), "%g"), num(GET(s, "neither"), "%g"),
+                signed_int(GET(s, "delta")), num(GET(s, "mcnemar_p"), "%.4g"), NULL);
+        row(out, "all", num(GET(p, "a_only"), "%g"), num(GET(p, "b_only"), "%g"),
+            num(GET(p, "both"), "%g"), num(GET(p, "neither"), "%g"), signed_int(GET(p, "delta")),
+            num(GET(p, "mcnemar_p"), "%.4g"), NULL);
+        const json_t *bs = GET(p, "bootstrap");
+        if (json_is_object(bs))
+            sb_addf(out, "\nPaired bootstrap of the mean gap (%s - %s) over %ss and examples: "
+                    "%s, %s%% interval [%s, %s] (%s resamples, seed %s)\n", a, b, over,
+                    num(GET(bs, "observed"), "%.4f"), pct(GET(bs, "level")),
+                    num(GET(bs, "lo"), "%.4f"), num(GET(bs, "hi"), "%.4f"),
+                    num(GET(bs, "samples"), "%g"), num(GET(bs, "seed"), "%g"));
+        sb_adds(out, "\n");
+    }
+}
+
+static void statements(const json_t *m, struct strbuf *out)
+{
+    static const char *const keys[] = { "can_say", "cannot_say" };
+    static const char *const heads[] = { "This result can say", "This result cannot say" };
+    for (int k = 0; k < 2; k++) {
+        sb_addf(out, "### %s\n\n", heads[k]);
+        size_t i;
+        json_t *s;
+        json_array_foreach(GET(m, keys[k]), i, s)
+            sb_addf(out, "- %s\n", json_string_value(s));
+        sb_adds(out, "\n");
+    }
+}
+
+void report_md_decision(const json_t *m, struct strbuf *out)
+{
+    verdicts(m, out);
+    mainline_table(m, out);
+    conditions_table(m, out);
+    pairs_tables(m, out);
+    checkpoints_table(m, out);
+    statements(m, out);
+}
+
+/* ---- the rest of the report ---- */
+
+static void curves(const json_t *m, struct strbuf *out)
+{
+    sb_adds(out, "### Validation NLL by step (selected checkpoint in **bold**)\n\n");
+    row(out, "run", "val_nll by step", NULL);
+    rule_line(out, 2);
+    size_t i, j;
+    json_t *r, *pt;
+    json_array_foreach(GET(m, "runs"), i, r) {
+        if (!json_array_size(GET(r, "curve")))
+            continue;
+        struct strbuf sb = STRBUF_INIT;
+        json_array_foreach(GET(r, "curve"), j, pt) {
+            int sel = json_equal(json_array_get(pt, 0), GET(r, "selected_step"));
+            sb_addf(&sb, "%s%s%lld: ", j ? ", " : "", sel ? "**" : "",
+                    (long long)json_integer_value(json_array_get(pt, 0)));
+            report_num(&sb, json_array_get(pt, 1), "%.4f");
+            sb_adds(&sb, sel ? "**" : "");
+        }
+        row(out, str(GET(r, "run")), sb.buf, NULL);
+        sb_release(&sb);
+    }
+    sb_adds(out, "\n");
+}
+
+static void lr_selection(const json_t *m, struct strbuf *out)
+{
+    if (!json_array_size(GET(m, "lr_selection")))
+        return;
+    sb_adds(out, "### LR selection\n\n");
+    row(out, "pick", "rule", "run", "lr", "value", "step", "chosen", NULL);
+    rule_line(out, 7);
+    size_t i, j;
+    json_t *p, *c;
+    json_array_foreach(GET(m, "lr_selection"), i, p) {
+        const char *rule = str(GET(p, "rule"));
+        char metric[64] = "";
+        if (sscanf(rule, "%*3[a-z](%63[^)])", metric) != 1)
+            metric[0] = '\0';
+        const char *chosen = str(GET(GET(p, "choice"), "run"));
+        json_array_foreach(GET(p, "candidates"), j, c)
+            row(out, str(GET(p, "scope")), rule, str(GET(c, "run")), num(GET(c, "lr"), "%g"),
+                num(GET(c, metric), "%.6f"), num(GET(c, "step"), "%g"),
+                strcmp(chosen, str(GET(c, "run"))) ? "" : "yes", NULL);
+    }
+    sb_adds(out, "\n");
+}
+
+static void probes_cell(const json_t *probes, struct strbuf *sb)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(probes, i, p)
+        sb_addf(sb, "%s%s -> %s", i ? "; " : "", str(GET(p, "prompt")), str(GET(p, "output")));
+    if (!json_array_size(probes))
+        sb_adds(sb, "-");
+}
+
+static void variants(const json_t *m, struct strbuf *out)
+{
+    sb_adds(out, "### Variants\n\n");
+    row(out, "run", "type", "trainable %", "train loss", "val loss", "peak MB", "probe answers",
+        NULL);
+    rule_line(out, 7);
+    size_t i;
+    json_t *r;
+    json_array_foreach(GET(m, "runs"), i, r) {
+        struct strbuf pr = STRBUF_INIT;
+        probes_cell(GET(r, "probes"), &pr);
+        row(out, str(GET(r, "run")), str(GET(r, "type")), num(GET(r, "trainable_pct"), "%.3f"),
+            num(GET(r, "train_loss"), "%.4f"), num(GET(r, "val_nll"), "%.4f"),
+            num(GET(r, "peak_rss_mb"), "%.0f"), pr.buf, NULL);
+        sb_release(&pr);
+    }
+    if (json_array_size(GET(m, "baseline_probes"))) {
+        struct strbuf pr = STRBUF_INIT;
+        probes_cell(GET(m, "baseline_probes"), &pr);
+        row(out, "(base model)", "-", "-", "-", "-", "-", pr.buf, NULL);
+        sb_release(&pr);
+    }
+    sb_adds(out, "\n");
+}
+
+static void throughput(const json_t *m, struct strbuf *out)
+{
+    sb_adds(out, "### Throughput\n\n");
+    row(out, "run", "train tok/s", "eval tok/s", NULL);
+    rule_line(out, 3);
+    size_t i;
+    json_t *r;
+    json_array_foreach(GET(m, "runs"), i, r)
+        row(out, str(GET(r, "run")), num(GET(r, "train_tok_per_s"), "%.0f"),
+            num(GET(r, "eval_tok_per_s"), "%.0f"), NULL);
+    if (json_is_number(GET(m, "baseline_tok_per_s")))
+        row(out, "(base model)", "-", num(GET(m, "baseline_tok_per_s"), "%.0f"), NULL);
+    sb_adds(out, "\n");
+}
+
+static void provenance(const json_t *m, struct strbuf *out)
+{
+    const json_t *p = GET(m, "provenance");
+    sb_adds(out, "### Provenance\n\n");
+    row(out, "what", "value", NULL);
+    rule_line(out, 2);
+    char v[64];
+    snprintf(v, sizeof(v), "%s", num(GET(p, "version"), "%g"));
+    row(out, "sweep", str(GET(p, "sweep")), NULL);
+    row(out, "version", v, NULL);
+    row(out, "planned at", str(GET(p, "planned_at")), NULL);
+    row(out, "git commit", str(GET(p, "git_commit")), NULL);
+    row(out, "git dirty", json_is_true(GET(p, "git_dirty")) ? "yes (diff recorded)" : "no", NULL);
+    row(out, "rules sha256", str(GET(p, "rules_sha256")), NULL);
+    size_t i;
+    json_t *a;
+    json_array_foreach(GET(p, "artifacts"), i, a) {
+        char what[160];
+        snprintf(what, sizeof(what), "%s %s sha256", str(GET(a, "role")), str(GET(a, "name")));
+        row(out, what, str(GET(a, "sha256")), NULL);
+    }
+    sb_adds(out, "\n");
+}
+
+void report_md(const json_t *m, struct strbuf *out)
+{
+    sb_addf(out, "# %s (version %s)\n\n", str(GET(m, "sweep")), num(GET(m, "version"), "%g"));
+    report_md_decision(m, out);
+    curves(m, out);
+    lr_selection(m, out);
+    variants(m, out);
+    throughput(m, out);
+    provenance(m, out);
+}
+
+void report_csv(const json_t *m, struct strbuf *out)
+{
+    static const char *const cols[] = { "run", "stage", "condition", "seed", "lr", "state",
+                                        "type", "selected_step", "val_nll", "accuracy",
+                                        "trainable_pct", "train_loss", "peak_rss_mb",
+                                        "train_tok_per_s", "eval_tok_per_s", NULL };
+    sb_adds(out, "sweep,version,rules_sha256");
+    for (int c = 0; cols[c]; c++)
+        sb_addf(out, ",%s", cols[c]);
+    sb_adds(out, "\n");
+    size_t i;
+    json_t *r;
+    json_array_foreach(GET(m, "runs"), i, r) {
+        sb_addf(out, "%s,%s,%s", str(GET(m, "sweep")), num(GET(m, "version"), "%g"),
+                str(GET(m, "rules_sha256")));
+        for (int c = 0; cols[c]; c++) {
+            const json_t *v = GET(r, cols[c]);
+            sb_adds(out, ",");
+            if (json_is_string(v)) {   /* quoted: a type may hold a comma */
+                sb_addc(out, '"');
+                for (const char *s = json_string_value(v); *s; s++)
+                    *s == '"' ? sb_adds(out, "\"\"") : sb_addc(out, *s);
+                sb_addc(out, '"');
+            } else if (!json_is_null(v) && v) {
+                report_num(out, v, "%.15g");
+            }
+        }
+        sb_adds(out, "\n");
+    }
+}
