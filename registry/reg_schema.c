@@ -267,11 +267,75 @@ static const char migration_2_evals[] =
 
 static const char *const migration_2[] = { migration_2_evals, NULL };
 
+/* ---- version 2 -> 3: the views behind the report ---- */
+
+/*
+ * They read what `mainline select` recorded (selections of kind compare, mainline
+ * and pick), so a query shows the numbers the verdict was taken on, with the
+ * rules hash they were taken under.
+ */
+static const char migration_3_views[] =
+    "CREATE VIEW v_condition_summary AS\n"
+    "SELECT s.name AS sweep, s.version, x.rules_sha256,\n"
+    "       json_extract(c.value, '$.condition') AS condition,\n"
+    "       json_extract(c.value, '$.n') AS seeds, json_extract(c.value, '$.mean') AS mean,\n"
+    "       json_extract(c.value, '$.min') AS min, json_extract(c.value, '$.max') AS max,\n"
+    "       json_extract(c.value, '$.range') AS range,\n"
+    "       json_extract(x.choice, '$.metric') AS metric, x.sweep_id\n"
+    "FROM selections x JOIN sweeps s ON s.id = x.sweep_id,\n"
+    "     json_each(x.inputs, '$.conditions') c\n"
+    "WHERE x.kind = 'compare';\n"
+    "CREATE VIEW v_disagreement AS\n"
+    "SELECT s.name AS sweep, s.version, x.rules_sha256,\n"
+    "       json_extract(p.value, '$.a') AS a, json_extract(p.value, '$.b') AS b,\n"
+    "       json_extract(x.choice, '$.over') AS over,\n"
+    "       json_extract(r.value, '$.' || json_extract(x.choice, '$.over')) AS replicate,\n"
+    "       json_extract(r.value, '$.a_only') AS a_only,\n"
+    "       json_extract(r.value, '$.b_only') AS b_only,\n"
+    "       json_extract(r.value, '$.both') AS both_correct,\n"
+    "       json_extract(r.value, '$.neither') AS both_wrong,\n"
+    "       json_extract(r.value, '$.delta') AS delta,\n"
+    "       json_extract(r.value, '$.mcnemar_p') AS mcnemar_p, x.sweep_id\n"
+    "FROM selections x JOIN sweeps s ON s.id = x.sweep_id,\n"
+    "     json_each(x.inputs, '$.pairs') p, json_each(p.value, '$.seeds') r\n"
+    "WHERE x.kind = 'compare';\n"
+    "CREATE VIEW v_mainline AS\n"
+    "SELECT s.name AS sweep, s.version, x.rules_sha256,\n"
+    "       json_extract(x.choice, '$.candidate') AS candidate,\n"
+    "       json_extract(x.choice, '$.layers.base_survived.status') AS base_survived,\n"
+    "       json_extract(x.choice, '$.layers.landed.status') AS landed,\n"
+    "       json_extract(x.choice, '$.layers.usable.status') AS usable,\n"
+    "       json_extract(x.choice, '$.diagnosis') AS diagnosis,\n"
+    "       coalesce(json_extract(x.choice, '$.candidate') = (\n"
+    "           SELECT json_extract(f.choice, '$.mainline') FROM selections f\n"
+    "           WHERE f.sweep_id = x.sweep_id AND f.kind = 'mainline' AND f.scope = 'mainline'\n"
+    "             AND f.rules_sha256 IS x.rules_sha256), 0) AS is_mainline,\n"
+    "       json_extract(x.inputs, '$.mean') AS mean,\n"
+    "       json_extract(x.inputs, '$.gain') AS gain,\n"
+    "       json_extract(x.inputs, '$.retention_nll_increase') AS retention_nll_increase,\n"
+    "       json_extract(x.inputs, '$.adapter_mb') AS adapter_mb,\n"
+    "       json_extract(x.inputs, '$.eval_tok_per_s') AS eval_tok_per_s, x.sweep_id\n"
+    "FROM selections x JOIN sweeps s ON s.id = x.sweep_id\n"
+    "WHERE x.kind = 'mainline' AND x.scope LIKE 'candidate %';\n"
+    "CREATE VIEW v_lr_selection AS\n"
+    "SELECT s.name AS sweep, s.version, x.scope AS pick, x.rule,\n"
+    "       json_extract(c.value, '$.run') AS run,\n"
+    "       json_extract(c.value, '$.lr') AS lr,\n"
+    "       json_extract(c.value, '$.' || substr(x.rule, 5, length(x.rule) - 5)) AS value,\n"
+    "       json_extract(c.value, '$.step') AS step,\n"
+    "       json_extract(c.value, '$.run') = json_extract(x.choice, '$.run') AS picked,\n"
+    "       x.sweep_id\n"
+    "FROM selections x JOIN sweeps s ON s.id = x.sweep_id, json_each(x.inputs) c\n"
+    "WHERE x.kind = 'pick';\n";
+
+static const char *const migration_3[] = { migration_3_views, NULL };
+
 /* ---- the list ---- */
 
 const char *const *const reg_migrations[] = {
     migration_1,
     migration_2,
+    migration_3,
 };
 const int reg_n_migrations = (int)(sizeof(reg_migrations) / sizeof(reg_migrations[0]));
 

@@ -50,7 +50,7 @@ enum reg_status reg_open(const char *path, enum reg_open_mode mode, struct regis
 void reg_close(struct registry *reg);   /* accepts NULL */
 const char *reg_errmsg(const struct registry *reg);
 int reg_schema_version(struct registry *reg);
-#define REG_SCHEMA_VERSION 2
+#define REG_SCHEMA_VERSION 3
 
 /* Run states, in lifecycle order. The text form is what the `state` column holds. */
 enum reg_run_state {

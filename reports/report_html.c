@@ -220,20 +220,19 @@ static void one_multiple(struct strbuf *out, const json_t *seed, const char *ove
                          const char *a, const char *b, double max)
 {
     double va = json_number_value(GET(seed, "a_only")), vb = json_number_value(GET(seed, "b_only"));
-    double full = 150, wa = max > 0 ? va / max * full : 0, wb = max > 0 ? vb / max * full : 0;
-    sb_adds(out, "<figure><svg viewBox=\"0 0 240 70\" role=\"img\">");
-    sb_addf(out, "<text x=\"0\" y=\"12\">%s ", over);
+    double full = 190, wa = max > 0 ? va / max * full : 0, wb = max > 0 ? vb / max * full : 0;
+    sb_adds(out, "<figure><svg viewBox=\"0 0 240 92\" role=\"img\">");
+    sb_addf(out, "<text x=\"0\" y=\"12\" style=\"font-weight:600\">%s ", over);
     esc(out, str(GET(seed, over)));
     sb_adds(out, "</text>");
     const char *names[] = { a, b };
     double ws[] = { wa, wb }, vs[] = { va, vb };
     for (int k = 0; k < 2; k++) {
-        double y = 20 + k * 24;
-        sb_addf(out, "<rect x=\"70\" y=\"%.0f\" width=\"%.1f\" height=\"16\" fill=\"%s\"/>"
-                "<text x=\"66\" y=\"%.0f\" text-anchor=\"end\">", y, ws[k], palette[k], y + 12);
+        double y = 26 + k * 34;   /* the label above its bar: names can be long */
+        sb_addf(out, "<text x=\"0\" y=\"%.0f\">", y);
         esc(out, names[k]);
-        sb_addf(out, " only</text><text x=\"%.1f\" y=\"%.0f\">%.0f</text>", 74 + ws[k], y + 12,
-                vs[k]);
+        sb_addf(out, " only: %.0f</text><rect x=\"0\" y=\"%.0f\" width=\"%.1f\" height=\"14\" "
+                "fill=\"%s\"/>", vs[k], y + 4, ws[k], palette[k]);
     }
     sb_adds(out, "</svg><figcaption>both correct ");
     num(out, GET(seed, "both"), "%g");

@@ -9,7 +9,8 @@
  *   x_eval_correct K   K examples right: k is right when (k + x_eval_shift + seed) % n < K
  *   x_eval_shift S     (0)  x_eval_tok_per_s T (1800)  x_retention_nll X (summary field)
  * and from argv, for every evaluation and the baseline's:
- *   --n N (6)  --base-correct K  --base-retention X
+ *   --n N (6)  --base-correct K  --base-retention X  --probe PROMPT (writes probes.jsonl:
+ *   the answer is "PROMPT from RUN", or "from base" for the baseline)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
     }
     int n = 6;
     long base_correct = -1;
-    const char *base_retention = NULL;
+    const char *base_retention = NULL, *probe = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--n"))
             n = atoi(argv[i + 1]);
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
             base_correct = atol(argv[i + 1]);
         else if (!strcmp(argv[i], "--base-retention"))
             base_retention = argv[i + 1];
+        else if (!strcmp(argv[i], "--probe"))
+            probe = argv[i + 1];
     }
     json_t *params = json_object_get(cfg, "params"), *stepv = json_object_get(cfg, "step");
     long step = json_is_integer(stepv) ? (long)json_integer_value(stepv) : -1;
@@ -60,6 +63,14 @@ int main(int argc, char **argv)
     }
     if (p)
         fclose(p);
+    snprintf(path, sizeof(path), "%s/probes.jsonl", dir);
+    FILE *pr = probe ? fopen(path, "w") : NULL;
+    if (pr) {
+        json_t *run = json_object_get(cfg, "run");
+        fprintf(pr, "{\"idx\":0,\"prompt\":\"%s\",\"output\":\"%s from %s\",\"tokens\":3}\n",
+                probe, probe, json_is_string(run) ? json_string_value(run) : "base");
+        fclose(pr);
+    }
     FILE *m = fopen(getenv("MAINLINE_METRICS"), "a");
     if (!m)
         return 4;

@@ -336,21 +336,22 @@ static void test_create(void)
 {
     struct registry *reg = open_new("create.db");
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
-    CHECK_INT(REG_SCHEMA_VERSION, 2);
+    CHECK_INT(REG_SCHEMA_VERSION, 3);
     /* Connection settings live on the registry's own handle. */
     CHECK_ROWS(reg->db, "PRAGMA journal_mode", "wal");
     CHECK_ROWS(reg->db, "PRAGMA foreign_keys", "1");
     CHECK_ROWS(reg->db, "PRAGMA busy_timeout", "5000");
 
     sqlite3 *db = raw_open("create.db");
-    CHECK_INT(raw_int(db, "PRAGMA user_version"), 2);
+    CHECK_INT(raw_int(db, "PRAGMA user_version"), 3);
     CHECK_INT(raw_int(db, "PRAGMA application_id"), REG_APPLICATION_ID);
     CHECK_ROWS(db, "PRAGMA journal_mode", "wal");   /* WAL is a property of the file */
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
                "artifacts;checkpoints;eval_jobs;evals;events;ingest_offsets;locks;metrics;"
                "predictions;probe_answers;run_artifacts;runs;selections;sweeps");
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name",
-               "v_latest_sweeps;v_runs;v_stage_summary");
+               "v_condition_summary;v_disagreement;v_latest_sweeps;v_lr_selection;v_mainline;"
+               "v_runs;v_stage_summary");
     /* metrics is keyed in ingestion order, without a rowid (ingestion speed). */
     CHECK_ROWS(db, "SELECT name FROM pragma_index_info('sqlite_autoindex_metrics_1')"
                " ORDER BY seqno", "run;attempt;src_offset;name");
@@ -369,7 +370,7 @@ static void test_reopen(void)
     long long objects = raw_int(db, "SELECT count(*) FROM sqlite_master");
 
     reg = open_new("reopen.db");   /* CREATE on an existing registry: no-op */
-    CHECK_INT(reg_schema_version(reg), 2);
+    CHECK_INT(reg_schema_version(reg), 3);
     reg_close(reg);
     reg = NULL;
     CHECK_INT(reg_open(tmp_path("reopen.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
@@ -382,7 +383,7 @@ static void test_reopen(void)
     reg_close(reg);
 
     CHECK_INT(raw_int(db, "SELECT count(*) FROM sqlite_master"), objects);
-    CHECK_INT(raw_int(db, "PRAGMA user_version"), 2);
+    CHECK_INT(raw_int(db, "PRAGMA user_version"), 3);
     CHECK_INT(raw_int(db, "SELECT count(*) FROM runs"), 3);
     sqlite3_close(db);
 }
@@ -440,9 +441,9 @@ static void test_migrate_from_v1(void)
                  " VALUES (1, 'bench', 'y', 4, 3)");
     struct registry *reg = NULL;
     CHECK_INT(reg_open(tmp_path("v1.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
-    CHECK_INT(reg_schema_version(reg), 2);
+    CHECK_INT(reg_schema_version(reg), 3);
     reg_close(reg);
-    CHECK_INT(raw_int(db, "PRAGMA user_version"), 2);
+    CHECK_INT(raw_int(db, "PRAGMA user_version"), 3);
     CHECK_ROWS(db, "SELECT dataset, n, correct, summary IS NULL FROM evals", "bench|4|3|1");
     CHECK_INT(raw_int(db, "SELECT count(*) FROM probe_answers"), 0);
     sqlite3_close(db);
@@ -456,7 +457,7 @@ static void test_migrate_from_v0(void)
         fclose(f);
     struct registry *reg = NULL;
     CHECK_INT(reg_open(tmp_path("v0.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
-    CHECK_INT(reg_schema_version(reg), 2);
+    CHECK_INT(reg_schema_version(reg), 3);
     reg_close(reg);
     sqlite3 *db = raw_open("v0.db");
     CHECK_INT(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'sweeps'"), 1);

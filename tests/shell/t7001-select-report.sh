@@ -1,0 +1,207 @@
+#!/bin/sh
+# t7001: `mainline select` and `mainline report` on sweeps run by `mainline run`
+# with the fake trainer and evaluator: exact verdicts for a winner beyond the
+# threshold, an inconclusive gap, a mainline failing only `usable` (a speed
+# problem) and one failing base_survived (a quality problem); the checkpoint rule's
+# tie going to the earlier step; re-running select gives byte-identical output and
+# no duplicate rows; `mainline rules`; the views; every report format; the HTML page
+# rendered by headless Chromium with no console error and a screenshot kept.
+. "$(dirname "$0")/lib.sh"
+
+FAKES="$TOP/${BUILD:-build}/tests/fakes"
+
+# sweep NAME A_CORRECT B_CORRECT THRESHOLD A_EXTRA B_EXTRA USABLE [STAGES]: two conditions
+# a and b, 3 seeds, 100 examples; the base model gets 50 right, retention NLL 1.0.
+sweep() {
+    cp -r "$TOP/sweeps/data" "$TOP/sweeps/models" . 2>/dev/null || :
+    runs=${8:-'grid: {condition: [a, b], seed: [0, 1, 2]}'}
+    cat >"$1.yaml" <<EOF
+sweep: $1
+base_model: models/tiny-base/model.safetensors
+datasets: {train: data/arith-train.jsonl, valid: data/arith-valid.jsonl,
+           bench: data/arith-test.jsonl}
+trainer: {command: [$FAKES/fake_trainer], resume: true}
+evaluator: {command: [$FAKES/fake_evaluator, --n, "100", --base-correct, "50",
+                      --base-retention, "1.0", --probe, Hello]}
+conditions:
+  a: {adapter: lora, targets: [q_proj, v_proj], x_eval_correct: $2, x_ckpt_bytes: 30800000,
+      x_trainable_pct: 1 $5}
+  b: {adapter: lora, targets: all-linear, x_eval_correct: $3, x_eval_shift: 5,
+      x_ckpt_bytes: 87500000, x_retention_nll: 1.01, x_trainable_pct: 3 $6}
+defaults: {x_steps: 6, x_peak_rss_mb: 300, x_retention_nll: 1.02, lr: 3.0e-4}
+$runs
+evaluation: {dataset: bench, baseline: true, retention: valid}
+selection: {checkpoint: min(val_nll),
+            compare: {metric: accuracy, over: seed, winner_threshold: $4, test: mcnemar}}
+mainline:
+  base_survived: {probe: retention, max_nll_increase: 0.05}
+  landed: {min_gain: 0.01}
+  usable: {$7}
+  prefer: [smaller_adapter, smaller_seed_range]
+EOF
+    mainline plan "$1.yaml" >plan.out
+    mainline run -q -j 2 "$1" >run.out 2>&1 || { cat run.out; return 1; }
+}
+
+verdict() {
+    grep '^\*\*Verdict:\*\*' "$1" | sed 's/^\*\*Verdict:\*\* //'
+}
+mainline_line() {
+    grep '^\*\*Mainline:\*\*' "$1" | sed 's/^\*\*Mainline:\*\* //'
+}
+
+STAGES='stages:
+  lr_select:
+    grid: {condition: [a, b], lr: [1.0e-4, 3.0e-4, 1.0e-3], seed: [7]}
+    pick: {per: condition, param: lr, by: min(val_nll)}
+  main:
+    grid: {condition: [a, b], seed: [0, 1, 2]}
+    lr: {from: lr_select}'
+
+test_body 'a gap beyond the threshold: winner a; b fails only usable; mainline a' <<\EOF
+    sweep win 90 80 0.05 "" "" "max_adapter_mb: 50, min_eval_tok_per_s: 100" "$STAGES"
+    mainline select win >sel.out
+    cat sel.out
+    check_eq verdict "winner: a (mean accuracy 0.9000 vs 0.8000 for b: gap 0.1000 >= threshold 0.05)" \
+        "$(verdict sel.out)"
+    check_eq mainline "mainline: a (passes every declared layer)" "$(mainline_line sel.out)"
+    # per seed: a only 15, b only 5, both 75, neither 5; McNemar exact p for (15, 5)
+    grep -qx '| 0 | 15 | 5 | 75 | 5 | +10 | 0.04139 |' sel.out
+    grep -qx '| all | 45 | 15 | 225 | 15 | +30 | 0.0001345 |' sel.out
+    sql "SELECT candidate, base_survived, landed, usable, diagnosis, is_mainline
+         FROM v_mainline ORDER BY candidate" >got
+    printf '%s\n' 'a|pass|pass|pass|passes|1' 'b|pass|pass|fail|speed problem|0' >want
+    test_cmp want got
+    rules=$(sql "SELECT contract_sha256 FROM sweeps")
+    test "$(sql "SELECT count(*) FROM selections WHERE rules_sha256 = '$rules'")" -eq 12
+    test "$(sql "SELECT count(*) FROM selections WHERE kind = 'checkpoint'")" -eq 6
+    sql "SELECT pick, lr, picked FROM v_lr_selection WHERE picked" >got
+    printf '%s\n' 'lr_select.lr per condition=a|0.0003|1' 'lr_select.lr per condition=b|0.0003|1' >want
+    test_cmp want got
+EOF
+
+test_body 'select again: byte-identical output, no duplicate rows' <<\EOF
+    sweep again 90 80 0.05 "" "" "max_adapter_mb: 50"
+    mainline select again >one.out
+    ids=$(sql "SELECT count(*), min(id) FROM selections")
+    mainline select again >two.out
+    test_cmp one.out two.out
+    test "$(sql "SELECT count(*) FROM selections")" -eq "$(echo "$ids" | cut -d'|' -f1)"
+    test "$(sql "SELECT count(*) FROM (SELECT kind, scope FROM selections
+                 GROUP BY kind, scope HAVING count(*) > 1)")" -eq 0
+EOF
+
+test_body 'a gap inside the threshold is inconclusive, with its numbers' <<\EOF
+    sweep close 90 89 0.05 "" "" "max_adapter_mb: 100"
+    mainline select close >sel.out
+    check_eq verdict "inconclusive (mean accuracy 0.9000 for a vs 0.8900 for b: gap 0.0100 < threshold 0.05)" \
+        "$(verdict sel.out)"
+    grep -q '^- the gap (0.0100) is below the frozen 0.05 threshold for a winner claim$' sel.out
+    grep -q '^- a is generally better than b$' sel.out
+    sql "SELECT json_extract(choice, '$.verdict'), json_extract(choice, '$.winner') IS NULL
+         FROM selections WHERE kind = 'compare'" >got
+    echo 'inconclusive|1' >want
+    test_cmp want got
+    # both pass; a is preferred for its smaller adapter
+    check_eq mainline "mainline: a (passes every declared layer; preferred by smaller_adapter, smaller_seed_range over 1 other passing candidate)" \
+        "$(mainline_line sel.out)"
+EOF
+
+test_body 'every candidate fails only usable: no mainline, a speed problem' <<\EOF
+    sweep slow 90 80 0.01 "" "" "max_adapter_mb: 100, min_eval_tok_per_s: 5000"
+    mainline select slow >sel.out
+    check_eq mainline "no mainline: none of 2 candidates passes every layer: a, speed problem: usable (adapter 30.8 MB <= 100; eval 1800 tok/s < 5000); b, speed problem: usable (adapter 87.5 MB <= 100; eval 1800 tok/s < 5000)" \
+        "$(mainline_line sel.out)"
+    test "$(sql "SELECT group_concat(diagnosis) FROM v_mainline")" = "speed problem,speed problem"
+EOF
+
+test_body 'a damaged base is a quality problem' <<\EOF
+    sweep hurt 90 80 0.01 ", x_retention_nll: 1.30" "" "max_adapter_mb: 100"
+    mainline select hurt >sel.out
+    sql "SELECT candidate, base_survived, diagnosis, is_mainline,
+                round(retention_nll_increase, 4) FROM v_mainline ORDER BY candidate" >got
+    printf '%s\n' 'a|fail|quality problem|0|0.3' 'b|pass|passes|1|0.01' >want
+    test_cmp want got
+EOF
+
+test_body 'checkpoint rule: min(val_nll) ties go to the earlier step' <<\EOF
+    sweep tie 90 80 0.05 ", x_val_flat_from: 4" ", x_val_flat_from: 4" "max_adapter_mb: 100"
+    mainline select tie >sel.out
+    # val at steps 2, 4, 6; 4 and 6 have the same NLL: step 4 counts
+    test "$(sql "SELECT group_concat(DISTINCT json_extract(choice, '$.step'))
+                 FROM selections WHERE kind = 'checkpoint'")" = 4
+    test "$(sql "SELECT count(*) FROM selections WHERE kind = 'checkpoint'
+                 AND json_array_length(inputs) = 3")" -eq 6
+EOF
+
+test_body 'rules: the frozen rules and the hash the selections carry' <<\EOF
+    sweep rl 90 80 0.05 "" "" "max_adapter_mb: 50"
+    mainline select rl >/dev/null
+    mainline rules rl >rules.out
+    hash=$(sql "SELECT contract_sha256 FROM sweeps")
+    grep -qx "rules sha256: $hash" rules.out
+    grep -q '"max_nll_increase": 0.05' rules.out
+    mainline rules rl.yaml >file.out
+    grep -qx "rules sha256: $hash" file.out
+    grep -qx "registry: sweep 'rl' version 1 has the same rules" file.out
+    test "$(sql "SELECT count(DISTINCT rules_sha256) FROM selections WHERE kind != 'pick'")" -eq 1
+    test "$(sql "SELECT DISTINCT rules_sha256 FROM selections")" = "$hash"
+    # the mainline rules are frozen: changing one is refused like any change
+    sed -i 's/max_nll_increase: 0.05/max_nll_increase: 0.5/' rl.yaml
+    run_rc 1 mainline plan rl.yaml
+    grep -q 'max_nll_increase' err
+EOF
+
+test_body 'report: refused before select; md, csv, json; -o writes the file' <<\EOF
+    sweep rep 90 80 0.05 "" "" "max_adapter_mb: 50"
+    run_rc 1 mainline report rep
+    grep -q "run 'mainline select rep' first" err
+    mainline select rep >/dev/null
+    mainline report rep >r.md
+    for h in '### Mainline layers' '### Disagreement: a vs b' '### Validation NLL by step' \
+             '### Variants' '### Throughput' '### Provenance' '### This result cannot say'; do
+        grep -qF "$h" r.md
+    done
+    grep -q '| main-a-seed-0 | lora q_proj+v_proj | 1.000 |' r.md
+    grep -qF 'Hello -> Hello from main-a-seed-0' r.md
+    mainline report rep -f csv -o r.csv
+    test "$(wc -l <r.csv)" -eq 7
+    mainline report rep --format json -o r.json
+    python3 - <<\PY
+import json
+m = json.load(open("r.json"))
+assert m["compare"]["winner"] == "a", m["compare"]
+assert m["mainline"]["mainline"] == "a"
+assert len(m["runs"]) == 6 and m["provenance"]["rules_sha256"] == m["rules_sha256"]
+assert m["pairs"][0]["bootstrap"]["lo"] > 0
+PY
+    run_rc 129 mainline report rep --format pdf
+EOF
+
+test_body 'the HTML report renders in headless Chromium without console errors' <<\EOF
+    if ! command -v chromium >/dev/null 2>&1; then
+        echo "SKIP: chromium is not installed (make deps installs it)"
+        exit 0
+    fi
+    sweep web 90 89 0.05 "" "" "max_adapter_mb: 50"
+    mainline select web >/dev/null
+    mainline report web -f html -o report.html
+    refute grep -qiE '<script|https?://|src=' report.html
+    for size in 390,2400 1280,2400; do
+        timeout 120 chromium --headless --disable-gpu --no-sandbox --enable-logging=stderr \
+            --v=0 --screenshot="$PWD/shot-$size.png" --window-size=$size \
+            "file://$PWD/report.html" >chrome-$size.log 2>&1
+        test -s "shot-$size.png"
+        refute grep -E 'Uncaught|ERROR:CONSOLE|CONSOLE\(' chrome-$size.log
+    done
+    timeout 120 chromium --headless --disable-gpu --no-sandbox --dump-dom \
+        "file://$PWD/report.html" >dom.html 2>/dev/null
+    grep -q 'inconclusive (mean accuracy 0.9000 for a' dom.html
+    test "$(grep -o '<svg' dom.html | wc -l)" -ge 5
+    # the scratch directory goes when every test passes: keep the pictures apart
+    keep=${MAINLINE_TEST_ARTIFACTS:-${TMPDIR:-/tmp}/mainline-test-artifacts}/t7001
+    mkdir -p "$keep" && cp shot-*.png report.html "$keep/"
+    echo "screenshots kept in $keep"
+EOF
+
+test_done
