@@ -221,7 +221,7 @@ static void compare_statements(const struct sel_ctx *c, json_t *can, json_t *can
     }
     if (json_is_object(pair) && json_number_value(json_object_get(pair, "lo")) <= 0 &&
         json_number_value(json_object_get(pair, "hi")) >= 0)
-        say(cannot, "the gap is told apart from seed and example noise (the paired bootstrap "
+        say(cannot, "the gap is more than seed and example noise (the paired bootstrap "
             "interval [%.4f, %.4f] includes 0)", json_number_value(json_object_get(pair, "lo")),
             json_number_value(json_object_get(pair, "hi")));
     if (json_is_number(json_object_get(c->compare, "mcnemar_p")) && p >= 0.05)
