@@ -12,6 +12,7 @@
 
 #include "canon_json.h"
 #include "cli.h"
+#include "fetch_bar.h"
 #include "json_diff.h"
 #include "plan.h"
 #include "reg_exec.h"
@@ -103,6 +104,23 @@ static void print_summary(const struct plan *p)
     table_release(&t);
 }
 
+/* Fetched or unpacked files: where the cache keeps what runs will read. */
+static void print_sources(const struct plan *p)
+{
+    int first = 1;
+    for (size_t i = 0; i < p->n_artifacts; i++) {
+        const struct plan_artifact *a = &p->artifacts[i];
+        if (!a->origin)
+            continue;
+        printf("%s%s %s: %s\n", first ? "\n" : "", a->role, a->name, a->abs_path);
+        if (a->fetched)
+            printf("  fetched now: %lld bytes\n", (long long)a->fetched_bytes);
+        first = 0;
+    }
+    if (!first)
+        printf("\n");
+}
+
 static void print_artifacts(const struct plan *p)
 {
     static const char *const head[] = { "ARTIFACT", "NAME", "PATH", "BYTES", "ROWS",
@@ -116,12 +134,14 @@ static void print_artifacts(const struct plan *p)
         snprintf(bytes, sizeof(bytes), "%lld", (long long)a->digest.bytes);
         if (a->digest.rows >= 0)
             snprintf(rows, sizeof(rows), "%lld", (long long)a->digest.rows);
-        const char *row[] = { a->role, a->name, a->path, bytes, rows, a->digest.sha256 };
+        const char *shown = a->origin ? a->origin : a->path;
+        const char *row[] = { a->role, a->name, shown, bytes, rows, a->digest.sha256 };
         table_add(&t, row);
     }
     printf("\n");
     table_print(&t, stdout, "");
     table_release(&t);
+    print_sources(p);
     printf("contract sha256:%s\n", p->contract_sha256);
 }
 
@@ -277,7 +297,7 @@ int cmd_plan(int argc, char **argv, struct cli *cli)
         return cli_usage(plan_usage);
     struct diag_list dl = { 0 };
     struct plan p;
-    if (plan_build(argv[optind], &p, &dl) < 0) {
+    if (plan_build(argv[optind], fetch_bar_observer(), &p, &dl) < 0) {
         print_diags(&dl);
         diag_release(&dl);
         return EXIT_FAILURES;

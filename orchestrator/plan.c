@@ -8,6 +8,7 @@
 #include "canon_json.h"
 #include "fsutil.h"
 #include "plan.h"
+#include "source.h"
 #include "strbuf.h"
 
 /* Datasets are distinct by name (two names may share a file); base models by path. */
@@ -25,11 +26,13 @@ static size_t find_artifact(const struct plan *p, const char *role, const char *
 }
 
 /* A base-model artifact name: the file's slug, made unique with -2, -3... */
-static char *unique_name(const struct plan *p, const char *role, const char *path)
+static char *unique_name(const struct plan *p, const char *role, const struct sweep_source *src)
 {
-    json_t *src = json_pack("{s:s}", "path", path);
-    char *slug = param_value_text(src);
-    json_decref(src);
+    json_t *o = json_pack("{s:s}", src->url ? "url" : "path", src->url ? src->url : src->resolved);
+    if (src->member)
+        json_object_set_new(o, "member", json_string(src->member));
+    char *slug = param_value_text(o);
+    json_decref(o);
     for (int k = 2;; k++) {
         int taken = 0;
         for (size_t i = 0; i < p->n_artifacts; i++)
@@ -46,55 +49,86 @@ static char *unique_name(const struct plan *p, const char *role, const char *pat
     }
 }
 
-/*
- * Hash one file (once per distinct path) and check its pin. The position for
- * messages is the node that named the file.
- */
-static size_t add_artifact(struct plan *p, const char *role, const char *name,
-                           const char *path, const char *pin, const struct ynode *at,
-                           struct diag_list *dl)
+static int is_bad(const struct plan *p, const char *key)
 {
-    size_t i = find_artifact(p, role, name, path);
-    if (i != (size_t)-1 && pin && strcmp(pin, p->artifacts[i].digest.sha256) != 0) {
-        diag_add(dl, p->sweep.file, at->line, at->col, "sha256 mismatch for %s '%s': the "
-                 "sweep pins %s but the file has %s", role, path, pin,
-                 p->artifacts[i].digest.sha256);
-        return (size_t)-1;
-    }
-    if (i != (size_t)-1)
-        return i;
     for (size_t k = 0; k < p->n_bad_paths; k++)
-        if (!strcmp(p->bad_paths[k], path))
-            return (size_t)-1;   /* reported once already */
-    struct file_digest d;
-    struct strbuf err = STRBUF_INIT;
-    const char *file = p->sweep.file;
-    int bad = 0;
-    if (digest_file(path, &d, &err) < 0) {
-        diag_add(dl, file, at->line, at->col, "%s%s%s: %s", role, name ? " " : "",
-                 name ? name : "", err.buf);
-        bad = 1;
-    } else if (pin && strcmp(pin, d.sha256) != 0) {
-        diag_add(dl, file, at->line, at->col, "sha256 mismatch for %s '%s': the sweep pins %s "
-                 "but the file has %s", role, path, pin, d.sha256);
-        bad = 1;
-    }
-    sb_release(&err);
-    if (bad) {
-        p->bad_paths = xrealloc(p->bad_paths, (p->n_bad_paths + 1) * sizeof(char *));
-        p->bad_paths[p->n_bad_paths++] = xstrdup(path);
-        return (size_t)-1;
-    }
+        if (!strcmp(p->bad_paths[k], key))
+            return 1;
+    return 0;
+}
+
+/* Remember a file already reported unreadable, unfetchable or mismatched. */
+static size_t mark_bad(struct plan *p, const char *key)
+{
+    p->bad_paths = xrealloc(p->bad_paths, (p->n_bad_paths + 1) * sizeof(char *));
+    p->bad_paths[p->n_bad_paths++] = xstrdup(key);
+    return (size_t)-1;
+}
+
+static size_t new_artifact(struct plan *p, const char *role, const char *name,
+                           const struct sweep_source *src, struct source_file *f,
+                           const struct file_digest *d)
+{
     p->artifacts = xrealloc(p->artifacts, (p->n_artifacts + 1) * sizeof(*p->artifacts));
     struct plan_artifact *a = &p->artifacts[p->n_artifacts];
     a->role = role;
-    a->name = name ? xstrdup(name) : unique_name(p, role, path);
-    a->path = xstrdup(path);
-    a->abs_path = realpath(path, NULL);
+    a->name = name ? xstrdup(name) : unique_name(p, role, src);
+    a->path = f->path;
+    a->abs_path = realpath(f->path, NULL);
     if (!a->abs_path)
-        a->abs_path = xstrdup(path);
-    a->digest = d;
+        a->abs_path = xstrdup(f->path);
+    a->origin = f->origin;
+    a->fetched = f->fetched;
+    a->fetched_bytes = f->fetched_bytes;
+    memset(f, 0, sizeof(*f));   /* the artifact owns the strings now */
+    a->digest = *d;
     return p->n_artifacts++;
+}
+
+/*
+ * Make the source a local file (fetching or unpacking it when needed), hash it
+ * once per distinct file and check its pin. Messages name the source as written
+ * for URLs and archive members, the path for plain files, at the node `at`.
+ */
+static size_t add_artifact(struct plan *p, struct source_ctx *ctx, const char *role,
+                           const char *name, const struct sweep_source *src,
+                           const struct ynode *at, struct diag_list *dl)
+{
+    const char *file = p->sweep.file, *pin = src->sha256_pin;
+    char *shown = src->url || src->member ? sweep_source_text(src) : xstrdup(src->resolved);
+    size_t i = (size_t)-1;
+    struct source_file f;
+    struct strbuf err = STRBUF_INIT;
+    struct file_digest d;
+    if (is_bad(p, shown)) {
+        /* reported once already */
+    } else if (source_resolve(ctx, src, &f, &err) < 0) {
+        diag_add(dl, file, at->line, at->col, "%s%s%s: %s", role, name ? " " : "",
+                 name ? name : "", err.buf);
+        mark_bad(p, shown);
+    } else if ((i = find_artifact(p, role, name, f.path)) != (size_t)-1) {
+        if (pin && strcmp(pin, p->artifacts[i].digest.sha256) != 0) {
+            diag_add(dl, file, at->line, at->col, "sha256 mismatch for %s '%s': the sweep pins "
+                     "%s but the file has %s", role, shown, pin, p->artifacts[i].digest.sha256);
+            i = (size_t)-1;
+        }
+        source_file_release(&f);
+    } else if (digest_file(f.path, &d, &err) < 0) {
+        diag_add(dl, file, at->line, at->col, "%s%s%s: %s", role, name ? " " : "",
+                 name ? name : "", err.buf);
+        source_file_release(&f);
+        mark_bad(p, shown);
+    } else if (pin && strcmp(pin, d.sha256) != 0) {
+        diag_add(dl, file, at->line, at->col, "sha256 mismatch for %s '%s': the sweep pins %s "
+                 "but the file has %s", role, shown, pin, d.sha256);
+        source_file_release(&f);
+        mark_bad(p, shown);
+    } else {
+        i = new_artifact(p, role, name, src, &f, &d);
+    }
+    sb_release(&err);
+    free(shown);
+    return i;
 }
 
 static void link_artifact(struct plan *p, size_t run, size_t art)
@@ -106,32 +140,31 @@ static void link_artifact(struct plan *p, size_t run, size_t art)
 }
 
 /* The run's base model: hash it, link it, and write its digest into the params. */
-static void add_base_model(struct plan *p, size_t run, struct diag_list *dl)
+static void add_base_model(struct plan *p, struct source_ctx *ctx, size_t run,
+                           struct diag_list *dl)
 {
     json_t *bm = json_object_get(p->runs.runs[run].params, "base_model");
     if (!bm)
         return;
-    const char *path = json_string_value(json_object_get(bm, "path"));
-    const char *pin = json_string_value(json_object_get(bm, "sha256"));
-    char *resolved = path_join(p->sweep.dir, path);
+    struct sweep_source src;
+    sweep_source_from_json(bm, p->sweep.dir, &src);
     const struct ynode *at = p->runs.runs[run].stage->node;
     const struct ynode *top = ymap_get(p->sweep.doc->root, "base_model");
-    size_t a = add_artifact(p, "base_model", NULL, resolved, pin, top ? top : at, dl);
-    free(resolved);
+    size_t a = add_artifact(p, ctx, "base_model", NULL, &src, top ? top : at, dl);
+    sweep_source_release(&src);
     if (a == (size_t)-1)
         return;
     link_artifact(p, run, a);
     json_object_set_new(bm, "sha256", json_string(p->artifacts[a].digest.sha256));
 }
 
-static void hash_artifacts(struct plan *p, struct diag_list *dl)
+static void hash_artifacts(struct plan *p, struct source_ctx *ctx, struct diag_list *dl)
 {
     const struct sweep *s = &p->sweep;
     size_t *datasets = xcalloc(s->n_datasets + 1, sizeof(*datasets));
     for (size_t i = 0; i < s->n_datasets; i++) {
         const struct sweep_source *src = &s->datasets[i].src;
-        datasets[i] = add_artifact(p, "dataset", s->datasets[i].name, src->resolved,
-                                   src->sha256_pin, src->node, dl);
+        datasets[i] = add_artifact(p, ctx, "dataset", s->datasets[i].name, src, src->node, dl);
     }
     p->run_artifacts = xcalloc(p->runs.n + 1, sizeof(*p->run_artifacts));
     p->n_run_artifacts = xcalloc(p->runs.n + 1, sizeof(*p->n_run_artifacts));
@@ -139,7 +172,7 @@ static void hash_artifacts(struct plan *p, struct diag_list *dl)
         for (size_t i = 0; i < s->n_datasets; i++)
             if (datasets[i] != (size_t)-1)
                 link_artifact(p, r, datasets[i]);
-        add_base_model(p, r, dl);
+        add_base_model(p, ctx, r, dl);
     }
     free(datasets);
 }
@@ -161,7 +194,8 @@ static void build_canon(struct plan *p)
     sha256_hex(p->sweep.text, p->sweep.text_len, p->spec_sha256);
 }
 
-int plan_build(const char *sweep_path, struct plan *out, struct diag_list *dl)
+int plan_build(const char *sweep_path, const struct fetch_observer *obs, struct plan *out,
+               struct diag_list *dl)
 {
     memset(out, 0, sizeof(*out));
     size_t before = dl->count;
@@ -169,11 +203,18 @@ int plan_build(const char *sweep_path, struct plan *out, struct diag_list *dl)
         return -1;
     if (sweep_expand(&out->sweep, &out->runs, dl) < 0)
         goto failed;
-    hash_artifacts(out, dl);
+    struct strbuf err = STRBUF_INIT;
+    struct source_ctx ctx;
+    if (source_ctx_init(&ctx, obs, &err) < 0) {
+        diag_add(dl, sweep_path, 0, 0, "%s", err.buf);
+        sb_release(&err);
+        goto failed;
+    }
+    hash_artifacts(out, &ctx, dl);
+    source_ctx_release(&ctx);
     if (dl->count != before)
         goto failed;
     build_canon(out);
-    struct strbuf err = STRBUF_INIT;
     if (provenance_collect(sweep_path, &out->prov, &err) < 0) {
         diag_add(dl, sweep_path, 0, 0, "%s", err.buf);
         sb_release(&err);
@@ -191,6 +232,7 @@ void plan_release(struct plan *p)
         free(p->artifacts[i].name);
         free(p->artifacts[i].path);
         free(p->artifacts[i].abs_path);
+        free(p->artifacts[i].origin);
     }
     free(p->artifacts);
     for (size_t i = 0; i < p->n_bad_paths; i++)
@@ -245,7 +287,7 @@ enum reg_status plan_record(struct registry *reg, const struct plan *p, int vers
     for (size_t i = 0; i < p->n_artifacts; i++) {
         const struct plan_artifact *a = &p->artifacts[i];
         arts[i] = (struct reg_artifact_in){ a->role, a->name, a->abs_path, a->digest.sha256,
-                                            a->digest.bytes, a->digest.rows };
+                                            a->digest.bytes, a->digest.rows, a->origin };
     }
     struct reg_sweep_in in = {
         .name = p->sweep.name, .version = version, .spec_path = p->sweep.file,

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "digest.h"
+#include "fetch.h"
 #include "provenance.h"
 #include "registry.h"
 #include "sweep.h"
@@ -18,8 +19,13 @@
 struct plan_artifact {
     const char *role;        /* "base_model" or "dataset" (static strings) */
     char *name;              /* dataset name, or the base model's file slug */
-    char *path;              /* resolved path, relative to the cwd when the sweep's was */
-    char *abs_path;          /* what the registry records */
+    char *path;              /* the local file: resolved path (relative to the cwd when
+                              * the sweep's was), or where the cache keeps it */
+    char *abs_path;          /* what the registry records and jobs read */
+    char *origin;            /* "URL[#member]" or "/abs/archive#member"; NULL when the
+                              * file is a plain local path */
+    int fetched;             /* downloaded by this plan (not found in the cache) */
+    int64_t fetched_bytes;
     struct file_digest digest;
 };
 
@@ -41,8 +47,10 @@ struct plan {
     size_t n_bad_paths;
 };
 
-/* Load, expand, hash. Returns 0, or -1 with diagnostics (nothing is written). */
-int plan_build(const char *sweep_path, struct plan *out, struct diag_list *dl);
+/* Load, expand, fetch what is remote (obs, may be NULL, sees progress and retry
+ * notes), hash. Returns 0, or -1 with diagnostics (nothing is recorded). */
+int plan_build(const char *sweep_path, const struct fetch_observer *obs, struct plan *out,
+               struct diag_list *dl);
 void plan_release(struct plan *p);   /* accepts a zeroed struct */
 
 /* Record the plan as `version` of its sweep in one transaction. */

@@ -255,6 +255,8 @@ static int add_art(const struct reg_artifact_row *a, void *ud)
                           (json_int_t)a->bytes);
     if (a->rows >= 0)
         json_object_set_new(o, "rows", json_integer(a->rows));
+    if (a->source)
+        json_object_set_new(o, "source", json_string(a->source));
     if (!strcmp(a->role, "dataset"))
         json_object_set_new(c->datasets, a->name, o);
     else {

@@ -21,10 +21,13 @@
 #include "diag.h"
 #include "yaml_tree.h"
 
-/* A file the sweep depends on: a dataset or a base model. */
+/* A file the sweep depends on: a dataset or a base model (docs/sources.md). */
 struct sweep_source {
-    char *path;          /* as written in the sweep */
-    char *resolved;      /* relative to the sweep file's directory, or absolute */
+    char *path;          /* a local path as written, or NULL for a URL */
+    char *url;           /* a URL as written (without "#member"), or NULL */
+    char *member;        /* a file inside the archive that path or url names, or NULL */
+    char *resolved;      /* path relative to the sweep file's directory, or absolute;
+                          * NULL for a URL (orchestrator/source.h fetches it) */
     char *sha256_pin;    /* lowercase hex, or NULL when not pinned */
     const struct ynode *node;
 };
@@ -100,6 +103,18 @@ struct sweep {
     double timeout_s;        /* per attempt; 0 = none */
     int retries;             /* extra attempts after a failure */
 };
+
+/* ---- sources (sweep_source.c) ---- */
+
+/* Check a source as written (a path, a URL, or {path|url, sha256, member}) and
+ * return it as normalized JSON, or NULL after a diagnostic naming `key`. */
+json_t *sweep_source_value(const char *file, const char *key, const struct ynode *n,
+                           struct diag_list *dl);
+/* Fill *out from normalized JSON; relative paths resolve against `dir`. */
+void sweep_source_from_json(const json_t *v, const char *dir, struct sweep_source *out);
+/* "URL#member" or the path as written, for messages. Caller frees. */
+char *sweep_source_text(const struct sweep_source *src);
+void sweep_source_release(struct sweep_source *src);   /* accepts a zeroed struct */
 
 /* Seconds in "90", "90s", "30m", "2h", "1h30m", "1d"; -1 when malformed. */
 double parse_duration(const char *s);

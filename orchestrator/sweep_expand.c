@@ -76,6 +76,30 @@ static void source_slug(const char *path, struct strbuf *sb)
     sb_add(sb, start, n);
 }
 
+/* A source object's slug: its member's (a file in an archive), else its path's or
+ * URL's; a generic member at the archive's top takes the archive's name. */
+static void source_json_slug(const json_t *v, struct strbuf *sb)
+{
+    const char *where = json_string_value(json_object_get(v, "path"));
+    const char *member = json_string_value(json_object_get(v, "member"));
+    if (!where)
+        where = json_string_value(json_object_get(v, "url"));
+    if (!member) {
+        source_slug(where, sb);
+        return;
+    }
+    size_t before = sb->len;
+    source_slug(member, sb);
+    const char *added = sb->buf + before;
+    if (strchr(member, '/') || (strcmp(added, "model") && strcmp(added, "pytorch_model")))
+        return;
+    sb->len = before;
+    sb->buf[before] = '\0';
+    const char *slash = strrchr(where, '/');
+    const char *base = slash ? slash + 1 : where;
+    sb_add(sb, base, strcspn(base, "."));
+}
+
 static void value_text(const json_t *v, struct strbuf *sb)
 {
     size_t i;
@@ -102,8 +126,9 @@ static void value_text(const json_t *v, struct strbuf *sb)
         }
         break;
     case JSON_OBJECT:
-        if (json_is_string(json_object_get(v, "path"))) {   /* x_* maps may have any path */
-            source_slug(json_string_value(json_object_get(v, "path")), sb);
+        if (json_is_string(json_object_get(v, "path")) ||   /* x_* maps may have any path */
+            json_is_string(json_object_get(v, "url"))) {
+            source_json_slug(v, sb);
         } else {
             const char *key;
             json_t *val;

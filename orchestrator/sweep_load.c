@@ -199,27 +199,12 @@ static json_t *load_params(struct loader *L, const struct ynode *map, const char
 static int load_source(struct loader *L, const struct ynode *n, const char *what,
                        struct sweep_source *src)
 {
-    static const struct param_def def = { "source", PT_SOURCE, NULL, "" };
-    json_t *v = param_value(L->file, &def, what, n, L->dl);
+    json_t *v = sweep_source_value(L->file, what, n, L->dl);
     if (!v)
         return -1;
-    src->path = xstrdup(json_string_value(json_object_get(v, "path")));
-    src->resolved = path_join(L->s->dir, src->path);
+    sweep_source_from_json(v, L->s->dir, src);
     src->node = n;
-    const char *pin = json_string_value(json_object_get(v, "sha256"));
-    int rc = 0;
-    if (pin && !is_sha256_hex(pin)) {
-        diag_add(L->dl, AT(n), "'%s' sha256 pin '%s' is not 64 hex digits", what, pin);
-        rc = -1;
-    } else if (pin) {
-        src->sha256_pin = xstrdup(pin);
-    }
     json_decref(v);
-    if (!src->sha256_pin)
-        return rc;
-    for (char *p = src->sha256_pin; *p; p++)
-        if (*p >= 'A' && *p <= 'F')
-            *p = (char)(*p - 'A' + 'a');
     return 0;
 }
 
@@ -234,12 +219,8 @@ static void load_datasets(struct loader *L, const struct ynode *map)
         if (check_name(L, k, "dataset name") < 0)
             continue;
         struct sweep_dataset *d = &s->datasets[s->n_datasets];
-        if (load_source(L, map->pairs[i].value, k->str, &d->src) < 0) {
-            free(d->src.path);
-            free(d->src.resolved);
-            memset(d, 0, sizeof(*d));
+        if (load_source(L, map->pairs[i].value, k->str, &d->src) < 0)
             continue;
-        }
         d->name = xstrdup(k->str);
         s->n_datasets++;
     }
@@ -1120,13 +1101,6 @@ int sweep_load(const char *path, struct sweep *out, struct diag_list *diags)
     return rc;
 }
 
-static void source_release(struct sweep_source *src)
-{
-    free(src->path);
-    free(src->resolved);
-    free(src->sha256_pin);
-}
-
 static void stage_release(struct sweep_stage *st)
 {
     free(st->name);
@@ -1164,7 +1138,7 @@ void sweep_release(struct sweep *s)
     json_decref(s->spec);
     for (size_t i = 0; i < s->n_datasets; i++) {
         free(s->datasets[i].name);
-        source_release(&s->datasets[i].src);
+        sweep_source_release(&s->datasets[i].src);
     }
     free(s->datasets);
     for (size_t i = 0; i < s->n_conditions; i++) {

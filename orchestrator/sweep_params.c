@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "strbuf.h"
+#include "sweep.h"
 #include "sweep_params.h"
 
 static const char *const adapters[] = { "lora", "none", NULL };
@@ -21,7 +22,7 @@ static const char *const keep_policies[] = { "all", "last", "best", "best+last",
 static const struct param_def params[] = {
     { "adapter", PT_CHOICE, adapters, "update strategy: lora or none" },
     { "alpha", PT_POS_NUM, NULL, "LoRA alpha (scale = alpha / rank)" },
-    { "base_model", PT_SOURCE, NULL, "the model to fine-tune: path or {path, sha256}" },
+    { "base_model", PT_SOURCE, NULL, "the model to fine-tune: path, URL or {path|url, sha256, member}" },
     { "batch_size", PT_COUNT, NULL, "effective batch size in examples per optimizer step" },
     { "beta1", PT_FRACTION, NULL, "AdamW beta1" },
     { "beta2", PT_FRACTION, NULL, "AdamW beta2" },
@@ -358,45 +359,6 @@ static json_t *check_list(const char *file, const char *key, const struct ynode 
     return arr;
 }
 
-static json_t *check_source(const char *file, const char *key, const struct ynode *n,
-                            struct diag_list *dl)
-{
-    if (ynode_is_string(n))
-        return json_pack("{s:s}", "path", n->str);
-    if (n->kind != YNODE_MAP)
-        return bad(file, n, dl, key, "a path or {path: ..., sha256: ...}");
-    json_t *obj = json_object();
-    int ok = 1;
-    for (size_t i = 0; i < n->n; i++) {
-        const struct ynode *k = n->pairs[i].key, *v = n->pairs[i].value;
-        int is_path = !strcmp(k->str, "path"), is_sha = !strcmp(k->str, "sha256");
-        if (!is_path && !is_sha) {
-            static const char *const keys[] = { "path", "sha256" };
-            const char *near = closest_word(k->str, keys, 2);
-            diag_add(dl, file, k->line, k->col, "unknown key '%s' in '%s'%s%s%s", k->str, key,
-                     near ? " (did you mean '" : " (expected path, sha256)",
-                     near ? near : "", near ? "'?)" : "");
-            ok = 0;
-        } else if (!ynode_is_string(v) && !(is_sha && v->kind == YNODE_SCALAR)) {
-            bad(file, v, dl, k->str, "a string");
-            ok = 0;
-        } else if (is_sha && !ynode_is_null(v)) {
-            json_object_set_new(obj, "sha256", json_string(v->str));
-        } else if (is_path) {
-            json_object_set_new(obj, "path", json_string(v->str));
-        }
-    }
-    if (ok && !json_object_get(obj, "path")) {
-        diag_add(dl, file, n->line, n->col, "'%s' needs a 'path'", key);
-        ok = 0;
-    }
-    if (!ok) {
-        json_decref(obj);
-        return NULL;
-    }
-    return obj;
-}
-
 json_t *param_value(const char *file, const struct param_def *def, const char *key,
                     const struct ynode *n, struct diag_list *dl)
 {
@@ -417,7 +379,7 @@ json_t *param_value(const char *file, const struct param_def *def, const char *k
     case PT_EVAL_AT:
         return check_list(file, key, n, dl, check_eval_point);
     case PT_SOURCE:
-        return check_source(file, key, n, dl);
+        return sweep_source_value(file, key, n, dl);
     case PT_ANY:
         return ynode_to_json(n);
     default:

@@ -27,7 +27,7 @@ enum param_type {
     PT_LAYERS,      /* all | {last: N} | "last N" | [indices] */
     PT_TRAIN_PARTS, /* [norm, lm_head, embeddings, {blocks: LAYERS}] */
     PT_EVAL_AT,     /* [N, epoch, end, {every: K}] */
-    PT_SOURCE,      /* a file: "path" or {path, sha256} */
+    PT_SOURCE,      /* a file: path, URL or {path|url, sha256, member} */
     PT_ANY,         /* x_* user parameters, passed through untouched */
 };
 

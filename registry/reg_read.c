@@ -395,7 +395,7 @@ enum reg_status reg_stage_summary(struct registry *reg, const char *sweep,
 /* ---- run artifacts ---- */
 
 static const char sql_run_artifacts[] =
-    "SELECT a.role, a.name, a.path, a.sha256, a.bytes, a.rows"
+    "SELECT a.role, a.name, a.path, a.sha256, a.bytes, a.rows, a.source"
     " FROM run_artifacts ra JOIN artifacts a ON a.id = ra.artifact"
     " WHERE ra.run = :run ORDER BY a.id";
 
@@ -414,6 +414,7 @@ static int artifact_row(sqlite3_stmt *st, void *ctx)
         .sha256 = col_text(st, 3),
         .bytes = sqlite3_column_int64(st, 4),
         .rows = col_is_null(st, 5) ? -1 : sqlite3_column_int64(st, 5),
+        .source = col_is_null(st, 6) ? NULL : col_text(st, 6),
     };
     return w->cb(&row, w->ud);
 }

@@ -330,12 +330,26 @@ static const char migration_3_views[] =
 
 static const char *const migration_3[] = { migration_3_views, NULL };
 
+/* ---- version 3 -> 4: where a fetched file came from ---- */
+
+/*
+ * artifacts.path is the local file runs read (for a fetched file, its place in the
+ * cache); artifacts.source is the URL it was fetched from, with "#member" for a
+ * file inside an archive (or the local archive's path and member). NULL: the file
+ * is a plain local path.
+ */
+static const char migration_4_sources[] =
+    "ALTER TABLE artifacts ADD COLUMN source TEXT CHECK (source IS NULL OR source <> '');\n";
+
+static const char *const migration_4[] = { migration_4_sources, NULL };
+
 /* ---- the list ---- */
 
 const char *const *const reg_migrations[] = {
     migration_1,
     migration_2,
     migration_3,
+    migration_4,
 };
 const int reg_n_migrations = (int)(sizeof(reg_migrations) / sizeof(reg_migrations[0]));
 

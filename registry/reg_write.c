@@ -114,8 +114,8 @@ static enum reg_status insert_sweep(struct registry *reg, const struct reg_sweep
 }
 
 static const char sql_insert_artifact[] =
-    "INSERT INTO artifacts (sweep_id, role, name, path, bytes, rows, sha256)"
-    " VALUES (:sweep, :role, :name, :path, :bytes, :rows, :sha256)";
+    "INSERT INTO artifacts (sweep_id, role, name, path, bytes, rows, sha256, source)"
+    " VALUES (:sweep, :role, :name, :path, :bytes, :rows, :sha256, :source)";
 
 /* ids[i] receives the row id of in->artifacts[i], for the run links. */
 static enum reg_status insert_artifacts(struct registry *reg, const struct reg_sweep_in *in,
@@ -137,6 +137,10 @@ static enum reg_status insert_artifacts(struct registry *reg, const struct reg_s
         else
             reg_bind_int64(&b, ":rows", a->rows);
         reg_bind_text(&b, ":sha256", a->sha256);
+        if (a->source)
+            reg_bind_text(&b, ":source", a->source);
+        else
+            reg_bind_null(&b, ":source");
         status = b.status;
         if (status == REG_OK)
             status = reg_step_done(reg, st, "recording an artifact");

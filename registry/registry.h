@@ -50,7 +50,7 @@ enum reg_status reg_open(const char *path, enum reg_open_mode mode, struct regis
 void reg_close(struct registry *reg);   /* accepts NULL */
 const char *reg_errmsg(const struct registry *reg);
 int reg_schema_version(struct registry *reg);
-#define REG_SCHEMA_VERSION 3
+#define REG_SCHEMA_VERSION 4
 
 /* Run states, in lifecycle order. The text form is what the `state` column holds. */
 enum reg_run_state {
@@ -82,6 +82,7 @@ struct reg_artifact_in {
     const char *sha256;
     int64_t bytes;
     int64_t rows;         /* -1 when not a JSONL file */
+    const char *source;   /* "URL[#member]" or "/abs/archive#member" it came from, or NULL */
 };
 
 struct reg_run_in {
@@ -211,6 +212,7 @@ enum reg_status reg_stage_summary(struct registry *reg, const char *sweep,
 
 struct reg_artifact_row {
     const char *role, *name, *path, *sha256;
+    const char *source;   /* NULL for a plain local file */
     int64_t bytes, rows;
 };
 typedef int (*reg_artifact_cb)(const struct reg_artifact_row *row, void *ud);

@@ -167,8 +167,9 @@ static const size_t uses_both[] = { 0, 1 };
 static const size_t uses_model[] = { 0 };
 
 static const struct reg_artifact_in fixture_artifacts[] = {
-    { "base_model", "tiny-llm", "models/tiny-llm.bin", SHA_MODEL, 123456, -1 },
-    { "dataset", "train", "data/train.jsonl", SHA_TRAIN, 2048, 100 },
+    { "base_model", "tiny-llm", "models/tiny-llm.bin", SHA_MODEL, 123456, -1,
+      "https://example.org/tiny.tar.gz#tiny-llm.bin" },
+    { "dataset", "train", "data/train.jsonl", SHA_TRAIN, 2048, 100, NULL },
 };
 
 static const struct reg_run_in fixture_runs[] = {
@@ -313,8 +314,9 @@ static int collect_artifact(const struct reg_artifact_row *row, void *ud)
     struct got_artifacts *g = ud;
     if (g->text.len)
         sb_addc(&g->text, ';');
-    sb_addf(&g->text, "%s|%s|%s|%.8s|%lld|%lld", row->role, row->name, row->path, row->sha256,
-            (long long)row->bytes, (long long)row->rows);
+    sb_addf(&g->text, "%s|%s|%s|%.8s|%lld|%lld|%s", row->role, row->name, row->path,
+            row->sha256, (long long)row->bytes, (long long)row->rows,
+            row->source ? row->source : "-");
     return 0;
 }
 
@@ -424,17 +426,25 @@ static void test_newer_schema(void)
     sqlite3_close(db);
 }
 
+/* A database as an older mainline left it: the first `version` migrations. */
+static sqlite3 *raw_at_version(const char *name, int version)
+{
+    sqlite3 *db = raw_open(name);
+    for (int v = 0; v < version; v++)
+        for (const char *const *sql = reg_migrations[v]; *sql; sql++)
+            raw_exec(db, *sql);
+    char pragma[128];
+    snprintf(pragma, sizeof(pragma), "PRAGMA application_id = %d; PRAGMA user_version = %d",
+             REG_APPLICATION_ID, version);
+    raw_exec(db, pragma);
+    return db;
+}
+
 /* A registry written by version 1 of the schema gains evals.summary and
  * probe_answers, and keeps every row it had. */
 static void test_migrate_from_v1(void)
 {
-    sqlite3 *db = raw_open("v1.db");
-    for (const char *const *sql = reg_migrations[0]; *sql; sql++)
-        raw_exec(db, *sql);
-    char pragma[128];
-    snprintf(pragma, sizeof(pragma), "PRAGMA application_id = %d; PRAGMA user_version = 1",
-             REG_APPLICATION_ID);
-    raw_exec(db, pragma);
+    sqlite3 *db = raw_at_version("v1.db", 1);
     raw_exec(db, "INSERT INTO sweeps (name, version, spec_path, spec_text, spec_sha256,"
                  " canon_json, canon_sha256) VALUES ('old', 1, 'a.yaml', '', 's', '{}', 'x');"
                  "INSERT INTO evals (sweep_id, dataset, contract_sha256, n, correct)"
@@ -446,6 +456,23 @@ static void test_migrate_from_v1(void)
     CHECK_INT(raw_int(db, "PRAGMA user_version"), 3);
     CHECK_ROWS(db, "SELECT dataset, n, correct, summary IS NULL FROM evals", "bench|4|3|1");
     CHECK_INT(raw_int(db, "SELECT count(*) FROM probe_answers"), 0);
+    sqlite3_close(db);
+}
+
+/* A registry written by version 2 gains artifacts.source, NULL for the files it
+ * already recorded (they were local paths). */
+static void test_migrate_from_v2(void)
+{
+    sqlite3 *db = raw_at_version("v2.db", 2);
+    raw_exec(db, "INSERT INTO sweeps (name, version, spec_path, spec_text, spec_sha256,"
+                 " canon_json, canon_sha256) VALUES ('old', 1, 'a.yaml', '', 's', '{}', 'x');"
+                 "INSERT INTO artifacts (sweep_id, role, name, path, bytes, sha256)"
+                 " VALUES (1, 'dataset', 'train', '/d/train.jsonl', 10, 'abc')");
+    struct registry *reg = NULL;
+    CHECK_INT(reg_open(tmp_path("v2.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
+    CHECK_INT(reg_schema_version(reg), 3);
+    reg_close(reg);
+    CHECK_ROWS(db, "SELECT name, path, source IS NULL FROM artifacts", "train|/d/train.jsonl|1");
     sqlite3_close(db);
 }
 
@@ -557,11 +584,13 @@ static void test_record_and_read(void)
 
     struct got_artifacts ga = { STRBUF_INIT };
     CHECK_INT(reg_run_artifacts(reg, g.r[0].rowid, collect_artifact, &ga), REG_OK);
-    CHECK_STR(sb_str(&ga.text), "base_model|tiny-llm|models/tiny-llm.bin|11111111|123456|-1;"
-              "dataset|train|data/train.jsonl|22222222|2048|100");
+    CHECK_STR(sb_str(&ga.text), "base_model|tiny-llm|models/tiny-llm.bin|11111111|123456|-1|"
+              "https://example.org/tiny.tar.gz#tiny-llm.bin;"
+              "dataset|train|data/train.jsonl|22222222|2048|100|-");
     sb_reset(&ga.text);
     CHECK_INT(reg_run_artifacts(reg, g.r[2].rowid, collect_artifact, &ga), REG_OK);
-    CHECK_STR(sb_str(&ga.text), "base_model|tiny-llm|models/tiny-llm.bin|11111111|123456|-1");
+    CHECK_STR(sb_str(&ga.text), "base_model|tiny-llm|models/tiny-llm.bin|11111111|123456|-1|"
+              "https://example.org/tiny.tar.gz#tiny-llm.bin");
     CHECK_INT(reg_run_artifacts(reg, 999999, collect_artifact, &ga), REG_ERR_NOT_FOUND);
     sb_release(&ga.text);
     got_runs_release(&g);
@@ -959,6 +988,7 @@ int main(void)
     TEST(test_newer_schema);
     TEST(test_migrate_from_v0);
     TEST(test_migrate_from_v1);
+    TEST(test_migrate_from_v2);
     TEST(test_record_and_read);
     TEST(test_git_nulls);
     TEST(test_conflict);

@@ -385,7 +385,7 @@ static void test_wrong_value_types(void)
           "{blocks: LAYERS}, not 'head'" },
         { "condition: [a]", "t.yaml:3:23: 'condition' must be a name, not a list" },
         { "base_model: 5",
-          "t.yaml:3:24: 'base_model' must be a path or {path: ..., sha256: ...}, not '5'" },
+          "t.yaml:3:24: 'base_model' must be a path, a URL or {path or url, sha256, member}, not '5'" },
         { "batch_size: 8.0", "t.yaml:3:24: 'batch_size' must be an integer >= 1, not '8.0'" },
         { "weight_decay: -0.1", "t.yaml:3:26: 'weight_decay' must be a number >= 0, not '-0.1'" },
     };
@@ -829,7 +829,7 @@ static void test_sources(void)
     EXPECT_ERRORS("sweep: t\n"
                   "datasets: {train: {sha256: null}}\n"
                   "grid: {seed: [0]}\n",
-                  "t.yaml:2:19: 'train' needs a 'path'");
+                  "t.yaml:2:19: 'train' needs a 'path' or a 'url'");
     EXPECT_ERRORS("sweep: t\n"
                   "base_model: models/a.safetensors\n"
                   "defaults: {base_model: models/b.safetensors}\n"
