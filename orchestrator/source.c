@@ -97,6 +97,11 @@ static int download(struct source_ctx *ctx, const struct surl *u, const char *pi
         f->fetched = 1;
         f->fetched_bytes = res.bytes;
     }
+    struct stat st;
+    if (rc < 0 && fstat(fd, &st) == 0 && st.st_size == 0) {
+        unlink(partial);   /* nothing worth resuming (a 404, a refused connection) */
+        fetch_forget_partial(partial);
+    }
     close(fd);   /* the lock goes with it, after the file was placed or deleted */
     free(partial);
     return rc;

@@ -113,12 +113,12 @@ static char *percent_decode(const char *s)
     return sb_detach(&sb);
 }
 
-/* Percent-encode everything but unreserved characters (and '/' when keep_slash). */
-static void percent_encode(struct strbuf *sb, const char *s, size_t n, int keep_slash)
+/* Percent-encode everything but unreserved characters and those in `keep`. */
+static void percent_encode(struct strbuf *sb, const char *s, size_t n, const char *keep)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/'))
+        if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || strchr(keep, c))
             sb_addc(sb, (char)c);
         else
             sb_addf(sb, "%%%02X", c);
@@ -209,9 +209,10 @@ static int parse_hf_url(const char *url, const char *endpoint, struct surl *out,
     sb_adds(&sb, dataset ? "/datasets/" : "/");
     sb_add(&sb, p, (size_t)((at ? at : repo_end) - p));
     sb_adds(&sb, "/resolve/");
-    percent_encode(&sb, rev, rev_len, 0);   /* refs/pr/1 -> refs%2Fpr%2F1 */
+    /* A revision is one component: write refs/pr/1 as refs%2Fpr%2F1. */
+    percent_encode(&sb, rev, rev_len, "%");
     sb_addc(&sb, '/');
-    percent_encode(&sb, file, strlen(file), 1);
+    percent_encode(&sb, file, strlen(file), "/");
     out->kind = SURL_HTTP;
     out->fetch = sb_detach(&sb);
     out->name = url_file_name(file);

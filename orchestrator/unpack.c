@@ -166,9 +166,10 @@ static int extract_all(struct archive *in, const char *archive, const char *tmp,
                        struct strbuf *err)
 {
     struct archive *out = archive_write_disk_new();
+    /* Defence in depth beside bad_entry(); not SECURE_NOABSOLUTEPATHS, because
+     * relocate() makes every name absolute (under the temporary directory). */
     archive_write_disk_set_options(out, ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT);
     struct archive_entry *e;
     int rc = 0, r;
     while (rc == 0 && (r = archive_read_next_header(in, &e)) != ARCHIVE_EOF) {

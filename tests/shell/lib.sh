@@ -10,7 +10,7 @@
 # Each test body runs in its own subshell inside a fresh scratch directory
 # ($SCRATCH, removed at the end unless the test failed). `mainline` runs the
 # binary under test ($MAINLINE, default bin/mainline). $TOP is the repository.
-# -v shows every test's output.
+# -v shows every test's output; TEST_TRACE=1 also traces each body (set -x).
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 MAINLINE=${MAINLINE:-$TOP/bin/mainline}
@@ -31,7 +31,7 @@ test_expect_success() {
     mkdir -p "$dir"
     # Not inside `if`: the shell ignores set -e in a tested command, and a body
     # whose middle command fails must fail.
-    (cd "$dir" && eval "set -e; $body") >"$dir.log" 2>&1
+    (cd "$dir" && eval "set -e${TEST_TRACE:+x}; $body") >"$dir.log" 2>&1
     rc=$?
     if [ "$rc" -eq 0 ]; then
         test_passed=$((test_passed + 1))

@@ -820,6 +820,9 @@ static void test_evaluation_and_selection_checks(void)
 
 /* ---- sources ---- */
 
+#define SHA_A_LOWER "15f01275460940e13a288a9ce01089dcf4ab4beb324cbb52fdf665be527aaf21"
+#define SHA_A_UPPER "15F01275460940E13A288A9CE01089DCF4AB4BEB324CBB52FDF665BE527AAF21"
+
 static void test_sources(void)
 {
     EXPECT_ERRORS("sweep: t\n"
@@ -842,6 +845,60 @@ static void test_sources(void)
         CHECK_JSON(s.defaults, "{\"base_model\":{\"path\":\"m/base.safetensors\"}}");
         sweep_release(&s);
     }
+}
+
+/* Paths, URLs, #member and the mapping forms, as struct sweep_source and JSON. */
+static void test_url_sources(void)
+{
+    struct sweep s;
+    if (LOAD_OK("sweep: t\n"
+                "base_model: 'hf://org/m@v2/pack.tar.gz#tiny/model.safetensors'\n"
+                "datasets:\n"
+                "  a: https://h.example/d/a.jsonl\n"
+                "  b: 'https://h.example/d/b.tar.zst#x/b.jsonl'\n"
+                "  c: {url: file:///srv/c.zip, member: c.jsonl, sha256: " SHA_A_UPPER "}\n"
+                "  d: data/with#hash.jsonl\n"
+                "  e: {path: data/e.tgz, member: e.jsonl}\n"
+                "grid: {seed: [0]}\n", &s) == 0) {
+        CHECK_JSON(s.defaults, "{\"base_model\":{\"member\":\"tiny/model.safetensors\","
+                   "\"url\":\"hf://org/m@v2/pack.tar.gz\"}}");
+        CHECK_INT(s.n_datasets, 5);
+        CHECK_STR(s.datasets[0].src.url, "https://h.example/d/a.jsonl");
+        CHECK(s.datasets[0].src.path == NULL && s.datasets[0].src.resolved == NULL);
+        CHECK(s.datasets[0].src.member == NULL);
+        CHECK_STR(s.datasets[1].src.url, "https://h.example/d/b.tar.zst");
+        CHECK_STR(s.datasets[1].src.member, "x/b.jsonl");
+        CHECK_STR(s.datasets[2].src.member, "c.jsonl");
+        CHECK_STR(s.datasets[2].src.sha256_pin, SHA_A_LOWER);
+        CHECK_STR(s.datasets[3].src.path, "data/with#hash.jsonl");   /* a path keeps its '#' */
+        CHECK(s.datasets[3].src.member == NULL);
+        CHECK_STR(s.datasets[4].src.resolved, "data/e.tgz");
+        CHECK_STR(s.datasets[4].src.member, "e.jsonl");
+        char *text = sweep_source_text(&s.datasets[1].src);
+        CHECK_STR(text, "https://h.example/d/b.tar.zst#x/b.jsonl");
+        free(text);
+        sweep_release(&s);
+    }
+    EXPECT_ERRORS("sweep: t\n"
+                  "datasets:\n"
+                  "  a: ftp://h/a.jsonl\n"
+                  "  b: {url: data/b.jsonl}\n"
+                  "  c: {path: c.jsonl, url: 'https://h/c.jsonl'}\n"
+                  "  d: {url: 'https://h/d.jsonl', member: x.jsonl}\n"
+                  "  e: 'https://h/e.tar.gz#../e.jsonl'\n"
+                  "  f: hf://org/only-two\n"
+                  "  g: {url: 'https://h/g.zip', membr: x}\n"
+                  "grid: {seed: [0]}\n",
+                  "t.yaml:3:6: 'a': 'ftp://h/a.jsonl': unsupported URL scheme (use file://, "
+                  "http://, https:// or hf://)",
+                  "t.yaml:4:12: 'b': url 'data/b.jsonl' has no scheme (file://, http://, "
+                  "https://, hf://); a local file is 'path'",
+                  "t.yaml:5:6: 'c' has both a 'path' and a 'url'",
+                  "t.yaml:6:6: 'd' names member 'x.jsonl' of 'https://h/d.jsonl', which is not "
+                  "an archive (.tar.gz, .tgz, .tar.zst, .tar.xz, .tar, .zip)",
+                  "t.yaml:7:6: 'e' member '../e.jsonl': '..' components are refused",
+                  "t.yaml:8:6: 'f': 'hf://org/only-two': expected hf://ORG/MODEL/FILE",
+                  "t.yaml:9:31: unknown key 'membr' in 'g' (did you mean 'member'?)");
 }
 
 /* ---- normalized values ---- */
@@ -1021,6 +1078,7 @@ int main(void)
     TEST(test_evaluation_dataset_must_exist);
     TEST(test_evaluation_and_selection_checks);
     TEST(test_sources);
+    TEST(test_url_sources);
     TEST(test_normalized_spellings);
     TEST(test_aliases_are_canonical);
     TEST(test_many_errors_all_reported);
