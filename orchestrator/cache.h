@@ -8,6 +8,7 @@
  *   unpacked/SHA256/      the tree of the archive whose sha256 is SHA256
  *   urls/KEY.json         index: {"url", "sha256", "bytes", "fetched_at"}, KEY =
  *                         sha256 of the URL, so a second plan does not refetch
+ *                         (a URL is found in the cache only through its entry)
  *   partial/KEY           a download in progress (resumed with a Range request)
  * Objects and unpacked trees appear only complete: they are written beside their
  * final name and renamed into place, and never modified afterwards.

@@ -56,6 +56,7 @@ static int add_artifact(const struct reg_artifact_row *a, void *ud)
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "role", a->role, "name", a->name, "path",
                           a->path, "sha256", a->sha256, "bytes", (json_int_t)a->bytes);
     json_object_set_new(o, "rows", a->rows >= 0 ? json_integer(a->rows) : json_null());
+    json_object_set_new(o, "source", a->source ? json_string(a->source) : json_null());
     json_array_append_new(ud, o);
     return 0;
 }
@@ -108,6 +109,8 @@ static void print_text(const json_t *run)
     json_array_foreach(json_object_get(run, "artifacts"), i, v) {
         printf("%-10s %s %s sha256:%s\n", i ? "" : "uses", str(v, "role"), str(v, "path"),
                str(v, "sha256"));
+        if (json_is_string(json_object_get(v, "source")))
+            printf("%-10s   from %s\n", "", str(v, "source"));
     }
     const json_t *git = json_object_get(run, "git");
     if (git && strcmp(str(git, "status"), "ok") != 0)

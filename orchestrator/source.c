@@ -108,9 +108,11 @@ static int download(struct source_ctx *ctx, const struct surl *u, const char *pi
 }
 
 /*
- * An http(s) file in the cache: by its pin, else by what the URL index says it
- * was last time, else downloaded now. A pinned URL whose indexed digest differs
- * from the pin is fetched again: the server may have the pinned bytes by now.
+ * An http(s) file in the cache when the URL index says this URL gave those bytes
+ * (and they match the pin, if any), else downloaded now. Found by URL, never by
+ * the pin alone: a pin that names some other cached file must still fail against
+ * what this URL serves. A pinned URL whose indexed digest differs from the pin
+ * is fetched again: the server may have the pinned bytes by now.
  */
 static int fetch_cached(struct source_ctx *ctx, const struct surl *u, const char *pin,
                         const struct fetch_opts *opts, char **path, struct source_file *f,
@@ -120,9 +122,7 @@ static int fetch_cached(struct source_ctx *ctx, const struct surl *u, const char
         return -1;
     for (int round = 0; round < 3; round++) {
         char sha[SHA256_HEX_LEN + 1];
-        if (pin && (*path = cache_find_object(&ctx->cache, pin, u->name)) != NULL)
-            return 0;
-        if (!pin && cache_index_get(&ctx->cache, u->fetch, sha) &&
+        if (cache_index_get(&ctx->cache, u->fetch, sha) && (!pin || !strcmp(sha, pin)) &&
             (*path = cache_find_object(&ctx->cache, sha, u->name)) != NULL)
             return 0;
         int rc = download(ctx, u, pin, opts, path, f, err);

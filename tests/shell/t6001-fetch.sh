@@ -86,6 +86,8 @@ grep -q "fetched now: \$(wc -c <"$WWW/data/train.jsonl") bytes" out
 check_eq "registry" "\$obj|$URL/data/train.jsonl|$TRAIN_SHA|40" \
     "\$(sql "select path, source, sha256, rows from artifacts")"
 check_eq "no partial left" "" "\$(ls "\$MAINLINE_CACHE/partial")"
+run_rc 0 mainline show main-seed-0
+grep -q "^ *from $URL/data/train.jsonl\$" out
 EOF
 
 test_body 'a second plan (and another sweep) use the cache, not the server' <<EOF
@@ -151,6 +153,16 @@ grep -q "cannot fetch '$URL/status/500/train.jsonl': HTTP 500 (gave up after 3 a
 check_eq "requests" 3 "\$(requests /status/500/train.jsonl)"
 EOF
 
+test_body 'a stalled transfer times out, is resumed, then fails clearly' <<EOF
+sweep_with stalled "{big: $URL/stall/data/big.bin}"
+start=\$(date +%s)
+MAINLINE_FETCH_RETRIES=1 MAINLINE_FETCH_STALL_TIMEOUT=1 run_rc 1 mainline plan stalled.yaml
+grep -q "cannot fetch '$URL/stall/data/big.bin': Operation too slow.*(gave up after 2 attempts)" err
+check_eq "second request resumes" "GET /stall/data/big.bin range=150000 if-range=yes" \
+    "\$(grep "^GET /stall/data/big.bin " "$LOG" | sed -n 2p)"
+test \$((\$(date +%s) - start)) -lt 20
+EOF
+
 test_body 'a wrong checksum is refused: nothing recorded, nothing cached' <<EOF
 bad=0000000000000000000000000000000000000000000000000000000000000000
 sweep_with wrong "{valid: {url: $URL/data/valid.jsonl?v=wrong, sha256: \$bad}}"
@@ -158,7 +170,13 @@ run_rc 1 mainline plan wrong.yaml
 grep -q "sha256 mismatch for '$URL/data/valid.jsonl?v=wrong': the sweep pins \$bad but the download has \$(sha "$WWW/data/valid.jsonl") (the download was deleted)" err
 refute test -e mainline.db
 refute test -e "\$MAINLINE_CACHE/objects/\$bad"
-check_eq "partials" "" "\$(ls "\$MAINLINE_CACHE/partial")"
+key=\$(printf %s "$URL/data/valid.jsonl?v=wrong" | sha256sum | cut -d" " -f1)
+refute test -e "\$MAINLINE_CACHE/partial/\$key"
+refute test -e "\$MAINLINE_CACHE/partial/\$key.validator"
+# A pin naming a file the cache holds for another URL still fails for this one.
+sweep_with other "{valid: {url: $URL/data/valid.jsonl?v=other, sha256: $TRAIN_SHA}}"
+run_rc 1 mainline plan other.yaml
+grep -q "sha256 mismatch for '$URL/data/valid.jsonl?v=other': the sweep pins $TRAIN_SHA" err
 EOF
 
 test_body 'archive members: tar.gz by #member, zip by {url, member}' <<EOF
