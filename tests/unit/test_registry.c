@@ -338,14 +338,14 @@ static void test_create(void)
 {
     struct registry *reg = open_new("create.db");
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
-    CHECK_INT(REG_SCHEMA_VERSION, 3);
+    CHECK_INT(REG_SCHEMA_VERSION, 4);
     /* Connection settings live on the registry's own handle. */
     CHECK_ROWS(reg->db, "PRAGMA journal_mode", "wal");
     CHECK_ROWS(reg->db, "PRAGMA foreign_keys", "1");
     CHECK_ROWS(reg->db, "PRAGMA busy_timeout", "5000");
 
     sqlite3 *db = raw_open("create.db");
-    CHECK_INT(raw_int(db, "PRAGMA user_version"), 3);
+    CHECK_INT(raw_int(db, "PRAGMA user_version"), REG_SCHEMA_VERSION);
     CHECK_INT(raw_int(db, "PRAGMA application_id"), REG_APPLICATION_ID);
     CHECK_ROWS(db, "PRAGMA journal_mode", "wal");   /* WAL is a property of the file */
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
@@ -372,7 +372,7 @@ static void test_reopen(void)
     long long objects = raw_int(db, "SELECT count(*) FROM sqlite_master");
 
     reg = open_new("reopen.db");   /* CREATE on an existing registry: no-op */
-    CHECK_INT(reg_schema_version(reg), 3);
+    CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
     reg_close(reg);
     reg = NULL;
     CHECK_INT(reg_open(tmp_path("reopen.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
@@ -385,7 +385,7 @@ static void test_reopen(void)
     reg_close(reg);
 
     CHECK_INT(raw_int(db, "SELECT count(*) FROM sqlite_master"), objects);
-    CHECK_INT(raw_int(db, "PRAGMA user_version"), 3);
+    CHECK_INT(raw_int(db, "PRAGMA user_version"), REG_SCHEMA_VERSION);
     CHECK_INT(raw_int(db, "SELECT count(*) FROM runs"), 3);
     sqlite3_close(db);
 }
@@ -451,26 +451,26 @@ static void test_migrate_from_v1(void)
                  " VALUES (1, 'bench', 'y', 4, 3)");
     struct registry *reg = NULL;
     CHECK_INT(reg_open(tmp_path("v1.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
-    CHECK_INT(reg_schema_version(reg), 3);
+    CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
     reg_close(reg);
-    CHECK_INT(raw_int(db, "PRAGMA user_version"), 3);
+    CHECK_INT(raw_int(db, "PRAGMA user_version"), REG_SCHEMA_VERSION);
     CHECK_ROWS(db, "SELECT dataset, n, correct, summary IS NULL FROM evals", "bench|4|3|1");
     CHECK_INT(raw_int(db, "SELECT count(*) FROM probe_answers"), 0);
     sqlite3_close(db);
 }
 
-/* A registry written by version 2 gains artifacts.source, NULL for the files it
+/* A registry written by version 3 gains artifacts.source, NULL for the files it
  * already recorded (they were local paths). */
-static void test_migrate_from_v2(void)
+static void test_migrate_from_v3(void)
 {
-    sqlite3 *db = raw_at_version("v2.db", 2);
+    sqlite3 *db = raw_at_version("v3.db", 3);
     raw_exec(db, "INSERT INTO sweeps (name, version, spec_path, spec_text, spec_sha256,"
                  " canon_json, canon_sha256) VALUES ('old', 1, 'a.yaml', '', 's', '{}', 'x');"
                  "INSERT INTO artifacts (sweep_id, role, name, path, bytes, sha256)"
                  " VALUES (1, 'dataset', 'train', '/d/train.jsonl', 10, 'abc')");
     struct registry *reg = NULL;
-    CHECK_INT(reg_open(tmp_path("v2.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
-    CHECK_INT(reg_schema_version(reg), 3);
+    CHECK_INT(reg_open(tmp_path("v3.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
+    CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
     reg_close(reg);
     CHECK_ROWS(db, "SELECT name, path, source IS NULL FROM artifacts", "train|/d/train.jsonl|1");
     sqlite3_close(db);
@@ -484,7 +484,7 @@ static void test_migrate_from_v0(void)
         fclose(f);
     struct registry *reg = NULL;
     CHECK_INT(reg_open(tmp_path("v0.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
-    CHECK_INT(reg_schema_version(reg), 3);
+    CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
     reg_close(reg);
     sqlite3 *db = raw_open("v0.db");
     CHECK_INT(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'sweeps'"), 1);
@@ -988,7 +988,7 @@ int main(void)
     TEST(test_newer_schema);
     TEST(test_migrate_from_v0);
     TEST(test_migrate_from_v1);
-    TEST(test_migrate_from_v2);
+    TEST(test_migrate_from_v3);
     TEST(test_record_and_read);
     TEST(test_git_nulls);
     TEST(test_conflict);
