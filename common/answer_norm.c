@@ -3,7 +3,8 @@
  * itself (see extract.h). docs/evaluation.md lists every rule with examples; keep
  * the two in step.
  *
- * Normalization is a fixed sequence of passes, each a plain text -> text function.
+ * Normalization is a fixed sequence of passes, each a plain text -> text function,
+ * run until the text stops changing.
  * The order matters: thousands separators are joined before `\,` turns into a space
  * and before whitespace is dropped (so "1, 234" stays a list), the trailing period
  * goes before the unit test (so "5\text{ cm}." loses its unit).
@@ -33,6 +34,18 @@ static size_t starts_with(const char *s, const char *lit)
     if (isalpha((unsigned char)lit[n - 1]) && isalpha((unsigned char)s[n]))
         return 0;
     return n;
+}
+
+/* 1 when s[0..n) ends in a control word (a backslash and letters, as "\\pi"), whose
+ * name a following letter would lengthen: "\\pi r" is not "\\pir". */
+static int ends_in_control_word(const char *s, size_t n)
+{
+    size_t j = n, slashes = 0;
+    while (j > 0 && isalpha((unsigned char)s[j - 1]))
+        j--;
+    while (j > slashes && s[j - 1 - slashes] == '\\')
+        slashes++;
+    return j < n && slashes % 2 == 1;
 }
 
 /* ---- pass: token replacement tables ---- */
@@ -159,7 +172,8 @@ static void pass_thousands(const char *in, struct strbuf *out)
 /* ---- pass: whitespace ---- */
 
 /* Whitespace goes, except that a run between two digits becomes one space, so
- * "1 2" stays apart from "12", and a comma (thousands are joined by now) is followed
+ * "1 2" stays apart from "12", as does a run that ends a control word before a
+ * letter ("\\pi r", "\\circ g"), and a comma (thousands are joined by now) is followed
  * by exactly one space: the list "1, 234" becomes "1, 234" whatever its spacing,
  * never the number "1,234", and normalizing twice changes nothing. */
 static size_t skip_space(const char *s, size_t i)
@@ -184,7 +198,8 @@ static void pass_whitespace(const char *in, struct strbuf *out)
             continue;
         }
         size_t j = skip_space(in, i);
-        if (i > 0 && is_digit(in[i - 1]) && is_digit(in[j]))
+        if ((i > 0 && is_digit(in[i - 1]) && is_digit(in[j])) ||
+            (isalpha((unsigned char)in[j]) && ends_in_control_word(in, i)))
             sb_addc(out, ' ');
         i = j;
     }
@@ -192,15 +207,18 @@ static void pass_whitespace(const char *in, struct strbuf *out)
 
 /* ---- pass: ends ---- */
 
-/* One leading '+' and one trailing '.' (not the last of "..."). */
+/* Leading '+' signs and one trailing '.' (not the last of "..."), and the space that
+ * ends up last. */
 static void pass_ends(const char *in, struct strbuf *out)
 {
     size_t n = strlen(in);
-    if (in[0] == '+') {
+    while (in[0] == '+') {
         in++;
         n--;
     }
     if (n >= 1 && in[n - 1] == '.' && !(n >= 2 && in[n - 2] == '.'))
+        n--;
+    while (n && in[n - 1] == ' ')   /* "1, ." leaves "1, " */
         n--;
     sb_add(out, in, n);
 }
@@ -304,6 +322,9 @@ static void pass_text(const char *in, struct strbuf *out)
                    in[end + exponent_len(in + end)] == '\0';
         if (unit)
             return;
+        if (g > 2 && isalpha((unsigned char)in[i + cmd + 1]) &&
+            ends_in_control_word(out->buf, out->len))
+            sb_addc(out, ' ');   /* "\\pi\\text{r}" is "\\pi r", not "\\pir" */
         sb_add(out, in + i + cmd + 1, g - 2);
         i = end;
     }
@@ -388,17 +409,35 @@ static const norm_pass passes[] = {
     pass_braced_args, pass_text, pass_decimals, pass_whole_number,
 };
 
+/* One run of every pass, in order, from *text into *text. */
+static void normalize_once(struct strbuf *text, struct strbuf *tmp)
+{
+    for (size_t p = 0; p < sizeof(passes) / sizeof(passes[0]); p++) {
+        sb_reset(tmp);
+        passes[p](sb_str(text), tmp);
+        sb_reset(text);
+        sb_add(text, sb_str(tmp), tmp->len);
+    }
+}
+
+/* A pass can make work for an earlier one ("^\\left\\circ" loses \\left and
+ * becomes "^\\circ", a degree sign), so the pipeline runs until the text stops
+ * changing; one or two rounds in practice, and never more than MAX_ROUNDS. */
+#define MAX_ROUNDS 8
+
 void answer_normalize(const char *answer, struct strbuf *out)
 {
-    struct strbuf tmp = STRBUF_INIT;
+    struct strbuf prev = STRBUF_INIT, tmp = STRBUF_INIT;
     sb_reset(out);
     sb_adds(out, answer ? answer : "");
-    for (size_t p = 0; p < sizeof(passes) / sizeof(passes[0]); p++) {
-        sb_reset(&tmp);
-        passes[p](sb_str(out), &tmp);
-        sb_reset(out);
-        sb_add(out, sb_str(&tmp), tmp.len);
+    for (int round = 0; round < MAX_ROUNDS; round++) {
+        sb_reset(&prev);
+        sb_add(&prev, sb_str(out), out->len);
+        normalize_once(out, &tmp);
+        if (out->len == prev.len && !memcmp(sb_str(out), sb_str(&prev), out->len))
+            break;
     }
+    sb_release(&prev);
     sb_release(&tmp);
 }
 

@@ -196,6 +196,7 @@ static const struct norm_case norm_cases[] = {
     { "1.10.2", "1.10.2" },
     /* a whole-answer number */
     { "+5", "5" },
+    { "+++5", "5" },
     { "-0", "0" },
     { "-0.0", "0" },
     { "007", "7" },
@@ -219,7 +220,11 @@ static const struct norm_case norm_cases[] = {
     /* \left, \right and spacing */
     { "\\left( 1, 2 \\right)", "(1, 2)" },
     { "\\left\\{1,2\\right\\}", "\\{1, 2\\}" },
-    { "x \\rightarrow y", "x\\rightarrowy" },
+    { "x \\rightarrow y", "x\\rightarrow y" },
+    { "\\pi r^2", "\\pi r^2" },
+    { "\\pi\\text{r}", "\\pi r" },
+    { "\\d\\,egree", "\\d egree" },
+    { "2 \\cdot 3", "2\\cdot3" },
     { "a\\quad b", "ab" },
     { "\\displaystyle\\frac{1}{2}", "\\frac{1}{2}" },
     /* \text: a trailing unit goes, any other \text is unwrapped */
@@ -238,9 +243,11 @@ static const struct norm_case norm_cases[] = {
     { "30^\\circ", "30" },
     { "30^{\\circ}", "30" },
     { "30\xc2\xb0", "30" },
+    { "30^\\left\\circ", "30" },   /* \left goes, then the degree sign */
+    { "30^\r\\circ", "30" },
     { "50\\%", "50" },
     { "50%", "50" },
-    { "f \\circ g", "f\\circg" },
+    { "f \\circ g", "f\\circ g" },
     { "5.", "5" },
     { "1, 2, ...", "1, 2, ..." },
     { "", "" },
