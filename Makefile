@@ -5,6 +5,7 @@
 #   make check      build and run every test (no package installation)
 #   make asan       the same tests under AddressSanitizer + UBSan (build-asan/)
 #   make fuzz       fuzz the sweep loader (libFuzzer, FUZZ_SECONDS=180)
+#   make fuzz-extract  fuzz answer extraction and normalization (the same way)
 #   make demo       run the demo sweep end to end
 #   make bench      build and run the benchmarks in bench/ (not part of test or check)
 #   make deps       install missing build dependencies (apt-get)
@@ -130,7 +131,7 @@ B_MODEL_OBJS := $(addprefix $(BUILD)/,$(MODEL_OBJS))
 B_CLI_OBJS := $(addprefix $(BUILD)/,$(CLI_OBJS))
 B_TRAIN_OBJS := $(addprefix $(BUILD)/,$(TRAIN_OBJS))
 
-.PHONY: all test check asan fuzz fuzz-build demo deps detect clean unit-tests bench
+.PHONY: all test check asan fuzz fuzz-extract fuzz-build demo deps detect clean unit-tests bench
 all: detect $(BINDIR)/mainline $(BINDIR)/mainline-supervise $(BINDIR)/mainline-train
 
 $(BUILD)/%.o: %.c
@@ -213,8 +214,8 @@ FUZZ_SECONDS ?= 180
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote registry -iquote orchestrator \
               -iquote model $(PKG_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-fuzz-build: build-fuzz/fuzz_sweep
-build-fuzz/fuzz_sweep: tests/fuzz/fuzz_sweep.c $(LIB_OBJS:.o=.c)
+fuzz-build: build-fuzz/fuzz_sweep build-fuzz/fuzz_extract
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJS:.o=.c)
 	@mkdir -p $(dir $@)
 	$(Q_LD)clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
 # New inputs go to corpus-work/ (not committed); findings land in crashers/ as
@@ -224,6 +225,12 @@ fuzz: build-fuzz/fuzz_sweep
 	build-fuzz/fuzz_sweep -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=1 \
 	    -dict=tests/fuzz/yaml.dict -artifact_prefix=tests/fuzz/crashers/ \
 	    tests/fuzz/corpus-work tests/fuzz/corpus
+# The same for answer extraction and normalization (model outputs, not sweeps).
+fuzz-extract: build-fuzz/fuzz_extract
+	@mkdir -p tests/fuzz/extract-corpus-work tests/fuzz/extract-crashers
+	build-fuzz/fuzz_extract -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=1 \
+	    -dict=tests/fuzz/latex.dict -artifact_prefix=tests/fuzz/extract-crashers/ \
+	    tests/fuzz/extract-corpus-work tests/fuzz/extract-corpus
 
 demo: all
 	@sh scripts/demo.sh

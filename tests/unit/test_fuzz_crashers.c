@@ -1,5 +1,6 @@
 /*
- * test_fuzz_crashers.c - replay the sweep loader's fuzz inputs as regression tests.
+ * test_fuzz_crashers.c - replay the fuzz inputs of the sweep loader and of answer
+ * extraction as regression tests.
  *
  * Every file in tests/fuzz/crashers/ (inputs that once crashed, leaked, tripped
  * UBSan or ran for seconds) and in tests/fuzz/corpus/ (the seed corpus) goes
@@ -7,7 +8,11 @@
  * sweep_expand() when loading succeeded, then release. Each must end in 0 or -1,
  * with at least one diagnostic for -1, within a few seconds; under `make asan` any
  * memory error or leak fails the binary itself. A few crashers also pin the
- * message that now refuses them. Run from the repository root (paths are relative).
+ * message that now refuses them.
+ *
+ * Every file in tests/fuzz/extract-crashers/ and tests/fuzz/extract-corpus/ goes
+ * through tests/fuzz/fuzz_extract.c's extract_properties() (the file is included
+ * here), which must hold. Run from the repository root (paths are relative).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -20,9 +25,12 @@
 #include "strbuf.h"
 #include "sweep.h"
 #include "testhelp.h"
+#include "../fuzz/fuzz_extract.c"
 
 #define CRASHERS_DIR "tests/fuzz/crashers"
 #define CORPUS_DIR "tests/fuzz/corpus"
+#define EXTRACT_CRASHERS_DIR "tests/fuzz/extract-crashers"
+#define EXTRACT_CORPUS_DIR "tests/fuzz/extract-corpus"
 /* The slowest input takes ~0.2 s under ASan; the bugs these files caught took
  * from 8 s to minutes (or ran out of memory). */
 #define MAX_SECONDS 5.0
@@ -145,6 +153,29 @@ static size_t replay_dir(const char *dir)
     return n;
 }
 
+/* Replay every file of dir through the extraction properties; how many there were. */
+static size_t replay_extract_dir(const char *dir)
+{
+    size_t n;
+    char **files = list_files(dir, &n);
+    CHECK(files != NULL);
+    for (size_t i = 0; i < n; i++) {
+        struct strbuf err = STRBUF_INIT;
+        char *text = NULL;
+        size_t len = 0;
+        CHECK(read_file(files[i], &text, &len, &err) == 0);
+        const char *broken = text ? extract_properties(text, len) : "unreadable";
+        CHECK(broken == NULL);
+        if (broken)
+            fprintf(stderr, "    (input %s: %s)\n", files[i], broken);
+        free(text);
+        sb_release(&err);
+        free(files[i]);
+    }
+    free(files);
+    return n;
+}
+
 /* One crasher's outcome: the step that refuses it (0 = none) and the message. */
 static void expect(const char *name, int fails_at, const char *want)
 {
@@ -194,10 +225,17 @@ static void test_crashers_are_refused_for_the_right_reason(void)
     expect("expand-from-check-runs-squared.yaml", EXPAND_FAILS, "which has no runs with");
 }
 
+static void test_extract_inputs_replay(void)
+{
+    CHECK(replay_extract_dir(EXTRACT_CORPUS_DIR) > 0);
+    CHECK(replay_extract_dir(EXTRACT_CRASHERS_DIR) > 0);
+}
+
 int main(void)
 {
     TEST(test_corpus_replays);
     TEST(test_crashers_replay);
     TEST(test_crashers_are_refused_for_the_right_reason);
+    TEST(test_extract_inputs_replay);
     return test_report();
 }
