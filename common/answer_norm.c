@@ -36,8 +36,8 @@ static size_t starts_with(const char *s, const char *lit)
     return n;
 }
 
-/* 1 when s[0..n) ends in a control word (a backslash and letters, as "\\pi"), whose
- * name a following letter would lengthen: "\\pi r" is not "\\pir". */
+/* 1 when s[0..n) ends in a control word (a backslash and letters, as "\pi"), whose
+ * name a following letter would lengthen: "\pi r" is not "\pir". */
 static int ends_in_control_word(const char *s, size_t n)
 {
     size_t j = n, slashes = 0;
@@ -70,7 +70,7 @@ static const struct replacement markup[] = {
 };
 
 /* One left-to-right scan: the first table entry that starts at a position is
- * replaced; any other backslash pair is copied whole, so "\\$" keeps its "\\". */
+ * replaced; any other backslash pair is copied whole, so "\$" keeps its "\". */
 static void replace_all(const char *in, const struct replacement *table, struct strbuf *out)
 {
     for (size_t i = 0; in[i];) {
@@ -173,7 +173,7 @@ static void pass_thousands(const char *in, struct strbuf *out)
 
 /* Whitespace goes, except that a run between two digits becomes one space, so
  * "1 2" stays apart from "12", as does a run that ends a control word before a
- * letter ("\\pi r", "\\circ g"), and a comma (thousands are joined by now) is followed
+ * letter ("\pi r", "\circ g"), and a comma (thousands are joined by now) is followed
  * by exactly one space: the list "1, 234" becomes "1, 234" whatever its spacing,
  * never the number "1,234", and normalizing twice changes nothing. */
 static size_t skip_space(const char *s, size_t i)
@@ -324,7 +324,7 @@ static void pass_text(const char *in, struct strbuf *out)
             return;
         if (g > 2 && isalpha((unsigned char)in[i + cmd + 1]) &&
             ends_in_control_word(out->buf, out->len))
-            sb_addc(out, ' ');   /* "\\pi\\text{r}" is "\\pi r", not "\\pir" */
+            sb_addc(out, ' ');   /* "\pi\text{r}" is "\pi r", not "\pir" */
         sb_add(out, in + i + cmd + 1, g - 2);
         i = end;
     }
@@ -420,8 +420,8 @@ static void normalize_once(struct strbuf *text, struct strbuf *tmp)
     }
 }
 
-/* A pass can make work for an earlier one ("^\\left\\circ" loses \\left and
- * becomes "^\\circ", a degree sign), so the pipeline runs until the text stops
+/* A pass can make work for an earlier one ("^\left\circ" loses \left and
+ * becomes "^\circ", a degree sign), so the pipeline runs until the text stops
  * changing; one or two rounds in practice, and never more than MAX_ROUNDS. */
 #define MAX_ROUNDS 8
 

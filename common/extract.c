@@ -106,12 +106,27 @@ static size_t token_len(const char *p)
     return n;
 }
 
+/* "\boxed{\boxed{5}}" is "5": a box whose whole content is one box is unwrapped. */
+static void unwrap_inner_boxes(struct strbuf *out)
+{
+    size_t n = strlen(BOXED);
+    while (!strncmp(sb_str(out), BOXED "{", n + 1)) {
+        if (latex_group_len(out->buf + n) != out->len - n)
+            return;   /* more than one box: "\boxed{1}+\boxed{2}" */
+        struct strbuf inner = STRBUF_INIT;
+        add_trimmed(&inner, out->buf + n + 1, out->len - n - 2);
+        sb_release(out);
+        *out = inner;
+    }
+}
+
 /* Only the last top-level box counts: a broken, empty or unclosed last box is a
  * failure even when an earlier box was fine (the model's final answer is unknown). */
 static int extract_boxed(const char *text, struct strbuf *out)
 {
     const char *p = text, *box;
     int found = 0;
+    sb_reset(out);
     while ((box = next_box(p)) != NULL) {
         const char *arg = box + strlen(BOXED), *q = arg;
         while (isspace((unsigned char)*q))
@@ -133,7 +148,9 @@ static int extract_boxed(const char *text, struct strbuf *out)
     }
     if (!found)
         sb_reset(out);
-    return found;
+    else
+        unwrap_inner_boxes(out);
+    return out->len > 0;
 }
 
 /* ---- regex ---- */
