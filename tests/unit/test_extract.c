@@ -32,6 +32,7 @@ static const struct extract_case extract_cases[] = {
     { "boxed", NULL, "\\boxed {7}", "7" },
     { "boxed", NULL, "\\boxed{\\text{(B)}}", "\\text{(B)}" },
     { "boxed", NULL, "\\boxed{-12}", "-12" },
+    { "boxed", NULL, "\\boxed{$$}", "$$" },   /* found; it normalizes to nothing */
     { "boxed", NULL, "$\\boxed{1,234}$", "1,234" },
     /* boxed: `\boxed 5`, a single token after the space */
     { "boxed", NULL, "\\boxed 5", "5" },
@@ -307,6 +308,7 @@ static const struct pair different[] = {
     { "2.50", "25" }, { "1.10.2", "1.1.2" }, { "\\sqrt{2}", "2" }, { "0.5", "\\frac{1}{2}" },
     { "1,234", "1.234" }, { "1, 234", "1,234" }, { "50\\%", "0.5" }, { "\\frac{-1}{2}", "-\\frac{1}{2}" },
     { "x=5", "5" }, { "5", "" }, { "", "" }, { "$$", "" },
+    { "1, 2", "2, 1" }, { "1 000", "1000" }, { "5 cm", "5" }, { "1,000", "1.000" },
 };
 
 static void test_match_pairs(void)
