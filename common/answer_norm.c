@@ -104,22 +104,21 @@ static void pass_markup(const char *in, struct strbuf *out)
 
 enum sep_kind { SEP_NONE, SEP_COMMA, SEP_BRACED, SEP_THIN };
 
+static const struct separator {
+    const char *text;
+    enum sep_kind kind;
+} separators[] = { { ",", SEP_COMMA }, { "{,}", SEP_BRACED }, { "\\,", SEP_THIN } };
+
 /* The separator at s ("," "{,}" "\,") when a digit follows it; its length in *n. */
 static enum sep_kind separator_at(const char *s, size_t *n)
 {
-    enum sep_kind k = SEP_NONE;
+    for (size_t i = 0; i < sizeof(separators) / sizeof(separators[0]); i++) {
+        *n = strlen(separators[i].text);
+        if (!strncmp(s, separators[i].text, *n) && is_digit(s[*n]))
+            return separators[i].kind;
+    }
     *n = 0;
-    if (s[0] == ',') {
-        k = SEP_COMMA, *n = 1;
-    } else if (!strncmp(s, "{,}", 3)) {
-        k = SEP_BRACED, *n = 3;
-    } else if (!strncmp(s, "\\,", 2)) {
-        k = SEP_THIN, *n = 2;
-    }
-    if (k != SEP_NONE && !is_digit(s[*n])) {
-        k = SEP_NONE, *n = 0;
-    }
-    return k;
+    return SEP_NONE;
 }
 
 /* s points at the first digit of a run of digit groups joined by separators. The
