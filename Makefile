@@ -100,6 +100,8 @@ MODEL_OBJS += model/forward.o
 MODEL_OBJS += model/safetensors.o
 MODEL_OBJS += model/model_io.o
 MODEL_OBJS += model/tokenizer.o
+MODEL_OBJS += model/decode.o
+MODEL_OBJS += model/generate.o
 
 # The built-in trainer, bin/mainline-train, but its main(): also linked into unit tests.
 TRAIN_OBJS += trainer/config.o

@@ -55,6 +55,74 @@ void matmul_forward_naive(float *y, const float *x, const float *w, int N, int i
     }
 }
 
+/* ---- batch-invariant matmul for decoding ---- */
+
+/* 8 floats as one value (GCC/Clang vector extension): lane-wise IEEE arithmetic,
+ * two SSE registers on baseline x86-64, one AVX register in the AVX2 clone. */
+typedef float v8f __attribute__((vector_size(32)));
+
+/* Unaligned load, through a pointer: a 32-byte vector passed or returned by value
+ * changes the ABI on baseline x86-64 (-Wpsabi). */
+#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8f))
+
+/* The one reduction order of every element of matmul_rows_forward. */
+static inline float dot_finish(const v8f *a, const float *x, const float *w, int i0, int in)
+{
+    const float *l = (const float *)a;
+    float s = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+    for (int i = i0; i < in; i++)
+        s += x[i] * w[i];
+    return s;
+}
+
+/* y[r][s] for R rows of x and S rows of w (R <= 4, S <= 2): each accumulator sees
+ * exactly the operations a 1 x 1 tile would give it. */
+static inline __attribute__((always_inline)) void
+matmul_tile(float *y, const float *x, const float *w, int R, int S, int in, int out)
+{
+    v8f acc[4][2] = { { { 0 } } };
+    int in8 = in & ~7;
+    for (int i = 0; i < in8; i += 8) {
+        v8f wv[2];
+        for (int s = 0; s < S; s++)
+            LOAD8(wv[s], w + (size_t)s * in + i);
+        for (int r = 0; r < R; r++) {
+            v8f xv;
+            LOAD8(xv, x + (size_t)r * in + i);
+            for (int s = 0; s < S; s++)
+                acc[r][s] += xv * wv[s];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int s = 0; s < S; s++)
+            y[(size_t)r * out + s] = dot_finish(&acc[r][s], x + (size_t)r * in,
+                                                w + (size_t)s * in, in8, in);
+}
+
+__attribute__((target_clones("avx2", "default")))
+void matmul_rows_forward(float *y, const float *x, const float *w, int N, int in, int out)
+{
+    int n = 0;
+    for (; n + 4 <= N; n += 4) {
+        const float *xn = x + (size_t)n * in;
+        float *yn = y + (size_t)n * out;
+        int o = 0;
+        for (; o + 2 <= out; o += 2)
+            matmul_tile(yn + o, xn, w + (size_t)o * in, 4, 2, in, out);
+        if (o < out)
+            matmul_tile(yn + o, xn, w + (size_t)o * in, 4, 1, in, out);
+    }
+    for (; n < N; n++) {
+        const float *xn = x + (size_t)n * in;
+        float *yn = y + (size_t)n * out;
+        int o = 0;
+        for (; o + 2 <= out; o += 2)
+            matmul_tile(yn + o, xn, w + (size_t)o * in, 1, 2, in, out);
+        if (o < out)
+            matmul_tile(yn + o, xn, w + (size_t)o * in, 1, 1, in, out);
+    }
+}
+
 /* ---- rmsnorm ---- */
 
 void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C,
@@ -284,6 +352,40 @@ void attention_forward_naive(float *out, const float *q, const float *k, const f
                     ot[i] = (float)(s / sum);
                 }
             }
+}
+
+void attention_row_forward(float *out, float *scores, const float *q, const float *k,
+                           const float *v, int npos, int ld, int NH, int NKV, int HS)
+{
+    int group = NH / NKV;
+    float scale = (float)(1.0 / sqrt((double)HS));
+    for (int h = 0; h < NH; h++) {
+        const float *qh = q + (size_t)h * HS;             /* (HS) */
+        size_t koff = (size_t)(h / group) * HS;
+        float mx = -INFINITY, sum = 0;
+        for (int j = 0; j < npos; j++) {
+            const float *kj = k + (size_t)j * ld + koff;  /* (HS) */
+            float s = 0;
+            for (int i = 0; i < HS; i++)
+                s += qh[i] * kj[i];
+            scores[j] = s * scale;
+            mx = scores[j] > mx ? scores[j] : mx;
+        }
+        for (int j = 0; j < npos; j++) {
+            scores[j] = expf(scores[j] - mx);
+            sum += scores[j];
+        }
+        float inv = 1.0f / sum;
+        float *oh = out + (size_t)h * HS;
+        for (int i = 0; i < HS; i++)
+            oh[i] = 0.0f;
+        for (int j = 0; j < npos; j++) {
+            const float *vj = v + (size_t)j * ld + koff;
+            float p = scores[j] * inv;
+            for (int i = 0; i < HS; i++)
+                oh[i] += p * vj[i];
+        }
+    }
 }
 
 /* ---- swiglu ---- */

@@ -40,6 +40,19 @@ void matmul_backward(float *dx, float *dw, const float *dy, const float *x, cons
 /* The naive triple loop (double accumulation), kept as the reference for tests. */
 void matmul_forward_naive(float *y, const float *x, const float *w, int N, int in, int out);
 
+/*
+ * y (N, out) = x (N, in) W (out, in)^T without BLAS, for decoding: y[n][o] is the
+ * same bits whatever N and wherever row n sits in the batch, because every element
+ * is one dot product in a fixed order (8 lane partial sums over i, one fixed
+ * reduction tree, then the tail in order). BLAS GEMM gives no such promise (its
+ * small-matrix and GEMV paths for small N sum in other orders), so a sequence
+ * would decode differently alone and in a batch. Register tiles of 4 rows x 2
+ * outputs reuse each loaded weight vector 4 times; an AVX2 clone is picked at load
+ * time on CPUs that have it (no FMA: the rounding stays that of the portable code).
+ * Single-threaded. y is overwritten.
+ */
+void matmul_rows_forward(float *y, const float *x, const float *w, int N, int in, int out);
+
 /* ---- rmsnorm: out = w * x / sqrt(mean(x^2) + eps) ---- */
 
 /* out, x (N, C); w (C); rstd (N) cached for the backward. out may not alias x. */
@@ -82,6 +95,15 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
 /* The same forward with plain loops (double accumulation), for tests. */
 void attention_forward_naive(float *out, const float *q, const float *k, const float *v, int B,
                              int T, int NH, int NKV, int HS);
+
+/*
+ * One query row against a KV cache (decoding): q (NH * HS) at position npos - 1
+ * attends to keys and values k, v (npos, NKV * HS) rows 0..npos-1, each kv row
+ * `ld` floats apart; out (NH * HS). scores (npos) is scratch. Softmax as in
+ * attention_forward (max-subtracted expf, float sum); dot products in order.
+ */
+void attention_row_forward(float *out, float *scores, const float *q, const float *k,
+                           const float *v, int npos, int ld, int NH, int NKV, int HS);
 
 /* ---- swiglu: out = silu(g) * u ---- */
 

@@ -1,0 +1,80 @@
+/*
+ * decode.h - the model's forward for generation: a KV cache of S sequence slots
+ * and a step that runs any set of rows, each row one token of one slot at its own
+ * position. The same pieces as forward.h (rmsnorm_forward, rope_forward at the
+ * row's table row, swiglu_forward, residual_forward, embedding_forward) compose
+ * the llama block; only the projections (matmul_rows_forward) and the attention
+ * over the cache (attention_row_forward) are decoding kernels.
+ *
+ * Positions are per slot, never padded: a prompt of 7 tokens fills positions
+ * 0..6 of its slot however long its neighbours' prompts are. A step's rows may
+ * mix a prompt's tokens (prefill, several rows of one slot at consecutive
+ * positions) with single generated tokens of other slots. Within a step every
+ * row's key and value are written into the cache before any row attends, so a
+ * row at position p sees positions 0..p of its slot and nothing else.
+ *
+ * Batch invariance: every computation of a row reads only that row and its own
+ * slot's cache, in an order that does not depend on the other rows (see
+ * matmul_rows_forward), so a sequence's logits are the same bits whether it is
+ * decoded alone, in a batch of 3 or of 64, and however its prompt was cut into
+ * prefill chunks.
+ *
+ * LoRA: the decoder reads the base weights only; merge an adapter into them
+ * first (lora_merge).
+ *
+ * Errors: decoder_alloc() and decoder_step() return -1 on misuse (shapes, a row
+ * outside the cache, a token outside the vocabulary); nothing prints or exits.
+ *
+ * Ownership: decoder_alloc() allocates every buffer, decoder_free() releases them
+ * and accepts a zeroed struct. The model is borrowed and must outlive the decoder.
+ * Logits stay in d->logits until the next step.
+ */
+#ifndef MAINLINE_DECODE_H
+#define MAINLINE_DECODE_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+/* One token to run: `token` of slot `slot` at position `pos`. */
+struct decode_row {
+    int slot, pos, token;
+};
+
+struct decoder {
+    const struct model *m;        /* borrowed */
+    int S;                        /* slots (sequences the cache holds) */
+    int P;                        /* positions per slot */
+    int R;                        /* rows one step may run */
+    int L, C, KV, H, V, NH, NKV, HS;
+    float *slab;                  /* owned: every float buffer below */
+    float *kc, *vc;               /* (L, S, P, KV) keys after RoPE, values */
+    float *rope_cos, *rope_sin;   /* (P, HS/2) */
+    float *x;                     /* (R, C) residual stream */
+    float *xn;                    /* (R, C) a norm's output */
+    float *q;                     /* (R, C) */
+    float *k, *v;                 /* (R, KV) */
+    float *att;                   /* (R, C) */
+    float *tmp;                   /* (R, C) o_proj / down_proj output */
+    float *g, *u, *h;             /* (R, H) */
+    float *rstd;                  /* (R) */
+    float *scores;                /* (P) */
+    float *logits;                /* (R, V) logits of the rows asked for, in that order */
+};
+
+/* A cache of S slots x P positions (P <= the model's max_seq_len) and buffers for
+ * steps of up to R rows. */
+int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R);
+void decoder_free(struct decoder *d);
+
+/*
+ * Run rows[0..n) through the model, writing their keys and values into the cache.
+ * Rows of one slot must come in increasing position order, and every position
+ * before a row's own must be in the cache already or in an earlier row of this
+ * step. The logits of rows out[0..n_out) (indices into rows) land in
+ * d->logits + j * V for j = 0..n_out-1; other rows compute no logits.
+ */
+int decoder_step(struct decoder *d, const struct decode_row *rows, int n, const int *out,
+                 int n_out);
+
+#endif
