@@ -1,6 +1,6 @@
 # mainline - one Makefile for the orchestrator, the trainer, the evaluator and tests.
 #
-#   make            build bin/mainline and bin/mainline-train
+#   make            build bin/mainline, bin/mainline-train and bin/mainline-eval
 #   make test       install missing Debian packages, build, run every test
 #   make check      build and run every test (no package installation)
 #   make asan       the same tests under AddressSanitizer + UBSan (build-asan/)
@@ -31,7 +31,7 @@ MODEL_LIBS   := $(shell pkg-config --libs $(MODEL_PKGS) 2>/dev/null)
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -iquote common -iquote registry -iquote orchestrator -iquote model \
-             -iquote trainer -iquote reports \
+             -iquote trainer -iquote reports -iquote evaluator \
              $(PKG_CFLAGS) $(MODEL_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
 LIBS       = $(PKG_LIBS) -lm
@@ -52,6 +52,7 @@ LIB_OBJS += common/table.o
 LIB_OBJS += common/render.o
 LIB_OBJS += common/extract.o
 LIB_OBJS += common/answer_norm.o
+LIB_OBJS += common/jsonl.o
 LIB_OBJS += registry/registry.o
 LIB_OBJS += registry/reg_schema.o
 LIB_OBJS += registry/reg_write.o
@@ -112,6 +113,13 @@ TRAIN_OBJS += trainer/checkpoint.o
 TRAIN_OBJS += trainer/setup.o
 TRAIN_OBJS += trainer/train.o
 
+# The built-in evaluator, bin/mainline-eval, but its main(): also linked into unit tests.
+EVAL_OBJS += evaluator/config.o
+EVAL_OBJS += evaluator/weights.o
+EVAL_OBJS += evaluator/bench.o
+EVAL_OBJS += evaluator/nll.o
+EVAL_OBJS += evaluator/eval.o
+
 CLI_OBJS += orchestrator/main.o
 CLI_OBJS += orchestrator/cmd_doctor.o
 CLI_OBJS += orchestrator/cmd_plan.o
@@ -128,13 +136,16 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 LIB := $(BUILD)/libmainline.a
 MODEL_LIB := $(BUILD)/libmodel.a
 TRAIN_LIB := $(BUILD)/libtrainer.a
+EVAL_LIB := $(BUILD)/libevaluator.a
 B_LIB_OBJS := $(addprefix $(BUILD)/,$(LIB_OBJS))
 B_MODEL_OBJS := $(addprefix $(BUILD)/,$(MODEL_OBJS))
 B_CLI_OBJS := $(addprefix $(BUILD)/,$(CLI_OBJS))
 B_TRAIN_OBJS := $(addprefix $(BUILD)/,$(TRAIN_OBJS))
+B_EVAL_OBJS := $(addprefix $(BUILD)/,$(EVAL_OBJS))
 
 .PHONY: all test check asan fuzz fuzz-extract fuzz-build demo deps detect clean unit-tests bench
-all: detect $(BINDIR)/mainline $(BINDIR)/mainline-supervise $(BINDIR)/mainline-train
+all: detect $(BINDIR)/mainline $(BINDIR)/mainline-supervise $(BINDIR)/mainline-train \
+     $(BINDIR)/mainline-eval
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -162,13 +173,22 @@ $(BINDIR)/mainline-train: $(BUILD)/trainer/main.o $(TRAIN_LIB) $(MODEL_LIB) $(LI
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $(BUILD)/trainer/main.o $(TRAIN_LIB) \
 	    $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
 
+$(EVAL_LIB): $(B_EVAL_OBJS)
+	$(Q_AR)rm -f $@ && ar rcs $@ $^
+
+# The evaluator shares the trainer's data and metrics code; like it, no SQLite.
+$(BINDIR)/mainline-eval: $(BUILD)/evaluator/main.o $(EVAL_LIB) $(TRAIN_LIB) $(MODEL_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $(BUILD)/evaluator/main.o $(EVAL_LIB) \
+	    $(TRAIN_LIB) $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
+
 $(BINDIR)/mainline: $(B_CLI_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(B_CLI_OBJS) $(LIB) $(MODEL_LIBS) $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(TRAIN_LIB) $(LIB) $(MODEL_LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(EVAL_LIB) $(TRAIN_LIB) $(LIB) $(MODEL_LIB)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(TRAIN_LIB) $(MODEL_LIB) $(LIB) \
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(EVAL_LIB) $(TRAIN_LIB) $(MODEL_LIB) $(LIB) \
 	    $(MODEL_LIBS) $(LIBS)
 
 # Small honest trainer/evaluator programs the orchestrator tests run (never shipped).
@@ -242,3 +262,4 @@ clean:
 
 -include $(B_LIB_OBJS:.o=.d) $(B_CLI_OBJS:.o=.d) $(B_MODEL_OBJS:.o=.d) $(BUILD)/orchestrator/supervise.d
 -include $(B_TRAIN_OBJS:.o=.d) $(BUILD)/trainer/main.d
+-include $(B_EVAL_OBJS:.o=.d) $(BUILD)/evaluator/main.d

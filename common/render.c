@@ -14,6 +14,31 @@ int render_template_parse(const char *name)
     return -1;
 }
 
+int render_config_parse(const json_t *r, enum render_template *tmpl, char **system,
+                        struct strbuf *err)
+{
+    *tmpl = TEMPLATE_PLAIN;
+    *system = NULL;
+    if (!r || json_is_null(r))
+        return 0;
+    const json_t *sys = json_object_get(r, "system"), *t = json_object_get(r, "template");
+    if (!json_is_object(r) || (sys && !json_is_null(sys) && !json_is_string(sys))) {
+        sb_adds(err, "render: must be {\"system\": TEXT or null, \"template\": NAME}");
+        return -1;
+    }
+    if (t && !json_is_null(t)) {
+        int k = json_is_string(t) ? render_template_parse(json_string_value(t)) : -1;
+        if (k < 0) {
+            sb_adds(err, "render.template: must be one of plain, chatml, llama2");
+            return -1;
+        }
+        *tmpl = (enum render_template)k;
+    }
+    if (json_is_string(sys))
+        *system = xstrdup(json_string_value(sys));
+    return 0;
+}
+
 static const char *str_field(const json_t *row, const char *key)
 {
     return json_string_value(json_object_get(row, key));

@@ -34,6 +34,15 @@ struct render_contract {
 int render_template_parse(const char *name);
 
 /*
+ * The "render" object of a job's config.json, {"system": TEXT or null, "template":
+ * NAME}, absent or null for the defaults (no system prompt, plain): fills *tmpl and
+ * *system (a malloc'd copy the caller frees, NULL for none). -1 with a message in
+ * err when it has another shape.
+ */
+int render_config_parse(const json_t *r, enum render_template *tmpl, char **system,
+                        struct strbuf *err);
+
+/*
  * Render `row` into prompt and completion (appended). A row with nothing to learn
  * from (no completion) is an error: -1 with a message naming what was missing.
  * `need_completion` 0 allows prompt-only rows (evaluation of a question).

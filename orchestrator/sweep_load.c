@@ -35,7 +35,7 @@ static const char *const parse_keys[] = { "pattern", "event", "fields" };
 static const char *const stage_keys[] = { "needs", "grid", "overrides", "pick", "description" };
 static const char *const eval_keys[] = { "dataset", "max_new_tokens", "extract", "pattern",
                                          "match", "baseline", "stop", "temperature", "limit",
-                                         "retention" };
+                                         "retention", "probes" };
 static const char *const selection_keys[] = { "checkpoint", "compare" };
 static const char *const compare_keys[] = { "metric", "over", "winner_threshold", "test" };
 static const char *const pick_keys[] = { "per", "param", "by" };
@@ -466,6 +466,15 @@ static void check_typed_key(struct loader *L, const struct ynode *map, const cha
     json_decref(param_value(L->file, &def, key, v, L->dl));
 }
 
+/* A list of scalars (stop strings, probe prompts). */
+static void want_strings(struct loader *L, const struct ynode *v, const char *what)
+{
+    for (size_t i = 0; v && v->kind == YNODE_SEQ && i < v->n; i++)
+        want_kind(L, v->items[i], YNODE_SCALAR, what);
+    if (v && v->kind != YNODE_SEQ)
+        want_kind(L, v, YNODE_SEQ, what);
+}
+
 static void load_evaluation(struct loader *L, const struct ynode *map)
 {
     static const char *const extracts[] = { "boxed", "regex", "last_number", NULL };
@@ -498,11 +507,8 @@ static void load_evaluation(struct loader *L, const struct ynode *map)
         diag_add(L->dl, AT(ex), "extract: regex needs a 'pattern'");
     if (pattern)
         want_kind(L, pattern, YNODE_SCALAR, "pattern");
-    const struct ynode *stop = ymap_get(map, "stop");
-    for (size_t i = 0; stop && stop->kind == YNODE_SEQ && i < stop->n; i++)
-        want_kind(L, stop->items[i], YNODE_SCALAR, "stop");
-    if (stop && stop->kind != YNODE_SEQ)
-        want_kind(L, stop, YNODE_SEQ, "stop");
+    want_strings(L, ymap_get(map, "stop"), "stop");
+    want_strings(L, ymap_get(map, "probes"), "probes");
 }
 
 static void load_selection(struct loader *L, const struct ynode *map)

@@ -437,26 +437,8 @@ static enum config_status input_path(const json_t *root, const char *section, co
 static enum config_status parse_render(const json_t *root, struct train_config *c,
                                        struct strbuf *err)
 {
-    const json_t *r = json_object_get(root, "render");
-    c->tmpl = TEMPLATE_PLAIN;
-    if (!r || json_is_null(r))
-        return CONFIG_OK;
-    const json_t *sys = json_object_get(r, "system"), *tmpl = json_object_get(r, "template");
-    if (!json_is_object(r) || (sys && !json_is_null(sys) && !json_is_string(sys))) {
-        sb_adds(err, "render: must be {\"system\": TEXT or null, \"template\": NAME}");
-        return CONFIG_BAD;
-    }
-    if (json_is_string(sys))
-        c->render_system = xstrdup(json_string_value(sys));
-    if (tmpl && !json_is_null(tmpl)) {
-        int t = json_is_string(tmpl) ? render_template_parse(json_string_value(tmpl)) : -1;
-        if (t < 0) {
-            sb_adds(err, "render.template: must be one of plain, chatml, llama2");
-            return CONFIG_BAD;
-        }
-        c->tmpl = (enum render_template)t;
-    }
-    return CONFIG_OK;
+    return render_config_parse(json_object_get(root, "render"), &c->tmpl, &c->render_system,
+                               err) < 0 ? CONFIG_BAD : CONFIG_OK;
 }
 
 static enum config_status parse_inputs(const json_t *root, const char *base_dir,

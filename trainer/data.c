@@ -1,5 +1,4 @@
 /* data.c - JSONL rows -> tokenized examples -> padded batches (see data.h). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +6,7 @@
 #include <jansson.h>
 
 #include "data.h"
+#include "jsonl.h"
 
 /* ---- loading ---- */
 
@@ -57,13 +57,6 @@ void data_add(struct dataset *ds, const struct data_spec *spec, const char *prom
     sb_release(&full);
 }
 
-static int blank(const char *s)
-{
-    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-        s++;
-    return *s == '\0';
-}
-
 /* Render and add one JSONL line; -1 with "path:line: why" in err. */
 static int add_line(struct dataset *ds, const struct data_spec *spec, const char *line,
                     const char *path, long lineno, struct strbuf *err)
@@ -87,38 +80,28 @@ static int add_line(struct dataset *ds, const struct data_spec *spec, const char
     return rc;
 }
 
+struct load_ctx {
+    struct dataset *ds;
+    const struct data_spec *spec;
+    const char *path;
+    struct strbuf *err;
+};
+
+static int load_line(const char *line, long lineno, void *ud)
+{
+    struct load_ctx *c = ud;
+    if (add_line(c->ds, c->spec, line, c->path, lineno, c->err) < 0)
+        return -1;
+    return c->spec->max_rows > 0 && (long)c->ds->rows >= c->spec->max_rows;
+}
+
 enum data_status data_load(const char *path, const struct data_spec *spec, struct dataset *ds,
                            struct strbuf *err)
 {
     memset(ds, 0, sizeof(*ds));
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        sb_addf(err, "cannot open '%s': %s", path, strerror(errno));
-        return DATA_UNREADABLE;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    long lineno = 0;
-    enum data_status st = DATA_OK;
-    while (spec->max_rows <= 0 || (long)ds->rows < spec->max_rows) {
-        errno = 0;
-        if (getline(&line, &cap, f) < 0)
-            break;
-        lineno++;
-        if (blank(line))
-            continue;
-        if (add_line(ds, spec, line, path, lineno, err) < 0) {
-            st = DATA_BAD_ROW;
-            break;
-        }
-    }
-    if (st == DATA_OK && ferror(f)) {
-        sb_addf(err, "cannot read '%s': %s", path, strerror(errno));
-        st = DATA_UNREADABLE;
-    }
-    free(line);
-    fclose(f);
-    return st;
+    struct load_ctx c = { ds, spec, path, err };
+    enum jsonl_status st = jsonl_each(path, load_line, &c, err);
+    return st == JSONL_OK ? DATA_OK : st == JSONL_STOPPED ? DATA_BAD_ROW : DATA_UNREADABLE;
 }
 
 void data_free(struct dataset *ds)

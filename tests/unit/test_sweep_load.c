@@ -786,6 +786,25 @@ static void test_evaluation_dataset_must_exist(void)
                   "t.yaml:3:13: evaluation needs 'dataset' (the name of a dataset)");
 }
 
+static void test_evaluation_retention_and_probes(void)
+{
+    EXPECT_ERRORS("sweep: t\n"
+                  "datasets: {bench: data/b.jsonl}\n"
+                  "grid: {seed: [0]}\n"
+                  "evaluation: {dataset: bench, retention: general}\n",
+                  "t.yaml:4:41: evaluation retention dataset 'general' is not under datasets");
+    EXPECT_ERRORS("sweep: t\n"
+                  "datasets: {bench: data/b.jsonl}\n"
+                  "grid: {seed: [0]}\n"
+                  "evaluation: {dataset: bench, probes: Hello}\n",
+                  "t.yaml:4:38: 'probes' must be a list, not a string");
+    EXPECT_ERRORS("sweep: t\n"
+                  "datasets: {bench: data/b.jsonl}\n"
+                  "grid: {seed: [0]}\n"
+                  "evaluation: {dataset: bench, probes: [Hello, [x]]}\n",
+                  "t.yaml:4:46: 'probes' must be a string, not a list");
+}
+
 static void test_evaluation_and_selection_checks(void)
 {
     EXPECT_ERRORS("sweep: t\n"
@@ -1076,6 +1095,7 @@ int main(void)
     TEST(test_contract_built);
     TEST(test_contract_with_anchors);
     TEST(test_evaluation_dataset_must_exist);
+    TEST(test_evaluation_retention_and_probes);
     TEST(test_evaluation_and_selection_checks);
     TEST(test_sources);
     TEST(test_url_sources);

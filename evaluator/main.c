@@ -1,0 +1,164 @@
+/*
+ * main.c - mainline-eval, the built-in evaluator the orchestrator starts for each
+ * checkpoint to evaluate (docs/protocol.md, "Evaluators"): argv and environment,
+ * the thread budget, the exit status. The evaluation itself is eval.h's.
+ *
+ *   mainline-eval --config eval.json --out DIR --threads T [--batch B]
+ *   mainline-eval --nll DATA.jsonl --base-model PATH [--checkpoint DIR] [--threads T]
+ *
+ * (MAINLINE_CONFIG, MAINLINE_RUN_DIR and MAINLINE_THREADS stand in for missing
+ * options; --out defaults to the config's directory.) The second form prints the
+ * mean completion NLL of a dataset as one JSON line and writes nothing.
+ * Exit status: 0 done, 2 bad configuration or usage, 4 unreadable or mismatched
+ * inputs (model, checkpoint, a benchmark row), 1 anything else.
+ *
+ * It is not a sampler (greedy only) and not a general harness: one prompt
+ * contract, exact-match scoring of an extracted answer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "eval.h"
+#include "fsutil.h"
+#include "nll.h"
+#include "rundir.h"
+#include "weights.h"
+
+void openblas_set_num_threads(int n);
+
+enum eval_exit {
+    EVAL_EXIT_OK = 0,
+    EVAL_EXIT_FAILED = 1,
+    EVAL_EXIT_BAD_CONFIG = 2,
+    EVAL_EXIT_UNREADABLE = 4,
+};
+
+struct eval_args {
+    const char *config, *out;
+    const char *nll, *base_model, *checkpoint;   /* --nll mode */
+    int threads, batch;
+};
+
+static const char usage_text[] =
+    "usage: mainline-eval --config eval.json --out DIR --threads T [--batch B]\n"
+    "   or: mainline-eval --nll DATA.jsonl --base-model PATH [--checkpoint DIR] [--threads T]";
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+static int parse_count(const char *what, const char *s, int max, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < 1 || v > max)
+        return error("%s must be an integer in 1..%d, not '%s'", what, max, s);
+    *out = (int)v;
+    return 0;
+}
+
+/* 0, or -1 after printing what is wrong with the command line. */
+static int parse_args(int argc, char **argv, struct eval_args *a)
+{
+    const char *threads = env_or("MAINLINE_THREADS", "1"), *batch = NULL;
+    a->config = env_or("MAINLINE_CONFIG", NULL);
+    a->out = env_or("MAINLINE_RUN_DIR", NULL);
+    for (int i = 1; i < argc; i += 2) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char **dst = !strcmp(opt, "--config") ? &a->config
+                          : !strcmp(opt, "--out") ? &a->out
+                          : !strcmp(opt, "--threads") ? &threads
+                          : !strcmp(opt, "--batch") ? &batch
+                          : !strcmp(opt, "--nll") ? &a->nll
+                          : !strcmp(opt, "--base-model") ? &a->base_model
+                          : !strcmp(opt, "--checkpoint") ? &a->checkpoint : NULL;
+        if (!dst || !val)
+            return error("%s '%s'\n%s", dst ? "missing value for" : "unknown option", opt,
+                         usage_text);
+        *dst = val;
+    }
+    a->batch = EVAL_DEFAULT_BATCH;
+    if (parse_count("--threads", threads, 1024, &a->threads) < 0 ||
+        (batch && parse_count("--batch", batch, 65536, &a->batch) < 0))
+        return -1;
+    if (a->nll && !a->base_model)
+        return error("--nll needs --base-model PATH\n%s", usage_text);
+    if (!a->nll && !a->config)
+        return error("no config: pass --config PATH (or set MAINLINE_CONFIG)\n%s", usage_text);
+    return 0;
+}
+
+static int exit_code(enum eval_status st)
+{
+    switch (st) {
+    case EVAL_OK: return EVAL_EXIT_OK;
+    case EVAL_BAD_CONFIG: return EVAL_EXIT_BAD_CONFIG;
+    case EVAL_UNREADABLE: return EVAL_EXIT_UNREADABLE;
+    default: return EVAL_EXIT_FAILED;
+    }
+}
+
+/* --nll: one JSON line on stdout. */
+static enum eval_status nll_main(const struct eval_args *a, struct strbuf *err)
+{
+    struct model m;
+    struct tokenizer tok;
+    if (eval_weights_load(a->base_model, a->checkpoint, &m, &tok, err) < 0)
+        return EVAL_UNREADABLE;
+    openblas_set_num_threads(a->threads);
+    struct render_contract rc = { NULL, TEMPLATE_PLAIN };
+    struct loss_sum acc = { 0, 0 };
+    enum data_status st = eval_nll(&m, &tok, &rc, a->nll, 0, &acc, err);
+    if (st == DATA_OK)
+        printf("{\"dataset\":\"%s\",\"nll\":%.6f,\"tokens\":%ld}\n", a->nll, loss_mean(&acc),
+               acc.count);
+    tokenizer_free(&tok);
+    model_free(&m);
+    return st == DATA_OK ? EVAL_OK : EVAL_UNREADABLE;
+}
+
+static enum eval_status config_main(const struct eval_args *a, struct strbuf *err)
+{
+    struct eval_config cfg;
+    enum eval_config_status cs = eval_config_load(a->config, &cfg, err);
+    enum eval_status st = cs == EVAL_CONFIG_OK ? EVAL_OK
+                        : cs == EVAL_CONFIG_BAD ? EVAL_BAD_CONFIG : EVAL_UNREADABLE;
+    char *out = a->out ? xstrdup(a->out) : path_dirname(a->config);
+    struct eval_options o = { out, a->threads, a->batch };
+    if (st == EVAL_OK && mkdir_p(out, err) < 0)
+        st = EVAL_FAILED;
+    if (st == EVAL_OK)
+        st = eval_run(&cfg, &o, err);
+    eval_config_free(&cfg);
+    free(out);
+    return st;
+}
+
+static int eval_main(int argc, char **argv)
+{
+    struct eval_args a;
+    memset(&a, 0, sizeof(a));
+    if (parse_args(argc, argv, &a) < 0)
+        return EVAL_EXIT_BAD_CONFIG;
+    struct strbuf err = STRBUF_INIT;
+    enum eval_status st = a.nll ? nll_main(&a, &err) : config_main(&a, &err);
+    if (st != EVAL_OK)
+        error("%s", err.len ? err.buf : "evaluation failed");
+    sb_release(&err);
+    if (fflush(stdout) != 0 && st == EVAL_OK) {
+        error("cannot write to stdout");
+        return EVAL_EXIT_FAILED;
+    }
+    return exit_code(st);
+}
+
+#ifndef TESTING
+int main(int argc, char **argv)
+{
+    return eval_main(argc, argv);
+}
+#endif
