@@ -201,10 +201,15 @@ unit-tests: $(UNIT_TESTS) $(FAKES)
 
 # Benchmarks: linked like unit tests, run only by `make bench` (never by test or
 # check); their numbers go in README.md, "Benchmarks".
-BENCHES := $(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_overhead
+BENCHES := $(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_overhead $(BUILD)/bench/bench_decode
 $(BUILD)/bench/bench_%: bench/bench_%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+# Decoding links the model layer.
+$(BUILD)/bench/bench_decode: bench/bench_decode.c $(MODEL_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
 
 # The trainer the overhead benchmark runs: libc only, so its start-up is the floor.
 $(BUILD)/bench/instant_trainer: bench/instant_trainer.c

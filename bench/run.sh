@@ -12,3 +12,5 @@ echo
 "$BUILD/bench/bench_ingest"
 echo
 "$BUILD/bench/bench_overhead" "$BINDIR/mainline" "$BUILD/bench/instant_trainer"
+echo
+"$BUILD/bench/bench_decode"

@@ -99,27 +99,28 @@ matmul_tile(float *y, const float *x, const float *w, int R, int S, int in, int 
                                                 w + (size_t)s * in, in8, in);
 }
 
+/* Outputs (weight rows) outside, batch rows inside: a pair of weight rows stays in
+ * L1 while every row of x passes it, so each weight is read from memory once per
+ * call however large N is. */
 __attribute__((target_clones("avx2", "default")))
 void matmul_rows_forward(float *y, const float *x, const float *w, int N, int in, int out)
 {
-    int n = 0;
-    for (; n + 4 <= N; n += 4) {
-        const float *xn = x + (size_t)n * in;
-        float *yn = y + (size_t)n * out;
-        int o = 0;
-        for (; o + 2 <= out; o += 2)
-            matmul_tile(yn + o, xn, w + (size_t)o * in, 4, 2, in, out);
-        if (o < out)
-            matmul_tile(yn + o, xn, w + (size_t)o * in, 4, 1, in, out);
-    }
-    for (; n < N; n++) {
-        const float *xn = x + (size_t)n * in;
-        float *yn = y + (size_t)n * out;
-        int o = 0;
-        for (; o + 2 <= out; o += 2)
-            matmul_tile(yn + o, xn, w + (size_t)o * in, 1, 2, in, out);
-        if (o < out)
-            matmul_tile(yn + o, xn, w + (size_t)o * in, 1, 1, in, out);
+    for (int o = 0; o < out; o += 2) {
+        int S = out - o >= 2 ? 2 : 1;
+        const float *wo = w + (size_t)o * in;
+        int n = 0;
+        for (; n + 4 <= N; n += 4) {
+            if (S == 2)
+                matmul_tile(y + (size_t)n * out + o, x + (size_t)n * in, wo, 4, 2, in, out);
+            else
+                matmul_tile(y + (size_t)n * out + o, x + (size_t)n * in, wo, 4, 1, in, out);
+        }
+        for (; n < N; n++) {
+            if (S == 2)
+                matmul_tile(y + (size_t)n * out + o, x + (size_t)n * in, wo, 1, 2, in, out);
+            else
+                matmul_tile(y + (size_t)n * out + o, x + (size_t)n * in, wo, 1, 1, in, out);
+        }
     }
 }
 
