@@ -2,8 +2,8 @@
 # t4002: `mainline run` of a sweep with the built-in trainer AND the built-in
 # evaluator (no trainer: or evaluator: section): every run trained, the checkpoint
 # the selection rule points at evaluated, the base model once (the baseline), each
-# evaluation's summary in `evals` and its examples in `predictions`; retention and
-# probes in the summary and probes.jsonl.
+# evaluation's summary in `evals` and its examples in `predictions`; retention in
+# the summary (evals.summary), probe answers in probes.jsonl and probe_answers.
 . "$(dirname "$0")/lib.sh"
 
 test_body 'built-in trainer and evaluator: evals and predictions recorded' <<\EOF
@@ -49,6 +49,12 @@ YAML
             "$d/metrics.jsonl"
     done
     test -f runs/t4002/baseline/predictions.jsonl
+    # the whole summary and the probe answers are in the registry
+    test "$(sql "SELECT count(*) FROM evals WHERE json_extract(summary, '\$.retention_nll') > 0
+                 AND json_extract(summary, '\$.retention_tokens') > 0")" -eq 3
+    test "$(sql "SELECT count(*) FROM probe_answers")" -eq 6
+    test "$(sql "SELECT count(*) FROM probe_answers WHERE idx = 0 AND prompt = 'Hello'
+                 AND tokens >= 1")" -eq 3
     no_jobs_left
 EOF
 
