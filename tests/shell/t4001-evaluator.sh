@@ -145,7 +145,7 @@ test_body 'scoring: exact match after extraction, failures counted apart' <<\EOF
     run_rc 0 "$EVAL" --config probe.json --out p --threads 1
     said=$(python3 -c 'import json; print(json.dumps(json.loads(open("p/predictions.jsonl").readline())["extracted"]))')
     test "$said" != null
-    {   echo "{\"id\": \"right\", \"prompt\": \"1 + 1 =\", \"expected_answer\": $said}"
+    {   printf '{"id": "right", "prompt": "1 + 1 =", "expected_answer": %s}\n' "$said"
         echo '{"id": "wrong", "prompt": "1 + 1 =", "expected_answer": "no such answer"}'
     } >b1.jsonl
     eval_config eval.json '"dataset": "bench", "max_new_tokens": 8, "extract": "regex",
