@@ -135,32 +135,43 @@ test_body 'changed tensors (partial fine-tuning) replace the base ones' <<\EOF
 EOF
 
 test_body 'scoring: exact match after extraction, failures counted apart' <<\EOF
-    # the base model's own first outputs as gold answers: every row whose output
-    # has the pattern is correct; rows without it are extraction failures
-    eval_config eval.json '"dataset": "bench", "max_new_tokens": 8, "extract": "regex",
-        "pattern": "(.+)"'
-    printf '%s\n' '{"id": "q1", "prompt": "1 + 1 =", "expected_answer": "placeholder"}' >b0.jsonl
-    eval_config probe.json '"dataset": "bench", "max_new_tokens": 8, "extract": "regex",
-        "pattern": "(.+)"' null "$TINY" "$PWD/b0.jsonl"
-    run_rc 0 "$EVAL" --config probe.json --out p --threads 1
-    said=$(python3 -c 'import json; print(json.dumps(json.loads(open("p/predictions.jsonl").readline())["extracted"]))')
-    test "$said" != null
-    {   printf '{"id": "right", "prompt": "1 + 1 =", "expected_answer": %s}\n' "$said"
-        echo '{"id": "wrong", "prompt": "1 + 1 =", "expected_answer": "no such answer"}'
+    # a model that knows four answers by heart (full fine-tuning overfits them)
+    cat >four.jsonl <<X
+{"prompt": "2 + 3 =", "completion": " 5"}
+{"prompt": "Name a red fruit:", "completion": " apple"}
+{"prompt": "Capital of France?", "completion": " Paris"}
+{"prompt": "Opposite of up:", "completion": " down"}
+X
+    mkdir -p run
+    cat >run/config.json <<X
+{"protocol": 1, "sweep": "t4001", "run": "r", "attempt": 1, "resume": false,
+ "params": {"full": true, "lr": 0.01, "warmup_steps": 5, "batch_size": 4, "max_steps": 100,
+            "eval_at": ["end"]},
+ "base_model": {"path": "$TINY"},
+ "datasets": {"train": {"path": "$PWD/four.jsonl"}, "valid": {"path": "$PWD/four.jsonl"}}}
+X
+    "$TRAINER" --config run/config.json --run-dir run --threads 1 >/dev/null
+    ck="\"$PWD/run/checkpoints/step-100\""
+    {   echo '{"id": "right", "prompt": "2 + 3 =", "expected_answer": "5"}'
+        echo '{"id": "wrong", "prompt": "2 + 3 =", "expected_answer": "6"}'
+        echo '{"id": "nonum", "prompt": "Name a red fruit:", "expected_answer": "1"}'
     } >b1.jsonl
-    eval_config eval.json '"dataset": "bench", "max_new_tokens": 8, "extract": "regex",
-        "pattern": "(.+)"' null "$TINY" "$PWD/b1.jsonl"
+    eval_config eval.json '"dataset": "bench", "max_new_tokens": 8, "extract": "last_number"' \
+        "$ck" "$TINY" "$PWD/b1.jsonl"
     run_rc 0 "$EVAL" --config eval.json --out a --threads 1
-    test "$(field a/metrics.jsonl n)" -eq 2
+    cat a/predictions.jsonl
+    test "$(field a/metrics.jsonl n)" -eq 3
     test "$(field a/metrics.jsonl correct)" -eq 1
-    test "$(field a/metrics.jsonl accuracy)" = 0.5
-    grep -q '"id":"right".*"correct":true' a/predictions.jsonl
-    grep -q '"id":"wrong".*"correct":false,"extraction_failed":false' a/predictions.jsonl
-    eval_config none.json '"dataset": "bench", "max_new_tokens": 8, "extract": "regex",
-        "pattern": "(zzz-never)"' null "$TINY" "$PWD/b1.jsonl"
-    run_rc 0 "$EVAL" --config none.json --out n --threads 1
-    test "$(field n/metrics.jsonl extraction_failures)" -eq 2
-    test "$(field n/metrics.jsonl correct)" -eq 0
+    test "$(field a/metrics.jsonl extraction_failures)" -eq 1
+    grep -q '"id":"right",.*"output":" 5","extracted":"5","gold":"5","correct":true,"extraction_failed":false' a/predictions.jsonl
+    grep -q '"id":"wrong",.*"extracted":"5","gold":"6","correct":false,"extraction_failed":false' a/predictions.jsonl
+    grep -q '"id":"nonum",.*"output":" apple","extracted":null,"gold":"1","correct":false,"extraction_failed":true' a/predictions.jsonl
+    # a regex extractor on the same kind of output
+    echo '{"id": "paris", "prompt": "Capital of France?", "expected_answer": "Paris"}' >b2.jsonl
+    eval_config re.json '"dataset": "bench", "max_new_tokens": 8, "extract": "regex",
+        "pattern": "(apple|Paris)"' "$ck" "$TINY" "$PWD/b2.jsonl"
+    run_rc 0 "$EVAL" --config re.json --out r --threads 1
+    test "$(field r/metrics.jsonl correct)" -eq 1
 EOF
 
 test_body 'bad inputs: clear errors, exit 2 or 4, nothing written' <<\EOF
