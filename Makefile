@@ -31,7 +31,7 @@ MODEL_LIBS   := $(shell pkg-config --libs $(MODEL_PKGS) 2>/dev/null)
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -iquote common -iquote registry -iquote orchestrator -iquote model \
-             -iquote trainer -iquote reports -iquote evaluator \
+             -iquote trainer -iquote reports -iquote evaluator -iquote data \
              $(PKG_CFLAGS) $(MODEL_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
 LIBS       = $(PKG_LIBS) -lm
@@ -53,6 +53,7 @@ LIB_OBJS += common/render.o
 LIB_OBJS += common/extract.o
 LIB_OBJS += common/answer_norm.o
 LIB_OBJS += common/jsonl.o
+LIB_OBJS += common/u64map.o
 LIB_OBJS += registry/registry.o
 LIB_OBJS += registry/reg_schema.o
 LIB_OBJS += registry/reg_write.o
@@ -90,6 +91,10 @@ LIB_OBJS += reports/select_mainline.o
 LIB_OBJS += reports/report_model.o
 LIB_OBJS += reports/report_md.o
 LIB_OBJS += reports/report_html.o
+
+# The data tools: canonical text, the demo task, the integrity gates.
+LIB_OBJS += data/canon.o
+LIB_OBJS += data/synth_math.o
 
 # The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
 MODEL_OBJS += model/model.o
@@ -130,6 +135,7 @@ CLI_OBJS += orchestrator/cmd_runs.o
 CLI_OBJS += orchestrator/cmd_show.o
 CLI_OBJS += orchestrator/cmd_rules.o
 CLI_OBJS += orchestrator/cmd_select.o
+CLI_OBJS += orchestrator/cmd_data.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -239,7 +245,7 @@ FUZZ_SECONDS ?= 180
 # -iquote, not -I: a project header named like a system one (a sched.h once) must not
 # shadow it for <...> includes.
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote registry -iquote orchestrator \
-              -iquote model $(PKG_CFLAGS) \
+              -iquote model -iquote data $(PKG_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz-build: build-fuzz/fuzz_sweep build-fuzz/fuzz_extract
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJS:.o=.c)

@@ -33,6 +33,15 @@ static int cmd_version(int argc, char **argv, struct cli *cli);
 
 /* Sorted by name. */
 static const struct command commands[] = {
+    { "data", cmd_data, 0, "data tools: synth-math, render, stats, audit, split",
+      "usage: mainline data <subcommand> [<args>]\n"
+      "\n"
+      "  synth-math --out DIR [--seed N] [--train N] [--valid N] [--bench N]\n"
+      "             [--contaminate N]\n"
+      "      write the demo task: GSM8K-like word problems with step-by-step solutions\n"
+      "      ending in \\boxed{}, a held-out benchmark, and a contaminated train file\n"
+      "\n"
+      "See docs/data.md.\n" },
     { "doctor", cmd_doctor, 0, "check BLAS speed and what jobs will get",
       "usage: mainline doctor\n"
       "\n"
