@@ -1,4 +1,5 @@
 /* render.c - dataset rows -> prompt + completion text (see render.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "render.h"
@@ -39,9 +40,25 @@ int render_config_parse(const json_t *r, enum render_template *tmpl, char **syst
     return 0;
 }
 
+const char *render_template_name(enum render_template t)
+{
+    return t == TEMPLATE_CHATML ? "chatml" : t == TEMPLATE_LLAMA2 ? "llama2" : "plain";
+}
+
 static const char *str_field(const json_t *row, const char *key)
 {
     return json_string_value(json_object_get(row, key));
+}
+
+/* row[name] as a string; -1 with a message naming the mapping when it is not. */
+static int mapped_field(const json_t *row, const char *name, const char *what,
+                        const char **out, struct strbuf *err)
+{
+    *out = str_field(row, name);
+    if (*out)
+        return 0;
+    sb_addf(err, "the row has no string \"%s\" (fields.%s)", name, what);
+    return -1;
 }
 
 /* One turn of the conversation in the template's form. */
@@ -150,6 +167,16 @@ static void single_turn(const json_t *row, const char **user, const char **answe
     }
 }
 
+/* A row with mapped fields: prompt always, completion when mapped. */
+static int mapped_turn(const json_t *row, const struct render_fields *f, const char **user,
+                       const char **answer, struct strbuf *err)
+{
+    *answer = NULL;
+    if (mapped_field(row, f->prompt, "prompt", user, err) < 0)
+        return -1;
+    return f->completion ? mapped_field(row, f->completion, "completion", answer, err) : 0;
+}
+
 int render_row(const json_t *row, const struct render_contract *rc, int need_completion,
                struct strbuf *prompt, struct strbuf *completion, struct strbuf *err)
 {
@@ -157,10 +184,19 @@ int render_row(const json_t *row, const struct render_contract *rc, int need_com
         sb_adds(err, "a row must be a JSON object");
         return -1;
     }
+    const char *user, *answer;
+    if (rc->fields && rc->fields->prompt) {
+        if (mapped_turn(row, rc->fields, &user, &answer, err) < 0)
+            return -1;
+        if (!answer && need_completion) {
+            sb_adds(err, "fields.completion is not set: nothing to learn from");
+            return -1;
+        }
+        goto render;
+    }
     const json_t *msgs = json_object_get(row, "messages");
     if (json_is_array(msgs))
         return render_messages(msgs, rc, need_completion, prompt, completion, err);
-    const char *user, *answer;
     single_turn(row, &user, &answer);
     if (!user) {
         const char *text = str_field(row, "text");
@@ -176,6 +212,7 @@ int render_row(const json_t *row, const struct render_contract *rc, int need_com
         sb_adds(err, "the row has a prompt but no completion to learn from");
         return -1;
     }
+render:
     open_prompt(prompt, rc, 0);
     add_turn(prompt, rc->tmpl, "user", user);
     close_prompt(prompt, rc);
@@ -184,4 +221,104 @@ int render_row(const json_t *row, const struct render_contract *rc, int need_com
         close_completion(completion, rc);
     }
     return 0;
+}
+
+/* ---- the raw parts, for the data checks ---- */
+
+static void chat_parts(const json_t *msgs, const char **problem, const char **completion)
+{
+    for (size_t i = json_array_size(msgs); i-- > 0;) {
+        const json_t *m = json_array_get(msgs, i);
+        const char *role = str_field(m, "role");
+        if (!role)
+            continue;
+        if (!*completion && !*problem && !strcmp(role, "assistant"))
+            *completion = str_field(m, "content");
+        else if (!*problem && !strcmp(role, "user"))
+            *problem = str_field(m, "content");
+    }
+}
+
+int render_parts(const json_t *row, const struct render_fields *f, const char **problem,
+                 const char **completion, struct strbuf *err)
+{
+    *problem = *completion = NULL;
+    if (!json_is_object(row)) {
+        sb_adds(err, "a row must be a JSON object");
+        return -1;
+    }
+    if (f && f->prompt)
+        return mapped_turn(row, f, problem, completion, err);
+    const json_t *msgs = json_object_get(row, "messages");
+    if (json_is_array(msgs)) {
+        chat_parts(msgs, problem, completion);
+        return 0;
+    }
+    single_turn(row, problem, completion);
+    if (!*problem)
+        *completion = str_field(row, "text");
+    return 0;
+}
+
+const char *render_answer(const json_t *row, const struct render_fields *f)
+{
+    return str_field(row, f && f->answer ? f->answer : "expected_answer");
+}
+
+const char *render_source(const json_t *row, const struct render_fields *f)
+{
+    return str_field(row, f && f->source ? f->source : "problem_source");
+}
+
+char **render_field_slot(struct render_fields *f, int i)
+{
+    char **slots[RENDER_N_FIELDS] = { &f->prompt, &f->completion, &f->answer, &f->source,
+                                      &f->id };
+    return slots[i];
+}
+
+int render_fields_from_json(const json_t *obj, struct render_fields *f, struct strbuf *err)
+{
+    static const char *const keys[] = RENDER_FIELD_KEYS;
+    memset(f, 0, sizeof(*f));
+    if (!obj || json_is_null(obj))
+        return 0;
+    if (!json_is_object(obj)) {
+        sb_adds(err, "fields: must be an object of field names");
+        return -1;
+    }
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        int i = 0;
+        while (i < RENDER_N_FIELDS && strcmp(keys[i], key))
+            i++;
+        if (i == RENDER_N_FIELDS || !json_is_string(v)) {
+            sb_addf(err, "fields.%s: %s", key, i == RENDER_N_FIELDS ? "unknown (one of prompt, "
+                    "completion, answer, source, id)" : "must be a field name");
+            render_fields_free(f);
+            return -1;
+        }
+        *render_field_slot(f, i) = xstrdup(json_string_value(v));
+    }
+    return 0;
+}
+
+json_t *render_fields_json(const struct render_fields *f)
+{
+    static const char *const keys[] = RENDER_FIELD_KEYS;
+    json_t *obj = json_object();
+    for (int i = 0; i < RENDER_N_FIELDS; i++) {
+        char *name = *render_field_slot((struct render_fields *)f, i);
+        if (name)
+            json_object_set_new(obj, keys[i], json_string(name));
+    }
+    return obj;
+}
+
+void render_fields_free(struct render_fields *f)
+{
+    for (int i = 0; i < RENDER_N_FIELDS; i++)
+        free(*render_field_slot(f, i));
+    memset(f, 0, sizeof(*f));
 }

@@ -11,6 +11,15 @@
  *   {"problem": ..., "generated_solution" | "solution": ...}     (OpenMathInstruct-2)
  *   {"question": ..., "answer": ...}                              (GSM8K)
  *   {"text": ...}                                                 completion only
+ *
+ * A dataset may instead name its fields (the sweep's `fields:`): then the prompt
+ * is row[fields.prompt] and the completion row[fields.completion], and a row
+ * without them is an error naming the field. `answer`, `source` and `id` name the
+ * stated answer, the source label and the row's id for the data checks; unnamed,
+ * they default to "expected_answer", "problem_source" and none.
+ *
+ * Ownership: struct render_fields owns its strings (render_fields_free());
+ * render_row() and the accessors borrow the row and return pointers into it.
  */
 #ifndef MAINLINE_RENDER_H
 #define MAINLINE_RENDER_H
@@ -25,9 +34,18 @@ enum render_template {
     TEMPLATE_LLAMA2,   /* [INST] <<SYS>>\n...\n<</SYS>>\n\nuser [/INST] */
 };
 
+/* Field names of a dataset's rows; NULL: found by the row's shape (or default). */
+struct render_fields {
+    char *prompt, *completion, *answer, *source, *id;
+};
+
+#define RENDER_FIELD_KEYS { "prompt", "completion", "answer", "source", "id" }
+#define RENDER_N_FIELDS 5
+
 struct render_contract {
     const char *system;             /* NULL: no system prompt */
     enum render_template tmpl;
+    const struct render_fields *fields;   /* NULL: every field by the row's shape */
 };
 
 /* "plain", "chatml", "llama2" -> template; -1 when unknown. */
@@ -49,5 +67,31 @@ int render_config_parse(const json_t *r, enum render_template *tmpl, char **syst
  */
 int render_row(const json_t *row, const struct render_contract *rc, int need_completion,
                struct strbuf *prompt, struct strbuf *completion, struct strbuf *err);
+
+/* The names of render_template values ("plain"...). */
+const char *render_template_name(enum render_template t);
+
+/*
+ * The raw texts of a row before any template: the user's problem and the
+ * completion (the last user message and the last assistant message of a chat).
+ * Either may come back NULL (a text row has no problem; a question no
+ * completion). -1 with a message when a mapped field is missing or not a string.
+ */
+int render_parts(const json_t *row, const struct render_fields *f, const char **problem,
+                 const char **completion, struct strbuf *err);
+
+/* The stated answer and the source label of a row, or NULL. */
+const char *render_answer(const json_t *row, const struct render_fields *f);
+const char *render_source(const json_t *row, const struct render_fields *f);
+
+/* Member i (0..RENDER_N_FIELDS-1, in RENDER_FIELD_KEYS order) of f. */
+char **render_field_slot(struct render_fields *f, int i);
+
+/* {"prompt": NAME, ...} -> f (strings copied). -1 with a message for anything but
+ * an object of known keys with string values. */
+int render_fields_from_json(const json_t *obj, struct render_fields *f, struct strbuf *err);
+/* f as a JSON object of the names that are set (a new reference). */
+json_t *render_fields_json(const struct render_fields *f);
+void render_fields_free(struct render_fields *f);   /* accepts a zeroed struct */
 
 #endif

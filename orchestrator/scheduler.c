@@ -266,6 +266,27 @@ static int add_art(const struct reg_artifact_row *a, void *ud)
     return 0;
 }
 
+/* The rendering contract a job needs (docs/protocol.md): `render` {system,
+ * template} with the defaults filled in, and `fields` in the entry of each
+ * dataset that maps its fields. The frozen contract holds them as declared. */
+static void add_render(json_t *cfg, const json_t *contract, json_t *datasets)
+{
+    const json_t *r = json_object_get(contract, "render");
+    json_t *render = json_object();
+    json_t *v = json_object_get(r, "system");
+    json_object_set_new(render, "system", v ? json_incref(v) : json_null());
+    v = json_object_get(r, "template");
+    json_object_set_new(render, "template", v ? json_incref(v) : json_string("plain"));
+    json_object_set_new(cfg, "render", render);
+    const char *name;
+    json_t *ds;
+    json_object_foreach(datasets, name, ds) {
+        json_t *f = json_object_get(json_object_get(contract, "fields"), name);
+        if (f)
+            json_object_set(ds, "fields", f);
+    }
+}
+
 static json_t *job_config(struct sched *s, const struct reg_exec_run *r, int attempt,
                           int resume, const char *dir)
 {
@@ -286,6 +307,7 @@ static json_t *job_config(struct sched *s, const struct reg_exec_run *r, int att
                             "threads", s->opt.threads_per_run, "run_dir", dir,
                             "metrics", metrics.buf);
     sb_release(&metrics);
+    add_render(cfg, s->spec.contract, json_object_get(cfg, "datasets"));
     const char *core = blas_coretype_for_jobs();
     json_object_set_new(cfg, "blas_coretype", core ? json_string(core) : json_null());
     return cfg;
@@ -558,6 +580,7 @@ static json_t *eval_config(struct sched *s, const struct reg_eval_job *e,
                             "threads", s->opt.threads_per_run, "out_dir", dir,
                             "base_model", arts.base_model ? arts.base_model : json_null());
     json_object_set_new(cfg, "params", params ? params : json_null());
+    add_render(cfg, s->spec.contract, json_object_get(cfg, "datasets"));
     /* The same fields as a trainer's config.json, as docs/protocol.md promises. */
     struct strbuf metrics = STRBUF_INIT;
     sb_addf(&metrics, "%s/metrics.jsonl", dir);

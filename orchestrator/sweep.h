@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "diag.h"
+#include "render.h"
 #include "yaml_tree.h"
 
 /* A file the sweep depends on: a dataset or a base model (docs/sources.md). */
@@ -35,6 +36,7 @@ struct sweep_source {
 struct sweep_dataset {
     char *name;
     struct sweep_source src;
+    struct render_fields fields;   /* `fields:` of the dataset; unset names are NULL */
 };
 
 struct sweep_condition {
@@ -94,7 +96,10 @@ struct sweep {
     json_t *defaults;        /* object; the top-level base_model lands here */
     struct sweep_stage *stages;   /* in dependency order (file order among equals) */
     size_t n_stages;
-    json_t *contract;        /* {"evaluation": ..., "selection": ...} */
+    char *render_system;     /* `render: {system, template}`; NULL: no system prompt */
+    enum render_template tmpl;
+    json_t *contract;        /* {"evaluation", "selection", "render": {system, template,
+                                fields: {DATASET: {...}}}} */
     /* How runs execute (not part of what a run is, except the commands). */
     json_t *trainer_cmd;     /* array of strings with {placeholders}; NULL: built-in */
     int trainer_resume;      /* the trainer continues from its last checkpoint (--resume) */
@@ -131,6 +136,11 @@ int sweep_load_text(const char *file, const char *text, size_t len, struct sweep
                     struct diag_list *diags);
 void sweep_release(struct sweep *s);   /* accepts a zeroed struct */
 
+const struct sweep_dataset *sweep_find_dataset(const struct sweep *s, const char *name);
+/* The render contract rows of dataset `d` go through (d may be NULL: no mapping).
+ * Borrows from s and d. */
+struct render_contract sweep_render_contract(const struct sweep *s,
+                                             const struct sweep_dataset *d);
 const struct sweep_stage *sweep_find_stage(const struct sweep *s, const char *name);
 const struct sweep_condition *sweep_find_condition(const struct sweep *s, const char *name);
 

@@ -28,7 +28,8 @@ static void check_condition_ref(struct loader *L, const json_t *v, const struct 
 static const char *const top_keys[] = { "sweep", "description", "base_model", "datasets",
                                         "conditions", "defaults", "grid", "stages",
                                         "evaluation", "selection", "mainline", "trainer",
-                                        "evaluator", "timeout", "retries" };
+                                        "evaluator", "timeout", "retries", "render" };
+static const char *const render_keys[] = { "system", "template" };
 static const char *const trainer_keys[] = { "command", "resume", "parse_stdout" };
 static const char *const evaluator_keys[] = { "command" };
 static const char *const parse_keys[] = { "pattern", "event", "fields" };
@@ -208,6 +209,46 @@ static int load_source(struct loader *L, const struct ynode *n, const char *what
     return 0;
 }
 
+static void load_fields(struct loader *L, const struct ynode *v, const char *dataset,
+                        struct render_fields *f)
+{
+    static const char *const keys[] = RENDER_FIELD_KEYS;
+    if (want_kind(L, v, YNODE_MAP, "fields") < 0)
+        return;
+    check_keys(L, v, "fields", keys, RENDER_N_FIELDS);
+    for (int i = 0; i < RENDER_N_FIELDS; i++) {
+        const struct ynode *name = ymap_get(v, keys[i]);
+        if (name && want_kind(L, name, YNODE_SCALAR, keys[i]) == 0)
+            *render_field_slot(f, i) = xstrdup(name->str);
+    }
+    if (f->completion && !f->prompt)
+        diag_add(L->dl, AT(v), "dataset '%s' maps fields.completion but not fields.prompt",
+                 dataset);
+}
+
+/*
+ * A dataset is a source plus an optional `fields:` mapping. The source checks see
+ * the node without its `fields` pair (a view sharing the other pairs).
+ */
+static int load_dataset(struct loader *L, const struct ynode *n, struct sweep_dataset *d,
+                        const char *name)
+{
+    const struct ynode *fields = ymap_get(n, "fields");
+    if (!fields)
+        return load_source(L, n, name, &d->src);
+    struct ynode view = *n;
+    view.pairs = xcalloc(n->n, sizeof(*view.pairs));
+    view.n = 0;
+    for (size_t i = 0; i < n->n; i++)
+        if (strcmp(n->pairs[i].key->str, "fields"))
+            view.pairs[view.n++] = n->pairs[i];
+    int rc = load_source(L, &view, name, &d->src);
+    d->src.node = n;
+    free(view.pairs);
+    load_fields(L, fields, name, &d->fields);
+    return rc;
+}
+
 static void load_datasets(struct loader *L, const struct ynode *map)
 {
     if (want_kind(L, map, YNODE_MAP, "datasets") < 0)
@@ -219,8 +260,11 @@ static void load_datasets(struct loader *L, const struct ynode *map)
         if (check_name(L, k, "dataset name") < 0)
             continue;
         struct sweep_dataset *d = &s->datasets[s->n_datasets];
-        if (load_source(L, map->pairs[i].value, k->str, &d->src) < 0)
+        if (load_dataset(L, map->pairs[i].value, d, k->str) < 0) {
+            render_fields_free(&d->fields);
+            memset(d, 0, sizeof(*d));
             continue;
+        }
         d->name = xstrdup(k->str);
         s->n_datasets++;
     }
@@ -438,13 +482,6 @@ static void load_implicit_stage(struct loader *L, const struct ynode *grid)
 
 /* ---- the frozen contract: evaluation and selection ---- */
 
-static const struct sweep_dataset *find_dataset(const struct sweep *s, const char *name)
-{
-    for (size_t i = 0; i < s->n_datasets; i++)
-        if (strcmp(s->datasets[i].name, name) == 0)
-            return &s->datasets[i];
-    return NULL;
-}
 
 static void check_choice_key(struct loader *L, const struct ynode *map, const char *key,
                              const char *const *choices)
@@ -485,11 +522,11 @@ static void load_evaluation(struct loader *L, const struct ynode *map)
     const struct ynode *ds = ymap_get(map, "dataset");
     if (!ds)
         diag_add(L->dl, AT(map), "evaluation needs 'dataset' (the name of a dataset)");
-    else if (want_kind(L, ds, YNODE_SCALAR, "dataset") == 0 && !find_dataset(L->s, ds->str))
+    else if (want_kind(L, ds, YNODE_SCALAR, "dataset") == 0 && !sweep_find_dataset(L->s, ds->str))
         diag_add(L->dl, AT(ds), "evaluation dataset '%s' is not under datasets", ds->str);
     const struct ynode *ret = ymap_get(map, "retention");
     if (ret && want_kind(L, ret, YNODE_SCALAR, "retention") == 0 &&
-        !find_dataset(L->s, ret->str))
+        !sweep_find_dataset(L->s, ret->str))
         diag_add(L->dl, AT(ret), "evaluation retention dataset '%s' is not under datasets",
                  ret->str);
     check_typed_key(L, map, "max_new_tokens", PT_COUNT);
@@ -955,6 +992,24 @@ static void load_execution(struct loader *L, const struct ynode *root)
         L->s->retries = (int)r;
 }
 
+/* ---- rendering ---- */
+
+static void load_render(struct loader *L, const struct ynode *v)
+{
+    static const char *const templates[] = { "plain", "chatml", "llama2", NULL };
+    if (want_kind(L, v, YNODE_MAP, "render") < 0)
+        return;
+    check_keys(L, v, "render", render_keys, COUNT(render_keys));
+    const struct ynode *sys = ymap_get(v, "system"), *tmpl = ymap_get(v, "template");
+    if (sys && !ynode_is_null(sys) && want_kind(L, sys, YNODE_SCALAR, "system") == 0)
+        L->s->render_system = xstrdup(sys->str);
+    struct param_def def = { "template", PT_CHOICE, templates, "" };
+    json_t *t = tmpl ? param_value(L->file, &def, "template", tmpl, L->dl) : NULL;
+    if (t)
+        L->s->tmpl = (enum render_template)render_template_parse(json_string_value(t));
+    json_decref(t);
+}
+
 /* ---- top level ---- */
 
 static void load_top(struct loader *L, const struct ynode *root)
@@ -1009,6 +1064,9 @@ static void load_top(struct loader *L, const struct ynode *root)
     v = ymap_get(root, "mainline");
     if (v)
         load_mainline(L, v, root);
+    v = ymap_get(root, "render");
+    if (v)
+        load_render(L, v);
     load_execution(L, root);
 }
 
@@ -1145,6 +1203,7 @@ void sweep_release(struct sweep *s)
     for (size_t i = 0; i < s->n_datasets; i++) {
         free(s->datasets[i].name);
         sweep_source_release(&s->datasets[i].src);
+        render_fields_free(&s->datasets[i].fields);
     }
     free(s->datasets);
     for (size_t i = 0; i < s->n_conditions; i++) {
@@ -1157,10 +1216,25 @@ void sweep_release(struct sweep *s)
         stage_release(&s->stages[i]);
     free(s->stages);
     json_decref(s->contract);
+    free(s->render_system);
     json_decref(s->trainer_cmd);
     json_decref(s->parse_stdout);
     json_decref(s->evaluator_cmd);
     memset(s, 0, sizeof(*s));
+}
+
+struct render_contract sweep_render_contract(const struct sweep *s,
+                                             const struct sweep_dataset *d)
+{
+    return (struct render_contract){ s->render_system, s->tmpl, d ? &d->fields : NULL };
+}
+
+const struct sweep_dataset *sweep_find_dataset(const struct sweep *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_datasets; i++)
+        if (strcmp(s->datasets[i].name, name) == 0)
+            return &s->datasets[i];
+    return NULL;
 }
 
 const struct sweep_stage *sweep_find_stage(const struct sweep *s, const char *name)

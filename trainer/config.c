@@ -441,6 +441,19 @@ static enum config_status parse_render(const json_t *root, struct train_config *
                                err) < 0 ? CONFIG_BAD : CONFIG_OK;
 }
 
+/* datasets.NAME.fields: the dataset's field mapping (render.h). */
+static enum config_status dataset_fields(const json_t *root, const char *name,
+                                         struct render_fields *f, struct strbuf *err)
+{
+    const json_t *ds = json_object_get(json_object_get(root, "datasets"), name);
+    struct strbuf why = STRBUF_INIT;
+    if (render_fields_from_json(json_object_get(ds, "fields"), f, &why) == 0)
+        return CONFIG_OK;
+    sb_addf(err, "datasets.%s.%s", name, why.buf);
+    sb_release(&why);
+    return CONFIG_BAD;
+}
+
 static enum config_status parse_inputs(const json_t *root, const char *base_dir,
                                        struct train_config *c, struct strbuf *err)
 {
@@ -452,6 +465,10 @@ static enum config_status parse_inputs(const json_t *root, const char *base_dir,
         st = input_path(root, "datasets", "valid", base_dir, 0, &c->valid_path, err);
     if (st == CONFIG_OK)
         st = parse_render(root, c, err);
+    if (st == CONFIG_OK)
+        st = dataset_fields(root, "train", &c->train_fields, err);
+    if (st == CONFIG_OK)
+        st = dataset_fields(root, "valid", &c->valid_fields, err);
     return st;
 }
 
@@ -524,6 +541,8 @@ void train_config_free(struct train_config *c)
     free(c->train_path);
     free(c->valid_path);
     free(c->render_system);
+    render_fields_free(&c->train_fields);
+    render_fields_free(&c->valid_fields);
     free(c->params_sha256);
     free(c->layers.idx);
     free(c->blocks.idx);

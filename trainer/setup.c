@@ -40,9 +40,10 @@ static enum train_status load_model(struct trainer *t, struct strbuf *err)
 }
 
 static enum train_status load_one(struct trainer *t, const char *path, long rows,
-                                  struct dataset *ds, struct strbuf *err)
+                                  const struct render_fields *fields, struct dataset *ds,
+                                  struct strbuf *err)
 {
-    struct render_contract rc = { t->cfg->render_system, t->cfg->tmpl };
+    struct render_contract rc = { t->cfg->render_system, t->cfg->tmpl, fields };
     long max_len = t->cfg->max_seq_len ? t->cfg->max_seq_len : t->model.cfg.max_seq_len;
     struct data_spec spec = { &rc, &t->tok, (int)max_len, rows };
     enum data_status st = data_load(path, &spec, ds, err);
@@ -52,9 +53,10 @@ static enum train_status load_one(struct trainer *t, const char *path, long rows
 static enum train_status load_data(struct trainer *t, struct strbuf *err)
 {
     const struct train_config *c = t->cfg;
-    enum train_status st = load_one(t, c->train_path, c->train_rows, &t->train, err);
+    enum train_status st = load_one(t, c->train_path, c->train_rows, &c->train_fields,
+                                     &t->train, err);
     if (st == TRAIN_OK && c->valid_path)
-        st = load_one(t, c->valid_path, c->valid_rows, &t->valid, err);
+        st = load_one(t, c->valid_path, c->valid_rows, &c->valid_fields, &t->valid, err);
     if (st == TRAIN_OK && t->train.n == 0) {
         sb_addf(err, "%s: no example to train on (%zu rows, %zu with no completion token "
                 "within max_seq_len)", c->train_path, t->train.rows, t->train.dropped);

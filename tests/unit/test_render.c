@@ -8,7 +8,7 @@ static int render(const char *row_json, const char *system, enum render_template
                   int need, char **prompt, char **completion, char **err)
 {
     json_t *row = json_loads(row_json, 0, NULL);
-    struct render_contract rc = { system, t };
+    struct render_contract rc = { system, t, NULL };
     struct strbuf p = STRBUF_INIT, c = STRBUF_INIT, e = STRBUF_INIT;
     int rcode = render_row(row, &rc, need, &p, &c, &e);
     *prompt = sb_detach(&p);
@@ -99,6 +99,97 @@ static void test_template_names(void)
     CHECK_INT(render_template_parse("alpaca"), -1);
 }
 
+static int render_mapped(const char *row_json, const char *fields_json, int need,
+                         struct strbuf *p, struct strbuf *c, struct strbuf *e)
+{
+    json_t *row = json_loads(row_json, 0, NULL), *fj = json_loads(fields_json, 0, NULL);
+    struct render_fields f;
+    CHECK_INT(render_fields_from_json(fj, &f, e), 0);
+    struct render_contract rc = { "SYS", TEMPLATE_CHATML, &f };
+    int rcode = render_row(row, &rc, need, p, c, e);
+    render_fields_free(&f);
+    json_decref(row);
+    json_decref(fj);
+    return rcode;
+}
+
+static void test_field_mapping(void)
+{
+    struct strbuf p = STRBUF_INIT, c = STRBUF_INIT, e = STRBUF_INIT;
+    /* the mapping wins over the row's shape (here: prompt/completion present too) */
+    CHECK_INT(render_mapped("{\"q\": \"Q\", \"s\": \"S\", \"prompt\": \"no\", "
+                            "\"completion\": \"no\"}", "{\"prompt\": \"q\", "
+                            "\"completion\": \"s\"}", 1, &p, &c, &e), 0);
+    CHECK_STR(sb_str(&p), "<|im_start|>system\nSYS<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n"
+                          "<|im_start|>assistant\n");
+    CHECK_STR(sb_str(&c), "S<|im_end|>");
+    sb_reset(&p);
+    sb_reset(&c);
+    CHECK_INT(render_mapped("{\"q\": \"Q\"}", "{\"prompt\": \"q\", \"completion\": \"s\"}",
+                            1, &p, &c, &e), -1);
+    CHECK_STR(sb_str(&e), "the row has no string \"s\" (fields.completion)");
+    sb_reset(&e);
+    CHECK_INT(render_mapped("{\"q\": 3}", "{\"prompt\": \"q\"}", 0, &p, &c, &e), -1);
+    CHECK_STR(sb_str(&e), "the row has no string \"q\" (fields.prompt)");
+    sb_reset(&e);
+    CHECK_INT(render_mapped("{\"q\": \"Q\"}", "{\"prompt\": \"q\"}", 1, &p, &c, &e), -1);
+    CHECK_STR(sb_str(&e), "fields.completion is not set: nothing to learn from");
+    sb_reset(&e);
+    sb_reset(&p);
+    CHECK_INT(render_mapped("{\"q\": \"Q\"}", "{\"prompt\": \"q\"}", 0, &p, &c, &e), 0);
+    CHECK_STR(sb_str(&c), "");
+    sb_release(&p);
+    sb_release(&c);
+    sb_release(&e);
+}
+
+static void test_parts_and_accessors(void)
+{
+    struct strbuf e = STRBUF_INIT;
+    const char *prob, *comp;
+    json_t *row = json_loads("{\"problem\": \"P\", \"generated_solution\": \"S\", "
+                             "\"expected_answer\": \"7\", \"problem_source\": \"gsm8k\", "
+                             "\"ans\": \"8\"}", 0, NULL);
+    CHECK_INT(render_parts(row, NULL, &prob, &comp, &e), 0);
+    CHECK_STR(prob, "P");
+    CHECK_STR(comp, "S");
+    CHECK_STR(render_answer(row, NULL), "7");
+    CHECK_STR(render_source(row, NULL), "gsm8k");
+    struct render_fields f = { 0 };
+    json_t *fj = json_pack("{s:s}", "answer", "ans");
+    CHECK_INT(render_fields_from_json(fj, &f, &e), 0);
+    CHECK_STR(render_answer(row, &f), "8");
+    CHECK(render_source(row, &f) != NULL);
+    render_fields_free(&f);
+    json_decref(fj);
+    json_decref(row);
+    row = json_loads("{\"messages\": [{\"role\": \"user\", \"content\": \"U1\"}, "
+                     "{\"role\": \"assistant\", \"content\": \"A1\"}, {\"role\": \"user\","
+                     " \"content\": \"U2\"}, {\"role\": \"assistant\", \"content\": \"A2\"}]}",
+                     0, NULL);
+    CHECK_INT(render_parts(row, NULL, &prob, &comp, &e), 0);
+    CHECK_STR(prob, "U2");
+    CHECK_STR(comp, "A2");
+    json_decref(row);
+    row = json_loads("{\"text\": \"T\"}", 0, NULL);
+    CHECK_INT(render_parts(row, NULL, &prob, &comp, &e), 0);
+    CHECK(prob == NULL);
+    CHECK_STR(comp, "T");
+    json_decref(row);
+    fj = json_pack("{s:s}", "promt", "x");
+    CHECK_INT(render_fields_from_json(fj, &f, &e), -1);
+    CHECK_STR(sb_str(&e), "fields.promt: unknown (one of prompt, completion, answer, source, id)");
+    json_decref(fj);
+    fj = json_pack("{s:s,s:s}", "prompt", "q", "id", "uid");
+    CHECK_INT(render_fields_from_json(fj, &f, &e), 0);
+    json_t *back = render_fields_json(&f);
+    CHECK(json_equal(back, fj));
+    json_decref(back);
+    json_decref(fj);
+    render_fields_free(&f);
+    sb_release(&e);
+}
+
 int main(void)
 {
     TEST(test_single_turn_shapes);
@@ -106,5 +197,7 @@ int main(void)
     TEST(test_messages);
     TEST(test_errors);
     TEST(test_template_names);
+    TEST(test_field_mapping);
+    TEST(test_parts_and_accessors);
     return test_report();
 }

@@ -740,6 +740,7 @@ static void test_contract_built(void)
     CHECK_JSON(s.contract, "{\"evaluation\":{\"baseline\":true,\"dataset\":\"bench\","
                "\"extract\":\"last_number\",\"limit\":50,\"match\":\"exact\","
                "\"max_new_tokens\":64,\"stop\":[\"\\n\"],\"temperature\":0},"
+               ""
                "\"selection\":{\"checkpoint\":\"min(val_nll)\",\"compare\":{\"metric\":"
                "\"accuracy\",\"over\":\"seed\",\"test\":\"mcnemar\",\"winner_threshold\":0.01}}}");
     CHECK(json_equal(json_object_get(s.contract, "evaluation"),
@@ -764,6 +765,7 @@ static void test_contract_with_anchors(void)
     if (LOAD_OK(yaml, &s) < 0)
         return;
     CHECK_JSON(s.contract, "{\"evaluation\":{\"dataset\":\"bench\",\"max_new_tokens\":32},"
+               ""
                "\"selection\":null}");
     sweep_release(&s);
 }
@@ -918,6 +920,52 @@ static void test_url_sources(void)
                   "t.yaml:7:6: 'e' member '../e.jsonl': '..' components are refused",
                   "t.yaml:8:6: 'f': 'hf://org/only-two': expected hf://ORG/MODEL/FILE",
                   "t.yaml:9:31: unknown key 'membr' in 'g' (did you mean 'member'?)");
+}
+
+static void test_fields_and_render(void)
+{
+    EXPECT_ERRORS("sweep: t\n"
+                  "datasets:\n"
+                  "  train: {path: a.jsonl, fields: {promt: problem, completion: 3}}\n"
+                  "  bench: {path: b.jsonl, fields: {completion: s}, sha: x}\n"
+                  "render: {system: [x], template: chatm}\n"
+                  "grid: {seed: [0]}\n",
+                  "t.yaml:3:35: unknown key 'promt' (did you mean 'prompt'?)",
+                  "t.yaml:3:63: 'completion' must be a string, not an integer",
+                  "t.yaml:4:51: unknown key 'sha' in 'bench' (expected path, url, sha256, member)",
+                  "t.yaml:4:34: dataset 'bench' maps fields.completion but not fields.prompt",
+                  "t.yaml:5:18: 'system' must be a string, not a list",
+                  "t.yaml:5:33: 'template' cannot be 'chatm' (did you mean 'chatml'?)");
+    struct sweep s;
+    if (LOAD_OK("sweep: t\n"
+                "datasets:\n"
+                "  train: {path: a.jsonl, fields: {prompt: problem, completion: "
+                "generated_solution, answer: expected_answer, source: problem_source}}\n"
+                "  bench: b.jsonl\n"
+                "render: {system: Solve it., template: chatml}\n"
+                "grid: {seed: [0]}\n", &s) == 0) {
+        CHECK_STR(s.datasets[0].fields.prompt, "problem");
+        CHECK_STR(s.datasets[0].fields.source, "problem_source");
+        CHECK(s.datasets[1].fields.prompt == NULL);
+        CHECK_STR(s.render_system, "Solve it.");
+        CHECK_INT(s.tmpl, TEMPLATE_CHATML);
+        /* frozen as declared: render, and the datasets that map fields */
+        CHECK_JSON(json_object_get(s.contract, "render"),
+                   "{\"system\":\"Solve it.\",\"template\":\"chatml\"}");
+        CHECK_JSON(json_object_get(s.contract, "fields"),
+                   "{\"train\":{\"answer\":\"expected_answer\",\"completion\":"
+                   "\"generated_solution\",\"prompt\":\"problem\",\"source\":\"problem_source\"}}");
+        struct render_contract rc = sweep_render_contract(&s, &s.datasets[0]);
+        CHECK(rc.fields == &s.datasets[0].fields && rc.tmpl == TEMPLATE_CHATML);
+        sweep_release(&s);
+    }
+    if (LOAD_OK("sweep: t\ngrid: {seed: [0]}\n", &s) == 0) {
+        /* nothing declared: the contract (and its hash) stay as before */
+        CHECK(json_object_get(s.contract, "render") == NULL);
+        CHECK(json_object_get(s.contract, "fields") == NULL);
+        CHECK_INT(s.tmpl, TEMPLATE_PLAIN);
+        sweep_release(&s);
+    }
 }
 
 /* ---- normalized values ---- */
@@ -1099,6 +1147,7 @@ int main(void)
     TEST(test_evaluation_and_selection_checks);
     TEST(test_sources);
     TEST(test_url_sources);
+    TEST(test_fields_and_render);
     TEST(test_normalized_spellings);
     TEST(test_aliases_are_canonical);
     TEST(test_many_errors_all_reported);

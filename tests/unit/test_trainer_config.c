@@ -190,6 +190,23 @@ static void test_inputs(void)
     CHECK_STR(c.valid_path, "/v.jsonl");
     CHECK_STR(c.render_system, "Be brief.");
     CHECK_INT(c.tmpl, TEMPLATE_CHATML);
+    CHECK(c.train_fields.prompt == NULL);
+    json_decref(root);
+    train_config_free(&c);
+    /* a dataset's field mapping reaches the trainer */
+    root = json_loads("{\"base_model\": {\"path\": \"m\"}, \"datasets\": {\"train\": {\"path\": "
+                      "\"t\", \"fields\": {\"prompt\": \"q\", \"completion\": \"a\"}}, "
+                      "\"valid\": {\"path\": \"v\", \"fields\": {\"prompt\": \"x\"}}}}", 0, NULL);
+    CHECK_INT(train_config_parse(root, "/d", &c, &err), CONFIG_OK);
+    CHECK_STR(c.train_fields.prompt, "q");
+    CHECK_STR(c.train_fields.completion, "a");
+    CHECK_STR(c.valid_fields.prompt, "x");
+    json_decref(root);
+    train_config_free(&c);
+    root = json_loads("{\"base_model\": {\"path\": \"m\"}, \"datasets\": {\"train\": {\"path\": "
+                      "\"t\", \"fields\": {\"prompt\": 3}}}}", 0, NULL);
+    CHECK_INT(train_config_parse(root, "/d", &c, &err), CONFIG_BAD);
+    CHECK_STR(err.buf, "datasets.train.fields.prompt: must be a field name");
     json_decref(root);
     train_config_free(&c);
     sb_release(&err);

@@ -33,7 +33,7 @@ static enum data_status load(const char *system, int max_seq_len, long rows,
 {
     struct tokenizer tok;
     tokenizer_init_bytes(&tok, 260, BOS, EOS, PAD);
-    struct render_contract rc = { system, TEMPLATE_PLAIN };
+    struct render_contract rc = { system, TEMPLATE_PLAIN, NULL };
     struct data_spec spec = { &rc, &tok, max_seq_len, rows };
     enum data_status st = data_load(path, &spec, ds, err);
     tokenizer_free(&tok);
