@@ -95,6 +95,7 @@ LIB_OBJS += reports/report_html.o
 # The data tools: canonical text, the demo task, the integrity gates.
 LIB_OBJS += data/canon.o
 LIB_OBJS += data/synth_math.o
+LIB_OBJS += data/rows.o
 
 # The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
 MODEL_OBJS += model/model.o
@@ -108,6 +109,9 @@ MODEL_OBJS += model/model_io.o
 MODEL_OBJS += model/tokenizer.o
 MODEL_OBJS += model/decode.o
 MODEL_OBJS += model/generate.o
+# Data tools that count tokens with a base model's tokenizer.
+MODEL_OBJS += data/basetok.o
+MODEL_OBJS += data/stats.o
 
 # The built-in trainer, bin/mainline-train, but its main(): also linked into unit tests.
 TRAIN_OBJS += trainer/config.o
@@ -136,6 +140,7 @@ CLI_OBJS += orchestrator/cmd_show.o
 CLI_OBJS += orchestrator/cmd_rules.o
 CLI_OBJS += orchestrator/cmd_select.o
 CLI_OBJS += orchestrator/cmd_data.o
+CLI_OBJS += orchestrator/cmd_data_view.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -188,9 +193,9 @@ $(BINDIR)/mainline-eval: $(BUILD)/evaluator/main.o $(EVAL_LIB) $(TRAIN_LIB) $(MO
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $(BUILD)/evaluator/main.o $(EVAL_LIB) \
 	    $(TRAIN_LIB) $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
 
-$(BINDIR)/mainline: $(B_CLI_OBJS) $(LIB)
+$(BINDIR)/mainline: $(B_CLI_OBJS) $(MODEL_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(B_CLI_OBJS) $(LIB) $(MODEL_LIBS) $(LIBS)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(B_CLI_OBJS) $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(EVAL_LIB) $(TRAIN_LIB) $(LIB) $(MODEL_LIB)
 	@mkdir -p $(dir $@)

@@ -102,6 +102,8 @@ static const struct {
     const char *name;
     int (*fn)(int argc, char **argv, struct cli *cli);
 } subcommands[] = {
+    { "render", data_render },
+    { "stats", data_stats },
     { "synth-math", synth_math },
 };
 
