@@ -70,6 +70,7 @@ LIB_OBJS += orchestrator/fetch.o
 LIB_OBJS += orchestrator/unpack.o
 LIB_OBJS += orchestrator/source.o
 LIB_OBJS += orchestrator/sweep_load.o
+LIB_OBJS += orchestrator/sweep_audit.o
 LIB_OBJS += orchestrator/sweep_expand.o
 LIB_OBJS += orchestrator/json_diff.o
 LIB_OBJS += orchestrator/plan.o
@@ -96,6 +97,8 @@ LIB_OBJS += reports/report_html.o
 LIB_OBJS += data/canon.o
 LIB_OBJS += data/synth_math.o
 LIB_OBJS += data/rows.o
+LIB_OBJS += data/audit.o
+LIB_OBJS += data/split.o
 
 # The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
 MODEL_OBJS += model/model.o
@@ -141,6 +144,8 @@ CLI_OBJS += orchestrator/cmd_rules.o
 CLI_OBJS += orchestrator/cmd_select.o
 CLI_OBJS += orchestrator/cmd_data.o
 CLI_OBJS += orchestrator/cmd_data_view.o
+CLI_OBJS += orchestrator/cmd_data_audit.o
+CLI_OBJS += orchestrator/audit_print.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 

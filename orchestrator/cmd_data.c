@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cmd_data.h"
+#include "split.h"
 #include "sweep_params.h"
 #include "synth_math.h"
 
@@ -27,6 +28,10 @@ static const char data_usage[] =
     "                       run the integrity gates of a sweep's data\n"
     "  split FILE --valid-frac F --seed N --out-train A --out-valid B\n"
     "                       split rows grouped by canonical problem text\n";
+
+static const char split_usage[] =
+    "usage: mainline data split FILE --valid-frac F --seed N --out-train A --out-valid B\n"
+    "                           [--field NAME]\n";
 
 static const char synth_usage[] =
     "usage: mainline data synth-math --out DIR [--seed N] [--train N] [--valid N]\n"
@@ -98,11 +103,63 @@ static int synth_math(int argc, char **argv, struct cli *cli)
     return EXIT_OK;
 }
 
+static int split(int argc, char **argv, struct cli *cli)
+{
+    (void)cli;
+    static const struct option opts[] = {
+        { "valid-frac", required_argument, NULL, 'f' }, { "seed", required_argument, NULL, 's' },
+        { "out-train", required_argument, NULL, 't' },  { "out-valid", required_argument, NULL, 'v' },
+        { "field", required_argument, NULL, 'F' },      { NULL, 0, NULL, 0 },
+    };
+    struct split_opts o = { .valid_frac = -1, .field = NULL };
+    long seed = -1;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        char *end;
+        if (c == 'f') {
+            o.valid_frac = strtod(optarg, &end);
+            if (*end || end == optarg || !(o.valid_frac > 0 && o.valid_frac < 1)) {
+                error("--valid-frac must be a number between 0 and 1, not '%s'", optarg);
+                return cli_usage(split_usage);
+            }
+        } else if (c == 's') {
+            if ((seed = data_parse_count("--seed", optarg, 0)) < 0)
+                return cli_usage(split_usage);
+        } else if (c == 't') {
+            o.out_train = optarg;
+        } else if (c == 'v') {
+            o.out_valid = optarg;
+        } else if (c == 'F') {
+            o.field = optarg;
+        } else {
+            return cli_usage(split_usage);
+        }
+    }
+    if (argc - optind != 1 || o.valid_frac < 0 || seed < 0 || !o.out_train || !o.out_valid)
+        return cli_usage(split_usage);
+    o.seed = (uint64_t)seed;
+    struct split_result r;
+    struct strbuf err = STRBUF_INIT;
+    if (split_file(argv[optind], &o, &r, &err) < 0) {
+        error("split: %s", err.buf);
+        sb_release(&err);
+        return EXIT_FAILURES;
+    }
+    printf("%s: %zu rows in %zu groups (by canonical problem text)\n", argv[optind], r.rows,
+           r.groups);
+    printf("%s  %zu rows, %zu groups\n", o.out_train, r.train_rows, r.train_groups);
+    printf("%s  %zu rows, %zu groups\n", o.out_valid, r.valid_rows, r.valid_groups);
+    return EXIT_OK;
+}
+
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv, struct cli *cli);
 } subcommands[] = {
+    { "audit", data_audit },
     { "render", data_render },
+    { "split", split },
     { "stats", data_stats },
     { "synth-math", synth_math },
 };

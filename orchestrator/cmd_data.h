@@ -6,6 +6,10 @@
 #ifndef MAINLINE_CMD_DATA_H
 #define MAINLINE_CMD_DATA_H
 
+#include <stdio.h>
+
+#include <jansson.h>
+
 #include "cli.h"
 #include "sweep.h"
 #include "tokenizer.h"
@@ -32,6 +36,11 @@ int data_sweep_tokenizer(struct data_sweep *d);
 long data_sweep_max_seq_len(const struct data_sweep *d, long option);
 void data_sweep_close(struct data_sweep *d);   /* accepts a zeroed struct */
 
+int data_audit(int argc, char **argv, struct cli *cli);
+/* The audit's last line: passed (and what is waived) or failed and how to waive. */
+void audit_print_verdict(const json_t *report, FILE *out);
+/* Write the report to path atomically; -1 after printing why. */
+int audit_write_json(const char *path, const json_t *report);
 int data_render(int argc, char **argv, struct cli *cli);
 int data_stats(int argc, char **argv, struct cli *cli);
 

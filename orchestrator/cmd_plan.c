@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
+#include "audit_print.h"
 #include "canon_json.h"
+#include "cmd_data.h"
 #include "cli.h"
 #include "fetch_bar.h"
 #include "json_diff.h"
@@ -305,6 +308,15 @@ int cmd_plan(int argc, char **argv, struct cli *cli)
     diag_release(&dl);
     print_plan(&p, verbose);
     int rc = EXIT_OK;
+    printf("\n");
+    audit_print(p.audit, stdout);
+    audit_print_verdict(p.audit, stdout);
+    if (!audit_passed(p.audit)) {
+        error("sweep '%s' not %s: a data integrity gate failed (see the audit above)",
+              p.sweep.name, dry_run ? "plannable" : "recorded");
+        plan_release(&p);
+        return EXIT_FAILURES;
+    }
     if (dry_run)
         printf("\ndry run: nothing written\n");
     else

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "canon_json.h"
 #include "fsutil.h"
 #include "plan.h"
@@ -194,6 +195,19 @@ static void build_canon(struct plan *p)
     sha256_hex(p->sweep.text, p->sweep.text_len, p->spec_sha256);
 }
 
+const char *plan_dataset_path(const struct plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_artifacts; i++)
+        if (!strcmp(p->artifacts[i].role, "dataset") && !strcmp(p->artifacts[i].name, name))
+            return p->artifacts[i].path;
+    return NULL;
+}
+
+static const char *dataset_path(const char *name, void *ud)
+{
+    return plan_dataset_path(ud, name);
+}
+
 int plan_build(const char *sweep_path, const struct fetch_observer *obs, struct plan *out,
                struct diag_list *dl)
 {
@@ -215,6 +229,12 @@ int plan_build(const char *sweep_path, const struct fetch_observer *obs, struct 
     if (dl->count != before)
         goto failed;
     build_canon(out);
+    if (audit_sweep(&out->sweep, dataset_path, out, &out->audit, &err) < 0) {
+        diag_add(dl, sweep_path, 0, 0, "data audit: %s", err.buf);
+        sb_release(&err);
+        goto failed;
+    }
+    out->audit_text = json_canon(out->audit);
     if (provenance_collect(sweep_path, &out->prov, &err) < 0) {
         diag_add(dl, sweep_path, 0, 0, "%s", err.buf);
         sb_release(&err);
@@ -247,6 +267,8 @@ void plan_release(struct plan *p)
     json_decref(p->canon);
     free(p->canon_text);
     free(p->contract_text);
+    json_decref(p->audit);
+    free(p->audit_text);
     provenance_release(&p->prov);
     memset(p, 0, sizeof(*p));
 }
@@ -294,6 +316,7 @@ enum reg_status plan_record(struct registry *reg, const struct plan *p, int vers
         .spec_text = p->sweep.text, .spec_sha256 = p->spec_sha256,
         .canon_json = p->canon_text, .canon_sha256 = p->canon_sha256,
         .contract_json = p->contract_text, .contract_sha256 = p->contract_sha256,
+        .audit_json = p->audit_text,
         .git = { p->prov.status, p->prov.root, p->prov.commit, p->prov.branch, p->prov.dirty,
                  p->prov.diff },
         .artifacts = arts, .n_artifacts = p->n_artifacts, .runs = runs, .n_runs = n,

@@ -42,16 +42,23 @@ struct plan {
     char canon_sha256[SHA256_HEX_LEN + 1];
     char *contract_text;
     char contract_sha256[SHA256_HEX_LEN + 1];
+    json_t *audit;           /* the data audit's report (data/audit.h) */
+    char *audit_text;        /* its canonical text, recorded with the sweep */
     struct provenance prov;
     char **bad_paths;        /* files already reported unreadable or mismatched */
     size_t n_bad_paths;
 };
 
 /* Load, expand, fetch what is remote (obs, may be NULL, sees progress and retry
- * notes), hash. Returns 0, or -1 with diagnostics (nothing is recorded). */
+ * notes), hash, audit the data. Returns 0, or -1 with diagnostics (nothing is
+ * recorded). A failing gate is not an error here: the caller reads p->audit
+ * (audit_passed()) and decides. */
 int plan_build(const char *sweep_path, const struct fetch_observer *obs, struct plan *out,
                struct diag_list *dl);
-void plan_release(struct plan *p);   /* accepts a zeroed struct */
+void plan_release(struct plan *p);
+
+/* The local file of dataset `name` (a URL's place in the cache), or NULL. */
+const char *plan_dataset_path(const struct plan *p, const char *name);   /* accepts a zeroed struct */
 
 /* Record the plan as `version` of its sweep in one transaction. */
 enum reg_status plan_record(struct registry *reg, const struct plan *p, int version,

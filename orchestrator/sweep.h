@@ -39,6 +39,32 @@ struct sweep_dataset {
     struct render_fields fields;   /* `fields:` of the dataset; unset names are NULL */
 };
 
+/* The data integrity gates (docs/sweep-format.md, `audit:`), defaults filled in. */
+enum audit_gate {
+    GATE_CONTAMINATION,   /* training-side problems vs benchmark problems */
+    GATE_LEAKAGE,         /* validation problems that are also training problems */
+    GATE_ANSWERS,         /* \boxed{} answers present and agreeing with the stated one */
+    GATE_SUSPICIOUS,      /* rows matching a suspicious pattern */
+    GATE_DUPLICATES,      /* repeated rows (same problem and completion) */
+    N_GATES
+};
+
+struct sweep_audit {
+    char **train, **valid, **benchmark;   /* dataset names per role */
+    size_t n_train, n_valid, n_benchmark;
+    long max_overlap, max_leakage, max_answer_mismatch, max_suspicious, max_duplicates;
+    double min_boxed;                     /* share of training completions, in [0, 1] */
+    int ngram;                            /* words per n-gram for contamination */
+    char **suspicious;                    /* POSIX extended regexes, matched ignoring case */
+    size_t n_suspicious;
+    unsigned waived;                      /* bit (1 << gate) per waived gate */
+};
+
+/* "contamination", "leakage"... for a gate; audit_gate_parse() is the reverse
+ * (-1 when unknown). */
+const char *audit_gate_name(enum audit_gate g);
+int audit_gate_parse(const char *name);
+
 struct sweep_condition {
     char *name;
     json_t *params;      /* object of validated parameters */
@@ -96,6 +122,8 @@ struct sweep {
     json_t *defaults;        /* object; the top-level base_model lands here */
     struct sweep_stage *stages;   /* in dependency order (file order among equals) */
     size_t n_stages;
+    struct sweep_audit audit;
+    double train_per_mtok;   /* `cost: {train_per_mtok}`; -1 when not declared */
     char *render_system;     /* `render: {system, template}`; NULL: no system prompt */
     enum render_template tmpl;
     json_t *contract;        /* {"evaluation", "selection", "render": {system, template,

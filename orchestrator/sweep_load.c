@@ -13,6 +13,7 @@
 #include "fsutil.h"
 #include "strbuf.h"
 #include "sweep.h"
+#include "sweep_audit.h"
 #include "sweep_params.h"
 
 struct loader {
@@ -28,7 +29,8 @@ static void check_condition_ref(struct loader *L, const json_t *v, const struct 
 static const char *const top_keys[] = { "sweep", "description", "base_model", "datasets",
                                         "conditions", "defaults", "grid", "stages",
                                         "evaluation", "selection", "mainline", "trainer",
-                                        "evaluator", "timeout", "retries", "render" };
+                                        "evaluator", "timeout", "retries", "render", "audit",
+                                        "cost" };
 static const char *const render_keys[] = { "system", "template" };
 static const char *const trainer_keys[] = { "command", "resume", "parse_stdout" };
 static const char *const evaluator_keys[] = { "command" };
@@ -1010,6 +1012,22 @@ static void load_render(struct loader *L, const struct ynode *v)
     json_decref(t);
 }
 
+/* `cost: {train_per_mtok: 0.40}`: a price for the plan's estimates. */
+static void load_cost(struct loader *L, const struct ynode *v)
+{
+    static const char *const cost_keys[] = { "train_per_mtok" };
+    if (want_kind(L, v, YNODE_MAP, "cost") < 0)
+        return;
+    check_keys(L, v, "cost", cost_keys, COUNT(cost_keys));
+    const struct ynode *p = ymap_get(v, "train_per_mtok");
+    double d;
+    if (p && !(ynode_float(p, &d) && d >= 0))
+        diag_add(L->dl, AT(p), "'train_per_mtok' must be a number >= 0 (money per million "
+                 "training tokens)");
+    else if (p)
+        L->s->train_per_mtok = d;
+}
+
 /* ---- top level ---- */
 
 static void load_top(struct loader *L, const struct ynode *root)
@@ -1067,6 +1085,10 @@ static void load_top(struct loader *L, const struct ynode *root)
     v = ymap_get(root, "render");
     if (v)
         load_render(L, v);
+    L->s->train_per_mtok = -1;
+    v = ymap_get(root, "cost");
+    if (v)
+        load_cost(L, v);
     load_execution(L, root);
 }
 
@@ -1110,12 +1132,14 @@ static void finish(struct loader *L, const struct ynode *root)
     /* How long to wait and how often to retry do not change what a run is. */
     json_object_del(s->spec, "timeout");
     json_object_del(s->spec, "retries");
+    json_object_del(s->spec, "cost");   /* a price changes estimates, not runs */
     json_object_del(s->spec, "description");
     json_t *stage;
     const char *name;
     json_object_foreach(json_object_get(s->spec, "stages"), name, stage)
         json_object_del(stage, "description");
     s->contract = frozen_contract(s->spec);
+    sweep_load_audit(L->file, root, s, L->dl);
 }
 
 int sweep_load_text(const char *file, const char *text, size_t len, struct sweep *out,
@@ -1217,6 +1241,7 @@ void sweep_release(struct sweep *s)
     free(s->stages);
     json_decref(s->contract);
     free(s->render_system);
+    sweep_audit_release(&s->audit);
     json_decref(s->trainer_cmd);
     json_decref(s->parse_stdout);
     json_decref(s->evaluator_cmd);

@@ -343,6 +343,14 @@ static const char migration_4_sources[] =
 
 static const char *const migration_4[] = { migration_4_sources, NULL };
 
+/* ---- version 4 -> 5: the data audit's report kept with each sweep version ---- */
+
+static const char migration_5_audit[] =
+    "ALTER TABLE sweeps ADD COLUMN audit_json TEXT\n"
+    "    CHECK (audit_json IS NULL OR json_valid(audit_json));\n";
+
+static const char *const migration_5[] = { migration_5_audit, NULL };
+
 /* ---- the list ---- */
 
 const char *const *const reg_migrations[] = {
@@ -350,6 +358,7 @@ const char *const *const reg_migrations[] = {
     migration_2,
     migration_3,
     migration_4,
+    migration_5,
 };
 const int reg_n_migrations = (int)(sizeof(reg_migrations) / sizeof(reg_migrations[0]));
 

@@ -73,10 +73,10 @@ static enum reg_status check_sweep(struct registry *reg, const struct reg_sweep_
 static const char sql_insert_sweep[] =
     "INSERT INTO sweeps (name, version, spec_path, spec_text, spec_sha256, canon_json,"
     " canon_sha256, contract_json, contract_sha256, git_status, git_root, git_commit,"
-    " git_branch, git_dirty, git_diff)"
+    " git_branch, git_dirty, git_diff, audit_json)"
     " VALUES (:name, :version, :spec_path, :spec_text, :spec_sha256, :canon_json,"
     " :canon_sha256, :contract_json, :contract_sha256, :git_status, :git_root, :git_commit,"
-    " :git_branch, :git_dirty, :git_diff)";
+    " :git_branch, :git_dirty, :git_diff, :audit_json)";
 
 static enum reg_status insert_sweep(struct registry *reg, const struct reg_sweep_in *in,
                                     int64_t *rowid)
@@ -102,6 +102,7 @@ static enum reg_status insert_sweep(struct registry *reg, const struct reg_sweep
     reg_bind_text(&b, ":git_branch", in->git.branch);
     reg_bind_int64(&b, ":git_dirty", in->git.dirty ? 1 : 0);
     reg_bind_text(&b, ":git_diff", in->git.diff);
+    reg_bind_text(&b, ":audit_json", in->audit_json);
     status = b.status;
     if (status == REG_OK)
         status = reg_step_done(reg, st, "recording the sweep");

@@ -50,7 +50,7 @@ enum reg_status reg_open(const char *path, enum reg_open_mode mode, struct regis
 void reg_close(struct registry *reg);   /* accepts NULL */
 const char *reg_errmsg(const struct registry *reg);
 int reg_schema_version(struct registry *reg);
-#define REG_SCHEMA_VERSION 4
+#define REG_SCHEMA_VERSION 5
 
 /* Run states, in lifecycle order. The text form is what the `state` column holds. */
 enum reg_run_state {
@@ -110,6 +110,7 @@ struct reg_sweep_in {
     const char *canon_sha256;
     const char *contract_json; /* canonical evaluation + selection sections */
     const char *contract_sha256;
+    const char *audit_json;    /* the data audit's report (data/audit.h), or NULL */
     struct reg_git_in git;
     const struct reg_artifact_in *artifacts;
     size_t n_artifacts;

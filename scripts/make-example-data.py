@@ -7,7 +7,9 @@ Writes (deterministically, seed 0):
                                  expected_answer, problem_source
   sweeps/data/arith-valid.jsonl  same shape, problems disjoint from train
   sweeps/data/arith-test.jsonl   GSM8K-shaped rows: question, answer ("... #### N"),
-                                 disjoint from both
+                                 disjoint from both, also with the names taken
+                                 out (the same numbers under another name would
+                                 share a 13-word n-gram: contamination)
   sweeps/models/tiny-base/       a randomly initialized (untrained) llama-style
                                  model in safetensors + config.json with Hugging
                                  Face tensor names and a byte-level vocabulary
@@ -51,15 +53,24 @@ def write_jsonl(path, rows):
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
+def nameless(q):
+    for name in NAMES:
+        q = q.replace(name, "")
+    return q
+
+
 def make_data(rng):
     seen, splits = set(), {"train": [], "valid": [], "test": []}
+    seen_nameless = set()
     sizes = {"train": 240, "valid": 48, "test": 48}
     for split, n in sizes.items():
         while len(splits[split]) < n:
             q, steps, ans = problem(rng)
-            if q in seen:
+            if q in seen or (split == "test" and nameless(q) in seen_nameless):
                 continue
             seen.add(q)
+            if split != "test":
+                seen_nameless.add(nameless(q))
             splits[split].append((q, steps, ans))
     data = os.path.join(ROOT, "data")
     for split in ("train", "valid"):

@@ -222,7 +222,7 @@ test_expect_success 'a dataset whose contents changed is a change (artifacts.dat
     run_rc 0 mainline --registry reg.db plan $SWEEP &&
     old=$(sha data/arith-train.jsonl) &&
     snapshot >before &&
-    tail -n 1 data/arith-train.jsonl >>data/arith-train.jsonl &&
+    tail -n 1 data/arith-train.jsonl | sed "s/\"problem\": \"/\"problem\": \"Today /" >>data/arith-train.jsonl &&
     new=$(sha data/arith-train.jsonl) &&
     test "$old" != "$new" &&
     run_rc 1 mainline --registry reg.db plan $SWEEP &&
@@ -242,7 +242,7 @@ EOF
 
 test_expect_success 'a sha256 pin mismatch is refused with both digests and nothing is written' '
     setup_sweep &&
-    tail -n 1 data/arith-train.jsonl >>data/arith-train.jsonl &&
+    tail -n 1 data/arith-train.jsonl | sed "s/\"problem\": \"/\"problem\": \"Today /" >>data/arith-train.jsonl &&
     new=$(sha data/arith-train.jsonl) &&
     test "$new" != "$TRAIN_PIN" &&
     run_rc 1 mainline --registry reg.db plan $SWEEP &&

@@ -199,6 +199,7 @@ static struct reg_sweep_in fixture(const char *name, int version)
         .canon_json = "{\"name\":\"demo\"}",
         .canon_sha256 = SHA_CANON,
         .contract_json = "{\"evaluation\":{}}",
+        .audit_json = "{\"passed\":true}",
         .contract_sha256 = SHA_CONTR,
         .git = { "ok", "/src", COMMIT, "main", 1, "diff --git a/x b/x\n" },
         .artifacts = fixture_artifacts,
@@ -338,7 +339,7 @@ static void test_create(void)
 {
     struct registry *reg = open_new("create.db");
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
-    CHECK_INT(REG_SCHEMA_VERSION, 4);
+    CHECK_INT(REG_SCHEMA_VERSION, 5);
     /* Connection settings live on the registry's own handle. */
     CHECK_ROWS(reg->db, "PRAGMA journal_mode", "wal");
     CHECK_ROWS(reg->db, "PRAGMA foreign_keys", "1");
@@ -346,6 +347,9 @@ static void test_create(void)
 
     sqlite3 *db = raw_open("create.db");
     CHECK_INT(raw_int(db, "PRAGMA user_version"), REG_SCHEMA_VERSION);
+    /* migration 5: the data audit's report is kept with each sweep version */
+    CHECK_INT(raw_int(db, "SELECT count(*) FROM pragma_table_info('sweeps') "
+                          "WHERE name = 'audit_json'"), 1);
     CHECK_INT(raw_int(db, "PRAGMA application_id"), REG_APPLICATION_ID);
     CHECK_ROWS(db, "PRAGMA journal_mode", "wal");   /* WAL is a property of the file */
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
@@ -441,7 +445,8 @@ static sqlite3 *raw_at_version(const char *name, int version)
 }
 
 /* A registry written by version 1 of the schema gains evals.summary and
- * probe_answers, and keeps every row it had. */
+ * probe_answers (2), the report views (3), artifacts.source (4) and
+ * sweeps.audit_json (5), and keeps every row it had. */
 static void test_migrate_from_v1(void)
 {
     sqlite3 *db = raw_at_version("v1.db", 1);
@@ -455,6 +460,7 @@ static void test_migrate_from_v1(void)
     reg_close(reg);
     CHECK_INT(raw_int(db, "PRAGMA user_version"), REG_SCHEMA_VERSION);
     CHECK_ROWS(db, "SELECT dataset, n, correct, summary IS NULL FROM evals", "bench|4|3|1");
+    CHECK_ROWS(db, "SELECT name, audit_json IS NULL FROM sweeps", "old|1");
     CHECK_INT(raw_int(db, "SELECT count(*) FROM probe_answers"), 0);
     sqlite3_close(db);
 }
@@ -604,8 +610,8 @@ static void test_record_and_read(void)
                "lr-att-3e-4|0|real|integer|0|1;lr-base-1e-3|1|real|integer|1|1;"
                "main-att-s1|2|null|integer|0|0");
     CHECK_INT(raw_int(db, "SELECT count(*) FROM run_artifacts"), 5);
-    CHECK_ROWS(db, "SELECT git_root, git_diff, spec_text, contract_json FROM sweeps",
-               "/src|diff --git a/x b/x\n|name: demo\n|{\"evaluation\":{}}");
+    CHECK_ROWS(db, "SELECT git_root, git_diff, spec_text, contract_json, audit_json FROM sweeps",
+               "/src|diff --git a/x b/x\n|name: demo\n|{\"evaluation\":{}}|{\"passed\":true}");
     CHECK_ROWS(db, "SELECT kind, sweep_id = (SELECT id FROM sweeps), run IS NULL,"
                " json_extract(data, '$.runs'), json_extract(data, '$.git_commit'), message"
                " FROM events",
