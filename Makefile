@@ -115,6 +115,7 @@ MODEL_OBJS += model/generate.o
 # Data tools that count tokens with a base model's tokenizer.
 MODEL_OBJS += data/basetok.o
 MODEL_OBJS += data/stats.o
+MODEL_OBJS += data/estimate.o
 
 # The built-in trainer, bin/mainline-train, but its main(): also linked into unit tests.
 TRAIN_OBJS += trainer/config.o
@@ -146,6 +147,7 @@ CLI_OBJS += orchestrator/cmd_data.o
 CLI_OBJS += orchestrator/cmd_data_view.o
 CLI_OBJS += orchestrator/cmd_data_audit.o
 CLI_OBJS += orchestrator/audit_print.o
+CLI_OBJS += orchestrator/plan_estimate.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 

@@ -18,6 +18,7 @@
 #include "fetch_bar.h"
 #include "json_diff.h"
 #include "plan.h"
+#include "plan_estimate.h"
 #include "reg_exec.h"
 #include "strbuf.h"
 #include "table.h"
@@ -308,6 +309,7 @@ int cmd_plan(int argc, char **argv, struct cli *cli)
     diag_release(&dl);
     print_plan(&p, verbose);
     int rc = EXIT_OK;
+    plan_print_estimates(&p, cli->registry_path);
     printf("\n");
     audit_print(p.audit, stdout);
     audit_print_verdict(p.audit, stdout);

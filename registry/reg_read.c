@@ -464,3 +464,65 @@ enum reg_status reg_run_artifacts(struct registry *reg, int64_t run_rowid,
     sqlite3_finalize(st);
     return status;
 }
+
+/* ---- measured throughput ---- */
+
+static const char sql_throughput[] =
+    "SELECT m.value, m.run FROM metrics m"
+    " JOIN run_artifacts ra ON ra.run = m.run"
+    " JOIN artifacts a ON a.id = ra.artifact"
+    " WHERE m.name = 'tok_per_s' AND m.value > 0 AND a.role = 'base_model'"
+    " AND a.sha256 = :sha ORDER BY m.value";
+
+struct throughput_ctx {
+    double *values;
+    size_t n, alloc;
+    int64_t last_run;
+    long runs;
+    int64_t *seen;
+    size_t n_seen, alloc_seen;
+};
+
+static int throughput_row(sqlite3_stmt *st, void *ctx)
+{
+    struct throughput_ctx *c = ctx;
+    c->values = xgrow(c->values, c->n + 1, &c->alloc, sizeof(double));
+    c->values[c->n++] = sqlite3_column_double(st, 0);
+    int64_t run = sqlite3_column_int64(st, 1);
+    for (size_t i = 0; i < c->n_seen; i++)
+        if (c->seen[i] == run)
+            return 0;
+    c->seen = xgrow(c->seen, c->n_seen + 1, &c->alloc_seen, sizeof(int64_t));
+    c->seen[c->n_seen++] = run;
+    return 0;
+}
+
+enum reg_status reg_measured_throughput(struct registry *reg, const char *base_sha256,
+                                        struct reg_throughput *out)
+{
+    if (!reg || !out || !base_sha256)
+        return REG_ERR_INVALID;
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st;
+    enum reg_status status = reg_prepare(reg, sql_throughput, &st);
+    if (status != REG_OK)
+        return status;
+    struct reg_bind b;
+    reg_bind_start(&b, reg, st);
+    reg_bind_text(&b, ":sha", base_sha256);
+    struct throughput_ctx c = { 0 };
+    status = b.status;
+    if (status == REG_OK)
+        status = for_each_row(reg, st, "reading throughput", throughput_row, &c);
+    sqlite3_finalize(st);
+    if (status == REG_OK && c.n) {
+        /* sorted by the query: the median of n values */
+        out->tok_per_s = c.n % 2 ? c.values[c.n / 2]
+                                 : (c.values[c.n / 2 - 1] + c.values[c.n / 2]) / 2;
+        out->reports = (long)c.n;
+        out->runs = (long)c.n_seen;
+    }
+    free(c.values);
+    free(c.seen);
+    return status;
+}

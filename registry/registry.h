@@ -147,6 +147,19 @@ void reg_sweep_info_release(struct reg_sweep_info *info);   /* accepts a zeroed 
 enum reg_status reg_sweep_latest(struct registry *reg, const char *name,
                                  struct reg_sweep_info *out);
 
+/* ---- measured throughput ---- */
+
+struct reg_throughput {
+    double tok_per_s;    /* median of the reports; 0 when there are none */
+    long reports;        /* tok_per_s metrics found */
+    long runs;           /* runs they came from */
+};
+
+/* The trainer's measured tokens per second (the `tok_per_s` metric) over every
+ * recorded run whose base model has this sha256. */
+enum reg_status reg_measured_throughput(struct registry *reg, const char *base_sha256,
+                                        struct reg_throughput *out);
+
 /* ---- reading runs ---- */
 
 enum reg_filter_op { FILTER_EQ, FILTER_NE, FILTER_LT, FILTER_LE, FILTER_GT, FILTER_GE };
