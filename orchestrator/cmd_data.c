@@ -17,17 +17,8 @@
 #include "synth_math.h"
 
 static const char data_usage[] =
-    "usage: mainline data <subcommand> [<args>]\n"
-    "\n"
-    "  synth-math --out DIR [--seed N] [--train N] [--valid N] [--bench N]\n"
-    "                       write the demo task: word problems with boxed answers\n"
-    "  render FILE --sweep S [--row N]\n"
-    "                       show exactly what the model sees for a row\n"
-    "  stats FILE --sweep S rows, rendered tokens per example, truncation, per source\n"
-    "  audit --sweep S [--json FILE]\n"
-    "                       run the integrity gates of a sweep's data\n"
-    "  split FILE --valid-frac F --seed N --out-train A --out-valid B\n"
-    "                       split rows grouped by canonical problem text\n";
+    "usage: mainline data audit|render|split|stats|synth-math [<args>]\n"
+    "(see 'mainline help data')\n";
 
 static const char split_usage[] =
     "usage: mainline data split FILE --valid-frac F --seed N --out-train A --out-valid B\n"

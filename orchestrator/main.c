@@ -36,10 +36,19 @@ static const struct command commands[] = {
     { "data", cmd_data, 0, "data tools: synth-math, render, stats, audit, split",
       "usage: mainline data <subcommand> [<args>]\n"
       "\n"
-      "  synth-math --out DIR [--seed N] [--train N] [--valid N] [--bench N]\n"
-      "             [--contaminate N]\n"
+      "  synth-math --out DIR [--seed N] [--train N] [--valid N] [--bench N] [--contaminate N]\n"
       "      write the demo task: GSM8K-like word problems with step-by-step solutions\n"
       "      ending in \\boxed{}, a held-out benchmark, and a contaminated train file\n"
+      "  render FILE --sweep S [--row N] [--dataset NAME]\n"
+      "      show exactly what the model sees for a row: prompt and completion, marked\n"
+      "  stats FILE --sweep S [--dataset NAME] [--max-seq-len N]\n"
+      "      rows, rendered tokens per example (mean, p50, p90, p95, max), rows cut at\n"
+      "      max_seq_len, per source label, with the sweep's base model tokenizer\n"
+      "  audit --sweep S [--json FILE]\n"
+      "      run the integrity gates (contamination, leakage, answers, suspicious,\n"
+      "      duplicates); exit 1 when one fails and is not waived\n"
+      "  split FILE --valid-frac F --seed N --out-train A --out-valid B [--field NAME]\n"
+      "      a seeded train/validation split grouped by canonical problem text\n"
       "\n"
       "See docs/data.md.\n" },
     { "doctor", cmd_doctor, 0, "check BLAS speed and what jobs will get",
