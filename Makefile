@@ -114,7 +114,7 @@ MODEL_OBJS += model/decode.o
 MODEL_OBJS += model/generate.o
 # Data tools that count tokens with a base model's tokenizer.
 MODEL_OBJS += data/basetok.o
-MODEL_OBJS += data/stats.o
+MODEL_OBJS += data/token_stats.o
 MODEL_OBJS += data/estimate.o
 
 # The built-in trainer, bin/mainline-train, but its main(): also linked into unit tests.

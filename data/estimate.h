@@ -3,7 +3,7 @@
  * counts (trainer/setup.c): the first train_rows examples, ceil(n / batch_size)
  * optimizer steps per epoch, epochs (default 1; unbounded when only max_steps is
  * given), capped by max_steps. Tokens are the examples' rendered tokens cut at
- * max_seq_len (stats.h), times the epochs trained; a run that max_steps stops
+ * max_seq_len (token_stats.h), times the epochs trained; a run that max_steps stops
  * inside an epoch is counted pro rata (its batches are a random share of the
  * epoch). `positions` = tokens minus one per example: what the trainer's tok_per_s
  * counts.
@@ -15,7 +15,7 @@
 
 #include <jansson.h>
 
-#include "stats.h"
+#include "token_stats.h"
 
 struct run_estimate {
     long examples;        /* per epoch */

@@ -99,7 +99,8 @@ static int split(int argc, char **argv, struct cli *cli)
     (void)cli;
     static const struct option opts[] = {
         { "valid-frac", required_argument, NULL, 'f' }, { "seed", required_argument, NULL, 's' },
-        { "out-train", required_argument, NULL, 't' },  { "out-valid", required_argument, NULL, 'v' },
+        { "out-train", required_argument, NULL, 't' },
+        { "out-valid", required_argument, NULL, 'v' },
         { "field", required_argument, NULL, 'F' },      { NULL, 0, NULL, 0 },
     };
     struct split_opts o = { .valid_frac = -1, .field = NULL };

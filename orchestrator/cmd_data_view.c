@@ -12,7 +12,7 @@
 #include "cmd_data.h"
 #include "fsutil.h"
 #include "rows.h"
-#include "stats.h"
+#include "token_stats.h"
 #include "table.h"
 
 static const char render_usage[] =

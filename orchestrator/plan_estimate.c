@@ -3,7 +3,7 @@
  * per stage and in total, training tokens, optimizer steps, run time and money.
  *
  * Tokens come from the `train` dataset rendered by the sweep's contract and
- * counted by each run's base model tokenizer (data/stats.h, data/estimate.h).
+ * counted by each run's base model tokenizer (data/token_stats.h, data/estimate.h).
  * Time comes from the trainer's own tok_per_s reports of earlier runs on the same
  * base model (by sha256) in the registry; without any, time is "unknown" rather
  * than a guess. Money needs `cost: {train_per_mtok: PRICE}` in the sweep.

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "rows.h"
-#include "stats.h"
+#include "token_stats.h"
 #include "testhelp.h"
 
 static void test_percentiles(void)

@@ -1,8 +1,8 @@
-/* stats.c - rendered token counts per row, overall and per source (see stats.h). */
+/* token_stats.c - rendered token counts per row, overall and per source (see token_stats.h). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "stats.h"
+#include "token_stats.h"
 
 long example_tokens(const struct tokenizer *tok, const char *prompt, size_t prompt_len,
                     const char *completion, size_t completion_len)

@@ -1,5 +1,5 @@
 /*
- * stats.h - rendered token counts of a data file: what `mainline data stats`
+ * token_stats.h - rendered token counts of a data file: what `mainline data stats`
  * prints and what `mainline plan` estimates training tokens from.
  *
  * A row's tokens are those of one training example exactly as the trainer builds
