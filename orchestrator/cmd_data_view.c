@@ -22,8 +22,12 @@ static const char stats_usage[] =
 
 /* ---- the sweep a file is seen through ---- */
 
+/* A dataset named by URL has no resolved path: it never matches a FILE argument
+ * (use --dataset). */
 static int same_file(const char *a, const char *b)
 {
+    if (!b)
+        return 0;
     char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
     int same = ra && rb && !strcmp(ra, rb);
     free(ra);

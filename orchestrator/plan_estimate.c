@@ -76,7 +76,9 @@ static void sum_row(struct table *t, const char *name, const struct stage_sum *s
     snprintf(c[0], 32, "%zu", s->runs);
     add_cell(c, 1, "%.0f", s->tokens);
     snprintf(c[2], 32, "%ld", s->steps);
-    if (s->time_known)
+    if (!s->runs)
+        snprintf(c[3], 32, "-");
+    else if (s->time_known)
         format_seconds(s->seconds, c[3], 32);
     else
         snprintf(c[3], 32, "unknown");
@@ -168,7 +170,7 @@ void plan_print_estimates(const struct plan *p, const char *registry_path)
     }
     struct data_file train;
     struct strbuf err = STRBUF_INIT;
-    if (data_file_read(d->src.resolved, &train, &err) < 0) {
+    if (data_file_read(plan_dataset_path(p, d->name), &train, &err) < 0) {
         printf("estimate: none (%s)\n", err.buf);
         sb_release(&err);
         return;

@@ -108,7 +108,7 @@ run_rc 129 mainline data audit
 sweep gone train.jsonl
 rm data/bench.jsonl
 run_rc 1 mainline data audit --sweep gone.yaml
-grep -q "^error: cannot open 'data/bench.jsonl'" err
+grep -q "^error: gone.yaml:[0-9]*:[0-9]*: dataset bench: cannot open 'data/bench.jsonl'" err
 EOF
 
 test_done

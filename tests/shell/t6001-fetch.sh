@@ -23,7 +23,9 @@ import io, os, random, sys, tarfile, zipfile
 www = sys.argv[1]
 rows = "".join('{"problem": "%d + %d", "answer": "%d"}\n' % (i, i, 2 * i) for i in range(40))
 open(os.path.join(www, "data/train.jsonl"), "w").write(rows)
-open(os.path.join(www, "data/valid.jsonl"), "w").write(rows[:200])
+# validation: other problems (the same ones would fail plan's leakage gate)
+valid = "".join('{"problem": "%d + %d", "answer": "%d"}\n' % (i, i, 2 * i) for i in range(100, 105))
+open(os.path.join(www, "data/valid.jsonl"), "w").write(valid)
 random.seed(1)
 open(os.path.join(www, "data/big.bin"), "wb").write(bytes(random.getrandbits(8) for _ in range(300000)))
 open(os.path.join(www, "datasets/org/math/resolve/main/train.jsonl"), "w").write(rows)
@@ -41,7 +43,7 @@ with tarfile.open(os.path.join(www, "data/pack.tar.gz"), "w:gz") as t:
     add(t, "pack/notes.txt", b"hello\n")
     add(t, "pack/inner-link", link="train.jsonl", kind=tarfile.SYMTYPE)
 with zipfile.ZipFile(os.path.join(www, "data/pack.zip"), "w") as z:
-    z.writestr("sub/valid.jsonl", rows[:200])
+    z.writestr("sub/valid.jsonl", valid)
 with tarfile.open(os.path.join(www, "data/evil-abs.tar.gz"), "w:gz") as t:
     add(t, "ok.jsonl", b"{}\n")
     add(t, "/tmp/evil.jsonl", b"{}\n")
