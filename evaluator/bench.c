@@ -16,10 +16,10 @@ static char *value_text(const json_t *v)
     return s ? s : xstrdup("");
 }
 
-static int gold_of(const json_t *row, const char *completion, const struct extractor *x,
-                   struct bench_example *e, struct strbuf *why)
+static int gold_of(const json_t *row, const struct render_fields *f, const char *completion,
+                   const struct extractor *x, struct bench_example *e, struct strbuf *why)
 {
-    const json_t *ea = json_object_get(row, "expected_answer");
+    const json_t *ea = json_object_get(row, f && f->answer ? f->answer : "expected_answer");
     if (json_is_string(ea) || json_is_number(ea)) {
         e->gold = value_text(ea);
         return 0;
@@ -57,9 +57,10 @@ static int add_row(struct bench *b, const char *line, long lineno, const char *p
     if (rc_ == 0)
         rc_ = render_row(row, rc, 0, &prompt, &completion, &why);
     if (rc_ == 0)
-        rc_ = gold_of(row, sb_str(&completion), x, &e, &why);
+        rc_ = gold_of(row, rc->fields, sb_str(&completion), x, &e, &why);
     if (rc_ == 0) {
-        const json_t *id = json_object_get(row, "id");
+        const json_t *id = json_object_get(row, rc->fields && rc->fields->id ? rc->fields->id
+                                                                             : "id");
         struct strbuf index = STRBUF_INIT;
         sb_addf(&index, "%zu", b->n);
         e.id = id ? value_text(id) : sb_detach(&index);

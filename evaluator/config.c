@@ -101,6 +101,19 @@ static int parse_inputs(const json_t *root, const char *dir, struct eval_config 
                                err);
 }
 
+/* datasets.NAME.fields: the dataset's field mapping (render.h). */
+static int dataset_fields(const json_t *root, const char *name, struct render_fields *f,
+                          struct strbuf *err)
+{
+    const json_t *ds = json_object_get(json_object_get(root, "datasets"), name);
+    struct strbuf why = STRBUF_INIT;
+    int rc = render_fields_from_json(json_object_get(ds, "fields"), f, &why);
+    if (rc < 0)
+        sb_addf(err, "datasets.%s.%s", name, why.buf);
+    sb_release(&why);
+    return rc;
+}
+
 static int parse_evaluation(const json_t *root, const char *dir, struct eval_config *c,
                             struct strbuf *err)
 {
@@ -124,9 +137,11 @@ static int parse_evaluation(const json_t *root, const char *dir, struct eval_con
     }
     if (!c->extract)
         c->extract = xstrdup("boxed");
-    if (dataset_path(root, c->dataset, dir, &c->dataset_path, err) < 0)
+    if (dataset_path(root, c->dataset, dir, &c->dataset_path, err) < 0 ||
+        dataset_fields(root, c->dataset, &c->dataset_fields, err) < 0)
         return -1;
-    if (c->retention && dataset_path(root, c->retention, dir, &c->retention_path, err) < 0)
+    if (c->retention && (dataset_path(root, c->retention, dir, &c->retention_path, err) < 0 ||
+                         dataset_fields(root, c->retention, &c->retention_fields, err) < 0))
         return -1;
     return 0;
 }
@@ -175,6 +190,8 @@ void eval_config_free(struct eval_config *c)
     free(c->checkpoint);
     free(c->dataset);
     free(c->dataset_path);
+    render_fields_free(&c->dataset_fields);
+    render_fields_free(&c->retention_fields);
     free(c->render_system);
     free(c->extract);
     free(c->pattern);

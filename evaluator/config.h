@@ -4,7 +4,7 @@
  * benchmark and the frozen evaluation contract, the render contract, and the
  * optional retention dataset and probe prompts.
  *
- * Used keys: base_model.path, checkpoint, step, datasets.NAME.path, render,
+ * Used keys: base_model.path, checkpoint, step, datasets.NAME.path and .fields, render,
  * params.max_seq_len, metrics, and under "evaluation": dataset, max_new_tokens
  * (default 256), extract (default boxed), pattern, stop, limit, retention (a
  * dataset name), probes (a list of prompts). Paths resolve against the config's
@@ -38,6 +38,7 @@ struct eval_config {
     long step;                /* -1 for the baseline */
     char *dataset;            /* the benchmark's name under datasets */
     char *dataset_path;
+    struct render_fields dataset_fields;   /* datasets.NAME.fields of the benchmark */
     char *render_system;      /* NULL: no system prompt */
     enum render_template tmpl;
     char *extract;            /* boxed | regex | last_number */
@@ -49,6 +50,7 @@ struct eval_config {
     long max_seq_len;         /* params.max_seq_len, 0: the model's */
     char *retention;          /* NULL, or a dataset name */
     char *retention_path;
+    struct render_fields retention_fields;
     char **probes;            /* (n_probes) */
     size_t n_probes;
     char *metrics;            /* NULL: <out>/metrics.jsonl */

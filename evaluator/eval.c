@@ -95,7 +95,7 @@ static void add_line(struct atomic_file *af, json_t *v)
 static enum eval_status load_inputs(struct eval_ctx *c, struct strbuf *err)
 {
     const struct eval_config *cfg = c->cfg;
-    c->rc = (struct render_contract){ cfg->render_system, cfg->tmpl };
+    c->rc = (struct render_contract){ cfg->render_system, cfg->tmpl, &cfg->dataset_fields };
     if (extractor_init(&c->x, cfg->extract, cfg->pattern, err) < 0)
         return EVAL_BAD_CONFIG;
     if (eval_weights_load(cfg->base_model, cfg->checkpoint, &c->m, &c->tok, err) < 0)
@@ -194,7 +194,9 @@ static enum eval_status write_predictions(struct eval_ctx *c, struct strbuf *err
 static enum eval_status run_retention(struct eval_ctx *c, struct strbuf *err)
 {
     struct loss_sum acc = { 0, 0 };
-    enum data_status st = eval_nll(&c->m, &c->tok, &c->rc, c->cfg->retention_path,
+    struct render_contract rc = c->rc;
+    rc.fields = &c->cfg->retention_fields;
+    enum data_status st = eval_nll(&c->m, &c->tok, &rc, c->cfg->retention_path,
                                    c->cfg->max_seq_len, &acc, err);
     if (st != DATA_OK)
         return EVAL_UNREADABLE;
@@ -212,7 +214,9 @@ static int probe_prompt(const struct eval_ctx *c, const char *text, int **ids, i
 {
     json_t *row = json_pack("{s:s}", "prompt", text);
     struct strbuf prompt = STRBUF_INIT, none = STRBUF_INIT;
-    int rc = render_row(row, &c->rc, 0, &prompt, &none, err);
+    struct render_contract rc_probe = c->rc;
+    rc_probe.fields = NULL;   /* a probe is {"prompt": TEXT}, whatever the benchmark's fields */
+    int rc = render_row(row, &rc_probe, 0, &prompt, &none, err);
     size_t len = 0;
     if (rc == 0)
         tokenizer_encode(&c->tok, sb_str(&prompt), prompt.len, c->tok.bos_id >= 0, 0, ids,

@@ -110,7 +110,7 @@ static enum eval_status nll_main(const struct eval_args *a, struct strbuf *err)
     if (eval_weights_load(a->base_model, a->checkpoint, &m, &tok, err) < 0)
         return EVAL_UNREADABLE;
     openblas_set_num_threads(a->threads);
-    struct render_contract rc = { NULL, TEMPLATE_PLAIN };
+    struct render_contract rc = { NULL, TEMPLATE_PLAIN, NULL };
     struct loss_sum acc = { 0, 0 };
     enum data_status st = eval_nll(&m, &tok, &rc, a->nll, 0, &acc, err);
     if (st == DATA_OK)

@@ -172,6 +172,17 @@ X
         "pattern": "(apple|Paris)"' "$ck" "$TINY" "$PWD/b2.jsonl"
     run_rc 0 "$EVAL" --config re.json --out r --threads 1
     test "$(field r/metrics.jsonl correct)" -eq 1
+    # a benchmark with its own field names, mapped by the sweep's datasets.bench.fields
+    echo '{"key": "k1", "q": "2 + 3 =", "ans": "5"}' >b3.jsonl
+    cat >fields.json <<X
+{"protocol": 1, "sweep": "t4001", "run": null, "attempt": 1, "step": null,
+ "checkpoint": $ck, "base_model": {"path": "$TINY"},
+ "datasets": {"bench": {"path": "$PWD/b3.jsonl",
+                        "fields": {"prompt": "q", "answer": "ans", "id": "key"}}},
+ "evaluation": {"dataset": "bench", "max_new_tokens": 8, "extract": "last_number"}}
+X
+    run_rc 0 "$EVAL" --config fields.json --out f --threads 1
+    grep -q '"id":"k1",.*"extracted":"5","gold":"5","correct":true' f/predictions.jsonl
 EOF
 
 test_body 'bad inputs: clear errors, exit 2 or 4, nothing written' <<\EOF
