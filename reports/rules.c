@@ -150,7 +150,7 @@ static void judge_survived(const struct mainline_rules *r, const struct mainline
     }
     int ok = n->nll_increase <= r->max_nll_increase + SLACK;
     v->status = ok ? LAYER_PASS : LAYER_FAIL;
-    snprintf(v->why, sizeof(v->why), "retention NLL +%.4f (worst seed) %s %.4g",
+    snprintf(v->why, sizeof(v->why), "retention NLL %+.4f (worst seed) %s %.4g",
              n->nll_increase, ok ? "<=" : ">", r->max_nll_increase);
 }
 

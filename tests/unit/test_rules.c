@@ -74,6 +74,11 @@ static void test_judge(void)
     mainline_judge(&r, &n, &v);
     CHECK_INT(v.diagnosis, DIAG_PASSES);
     CHECK_STR(v.landed.why, "gain over the base model +0.0600 >= 0.01");
+    CHECK_STR(v.survived.why, "retention NLL +0.0200 (worst seed) <= 0.05");
+    n.nll_increase = -0.25;                    /* the base got better: a plain minus */
+    mainline_judge(&r, &n, &v);
+    CHECK_STR(v.survived.why, "retention NLL -0.2500 (worst seed) <= 0.05");
+    n.nll_increase = 0.02;
     n.adapter_mb = 87.5;                       /* only usable fails: a speed problem */
     mainline_judge(&r, &n, &v);
     CHECK_INT(v.diagnosis, DIAG_SPEED);
