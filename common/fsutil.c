@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -36,12 +37,33 @@ static int fsync_dir(const char *path)
     return rc;
 }
 
+/* The mode an ordinary new file gets: mkstemp() makes 0600, but a report or a
+ * model written here is meant to be read like any file the user makes. umask()
+ * can only be read by setting it, so it is read once, before any threads. */
+static mode_t new_file_mode(void)
+{
+    static int known;
+    static mode_t mode;
+    if (!known) {
+        mode_t mask = umask(022);
+        umask(mask);
+        mode = 0666 & ~mask;
+        known = 1;
+    }
+    return mode;
+}
+
 int atomic_open(struct atomic_file *af, const char *path, struct strbuf *err)
 {
     memset(af, 0, sizeof(*af));
     struct strbuf tmp = STRBUF_INIT;
     sb_addf(&tmp, "%s.tmp-XXXXXX", path);
     af->fd = mkstemp(tmp.buf);
+    if (af->fd >= 0 && fchmod(af->fd, new_file_mode()) < 0) {
+        close(af->fd);
+        unlink(tmp.buf);
+        af->fd = -1;
+    }
     if (af->fd < 0) {
         sb_addf(err, "cannot create a temporary file beside '%s': %s", path, strerror(errno));
         sb_release(&tmp);

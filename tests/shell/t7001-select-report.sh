@@ -164,8 +164,12 @@ test_body 'report: refused before select; md, csv, json; -o writes the file' <<\
     done
     grep -q '| main-a-seed-0 | lora q_proj+v_proj | 1.000 |' r.md
     grep -qF 'Hello -> Hello from main-a-seed-0' r.md
-    mainline report rep -f csv -o r.csv
+    (umask 022 && mainline report rep -f csv -o r.csv)
     test "$(wc -l <r.csv)" -eq 7
+    # written atomically, yet an ordinary file: the umask decides its mode
+    check_eq "mode under umask 022" 644 "$(stat -c %a r.csv)"
+    (umask 077 && mainline report rep -f csv -o private.csv)
+    check_eq "mode under umask 077" 600 "$(stat -c %a private.csv)"
     mainline report rep --format json -o r.json
     python3 - <<\PY
 import json
