@@ -103,6 +103,8 @@ LIB_OBJS += data/split.o
 # The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
 MODEL_OBJS += model/model.o
 MODEL_OBJS += model/ops.o
+MODEL_OBJS += model/matmul_rows.o
+MODEL_OBJS += model/pool.o
 MODEL_OBJS += model/lora.o
 MODEL_OBJS += model/trainable.o
 MODEL_OBJS += model/loss.o

@@ -17,7 +17,11 @@
  * positions; random weights: speed does not depend on their values) and llama2.c's
  * stories260K when ../shared/models has it.
  *
+ * First, the projection kernel alone (GFLOP/s at 1, 8 and 64 rows, each version
+ * this CPU runs, and OpenBLAS SGEMM for comparison).
+ *
  *   build/bench/bench_decode [NP [NEW]]     (defaults 256 and 32)
+ *   build/bench/bench_decode kernel         (the kernel table only)
  */
 #include <math.h>
 #include <stdint.h>
@@ -27,8 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "error.h"
 #include "generate.h"
+#include "matmul_rows.h"
 #include "model_io.h"
 #include "ops.h"
 #include "table.h"
@@ -217,6 +224,51 @@ static double plain_rate(const struct model *m, const struct gen_prompt *pr, int
     return tokens / t;
 }
 
+/* ---- the projection kernel alone ---- */
+
+/* GFLOP/s of y (N, out) = x (N, in) W^T: the decoding kernel in each version this
+ * CPU runs, and OpenBLAS SGEMM (not batch invariant) as the ceiling to compare. */
+static void bench_kernel(int in, int out)
+{
+    float *w = xmalloc((size_t)in * out * sizeof(float));
+    float *wp = xmalloc(matmul_rows_packed_len(in, out) * sizeof(float));
+    float *x = xmalloc((size_t)64 * in * sizeof(float));
+    float *y = xmalloc((size_t)64 * out * sizeof(float));
+    for (size_t i = 0; i < (size_t)in * out; i++)
+        w[i] = frand();
+    for (size_t i = 0; i < (size_t)64 * in; i++)
+        x[i] = frand();
+    matmul_rows_pack(wp, w, in, out);
+    enum matmul_isa was = matmul_rows_isa();
+    openblas_set_num_threads(1);
+    printf("projection kernel, %d -> %d, 1 thread, GFLOP/s:", in, out);
+    const int rows[] = { 1, 8, 64 };
+    for (int v = -1; v <= MM_AVX512; v++) {
+        if (v >= 0 && matmul_rows_use((enum matmul_isa)v) < 0)
+            continue;
+        printf("\n  %-8s", v < 0 ? "openblas" : matmul_rows_isa_name((enum matmul_isa)v));
+        for (int r = 0; r < 3; r++) {
+            int N = rows[r], reps = 0;
+            double t0 = now_s(), t;
+            do {
+                for (int k = 0; k < 20; k++, reps++)
+                    if (v < 0)
+                        matmul_forward(y, x, w, N, in, out);
+                    else
+                        matmul_rows_packed(y, x, wp, N, in, out, 0, matmul_rows_blocks(out));
+                t = now_s() - t0;
+            } while (t < 0.2);
+            printf("  N=%-2d %6.1f", N, 2.0 * N * in * out * reps / t * 1e-9);
+        }
+    }
+    printf("\n\n");
+    matmul_rows_use(was);
+    free(w);
+    free(wp);
+    free(x);
+    free(y);
+}
+
 /* ---- cases ---- */
 
 struct bench_model {
@@ -329,12 +381,18 @@ static void bench_one(struct bench_model *b, int np, int new_tok)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "kernel") == 0) {
+        bench_kernel(288, 768);
+        bench_kernel(768, 288);
+        return 0;
+    }
     int np = argc > 1 ? atoi(argv[1]) : 256, new_tok = argc > 2 ? atoi(argv[2]) : 32;
     if (np < 1 || new_tok < 1)
         die("usage: bench_decode [PROMPTS [NEW_TOKENS]]");
     printf("greedy decoding: %d prompts of 9-24 tokens, %d new tokens each; tok/s = generated "
            "tokens / wall s (prefill included); plain C on the first %d prompts\n\n", np,
            new_tok, NREF);
+    bench_kernel(288, 768);
     struct bench_model b;
     memset(&b, 0, sizeof(b));
     if (access(STORIES "/stories260K.bin", R_OK) == 0 && load_stories(&b) == 0) {

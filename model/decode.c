@@ -8,9 +8,51 @@
 
 #include "decode.h"
 #include "error.h"
+#include "matmul_rows.h"
 #include "ops.h"
+#include "pool.h"
 
-int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R)
+/* Multiply-adds below which a projection runs on the calling thread alone: waking
+ * the pool costs a few microseconds. */
+#define PARALLEL_MIN_MACS 32768
+
+/* The chunks threads claim: a projection's output columns PROJ_CHUNK_BLOCKS blocks
+ * of 16 at a time (one AVX-512 register tile wide), attention ATT_CHUNK_ROWS rows
+ * at a time. */
+#define PROJ_CHUNK_BLOCKS 3
+#define ATT_CHUNK_ROWS 4
+
+/* The projections a step multiplies by, lm_head last (layer 0 only). */
+static const enum tensor_kind packed_kinds[] = { TK_WQ, TK_WK, TK_WV, TK_WO, TK_GATE, TK_UP,
+                                                 TK_DOWN, TK_LM_HEAD };
+
+/* d->wpack: every projection of every layer packed for matmul_rows_packed. */
+static void pack_weights(struct decoder *d)
+{
+    size_t total = 0;
+    d->packed = xcalloc((size_t)TK_COUNT * d->L, sizeof(size_t));
+    for (size_t k = 0; k < sizeof(packed_kinds) / sizeof(packed_kinds[0]); k++) {
+        enum tensor_kind kind = packed_kinds[k];
+        int layers = kind == TK_LM_HEAD ? 1 : d->L;
+        for (int l = 0; l < layers; l++) {
+            struct tensor_ref w = model_tensor(d->m, kind, l);   /* (out, in) */
+            d->packed[(size_t)kind * d->L + l] = total;
+            total += matmul_rows_packed_len((int)w.cols, (int)w.rows);
+        }
+    }
+    d->wpack = xmalloc(total * sizeof(float));
+    for (size_t k = 0; k < sizeof(packed_kinds) / sizeof(packed_kinds[0]); k++) {
+        enum tensor_kind kind = packed_kinds[k];
+        int layers = kind == TK_LM_HEAD ? 1 : d->L;
+        for (int l = 0; l < layers; l++) {
+            struct tensor_ref w = model_tensor(d->m, kind, l);
+            matmul_rows_pack(d->wpack + d->packed[(size_t)kind * d->L + l], w.data, (int)w.cols, (int)w.rows);
+        }
+    }
+}
+
+int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R,
+                  struct pool *pool)
 {
     memset(d, 0, sizeof(*d));
     const struct model_config *cfg = &m->cfg;
@@ -18,6 +60,7 @@ int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R)
         P > cfg->max_seq_len)
         return -1;
     d->m = m;
+    d->pool = pool;
     d->S = S;
     d->P = P;
     d->R = R;
@@ -35,7 +78,8 @@ int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R)
         { &d->kc, cache }, { &d->vc, cache }, { &d->rope_cos, half }, { &d->rope_sin, half },
         { &d->x, rc }, { &d->xn, rc }, { &d->q, rc }, { &d->k, rkv }, { &d->v, rkv },
         { &d->att, rc }, { &d->tmp, rc }, { &d->g, rh }, { &d->u, rh }, { &d->h, rh },
-        { &d->rstd, (size_t)R }, { &d->scores, (size_t)P }, { &d->logits, (size_t)R * d->V },
+        { &d->rstd, (size_t)R }, { &d->scores, ((size_t)R / ATT_CHUNK_ROWS + 1) * P },
+        { &d->logits, (size_t)R * d->V },
     };
     size_t total = 0, nparts = sizeof(parts) / sizeof(parts[0]);
     for (size_t i = 0; i < nparts; i++)
@@ -47,12 +91,15 @@ int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R)
         p += parts[i].n;
     }
     rope_table(d->rope_cos, d->rope_sin, P, d->HS, cfg->rope_theta);
+    pack_weights(d);
     return 0;
 }
 
 void decoder_free(struct decoder *d)
 {
     free(d->slab);
+    free(d->wpack);
+    free(d->packed);
     memset(d, 0, sizeof(*d));
 }
 
@@ -62,11 +109,54 @@ static float *cache_at(const struct decoder *d, float *base, int l, int s)
     return base + ((size_t)l * d->S + (size_t)s) * d->P * d->KV;
 }
 
+struct proj_job {
+    float *y;
+    const float *x, *wp;
+    int n, in, out;
+};
+
+/* One chunk of output columns. Every element is computed as one thread alone
+ * would compute it, so the split over threads does not change any bit. */
+static void proj_chunk(void *arg, int chunk)
+{
+    const struct proj_job *j = arg;
+    int nb = matmul_rows_blocks(j->out), b0 = chunk * PROJ_CHUNK_BLOCKS;
+    int b1 = b0 + PROJ_CHUNK_BLOCKS < nb ? b0 + PROJ_CHUNK_BLOCKS : nb;
+    matmul_rows_packed(j->y, j->x, j->wp, j->n, j->in, j->out, b0, b1);
+}
+
+/* y (n, out) = x (n, in) W^T for the projection k of layer l (0 for lm_head). */
 static void proj(const struct decoder *d, enum tensor_kind k, int l, float *y, const float *x,
                  int n)
 {
-    struct tensor_ref w = model_tensor(d->m, k, l);   /* (out, in) */
-    matmul_rows_forward(y, x, w.data, n, (int)w.cols, (int)w.rows);
+    size_t out, in;
+    model_tensor_shape(&d->m->cfg, k, &out, &in);
+    struct proj_job j = { y, x, d->wpack + d->packed[(size_t)k * d->L + l], n, (int)in,
+                          (int)out };
+    int chunks = (matmul_rows_blocks((int)out) + PROJ_CHUNK_BLOCKS - 1) / PROJ_CHUNK_BLOCKS;
+    pool_run((double)n * in * out < PARALLEL_MIN_MACS ? NULL : d->pool, proj_chunk, &j, chunks);
+}
+
+struct att_job {
+    struct decoder *d;
+    const struct decode_row *rows;
+    int n, l;
+};
+
+/* Attention of one chunk's rows over their slots' caches; the chunk's own
+ * scores scratch (chunks never outnumber rows / ATT_CHUNK_ROWS + 1). */
+static void att_chunk(void *arg, int chunk)
+{
+    const struct att_job *j = arg;
+    struct decoder *d = j->d;
+    float *scores = d->scores + (size_t)chunk * d->P;
+    int r0 = chunk * ATT_CHUNK_ROWS, r1 = r0 + ATT_CHUNK_ROWS < j->n ? r0 + ATT_CHUNK_ROWS : j->n;
+    for (int r = r0; r < r1; r++) {
+        const struct decode_row *w = &j->rows[r];
+        attention_row_forward(d->att + (size_t)r * d->C, scores, d->q + (size_t)r * d->C,
+                              cache_at(d, d->kc, j->l, w->slot), cache_at(d, d->vc, j->l, w->slot),
+                              w->pos + 1, d->KV, d->NH, d->NKV, d->HS);
+    }
 }
 
 /* x -> x + attention(rmsnorm(x)) for layer l. */
@@ -90,12 +180,8 @@ static void attn_step(struct decoder *d, const struct decode_row *rows, int n, i
         memcpy(cache_at(d, d->vc, l, w->slot) + at, d->v + (size_t)r * KV,
                (size_t)KV * sizeof(float));
     }
-    for (int r = 0; r < n; r++) {
-        const struct decode_row *w = &rows[r];
-        attention_row_forward(d->att + (size_t)r * C, d->scores, d->q + (size_t)r * C,
-                              cache_at(d, d->kc, l, w->slot), cache_at(d, d->vc, l, w->slot),
-                              w->pos + 1, KV, d->NH, d->NKV, d->HS);
-    }
+    struct att_job j = { d, rows, n, l };
+    pool_run(d->pool, att_chunk, &j, (n + ATT_CHUNK_ROWS - 1) / ATT_CHUNK_ROWS);
     proj(d, TK_WO, l, d->tmp, d->att, n);
     residual_forward(d->x, d->x, d->tmp, (size_t)n * C);
 }
@@ -120,7 +206,7 @@ static void head_step(struct decoder *d, const int *out, int n_out)
     for (int j = 0; j < n_out; j++)
         memcpy(d->att + (size_t)j * C, d->x + (size_t)out[j] * C, (size_t)C * sizeof(float));
     rmsnorm_forward(d->xn, d->rstd, d->att, d->m->w.final_norm, n_out, C, d->m->cfg.norm_eps);
-    matmul_rows_forward(d->logits, d->xn, d->m->w.lm_head, n_out, C, d->V);
+    proj(d, TK_LM_HEAD, 0, d->logits, d->xn, n_out);
 }
 
 static int rows_valid(const struct decoder *d, const struct decode_row *rows, int n,

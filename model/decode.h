@@ -3,7 +3,7 @@
  * and a step that runs any set of rows, each row one token of one slot at its own
  * position. The same pieces as forward.h (rmsnorm_forward, rope_forward at the
  * row's table row, swiglu_forward, residual_forward, embedding_forward) compose
- * the llama block; only the projections (matmul_rows_forward) and the attention
+ * the llama block; only the projections (matmul_rows_packed) and the attention
  * over the cache (attention_row_forward) are decoding kernels.
  *
  * Positions are per slot, never padded: a prompt of 7 tokens fills positions
@@ -15,18 +15,23 @@
  *
  * Batch invariance: every computation of a row reads only that row and its own
  * slot's cache, in an order that does not depend on the other rows (see
- * matmul_rows_forward), so a sequence's logits are the same bits whether it is
+ * matmul_rows.h), so a sequence's logits are the same bits whether it is
  * decoded alone, in a batch of 3 or of 64, and however its prompt was cut into
  * prefill chunks.
  *
  * LoRA: the decoder reads the base weights only; merge an adapter into them
  * first (lora_merge).
  *
+ * Weights: decoder_alloc() copies the projections into the packed layout of
+ * matmul_rows.h (as much memory again as the model's projections); a change to
+ * the model's weights after decoder_alloc() is not seen by the decoder.
+ *
  * Errors: decoder_alloc() and decoder_step() return -1 on misuse (shapes, a row
  * outside the cache, a token outside the vocabulary); nothing prints or exits.
  *
  * Ownership: decoder_alloc() allocates every buffer, decoder_free() releases them
- * and accepts a zeroed struct. The model is borrowed and must outlive the decoder.
+ * and accepts a zeroed struct. The model and the pool are borrowed and must
+ * outlive the decoder; one step at a time per pool.
  * Logits stay in d->logits until the next step.
  */
 #ifndef MAINLINE_DECODE_H
@@ -35,6 +40,7 @@
 #include <stddef.h>
 
 #include "model.h"
+#include "pool.h"
 
 /* One token to run: `token` of slot `slot` at position `pos`. */
 struct decode_row {
@@ -43,6 +49,7 @@ struct decode_row {
 
 struct decoder {
     const struct model *m;        /* borrowed */
+    struct pool *pool;            /* borrowed, may be NULL: the threads a step uses */
     int S;                        /* slots (sequences the cache holds) */
     int P;                        /* positions per slot */
     int R;                        /* rows one step may run */
@@ -58,13 +65,18 @@ struct decoder {
     float *tmp;                   /* (R, C) o_proj / down_proj output */
     float *g, *u, *h;             /* (R, H) */
     float *rstd;                  /* (R) */
-    float *scores;                /* (P) */
+    float *scores;                /* (R / 4 + 1, P): one row per attention chunk */
     float *logits;                /* (R, V) logits of the rows asked for, in that order */
+    float *wpack;                 /* owned: the projections packed (matmul_rows.h) */
+    size_t *packed;               /* owned: (TK_COUNT, L) offset in wpack of kind k, layer l */
 };
 
 /* A cache of S slots x P positions (P <= the model's max_seq_len) and buffers for
- * steps of up to R rows. */
-int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R);
+ * steps of up to R rows. A step splits its work over the pool's threads (NULL:
+ * the caller's thread only): each projection's output columns, and the rows'
+ * attention; no result depends on the split. */
+int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R,
+                  struct pool *pool);
 void decoder_free(struct decoder *d);
 
 /*

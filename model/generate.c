@@ -1,18 +1,19 @@
 /*
  * generate.c - continuous-batched greedy generation (see generate.h): slots,
- * the queue of prompts shared by the worker threads, stop rules.
+ * the queue of prompts, stop rules. One decoder runs every step; its pool splits
+ * each step's work over the threads.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode.h"
 #include "error.h"
 #include "generate.h"
+#include "pool.h"
 
 #define DEFAULT_PREFILL_CHUNK 32
 
-/* What the workers share: the prompts, the options, the next unstarted prompt. */
+/* The prompts, the options, the next unstarted prompt. */
 struct gen_job {
     const struct model *m;
     const struct tokenizer *tok;
@@ -21,8 +22,7 @@ struct gen_job {
     const struct gen_options *opt;
     struct gen_result *res;
     int chunk, slots, P;
-    size_t next;                   /* guarded by lock */
-    pthread_mutex_t lock;
+    size_t next;
 };
 
 /* A sequence in a slot. */
@@ -59,10 +59,7 @@ int logits_argmax(const float *logits, int V)
 
 static long take_prompt(struct gen_job *j)
 {
-    pthread_mutex_lock(&j->lock);
-    long i = j->next < j->n ? (long)j->next++ : -1;
-    pthread_mutex_unlock(&j->lock);
-    return i;
+    return j->next < j->n ? (long)j->next++ : -1;
 }
 
 /* Fill free slots from the queue; the number of occupied slots. */
@@ -157,9 +154,8 @@ static int accept_token(struct worker *w, int s, int next)
     return 0;
 }
 
-static void *worker_run(void *arg)
+static void worker_run(struct worker *w)
 {
-    struct worker *w = arg;
     while (admit(w) > 0) {
         int n_out, n = build_rows(w, &n_out);
         if (decoder_step(&w->d, w->rows, n, w->out, n_out) < 0) {
@@ -173,15 +169,14 @@ static void *worker_run(void *arg)
                 w->sl[s].idx = -1;
         }
     }
-    return NULL;
 }
 
-static int worker_init(struct worker *w, struct gen_job *j)
+static int worker_init(struct worker *w, struct gen_job *j, struct pool *pool)
 {
     memset(w, 0, sizeof(*w));
     w->job = j;
     int R = j->slots * j->chunk;
-    if (decoder_alloc(&w->d, j->m, j->slots, j->P, R) < 0)
+    if (decoder_alloc(&w->d, j->m, j->slots, j->P, R, pool) < 0)
         return -1;
     w->sl = xcalloc((size_t)j->slots, sizeof(*w->sl));
     for (int s = 0; s < j->slots; s++)
@@ -242,33 +237,20 @@ int generate_greedy(const struct model *m, const struct tokenizer *tok,
 {
     for (size_t i = 0; i < n; i++)
         res[i] = (struct gen_result){ STRBUF_INIT, 0, GEN_LENGTH };
-    struct gen_job j = { m, tok, prompts, n, opt, res, 0, 0, 0, 0,
-                         PTHREAD_MUTEX_INITIALIZER };
+    struct gen_job j = { m, tok, prompts, n, opt, res, 0, 0, 0, 0 };
     if (n == 0)
         return 0;
     if (plan_job(&j, err) < 0)
         return -1;
-    int T = opt->threads < (int)n ? opt->threads : (int)n;
-    j.slots = (opt->batch + T - 1) / T;
-    struct worker *w = xcalloc((size_t)T, sizeof(*w));
-    pthread_t *th = xcalloc((size_t)T, sizeof(*th));
-    int rc = 0, started = 0;
-    for (int t = 0; t < T && rc == 0; t++)
-        rc = worker_init(&w[t], &j);
-    for (int t = 1; t < T && rc == 0; t++, started++)
-        if (pthread_create(&th[t], NULL, worker_run, &w[t]) != 0)
-            break;   /* the threads that started (and this one) do the work */
+    j.slots = opt->batch < (int)n ? opt->batch : (int)n;
+    struct pool *pool = pool_new(opt->threads);
+    struct worker w;
+    int rc = worker_init(&w, &j, pool);
     if (rc == 0)
-        worker_run(&w[0]);
-    for (int t = 1; t <= started; t++)
-        pthread_join(th[t], NULL);
-    for (int t = 0; t < T; t++) {
-        rc |= w[t].failed ? -1 : 0;
-        worker_free(&w[t]);
-    }
-    free(w);
-    free(th);
-    pthread_mutex_destroy(&j.lock);
+        worker_run(&w);
+    rc |= w.failed ? -1 : 0;
+    worker_free(&w);
+    pool_free(pool);
     if (rc < 0)
         sb_adds(err, "generation: cannot allocate the decoder, or a decoding step failed");
     return rc < 0 ? -1 : 0;

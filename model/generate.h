@@ -3,8 +3,8 @@
  * over a decoder's slots (decode.h). Every step runs one row per generating
  * sequence plus up to `prefill_chunk` prompt tokens of each sequence still reading
  * its prompt; a finished sequence leaves its slot at once and the next prompt
- * takes it. With `threads` > 1 each thread has its own decoder and takes the next
- * unstarted prompt when a slot frees up.
+ * takes it. `threads` split each step's work (the projections' output columns,
+ * the rows' attention) over a pool (pool.h); the batch stays one batch.
  *
  * A sequence stops at the first of:
  *   - the end-of-sequence token (EOS, or BOS as llama2.c's run.c does: its
@@ -47,7 +47,7 @@ struct gen_options {
     const char *const *stop;     /* n_stop non-empty stop strings (may be NULL) */
     size_t n_stop;
     int batch;                   /* sequences decoded together (over all threads), >= 1 */
-    int threads;                 /* >= 1 */
+    int threads;                 /* >= 1: threads sharing each step */
     int prefill_chunk;           /* prompt tokens of one sequence per step; 0: 32 */
 };
 

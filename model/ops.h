@@ -40,18 +40,7 @@ void matmul_backward(float *dx, float *dw, const float *dy, const float *x, cons
 /* The naive triple loop (double accumulation), kept as the reference for tests. */
 void matmul_forward_naive(float *y, const float *x, const float *w, int N, int in, int out);
 
-/*
- * y (N, out) = x (N, in) W (out, in)^T without BLAS, for decoding: y[n][o] is the
- * same bits whatever N and wherever row n sits in the batch, because every element
- * is one dot product in a fixed order (8 lane partial sums over i, one fixed
- * reduction tree, then the tail in order). BLAS GEMM gives no such promise (its
- * small-matrix and GEMV paths for small N sum in other orders), so a sequence
- * would decode differently alone and in a batch. Register tiles of 4 rows x 2
- * outputs reuse each loaded weight vector 4 times; an AVX2 clone is picked at load
- * time on CPUs that have it (no FMA: the rounding stays that of the portable code).
- * Single-threaded. y is overwritten.
- */
-void matmul_rows_forward(float *y, const float *x, const float *w, int N, int in, int out);
+/* The batch-invariant matmul of decoding is in matmul_rows.h. */
 
 /* ---- rmsnorm: out = w * x / sqrt(mean(x^2) + eps) ---- */
 

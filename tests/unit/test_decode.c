@@ -18,6 +18,7 @@
 #include "forward.h"
 #include "generate.h"
 #include "lora.h"
+#include "matmul_rows.h"
 #include "ops.h"
 #include "testhelp.h"
 
@@ -73,10 +74,36 @@ static double max_abs_diff(const float *a, const float *b, size_t n)
 
 /* ---- kernels ---- */
 
+/* y by every version this CPU runs; 0 when they all gave the bits of the first. */
+static int all_isas_agree(const float *x, const float *wp, int N, int in, int out, float *y,
+                          float *other)
+{
+    enum matmul_isa was = matmul_rows_isa();
+    int agree = 1;
+    CHECK(matmul_rows_use(MM_PORTABLE) == 0);
+    matmul_rows_packed(y, x, wp, N, in, out, 0, matmul_rows_blocks(out));
+    for (int isa = MM_AVX2; isa <= MM_AVX512; isa++) {
+        if (matmul_rows_use((enum matmul_isa)isa) < 0) {
+            fprintf(stderr, "  matmul_rows: this CPU has no %s\n",
+                    matmul_rows_isa_name((enum matmul_isa)isa));
+            continue;
+        }
+        matmul_rows_packed(other, x, wp, N, in, out, 0, matmul_rows_blocks(out));
+        fprintf(stderr, "  matmul_rows: %s gives the portable bits: %s\n",
+                matmul_rows_isa_name((enum matmul_isa)isa),
+                memcmp(y, other, (size_t)N * out * sizeof(float)) == 0 ? "yes" : "NO");
+        agree &= memcmp(y, other, (size_t)N * out * sizeof(float)) == 0;
+    }
+    CHECK(matmul_rows_use(was) == 0);
+    return agree;
+}
+
 static void test_matmul_rows(void)
 {
-    enum { N = 11, IN = 37, OUT = 13 };
-    float x[N * IN], w[OUT * IN], y[N * OUT], ref[N * OUT], one[OUT];
+    /* 21 rows: tiles of 8, 4, 2 and 1; 53 outputs: blocks of 16 in threes and a
+     * partial last block; in 37 is no multiple of any vector width */
+    enum { N = 21, IN = 37, OUT = 53 };
+    float x[N * IN], w[OUT * IN], y[N * OUT], ref[N * OUT], one[OUT], yb[N * OUT];
     for (int i = 0; i < N * IN; i++)
         x[i] = frand();
     for (int i = 0; i < OUT * IN; i++)
@@ -84,7 +111,8 @@ static void test_matmul_rows(void)
     matmul_rows_forward(y, x, w, N, IN, OUT);
     matmul_forward_naive(ref, x, w, N, IN, OUT);
     double d = max_abs_diff(y, ref, N * OUT);
-    fprintf(stderr, "  matmul_rows_forward vs naive: max |diff| %.3g\n", d);
+    fprintf(stderr, "  matmul_rows_forward (%s) vs naive: max |diff| %.3g\n",
+            matmul_rows_isa_name(matmul_rows_isa()), d);
     CHECK(d < 1e-5);
     /* each row alone, and every batch size: the same bits */
     for (int n = 0; n < N; n++) {
@@ -92,10 +120,23 @@ static void test_matmul_rows(void)
         CHECK(memcmp(one, y + n * OUT, sizeof(one)) == 0);
     }
     for (int b = 1; b <= N; b++) {
-        float yb[N * OUT];
         matmul_rows_forward(yb, x + (N - b) * IN, w, b, IN, OUT);
         CHECK(memcmp(yb, y + (N - b) * OUT, (size_t)b * OUT * sizeof(float)) == 0);
     }
+    /* the columns in any split over block ranges (as threads cut them) */
+    float *wp = xmalloc(matmul_rows_packed_len(IN, OUT) * sizeof(float));
+    matmul_rows_pack(wp, w, IN, OUT);
+    int nb = matmul_rows_blocks(OUT);
+    for (int cut = 0; cut <= nb; cut++) {
+        memset(yb, 0, sizeof(yb));
+        matmul_rows_packed(yb, x, wp, N, IN, OUT, 0, cut);
+        matmul_rows_packed(yb, x, wp, N, IN, OUT, cut, nb);
+        CHECK(memcmp(yb, y, sizeof(y)) == 0);
+    }
+    /* every instruction set this CPU has: the same bits as the portable fmaf chain */
+    CHECK(all_isas_agree(x, wp, N, IN, OUT, yb, ref));
+    CHECK(memcmp(yb, y, sizeof(y)) == 0);
+    free(wp);
 }
 
 static void test_attention_row(void)
@@ -148,7 +189,7 @@ static void test_decode_matches_forward(void)
     CHECK(model_acts_alloc(&a, &m.cfg, NULL, 1, T) == 0);
     CHECK(model_forward(&m, NULL, ids, 1, T, &a) == 0);
     struct decoder d;
-    CHECK(decoder_alloc(&d, &m, 1, T, T) == 0);
+    CHECK(decoder_alloc(&d, &m, 1, T, T, NULL) == 0);
     float *whole = xmalloc((size_t)T * V * sizeof(float));
     float *steps = xmalloc((size_t)T * V * sizeof(float));
     decode_all(&d, 0, ids, T, T, whole);
@@ -176,7 +217,8 @@ static void test_decode_matches_forward(void)
 }
 
 /* A sequence's logits alone in a 1-slot decoder and in slot 2 of 5, while the
- * other slots decode other sequences (different lengths) in the same steps. */
+ * other slots decode other sequences (different lengths) in the same steps, the
+ * batched decoder splitting its steps over 3 threads. */
 static void test_logits_batch_invariant(void)
 {
     struct model m;
@@ -186,8 +228,9 @@ static void test_logits_batch_invariant(void)
     for (int s = 0; s < S; s++)
         random_ids(ids[s], T);
     struct decoder alone, many;
-    CHECK(decoder_alloc(&alone, &m, 1, T, T) == 0);
-    CHECK(decoder_alloc(&many, &m, S, T, S * T) == 0);
+    CHECK(decoder_alloc(&alone, &m, 1, T, T, NULL) == 0);
+    struct pool *pool = pool_new(3);
+    CHECK(decoder_alloc(&many, &m, S, T, S * T, pool) == 0);
     float *ref = xmalloc((size_t)T * V * sizeof(float));
     decode_all(&alone, 0, ids[2], T, 1, ref);
     int same = 1;
@@ -211,6 +254,7 @@ static void test_logits_batch_invariant(void)
     free(ref);
     decoder_free(&alone);
     decoder_free(&many);
+    pool_free(pool);
     model_free(&m);
 }
 
@@ -238,7 +282,7 @@ static void test_merged_lora(void)
     CHECK(max_abs_diff(a.logits, base.logits, (size_t)T * V) > 1e-2);   /* it does something */
     CHECK(lora_merge(&lo, &m) == 0);
     struct decoder d;
-    CHECK(decoder_alloc(&d, &m, 1, T, T) == 0);
+    CHECK(decoder_alloc(&d, &m, 1, T, T, NULL) == 0);
     float *logits = xmalloc((size_t)T * V * sizeof(float));
     decode_all(&d, 0, ids, T, T, logits);
     double diff = max_abs_diff(logits, a.logits, (size_t)T * V);
@@ -337,7 +381,7 @@ static void test_stop_rules(void)
     random_model(&m);
     struct tokenizer tok;
     CHECK(tokenizer_init_bytes(&tok, 260, 256, 257, 258) == 0);
-    tok.bos_id = -1;   /* only the EOS below ends a sequence */
+    tok.bos_id = tok.eos_id = -1;   /* only the EOS set below ends a sequence */
     struct prompts ps;
     make_prompts(&ps);
     struct gen_options o = { .max_new_tokens = 12, .batch = 4, .threads = 1 };
