@@ -72,19 +72,20 @@ int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R,
     d->KV = d->HS * d->NKV;
     d->H = cfg->hidden_dim;
     d->V = cfg->vocab_size;
-    size_t cache = (size_t)d->L * S * P * d->KV, rc = (size_t)R * d->C, rkv = (size_t)R * d->KV;
+    d->klen = attention_keys_len(P, d->NKV, d->HS);
+    size_t kcache = (size_t)d->L * S * d->klen, cache = (size_t)d->L * S * P * d->KV, rc = (size_t)R * d->C, rkv = (size_t)R * d->KV;
     size_t rh = (size_t)R * d->H, half = (size_t)P * (d->HS / 2);
     struct { float **field; size_t n; } parts[] = {
-        { &d->kc, cache }, { &d->vc, cache }, { &d->rope_cos, half }, { &d->rope_sin, half },
+        { &d->kc, kcache }, { &d->vc, cache }, { &d->rope_cos, half }, { &d->rope_sin, half },
         { &d->x, rc }, { &d->xn, rc }, { &d->q, rc }, { &d->k, rkv }, { &d->v, rkv },
         { &d->att, rc }, { &d->tmp, rc }, { &d->g, rh }, { &d->u, rh }, { &d->h, rh },
-        { &d->rstd, (size_t)R }, { &d->scores, ((size_t)R / ATT_CHUNK_ROWS + 1) * P },
+        { &d->rstd, (size_t)R }, { &d->scores, ((size_t)R / ATT_CHUNK_ROWS + 1) * P * (d->NH / d->NKV) },
         { &d->logits, (size_t)R * d->V },
     };
     size_t total = 0, nparts = sizeof(parts) / sizeof(parts[0]);
     for (size_t i = 0; i < nparts; i++)
         total += parts[i].n;
-    d->slab = xmalloc(total * sizeof(float));
+    d->slab = xcalloc(total, sizeof(float));   /* zeros: a key block's unused lanes */
     float *p = d->slab;
     for (size_t i = 0; i < nparts; i++) {
         *parts[i].field = p;
@@ -103,10 +104,16 @@ void decoder_free(struct decoder *d)
     memset(d, 0, sizeof(*d));
 }
 
-/* Slot s's cache rows of layer l: (P, KV). */
-static float *cache_at(const struct decoder *d, float *base, int l, int s)
+/* Slot s's values of layer l: (P, KV). */
+static float *values_at(const struct decoder *d, int l, int s)
 {
-    return base + ((size_t)l * d->S + (size_t)s) * d->P * d->KV;
+    return d->vc + ((size_t)l * d->S + (size_t)s) * d->P * d->KV;
+}
+
+/* Slot s's keys of layer l, packed (ops.h attention_row_forward). */
+static float *keys_at(const struct decoder *d, int l, int s)
+{
+    return d->kc + ((size_t)l * d->S + (size_t)s) * d->klen;
 }
 
 struct proj_job {
@@ -149,13 +156,13 @@ static void att_chunk(void *arg, int chunk)
 {
     const struct att_job *j = arg;
     struct decoder *d = j->d;
-    float *scores = d->scores + (size_t)chunk * d->P;
+    float *scores = d->scores + (size_t)chunk * d->P * (d->NH / d->NKV);
     int r0 = chunk * ATT_CHUNK_ROWS, r1 = r0 + ATT_CHUNK_ROWS < j->n ? r0 + ATT_CHUNK_ROWS : j->n;
     for (int r = r0; r < r1; r++) {
         const struct decode_row *w = &j->rows[r];
         attention_row_forward(d->att + (size_t)r * d->C, scores, d->q + (size_t)r * d->C,
-                              cache_at(d, d->kc, j->l, w->slot), cache_at(d, d->vc, j->l, w->slot),
-                              w->pos + 1, d->KV, d->NH, d->NKV, d->HS);
+                              keys_at(d, j->l, w->slot), values_at(d, j->l, w->slot), w->pos + 1,
+                              d->P, d->KV, d->NH, d->NKV, d->HS);
     }
 }
 
@@ -176,8 +183,8 @@ static void attn_step(struct decoder *d, const struct decode_row *rows, int n, i
         rope_forward(q, q, c, s, 1, 1, d->NH, d->HS);
         rope_forward(k, k, c, s, 1, 1, d->NKV, d->HS);
         size_t at = (size_t)w->pos * KV;
-        memcpy(cache_at(d, d->kc, l, w->slot) + at, k, (size_t)KV * sizeof(float));
-        memcpy(cache_at(d, d->vc, l, w->slot) + at, d->v + (size_t)r * KV,
+        attention_key_store(keys_at(d, l, w->slot), k, w->pos, d->P, d->NKV, d->HS);
+        memcpy(values_at(d, l, w->slot) + at, d->v + (size_t)r * KV,
                (size_t)KV * sizeof(float));
     }
     struct att_job j = { d, rows, n, l };

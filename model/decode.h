@@ -55,7 +55,9 @@ struct decoder {
     int R;                        /* rows one step may run */
     int L, C, KV, H, V, NH, NKV, HS;
     float *slab;                  /* owned: every float buffer below */
-    float *kc, *vc;               /* (L, S, P, KV) keys after RoPE, values */
+    size_t klen;                  /* floats of one slot's keys of one layer */
+    float *kc;                    /* (L, S, klen) keys after RoPE, packed per kv head (ops.h) */
+    float *vc;                    /* (L, S, P, KV) values */
     float *rope_cos, *rope_sin;   /* (P, HS/2) */
     float *x;                     /* (R, C) residual stream */
     float *xn;                    /* (R, C) a norm's output */
@@ -65,7 +67,7 @@ struct decoder {
     float *tmp;                   /* (R, C) o_proj / down_proj output */
     float *g, *u, *h;             /* (R, H) */
     float *rstd;                  /* (R) */
-    float *scores;                /* (R / 4 + 1, P): one row per attention chunk */
+    float *scores;                /* (R / 4 + 1, NH / NKV, P): one per attention chunk */
     float *logits;                /* (R, V) logits of the rows asked for, in that order */
     float *wpack;                 /* owned: the projections packed (matmul_rows.h) */
     size_t *packed;               /* owned: (TK_COUNT, L) offset in wpack of kind k, layer l */

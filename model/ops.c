@@ -11,6 +11,7 @@
 
 #include <cblas.h>
 
+#include "matmul_rows.h"
 #include "ops.h"
 
 /* ---- matmul ---- */
@@ -286,36 +287,84 @@ void attention_forward_naive(float *out, const float *q, const float *k, const f
             }
 }
 
-void attention_row_forward(float *out, float *scores, const float *q, const float *k,
-                           const float *v, int npos, int ld, int NH, int NKV, int HS)
+size_t attention_keys_len(int P, int NKV, int HS)
+{
+    return (size_t)NKV * matmul_rows_packed_len(HS, P);
+}
+
+void attention_key_store(float *kp, const float *k, int pos, int P, int NKV, int HS)
+{
+    size_t head = matmul_rows_packed_len(HS, P);
+    size_t at = (size_t)(pos / MM_BLOCK) * HS * MM_BLOCK + pos % MM_BLOCK;
+    for (int g = 0; g < NKV; g++)
+        for (int i = 0; i < HS; i++)
+            kp[g * head + at + (size_t)i * MM_BLOCK] = k[(size_t)g * HS + i];
+}
+
+/* 8 floats as one value (GCC/Clang vector extension): lane-wise IEEE arithmetic,
+ * so a lane computes exactly what the scalar loop would. */
+typedef float v8f __attribute__((vector_size(32)));
+
+/* oh (HS) = sum over positions j of (scores[j] * inv) * v[j], each dim summed as
+ * four interleaved partial sums (j mod 4, in order) added as (s0 + s1) + (s2 + s3):
+ * four independent chains keep the adder busy. The scalar tail dims sum the same
+ * way. Inlined into attention_row_forward's clones, so it is vectorized as they are. */
+static inline __attribute__((always_inline)) void
+attention_values(float *oh, const float *scores, float inv, const float *v, int npos, int ld,
+                 int HS)
+{
+    int hs8 = HS & ~7;
+    for (int i = 0; i < hs8; i += 8) {
+        v8f a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 }, vj[4];
+        int j = 0;
+        for (; j + 4 <= npos; j += 4) {
+            for (int t = 0; t < 4; t++)
+                memcpy(&vj[t], v + (size_t)(j + t) * ld + i, sizeof(v8f));
+            a0 += (scores[j] * inv) * vj[0];
+            a1 += (scores[j + 1] * inv) * vj[1];
+            a2 += (scores[j + 2] * inv) * vj[2];
+            a3 += (scores[j + 3] * inv) * vj[3];
+        }
+        v8f *tail[3] = { &a0, &a1, &a2 };   /* position j + t goes to partial sum t */
+        for (int t = 0; j + t < npos; t++) {
+            memcpy(&vj[0], v + (size_t)(j + t) * ld + i, sizeof(v8f));
+            *tail[t] += (scores[j + t] * inv) * vj[0];
+        }
+        v8f sum = (a0 + a1) + (a2 + a3);
+        memcpy(oh + i, &sum, sizeof(sum));
+    }
+    for (int i = hs8; i < HS; i++) {
+        float acc[4] = { 0 };
+        for (int j = 0; j < npos; j++)
+            acc[j & 3] += (scores[j] * inv) * v[(size_t)j * ld + i];
+        oh[i] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    }
+}
+
+__attribute__((target_clones("avx2", "default")))
+void attention_row_forward(float *out, float *scores, const float *q, const float *kp,
+                           const float *v, int npos, int P, int ld, int NH, int NKV, int HS)
 {
     int group = NH / NKV;
     float scale = (float)(1.0 / sqrt((double)HS));
-    for (int h = 0; h < NH; h++) {
-        const float *qh = q + (size_t)h * HS;             /* (HS) */
-        size_t koff = (size_t)(h / group) * HS;
-        float mx = -INFINITY, sum = 0;
-        for (int j = 0; j < npos; j++) {
-            const float *kj = k + (size_t)j * ld + koff;  /* (HS) */
-            float s = 0;
-            for (int i = 0; i < HS; i++)
-                s += qh[i] * kj[i];
-            scores[j] = s * scale;
-            mx = scores[j] > mx ? scores[j] : mx;
-        }
-        for (int j = 0; j < npos; j++) {
-            scores[j] = expf(scores[j] - mx);
-            sum += scores[j];
-        }
-        float inv = 1.0f / sum;
-        float *oh = out + (size_t)h * HS;
-        for (int i = 0; i < HS; i++)
-            oh[i] = 0.0f;
-        for (int j = 0; j < npos; j++) {
-            const float *vj = v + (size_t)j * ld + koff;
-            float p = scores[j] * inv;
-            for (int i = 0; i < HS; i++)
-                oh[i] += p * vj[i];
+    size_t head = matmul_rows_packed_len(HS, P);
+    for (int g = 0; g < NKV; g++) {
+        /* scores (group, npos) = q of the group's heads (group, HS) K_g^T */
+        matmul_rows_packed(scores, q + (size_t)g * group * HS, kp + g * head, group, HS, npos,
+                           0, matmul_rows_blocks(npos));
+        for (int t = 0; t < group; t++) {
+            float *sh = scores + (size_t)t * npos;
+            float mx = -INFINITY, sum = 0;
+            for (int j = 0; j < npos; j++) {
+                sh[j] *= scale;
+                mx = sh[j] > mx ? sh[j] : mx;
+            }
+            for (int j = 0; j < npos; j++) {
+                sh[j] = expf(sh[j] - mx);
+                sum += sh[j];
+            }
+            attention_values(out + (size_t)(g * group + t) * HS, sh, 1.0f / sum,
+                             v + (size_t)g * HS, npos, ld, HS);
         }
     }
 }

@@ -86,13 +86,25 @@ void attention_forward_naive(float *out, const float *q, const float *k, const f
                              int T, int NH, int NKV, int HS);
 
 /*
- * One query row against a KV cache (decoding): q (NH * HS) at position npos - 1
- * attends to keys and values k, v (npos, NKV * HS) rows 0..npos-1, each kv row
- * `ld` floats apart; out (NH * HS). scores (npos) is scratch. Softmax as in
- * attention_forward (max-subtracted expf, float sum); dot products in order.
+ * One query row against a KV cache (decoding). Keys are stored packed per kv head,
+ * as matmul_rows_pack lays out a (P, HS) weight: kp (NKV, attention_keys_len / NKV)
+ * with position p, dim i of kv head g at block p / 16, row i, lane p % 16
+ * (attention_key_store writes one position). Values are plain rows: v (npos, NKV *
+ * HS), each row `ld` floats apart.
+ *
+ * q (NH * HS) at position npos - 1 attends to positions 0..npos-1; out (NH * HS).
+ * scores (NH / NKV, npos) is scratch. The scores of a kv head's query heads are one
+ * matmul_rows_packed product (each an fma chain over the head dims, in order), then
+ * scaled; softmax as in attention_forward (max-subtracted expf, float sum in
+ * position order); each output dim sums (p_j / sum) v_j in four interleaved partial
+ * sums over positions (j mod 4) added in a fixed tree. So a
+ * row's output depends only on its own q and cache, never on other rows.
  */
-void attention_row_forward(float *out, float *scores, const float *q, const float *k,
-                           const float *v, int npos, int ld, int NH, int NKV, int HS);
+size_t attention_keys_len(int P, int NKV, int HS);
+/* Key k (NKV * HS) of position pos into kp (attention_keys_len(P, NKV, HS)). */
+void attention_key_store(float *kp, const float *k, int pos, int P, int NKV, int HS);
+void attention_row_forward(float *out, float *scores, const float *q, const float *kp,
+                           const float *v, int npos, int P, int ld, int NH, int NKV, int HS);
 
 /* ---- swiglu: out = silu(g) * u ---- */
 
