@@ -13,8 +13,10 @@
 #include "pool.h"
 
 /* Multiply-adds below which a projection runs on the calling thread alone: waking
- * the pool costs a few microseconds. */
-#define PARALLEL_MIN_MACS 32768
+ * the pool costs several microseconds, more when the machine is busy (at 32K, the
+ * lm_head of stories260K at batch 1 went to the pool and 2 threads ran at half
+ * the speed of 1). */
+#define PARALLEL_MIN_MACS 262144
 
 /* The chunks threads claim: a projection's output columns PROJ_CHUNK_BLOCKS blocks
  * of 16 at a time (one AVX-512 register tile wide), attention ATT_CHUNK_ROWS rows

@@ -17,7 +17,8 @@
  *  - matrices are row-major; a weight is (out, in), y = x W^T.
  *  - parallelism comes only from OpenBLAS threads (set by the caller with
  *    openblas_set_num_threads); every other loop is sequential, so the same
- *    inputs and the same thread count give bitwise identical results.
+ *    inputs and the same thread count give bitwise identical results. (The
+ *    decoder splits its own steps over threads: decode.h.)
  *
  * Dimension names: N rows (B * T positions), B batch, T time, C channels,
  * NH query heads, NKV kv heads, HS head size, V vocab.
