@@ -48,7 +48,8 @@ static void pack_weights(struct decoder *d)
         int layers = kind == TK_LM_HEAD ? 1 : d->L;
         for (int l = 0; l < layers; l++) {
             struct tensor_ref w = model_tensor(d->m, kind, l);
-            matmul_rows_pack(d->wpack + d->packed[(size_t)kind * d->L + l], w.data, (int)w.cols, (int)w.rows);
+            matmul_rows_pack(d->wpack + d->packed[(size_t)kind * d->L + l], w.data, (int)w.cols,
+                             (int)w.rows);
         }
     }
 }
@@ -75,14 +76,15 @@ int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R,
     d->H = cfg->hidden_dim;
     d->V = cfg->vocab_size;
     d->klen = attention_keys_len(P, d->NKV, d->HS);
-    size_t kcache = (size_t)d->L * S * d->klen, cache = (size_t)d->L * S * P * d->KV, rc = (size_t)R * d->C, rkv = (size_t)R * d->KV;
+    size_t kcache = (size_t)d->L * S * d->klen, cache = (size_t)d->L * S * P * d->KV;
+    size_t rc = (size_t)R * d->C, rkv = (size_t)R * d->KV;
+    size_t scores = ((size_t)R / ATT_CHUNK_ROWS + 1) * P * (d->NH / d->NKV);
     size_t rh = (size_t)R * d->H, half = (size_t)P * (d->HS / 2);
     struct { float **field; size_t n; } parts[] = {
         { &d->kc, kcache }, { &d->vc, cache }, { &d->rope_cos, half }, { &d->rope_sin, half },
         { &d->x, rc }, { &d->xn, rc }, { &d->q, rc }, { &d->k, rkv }, { &d->v, rkv },
         { &d->att, rc }, { &d->tmp, rc }, { &d->g, rh }, { &d->u, rh }, { &d->h, rh },
-        { &d->rstd, (size_t)R }, { &d->scores, ((size_t)R / ATT_CHUNK_ROWS + 1) * P * (d->NH / d->NKV) },
-        { &d->logits, (size_t)R * d->V },
+        { &d->rstd, (size_t)R }, { &d->scores, scores }, { &d->logits, (size_t)R * d->V },
     };
     size_t total = 0, nparts = sizeof(parts) / sizeof(parts[0]);
     for (size_t i = 0; i < nparts; i++)

@@ -54,7 +54,7 @@ static inline int block_width(int b, int out)
 /* ---- portable: fmaf, one block of 16 columns for one row at a time ---- */
 
 static void rows_portable(float *y, const float *x, const float *wp, int N, int in, int out,
-                            int b0, int b1)
+                          int b0, int b1)
 {
     for (int b = b0; b < b1; b++) {
         const float *wb = wp + (size_t)b * in * MM_BLOCK;   /* (in, 16) */
