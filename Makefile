@@ -221,10 +221,19 @@ unit-tests: $(UNIT_TESTS) $(FAKES)
 
 # Benchmarks: linked like unit tests, run only by `make bench` (never by test or
 # check); their numbers go in README.md, "Benchmarks".
-BENCHES := $(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_overhead $(BUILD)/bench/bench_decode
-$(BUILD)/bench/bench_%: bench/bench_%.c $(LIB)
+BENCHES := $(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_overhead $(BUILD)/bench/bench_decode \
+           $(BUILD)/bench/bench_train
+$(BUILD)/bench/bench_%: bench/bench_%.c $(BUILD)/bench/bench_tmpdir.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/bench/bench_tmpdir.o $(LIB) $(LIBS)
+
+# The training benchmark drives the trainer library, so it links like a unit test.
+$(BUILD)/bench/bench_train: bench/bench_train.c $(BUILD)/bench/bench_tmpdir.o $(TRAIN_LIB) \
+                             $(MODEL_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/bench/bench_tmpdir.o $(TRAIN_LIB) \
+	    $(MODEL_LIB) $(LIB) \
+	    $(MODEL_LIBS) $(LIBS)
 
 # Decoding links the model layer.
 $(BUILD)/bench/bench_decode: bench/bench_decode.c $(MODEL_LIB) $(LIB)

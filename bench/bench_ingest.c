@@ -19,7 +19,6 @@
  *   build/bench/bench_ingest [TRAIN_LINES [REPS]]     (defaults 200000 and 3)
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 
 #include <sqlite3.h>
 
+#include "bench_tmpdir.h"
 #include "error.h"
 #include "ingest.h"
 #include "reg_exec.h"
@@ -85,7 +85,7 @@ static struct span median(struct span *s, int n)
 
 /* ---- the temporary directory ---- */
 
-static char tmpdir[4096];
+static const char *tmpdir;
 
 static const char *tmp_path(const char *fmt, int rep)
 {
@@ -96,19 +96,6 @@ static const char *tmp_path(const char *fmt, int rep)
     return path;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void remove_tmpdir(void)
-{
-    if (tmpdir[0])
-        nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* ---- the metrics file and the same rows in memory ---- */
 
@@ -371,12 +358,7 @@ int main(int argc, char **argv)
     }
     long train_lines = argc > 1 ? parse_arg(argv[1], 1000, 100000000, "TRAIN_LINES") : 200000;
     int reps = argc > 2 ? (int)parse_arg(argv[2], 1, 100, "REPS") : 3;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/mainline-bench-ingest-XXXXXX",
-             base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir))
-        die("cannot create a temporary directory: %s", strerror(errno));
-    atexit(remove_tmpdir);
+    tmpdir = bench_tmpdir_create("ingest");
 
     struct rows rows = { 0 };
     char metrics[4400];

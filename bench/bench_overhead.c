@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 
 #include <sqlite3.h>
 
+#include "bench_tmpdir.h"
 #include "error.h"
 #include "strbuf.h"
 #include "table.h"
@@ -167,22 +167,7 @@ static struct cost run_mainline(char *const *argv, const char *log)
 
 /* ---- the temporary directory ---- */
 
-static char tmpdir[4096];
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void remove_tmpdir(void)
-{
-    if (tmpdir[0])
-        nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    tmpdir[0] = '\0';
-}
+static const char *tmpdir;
 
 static char *path_in(const char *dir, const char *name)
 {
@@ -300,28 +285,24 @@ static void check_registry(const char *db_path, int n)
 
 static struct rep one_rep(const char *mainline, const char *trainer, int n)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/mainline-bench-overhead-XXXXXX",
-             base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir))
-        die("cannot create a temporary directory: %s", strerror(errno));
+    tmpdir = bench_tmpdir_create("overhead");
     struct rep r;
     r.ref = run_reference(trainer, n);
 
     char *sweep = path_in(tmpdir, "overhead.yaml"), *log = path_in(tmpdir, "mainline.log");
     char *db = path_in(tmpdir, "mainline.db");
     write_sweep(sweep, trainer, n);
-    char *plan[] = { (char *)mainline, "-C", tmpdir, "plan", sweep, NULL };
+    char *plan[] = { (char *)mainline, "-C", (char *)tmpdir, "plan", sweep, NULL };
     r.plan = run_mainline(plan, log);
     char jobs[16];
     snprintf(jobs, sizeof(jobs), "%d", JOBS);
-    char *run[] = { (char *)mainline, "-C", tmpdir, "run", "overhead", "-j", jobs, "-q", NULL };
+    char *run[] = { (char *)mainline, "-C", (char *)tmpdir, "run", "overhead", "-j", jobs, "-q", NULL };
     r.run = run_mainline(run, log);
     check_registry(db, n);
     free(sweep);
     free(log);
     free(db);
-    remove_tmpdir();
+    bench_tmpdir_remove();
     return r;
 }
 
@@ -361,7 +342,6 @@ int main(int argc, char **argv)
     int n = argc > 3 ? (int)parse_arg(argv[3], N_LR, 100000, "N") : 200;
     int reps = argc > 4 ? (int)parse_arg(argv[4], 1, 100, "REPS") : 5;
     n -= n % N_LR;
-    atexit(remove_tmpdir);
 
     struct rep *r = xcalloc((size_t)reps, sizeof(*r));
     for (int i = 0; i < reps; i++)

@@ -14,3 +14,6 @@ echo
 "$BUILD/bench/bench_overhead" "$BINDIR/mainline" "$BUILD/bench/instant_trainer"
 echo
 "$BUILD/bench/bench_decode"
+echo
+# Sets OPENBLAS_CORETYPE for itself when the CPU calls for one (see bench_train.c).
+"$BUILD/bench/bench_train"

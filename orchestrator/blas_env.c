@@ -1,7 +1,13 @@
 /* blas_env.c - choosing OPENBLAS_CORETYPE from the CPU's features (see blas_env.h). */
 #include <stdlib.h>
+#include <time.h>
+
+#include <cblas.h>
 
 #include "blas_env.h"
+#include "error.h"
+
+void openblas_set_num_threads(int n);
 
 const char *blas_coretype_for_cpu(void)
 {
@@ -18,4 +24,36 @@ const char *blas_coretype_for_jobs(void)
 {
     const char *user = getenv("OPENBLAS_CORETYPE");
     return user && *user ? user : blas_coretype_for_cpu();
+}
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double blas_sgemm_gflops(int m, int n, int k, int threads)
+{
+    openblas_set_num_threads(threads);
+    size_t na = (size_t)m * k, nb = (size_t)n * k;
+    float *a = xmalloc(na * sizeof(float)), *b = xmalloc(nb * sizeof(float));
+    float *c = xmalloc((size_t)m * n * sizeof(float));
+    for (size_t i = 0; i < na; i++)
+        a[i] = 1.0f / (float)(i % 7 + 1);
+    for (size_t i = 0; i < nb; i++)
+        b[i] = 1.0f / (float)(i % 5 + 1);
+    double best = 1e30;
+    for (int rep = 0; rep < 6; rep++) {   /* the first call warms the threads up */
+        double t0 = seconds();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k, 0.0f, c,
+                    n);
+        double t = seconds() - t0;
+        if (rep > 0 && t < best)
+            best = t;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * m * n * (double)k / best / 1e9;
 }

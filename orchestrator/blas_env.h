@@ -16,4 +16,9 @@ const char *blas_coretype_for_cpu(void);
 /* What jobs get: the user's OPENBLAS_CORETYPE if set, else blas_coretype_for_cpu(). */
 const char *blas_coretype_for_jobs(void);
 
+/* Measured GFLOP/s of y (m, n) = x (m, k) W (n, k)^T with cblas_sgemm at `threads`
+ * OpenBLAS threads (which stay set afterwards), best of 5 after a warm-up call.
+ * The SGEMM ceiling `mainline doctor` and bench/bench_train.c report. */
+double blas_sgemm_gflops(int m, int n, int k, int threads);
+
 #endif
