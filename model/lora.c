@@ -307,11 +307,9 @@ void lora_backward(struct lora *lo, struct lora_cache *c, int idx, float *dx, co
     const float *xin = c->dropped[idx] ? c->xd[idx] : x;
     /* undoes: y += scale * u B^T */
     /* dB (out, r) += scale * dy^T (out, N) u (N, r) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, a->out, r, N, lo->scale, dy, a->out,
-                c->u[idx], r, 1.0f, a->dB, r);
+    gemm(1, 0, a->out, r, N, lo->scale, dy, a->out, c->u[idx], r, 1.0f, a->dB, r);
     /* du (N, r) = scale * dy (N, out) B (out, r) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, r, a->out, lo->scale, dy, a->out,
-                a->B, r, 0.0f, c->du, r);
+    gemm(0, 0, N, r, a->out, lo->scale, dy, a->out, a->B, r, 0.0f, c->du, r);
     /* undoes: u = xin A^T */
     /* dA (r, in) += du^T (r, N) xin (N, in); dxin (N, in) = du A (if wanted) */
     if (!dx || !c->dropped[idx]) {

@@ -1,33 +1,118 @@
 /*
  * ops.c - the model's kernels (see ops.h for the conventions).
  *
- * Big products go through cblas_sgemm; everything else is a plain sequential
- * loop, so results depend only on the inputs and the OpenBLAS thread count.
- * This file knows nothing about models, LoRA or batches of sequences beyond
- * what a kernel's shape says.
+ * Products go through cblas_sgemm; every kernel splits its work over the threads
+ * of parallel.h by a rule that depends only on its shape and the thread count
+ * (rows for per-row work, columns for sums over rows), so results depend only on
+ * the inputs and the thread count. Loops are written so the compiler can
+ * vectorize them without reassociating a sum: reductions stay sequential or use
+ * a fixed number of lanes. This file knows nothing about models, LoRA or batches
+ * of sequences beyond what a kernel's shape says.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <cblas.h>
 
 #include "matmul_rows.h"
 #include "ops.h"
+#include "parallel.h"
+
+/* Hot loops are compiled for AVX-512 and AVX2 too, picked at load time. Each clone
+ * computes the same values: no sum is reassociated and, in ISO C mode, no
+ * multiply-add is fused. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* ---- exp ---- */
+
+/*
+ * e^x for the softmax, SiLU and cross-entropy loops: Cephes' expf (range reduction
+ * by ln 2 in two parts, degree-6 polynomial, exponent by bit assembly), within 2
+ * ulp of expf. Plain arithmetic, so a loop of it vectorizes, with the same result
+ * in every lane width. x is clamped to [-87, 88] (e^-87 stands in for smaller
+ * values; NaN stays NaN).
+ */
+static inline float exp_poly(float x)
+{
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;   /* round(x / ln 2) */
+    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t e = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &e, sizeof(scale));
+    return p * scale;
+}
+
+float ops_exp(float x)
+{
+    return exp_poly(x);
+}
+
+/* ---- the parallel sgemm ---- */
+
+struct gemm_job {
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+    int split_n;           /* split the columns of C, else its rows */
+};
+
+static void gemm_part(void *p, int part, int nparts)
+{
+    const struct gemm_job *g = p;
+    long lo, hi;
+    par_split(g->split_n ? g->N : g->M, g->split_n ? 16 : 4, part, nparts, &lo, &hi);
+    if (lo >= hi)
+        return;
+    if (g->split_n) {   /* columns lo..hi of C and of op(B) */
+        const float *B = g->B + (g->tb ? lo * g->ldb : lo);
+        cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
+                    g->tb ? CblasTrans : CblasNoTrans, g->M, (int)(hi - lo), g->K, g->alpha,
+                    g->A, g->lda, B, g->ldb, g->beta, g->C + lo, g->ldc);
+    } else {            /* rows lo..hi of C and of op(A) */
+        const float *A = g->A + (g->ta ? lo : lo * g->lda);
+        cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
+                    g->tb ? CblasTrans : CblasNoTrans, (int)(hi - lo), g->N, g->K, g->alpha,
+                    A, g->lda, g->B, g->ldb, g->beta, g->C + lo * g->ldc, g->ldc);
+    }
+}
+
+void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+          const float *B, int ldb, float beta, float *C, int ldc)
+{
+    struct gemm_job g = { ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, N > M };
+    if ((double)M * N * K < 65536.0 || par_threads() == 1)
+        gemm_part(&g, 0, 1);
+    else
+        par_run(gemm_part, &g);
+}
 
 /* ---- matmul ---- */
 
 void matmul_forward(float *y, const float *x, const float *w, int N, int in, int out)
 {
     /* y (N, out) = x (N, in) @ W (out, in)^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1.0f, x, in, w, in, 0.0f,
-                y, out);
+    gemm(0, 1, N, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
 }
 
 void matmul_forward_acc(float *y, const float *x, const float *w, int N, int in, int out,
                         float alpha)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, alpha, x, in, w, in, 1.0f,
-                y, out);
+    gemm(0, 1, N, out, in, alpha, x, in, w, in, 1.0f, y, out);
 }
 
 void matmul_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
@@ -35,11 +120,9 @@ void matmul_backward(float *dx, float *dw, const float *dy, const float *x, cons
 {
     /* undoes: y (N, out) = x (N, in) @ W (out, in)^T */
     if (dx)   /* dx (N, in) += dy (N, out) @ W (out, in) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1.0f, dy, out, w, in,
-                    1.0f, dx, in);
+        gemm(0, 0, N, in, out, 1.0f, dy, out, w, in, 1.0f, dx, in);
     if (dw)   /* dW (out, in) += dy^T (out, N) @ x (N, in) */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, N, 1.0f, dy, out, x, in,
-                    1.0f, dw, in);
+        gemm(1, 0, out, in, N, 1.0f, dy, out, x, in, 1.0f, dw, in);
 }
 
 void matmul_forward_naive(float *y, const float *x, const float *w, int N, int in, int out)
@@ -58,19 +141,67 @@ void matmul_forward_naive(float *y, const float *x, const float *w, int N, int i
 
 /* ---- rmsnorm ---- */
 
+struct rms_job {
+    float *out, *rstd, *dx, *dw;
+    const float *x, *w, *dout, *rstd_in;
+    int C;
+    float eps;
+};
+
+VECTOR_CLONES
+static void rmsnorm_rows(void *p, long lo, long hi)
+{
+    const struct rms_job *j = p;
+    int C = j->C;
+    for (long n = lo; n < hi; n++) {
+        const float *xn = j->x + (size_t)n * C;   /* (C) */
+        float *on = j->out + (size_t)n * C;       /* (C) */
+        double ss = dot_dlanes(xn, xn, C);
+        float r = (float)(1.0 / sqrt(ss / C + j->eps));
+        for (int i = 0; i < C; i++)
+            on[i] = j->w[i] * (xn[i] * r);
+        j->rstd[n] = r;
+    }
+}
+
 void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C,
                      float eps)
 {
-    for (int n = 0; n < N; n++) {
-        const float *xn = x + (size_t)n * C;   /* (C) */
-        float *on = out + (size_t)n * C;       /* (C) */
-        double ss = 0;
+    struct rms_job j = { .out = out, .rstd = rstd, .x = x, .w = w, .C = C, .eps = eps };
+    par_for(N, 1, rmsnorm_rows, &j);
+}
+
+/* dw[c] for columns lo..hi, summed over every row in order */
+VECTOR_CLONES
+static void rmsnorm_dw_cols(void *p, long lo, long hi)
+{
+    const struct rms_job *j = p;
+    long N = j->eps, C = j->C;   /* eps carries N here */
+    for (long n = 0; n < N; n++) {
+        const float *xn = j->x + n * C, *dn = j->dout + n * C;
+        float r = j->rstd_in[n];
+        for (long i = lo; i < hi; i++)
+            j->dw[i] += dn[i] * (xn[i] * r);
+    }
+}
+
+VECTOR_CLONES
+static void rmsnorm_dx_rows(void *p, long lo, long hi)
+{
+    const struct rms_job *j = p;
+    int C = j->C;
+    for (long n = lo; n < hi; n++) {
+        const float *xn = j->x + (size_t)n * C;
+        const float *dn = j->dout + (size_t)n * C;
+        float r = j->rstd_in[n];
+        float *wd = par_scratch((size_t)C);   /* w * dout */
         for (int i = 0; i < C; i++)
-            ss += (double)xn[i] * xn[i];
-        float r = (float)(1.0 / sqrt(ss / C + eps));
+            wd[i] = j->w[i] * dn[i];
+        double dot = dot_dlanes(wd, xn, C);
+        float c = (float)(dot / C) * r * r;
+        float *dxn = j->dx + (size_t)n * C;
         for (int i = 0; i < C; i++)
-            on[i] = w[i] * (xn[i] * r);
-        rstd[n] = r;
+            dxn[i] += r * (wd[i] - xn[i] * c);
     }
 }
 
@@ -79,23 +210,12 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
 {
     /* undoes: out[i] = w[i] * (x[i] * r), r = 1 / sqrt(mean(x^2) + eps)
      * dx[j] = r * (w[j] dout[j] - x[j] r^2 mean_i(w[i] dout[i] x[i])) */
-    for (int n = 0; n < N; n++) {
-        const float *xn = x + (size_t)n * C;
-        const float *dn = dout + (size_t)n * C;
-        float r = rstd[n];
-        if (dw)
-            for (int i = 0; i < C; i++)
-                dw[i] += dn[i] * (xn[i] * r);
-        if (!dx)
-            continue;
-        double dot = 0;
-        for (int i = 0; i < C; i++)
-            dot += (double)(w[i] * dn[i]) * xn[i];
-        float c = (float)(dot / C) * r * r;
-        float *dxn = dx + (size_t)n * C;
-        for (int i = 0; i < C; i++)
-            dxn[i] += r * (w[i] * dn[i] - xn[i] * c);
-    }
+    struct rms_job j = { .dx = dx, .dw = dw, .x = x, .w = w, .dout = dout, .rstd_in = rstd,
+                         .C = C, .eps = (float)N };
+    if (dw)
+        par_for(C, 16, rmsnorm_dw_cols, &j);
+    if (dx)
+        par_for(N, 1, rmsnorm_dx_rows, &j);
 }
 
 /* ---- rope ---- */
@@ -112,20 +232,54 @@ void rope_table(float *cos_t, float *sin_t, int T, int HS, float theta)
         }
 }
 
-void rope_forward(float *out, const float *x, const float *cos_t, const float *sin_t, int N,
-                  int T, int NHx, int HS)
+struct rope_job {
+    float *out;
+    const float *x, *cos_t, *sin_t;
+    int T, NHx, HS;
+};
+
+VECTOR_CLONES
+static void rope_rows(void *p, long lo, long hi)
 {
-    int half = HS / 2;
-    for (int n = 0; n < N; n++) {
-        const float *c = cos_t + (size_t)(n % T) * half;   /* (HS/2) */
-        const float *s = sin_t + (size_t)(n % T) * half;
+    const struct rope_job *j = p;
+    int half = j->HS / 2, NHx = j->NHx, HS = j->HS;
+    for (long n = lo; n < hi; n++) {
+        const float *c = j->cos_t + (size_t)(n % j->T) * half;   /* (HS/2) */
+        const float *s = j->sin_t + (size_t)(n % j->T) * half;
         for (int h = 0; h < NHx; h++) {
-            const float *xh = x + ((size_t)n * NHx + h) * HS;   /* (HS) */
-            float *oh = out + ((size_t)n * NHx + h) * HS;
+            const float *xh = j->x + ((size_t)n * NHx + h) * HS;   /* (HS) */
+            float *oh = j->out + ((size_t)n * NHx + h) * HS;
             for (int i = 0; i < half; i++) {
                 float x1 = xh[i], x2 = xh[i + half];
                 oh[i] = x1 * c[i] - x2 * s[i];
                 oh[i + half] = x2 * c[i] + x1 * s[i];
+            }
+        }
+    }
+}
+
+void rope_forward(float *out, const float *x, const float *cos_t, const float *sin_t, int N,
+                  int T, int NHx, int HS)
+{
+    struct rope_job j = { out, x, cos_t, sin_t, T, NHx, HS };
+    par_for(N, 1, rope_rows, &j);
+}
+
+VECTOR_CLONES
+static void rope_back_rows(void *p, long lo, long hi)
+{
+    const struct rope_job *j = p;
+    int half = j->HS / 2, NHx = j->NHx, HS = j->HS;
+    for (long n = lo; n < hi; n++) {
+        const float *c = j->cos_t + (size_t)(n % j->T) * half;
+        const float *s = j->sin_t + (size_t)(n % j->T) * half;
+        for (int h = 0; h < NHx; h++) {
+            const float *dh = j->x + ((size_t)n * NHx + h) * HS;
+            float *xh = j->out + ((size_t)n * NHx + h) * HS;
+            for (int i = 0; i < half; i++) {
+                float d1 = dh[i], d2 = dh[i + half];
+                xh[i] += d1 * c[i] + d2 * s[i];
+                xh[i + half] += d2 * c[i] - d1 * s[i];
             }
         }
     }
@@ -136,121 +290,295 @@ void rope_backward(float *dx, const float *dout, const float *cos_t, const float
 {
     /* undoes: out1 = x1 cos - x2 sin; out2 = x2 cos + x1 sin (a rotation by theta),
      * so dx is dout rotated by -theta */
-    int half = HS / 2;
-    for (int n = 0; n < N; n++) {
-        const float *c = cos_t + (size_t)(n % T) * half;
-        const float *s = sin_t + (size_t)(n % T) * half;
-        for (int h = 0; h < NHx; h++) {
-            const float *dh = dout + ((size_t)n * NHx + h) * HS;
-            float *xh = dx + ((size_t)n * NHx + h) * HS;
-            for (int i = 0; i < half; i++) {
-                float d1 = dh[i], d2 = dh[i + half];
-                xh[i] += d1 * c[i] + d2 * s[i];
-                xh[i + half] += d2 * c[i] - d1 * s[i];
-            }
-        }
-    }
+    struct rope_job j = { dx, dout, cos_t, sin_t, T, NHx, HS };
+    par_for(N, 1, rope_back_rows, &j);
 }
 
 /* ---- attention ---- */
 
+struct att_job {
+    float *out, *probs, *dq, *dk, *dv;
+    const float *q, *k, *v, *dout, *probs_in;
+    int B, T, NH, NKV, HS;
+};
+
+/*
+ * The attention of one (batch row, kv head) group, one query row at a time, in two
+ * 16-wide micro-kernels whose sums run in a fixed order (so every vector width gives
+ * the same bits):
+ *   row_times_cols:  s[j] = sum_d a[d] Mt[d][j]       (scores, dP: Mt transposed K or V)
+ *   weights_times_rows: o[c] = sum_j w[j] M[j][c]     (outputs, dQ: M a padded K or V)
+ * Rows of T positions are padded to TP (a multiple of 16), head vectors to HP.
+ */
+enum { ATT_W = LANES };
+
+static int round16(int n)
+{
+    return (n + ATT_W - 1) / ATT_W * ATT_W;
+}
+
+/* s[0..n) (n rounded up to 16) = a (HS) . Mt (HS, TP) columns; four column blocks
+ * at a time, so four independent sums hide the latency of the adds */
+static inline __attribute__((always_inline))
+void row_times_cols(float *s, const float *a, const float *Mt, int HS, int TP, int n)
+{
+    int j0 = 0;
+    for (; j0 + 4 * ATT_W <= n; j0 += 4 * ATT_W) {
+        vec16 acc0 = { 0 }, acc1 = { 0 }, acc2 = { 0 }, acc3 = { 0 }, m0, m1, m2, m3;
+        for (int d = 0; d < HS; d++) {
+            const float *m = Mt + (size_t)d * TP + j0;
+            memcpy(&m0, m, sizeof(m0));
+            memcpy(&m1, m + ATT_W, sizeof(m1));
+            memcpy(&m2, m + 2 * ATT_W, sizeof(m2));
+            memcpy(&m3, m + 3 * ATT_W, sizeof(m3));
+            acc0 += a[d] * m0;
+            acc1 += a[d] * m1;
+            acc2 += a[d] * m2;
+            acc3 += a[d] * m3;
+        }
+        memcpy(s + j0, &acc0, sizeof(acc0));
+        memcpy(s + j0 + ATT_W, &acc1, sizeof(acc1));
+        memcpy(s + j0 + 2 * ATT_W, &acc2, sizeof(acc2));
+        memcpy(s + j0 + 3 * ATT_W, &acc3, sizeof(acc3));
+    }
+    for (; j0 < n; j0 += ATT_W) {
+        vec16 acc = { 0 }, m;
+        for (int d = 0; d < HS; d++) {
+            memcpy(&m, Mt + (size_t)d * TP + j0, sizeof(m));
+            acc += a[d] * m;
+        }
+        memcpy(s + j0, &acc, sizeof(acc));
+    }
+}
+
+/* o[0..HP) = sum over j < n of w[j] M[j][0..HP), M (n, HP): rows j mod 4 in four
+ * sums, added ((0 + 1) + (2 + 3)) at the end */
+static inline __attribute__((always_inline))
+void weights_times_rows(float *o, const float *w, const float *M, int HP, int n)
+{
+    for (int c0 = 0; c0 < HP; c0 += ATT_W) {
+        vec16 acc[4] = { { 0 }, { 0 }, { 0 }, { 0 } }, m;
+        int j = 0;
+        for (; j + 4 <= n; j += 4)
+            for (int u = 0; u < 4; u++) {
+                memcpy(&m, M + (size_t)(j + u) * HP + c0, sizeof(m));
+                acc[u] += w[j + u] * m;
+            }
+        for (int u = 0; j + u < n; u++) {
+            memcpy(&m, M + (size_t)(j + u) * HP + c0, sizeof(m));
+            acc[u] += w[j + u] * m;
+        }
+        vec16 sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        memcpy(o + c0, &sum, sizeof(sum));
+    }
+}
+
+/* Mt (HS, TP) = the head's (T, HS) rows at stride ld, transposed, zero padded */
+static void transpose_head(float *Mt, const float *M, int ld, int T, int HS, int TP)
+{
+    memset(Mt, 0, (size_t)HS * TP * sizeof(float));
+    for (int j = 0; j < T; j++)
+        for (int d = 0; d < HS; d++)
+            Mt[(size_t)d * TP + j] = M[(size_t)j * ld + d];
+}
+
+/* Mp (T, HP) = the head's (T, HS) rows at stride ld, zero padded to HP columns */
+static void pad_head(float *Mp, const float *M, int ld, int T, int HS, int HP)
+{
+    memset(Mp, 0, (size_t)T * HP * sizeof(float));
+    for (int j = 0; j < T; j++)
+        memcpy(Mp + (size_t)j * HP, M + (size_t)j * ld, (size_t)HS * sizeof(float));
+}
+
+/* One query head of the group: P rows and O rows. Kt (HS, TP), Vp (T, HP). */
+VECTOR_CLONES
+static void attention_head(const struct att_job *a, int b, int h, const float *Kt,
+                           const float *Vp, float *o)
+{
+    int T = a->T, HS = a->HS, C = a->NH * HS, TP = round16(T), HP = round16(HS);
+    float scale = (float)(1.0 / sqrt((double)HS));
+    for (int i = 0; i < T; i++) {
+        const float *q = a->q + ((size_t)b * T + i) * C + (size_t)h * HS;   /* (HS) */
+        float *row = a->probs + (((size_t)b * a->NH + h) * T + i) * T;      /* (T) */
+        float *s = o + HP;                                                   /* (TP) */
+        int n = i + 1;
+        row_times_cols(s, q, Kt, HS, TP, n);
+        for (int j = 0; j < n; j++)
+            s[j] *= scale;
+        float mx = max_lanes(s, n);
+        for (int j = 0; j < n; j++)
+            s[j] = exp_poly(s[j] - mx);
+        float inv = 1.0f / sum_lanes(s, n);
+        for (int j = 0; j < n; j++)
+            row[j] = s[j] * inv;
+        weights_times_rows(o, row, Vp, HP, n);
+        memcpy(a->out + ((size_t)b * T + i) * C + (size_t)h * HS, o, (size_t)HS * sizeof(float));
+    }
+}
+
+/* Tasks are (b, kv head) pairs: the query heads of a group write only their own
+ * rows of out and probs (and, backward, the group's dk and dv), so tasks never
+ * share an output. */
+static void attention_fw_tasks(void *p, long lo, long hi)
+{
+    const struct att_job *a = p;
+    int T = a->T, HS = a->HS, KV = a->NKV * HS, TP = round16(T), HP = round16(HS);
+    int group = a->NH / a->NKV;
+    float *Kt = par_scratch((size_t)HS * TP + (size_t)T * HP + HP + TP);
+    float *Vp = Kt + (size_t)HS * TP, *o = Vp + (size_t)T * HP;
+    for (long t = lo; t < hi; t++) {
+        int b = (int)(t / a->NKV), kvh = (int)(t % a->NKV);
+        transpose_head(Kt, a->k + (size_t)b * T * KV + (size_t)kvh * HS, KV, T, HS, TP);
+        pad_head(Vp, a->v + (size_t)b * T * KV + (size_t)kvh * HS, KV, T, HS, HP);
+        for (int g = 0; g < group; g++)
+            attention_head(a, b, kvh * group + g, Kt, Vp, o);
+    }
+}
+
 void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
                        int B, int T, int NH, int NKV, int HS)
 {
-    int C = NH * HS, KV = NKV * HS, group = NH / NKV;
+    struct att_job a = { .out = out, .probs = probs, .q = q, .k = k, .v = v, .B = B, .T = T,
+                         .NH = NH, .NKV = NKV, .HS = HS };
+    par_for((long)B * NKV, 1, attention_fw_tasks, &a);
+}
+
+/* Rows of query positions the backward takes together: the gradients of K and V
+ * are read and written once per block instead of once per row. */
+enum { ATT_ROWS = 4 };
+
+/* The group's scratch for the backward: transposed V, padded K, and the padded
+ * gradients of K and V summed over the group's heads and rows. */
+struct att_scratch {
+    float *Vt;     /* (HS, TP) */
+    float *Kp;     /* (T, HP) */
+    float *dKp;    /* (T, HP) */
+    float *dVp;    /* (T, HP) */
+    float *dS;     /* (ATT_ROWS, TP) scale * dS of the block's rows, zero past each diagonal */
+    float *P;      /* (ATT_ROWS, TP) the block's P rows, zero past each diagonal */
+    float *zero;   /* (TP) zeros: the weights of rows past the end */
+    float *q;      /* (ATT_ROWS, HP) padded Q rows */
+    float *dO;     /* (ATT_ROWS, HP) padded dO rows */
+    float *dq;     /* (HP) */
+};
+
+/* dst (T, HS) at stride ld += src (T, HP) */
+static void add_unpadded(float *dst, int ld, const float *src, int T, int HS, int HP)
+{
+    for (int j = 0; j < T; j++)
+        for (int d = 0; d < HS; d++)
+            dst[(size_t)j * ld + d] += src[(size_t)j * HP + d];
+}
+
+/* dst[j] (HP) += sum over u of w[u][j] v[u] (HP) for j < n, u = 0..3 in order */
+static inline __attribute__((always_inline))
+void rows_plus_weighted4(float *dst, const float *const *w, const float *v, int HP, int n)
+{
+    for (int c0 = 0; c0 < HP; c0 += ATT_W) {
+        vec16 v0, v1, v2, v3, d;
+        memcpy(&v0, v + c0, sizeof(v0));
+        memcpy(&v1, v + HP + c0, sizeof(v1));
+        memcpy(&v2, v + 2 * HP + c0, sizeof(v2));
+        memcpy(&v3, v + 3 * HP + c0, sizeof(v3));
+        for (int j = 0; j < n; j++) {
+            float *dj = dst + (size_t)j * HP + c0;
+            memcpy(&d, dj, sizeof(d));
+            d += w[0][j] * v0;
+            d += w[1][j] * v1;
+            d += w[2][j] * v2;
+            d += w[3][j] * v3;
+            memcpy(dj, &d, sizeof(d));
+        }
+    }
+}
+
+VECTOR_CLONES
+static void attention_head_backward(const struct att_job *a, int b, int h,
+                                    const struct att_scratch *sc)
+{
+    int T = a->T, HS = a->HS, C = a->NH * HS, TP = round16(T), HP = round16(HS);
     float scale = (float)(1.0 / sqrt((double)HS));
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++) {
-            int kvh = h / group;
-            const float *Q = q + (size_t)b * T * C + (size_t)h * HS;     /* (T, HS) ld C */
-            const float *K = k + (size_t)b * T * KV + (size_t)kvh * HS;  /* (T, HS) ld KV */
-            const float *Vv = v + (size_t)b * T * KV + (size_t)kvh * HS; /* (T, HS) ld KV */
-            float *P = probs + ((size_t)b * NH + h) * T * T;             /* (T, T) */
-            float *O = out + (size_t)b * T * C + (size_t)h * HS;         /* (T, HS) ld C */
-            /* S[i0:i1, 0:i1] = scale * Q[i0:i1] K[0:i1]^T */
-            for (int i0 = 0; i0 < T; i0 += ATT_BLOCK) {
-                int i1 = i0 + ATT_BLOCK < T ? i0 + ATT_BLOCK : T;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, i1 - i0, i1, HS, scale,
-                            Q + (size_t)i0 * C, C, K, KV, 0.0f, P + (size_t)i0 * T, T);
-            }
-            /* P[i, 0..i] = softmax(S[i, 0..i]), 0 above the diagonal */
-            for (int i = 0; i < T; i++) {
-                float *row = P + (size_t)i * T;
-                float mx = row[0];
-                for (int j = 1; j <= i; j++)
-                    mx = row[j] > mx ? row[j] : mx;
-                float sum = 0;
-                for (int j = 0; j <= i; j++) {
-                    row[j] = expf(row[j] - mx);
-                    sum += row[j];
-                }
-                float inv = 1.0f / sum;
-                for (int j = 0; j <= i; j++)
-                    row[j] *= inv;
-                for (int j = i + 1; j < T; j++)
-                    row[j] = 0.0f;
-            }
-            /* O[i0:i1] = P[i0:i1, 0:i1] V[0:i1] */
-            for (int i0 = 0; i0 < T; i0 += ATT_BLOCK) {
-                int i1 = i0 + ATT_BLOCK < T ? i0 + ATT_BLOCK : T;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, i1 - i0, HS, i1, 1.0f,
-                            P + (size_t)i0 * T, T, Vv, KV, 0.0f, O + (size_t)i0 * C, C);
+    const float *P0 = a->probs_in + ((size_t)b * a->NH + h) * T * T;   /* (T, T) */
+    for (int i0 = 0; i0 < T; i0 += ATT_ROWS) {
+        int R = T - i0 < ATT_ROWS ? T - i0 : ATT_ROWS, nmax = i0 + R;
+        const float *P[ATT_ROWS], *dS[ATT_ROWS];
+        memset(sc->q, 0, 2 * ATT_ROWS * (size_t)HP * sizeof(float));   /* q and dO */
+        for (int u = 0; u < ATT_ROWS; u++) {
+            float *pu = sc->P + (size_t)u * TP;
+            P[u] = u < R ? pu : sc->zero;
+            dS[u] = u < R ? sc->dS + (size_t)u * TP : sc->zero;
+            if (u < R) {   /* the cache holds row i0 + u up to its diagonal only */
+                memcpy(pu, P0 + (size_t)(i0 + u) * T, (size_t)(i0 + u + 1) * sizeof(float));
+                memset(pu + i0 + u + 1, 0, (size_t)(ATT_ROWS - u - 1) * sizeof(float));
             }
         }
+        for (int u = 0; u < R; u++) {
+            int i = i0 + u, n = i + 1;
+            size_t qo = ((size_t)b * T + i) * C + (size_t)h * HS;
+            float *ds = sc->dS + (size_t)u * TP;
+            memcpy(sc->q + (size_t)u * HP, a->q + qo, (size_t)HS * sizeof(float));
+            memcpy(sc->dO + (size_t)u * HP, a->dout + qo, (size_t)HS * sizeof(float));
+            /* undoes: O[i] = sum_j P[i, j] V[j]:  dP[j] = dO[i] . V[j] */
+            row_times_cols(ds, a->dout + qo, sc->Vt, HS, TP, n);
+            /* undoes: P[i] = softmax(S[i]): dS[j] = P[j] (dP[j] - sum_k P[k] dP[k]) */
+            float dot = dot_lanes(P[u], ds, n);
+            for (int j = 0; j < n; j++)
+                ds[j] = scale * (P[u][j] * (ds[j] - dot));
+            for (int j = n; j < nmax; j++)
+                ds[j] = 0.0f;
+            /* undoes: S[i, j] = scale * Q[i] . K[j]:  dQ[i] += scale sum_j dS[j] K[j] */
+            weights_times_rows(sc->dq, ds, sc->Kp, HP, n);
+            float *dq = a->dq + qo;
+            for (int d = 0; d < HS; d++)
+                dq[d] += sc->dq[d];
+        }
+        /* dV[j] += sum_i P[i, j] dO[i];  dK[j] += scale sum_i dS[i, j] Q[i] */
+        rows_plus_weighted4(sc->dVp, P, sc->dO, HP, nmax);
+        rows_plus_weighted4(sc->dKp, dS, sc->q, HP, nmax);
+    }
+}
+
+static void attention_bw_tasks(void *p, long lo, long hi)
+{
+    const struct att_job *a = p;
+    int T = a->T, HS = a->HS, KV = a->NKV * HS, TP = round16(T), HP = round16(HS);
+    int group = a->NH / a->NKV;
+    size_t pad = (size_t)T * HP, nvt = (size_t)HS * TP;
+    float *base = par_scratch(nvt + 3 * pad + (2 * ATT_ROWS + 1) * (size_t)TP +
+                              (2 * ATT_ROWS + 1) * (size_t)HP);
+    struct att_scratch sc;
+    sc.Vt = base;
+    sc.Kp = sc.Vt + nvt;
+    sc.dKp = sc.Kp + pad;
+    sc.dVp = sc.dKp + pad;
+    sc.dS = sc.dVp + pad;
+    sc.P = sc.dS + (size_t)ATT_ROWS * TP;
+    sc.zero = sc.P + (size_t)ATT_ROWS * TP;
+    sc.q = sc.zero + TP;
+    sc.dO = sc.q + (size_t)ATT_ROWS * HP;
+    sc.dq = sc.dO + (size_t)ATT_ROWS * HP;
+    memset(sc.zero, 0, (size_t)TP * sizeof(float));
+    for (long t = lo; t < hi; t++) {
+        int b = (int)(t / a->NKV), kvh = (int)(t % a->NKV);
+        size_t ko = (size_t)b * T * KV + (size_t)kvh * HS;
+        transpose_head(sc.Vt, a->v + ko, KV, T, HS, TP);
+        pad_head(sc.Kp, a->k + ko, KV, T, HS, HP);
+        memset(sc.dKp, 0, 2 * pad * sizeof(float));   /* dKp and dVp */
+        for (int g = 0; g < group; g++)
+            attention_head_backward(a, b, kvh * group + g, &sc);
+        add_unpadded(a->dk + ko, KV, sc.dKp, T, HS, HP);
+        add_unpadded(a->dv + ko, KV, sc.dVp, T, HS, HP);
+    }
 }
 
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                         const float *q, const float *k, const float *v, const float *probs,
                         int B, int T, int NH, int NKV, int HS)
 {
-    int C = NH * HS, KV = NKV * HS, group = NH / NKV;
-    float scale = (float)(1.0 / sqrt((double)HS));
-    float *dP = scratch;   /* (T, T): dP, then dS in place */
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++) {
-            int kvh = h / group;
-            size_t qo = (size_t)b * T * C + (size_t)h * HS;
-            size_t ko = (size_t)b * T * KV + (size_t)kvh * HS;
-            const float *Q = q + qo, *K = k + ko, *Vv = v + ko;   /* (T, HS) */
-            const float *dO = dout + qo;                          /* (T, HS) ld C */
-            float *dQ = dq + qo, *dK = dk + ko, *dV = dv + ko;
-            const float *P = probs + ((size_t)b * NH + h) * T * T;   /* (T, T) */
-            /* undoes: O[i0:i1] = P[i0:i1, 0:i1] V[0:i1] */
-            for (int i0 = 0; i0 < T; i0 += ATT_BLOCK) {
-                int i1 = i0 + ATT_BLOCK < T ? i0 + ATT_BLOCK : T;
-                /* dP[i0:i1, 0:i1] = dO[i0:i1] V[0:i1]^T */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, i1 - i0, i1, HS, 1.0f,
-                            dO + (size_t)i0 * C, C, Vv, KV, 0.0f, dP + (size_t)i0 * T, T);
-                /* dV[0:i1] += P[i0:i1, 0:i1]^T dO[i0:i1] */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1, HS, i1 - i0, 1.0f,
-                            P + (size_t)i0 * T, T, dO + (size_t)i0 * C, C, 1.0f, dV, KV);
-            }
-            /* undoes: P[i, 0..i] = softmax(S[i, 0..i]):
-             * dS[i, j] = P[i, j] (dP[i, j] - sum_k P[i, k] dP[i, k]) */
-            for (int i = 0; i < T; i++) {
-                const float *prow = P + (size_t)i * T;
-                float *drow = dP + (size_t)i * T;
-                float dot = 0;
-                for (int j = 0; j <= i; j++)
-                    dot += prow[j] * drow[j];
-                for (int j = 0; j <= i; j++)
-                    drow[j] = prow[j] * (drow[j] - dot);
-                int end = (i / ATT_BLOCK + 1) * ATT_BLOCK;   /* the GEMMs read up to here */
-                end = end < T ? end : T;
-                for (int j = i + 1; j < end; j++)
-                    drow[j] = 0.0f;
-            }
-            /* undoes: S[i0:i1, 0:i1] = scale * Q[i0:i1] K[0:i1]^T */
-            for (int i0 = 0; i0 < T; i0 += ATT_BLOCK) {
-                int i1 = i0 + ATT_BLOCK < T ? i0 + ATT_BLOCK : T;
-                /* dQ[i0:i1] += scale * dS[i0:i1, 0:i1] K[0:i1] */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, i1 - i0, HS, i1, scale,
-                            dP + (size_t)i0 * T, T, K, KV, 1.0f, dQ + (size_t)i0 * C, C);
-                /* dK[0:i1] += scale * dS[i0:i1, 0:i1]^T Q[i0:i1] */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, i1, HS, i1 - i0, scale,
-                            dP + (size_t)i0 * T, T, Q + (size_t)i0 * C, C, 1.0f, dK, KV);
-            }
-        }
+    (void)scratch;   /* each thread has its own (parallel.h) */
+    struct att_job a = { .dq = dq, .dk = dk, .dv = dv, .q = q, .k = k, .v = v, .dout = dout,
+                         .probs_in = probs, .B = B, .T = T, .NH = NH, .NKV = NKV, .HS = HS };
+    par_for((long)B * NKV, 1, attention_bw_tasks, &a);
 }
 
 void attention_forward_naive(float *out, const float *q, const float *k, const float *v, int B,
@@ -371,113 +699,239 @@ void attention_row_forward(float *out, float *scores, const float *q, const floa
 
 /* ---- swiglu ---- */
 
+struct elem_job {
+    float *out, *d1, *d2;
+    const float *a, *b, *dout;
+};
+
+VECTOR_CLONES
+static void swiglu_elems(void *p, long lo, long hi)
+{
+    const struct elem_job *j = p;
+    for (long i = lo; i < hi; i++) {
+        float x = j->a[i];
+        j->out[i] = x / (1.0f + exp_poly(-x)) * j->b[i];
+    }
+}
+
 void swiglu_forward(float *out, const float *g, const float *u, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        float x = g[i];
-        out[i] = x / (1.0f + expf(-x)) * u[i];
+    struct elem_job j = { .out = out, .a = g, .b = u };
+    par_for((long)n, 16, swiglu_elems, &j);
+}
+
+VECTOR_CLONES
+static void swiglu_back_elems(void *p, long lo, long hi)
+{
+    /* undoes: out = silu(g) * u, silu(g) = g s, s = sigmoid(g), silu' = s (1 + g (1 - s)) */
+    const struct elem_job *j = p;
+    for (long i = lo; i < hi; i++) {
+        float x = j->a[i];
+        float s = 1.0f / (1.0f + exp_poly(-x));
+        float d = j->dout[i];
+        j->d1[i] += d * j->b[i] * (s * (1.0f + x * (1.0f - s)));
+        j->d2[i] += d * (x * s);
     }
 }
 
 void swiglu_backward(float *dg, float *du, const float *dout, const float *g, const float *u,
                      size_t n)
 {
-    /* undoes: out = silu(g) * u, silu(g) = g s, s = sigmoid(g), silu' = s (1 + g (1 - s)) */
-    for (size_t i = 0; i < n; i++) {
-        float x = g[i];
-        float s = 1.0f / (1.0f + expf(-x));
-        float d = dout[i];
-        dg[i] += d * u[i] * (s * (1.0f + x * (1.0f - s)));
-        du[i] += d * (x * s);
-    }
+    struct elem_job j = { .d1 = dg, .d2 = du, .a = g, .b = u, .dout = dout };
+    par_for((long)n, 16, swiglu_back_elems, &j);
 }
 
 /* ---- residual ---- */
 
+VECTOR_CLONES
+static void residual_elems(void *p, long lo, long hi)
+{
+    const struct elem_job *j = p;
+    for (long i = lo; i < hi; i++)
+        j->out[i] = j->a[i] + j->b[i];
+}
+
 void residual_forward(float *out, const float *a, const float *b, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = a[i] + b[i];
+    struct elem_job j = { .out = out, .a = a, .b = b };
+    par_for((long)n, 16, residual_elems, &j);
+}
+
+VECTOR_CLONES
+static void residual_back_elems(void *p, long lo, long hi)
+{
+    const struct elem_job *j = p;
+    if (j->d1)
+        for (long i = lo; i < hi; i++)
+            j->d1[i] += j->dout[i];
+    if (j->d2)
+        for (long i = lo; i < hi; i++)
+            j->d2[i] += j->dout[i];
 }
 
 void residual_backward(float *da, float *db, const float *dout, size_t n)
 {
     /* undoes: out = a + b */
-    if (da)
-        for (size_t i = 0; i < n; i++)
-            da[i] += dout[i];
-    if (db)
-        for (size_t i = 0; i < n; i++)
-            db[i] += dout[i];
+    struct elem_job j = { .d1 = da, .d2 = db, .dout = dout };
+    if (da || db)
+        par_for((long)n, 16, residual_back_elems, &j);
 }
 
 /* ---- embedding ---- */
 
+struct emb_job {
+    float *out;
+    const float *in;
+    const int *tokens;
+    int N, C;
+};
+
+static void embedding_rows(void *p, long lo, long hi)
+{
+    const struct emb_job *j = p;
+    for (long n = lo; n < hi; n++)
+        memcpy(j->out + (size_t)n * j->C, j->in + (size_t)j->tokens[n] * j->C,
+               (size_t)j->C * sizeof(float));
+}
+
 void embedding_forward(float *out, const int *tokens, const float *wte, int N, int C)
 {
-    for (int n = 0; n < N; n++)
-        memcpy(out + (size_t)n * C, wte + (size_t)tokens[n] * C, (size_t)C * sizeof(float));
+    struct emb_job j = { out, wte, tokens, N, C };
+    par_for(N, 1, embedding_rows, &j);
+}
+
+/* columns lo..hi of every row, rows in order: the sequential scatter-add's sums */
+VECTOR_CLONES
+static void embedding_back_cols(void *p, long lo, long hi)
+{
+    const struct emb_job *j = p;
+    for (int n = 0; n < j->N; n++) {
+        float *row = j->out + (size_t)j->tokens[n] * j->C;
+        const float *d = j->in + (size_t)n * j->C;
+        for (long i = lo; i < hi; i++)
+            row[i] += d[i];
+    }
 }
 
 void embedding_backward(float *dwte, const float *dout, const int *tokens, int N, int C)
 {
     /* undoes: out[n] = wte[tokens[n]] */
-    for (int n = 0; n < N; n++) {
-        float *row = dwte + (size_t)tokens[n] * C;
-        const float *d = dout + (size_t)n * C;
-        for (int i = 0; i < C; i++)
-            row[i] += d[i];
-    }
+    struct emb_job j = { dwte, dout, tokens, N, C };
+    par_for(C, 16, embedding_back_cols, &j);
 }
 
 /* ---- cross-entropy ---- */
 
-double crossentropy_row(const float *row, int target, int V)
+/* sum over j of e^(row[j] - mx), in double, 8 lanes */
+static inline __attribute__((always_inline)) double sum_exp(const float *row, float mx, int V)
 {
-    float mx = row[0];
-    for (int j = 1; j < V; j++)
-        mx = row[j] > mx ? row[j] : mx;
-    double sum = 0;
-    for (int j = 0; j < V; j++)
-        sum += expf(row[j] - mx);
-    return (double)mx + log(sum) - row[target];
+    double acc[DLANES] = { 0 };
+    int j = 0;
+    for (; j + DLANES <= V; j += DLANES)
+        for (int l = 0; l < DLANES; l++)
+            acc[l] += exp_poly(row[j + l] - mx);
+    for (int l = 0; j + l < V; l++)
+        acc[l] += exp_poly(row[j + l] - mx);
+    return reduce_dlanes(acc);
 }
 
+VECTOR_CLONES
+double crossentropy_row(const float *row, int target, int V)
+{
+    float mx = max_lanes(row, V);
+    return (double)mx + log(sum_exp(row, mx, V)) - row[target];
+}
+
+VECTOR_CLONES
 void crossentropy_row_backward(float *drow, const float *row, int target, int V, float scale)
 {
     /* undoes: nll = logsumexp(row) - row[target] */
-    float mx = row[0];
-    for (int j = 1; j < V; j++)
-        mx = row[j] > mx ? row[j] : mx;
-    double sum = 0;
-    for (int j = 0; j < V; j++) {
-        float e = expf(row[j] - mx);   /* read row[j] before drow[j] is written */
-        drow[j] = e;
-        sum += e;
-    }
-    float f = (float)(scale / sum);
-    for (int j = 0; j < V; j++)
-        drow[j] *= f;
+    float mx = max_lanes(row, V);
+    float f = (float)(scale / sum_exp(row, mx, V));
+    for (int j = 0; j < V; j++)   /* reads row[j] before drow[j] is written */
+        drow[j] = exp_poly(row[j] - mx) * f;
     drow[target] -= scale;
+}
+
+struct ce_job {
+    float *out;
+    const float *in, *dlosses;
+    const int *targets;
+    const unsigned char *mask;
+    int V;
+    float dlosses_all;     /* the scale of every row when dlosses is NULL */
+    int N;
+    double part_sum[PAR_MAX_THREADS];
+};
+
+static void ce_rows(void *p, long lo, long hi)
+{
+    const struct ce_job *j = p;
+    for (long n = lo; n < hi; n++)
+        j->out[n] = !j->mask || j->mask[n]
+            ? (float)crossentropy_row(j->in + (size_t)n * j->V, j->targets[n], j->V) : 0.0f;
 }
 
 void crossentropy_forward(float *losses, const float *logits, const int *targets,
                           const unsigned char *mask, int N, int V)
 {
-    for (int n = 0; n < N; n++)
-        losses[n] = !mask || mask[n]
-            ? (float)crossentropy_row(logits + (size_t)n * V, targets[n], V) : 0.0f;
+    struct ce_job j = { .out = losses, .in = logits, .targets = targets, .mask = mask, .V = V };
+    par_for(N, 1, ce_rows, &j);
+}
+
+static void ce_back_rows(void *p, long lo, long hi)
+{
+    /* undoes: losses[n] = logsumexp(logits[n]) - logits[n][targets[n]] */
+    const struct ce_job *j = p;
+    int V = j->V;
+    for (long n = lo; n < hi; n++) {
+        float *d = j->out + (size_t)n * V;
+        float scale = j->dlosses ? j->dlosses[n] : j->dlosses_all;
+        if ((!j->mask || j->mask[n]) && scale != 0.0f)
+            crossentropy_row_backward(d, j->in + (size_t)n * V, j->targets[n], V, scale);
+        else
+            memset(d, 0, (size_t)V * sizeof(float));
+    }
 }
 
 void crossentropy_backward(float *dlogits, const float *dlosses, const float *logits,
                            const int *targets, const unsigned char *mask, int N, int V)
 {
-    /* undoes: losses[n] = logsumexp(logits[n]) - logits[n][targets[n]] */
-    for (int n = 0; n < N; n++) {
-        float *d = dlogits + (size_t)n * V;
-        if ((!mask || mask[n]) && dlosses[n] != 0.0f)
-            crossentropy_row_backward(d, logits + (size_t)n * V, targets[n], V, dlosses[n]);
-        else
-            memset(d, 0, (size_t)V * sizeof(float));
-    }
+    struct ce_job j = { .out = dlogits, .in = logits, .dlosses = dlosses, .targets = targets,
+                        .mask = mask, .V = V };
+    par_for(N, 1, ce_back_rows, &j);
+}
+
+void crossentropy_backward_scaled(float *dlogits, const float *logits, const int *targets,
+                                  const unsigned char *mask, int N, int V, float scale)
+{
+    struct ce_job j = { .out = dlogits, .in = logits, .targets = targets, .mask = mask, .V = V,
+                        .dlosses_all = scale };
+    par_for(N, 1, ce_back_rows, &j);
+}
+
+static void ce_sum_part(void *p, int part, int nparts)
+{
+    struct ce_job *j = p;
+    long lo, hi;
+    double s = 0;
+    par_split(j->N, 1, part, nparts, &lo, &hi);
+    for (long n = lo; n < hi; n++)
+        if (!j->mask || j->mask[n])
+            s += crossentropy_row(j->in + (size_t)n * j->V, j->targets[n], j->V);
+    j->part_sum[part] = s;
+}
+
+double crossentropy_sum(const float *logits, const int *targets, const unsigned char *mask,
+                        int N, int V)
+{
+    struct ce_job j = { .in = logits, .targets = targets, .mask = mask, .V = V, .N = N };
+    int parts = par_threads();
+    for (int i = 0; i < parts; i++)
+        j.part_sum[i] = 0;
+    par_run(ce_sum_part, &j);
+    double s = 0;
+    for (int i = 0; i < parts; i++)   /* in part order: the same bits for the same threads */
+        s += j.part_sum[i];
+    return s;
 }

@@ -15,10 +15,12 @@
  *  - the forward caches what the backward needs (rmsnorm's rstd, attention's
  *    softmax probabilities); the cache buffers are the caller's.
  *  - matrices are row-major; a weight is (out, in), y = x W^T.
- *  - parallelism comes only from OpenBLAS threads (set by the caller with
- *    openblas_set_num_threads); every other loop is sequential, so the same
- *    inputs and the same thread count give bitwise identical results. (The
- *    decoder splits its own steps over threads: decode.h.)
+ *  - parallelism comes from the threads of parallel.h (par_set_threads): every
+ *    kernel splits its work by a rule of its shape and the thread count, so the
+ *    same inputs and the same thread count give bitwise identical results. With
+ *    one thread (the default) kernels run on the caller and cblas_sgemm uses the
+ *    OpenBLAS threads the caller set. (The decoder splits its own steps over its
+ *    own pool: decode.h.)
  *
  * Dimension names: N rows (B * T positions), B batch, T time, C channels,
  * NH query heads, NKV kv heads, HS head size, V vocab.
@@ -29,6 +31,12 @@
 #include <stddef.h>
 
 /* ---- matmul ---- */
+
+/* C (M, N) = alpha op(A) op(B) + beta C, row-major, op transposing when ta / tb is
+ * non-zero: cblas_sgemm with the rows (or, when N > M, the columns) of C split
+ * over the threads of parallel.h. */
+void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+          const float *B, int ldb, float beta, float *C, int ldc);
 
 /* y (N, out) = x (N, in) W (out, in)^T, with cblas_sgemm. y is overwritten. */
 void matmul_forward(float *y, const float *x, const float *w, int N, int in, int out);
@@ -66,19 +74,16 @@ void rope_backward(float *dx, const float *dout, const float *cos_t, const float
 
 /* ---- causal grouped-query attention over (B, T) ---- */
 
-/* The row block the score and value GEMMs are cut into: a block of query rows
- * only multiplies the keys up to its last row, which skips most of the masked
- * upper triangle. */
-#define ATT_BLOCK 64
-
 /*
  * q (B, T, NH, HS) = (B*T, C), k, v (B, T, NKV, HS) = (B*T, KV), out like q.
  * Query head h reads kv head h / (NH / NKV). probs (B, NH, T, T) is the cache:
- * softmax(q k^T / sqrt(HS)) over keys 0..t, zero above the diagonal.
+ * softmax(q k^T / sqrt(HS)) over keys 0..t; entries above the diagonal are never
+ * written or read.
  */
 void attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
                        int B, int T, int NH, int NKV, int HS);
-/* dq, dk, dv += ...; scratch (T, T) is overwritten. None of the gradients may be NULL. */
+/* dq, dk, dv += .... None of the gradients may be NULL. scratch is unused (each thread
+ * has its own, parallel.h) and may be NULL. */
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                         const float *q, const float *k, const float *v, const float *probs,
                         int B, int T, int NH, int NKV, int HS);
@@ -130,8 +135,12 @@ void embedding_backward(float *dwte, const float *dout, const int *tokens, int N
 
 /* ---- cross-entropy ---- */
 
+/* e^x as the kernels compute it (a polynomial within 2 ulp of expf, the same in
+ * every vector width; x clamped to [-87, 88]). */
+float ops_exp(float x);
+
 /* -log softmax(row)[target] of one row of V logits: max-subtracted, exp in
- * float, sum in double. */
+ * float (ops_exp), sum in double. */
 double crossentropy_row(const float *row, int target, int V);
 /* drow = scale * (softmax(row) - onehot(target)); WRITES drow, which may alias row. */
 void crossentropy_row_backward(float *drow, const float *row, int target, int V, float scale);
@@ -142,5 +151,14 @@ void crossentropy_forward(float *losses, const float *logits, const int *targets
  * others. WRITES (not adds) so that dlogits may alias logits. */
 void crossentropy_backward(float *dlogits, const float *dlosses, const float *logits,
                            const int *targets, const unsigned char *mask, int N, int V);
+
+/* dlogits = scale * (softmax - onehot) on rows with mask[i] != 0, zero on the others
+ * (mask NULL: all). WRITES; dlogits may alias logits. */
+void crossentropy_backward_scaled(float *dlogits, const float *logits, const int *targets,
+                                  const unsigned char *mask, int N, int V, float scale);
+/* Sum in double of crossentropy_row over the rows with mask[i] != 0 (mask NULL: all);
+ * targets must be in [0, V) there. */
+double crossentropy_sum(const float *logits, const int *targets, const unsigned char *mask,
+                        int N, int V);
 
 #endif

@@ -19,9 +19,8 @@
 
 #include "error.h"
 #include "fsutil.h"
+#include "parallel.h"
 #include "train.h"
-
-void openblas_set_num_threads(int n);
 
 enum train_exit {
     TRAIN_EXIT_OK = 0,
@@ -159,7 +158,7 @@ static int train_main(int argc, char **argv)
     if (parse_args(argc, argv, &a) < 0)
         return TRAIN_EXIT_BAD_CONFIG;
     catch_stop_signals();
-    openblas_set_num_threads(a.threads);
+    par_set_threads(a.threads);
     struct train_config cfg;
     struct strbuf err = STRBUF_INIT;
     enum config_status cs = train_config_load(a.config, &cfg, &err);

@@ -2,7 +2,9 @@
  * test_ops.c - unit tests for model/ops.c: the BLAS matmul against the naive
  * reference on odd shapes, the blocked attention against the naive one, and every
  * backward against central finite differences of the scalar sum(out * R), with R
- * random (so dout = R). Each check prints the max difference it saw.
+ * random (so dout = R). Each check prints the max difference it saw. Every test
+ * runs twice: on the caller alone, then split over 3 threads (parallel.h), whose
+ * uneven splits must give the same answers within rounding.
  */
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +14,7 @@
 
 #include "error.h"
 #include "ops.h"
+#include "parallel.h"
 #include "testhelp.h"
 
 /* ---- helpers ---- */
@@ -85,11 +88,15 @@ static double fd_check(const char *name, float *param, const float *grad, size_t
 
 /* ---- matmul ---- */
 
-static void test_matmul_vs_naive(void)
+static void matmul_vs_naive(int split)
 {
+    /* the last two (test_matmul_split) are big enough to be split: by rows, then by
+     * columns */
     static const int shapes[][3] = { { 1, 1, 1 }, { 7, 13, 5 }, { 33, 17, 65 }, { 129, 31, 3 },
-                                     { 5, 288, 97 }, { 64, 3, 256 } };
-    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+                                     { 5, 288, 97 }, { 64, 3, 256 }, { 301, 67, 41 },
+                                     { 37, 67, 303 } };
+    size_t n_shapes = sizeof(shapes) / sizeof(shapes[0]);
+    for (size_t s = split ? n_shapes - 2 : 0; s < (split ? n_shapes : n_shapes - 2); s++) {
         int N = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
         float *x = rand_buf((size_t)N * in, 1), *w = rand_buf((size_t)out * in, 1);
         float *y = zeros((size_t)N * out), *yr = zeros((size_t)N * out);
@@ -108,6 +115,16 @@ static void test_matmul_vs_naive(void)
         free(y);
         free(yr);
     }
+}
+
+static void test_matmul_vs_naive(void)
+{
+    matmul_vs_naive(0);
+}
+
+static void test_matmul_split(void)
+{
+    matmul_vs_naive(1);
 }
 
 struct mm_ctx { float *y, *x, *w, *r; int N, in, out; };
@@ -450,8 +467,47 @@ static void test_crossentropy(void)
     free(inplace);
 }
 
-int main(void)
+/* ---- the thread split ---- */
+
+static void test_par_split(void)
 {
+    static const long sizes[] = { 0, 1, 5, 16, 17, 100, 1000 };
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+        for (int parts = 1; parts <= 5; parts++)
+            for (long align = 1; align <= 16; align *= 4) {
+                long expect = 0, lo, hi;
+                for (int p = 0; p < parts; p++) {
+                    par_split(sizes[s], align, p, parts, &lo, &hi);
+                    CHECK(lo == expect && hi >= lo && (lo % align == 0 || lo == sizes[s]));
+                    expect = hi;
+                }
+                CHECK(expect == sizes[s]);
+            }
+}
+
+struct count_ctx { long hits[1000]; };
+
+static void count_body(void *p, long lo, long hi)
+{
+    struct count_ctx *c = p;
+    for (long i = lo; i < hi; i++)
+        c->hits[i]++;
+}
+
+static void test_par_for_covers_once(void)
+{
+    static struct count_ctx c;
+    memset(&c, 0, sizeof(c));
+    par_for(1000, 16, count_body, &c);
+    int ok = 1;
+    for (int i = 0; i < 1000; i++)
+        ok &= c.hits[i] == 1;
+    CHECK(ok);
+}
+
+static void run_all(void)
+{
+    rng_state = 42;   /* the same inputs on every run */
     TEST(test_matmul_vs_naive);
     TEST(test_matmul_backward);
     TEST(test_rmsnorm);
@@ -461,5 +517,17 @@ int main(void)
     TEST(test_residual);
     TEST(test_embedding);
     TEST(test_crossentropy);
+    TEST(test_par_for_covers_once);
+    TEST(test_matmul_split);
+}
+
+int main(void)
+{
+    TEST(test_par_split);
+    run_all();
+    fprintf(stderr, "-- the same split over 3 threads\n");
+    par_set_threads(3);
+    run_all();
+    par_set_threads(1);
     return test_report();
 }
