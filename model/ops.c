@@ -308,7 +308,7 @@ struct att_job {
  * the same bits):
  *   row_times_cols:  s[j] = sum_d a[d] Mt[d][j]       (scores, dP: Mt transposed K or V)
  *   weights_times_rows: o[c] = sum_j w[j] M[j][c]     (outputs, dQ: M a padded K or V)
- * Rows of T positions are padded to TP (a multiple of 16), head vectors to HP.
+ * Rows of T positions are padded to TP (a multiple of 64), head vectors to HP (16).
  */
 enum { ATT_W = LANES };
 
@@ -317,13 +317,18 @@ static int round16(int n)
     return (n + ATT_W - 1) / ATT_W * ATT_W;
 }
 
-/* s[0..n) (n rounded up to 16) = a (HS) . Mt (HS, TP) columns; four column blocks
- * at a time, so four independent sums hide the latency of the adds */
+/* Rows of positions are padded to whole blocks of row_times_cols. */
+static int round64(int n)
+{
+    return (n + 4 * ATT_W - 1) / (4 * ATT_W) * (4 * ATT_W);
+}
+
+/* s[0..n) (n rounded up to 64, within TP) = a (HS) . Mt (HS, TP) columns, four
+ * column blocks at a time, so four independent sums hide the latency of the adds */
 static inline __attribute__((always_inline))
 void row_times_cols(float *s, const float *a, const float *Mt, int HS, int TP, int n)
 {
-    int j0 = 0;
-    for (; j0 + 4 * ATT_W <= n; j0 += 4 * ATT_W) {
+    for (int j0 = 0; j0 < n; j0 += 4 * ATT_W) {
         vec16 acc0 = { 0 }, acc1 = { 0 }, acc2 = { 0 }, acc3 = { 0 }, m0, m1, m2, m3;
         for (int d = 0; d < HS; d++) {
             const float *m = Mt + (size_t)d * TP + j0;
@@ -340,14 +345,6 @@ void row_times_cols(float *s, const float *a, const float *Mt, int HS, int TP, i
         memcpy(s + j0 + ATT_W, &acc1, sizeof(acc1));
         memcpy(s + j0 + 2 * ATT_W, &acc2, sizeof(acc2));
         memcpy(s + j0 + 3 * ATT_W, &acc3, sizeof(acc3));
-    }
-    for (; j0 < n; j0 += ATT_W) {
-        vec16 acc = { 0 }, m;
-        for (int d = 0; d < HS; d++) {
-            memcpy(&m, Mt + (size_t)d * TP + j0, sizeof(m));
-            acc += a[d] * m;
-        }
-        memcpy(s + j0, &acc, sizeof(acc));
     }
 }
 
@@ -395,7 +392,7 @@ VECTOR_CLONES
 static void attention_head(const struct att_job *a, int b, int h, const float *Kt,
                            const float *Vp, float *o)
 {
-    int T = a->T, HS = a->HS, C = a->NH * HS, TP = round16(T), HP = round16(HS);
+    int T = a->T, HS = a->HS, C = a->NH * HS, TP = round64(T), HP = round16(HS);
     float scale = (float)(1.0 / sqrt((double)HS));
     for (int i = 0; i < T; i++) {
         const float *q = a->q + ((size_t)b * T + i) * C + (size_t)h * HS;   /* (HS) */
@@ -422,7 +419,7 @@ static void attention_head(const struct att_job *a, int b, int h, const float *K
 static void attention_fw_tasks(void *p, long lo, long hi)
 {
     const struct att_job *a = p;
-    int T = a->T, HS = a->HS, KV = a->NKV * HS, TP = round16(T), HP = round16(HS);
+    int T = a->T, HS = a->HS, KV = a->NKV * HS, TP = round64(T), HP = round16(HS);
     int group = a->NH / a->NKV;
     float *Kt = par_scratch((size_t)HS * TP + (size_t)T * HP + HP + TP);
     float *Vp = Kt + (size_t)HS * TP, *o = Vp + (size_t)T * HP;
@@ -496,7 +493,7 @@ VECTOR_CLONES
 static void attention_head_backward(const struct att_job *a, int b, int h,
                                     const struct att_scratch *sc)
 {
-    int T = a->T, HS = a->HS, C = a->NH * HS, TP = round16(T), HP = round16(HS);
+    int T = a->T, HS = a->HS, C = a->NH * HS, TP = round64(T), HP = round16(HS);
     float scale = (float)(1.0 / sqrt((double)HS));
     const float *P0 = a->probs_in + ((size_t)b * a->NH + h) * T * T;   /* (T, T) */
     for (int i0 = 0; i0 < T; i0 += ATT_ROWS) {
@@ -541,7 +538,7 @@ static void attention_head_backward(const struct att_job *a, int b, int h,
 static void attention_bw_tasks(void *p, long lo, long hi)
 {
     const struct att_job *a = p;
-    int T = a->T, HS = a->HS, KV = a->NKV * HS, TP = round16(T), HP = round16(HS);
+    int T = a->T, HS = a->HS, KV = a->NKV * HS, TP = round64(T), HP = round16(HS);
     int group = a->NH / a->NKV;
     size_t pad = (size_t)T * HP, nvt = (size_t)HS * TP;
     float *base = par_scratch(nvt + 3 * pad + (2 * ATT_ROWS + 1) * (size_t)TP +

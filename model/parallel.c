@@ -9,7 +9,10 @@
 
 void openblas_set_num_threads(int n);
 
-enum { SPIN_ROUNDS = 20000 };   /* about 100 us of polling before a worker sleeps */
+/* Polling rounds (a pause instruction each, ~10 us in all) before a waiting thread
+ * sleeps: long enough to catch the next kernel of a step, short enough not to
+ * burn a core another process could use while this one is descheduled. */
+enum { SPIN_ROUNDS = 256 };
 
 static int n_threads = 1;       /* parts of the next par_run */
 static int n_workers;           /* threads started so far (parts 1..n_workers) */
@@ -22,7 +25,9 @@ static atomic_ulong generation;     /* bumped once per par_run */
 static atomic_int pending;          /* worker parts of the current job not yet done */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static int sleepers;                /* under mu */
+static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
+static int sleepers;                /* workers waiting on wake, under mu */
+static atomic_int caller_sleeping;  /* the caller waits on done */
 
 static _Thread_local int in_part;
 static _Thread_local float *scratch;
@@ -62,10 +67,30 @@ static void *worker_main(void *arg)
         seen = wait_for_job(seen);
         if (part < job_parts) {
             job_fn(job_ctx, part, job_parts);
-            atomic_fetch_sub(&pending, 1);
+            if (atomic_fetch_sub(&pending, 1) == 1 && atomic_load(&caller_sleeping)) {
+                pthread_mutex_lock(&mu);
+                pthread_cond_signal(&done);
+                pthread_mutex_unlock(&mu);
+            }
         }
     }
     return NULL;
+}
+
+/* The caller, after its own part: until every worker part is done. */
+static void wait_for_parts(void)
+{
+    for (int i = 0; i < SPIN_ROUNDS; i++) {
+        if (atomic_load(&pending) == 0)
+            return;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&mu);
+    atomic_store(&caller_sleeping, 1);
+    while (atomic_load(&pending) > 0)
+        pthread_cond_wait(&done, &mu);
+    atomic_store(&caller_sleeping, 0);
+    pthread_mutex_unlock(&mu);
 }
 
 void par_set_threads(int n)
@@ -107,8 +132,7 @@ void par_run(void (*fn)(void *ctx, int part, int nparts), void *ctx)
     in_part = 1;
     fn(ctx, 0, n_threads);
     in_part = 0;
-    while (atomic_load(&pending) > 0)
-        cpu_relax();
+    wait_for_parts();
 }
 
 void par_split(long n, long align, int part, int nparts, long *lo, long *hi)
