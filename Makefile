@@ -175,7 +175,7 @@ $(BUILD)/%.o: %.c
 # The kernels are written to vectorize (model/ops.c): -O3 lets gcc do it, and
 # -fno-trapping-math lets it turn the clamps of a loop into selects (no value changes).
 ifneq ($(SAN),1)
-$(BUILD)/model/ops.o: CFLAGS += -O3 -fno-trapping-math
+$(BUILD)/model/ops.o: CFLAGS += -O3 -fno-trapping-math -ffp-contract=fast
 endif
 
 $(LIB): $(B_LIB_OBJS)

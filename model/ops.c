@@ -19,11 +19,13 @@
 #include "ops.h"
 #include "parallel.h"
 
-/* Hot loops are compiled for AVX-512 and AVX2 too, picked at load time. Each clone
- * computes the same values: no sum is reassociated and, in ISO C mode, no
- * multiply-add is fused. */
+/* Hot loops are compiled for AVX-512 and for AVX2 + FMA too, picked once at load
+ * time by the CPU, so a machine always runs the same code. ops.c is built with
+ * -ffp-contract=fast: a multiply-add may be fused (one rounding), so a CPU with FMA
+ * and one without can differ in the last bits; sums are never reassociated, so
+ * vector width does not matter otherwise. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
 #else
 #define VECTOR_CLONES
 #endif
@@ -33,9 +35,8 @@
 /*
  * e^x for the softmax, SiLU and cross-entropy loops: Cephes' expf (range reduction
  * by ln 2 in two parts, degree-6 polynomial, exponent by bit assembly), within 2
- * ulp of expf. Plain arithmetic, so a loop of it vectorizes, with the same result
- * in every lane width. x is clamped to [-87, 88] (e^-87 stands in for smaller
- * values; NaN stays NaN).
+ * ulp of expf. Plain arithmetic, so a loop of it vectorizes. x is clamped to
+ * [-87, 88] (e^-87 stands in for smaller values; NaN stays NaN).
  */
 static inline float exp_poly(float x)
 {
@@ -304,8 +305,7 @@ struct att_job {
 
 /*
  * The attention of one (batch row, kv head) group, one query row at a time, in two
- * 16-wide micro-kernels whose sums run in a fixed order (so every vector width gives
- * the same bits):
+ * 16-wide micro-kernels whose sums run in a fixed order:
  *   row_times_cols:  s[j] = sum_d a[d] Mt[d][j]       (scores, dP: Mt transposed K or V)
  *   weights_times_rows: o[c] = sum_j w[j] M[j][c]     (outputs, dQ: M a padded K or V)
  * Rows of T positions are padded to TP (a multiple of 64), head vectors to HP (16).

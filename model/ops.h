@@ -135,8 +135,8 @@ void embedding_backward(float *dwte, const float *dout, const int *tokens, int N
 
 /* ---- cross-entropy ---- */
 
-/* e^x as the kernels compute it (a polynomial within 2 ulp of expf, the same in
- * every vector width; x clamped to [-87, 88]). */
+/* e^x as the kernels compute it (a polynomial within 2 ulp of expf; x clamped to
+ * [-87, 88]). */
 float ops_exp(float x);
 
 /* -log softmax(row)[target] of one row of V logits: max-subtracted, exp in

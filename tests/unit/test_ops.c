@@ -467,6 +467,24 @@ static void test_crossentropy(void)
     free(inplace);
 }
 
+/* ---- exp ---- */
+
+/* ops_exp against libm's expf over [-87, 87.9]: a few ulp; NaN stays NaN. */
+static void test_exp(void)
+{
+    double worst = 0;
+    for (int i = 0; i <= 174900; i++) {   /* up to 87.9: 88 is the clamp */
+        float x = -87.0f + (float)i * 1e-3f;
+        double want = exp((double)x), got = ops_exp(x);
+        worst = fmax(worst, fabs(got - want) / want);
+    }
+    fprintf(stderr, "    ops_exp vs exp over [-87, 87.9]: max rel err %.2e\n", worst);
+    CHECK(worst < 4 * 1.2e-7);
+    CHECK(isnan(ops_exp(NAN)));
+    CHECK(ops_exp(0.0f) == 1.0f);
+    CHECK(ops_exp(-1000.0f) >= 0.0f && ops_exp(-1000.0f) < 1e-37f);
+}
+
 /* ---- the thread split ---- */
 
 static void test_par_split(void)
@@ -524,6 +542,7 @@ static void run_all(void)
 int main(void)
 {
     TEST(test_par_split);
+    TEST(test_exp);
     run_all();
     fprintf(stderr, "-- the same split over 3 threads\n");
     par_set_threads(3);
