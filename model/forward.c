@@ -281,18 +281,18 @@ static int mlp_backward(const struct bw *w, int l)
     /* undoes: x[l+1] = xmid + tmp; tmp = h Wdown^T  (d tmp = d xmid = dres) */
     need = w->lowest < layer_stage(l, PART_DOWN);
     if (need)
-        memset(a->dh, 0, NH * sizeof(float));
+        zero_floats(a->dh, NH);
     proj_backward(w, TK_DOWN, l, need ? a->dh : NULL, a->dres, at(a, a->h, l, H));
     if (!need)
         return 1;
     /* undoes: h = silu(g) * u */
-    memset(a->dg, 0, NH * sizeof(float));
-    memset(a->du, 0, NH * sizeof(float));
+    zero_floats(a->dg, NH);
+    zero_floats(a->du, NH);
     swiglu_backward(a->dg, a->du, a->dh, at(a, a->g, l, H), at(a, a->u, l, H), NH);
     /* undoes: g = xn2 Wgate^T; u = xn2 Wup^T */
     need = w->lowest < layer_stage(l, PART_GATE_UP);
     if (need)
-        memset(a->dxn, 0, NC * sizeof(float));
+        zero_floats(a->dxn, NC);
     proj_backward(w, TK_GATE, l, need ? a->dxn : NULL, a->dg, at(a, a->xn2, l, C));
     proj_backward(w, TK_UP, l, need ? a->dxn : NULL, a->du, at(a, a->xn2, l, C));
     if (!need)
@@ -315,27 +315,27 @@ static int attn_backward(const struct bw *w, int l)
     /* undoes: xmid = x[l] + tmp; tmp = att Wo^T  (d tmp = dres) */
     need = w->lowest < layer_stage(l, PART_WO);
     if (need)
-        memset(a->datt, 0, NC * sizeof(float));
+        zero_floats(a->datt, NC);
     proj_backward(w, TK_WO, l, need ? a->datt : NULL, a->dres, at(a, a->att, l, C));
     if (!need)
         return 1;
     /* undoes: att = attention(q, k, v) */
-    memset(a->dq, 0, NC * sizeof(float));
-    memset(a->dk, 0, NKVs * sizeof(float));
-    memset(a->dv, 0, NKVs * sizeof(float));
+    zero_floats(a->dq, NC);
+    zero_floats(a->dk, NKVs);
+    zero_floats(a->dv, NKVs);
     const float *probs = a->probs + (size_t)l * a->B * a->NH * a->T * a->T;
     attention_backward(a->dq, a->dk, a->dv, a->dscores, a->datt, at(a, a->q, l, C),
                        at(a, a->k, l, KV), at(a, a->v, l, KV), probs, B, T, a->NH, a->NKV,
                        a->HS);
     /* undoes: q = rope(q_pre); k = rope(k_pre) */
-    memset(a->dq_pre, 0, NC * sizeof(float));
-    memset(a->dk_pre, 0, NKVs * sizeof(float));
+    zero_floats(a->dq_pre, NC);
+    zero_floats(a->dk_pre, NKVs);
     rope_backward(a->dq_pre, a->dq, a->rope_cos, a->rope_sin, N, T, a->NH, a->HS);
     rope_backward(a->dk_pre, a->dk, a->rope_cos, a->rope_sin, N, T, a->NKV, a->HS);
     /* undoes: q_pre = xn1 Wq^T; k_pre = xn1 Wk^T; v = xn1 Wv^T */
     need = w->lowest < layer_stage(l, PART_QKV);
     if (need)
-        memset(a->dxn, 0, NC * sizeof(float));
+        zero_floats(a->dxn, NC);
     float *xn = at(a, a->xn1, l, C);
     proj_backward(w, TK_WQ, l, need ? a->dxn : NULL, a->dq_pre, xn);
     proj_backward(w, TK_WK, l, need ? a->dxn : NULL, a->dk_pre, xn);
@@ -371,14 +371,14 @@ int model_backward(const struct model *m, struct lora *lo, const struct trainabl
     /* undoes: logits = xf lm_head^T */
     int need = w.lowest < lm_head_stage(L);
     if (need)
-        memset(a->dxn, 0, NC * sizeof(float));
+        zero_floats(a->dxn, NC);
     matmul_backward(need ? a->dxn : NULL, grad_of(&w, TK_LM_HEAD, 0), dlogits, a->xf,
                     m->w.lm_head, N, C, a->V);
     if (!need)
         return 0;
     /* undoes: xf = rmsnorm(x[L]) * final_norm */
     need = w.lowest < final_norm_stage(L);
-    memset(a->dres, 0, NC * sizeof(float));
+    zero_floats(a->dres, NC);
     rmsnorm_backward(need ? a->dres : NULL, grad_of(&w, TK_FINAL_NORM, 0), a->dxn,
                      at(a, a->x, L, C), m->w.final_norm, a->rstdf, N, C);
     if (!need)

@@ -51,6 +51,9 @@ void matmul_forward_naive(float *y, const float *x, const float *w, int N, int i
 
 /* The batch-invariant matmul of decoding is in matmul_rows.h. */
 
+/* p[0..n) = 0, split over the threads (the backward's gradient buffers). */
+void zero_floats(float *p, size_t n);
+
 /* ---- rmsnorm: out = w * x / sqrt(mean(x^2) + eps) ---- */
 
 /* out, x (N, C); w (C); rstd (N) cached for the backward. out may not alias x. */

@@ -5,6 +5,44 @@
 
 #include "error.h"
 #include "optim.h"
+#include "parallel.h"
+
+/* ---- every trainable float, split over the threads ---- */
+
+/* The floats of every segment numbered 0..total-1 in order; part p of the
+ * threads visits its contiguous range of them (parallel.h). */
+struct seg_job {
+    const struct param_seg *segs;
+    size_t n_segs, total;
+    void (*fn)(void *ctx, const struct param_seg *s, size_t i0, size_t i1, size_t k0, int part);
+    void *ctx;
+};
+
+static void seg_part(void *p, int part, int nparts)
+{
+    const struct seg_job *j = p;
+    long lo, hi;
+    par_split((long)j->total, 16, part, nparts, &lo, &hi);
+    size_t k = 0;
+    for (size_t s = 0; s < j->n_segs && k < (size_t)hi; k += j->segs[s].n, s++) {
+        size_t a = (size_t)lo > k ? (size_t)lo - k : 0;
+        size_t b = (size_t)hi - k < j->segs[s].n ? (size_t)hi - k : j->segs[s].n;
+        if (a < b)
+            j->fn(j->ctx, &j->segs[s], a, b, k + a, part);
+    }
+}
+
+/* fn over every segment's floats [i0, i1) (global index k0 of i0), split over the threads */
+static void for_each_float(const struct param_seg *segs, size_t n_segs,
+                           void (*fn)(void *, const struct param_seg *, size_t, size_t, size_t,
+                                      int),
+                           void *ctx)
+{
+    struct seg_job j = { segs, n_segs, 0, fn, ctx };
+    for (size_t s = 0; s < n_segs; s++)
+        j.total += segs[s].n;
+    par_run(seg_part, &j);
+}
 
 double lr_at(const struct lr_schedule *s, long step)
 {
@@ -42,34 +80,81 @@ void adamw_free(struct adamw *o)
     memset(o, 0, sizeof(*o));
 }
 
+struct adamw_job {
+    struct adamw *o;
+    double decay, step, rbc2;
+};
+
+static void adamw_floats(void *ctx, const struct param_seg *seg, size_t i0, size_t i1, size_t k,
+                         int part)
+{
+    const struct adamw_job *j = ctx;
+    struct adamw *o = j->o;
+    double b1 = o->beta1, b2 = o->beta2;
+    float *p = seg->p;
+    const float *g = seg->g;
+    (void)part;
+    for (size_t i = i0; i < i1; i++, k++) {
+        double gi = g[i];
+        double m = b1 * (double)o->m[k] + (1.0 - b1) * gi;
+        double v = b2 * (double)o->v[k] + (1.0 - b2) * gi * gi;
+        o->m[k] = (float)m;
+        o->v[k] = (float)v;
+        p[i] = (float)((double)p[i] * j->decay - j->step * m / (sqrt(v) * j->rbc2 + o->eps));
+    }
+}
+
 void adamw_step(struct adamw *o, const struct param_seg *segs, size_t n_segs, double lr)
 {
     o->t++;
-    double b1 = o->beta1, b2 = o->beta2;
-    double bc1 = 1.0 - pow(b1, (double)o->t), bc2 = 1.0 - pow(b2, (double)o->t);
-    double decay = 1.0 - lr * o->weight_decay, step = lr / bc1, rbc2 = 1.0 / sqrt(bc2);
-    size_t k = 0;
-    for (size_t s = 0; s < n_segs; s++) {
-        float *p = segs[s].p;
-        const float *g = segs[s].g;
-        for (size_t i = 0; i < segs[s].n; i++, k++) {
-            double gi = g[i];
-            double m = b1 * (double)o->m[k] + (1.0 - b1) * gi;
-            double v = b2 * (double)o->v[k] + (1.0 - b2) * gi * gi;
-            o->m[k] = (float)m;
-            o->v[k] = (float)v;
-            p[i] = (float)((double)p[i] * decay - step * m / (sqrt(v) * rbc2 + o->eps));
-        }
-    }
+    double bc1 = 1.0 - pow(o->beta1, (double)o->t), bc2 = 1.0 - pow(o->beta2, (double)o->t);
+    struct adamw_job j = { o, 1.0 - lr * o->weight_decay, lr / bc1, 1.0 / sqrt(bc2) };
+    for_each_float(segs, n_segs, adamw_floats, &j);
+}
+
+static void square_sum_floats(void *ctx, const struct param_seg *seg, size_t i0, size_t i1,
+                              size_t k, int part)
+{
+    double *sums = ctx, sum = 0;
+    (void)k;
+    for (size_t i = i0; i < i1; i++)
+        sum += (double)seg->g[i] * (double)seg->g[i];
+    sums[part] += sum;
 }
 
 double grad_norm(const struct param_seg *segs, size_t n_segs)
 {
-    double sum = 0;
-    for (size_t s = 0; s < n_segs; s++)
-        for (size_t i = 0; i < segs[s].n; i++)
-            sum += (double)segs[s].g[i] * (double)segs[s].g[i];
+    /* each part sums its range in order, then the parts add in part order: the same
+     * bits for the same thread count */
+    double sums[PAR_MAX_THREADS] = { 0 }, sum = 0;
+    for_each_float(segs, n_segs, square_sum_floats, sums);
+    for (int p = 0; p < PAR_MAX_THREADS; p++)
+        sum += sums[p];
     return sqrt(sum);
+}
+
+static void scale_floats(void *ctx, const struct param_seg *seg, size_t i0, size_t i1, size_t k,
+                         int part)
+{
+    float f = *(const float *)ctx;
+    (void)k;
+    (void)part;
+    for (size_t i = i0; i < i1; i++)
+        seg->g[i] *= f;
+}
+
+static void zero_floats(void *ctx, const struct param_seg *seg, size_t i0, size_t i1, size_t k,
+                        int part)
+{
+    (void)ctx;
+    (void)k;
+    (void)part;
+    memset(seg->g + i0, 0, (i1 - i0) * sizeof(float));
+}
+
+void grad_zero(const struct param_seg *segs, size_t n_segs)
+{
+    for_each_float(segs, n_segs, zero_floats, NULL);
 }
 
 double grad_clip(const struct param_seg *segs, size_t n_segs, double norm, double clip)
@@ -78,8 +163,6 @@ double grad_clip(const struct param_seg *segs, size_t n_segs, double norm, doubl
         return 1.0;
     double scale = clip / (norm + 1e-6);
     float f = (float)scale;
-    for (size_t s = 0; s < n_segs; s++)
-        for (size_t i = 0; i < segs[s].n; i++)
-            segs[s].g[i] *= f;
+    for_each_float(segs, n_segs, scale_floats, &f);
     return scale;
 }

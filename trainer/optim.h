@@ -13,7 +13,9 @@
  * so the last step still learns even when min_lr is 0.
  * Clipping: when the global norm exceeds clip > 0, every gradient is scaled by
  * clip / (norm + 1e-6), as torch.nn.utils.clip_grad_norm_ does.
- * Every loop is sequential in a fixed order, so results are bitwise reproducible.
+ * Every loop is split over the threads of parallel.h by a rule of the sizes and the
+ * thread count (the norm's partial sums are added in part order), so results are
+ * bitwise reproducible for a given thread count.
  *
  * Ownership: adamw_init() allocates the moments (zeroed), adamw_free() releases
  * them and accepts a zeroed struct. Segments are borrowed views.
@@ -55,6 +57,8 @@ void adamw_free(struct adamw *o);
  * size must be o->n. */
 void adamw_step(struct adamw *o, const struct param_seg *segs, size_t n_segs, double lr);
 
+/* Zero every gradient. */
+void grad_zero(const struct param_seg *segs, size_t n_segs);
 /* sqrt of the sum of squared gradients over every segment, accumulated in double. */
 double grad_norm(const struct param_seg *segs, size_t n_segs);
 /* Scale every gradient by clip / (norm + 1e-6) when clip > 0 and norm > clip;

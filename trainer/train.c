@@ -62,12 +62,6 @@ void trainer_begin_epoch(struct trainer *t)
 
 /* ---- one optimizer step ---- */
 
-static void zero_grads(struct trainer *t)
-{
-    for (size_t s = 0; s < t->n_segs; s++)
-        memset(t->segs[s].g, 0, t->segs[s].n * sizeof(float));
-}
-
 /* Forward, loss and backward of train examples idx[0..k) (gradients accumulate);
  * adds their NLL sum to *sum. total is the count of the whole optimizer batch. */
 static enum train_status micro_step(struct trainer *t, const size_t *idx, int k, long total,
@@ -142,7 +136,7 @@ enum train_status trainer_step(struct trainer *t, double *loss, struct strbuf *e
     for (size_t i = 0; i < n; i++)
         total += t->train.ex[idx[i]].len - t->train.ex[idx[i]].prompt_len;
     double sum = 0;
-    zero_grads(t);
+    grad_zero(t->segs, t->n_segs);
     enum train_status st = accumulate(t, idx, n, total, &sum, &tokens, err);
     if (st != TRAIN_OK)
         return st;

@@ -2,12 +2,15 @@
  * test_trainer_optim.c - the optimizer against numbers worked out by hand: the LR
  * schedule at known steps (warmup, cosine and linear midpoints, min_lr at the
  * end), two AdamW steps with weight decay across two segments, and global-norm
- * clipping.
+ * clipping; split over 3 threads, the same updates and norm as on one.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "optim.h"
+#include "parallel.h"
 #include "testhelp.h"
 
 static void test_schedule(void)
@@ -91,10 +94,57 @@ static void test_clipping(void)
     CHECK(a[0] == 3.0f);                               /* weights are not touched */
 }
 
+/* Segments of 1000, 37 and 5000 floats: an AdamW step, the norm, clipping and zeroing
+ * over 3 threads (ranges that cut segments) against one thread. */
+static void test_threads(void)
+{
+    static const size_t sizes[3] = { 1000, 37, 5000 };
+    float *w[2][3], *g[2][3];
+    double norm[2];
+    struct param_seg segs[2][3];
+    for (int run = 0; run < 2; run++) {
+        struct adamw o;
+        adamw_init(&o, 6037, 0.9, 0.999, 1e-8, 0.01);
+        par_set_threads(run ? 3 : 1);
+        for (int s = 0; s < 3; s++) {
+            w[run][s] = xmalloc(sizes[s] * sizeof(float));
+            g[run][s] = xmalloc(sizes[s] * sizeof(float));
+            for (size_t i = 0; i < sizes[s]; i++) {
+                w[run][s][i] = (float)((i * 7 + s) % 13) - 6.0f;
+                g[run][s][i] = (float)((i * 5 + s) % 11) * 0.1f - 0.5f;
+            }
+            segs[run][s] = (struct param_seg){ w[run][s], g[run][s], sizes[s] };
+        }
+        norm[run] = grad_norm(segs[run], 3);
+        grad_clip(segs[run], 3, norm[run], 1.0);
+        adamw_step(&o, segs[run], 3, 0.1);
+        adamw_free(&o);
+    }
+    CHECK_NEAR(norm[1], norm[0], 1e-12 * norm[0]);
+    int same = 1;
+    for (int s = 0; s < 3; s++)
+        same &= !memcmp(w[0][s], w[1][s], sizes[s] * sizeof(float)) &&
+                !memcmp(g[0][s], g[1][s], sizes[s] * sizeof(float));
+    CHECK(same);
+    grad_zero(segs[1], 3);
+    int zero = 1;
+    for (int s = 0; s < 3; s++)
+        for (size_t i = 0; i < sizes[s]; i++)
+            zero &= g[1][s][i] == 0.0f;
+    CHECK(zero);
+    par_set_threads(1);
+    for (int run = 0; run < 2; run++)
+        for (int s = 0; s < 3; s++) {
+            free(w[run][s]);
+            free(g[run][s]);
+        }
+}
+
 int main(void)
 {
     TEST(test_schedule);
     TEST(test_adamw);
     TEST(test_clipping);
+    TEST(test_threads);
     return test_report();
 }
