@@ -330,6 +330,8 @@ static void test_attention(void)
     att_case(2, 7, 4, 2, 4, 1);         /* GQA, one row block */
     att_case(1, 5, 2, 2, 8, 1);         /* plain multi-head */
     att_case(1, 150, 2, 1, 8, 37);      /* three row blocks, multi-query */
+    att_case(1, 70, 2, 1, 48, 53);      /* head vectors of three 16-blocks */
+    att_case(1, 21, 2, 1, 80, 31);      /* of five: a 64-column block and one more */
 }
 
 /* ---- swiglu, residual, embedding ---- */
