@@ -105,6 +105,7 @@ MODEL_OBJS += model/model.o
 MODEL_OBJS += model/ops.o
 MODEL_OBJS += model/matmul_rows.o
 MODEL_OBJS += model/pool.o
+MODEL_OBJS += model/attention.o
 MODEL_OBJS += model/parallel.o
 MODEL_OBJS += model/lora.o
 MODEL_OBJS += model/trainable.o
@@ -172,10 +173,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# The kernels are written to vectorize (model/ops.c): -O3 lets gcc do it, and
-# -fno-trapping-math lets it turn the clamps of a loop into selects (no value changes).
+# The kernels are written to vectorize (model/ops.c, attention.c): -O3 lets gcc do
+# it, and -fno-trapping-math lets it turn the clamps of a loop into selects (no
+# value changes). Only the training attention fuses multiply-adds (vecmath.h).
 ifneq ($(SAN),1)
-$(BUILD)/model/ops.o: CFLAGS += -O3 -fno-trapping-math -ffp-contract=fast
+$(BUILD)/model/ops.o: CFLAGS += -O3 -fno-trapping-math
+$(BUILD)/model/attention.o: CFLAGS += -O3 -fno-trapping-math -ffp-contract=fast
 endif
 
 $(LIB): $(B_LIB_OBJS)
