@@ -4,7 +4,8 @@
  * accumulation over micro-batches gives the gradient of the whole batch; partial
  * fine-tuning trains exactly the tensors asked for (counted by hand) and leaves
  * the rest bitwise alone; two runs agree bitwise; and a checkpoint saved mid-run,
- * restored into a fresh trainer, continues to bitwise the same weights.
+ * restored into a fresh trainer, continues to bitwise the same weights (the last
+ * two on one thread and again split over two).
  * Run from the repository's top directory (as `make check` does).
  */
 #include <math.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "parallel.h"
 #include "testhelp.h"
 #include "train.h"
 
@@ -249,5 +251,10 @@ int main(void)
     TEST(test_partial_trains_only_its_tensors);
     TEST(test_two_runs_agree_bitwise);
     TEST(test_checkpoint_resumes_bitwise);
+    fprintf(stderr, "-- again with the work split over 2 threads\n");
+    par_set_threads(2);
+    TEST(test_two_runs_agree_bitwise);
+    TEST(test_checkpoint_resumes_bitwise);
+    par_set_threads(1);
     return test_report();
 }
