@@ -15,9 +15,11 @@
  * bitwise the same results. With one thread (the default) every kernel runs inline
  * on the caller, and BLAS keeps the thread count the caller gave OpenBLAS.
  *
- * Workers spin briefly after a part (the next call usually comes within
- * microseconds), then sleep on a condition variable. A par_run() from inside a part
- * runs inline as a single part.
+ * Workers poll briefly after a part (the next call usually comes within
+ * microseconds), then sleep on a condition variable; so does the caller waiting for
+ * them. A par_run() from inside a part runs inline as a single part. With more than
+ * one thread, only one thread at a time may call par_run() (the team has one job
+ * slot): the trainer calls kernels from its main thread only.
  *
  * Ownership: the team is process-wide and lives until exit; par_scratch() returns
  * a per-thread buffer owned by this module.
