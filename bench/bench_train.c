@@ -393,7 +393,7 @@ int main(int argc, char **argv)
         snprintf(dir, sizeof(dir), "%s/%s", tmpdir, models[m].name);
         write_model(dir, &models[m].cfg);
         for (int k = 0; k < KINDS; k++)
-            for (int i = 0; k < KINDS && o.kind_on[k] && i < o.n_threads; i++) {
+            for (int i = 0; o.kind_on[k] && i < o.n_threads; i++) {
                 struct result r = run_case(dir, data, (enum kind)k, o.threads[i], o.steps,
                                            o.reps);
                 /* s15m's products are wide; s260k's are 64 wide */

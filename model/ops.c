@@ -110,7 +110,7 @@ void matmul_forward_naive(float *y, const float *x, const float *w, int N, int i
 struct rms_job {
     float *out, *rstd, *dx, *dw;
     const float *x, *w, *dout, *rstd_in;
-    int C;
+    int N, C;
     float eps;
 };
 
@@ -142,7 +142,7 @@ VECTOR_CLONES
 static void rmsnorm_dw_cols(void *p, long lo, long hi)
 {
     const struct rms_job *j = p;
-    long N = j->eps, C = j->C;   /* eps carries N here */
+    long N = j->N, C = j->C;
     for (long n = 0; n < N; n++) {
         const float *xn = j->x + n * C, *dn = j->dout + n * C;
         float r = j->rstd_in[n];
@@ -177,7 +177,7 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
     /* undoes: out[i] = w[i] * (x[i] * r), r = 1 / sqrt(mean(x^2) + eps)
      * dx[j] = r * (w[j] dout[j] - x[j] r^2 mean_i(w[i] dout[i] x[i])) */
     struct rms_job j = { .dx = dx, .dw = dw, .x = x, .w = w, .dout = dout, .rstd_in = rstd,
-                         .C = C, .eps = (float)N };
+                         .N = N, .C = C };
     if (dw)
         par_for(C, 16, rmsnorm_dw_cols, &j);
     if (dx)

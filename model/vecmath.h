@@ -45,7 +45,8 @@ static inline __attribute__((always_inline)) float exp_poly(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t e = ((int32_t)n + 127) << 23;
+    /* 2^n by its exponent bits; a NaN n (x NaN) converts as 0, p carries the NaN */
+    uint32_t e = (uint32_t)((int32_t)(n == n ? n : 0.0f) + 127) << 23;
     float scale;
     memcpy(&scale, &e, sizeof(scale));
     return p * scale;
