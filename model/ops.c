@@ -105,6 +105,18 @@ void matmul_forward_naive(float *y, const float *x, const float *w, int N, int i
     }
 }
 
+/* ---- zero ---- */
+
+static void zero_range(void *p, long lo, long hi)
+{
+    memset((float *)p + lo, 0, (size_t)(hi - lo) * sizeof(float));
+}
+
+void zero_floats(float *p, size_t n)
+{
+    par_for((long)n, 16, zero_range, p);
+}
+
 /* ---- rmsnorm ---- */
 
 struct rms_job {
