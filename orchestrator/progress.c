@@ -48,7 +48,16 @@ static void job_line(struct sched *s, const struct job *j, char *buf, size_t len
     const struct ingest_stats *st = &j->stats;
     const char *name = j->run == (size_t)-1 ? "baseline" : s->runs[j->run].run_id;
     double elapsed = now_s() - j->started;
-    int n = snprintf(buf, len, "  %-40.40s %s", name, j->kind == JOB_EVAL ? "eval " : "");
+    int n = snprintf(buf, len, "  %-40.40s ", name);
+    if (j->kind == JOB_EVAL) {
+        /* an evaluator reports once, at its end: what it evaluates and for how long */
+        if (j->eval_step >= 0)
+            snprintf(buf + n, len - (size_t)n, "eval of step %lld  %.0fs",
+                     (long long)j->eval_step, elapsed);
+        else
+            snprintf(buf + n, len - (size_t)n, "eval of the base model  %.0fs", elapsed);
+        return;
+    }
     if (st->total_steps > 0)
         n += snprintf(buf + n, len - (size_t)n, "step %lld/%lld", (long long)st->last_step,
                       (long long)st->total_steps);
