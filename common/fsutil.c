@@ -1,4 +1,5 @@
 /* fsutil.c - atomic file writes and small path helpers (see fsutil.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,12 +25,9 @@ static int write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
-/* fsync the directory so the rename itself survives a power cut. */
-static int fsync_dir(const char *path)
+int fsync_dir(const char *dir)
 {
-    char *dir = path_dirname(path);
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    free(dir);
     if (fd < 0)
         return -1;
     int rc = fsync(fd);
@@ -51,6 +49,32 @@ static mode_t new_file_mode(void)
         known = 1;
     }
     return mode;
+}
+
+/* fsync the directory holding path so a rename to path survives a power cut. */
+static int fsync_parent(const char *path)
+{
+    char *dir = path_dirname(path);
+    int rc = fsync_dir(dir);
+    free(dir);
+    return rc;
+}
+
+int remove_flat_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *p = path_join(dir, e->d_name);
+        unlink(p);
+        free(p);
+    }
+    closedir(d);
+    return rmdir(dir);
 }
 
 int atomic_open(struct atomic_file *af, const char *path, struct strbuf *err)
@@ -103,7 +127,7 @@ int atomic_commit(struct atomic_file *af, struct strbuf *err)
                 strerror(af->saved_errno));
         rc = -1;
     } else {
-        fsync_dir(af->path);
+        fsync_parent(af->path);
     }
     free(af->tmp);
     free(af->path);

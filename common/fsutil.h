@@ -32,6 +32,13 @@ int atomic_open(struct atomic_file *af, const char *path, struct strbuf *err);
 void atomic_write(struct atomic_file *af, const void *data, size_t len);
 int atomic_commit(struct atomic_file *af, struct strbuf *err);
 
+/* fsync a directory (after a rename into it). 0 or -1 (errno set). */
+int fsync_dir(const char *dir);
+
+/* Delete a directory of plain files and the directory itself (0 when it is
+ * already gone; -1 with errno set when it cannot be removed). */
+int remove_flat_dir(const char *dir);
+
 /* Read a whole (small) file. Returns 0 and a malloc'd NUL-terminated buffer the
  * caller frees, or -1 with a message in *err. */
 int read_file(const char *path, char **data, size_t *len, struct strbuf *err);

@@ -1,11 +1,14 @@
 /*
- * rng.h - splitmix64, the small deterministic generator mainline's data tools draw
- * from (the same sequence on every platform, so a seed names one exact file).
- * Header-only; nothing to free.
+ * rng.h - splitmix64 (Steele, Lea and Flood 2014), the one small deterministic
+ * generator mainline draws from: the same sequence on every platform, so a seed
+ * names one exact data file, data order, LoRA init or random model. Each stream
+ * of a run (data order, LoRA init and dropout, model init) starts from the seed
+ * xor a constant of its own. Header-only; nothing to free, nothing fails.
  */
 #ifndef MAINLINE_RNG_H
 #define MAINLINE_RNG_H
 
+#include <math.h>
 #include <stdint.h>
 
 static inline uint64_t rng_next(uint64_t *state)
@@ -20,6 +23,22 @@ static inline uint64_t rng_next(uint64_t *state)
 static inline long rng_range(uint64_t *state, long lo, long hi)
 {
     return lo + (long)(rng_next(state) % (uint64_t)(hi - lo + 1));
+}
+
+/* Uniform in [0, 1) with 24 bits. */
+static inline float rng_uniform01(uint64_t *state)
+{
+    return (float)(rng_next(state) >> 40) * (1.0f / 16777216.0f);
+}
+
+/* Standard normal by Box-Muller in double precision: two draws per value (the
+ * second normal of the pair is not kept, so a value depends only on its two
+ * draws). u1 is in (0, 1], so the log is finite. */
+static inline double rng_normal(uint64_t *state)
+{
+    double u1 = (double)((rng_next(state) >> 11) + 1) * (1.0 / 9007199254740992.0);
+    double u2 = (double)(rng_next(state) >> 11) * (1.0 / 9007199254740992.0);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
 #endif

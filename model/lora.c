@@ -9,22 +9,7 @@
 #include "error.h"
 #include "lora.h"
 #include "ops.h"
-
-/* ---- random numbers ---- */
-
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1) with 24 bits. */
-static float uniform01(uint64_t *state)
-{
-    return (float)(splitmix64(state) >> 40) * (1.0f / 16777216.0f);
-}
+#include "rng.h"
 
 /* ---- setup ---- */
 
@@ -128,7 +113,7 @@ int lora_init(struct lora *lo, const struct model_config *cfg, const struct lora
         /* PEFT: kaiming_uniform_(A, a=sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)); B = 0 */
         float bound = 1.0f / sqrtf((float)a->in);
         for (size_t j = 0; j < na; j++)
-            a->A[j] = (2.0f * uniform01(&init) - 1.0f) * bound;
+            a->A[j] = (2.0f * rng_uniform01(&init) - 1.0f) * bound;
     }
     lo->rng = lc->seed ^ 0xD1B54A32D192ED03ull;
     return 0;
@@ -286,7 +271,7 @@ void lora_forward(struct lora *lo, struct lora_cache *c, int idx, float *y, cons
         uint64_t bits = 0;
         for (size_t i = 0; i < n; i++) {
             if ((i & 1) == 0)
-                bits = splitmix64(&lo->rng);
+                bits = rng_next(&lo->rng);
             uint32_t draw = (i & 1) ? (uint32_t)(bits >> 32) : (uint32_t)bits;
             keep[i] = draw >= thresh;
             xd[i] = keep[i] ? x[i] * inv_keep : 0.0f;

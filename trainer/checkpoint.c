@@ -32,34 +32,6 @@ static char *step_dir(const char *run_dir, const char *prefix, long step)
     return sb_detach(&sb);
 }
 
-/* Delete a directory of plain files (checkpoints hold nothing else). */
-static int remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0 : -1;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char *p = path_join(dir, e->d_name);
-        unlink(p);
-        free(p);
-    }
-    closedir(d);
-    return rmdir(dir);
-}
-
-static int fsync_path(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 static long dir_bytes(const char *dir)
 {
     long total = 0;
@@ -310,7 +282,7 @@ int ckpt_save(const char *run_dir, const struct ckpt_content *c, const struct tr
     char *root = ckpt_root(run_dir);
     char *tmp = step_dir(run_dir, ".tmp-", pr->step), *dir = step_dir(run_dir, "", pr->step);
     int rc = mkdir(root, 0755) < 0 && errno != EEXIST ? -1 : 0;
-    remove_dir(tmp);
+    remove_flat_dir(tmp);
     if (rc == 0)
         rc = mkdir(tmp, 0755);
     if (rc < 0)
@@ -322,15 +294,15 @@ int ckpt_save(const char *run_dir, const struct ckpt_content *c, const struct tr
     if (rc == 0)
         rc = write_state(tmp, c, pr, err);
     if (rc == 0) {
-        remove_dir(dir);   /* a leftover of an earlier run in this directory */
+        remove_flat_dir(dir);   /* a leftover of an earlier run in this directory */
         rc = rename(tmp, dir);
         if (rc < 0)
             sb_addf(err, "cannot rename '%s' to '%s': %s", tmp, dir, strerror(errno));
     }
     if (rc == 0)
-        fsync_path(root);
+        fsync_dir(root);
     else
-        remove_dir(tmp);
+        remove_flat_dir(tmp);
     *bytes = rc == 0 ? dir_bytes(dir) : 0;
     free(root);
     free(tmp);
@@ -527,7 +499,7 @@ int ckpt_retain(const char *run_dir, enum keep_policy keep, long just, struct st
         if (s == just || (keep_best && s == best) || (keep_last && s == last))
             continue;
         char *dir = step_dir(run_dir, "", s);
-        if (remove_dir(dir) < 0) {
+        if (remove_flat_dir(dir) < 0) {
             sb_addf(err, "%scannot remove '%s': %s", rc ? "; " : "", dir, strerror(errno));
             rc = -1;
         }
@@ -547,7 +519,7 @@ void ckpt_clean(const char *run_dir, int all)
         int tmp = !strncmp(e->d_name, ".tmp-step-", 10);
         if (tmp || (all && step_of_name(e->d_name) >= 0)) {
             char *p = path_join(root, e->d_name);
-            remove_dir(p);
+            remove_flat_dir(p);
             free(p);
         }
     }

@@ -7,6 +7,7 @@
 
 #include "data.h"
 #include "jsonl.h"
+#include "rng.h"
 
 /* ---- loading ---- */
 
@@ -113,18 +114,10 @@ void data_free(struct dataset *ds)
 
 /* ---- order ---- */
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 uint64_t data_rng_init(uint64_t seed)
 {
     uint64_t s = seed ^ 0x6A09E667F3BCC909ull;   /* not the LoRA init/dropout streams */
-    return splitmix64(&s);
+    return rng_next(&s);
 }
 
 void data_shuffle(size_t *order, size_t n, uint64_t *rng)
@@ -132,7 +125,7 @@ void data_shuffle(size_t *order, size_t n, uint64_t *rng)
     for (size_t i = 0; i < n; i++)
         order[i] = i;
     for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(splitmix64(rng) % (uint64_t)i);
+        size_t j = (size_t)(rng_next(rng) % (uint64_t)i);
         size_t t = order[i - 1];
         order[i - 1] = order[j];
         order[j] = t;
