@@ -102,6 +102,7 @@ LIB_OBJS += data/split.o
 
 # The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
 MODEL_OBJS += model/model.o
+MODEL_OBJS += model/init.o
 MODEL_OBJS += model/ops.o
 MODEL_OBJS += model/matmul_rows.o
 MODEL_OBJS += model/pool.o
@@ -129,6 +130,7 @@ TRAIN_OBJS += trainer/metrics.o
 TRAIN_OBJS += trainer/checkpoint.o
 TRAIN_OBJS += trainer/setup.o
 TRAIN_OBJS += trainer/train.o
+TRAIN_OBJS += trainer/export.o
 
 # The built-in evaluator, bin/mainline-eval, but its main(): also linked into unit tests.
 EVAL_OBJS += evaluator/config.o

@@ -527,6 +527,22 @@ static int llama2c_beside(const char *model_path, const char *dir,
     return rc;
 }
 
+char *tokenizer_file_for_model(const char *model_path, int vocab_size)
+{
+    char *config_path, *weights_path, *dir, *path = NULL;
+    struct strbuf err = STRBUF_INIT;
+    int pad;
+    model_hf_paths(model_path, &config_path, &weights_path);
+    dir = path_dirname(has_suffix(model_path, ".bin") ? model_path : config_path);
+    if (has_suffix(model_path, ".bin") || config_says_bytes(config_path, &pad, &err) == 0)
+        path = find_llama2c_tokenizer(dir, vocab_size);
+    sb_release(&err);
+    free(dir);
+    free(config_path);
+    free(weights_path);
+    return path;
+}
+
 int tokenizer_for_model(const char *model_path, const struct model_config *cfg,
                         struct tokenizer *tok, struct strbuf *err)
 {

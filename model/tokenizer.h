@@ -25,6 +25,12 @@
 #include "model.h"
 #include "strbuf.h"
 
+/* The special ids of the byte vocabulary models mainline makes itself (vocab 260:
+ * 256 bytes, BOS, EOS, PAD and one unused id). */
+#define BYTES_BOS_ID 256
+#define BYTES_EOS_ID 257
+#define BYTES_PAD_ID 258
+
 enum tokenizer_kind {
     TOKENIZER_NONE,       /* a zeroed struct */
     TOKENIZER_LLAMA2C,
@@ -62,6 +68,10 @@ int tokenizer_init_bytes(struct tokenizer *tok, int vocab_size, int bos, int eos
  */
 int tokenizer_for_model(const char *model_path, const struct model_config *cfg,
                         struct tokenizer *tok, struct strbuf *err);
+
+/* The llama2.c tokenizer file tokenizer_for_model() would load for this model
+ * (malloc'd, caller frees), or NULL when it has none (a byte-level model). */
+char *tokenizer_file_for_model(const char *model_path, int vocab_size);
 
 /*
  * Encode len bytes of text (any bytes; need not be NUL-terminated), with BOS

@@ -17,6 +17,7 @@ static const char *const modules[] = { "q_proj", "k_proj", "v_proj", "o_proj", "
                                        "up_proj", "down_proj", "all-linear", NULL };
 static const char *const objectives[] = { "sft", NULL };
 static const char *const schedules[] = { "cosine", "linear", "constant", NULL };
+static const char *const inits[] = { "pretrained", "random", NULL };
 static const char *const keep_policies[] = { "all", "last", "best", "best+last", NULL };
 
 static const struct param_def params[] = {
@@ -33,6 +34,7 @@ static const struct param_def params[] = {
     { "eval_at", PT_EVAL_AT, NULL, "validation+checkpoint steps: N, epoch, end, {every: K}" },
     { "full", PT_BOOL, NULL, "true trains every weight (full fine-tuning)" },
     { "grad_clip", PT_NONNEG_NUM, NULL, "clip the global gradient norm (0 = off)" },
+    { "init", PT_CHOICE, inits, "pretrained (from base_model) or random (from model:)" },
     { "keep", PT_CHOICE, keep_policies, "checkpoint retention: all, last, best, best+last" },
     { "layers", PT_LAYERS, NULL, "where adapters go: all, {last: N} or [indices]" },
     { "lr", PT_POS_NUM, NULL, "peak learning rate" },
@@ -41,6 +43,7 @@ static const struct param_def params[] = {
     { "max_steps", PT_COUNT, NULL, "stop after this many optimizer steps" },
     { "micro_batch_size", PT_COUNT, NULL, "examples per forward pass (accumulation)" },
     { "min_lr", PT_NONNEG_NUM, NULL, "learning rate at the end of the decay" },
+    { "model", PT_MODEL_SPEC, NULL, "with init: random: {dim, n_layers, n_heads, ...}" },
     { "objective", PT_CHOICE, objectives, "teaching signal: sft" },
     { "rank", PT_COUNT, NULL, "LoRA rank r" },
     { "report_every", PT_COUNT, NULL, "steps between progress reports" },
@@ -359,6 +362,28 @@ static json_t *check_list(const char *file, const char *key, const struct ynode 
     return arr;
 }
 
+/* {dim: 128, tied: true, ...}: numbers and booleans only. The trainer checks
+ * the keys and their combination (trainer/config.h); here only the shape. */
+static json_t *check_model_spec(const char *file, const char *key, const struct ynode *n,
+                                struct diag_list *dl)
+{
+    if (n->kind != YNODE_MAP || n->n == 0)
+        return bad(file, n, dl, key, "a mapping such as {dim: 128, n_layers: 4, ...}");
+    json_t *obj = json_object();
+    for (size_t i = 0; i < n->n; i++) {
+        const struct ynode *k = n->pairs[i].key, *v = n->pairs[i].value;
+        double d;
+        int b;
+        if (!ynode_bool(v, &b) && !ynode_float(v, &d)) {
+            bad(file, v, dl, k->str, "a number or a boolean");
+            json_decref(obj);
+            return NULL;
+        }
+        json_object_set_new(obj, k->str, ynode_to_json(v));
+    }
+    return obj;
+}
+
 json_t *param_value(const char *file, const struct param_def *def, const char *key,
                     const struct ynode *n, struct diag_list *dl)
 {
@@ -380,6 +405,8 @@ json_t *param_value(const char *file, const struct param_def *def, const char *k
         return check_list(file, key, n, dl, check_eval_point);
     case PT_SOURCE:
         return sweep_source_value(file, key, n, dl);
+    case PT_MODEL_SPEC:
+        return check_model_spec(file, key, n, dl);
     case PT_ANY:
         return ynode_to_json(n);
     default:

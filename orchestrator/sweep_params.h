@@ -28,6 +28,7 @@ enum param_type {
     PT_TRAIN_PARTS, /* [norm, lm_head, embeddings, {blocks: LAYERS}] */
     PT_EVAL_AT,     /* [N, epoch, end, {every: K}] */
     PT_SOURCE,      /* a file: path, URL or {path|url, sha256, member} */
+    PT_MODEL_SPEC,  /* a mapping of numbers and booleans (init: random's model) */
     PT_ANY,         /* x_* user parameters, passed through untouched */
 };
 

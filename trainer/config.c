@@ -7,15 +7,19 @@
 #include "canon_json.h"
 #include "config.h"
 #include "fsutil.h"
+#include "init.h"
 #include "lora.h"
 #include "sweep_params.h"
+#include "tokenizer.h"
 #include "trainable.h"
 
-/* What the parameter checks share: the params object (canonical names) and where
- * the first error goes. */
+/* What the parameter checks share: the params object (canonical names), or a
+ * member object of it with the prefix its keys are named by in messages
+ * ("model."), and where the first error goes. */
 struct parser {
     json_t *params;
     struct strbuf *err;
+    const char *prefix;
 };
 
 static enum config_status bad(struct parser *p, const char *key, const char *fmt, ...)
@@ -23,7 +27,7 @@ static enum config_status bad(struct parser *p, const char *key, const char *fmt
 static enum config_status bad(struct parser *p, const char *key, const char *fmt, ...)
 {
     va_list ap;
-    sb_addf(p->err, "params.%s: ", key);
+    sb_addf(p->err, "params.%s%s: ", p->prefix, key);
     va_start(ap, fmt);
     char buf[512];
     vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -284,12 +288,139 @@ static enum config_status parse_eval_at(struct parser *p, struct train_config *c
     return CONFIG_OK;
 }
 
+/* ---- a model trained from scratch ---- */
+
+static const char *const arch_keys[] = {
+    "dim", "n_layers", "n_heads", "hidden_dim", "max_seq_len",   /* required */
+    "n_kv_heads", "vocab_size", "tied", "rope_theta", "norm_eps", "init_std", NULL,
+};
+#define ARCH_REQUIRED 5
+
+static enum config_status arch_keys_known(struct parser *m)
+{
+    const char *key;
+    json_t *v;
+    for (int i = 0; i < ARCH_REQUIRED; i++) {
+        if (!json_object_get(m->params, arch_keys[i]))
+            return bad(m, arch_keys[i], "missing (an integer >= 1)");
+    }
+    json_object_foreach(m->params, key, v) {
+        int known = 0;
+        for (int i = 0; arch_keys[i] && !known; i++)
+            known = !strcmp(key, arch_keys[i]);
+        if (!known) {
+            size_t n = sizeof(arch_keys) / sizeof(*arch_keys) - 1;
+            const char *near = closest_word(key, arch_keys, n);
+            return bad(m, key, "unknown key%s%s%s", near ? " (did you mean '" : "",
+                       near ? near : "", near ? "'?)" : "");
+        }
+    }
+    return CONFIG_OK;
+}
+
+static enum config_status arch_ints(struct parser *m, struct model_config *a)
+{
+    long v[7];
+    static const char *const names[] = { "dim", "n_layers", "n_heads", "hidden_dim",
+                                         "max_seq_len" };
+    enum config_status st = CONFIG_OK;
+    for (int i = 0; i < 5 && st == CONFIG_OK; i++)
+        st = get_long(m, names[i], 1, 0, &v[i]);
+    if (st == CONFIG_OK)
+        st = get_long(m, "n_kv_heads", 1, v[2], &v[5]);
+    if (st == CONFIG_OK)
+        st = get_long(m, "vocab_size", BYTES_PAD_ID + 1, 260, &v[6]);
+    if (st != CONFIG_OK)
+        return st;
+    for (int i = 0; i < 7; i++)
+        v[i] = v[i] > 1 << 24 ? 1 << 24 : v[i];   /* model_config_check names the culprit */
+    a->dim = (int)v[0];
+    a->n_layers = (int)v[1];
+    a->n_heads = (int)v[2];
+    a->hidden_dim = (int)v[3];
+    a->max_seq_len = (int)v[4];
+    a->n_kv_heads = (int)v[5];
+    a->vocab_size = (int)v[6];
+    return CONFIG_OK;
+}
+
+/* params.model -> c->arch and c->init_std. */
+static enum config_status parse_arch(struct parser *p, struct train_config *c)
+{
+    json_t *obj = json_object_get(p->params, "model");
+    if (!json_is_object(obj))
+        return obj ? bad_value(p, "model", obj, "an object {dim, n_layers, n_heads, ...}")
+                   : bad(p, "model", "missing: init: random builds the model it describes "
+                         "({dim, n_layers, n_heads, hidden_dim, max_seq_len, ...})");
+    struct parser m = { obj, p->err, "model." };
+    struct model_config *a = &c->arch;
+    double theta, eps;
+    int tied_given = json_object_get(obj, "tied") != NULL;
+    enum config_status st = arch_keys_known(&m);
+    if (st == CONFIG_OK)
+        st = arch_ints(&m, a);
+    if (st == CONFIG_OK)
+        st = get_bool(&m, "tied", &a->tied_embeddings);
+    if (!tied_given)
+        a->tied_embeddings = 1;
+    if (st == CONFIG_OK)
+        st = get_num(&m, "rope_theta", NUM_POS, 10000.0, &theta);
+    if (st == CONFIG_OK)
+        st = get_num(&m, "norm_eps", NUM_POS, 1e-5, &eps);
+    if (st == CONFIG_OK)
+        st = get_num(&m, "init_std", NUM_POS, MODEL_INIT_STD_DEFAULT, &c->init_std);
+    a->rope_theta = (float)theta;
+    a->norm_eps = (float)eps;
+    a->bos_id = BYTES_BOS_ID;
+    a->eos_id = BYTES_EOS_ID;
+    char why[160];
+    if (st == CONFIG_OK && model_config_check(a, why, sizeof(why)) < 0)
+        return bad(p, "model", "%s", why);
+    return st;
+}
+
+/* init: pretrained (a base_model) or random (params.model). */
+static enum config_status parse_init(struct parser *p, struct train_config *c)
+{
+    static const char *const inits[] = { "pretrained", "random", NULL };
+    int init = 0;
+    enum config_status st = get_choice(p, "init", inits, INIT_PRETRAINED, &init);
+    c->init = (enum model_init)init;
+    if (st == CONFIG_OK && c->init == INIT_RANDOM)
+        return parse_arch(p, c);
+    if (st == CONFIG_OK && json_object_get(p->params, "model"))
+        return bad(p, "model", "only with init: random (a pretrained model has its own config)");
+    return st;
+}
+
+/* init: random trains every weight: full is implied, an adapter or a part list is
+ * a contradiction. */
+static enum config_status random_init_trains_all(struct parser *p, struct train_config *c)
+{
+    const json_t *full = json_object_get(p->params, "full");
+    const json_t *adapter = json_object_get(p->params, "adapter");
+    if (full && json_is_false(full))
+        return bad(p, "full", "init: random trains every weight: leave full out or set it true");
+    if (json_object_get(p->params, "train"))
+        return bad(p, "train", "init: random trains every weight, not a part of them");
+    if (adapter && !json_is_null(adapter) &&
+        !(json_is_string(adapter) && !strcmp(json_string_value(adapter), "none")))
+        return bad_value(p, "adapter", adapter, "none with init: random (it trains every weight)");
+    c->full = 1;
+    c->adapter = ADAPTER_NONE;
+    return CONFIG_OK;
+}
+
 /* ---- the parameter groups ---- */
 
 static enum config_status parse_what_trains(struct parser *p, struct train_config *c)
 {
     static const char *const adapters[] = { "lora", "none", NULL };
-    enum config_status st = get_bool(p, "full", &c->full);
+    if (c->init == INIT_RANDOM && random_init_trains_all(p, c) != CONFIG_OK)
+        return CONFIG_BAD;
+    int full = 0;
+    enum config_status st = get_bool(p, "full", &full);
+    c->full = c->full || full;
     if (st == CONFIG_OK)
         st = parse_train_parts(p, c);
     int adapter = 0;
@@ -457,8 +588,14 @@ static enum config_status dataset_fields(const json_t *root, const char *name,
 static enum config_status parse_inputs(const json_t *root, const char *base_dir,
                                        struct train_config *c, struct strbuf *err)
 {
-    enum config_status st = input_path(root, "base_model", NULL, base_dir, 1, &c->base_model,
-                                       err);
+    const json_t *bm = json_object_get(root, "base_model");
+    if (c->init == INIT_RANDOM && bm && !json_is_null(bm)) {
+        sb_adds(err, "base_model: not used with params.init: random (the model is built from "
+                "params.model): remove one of them");
+        return CONFIG_BAD;
+    }
+    enum config_status st = input_path(root, "base_model", NULL, base_dir,
+                                       c->init == INIT_PRETRAINED, &c->base_model, err);
     if (st == CONFIG_OK)
         st = input_path(root, "datasets", "train", base_dir, 1, &c->train_path, err);
     if (st == CONFIG_OK)
@@ -489,7 +626,9 @@ enum config_status train_config_parse(const json_t *root, const char *base_dir,
     json_t *empty = json_object();
     enum config_status st = canonical_params(params ? params : empty, &canon, err);
     json_decref(empty);
-    struct parser p = { canon, err };
+    struct parser p = { canon, err, "" };
+    if (st == CONFIG_OK)
+        st = parse_init(&p, c);
     if (st == CONFIG_OK)
         st = parse_inputs(root, base_dir, c, err);
     if (st == CONFIG_OK)

@@ -12,7 +12,15 @@
  * lr_schedule cosine, epochs 1 (unbounded when only max_steps is given),
  * batch_size 8, micro_batch_size = batch_size, weight_decay 0, beta1 0.9,
  * beta2 0.999, eps 1e-8, grad_clip 1.0, max_seq_len the model's, seed 0, every
- * train/valid row, eval_at [epoch, end], report_every 10, keep best+last.
+ * train/valid row, eval_at [epoch, end], report_every 10, keep best+last,
+ * init pretrained.
+ *
+ * `init: random` trains a new model from scratch: no base_model, full training
+ * (implied; an adapter or a train: list is refused), and `model:` describes it:
+ *   {dim, n_layers, n_heads, hidden_dim, max_seq_len}    required
+ *   n_kv_heads (n_heads), vocab_size (260), tied (true), rope_theta (10000),
+ *   norm_eps (1e-5), init_std (0.02)                     optional
+ * with the byte vocabulary (BOS 256, EOS 257, PAD 258 of tokenizer.h).
  *
  * Errors: the loaders return an enum config_status and append one message to *err;
  * nothing here prints or exits.
@@ -28,6 +36,7 @@
 
 #include <jansson.h>
 
+#include "model.h"
 #include "render.h"
 #include "strbuf.h"
 
@@ -35,6 +44,11 @@ enum config_status {
     CONFIG_OK,
     CONFIG_BAD,          /* a missing or invalid value: exit 2 */
     CONFIG_UNREADABLE,   /* the file cannot be read: exit 4 */
+};
+
+enum model_init {
+    INIT_PRETRAINED,     /* start from base_model */
+    INIT_RANDOM,         /* build params.model and draw its weights (model/init.h) */
 };
 
 enum train_adapter { ADAPTER_LORA, ADAPTER_NONE };
@@ -62,8 +76,13 @@ struct layer_pick {
 };
 
 struct train_config {
+    /* where the weights come from */
+    enum model_init init;
+    struct model_config arch;     /* INIT_RANDOM: params.model, byte vocabulary */
+    double init_std;              /* INIT_RANDOM: params.model.init_std */
+
     /* inputs (absolute, or resolved against the config's directory) */
-    char *base_model;
+    char *base_model;             /* NULL with INIT_RANDOM */
     char *train_path;
     char *valid_path;             /* NULL: no validation set */
     char *render_system;          /* NULL: no system prompt */

@@ -3,8 +3,10 @@
  * run (docs/protocol.md): argv and environment, signals, the thread budget, and
  * the exit status. The run itself is train.h's; this file only wires it up.
  *
- *   mainline-train --config PATH --run-dir DIR --threads T [--resume]
+ *   mainline-train --config PATH --run-dir DIR --threads T [--resume] [--export DIR]
  *
+ * --export DIR writes the final weights as a complete model directory when the
+ * run ends well (trainer/export.h); DIR must not exist yet.
  * (MAINLINE_CONFIG, MAINLINE_RUN_DIR, MAINLINE_THREADS and MAINLINE_RESUME=1 stand
  * in for missing options.) Exit status: 0 done, 2 bad configuration, 3 diverged,
  * 4 unreadable inputs, 143 stopped by SIGTERM (or SIGINT), 1 anything else.
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "export.h"
 #include "fsutil.h"
 #include "parallel.h"
 #include "train.h"
@@ -36,6 +39,7 @@ struct train_args {
     const char *run_dir;          /* NULL: the config's directory */
     int threads;
     int resume;
+    const char *export_dir;       /* NULL: no export */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -47,7 +51,7 @@ static void on_stop_signal(int sig)
 }
 
 static const char usage_text[] =
-    "usage: mainline-train --config PATH --run-dir DIR --threads T [--resume]";
+    "usage: mainline-train --config PATH --run-dir DIR --threads T [--resume] [--export DIR]";
 
 static int exit_code(enum train_status st)
 {
@@ -82,7 +86,8 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         }
         const char **dst = !strcmp(opt, "--config") ? &a->config
                           : !strcmp(opt, "--run-dir") ? &a->run_dir
-                          : !strcmp(opt, "--threads") ? &threads : NULL;
+                          : !strcmp(opt, "--threads") ? &threads
+                          : !strcmp(opt, "--export") ? &a->export_dir : NULL;
         if (!dst || !val)
             return error("%s '%s'\n%s", dst ? "missing value for" : "unknown option", opt,
                          usage_text);
@@ -96,7 +101,12 @@ static int parse_args(int argc, char **argv, struct train_args *a)
     a->threads = (int)t;
     if (!a->config)
         return error("no config: pass --config PATH (or set MAINLINE_CONFIG)\n%s", usage_text);
-    return 0;
+    struct strbuf why = STRBUF_INIT;
+    int rc = a->export_dir && export_check_target(a->export_dir, &why) < 0 ? -1 : 0;
+    if (rc < 0)
+        error("%s", why.buf);
+    sb_release(&why);
+    return rc;
 }
 
 static void catch_stop_signals(void)
@@ -142,6 +152,8 @@ static enum train_status run(const struct train_config *cfg, const struct train_
         st = trainer_resume(&t, err);
     if (st == TRAIN_OK)
         st = trainer_run(&t, err);
+    if (st == TRAIN_OK && a->export_dir && trainer_export(&t, a->export_dir, err) < 0)
+        st = TRAIN_FAILED;
     if (st != TRAIN_OK && st != TRAIN_CANCELLED && err->len && mx.f)
         metrics_emit(&mx, json_pack("{s:s,s:s}", "event", "error", "message", err->buf));
     trainer_free(&t);
@@ -154,7 +166,7 @@ static enum train_status run(const struct train_config *cfg, const struct train_
 
 static int train_main(int argc, char **argv)
 {
-    struct train_args a = { NULL, NULL, 1, 0 };
+    struct train_args a = { NULL, NULL, 1, 0, NULL };
     if (parse_args(argc, argv, &a) < 0)
         return TRAIN_EXIT_BAD_CONFIG;
     catch_stop_signals();

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "init.h"
 #include "model_io.h"
 #include "train.h"
 
@@ -20,12 +21,30 @@ double trainer_now(void)
 
 /* ---- model and data ---- */
 
+/* init: random: params.model with weights drawn from the run seed, byte tokenizer. */
+static enum train_status new_model(struct trainer *t, struct strbuf *err)
+{
+    const struct train_config *c = t->cfg;
+    if (model_alloc(&t->model, &c->arch) < 0 ||
+        tokenizer_init_bytes(&t->tok, c->arch.vocab_size, BYTES_BOS_ID, BYTES_EOS_ID,
+                             BYTES_PAD_ID) < 0) {
+        sb_adds(err, "params.model: cannot build this model");
+        return TRAIN_BAD_CONFIG;
+    }
+    model_init_random(&t->model, c->seed, c->init_std);
+    return TRAIN_OK;
+}
+
 static enum train_status load_model(struct trainer *t, struct strbuf *err)
 {
     const struct train_config *c = t->cfg;
-    if (model_load(c->base_model, &t->model, err) < 0 ||
-        tokenizer_for_model(c->base_model, &t->model.cfg, &t->tok, err) < 0)
+    if (c->init == INIT_RANDOM) {
+        if (new_model(t, err) != TRAIN_OK)
+            return TRAIN_BAD_CONFIG;
+    } else if (model_load(c->base_model, &t->model, err) < 0 ||
+               tokenizer_for_model(c->base_model, &t->model.cfg, &t->tok, err) < 0) {
         return TRAIN_UNREADABLE;
+    }
     if (c->max_seq_len > t->model.cfg.max_seq_len) {
         sb_addf(err, "params.max_seq_len: %ld is more than the model's %d positions",
                 c->max_seq_len, t->model.cfg.max_seq_len);

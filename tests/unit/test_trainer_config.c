@@ -212,6 +212,122 @@ static void test_inputs(void)
     sb_release(&err);
 }
 
+#define RANDOM_INPUTS "\"datasets\": {\"train\": {\"path\": \"corpus.jsonl\"}}"
+#define ARCH "\"dim\": 64, \"n_layers\": 2, \"n_heads\": 4, \"hidden_dim\": 128, " \
+             "\"max_seq_len\": 256"
+
+/* Parse `{RANDOM_INPUTS, "params": {"init": "random", params}}` (no base_model). */
+static enum config_status parse_random(const char *params, struct train_config *c,
+                                       struct strbuf *err)
+{
+    struct strbuf text = STRBUF_INIT;
+    sb_addf(&text, "{" RANDOM_INPUTS ", \"params\": {\"init\": \"random\"%s%s}}",
+            *params ? ", " : "", params);
+    json_t *root = json_loads(text.buf, 0, NULL);
+    sb_release(&text);
+    sb_reset(err);
+    enum config_status st = root ? train_config_parse(root, "/runs/r1", c, err)
+                                 : CONFIG_UNREADABLE;
+    json_decref(root);
+    return st;
+}
+
+static void check_random_refused(const char *params, const char *want)
+{
+    struct train_config c;
+    struct strbuf err = STRBUF_INIT;
+    CHECK_INT(parse_random(params, &c, &err), CONFIG_BAD);
+    CHECK_STR(err.buf, want);
+    train_config_free(&c);
+    sb_release(&err);
+}
+
+static void test_random_init(void)
+{
+    struct train_config c;
+    struct strbuf err = STRBUF_INIT;
+    CHECK_INT(parse_random("\"model\": {" ARCH "}", &c, &err), CONFIG_OK);
+    CHECK_INT(c.init, INIT_RANDOM);
+    CHECK(c.base_model == NULL);
+    CHECK(c.full);                          /* implied */
+    CHECK_INT(c.adapter, ADAPTER_NONE);
+    CHECK_INT(c.arch.dim, 64);
+    CHECK_INT(c.arch.n_layers, 2);
+    CHECK_INT(c.arch.n_heads, 4);
+    CHECK_INT(c.arch.n_kv_heads, 4);        /* defaults to n_heads */
+    CHECK_INT(c.arch.hidden_dim, 128);
+    CHECK_INT(c.arch.max_seq_len, 256);
+    CHECK_INT(c.arch.vocab_size, 260);
+    CHECK_INT(c.arch.tied_embeddings, 1);
+    CHECK_INT(c.arch.bos_id, 256);
+    CHECK_INT(c.arch.eos_id, 257);
+    CHECK_NEAR(c.arch.rope_theta, 10000, 0);
+    CHECK_NEAR(c.arch.norm_eps, 1e-5, 1e-12);
+    CHECK_NEAR(c.init_std, 0.02, 0);
+    train_config_free(&c);
+    CHECK_INT(parse_random("\"full\": true, \"adapter\": \"none\", \"model\": {" ARCH
+                           ", \"n_kv_heads\": 2, \"tied\": false, \"vocab_size\": 300, "
+                           "\"rope_theta\": 500, \"norm_eps\": 1e-6, \"init_std\": 0.05}",
+                           &c, &err), CONFIG_OK);
+    CHECK_INT(c.arch.n_kv_heads, 2);
+    CHECK_INT(c.arch.tied_embeddings, 0);
+    CHECK_INT(c.arch.vocab_size, 300);
+    CHECK_NEAR(c.arch.rope_theta, 500, 0);
+    CHECK_NEAR(c.init_std, 0.05, 0);
+    train_config_free(&c);
+    sb_release(&err);
+}
+
+static void test_random_init_errors(void)
+{
+    check_random_refused("", "params.model: missing: init: random builds the model it describes "
+                         "({dim, n_layers, n_heads, hidden_dim, max_seq_len, ...})");
+    check_random_refused("\"model\": 128",
+                         "params.model: must be an object {dim, n_layers, n_heads, ...}, not 128");
+    check_random_refused("\"model\": {\"dim\": 64}",
+                         "params.model.n_layers: missing (an integer >= 1)");
+    check_random_refused("\"model\": {" ARCH ", \"n_layer\": 2}",
+                         "params.model.n_layer: unknown key (did you mean 'n_layers'?)");
+    check_random_refused("\"model\": {" ARCH ", \"activation\": 1}",
+                         "params.model.activation: unknown key");
+    check_random_refused("\"model\": {\"dim\": 0, \"n_layers\": 2, \"n_heads\": 4, "
+                         "\"hidden_dim\": 128, \"max_seq_len\": 256}",
+                         "params.model.dim: must be an integer >= 1, not 0");
+    check_random_refused("\"model\": {\"dim\": 66, \"n_layers\": 2, \"n_heads\": 4, "
+                         "\"hidden_dim\": 128, \"max_seq_len\": 256}",
+                         "params.model: dim must be a multiple of n_heads");
+    check_random_refused("\"model\": {" ARCH ", \"vocab_size\": 256}",
+                         "params.model.vocab_size: must be an integer >= 259, not 256");
+    check_random_refused("\"model\": {" ARCH ", \"tied\": 1}",
+                         "params.model.tied: must be true or false, not 1");
+    check_random_refused("\"model\": {" ARCH ", \"init_std\": 0}",
+                         "params.model.init_std: must be a number > 0, not 0");
+    check_random_refused("\"model\": {" ARCH "}, \"adapter\": \"lora\"",
+                         "params.adapter: must be none with init: random (it trains every "
+                         "weight), not \"lora\"");
+    check_random_refused("\"model\": {" ARCH "}, \"full\": false",
+                         "params.full: init: random trains every weight: leave full out or set "
+                         "it true");
+    check_random_refused("\"model\": {" ARCH "}, \"train\": [\"norm\"]",
+                         "params.train: init: random trains every weight, not a part of them");
+    check_random_refused("\"init\": \"scratch\"",
+                         "params.init: must be one of pretrained, random, not \"scratch\"");
+    check_refused("\"model\": {" ARCH "}",
+                  "params.model: only with init: random (a pretrained model has its own config)");
+    /* a random model and a base model: which one is meant? */
+    struct train_config c;
+    struct strbuf err = STRBUF_INIT;
+    json_t *root = json_loads("{\"base_model\": {\"path\": \"m\"}, " RANDOM_INPUTS ", "
+                              "\"params\": {\"init\": \"random\", \"model\": {" ARCH "}}}",
+                              0, NULL);
+    CHECK_INT(train_config_parse(root, ".", &c, &err), CONFIG_BAD);
+    CHECK_STR(err.buf, "base_model: not used with params.init: random (the model is built from "
+              "params.model): remove one of them");
+    json_decref(root);
+    train_config_free(&c);
+    sb_release(&err);
+}
+
 static void test_files(void)
 {
     struct train_config c;
@@ -237,6 +353,8 @@ int main(void)
     TEST(test_same_params_same_digest);
     TEST(test_errors);
     TEST(test_inputs);
+    TEST(test_random_init);
+    TEST(test_random_init_errors);
     TEST(test_files);
     return test_report();
 }
