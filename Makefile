@@ -7,6 +7,8 @@
 #   make fuzz       fuzz the sweep loader (libFuzzer, FUZZ_SECONDS=180)
 #   make fuzz-extract  fuzz answer extraction and normalization (the same way)
 #   make demo       run the demo sweep end to end
+#   make base-model train sweeps/models/demo-base/ from scratch (a few minutes on 2 cores)
+#   make base-model-check  retrain it and check the committed bytes are reproduced
 #   make bench      build and run the benchmarks in bench/ (not part of test or check)
 #   make deps       install missing build dependencies (apt-get)
 #   V=1             show full compiler command lines
@@ -167,7 +169,8 @@ B_CLI_OBJS := $(addprefix $(BUILD)/,$(CLI_OBJS))
 B_TRAIN_OBJS := $(addprefix $(BUILD)/,$(TRAIN_OBJS))
 B_EVAL_OBJS := $(addprefix $(BUILD)/,$(EVAL_OBJS))
 
-.PHONY: all test check asan fuzz fuzz-extract fuzz-build demo deps detect clean unit-tests bench
+.PHONY: all test check asan fuzz fuzz-extract fuzz-build demo deps detect clean unit-tests bench \
+        base-model base-model-check
 all: detect $(BINDIR)/mainline $(BINDIR)/mainline-supervise $(BINDIR)/mainline-train \
      $(BINDIR)/mainline-eval
 
@@ -302,6 +305,14 @@ fuzz-extract: build-fuzz/fuzz_extract
 
 demo: all
 	@sh scripts/demo.sh
+
+# The demo's base model, trained by mainline-train from random initialization
+# (scripts/make-base-model.py; sweeps/models/demo-base/README.md says how).
+base-model: all
+	@python3 scripts/make-base-model.py
+
+base-model-check: all
+	@python3 scripts/make-base-model.py --check
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz $(BINDIR)
