@@ -199,13 +199,20 @@ final validation NLL: {vals[-1]['nll']:.6f}
         f.write(text)
 
 
-def fsync_tree(path):
+def fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_files(path):
+    """fsync every file of a flat directory, then the directory."""
     for name in os.listdir(path):
         with open(os.path.join(path, name), "rb") as f:
             os.fsync(f.fileno())
-    fd = os.open(path, os.O_RDONLY)
-    os.fsync(fd)
-    os.close(fd)
+    fsync_dir(path)
 
 
 def install(model):
@@ -213,11 +220,11 @@ def install(model):
     shutil.rmtree(new, ignore_errors=True)
     shutil.rmtree(old, ignore_errors=True)
     shutil.copytree(model, new)
-    fsync_tree(new)
+    fsync_files(new)
     if os.path.exists(TARGET):
         os.rename(TARGET, old)
     os.rename(new, TARGET)
-    fsync_tree(os.path.dirname(TARGET))
+    fsync_dir(os.path.dirname(TARGET))
     shutil.rmtree(old, ignore_errors=True)
     print(f"wrote {os.path.relpath(TARGET, TOP)}/")
 

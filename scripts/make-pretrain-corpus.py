@@ -179,6 +179,31 @@ def older(r):
             f"{k} is {a + b} - {c} = {a + b - c} years old.")
 
 
+def recap(r):
+    """Several people's quantities in one paragraph, then each one looked up again in
+    another order and used in a step: copying a name and its number from further
+    back, which is what a solution does with its problem."""
+    people = r.sample(NAMES, r.randint(3, 4))
+    things = [r.choice(ITEMS) for _ in people]
+    counts = [r.randint(2, 99) for _ in people]
+    said = ", ".join(f"{n} has {c} {t}" for n, c, t in zip(people[:-1], counts, things))
+    text = f"{said} and {people[-1]} has {counts[-1]} {things[-1]}."
+    order = list(range(len(people)))
+    r.shuffle(order)
+    lines = []
+    for i in order[:3]:
+        k = r.randint(2, 20)
+        if r.random() < 0.5:
+            lines.append(f"{people[i]} gets {k} more, so {people[i]} has {counts[i]} + {k} = "
+                         f"{counts[i] + k} {things[i]}.")
+        elif counts[i] > k:
+            lines.append(f"{people[i]} loses {k}, so {people[i]} has {counts[i]} - {k} = "
+                         f"{counts[i] - k} {things[i]}.")
+        else:
+            lines.append(f"{people[i]} still has {counts[i]} {things[i]}.")
+    return text + "\n" + "\n".join(lines)
+
+
 def sentences(r):
     out = []
     for _ in range(r.randint(2, 4)):
@@ -192,8 +217,8 @@ def sentences(r):
     return " ".join(out)
 
 
-KINDS = [(facts, 4), (boxes, 2), (money, 3), (rates, 3), (ages, 2), (fractions, 3), (groups, 2),
-         (story, 3), (older, 2), (sentences, 1)]
+KINDS = [(facts, 3), (boxes, 1), (money, 2), (rates, 2), (ages, 1), (fractions, 2), (groups, 1),
+         (story, 4), (older, 3), (recap, 5), (sentences, 1)]
 
 
 def rows(n, seed, min_chars):
