@@ -374,6 +374,11 @@ static void test_wrong_value_types(void)
         { "targets: []", "t.yaml:3:21: 'targets' must be a non-empty list, not an empty list" },
         { "targets: [q_proj, qkv_proj]",
           "t.yaml:3:30: 'targets' cannot be 'qkv_proj' (did you mean 'q_proj'?)" },
+        { "init: scratch",
+          "t.yaml:3:18: 'init' cannot be 'scratch' (one of: pretrained, random)" },
+        { "model: 128", "t.yaml:3:19: 'model' must be a mapping such as {dim: 128, n_layers: 4, "
+          "...}, not '128'" },
+        { "model: {dim: big}", "t.yaml:3:25: 'dim' must be a number or a boolean, not 'big'" },
         { "layers: [a]", "t.yaml:3:21: 'layers' must be a list of layer indices >= 0, not 'a'" },
         { "layers: {last: 0}", "t.yaml:3:20: 'layers' must be all, {last: N}, \"last N\" or a "
           "list of layer indices, not a mapping" },
