@@ -303,8 +303,10 @@ fuzz-extract: build-fuzz/fuzz_extract
 	    -dict=tests/fuzz/latex.dict -artifact_prefix=tests/fuzz/extract-crashers/ \
 	    tests/fuzz/extract-corpus-work tests/fuzz/extract-corpus
 
-demo: all
-	@sh scripts/demo.sh
+# The demo installs what a fresh machine lacks, like `make test`.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BINDIR=$(BINDIR) sh scripts/demo.sh
 
 # The demo's base model, trained by mainline-train from random initialization
 # (scripts/make-base-model.py; sweeps/models/demo-base/README.md says how).

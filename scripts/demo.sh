@@ -1,26 +1,43 @@
 #!/bin/sh
-# demo.sh - `make demo`: what mainline can do end to end today, for real.
-# Today that is planning: seed 001's sweep is validated, expanded into runs,
-# every file it uses is hashed, and it is all recorded in a registry you can
-# query with sqlite3. `mainline run` works, but this sweep uses the built-in
-# trainer and evaluator, which are not built yet; this script says so instead of
-# pretending.
+# demo.sh - `make demo`: seed 001's experiment, end to end, on mainline's own task
+# and base model. Generates the synthetic benchmark (deterministic: the sweep pins
+# its sha256), plans sweeps/demo.yaml (the integrity gates run here), runs it with
+# the built-in trainer and evaluator (an LR-selection stage, then attention-only vs
+# all-layer LoRA x 3 seeds at the picked LR, plus the untouched base model),
+# selects by the frozen rules and writes the report. Everything lives under demo/;
+# running it again reuses what is done (plan is a no-op, finished runs are kept).
 set -e
 cd "$(dirname "$0")/.."
-db=${DEMO_REGISTRY:-demo.db}
-rm -f "$db" "$db-wal" "$db-shm"
-echo "== mainline plan sweeps/lora-attn-vs-all.yaml"
-bin/mainline --registry "$db" plan sweeps/lora-attn-vs-all.yaml
+bin=${BINDIR:-bin}
+out=${DEMO_DIR:-demo}
+db="$out/mainline.db"
+ml() { "$bin/mainline" --registry "$db" "$@"; }
+mkdir -p "$out"
+start=$(date +%s)
+
+echo "== mainline data synth-math (the demo task)"
+"$bin/mainline" data synth-math --out sweeps/demo-data --seed 1
+
 echo
-echo "== mainline status"
-bin/mainline --registry "$db" status
+echo "== mainline plan sweeps/demo.yaml"
+ml plan sweeps/demo.yaml
+
 echo
-echo "== mainline runs --where 'condition=all_layer stage=main'"
-bin/mainline --registry "$db" runs --where 'condition=all_layer stage=main'
+echo "== mainline run demo"
+ml run demo -j "${DEMO_JOBS:-2}"
+
 echo
-echo "== sqlite3 $db 'select stage, runs, waiting, planned from v_stage_summary'"
-sqlite3 -header -column "$db" 'select stage, runs, waiting, planned from v_stage_summary'
+echo "== mainline select demo"
+ml select demo >"$out/select.txt"
+sed -n '1,4p' "$out/select.txt"
+
+ml report demo --format md -o "$out/report.md"
+ml report demo --format html -o "$out/report.html"
 echo
-echo "The registry is $db. 'mainline run lora-attn-vs-all' needs the built-in trainer"
-echo "and evaluator (mainline-train, mainline-eval), which are not built yet. mainline run"
-echo "itself works today with any trainer that speaks docs/protocol.md."
+echo "== the verdict"
+grep -m1 '^\*\*Verdict' "$out/report.md" || :
+grep -m1 '^\*\*Mainline' "$out/report.md" || :
+echo
+echo "report: $out/report.html (and $out/report.md); registry: $db"
+echo "try:    sqlite3 -header -column $db 'select * from v_condition_summary'"
+echo "demo took $(( $(date +%s) - start )) s"
