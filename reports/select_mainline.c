@@ -206,8 +206,12 @@ static void compare_statements(const struct sel_ctx *c, json_t *can, json_t *can
     int win = json_is_string(json_object_get(c->compare, "winner"));
     json_t *pair = json_object_get(c->compare, "bootstrap");
     double p = json_number_value(json_object_get(c->compare, "mcnemar_p"));
-    say(can, "%s had the higher %zu-%s mean %s in this run set (%.4f vs %.4f)", L->name, L->n,
-        c->over, c->metric, L->sum.mean, R->sum.mean);
+    if (gap == 0)   /* equal means: neither is "higher", whatever order they sort in */
+        say(can, "%s and %s had the same %zu-%s mean %s in this run set (%.4f)", L->name,
+            R->name, L->n, c->over, c->metric, L->sum.mean);
+    else
+        say(can, "%s had the higher %zu-%s mean %s in this run set (%.4f vs %.4f)", L->name,
+            L->n, c->over, c->metric, L->sum.mean, R->sum.mean);
     if (win) {
         say(can, "the gap (%.4f) is at or beyond the frozen %.4g threshold for a winner claim",
             gap, c->threshold);
