@@ -288,7 +288,7 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote registry -iqu
 fuzz-build: build-fuzz/fuzz_sweep build-fuzz/fuzz_extract
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJS:.o=.c)
 	@mkdir -p $(dir $@)
-	$(Q_LD)clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
+	$(Q_LD)clang $(FUZZ_CFLAGS) -o $@ $^ $(MODEL_LIBS) $(LIBS)
 # New inputs go to corpus-work/ (not committed); findings land in crashers/ as
 # crash-*, leak-* or timeout-* (> 1 s): rename them and fix the loader.
 fuzz: build-fuzz/fuzz_sweep
