@@ -35,17 +35,34 @@ int fsync_dir(const char *dir)
     return rc;
 }
 
+/* The process umask without changing it: Linux reports it in /proc/self/status
+ * ("Umask:\t0022"); elsewhere it can only be read by setting it, which is done
+ * once. */
+static mode_t process_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned mask = 0;
+    int found = 0;
+    while (f && !found && fgets(line, sizeof(line), f))
+        found = sscanf(line, "Umask: %o", &mask) == 1;
+    if (f)
+        fclose(f);
+    if (!found) {
+        mask = umask(022);
+        umask((mode_t)mask);
+    }
+    return (mode_t)mask;
+}
+
 /* The mode an ordinary new file gets: mkstemp() makes 0600, but a report or a
- * model written here is meant to be read like any file the user makes. umask()
- * can only be read by setting it, so it is read once, before any threads. */
+ * model written here is meant to be read like any file the user makes. */
 static mode_t new_file_mode(void)
 {
     static int known;
     static mode_t mode;
     if (!known) {
-        mode_t mask = umask(022);
-        umask(mask);
-        mode = 0666 & ~mask;
+        mode = 0666 & ~process_umask();
         known = 1;
     }
     return mode;
