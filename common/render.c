@@ -322,3 +322,15 @@ void render_fields_free(struct render_fields *f)
         free(*render_field_slot(f, i));
     memset(f, 0, sizeof(*f));
 }
+
+int render_dataset_fields(const json_t *config, const char *name, struct render_fields *f,
+                          struct strbuf *err)
+{
+    const json_t *ds = json_object_get(json_object_get(config, "datasets"), name);
+    struct strbuf why = STRBUF_INIT;
+    int rc = render_fields_from_json(json_object_get(ds, "fields"), f, &why);
+    if (rc < 0)
+        sb_addf(err, "datasets.%s.%s", name, why.buf);
+    sb_release(&why);
+    return rc;
+}

@@ -94,4 +94,9 @@ int render_fields_from_json(const json_t *obj, struct render_fields *f, struct s
 json_t *render_fields_json(const struct render_fields *f);
 void render_fields_free(struct render_fields *f);   /* accepts a zeroed struct */
 
+/* A job config's datasets.NAME.fields (docs/protocol.md) -> f; absent: every field
+ * by the row's shape. -1 with "datasets.NAME.fields..." in err when it is invalid. */
+int render_dataset_fields(const json_t *config, const char *name, struct render_fields *f,
+                          struct strbuf *err);
+
 #endif

@@ -101,19 +101,6 @@ static int parse_inputs(const json_t *root, const char *dir, struct eval_config 
                                err);
 }
 
-/* datasets.NAME.fields: the dataset's field mapping (render.h). */
-static int dataset_fields(const json_t *root, const char *name, struct render_fields *f,
-                          struct strbuf *err)
-{
-    const json_t *ds = json_object_get(json_object_get(root, "datasets"), name);
-    struct strbuf why = STRBUF_INIT;
-    int rc = render_fields_from_json(json_object_get(ds, "fields"), f, &why);
-    if (rc < 0)
-        sb_addf(err, "datasets.%s.%s", name, why.buf);
-    sb_release(&why);
-    return rc;
-}
-
 static int parse_evaluation(const json_t *root, const char *dir, struct eval_config *c,
                             struct strbuf *err)
 {
@@ -138,10 +125,10 @@ static int parse_evaluation(const json_t *root, const char *dir, struct eval_con
     if (!c->extract)
         c->extract = xstrdup("boxed");
     if (dataset_path(root, c->dataset, dir, &c->dataset_path, err) < 0 ||
-        dataset_fields(root, c->dataset, &c->dataset_fields, err) < 0)
+        render_dataset_fields(root, c->dataset, &c->dataset_fields, err) < 0)
         return -1;
     if (c->retention && (dataset_path(root, c->retention, dir, &c->retention_path, err) < 0 ||
-                         dataset_fields(root, c->retention, &c->retention_fields, err) < 0))
+                         render_dataset_fields(root, c->retention, &c->retention_fields, err) < 0))
         return -1;
     return 0;
 }

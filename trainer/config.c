@@ -576,13 +576,7 @@ static enum config_status parse_render(const json_t *root, struct train_config *
 static enum config_status dataset_fields(const json_t *root, const char *name,
                                          struct render_fields *f, struct strbuf *err)
 {
-    const json_t *ds = json_object_get(json_object_get(root, "datasets"), name);
-    struct strbuf why = STRBUF_INIT;
-    if (render_fields_from_json(json_object_get(ds, "fields"), f, &why) == 0)
-        return CONFIG_OK;
-    sb_addf(err, "datasets.%s.%s", name, why.buf);
-    sb_release(&why);
-    return CONFIG_BAD;
+    return render_dataset_fields(root, name, f, err) < 0 ? CONFIG_BAD : CONFIG_OK;
 }
 
 static enum config_status parse_inputs(const json_t *root, const char *base_dir,
