@@ -132,6 +132,7 @@ TRAIN_OBJS += trainer/metrics.o
 TRAIN_OBJS += trainer/checkpoint.o
 TRAIN_OBJS += trainer/setup.o
 TRAIN_OBJS += trainer/train.o
+TRAIN_OBJS += trainer/worker.o
 TRAIN_OBJS += trainer/export.o
 
 # The built-in evaluator, bin/mainline-eval, but its main(): also linked into unit tests.

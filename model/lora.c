@@ -128,6 +128,25 @@ void lora_free(struct lora *lo)
     memset(lo, 0, sizeof(*lo));
 }
 
+void lora_replica_init(struct lora *r, const struct lora *src)
+{
+    *r = *src;
+    r->ad = xmalloc((size_t)(src->n_adapters ? src->n_adapters : 1) * sizeof(*r->ad));
+    r->grads = xcalloc(src->n_params ? src->n_params : 1, sizeof(float));
+    for (int i = 0; i < src->n_adapters; i++) {
+        r->ad[i] = src->ad[i];
+        r->ad[i].dA = r->grads + (src->ad[i].dA - src->grads);
+        r->ad[i].dB = r->grads + (src->ad[i].dB - src->grads);
+    }
+}
+
+void lora_replica_free(struct lora *r)
+{
+    free(r->ad);
+    free(r->grads);
+    memset(r, 0, sizeof(*r));
+}
+
 int lora_find(const struct lora *lo, enum tensor_kind kind, int layer)
 {
     if (!lo || !lo->index || layer < 0 || layer >= lo->n_layers || kind >= TK_COUNT)

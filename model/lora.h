@@ -81,6 +81,14 @@ int lora_init(struct lora *lo, const struct model_config *cfg, const struct lora
               char *why, size_t errlen);
 void lora_free(struct lora *lo);
 
+/* A replica of src for a thread of data-parallel training: it shares src's A and B
+ * (params) and index, and owns its own adapter table and zeroed gradient slab, so
+ * lora_backward() on it accumulates apart from src. Every other field is copied
+ * (rng, training...). Release it with lora_replica_free(), never lora_free(); src
+ * must outlive it. */
+void lora_replica_init(struct lora *r, const struct lora *src);
+void lora_replica_free(struct lora *r);
+
 /* The adapter index of (kind, layer), or -1. */
 int lora_find(const struct lora *lo, enum tensor_kind kind, int layer);
 /* Trainable LoRA parameters (sum of r * (in + out)). */

@@ -11,6 +11,7 @@
 #include "init.h"
 #include "model_io.h"
 #include "train.h"
+#include "worker.h"
 
 double trainer_now(void)
 {
@@ -269,6 +270,7 @@ enum train_status trainer_setup(struct trainer *t, const struct train_config *cf
 
 void trainer_free(struct trainer *t)
 {
+    workers_free(t);
     free(t->eval_steps);
     free(t->valid_order);
     free(t->order);

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "train.h"
+#include "worker.h"
 
 static int stopping(const struct trainer *t)
 {
@@ -62,53 +63,6 @@ void trainer_begin_epoch(struct trainer *t)
 
 /* ---- one optimizer step ---- */
 
-/* Forward, loss and backward of train examples idx[0..k) (gradients accumulate);
- * adds their NLL sum to *sum. total is the count of the whole optimizer batch. */
-static enum train_status micro_step(struct trainer *t, const size_t *idx, int k, long total,
-                                    double *sum, struct strbuf *err)
-{
-    struct batch *b = &t->batch;
-    batch_fill(b, &t->train, idx, k, t->pad_id);
-    int N = b->cur_B * b->cur_T, V = t->model.cfg.vocab_size;
-    float *logits = t->acts.logits;
-    struct loss_sum ls = { 0, 0 };
-    if (model_forward(&t->model, t->lora, b->tokens, b->cur_B, b->cur_T, &t->acts) < 0 ||
-        sft_loss_forward(&ls, logits, b->targets, b->mask, N, V) < 0) {
-        sb_addf(err, "forward of a %d x %d batch failed", b->cur_B, b->cur_T);
-        return TRAIN_FAILED;
-    }
-    *sum += ls.sum;
-    /* dlogits overwrite the logits: the backward reads only dlogits and the caches */
-    sft_loss_backward(logits, logits, b->targets, b->mask, N, V, total);
-    if (model_backward(&t->model, t->lora, t->mask, &t->acts, logits,
-                       t->mask ? &t->grads : NULL) < 0) {
-        sb_adds(err, "backward failed");
-        return TRAIN_FAILED;
-    }
-    return TRAIN_OK;
-}
-
-/* Forward/backward of every micro-batch of the examples idx[0..n); *sum, *tokens. */
-static enum train_status accumulate(struct trainer *t, const size_t *idx, size_t n, long total,
-                                    double *sum, long *tokens, struct strbuf *err)
-{
-    size_t mb = (size_t)t->cfg->micro_batch_size;
-    enum train_status st = TRAIN_OK;
-    *sum = 0;
-    *tokens = 0;
-    if (t->lora)
-        t->lo.training = 1;
-    for (size_t i = 0; i < n && st == TRAIN_OK; i += mb) {
-        int k = (int)(n - i < mb ? n - i : mb);
-        st = stopping(t) ? TRAIN_CANCELLED : micro_step(t, idx + i, k, total, sum, err);
-        if (st == TRAIN_OK)
-            *tokens += t->batch.n_tokens;
-    }
-    if (t->lora)
-        t->lo.training = 0;
-    return st;
-}
-
 static void finish_step(struct trainer *t, double sum, long count, long tokens)
 {
     t->pr.step++;
@@ -137,7 +91,7 @@ enum train_status trainer_step(struct trainer *t, double *loss, struct strbuf *e
         total += t->train.ex[idx[i]].len - t->train.ex[idx[i]].prompt_len;
     double sum = 0;
     grad_zero(t->segs, t->n_segs);
-    enum train_status st = accumulate(t, idx, n, total, &sum, &tokens, err);
+    enum train_status st = step_gradients(t, idx, n, total, &sum, &tokens, err);
     if (st != TRAIN_OK)
         return st;
     *loss = sum / (double)total;

@@ -52,6 +52,8 @@ enum train_status {
     TRAIN_FAILED,        /* anything else (a checkpoint that cannot be written...) */
 };
 
+struct worker;   /* worker.h */
+
 struct trainer {
     const struct train_config *cfg;   /* borrowed */
     const char *run_dir;              /* borrowed */
@@ -74,6 +76,8 @@ struct trainer {
     struct dataset train, valid;
     struct model_acts acts;           /* for (micro_batch_size, longest input) */
     struct batch batch;
+    struct worker *workers;           /* owned: (n_workers) data-parallel steps, worker.h */
+    int n_workers;
     size_t *order;                    /* owned: (train.n) the current epoch's permutation */
     size_t *valid_order;              /* owned: (valid.n) by length, for less padding */
     uint64_t next_epoch_rng;          /* the shuffle stream after this epoch's draw */

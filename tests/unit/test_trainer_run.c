@@ -2,6 +2,7 @@
  * test_trainer_run.c - the trainer on sweeps/models/tiny-base and the arithmetic
  * data: a fresh LoRA adapter validates bitwise like the base model; gradient
  * accumulation over micro-batches gives the gradient of the whole batch; partial
+ * a data-parallel step on 2 and 3 threads gives the same gradient; partial
  * fine-tuning trains exactly the tensors asked for (counted by hand) and leaves
  * the rest bitwise alone; two runs agree bitwise; and a checkpoint saved mid-run,
  * restored into a fresh trainer, continues to bitwise the same weights (the last
@@ -133,6 +134,50 @@ static void test_accumulation_is_the_whole_batch(void)
     teardown(&b);
 }
 
+/* A data-parallel step (worker.h) on 2 and 3 threads, the shares uneven and cut
+ * into micro-batches, gives the gradient of the whole batch on one thread: LoRA,
+ * norms and the last block's matrices training together. */
+static void test_data_parallel_is_the_whole_batch(void)
+{
+    static const char params[] = "\"rank\": 4, \"targets\": [\"all-linear\"], \"train\": "
+                                 "[\"norm\", {\"blocks\": {\"last\": 1}}], \"train_rows\": 16, "
+                                 "\"valid_rows\": 4, \"batch_size\": 7, \"micro_batch_size\": 2, "
+                                 "\"grad_clip\": 0, \"seed\": 3";
+    struct fixture one;
+    par_set_threads(1);
+    if (setup(&one, params, NULL) < 0) {
+        CHECK(0);
+        return;
+    }
+    struct strbuf err = STRBUF_INIT;
+    double l1;
+    CHECK_INT(trainer_step(&one.t, &l1, &err), TRAIN_OK);
+    for (int threads = 2; threads <= 3; threads++) {
+        struct fixture dp;
+        par_set_threads(threads);
+        if (setup(&dp, params, NULL) < 0) {
+            CHECK(0);
+            break;
+        }
+        double ln;
+        CHECK_INT(trainer_step(&dp.t, &ln, &err), TRAIN_OK);
+        CHECK_INT(dp.t.n_workers, threads);
+        CHECK_NEAR(l1, ln, 1e-6);
+        CHECK(one.t.pr.tokens == dp.t.pr.tokens && dp.t.pr.tokens > 0);
+        CHECK_INT(dp.t.n_segs, one.t.n_segs);
+        double worst = 0;
+        for (size_t s = 0; s < one.t.n_segs && s < dp.t.n_segs; s++)
+            worst = fmax(worst, max_rel_diff(one.t.segs[s].g, dp.t.segs[s].g, one.t.segs[s].n));
+        fprintf(stderr, "  %d threads: loss %.9f vs %.9f on one; gradients differ by %.2g "
+                "(relative to each tensor's largest)\n", threads, ln, l1, worst);
+        CHECK(worst < 1e-5);
+        teardown(&dp);
+    }
+    par_set_threads(1);
+    sb_release(&err);
+    teardown(&one);
+}
+
 /*
  * tiny-base: C 32, H 64, L 2, NH 4, NKV 2 (KV 16), V 260, tied.
  * [norm, {blocks: {last: 1}}]: norms 2 * 32 + 2 * 32 + 32 = 160 (5 tensors), and
@@ -248,6 +293,7 @@ int main(void)
     }
     TEST(test_fresh_lora_is_the_base_model);
     TEST(test_accumulation_is_the_whole_batch);
+    TEST(test_data_parallel_is_the_whole_batch);
     TEST(test_partial_trains_only_its_tensors);
     TEST(test_two_runs_agree_bitwise);
     TEST(test_checkpoint_resumes_bitwise);
