@@ -32,6 +32,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = os.path.join(TOP, "scripts", "demo-base.json")
 CORPUS_PY = os.path.join(TOP, "scripts", "make-pretrain-corpus.py")
+TOKENIZER_PY = os.path.join(TOP, "scripts", "make-tokenizer.py")
 TARGET = os.path.join(TOP, "sweeps", "models", "demo-base")
 THREADS = 2
 MODEL_FILES = ("config.json", "model.safetensors")
@@ -82,6 +83,9 @@ def train(recipe, out, trainer):
     config = {"params": recipe["params"],
               "datasets": {"train": {"path": "../corpus.jsonl"},
                            "valid": {"path": "../valid.jsonl"}}}
+    if recipe.get("tokenizer"):   # scripts/make-tokenizer.py's vocabulary, not bytes
+        run([sys.executable, TOKENIZER_PY, os.path.join(out, "tokenizer.bin")])
+        config["tokenizer"] = {"path": "../tokenizer.bin"}
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         json.dump(config, f, indent=1)
         f.write("\n")

@@ -233,10 +233,11 @@ def rows(n, seed, min_chars):
         yield {"text": text}
 
 
-def write_atomic(path, lines):
+def write_atomic(path, lines, binary=False):
+    """lines (str, or bytes when binary) into path: a temporary file, fsync, rename."""
     tmp = f"{path}.tmp-{os.getpid()}"
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8") as f:
             for line in lines:
                 f.write(line)
             f.flush()

@@ -588,8 +588,19 @@ static enum config_status parse_inputs(const json_t *root, const char *base_dir,
                 "params.model): remove one of them");
         return CONFIG_BAD;
     }
+    const json_t *tk = json_object_get(root, "tokenizer");
+    if (c->init == INIT_PRETRAINED && tk && !json_is_null(tk)) {
+        sb_adds(err, "tokenizer: only with params.init: random (a base model brings its own)");
+        return CONFIG_BAD;
+    }
     enum config_status st = input_path(root, "base_model", NULL, base_dir,
                                        c->init == INIT_PRETRAINED, &c->base_model, err);
+    if (st == CONFIG_OK)
+        st = input_path(root, "tokenizer", NULL, base_dir, 0, &c->tokenizer, err);
+    if (st == CONFIG_OK && c->tokenizer) {   /* llama2.c's special ids */
+        c->arch.bos_id = 1;
+        c->arch.eos_id = 2;
+    }
     if (st == CONFIG_OK)
         st = input_path(root, "datasets", "train", base_dir, 1, &c->train_path, err);
     if (st == CONFIG_OK)
@@ -671,6 +682,7 @@ enum config_status train_config_load(const char *path, struct train_config *c,
 void train_config_free(struct train_config *c)
 {
     free(c->base_model);
+    free(c->tokenizer);
     free(c->train_path);
     free(c->valid_path);
     free(c->render_system);

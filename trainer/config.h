@@ -20,7 +20,10 @@
  *   {dim, n_layers, n_heads, hidden_dim, max_seq_len}    required
  *   n_kv_heads (n_heads), vocab_size (260), tied (true), rope_theta (10000),
  *   norm_eps (1e-5), init_std (0.02)                     optional
- * with the byte vocabulary (BOS 256, EOS 257, PAD 258 of tokenizer.h).
+ * with the byte vocabulary (BOS 256, EOS 257, PAD 258 of tokenizer.h), or, when the
+ * config's top level names `tokenizer: {path: FILE}`, with that llama2.c tokenizer.bin
+ * (BOS 1, EOS 2; model.vocab_size must be its size). `tokenizer` is refused with
+ * init: pretrained (a base model brings its own).
  *
  * Errors: the loaders return an enum config_status and append one message to *err;
  * nothing here prints or exits.
@@ -83,6 +86,7 @@ struct train_config {
 
     /* inputs (absolute, or resolved against the config's directory) */
     char *base_model;             /* NULL with INIT_RANDOM */
+    char *tokenizer;              /* INIT_RANDOM: a llama2.c tokenizer.bin; NULL: bytes */
     char *train_path;
     char *valid_path;             /* NULL: no validation set */
     char *render_system;          /* NULL: no system prompt */

@@ -21,9 +21,14 @@ int export_check_target(const char *dir, struct strbuf *err)
     return 0;
 }
 
-/* Keys config.json needs besides the architecture: the tokenizer's. */
+/* Keys config.json needs besides the architecture: the tokenizer's (none for a
+ * tokenizer file, which goes beside the weights). */
 static int extra_config(const struct trainer *t, char **json, struct strbuf *err)
 {
+    if (t->cfg->init == INIT_RANDOM && t->cfg->tokenizer) {
+        *json = xstrdup("{}");
+        return 0;
+    }
     if (t->cfg->init == INIT_RANDOM) {
         json_t *o = json_pack("{s:i,s:s}", "pad_token_id", BYTES_PAD_ID, "tokenizer", "bytes");
         *json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -33,12 +38,16 @@ static int extra_config(const struct trainer *t, char **json, struct strbuf *err
     return model_config_extras(t->cfg->base_model, json, err);
 }
 
-/* The base model's llama2.c tokenizer file, if it has one, copied into dir. */
+/* The llama2.c tokenizer file, if the model has one (the base model's, or the
+ * config's for init: random), copied into dir: a base model's under its own name,
+ * the config's as tokenizer.bin (the name tokenizer_for_model() looks for). */
 static int copy_tokenizer(const struct trainer *t, const char *dir, struct strbuf *err)
 {
-    if (t->cfg->init == INIT_RANDOM || t->tok.kind != TOKENIZER_LLAMA2C)
+    if (t->tok.kind != TOKENIZER_LLAMA2C)
         return 0;
-    char *src = tokenizer_file_for_model(t->cfg->base_model, t->model.cfg.vocab_size);
+    char *src = t->cfg->init == INIT_RANDOM
+                    ? xstrdup(t->cfg->tokenizer)
+                    : tokenizer_file_for_model(t->cfg->base_model, t->model.cfg.vocab_size);
     char *text = NULL, *dst = NULL;
     size_t len = 0;
     int rc = -1;
@@ -46,7 +55,8 @@ static int copy_tokenizer(const struct trainer *t, const char *dir, struct strbu
         sb_addf(err, "cannot find the tokenizer file of '%s'", t->cfg->base_model);
     else if (read_file(src, &text, &len, err) == 0) {
         const char *base = strrchr(src, '/');
-        dst = path_join(dir, base ? base + 1 : src);
+        base = t->cfg->init == INIT_RANDOM ? "tokenizer.bin" : base ? base + 1 : src;
+        dst = path_join(dir, base);
         rc = write_file_atomic(dst, text, len, err);
     }
     free(text);

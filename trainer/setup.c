@@ -22,14 +22,24 @@ double trainer_now(void)
 
 /* ---- model and data ---- */
 
-/* init: random: params.model with weights drawn from the run seed, byte tokenizer. */
+/* init: random: params.model with weights drawn from the run seed; the byte
+ * tokenizer, or the config's tokenizer file. */
 static enum train_status new_model(struct trainer *t, struct strbuf *err)
 {
     const struct train_config *c = t->cfg;
-    if (model_alloc(&t->model, &c->arch) < 0 ||
-        tokenizer_init_bytes(&t->tok, c->arch.vocab_size, BYTES_BOS_ID, BYTES_EOS_ID,
-                             BYTES_PAD_ID) < 0) {
+    if (model_alloc(&t->model, &c->arch) < 0) {
         sb_adds(err, "params.model: cannot build this model");
+        return TRAIN_BAD_CONFIG;
+    }
+    if (c->tokenizer) {
+        if (tokenizer_load_llama2c(c->tokenizer, c->arch.vocab_size, &t->tok, err) < 0) {
+            sb_addf(err, " (tokenizer.path, for params.model.vocab_size %d)",
+                    c->arch.vocab_size);
+            return TRAIN_UNREADABLE;
+        }
+    } else if (tokenizer_init_bytes(&t->tok, c->arch.vocab_size, BYTES_BOS_ID, BYTES_EOS_ID,
+                                    BYTES_PAD_ID) < 0) {
+        sb_adds(err, "params.model: vocab_size does not fit the byte tokenizer");
         return TRAIN_BAD_CONFIG;
     }
     model_init_random(&t->model, c->seed, c->init_std);
@@ -40,8 +50,9 @@ static enum train_status load_model(struct trainer *t, struct strbuf *err)
 {
     const struct train_config *c = t->cfg;
     if (c->init == INIT_RANDOM) {
-        if (new_model(t, err) != TRAIN_OK)
-            return TRAIN_BAD_CONFIG;
+        enum train_status st = new_model(t, err);
+        if (st != TRAIN_OK)
+            return st;
     } else if (model_load(c->base_model, &t->model, err) < 0 ||
                tokenizer_for_model(c->base_model, &t->model.cfg, &t->tok, err) < 0) {
         return TRAIN_UNREADABLE;

@@ -5,7 +5,9 @@
 # base model with exactly the weights the run ended with (a further run with a
 # vanishing learning rate measures the same validation NLL, to the bit); a LoRA
 # run's export has its adapter merged; contradictory configs and an existing
-# export directory are refused before anything is written.
+# export directory are refused before anything is written. A run given a llama2.c
+# tokenizer file (scripts/make-tokenizer.py: whole numbers as tokens) trains with it,
+# and its export carries it as tokenizer.bin, loads back, and a misfit is refused.
 . "$(dirname "$0")/lib.sh"
 
 case "${BINDIR:-bin}" in
@@ -130,6 +132,55 @@ X
     b=$(grep '"event":"val"' again/metrics.jsonl | sed 's/.*"nll":\([^,]*\),.*/\1/')
     echo "LoRA val NLL $a, merged $b"
     awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; exit !(d < 1e-5 && d > -1e-5) }'
+EOF
+
+test_body 'a tokenizer file: numbers are tokens, the export carries it, misfits refused' <<\EOF
+    corpus
+    python3 "$TOP/scripts/make-tokenizer.py" tok.bin
+    ARCH="$ARCH, \"vocab_size\": 1344"
+    cat >config.json <<X
+{"params": {"init": "random", "model": {$ARCH}, "lr": 0.004, "warmup_steps": 4,
+            "batch_size": 16, "max_steps": 20, "eval_at": ["end"], "seed": 3},
+ "tokenizer": {"path": "tok.bin"},
+ "datasets": {"train": {"path": "corpus.jsonl"}, "valid": {"path": "valid.jsonl"}}}
+X
+    run_rc 0 "$TRAINER" --config config.json --run-dir . --threads 2 --export model
+    ls model >files
+    printf 'config.json\nmodel.safetensors\ntokenizer.bin\n' >expect
+    test_cmp expect files
+    cmp tok.bin model/tokenizer.bin
+    refute grep -q '"tokenizer"' model/config.json
+    grep -q '"bos_token_id": 1' model/config.json
+    # fewer tokens than bytes: each number of 2 or 3 digits is one token
+    python3 - <<'PY'
+import json
+ev = [json.loads(l) for l in open("metrics.jsonl")]
+start = next(e for e in ev if e["event"] == "start")
+rows = [json.loads(l)["text"] for l in open("corpus.jsonl")]
+size = sum(len(t) for t in rows)
+digits = sum(sum(c.isdigit() for c in t) for t in rows)
+print(f"{start['tokens']} tokens for {size} bytes ({digits} digits)")
+assert start["tokens"] < size - digits // 3, (start["tokens"], size, digits)
+PY
+    # the export loads back as a base model (its tokenizer found beside it)
+    mkdir again
+    cat >again/config.json <<X
+{"params": {"full": true, "lr": 1e-30, "max_steps": 1, "batch_size": 16, "eval_at": ["end"]},
+ "base_model": {"path": "$PWD/model"},
+ "datasets": {"train": {"path": "$PWD/corpus.jsonl"}, "valid": {"path": "$PWD/valid.jsonl"}}}
+X
+    "$TRAINER" --config again/config.json --run-dir again --threads 1 >/dev/null
+    # a tokenizer of another size, and a tokenizer for a pretrained model
+    sed 's/"vocab_size": 1344/"vocab_size": 1300/' config.json >bad.json
+    mkdir bad
+    run_rc 4 "$TRAINER" --config bad.json --run-dir bad --threads 1
+    grep -q "tok.bin.*tokenizer.path, for params.model.vocab_size 1300" err
+    cat >bad.json <<X
+{"params": {}, "base_model": {"path": "$TINY"}, "tokenizer": {"path": "tok.bin"},
+ "datasets": {"train": {"path": "corpus.jsonl"}}}
+X
+    run_rc 2 "$TRAINER" --config bad.json --run-dir bad --threads 1
+    grep -q "tokenizer: only with params.init: random" err
 EOF
 
 test_body 'bad configs and an existing export directory: exit 2, nothing written' <<\EOF
