@@ -13,7 +13,7 @@
 #include "train.h"
 #include "worker.h"
 
-static int stopping(const struct trainer *t)
+int trainer_stopping(const struct trainer *t)
 {
     return t->stop && *t->stop;
 }
@@ -120,7 +120,7 @@ enum train_status trainer_valid_nll(struct trainer *t, struct lora *lo, struct l
     if (lo)
         lo->training = 0;
     for (size_t i = 0; i < n && st == TRAIN_OK; i += mb) {
-        if (stopping(t)) {
+        if (trainer_stopping(t)) {
             st = TRAIN_CANCELLED;
             break;
         }
@@ -325,7 +325,7 @@ enum train_status trainer_run(struct trainer *t, struct strbuf *err)
     emit_start(t);
     while (st == TRAIN_OK && t->pr.step < t->total_steps) {
         double loss = 0, lr = lr_at(&t->sched, t->pr.step + 1), t0 = trainer_now();
-        st = stopping(t) ? TRAIN_CANCELLED : trainer_step(t, &loss, err);
+        st = trainer_stopping(t) ? TRAIN_CANCELLED : trainer_step(t, &loss, err);
         t->rate_seconds += trainer_now() - t0;
         if (st != TRAIN_OK)
             break;

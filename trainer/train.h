@@ -118,6 +118,9 @@ enum train_status trainer_step(struct trainer *t, double *loss, struct strbuf *e
 enum train_status trainer_valid_nll(struct trainer *t, struct lora *lo, struct loss_sum *acc,
                                     struct strbuf *err);
 
+/* Has a stop been asked for (SIGTERM)? Checked between micro-batches. */
+int trainer_stopping(const struct trainer *t);
+
 /* Monotonic seconds. */
 double trainer_now(void);
 

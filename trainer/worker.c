@@ -33,11 +33,6 @@ struct worker {
     struct strbuf err;
 };
 
-static int stopping(const struct trainer *t)
-{
-    return t->stop && *t->stop;
-}
-
 /* Forward, loss and backward of train examples idx[0..k) on worker w (gradients
  * accumulate); adds their NLL sum to *sum. */
 static enum train_status micro_step(struct trainer *t, struct worker *w, const size_t *idx,
@@ -75,7 +70,8 @@ static enum train_status run_share(struct trainer *t, struct worker *w, long tot
         w->lora->training = 1;
     for (size_t i = 0; i < w->n && st == TRAIN_OK; i += mb) {
         int k = (int)(w->n - i < mb ? w->n - i : mb);
-        st = stopping(t) ? TRAIN_CANCELLED : micro_step(t, w, w->idx + i, k, total, &w->sum, err);
+        st = trainer_stopping(t) ? TRAIN_CANCELLED
+                                 : micro_step(t, w, w->idx + i, k, total, &w->sum, err);
         if (st == TRAIN_OK)
             w->tokens += w->batch->n_tokens;
     }
@@ -94,10 +90,16 @@ static float *own_grad(const struct trainer *t, const struct worker *w, float *g
     return w->own_grads.slab + (g - t->grads.slab);
 }
 
+/* Worker 0: the trainer's own buffers. */
+static struct worker trainer_worker(struct trainer *t)
+{
+    return (struct worker){ .acts = &t->acts, .batch = &t->batch, .lora = t->lora,
+                            .grads = t->mask ? &t->grads : NULL, .segs = t->segs };
+}
+
 static void worker_init(struct trainer *t, struct worker *w, int i, int n)
 {
-    *w = (struct worker){ .acts = &t->acts, .batch = &t->batch, .lora = t->lora,
-                          .grads = t->mask ? &t->grads : NULL, .segs = t->segs };
+    *w = trainer_worker(t);
     if (i == 0)
         return;
     if (t->lora) {
@@ -239,8 +241,9 @@ enum train_status step_gradients(struct trainer *t, const size_t *idx, size_t n,
 {
     if (par_threads() > 1 && n >= 2)
         return data_parallel(t, idx, n, total, sum, tokens, err);
-    struct worker w0 = { .acts = &t->acts, .batch = &t->batch, .lora = t->lora,
-                         .grads = t->mask ? &t->grads : NULL, .idx = idx, .n = n };
+    struct worker w0 = trainer_worker(t);
+    w0.idx = idx;
+    w0.n = n;
     enum train_status st = run_share(t, &w0, total, err);
     *sum = w0.sum;
     *tokens = w0.tokens;
