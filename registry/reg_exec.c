@@ -42,30 +42,19 @@ enum reg_status reg_exec_sweep_latest(struct registry *reg, const char *name,
 {
     memset(out, 0, sizeof(*out));
     sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
+    enum reg_status status = reg_sweep_row(reg,
         "SELECT id, name, version, spec_path, spec_text, contract_sha256 FROM sweeps"
-        " WHERE name = :name ORDER BY version DESC LIMIT 1", &st);
+        " WHERE name = :name ORDER BY version DESC LIMIT 1", name, &st);
     if (status != REG_OK)
         return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_text(&b, ":name", name);
-    int rc = b.status == REG_OK ? sqlite3_step(st) : SQLITE_ERROR;
-    if (rc == SQLITE_ROW) {
-        out->rowid = sqlite3_column_int64(st, 0);
-        out->name = reg_column_dup(st, 1);
-        out->version = sqlite3_column_int(st, 2);
-        out->spec_path = reg_column_dup(st, 3);
-        out->spec_text = reg_column_dup(st, 4);
-        out->contract_sha256 = reg_column_dup(st, 5);
-        status = REG_OK;
-    } else if (rc == SQLITE_DONE) {
-        status = reg_fail(reg, REG_ERR_NOT_FOUND, "no sweep named '%s'", name);
-    } else {
-        status = b.status != REG_OK ? b.status : reg_sql_fail(reg, "reading a sweep");
-    }
+    out->rowid = sqlite3_column_int64(st, 0);
+    out->name = reg_column_dup(st, 1);
+    out->version = sqlite3_column_int(st, 2);
+    out->spec_path = reg_column_dup(st, 3);
+    out->spec_text = reg_column_dup(st, 4);
+    out->contract_sha256 = reg_column_dup(st, 5);
     sqlite3_finalize(st);
-    return status;
+    return REG_OK;
 }
 
 void reg_exec_sweep_release(struct reg_exec_sweep *s)

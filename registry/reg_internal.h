@@ -78,4 +78,27 @@ void reg_bind_null(struct reg_bind *b, const char *param);
 /* A row id, with 0 meaning "none" (NULL). */
 void reg_bind_rowid(struct reg_bind *b, const char *param, int64_t rowid);
 
+/* ---- reading rows (registry.c) ---- */
+
+/* Called per row of a walk; nonzero stops the walk early (not an error). */
+typedef int (*reg_row_fn)(sqlite3_stmt *st, void *ctx);
+
+/* Step st (prepared and bound by the caller, who finalizes it) to its end, calling
+ * fn on each row. An SQLite error is reported as "<what>: <message>". */
+enum reg_status reg_for_each_row(struct registry *reg, sqlite3_stmt *st, const char *what,
+                                 reg_row_fn fn, void *ctx);
+
+/* Prepare sql, bind :sweep, walk its rows with fn, finalize: a query of one sweep. */
+enum reg_status reg_walk_sweep(struct registry *reg, const char *sql, int64_t sweep,
+                               const char *what, reg_row_fn fn, void *ctx);
+
+/*
+ * The row of the newest version of sweep `name`: sql selects from sweeps with a
+ * :name parameter, newest first. REG_OK leaves *out on that row (the caller reads
+ * its columns and finalizes it); otherwise *out is NULL and the status is
+ * REG_ERR_NOT_FOUND ("no sweep named ...") or the SQL failure.
+ */
+enum reg_status reg_sweep_row(struct registry *reg, const char *sql, const char *name,
+                              sqlite3_stmt **out);
+
 #endif

@@ -20,23 +20,6 @@
 
 /* ---- shared ---- */
 
-/* Called per row; nonzero stops the walk. */
-typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
-
-static enum reg_status for_each_row(struct registry *reg, sqlite3_stmt *st, const char *what,
-                                    row_fn fn, void *ctx)
-{
-    for (;;) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-            return REG_OK;
-        if (rc != SQLITE_ROW)
-            return reg_sql_fail(reg, what);
-        if (fn(st, ctx))
-            return REG_OK;
-    }
-}
-
 static const char *col_text(sqlite3_stmt *st, int col)
 {
     return (const char *)sqlite3_column_text(st, col);
@@ -82,24 +65,12 @@ enum reg_status reg_sweep_latest(struct registry *reg, const char *name,
     if (!name)
         return reg_fail(reg, REG_ERR_INVALID, "reg_sweep_latest: no sweep name");
     sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, sql_sweep_latest, &st);
+    enum reg_status status = reg_sweep_row(reg, sql_sweep_latest, name, &st);
     if (status != REG_OK)
         return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_text(&b, ":name", name);
-    status = b.status;
-    if (status == REG_OK) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            fill_sweep_info(st, out);
-        else if (rc == SQLITE_DONE)
-            status = reg_fail(reg, REG_ERR_NOT_FOUND, "no sweep named '%s'", name);
-        else
-            status = reg_sql_fail(reg, "reading a sweep");
-    }
+    fill_sweep_info(st, out);
     sqlite3_finalize(st);
-    return status;
+    return REG_OK;
 }
 
 void reg_sweep_info_release(struct reg_sweep_info *info)
@@ -332,7 +303,7 @@ enum reg_status reg_query_runs(struct registry *reg, const struct reg_run_query 
     status = b.status;
     struct run_walk w = { cb, ud };
     if (status == REG_OK)
-        status = for_each_row(reg, st, "reading runs", run_row, &w);
+        status = reg_for_each_row(reg, st, "reading runs", run_row, &w);
     sqlite3_finalize(st);
     return status;
 }
@@ -387,7 +358,7 @@ enum reg_status reg_stage_summary(struct registry *reg, const char *sweep,
     status = b.status;
     struct stage_walk w = { cb, ud };
     if (status == REG_OK)
-        status = for_each_row(reg, st, "summarising stages", stage_row, &w);
+        status = reg_for_each_row(reg, st, "summarising stages", stage_row, &w);
     sqlite3_finalize(st);
     return status;
 }
@@ -460,7 +431,7 @@ enum reg_status reg_run_artifacts(struct registry *reg, int64_t run_rowid,
     status = b.status;
     struct artifact_walk w = { cb, ud };
     if (status == REG_OK)
-        status = for_each_row(reg, st, "reading run artifacts", artifact_row, &w);
+        status = reg_for_each_row(reg, st, "reading run artifacts", artifact_row, &w);
     sqlite3_finalize(st);
     return status;
 }
@@ -513,7 +484,7 @@ enum reg_status reg_measured_throughput(struct registry *reg, const char *base_s
     struct throughput_ctx c = { 0 };
     status = b.status;
     if (status == REG_OK)
-        status = for_each_row(reg, st, "reading throughput", throughput_row, &c);
+        status = reg_for_each_row(reg, st, "reading throughput", throughput_row, &c);
     sqlite3_finalize(st);
     if (status == REG_OK && c.n) {
         /* sorted by the query: the median of n values */

@@ -26,33 +26,6 @@ static void *push(void *arr_ptr, size_t *n, size_t size)
     return el;
 }
 
-typedef void (*row_fn)(sqlite3_stmt *st, struct reg_results *r);
-
-/* Run `sql` with :sweep bound, calling fn per row. */
-static enum reg_status each_row(struct registry *reg, const char *sql, int64_t sweep,
-                                const char *what, row_fn fn, struct reg_results *r)
-{
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, sql, &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_int64(&b, ":sweep", sweep);
-    status = b.status;
-    while (status == REG_OK) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-            break;
-        if (rc != SQLITE_ROW)
-            status = reg_sql_fail(reg, what);
-        else
-            fn(st, r);
-    }
-    sqlite3_finalize(st);
-    return status;
-}
-
 static int has_schema_object(struct registry *reg, const char *sql)
 {
     sqlite3_stmt *st;
@@ -81,8 +54,9 @@ static struct reg_res_eval *eval_by_rowid(struct reg_results *r, int64_t rowid)
 
 /* ---- rows ---- */
 
-static void artifact_row(sqlite3_stmt *st, struct reg_results *r)
+static int artifact_row(sqlite3_stmt *st, void *ctx)
 {
+    struct reg_results *r = ctx;
     struct reg_res_artifact *a = push(&r->artifacts, &r->n_artifacts, sizeof(*a));
     a->role = reg_column_dup(st, 0);
     a->name = reg_column_dup(st, 1);
@@ -90,10 +64,12 @@ static void artifact_row(sqlite3_stmt *st, struct reg_results *r)
     a->sha256 = reg_column_dup(st, 3);
     a->bytes = sqlite3_column_int64(st, 4);
     a->rows = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
+    return 0;
 }
 
-static void run_row(sqlite3_stmt *st, struct reg_results *r)
+static int run_row(sqlite3_stmt *st, void *ctx)
 {
+    struct reg_results *r = ctx;
     struct reg_res_run *run = push(&r->runs, &r->n_runs, sizeof(*run));
     run->rowid = sqlite3_column_int64(st, 0);
     run->run_id = reg_column_dup(st, 1);
@@ -114,40 +90,46 @@ static void run_row(sqlite3_stmt *st, struct reg_results *r)
     run->has_trainable = sqlite3_column_type(st, 11) != SQLITE_NULL;
     run->trainable_pct = sqlite3_column_double(st, 11);
     run->trainable_params = sqlite3_column_int64(st, 12);
+    return 0;
 }
 
 /* A resumed run may log a step twice: the later line (ordered last) wins. */
-static void val_row(sqlite3_stmt *st, struct reg_results *r)
+static int val_row(sqlite3_stmt *st, void *ctx)
 {
+    struct reg_results *r = ctx;
     struct reg_res_run *run = run_by_rowid(r, sqlite3_column_int64(st, 0));
     if (!run)
-        return;
+        return 0;
     int64_t step = sqlite3_column_int64(st, 1);
     const char *name = (const char *)sqlite3_column_text(st, 2);
     struct reg_res_point *last = run->n_val ? &run->val[run->n_val - 1] : NULL;
     for (struct reg_res_point *p = last; p && p >= run->val && p->step == step; p--)
         if (!strcmp(p->name, name)) {
             p->value = sqlite3_column_double(st, 3);
-            return;
+            return 0;
         }
     struct reg_res_point *p = push(&run->val, &run->n_val, sizeof(*p));
     p->step = step;
     p->name = xstrdup(name);
     p->value = sqlite3_column_double(st, 3);
+    return 0;
 }
 
-static void ckpt_row(sqlite3_stmt *st, struct reg_results *r)
+static int ckpt_row(sqlite3_stmt *st, void *ctx)
 {
+    struct reg_results *r = ctx;
     struct reg_res_run *run = run_by_rowid(r, sqlite3_column_int64(st, 0));
     if (!run)
-        return;
+        return 0;
     struct reg_res_checkpoint *c = push(&run->ckpts, &run->n_ckpts, sizeof(*c));
     c->step = sqlite3_column_int64(st, 1);
     c->bytes = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2);
+    return 0;
 }
 
-static void eval_row(sqlite3_stmt *st, struct reg_results *r)
+static int eval_row(sqlite3_stmt *st, void *ctx)
 {
+    struct reg_results *r = ctx;
     struct reg_res_eval *e = push(&r->evals, &r->n_evals, sizeof(*e));
     e->rowid = sqlite3_column_int64(st, 0);
     e->run = sqlite3_column_int64(st, 1);
@@ -162,27 +144,32 @@ static void eval_row(sqlite3_stmt *st, struct reg_results *r)
     e->seconds = sqlite3_column_double(st, 10);
     e->tok_per_s = sqlite3_column_double(st, 11);
     e->summary_json = reg_column_dup(st, 12);
+    return 0;
 }
 
-static void pred_row(sqlite3_stmt *st, struct reg_results *r)
+static int pred_row(sqlite3_stmt *st, void *ctx)
 {
+    struct reg_results *r = ctx;
     struct reg_res_eval *e = eval_by_rowid(r, sqlite3_column_int64(st, 0));
     if (!e)
-        return;
+        return 0;
     struct reg_res_pred *p = push(&e->preds, &e->n_preds, sizeof(*p));
     p->example_id = reg_column_dup(st, 1);
     p->correct = sqlite3_column_int(st, 2);
+    return 0;
 }
 
-static void probe_row(sqlite3_stmt *st, struct reg_results *r)
+static int probe_row(sqlite3_stmt *st, void *ctx)
 {
+    struct reg_results *r = ctx;
     struct reg_res_eval *e = eval_by_rowid(r, sqlite3_column_int64(st, 0));
     if (!e)
-        return;
+        return 0;
     struct reg_res_probe *p = push(&e->probes, &e->n_probes, sizeof(*p));
     p->idx = sqlite3_column_int(st, 1);
     p->prompt = reg_column_dup(st, 2);
     p->output = reg_column_dup(st, 3);
+    return 0;
 }
 
 static void selection_fill(sqlite3_stmt *st, struct reg_res_selection *s)
@@ -195,9 +182,23 @@ static void selection_fill(sqlite3_stmt *st, struct reg_res_selection *s)
     s->choice_json = reg_column_dup(st, 5);
 }
 
-static void pick_row(sqlite3_stmt *st, struct reg_results *r)
+struct selection_list {
+    struct reg_res_selection **rows;
+    size_t *n;
+};
+
+static int selection_row(sqlite3_stmt *st, void *ctx)
 {
+    struct selection_list *l = ctx;
+    selection_fill(st, push(l->rows, l->n, sizeof(**l->rows)));
+    return 0;
+}
+
+static int pick_row(sqlite3_stmt *st, void *ctx)
+{
+    struct reg_results *r = ctx;
     selection_fill(st, push(&r->picks, &r->n_picks, sizeof(*r->picks)));
+    return 0;
 }
 
 /* ---- queries ---- */
@@ -249,35 +250,25 @@ static enum reg_status load_sweep_row(struct registry *reg, const char *name,
                                       struct reg_results *out)
 {
     sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
+    enum reg_status status = reg_sweep_row(reg,
         "SELECT id, name, version, contract_json, contract_sha256, created_at, git_status,"
         " git_commit, git_branch, git_dirty, canon_json FROM sweeps WHERE name = :name"
-        " ORDER BY version DESC LIMIT 1", &st);
+        " ORDER BY version DESC LIMIT 1", name, &st);
     if (status != REG_OK)
         return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_text(&b, ":name", name);
-    int rc = b.status == REG_OK ? sqlite3_step(st) : SQLITE_ERROR;
-    if (rc == SQLITE_ROW) {
-        out->sweep_rowid = sqlite3_column_int64(st, 0);
-        out->name = reg_column_dup(st, 1);
-        out->version = sqlite3_column_int(st, 2);
-        out->contract_json = reg_column_dup(st, 3);
-        out->contract_sha256 = reg_column_dup(st, 4);
-        out->created_at = reg_column_dup(st, 5);
-        out->git_status = reg_column_dup(st, 6);
-        out->git_commit = reg_column_dup(st, 7);
-        out->git_branch = reg_column_dup(st, 8);
-        out->git_dirty = sqlite3_column_int(st, 9);
-        out->canon_json = reg_column_dup(st, 10);
-    } else if (rc == SQLITE_DONE) {
-        status = reg_fail(reg, REG_ERR_NOT_FOUND, "no sweep named '%s'", name);
-    } else {
-        status = b.status != REG_OK ? b.status : reg_sql_fail(reg, "reading a sweep");
-    }
+    out->sweep_rowid = sqlite3_column_int64(st, 0);
+    out->name = reg_column_dup(st, 1);
+    out->version = sqlite3_column_int(st, 2);
+    out->contract_json = reg_column_dup(st, 3);
+    out->contract_sha256 = reg_column_dup(st, 4);
+    out->created_at = reg_column_dup(st, 5);
+    out->git_status = reg_column_dup(st, 6);
+    out->git_commit = reg_column_dup(st, 7);
+    out->git_branch = reg_column_dup(st, 8);
+    out->git_dirty = sqlite3_column_int(st, 9);
+    out->canon_json = reg_column_dup(st, 10);
     sqlite3_finalize(st);
-    return status;
+    return REG_OK;
 }
 
 enum reg_status reg_results_load(struct registry *reg, const char *name,
@@ -297,21 +288,21 @@ enum reg_status reg_results_load(struct registry *reg, const char *name,
              has_summary ? "summary" : "NULL");
     int64_t s = out->sweep_rowid;
     if (st == REG_OK)
-        st = each_row(reg, sql_artifacts, s, "reading artifacts", artifact_row, out);
+        st = reg_walk_sweep(reg, sql_artifacts, s, "reading artifacts", artifact_row, out);
     if (st == REG_OK)
-        st = each_row(reg, sql_runs, s, "reading runs", run_row, out);
+        st = reg_walk_sweep(reg, sql_runs, s, "reading runs", run_row, out);
     if (st == REG_OK)
-        st = each_row(reg, sql_val, s, "reading validation metrics", val_row, out);
+        st = reg_walk_sweep(reg, sql_val, s, "reading validation metrics", val_row, out);
     if (st == REG_OK)
-        st = each_row(reg, sql_ckpts, s, "reading checkpoints", ckpt_row, out);
+        st = reg_walk_sweep(reg, sql_ckpts, s, "reading checkpoints", ckpt_row, out);
     if (st == REG_OK)
-        st = each_row(reg, sql_evals, s, "reading evaluations", eval_row, out);
+        st = reg_walk_sweep(reg, sql_evals, s, "reading evaluations", eval_row, out);
     if (st == REG_OK)
-        st = each_row(reg, sql_preds, s, "reading predictions", pred_row, out);
+        st = reg_walk_sweep(reg, sql_preds, s, "reading predictions", pred_row, out);
     if (st == REG_OK && has_probes)
-        st = each_row(reg, sql_probes, s, "reading probe answers", probe_row, out);
+        st = reg_walk_sweep(reg, sql_probes, s, "reading probe answers", probe_row, out);
     if (st == REG_OK)
-        st = each_row(reg, sql_picks, s, "reading picks", pick_row, out);
+        st = reg_walk_sweep(reg, sql_picks, s, "reading picks", pick_row, out);
     if (st != REG_OK)
         reg_results_release(out);
     return st;
@@ -411,15 +402,9 @@ enum reg_status reg_selections_load(struct registry *reg, int64_t sweep,
     reg_bind_text(&b, ":rules", rules_sha256);
     reg_bind_text(&b, ":kind", kind);
     status = b.status;
-    while (status == REG_OK) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-            break;
-        if (rc != SQLITE_ROW)
-            status = reg_sql_fail(reg, "reading selections");
-        else
-            selection_fill(st, push(out, n, sizeof(**out)));
-    }
+    struct selection_list list = { out, n };
+    if (status == REG_OK)
+        status = reg_for_each_row(reg, st, "reading selections", selection_row, &list);
     sqlite3_finalize(st);
     if (status != REG_OK) {
         reg_res_selections_free(*out, *n);

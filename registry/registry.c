@@ -129,6 +129,65 @@ char *reg_column_dup(sqlite3_stmt *st, int col)
     return s ? xstrdup((const char *)s) : NULL;
 }
 
+/* ---- reading rows ---- */
+
+enum reg_status reg_for_each_row(struct registry *reg, sqlite3_stmt *st, const char *what,
+                                 reg_row_fn fn, void *ctx)
+{
+    for (;;) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            return REG_OK;
+        if (rc != SQLITE_ROW)
+            return reg_sql_fail(reg, what);
+        if (fn(st, ctx))
+            return REG_OK;
+    }
+}
+
+enum reg_status reg_walk_sweep(struct registry *reg, const char *sql, int64_t sweep,
+                               const char *what, reg_row_fn fn, void *ctx)
+{
+    sqlite3_stmt *st;
+    enum reg_status status = reg_prepare(reg, sql, &st);
+    if (status != REG_OK)
+        return status;
+    struct reg_bind b;
+    reg_bind_start(&b, reg, st);
+    reg_bind_int64(&b, ":sweep", sweep);
+    status = b.status;
+    if (status == REG_OK)
+        status = reg_for_each_row(reg, st, what, fn, ctx);
+    sqlite3_finalize(st);
+    return status;
+}
+
+enum reg_status reg_sweep_row(struct registry *reg, const char *sql, const char *name,
+                              sqlite3_stmt **out)
+{
+    *out = NULL;
+    sqlite3_stmt *st;
+    enum reg_status status = reg_prepare(reg, sql, &st);
+    if (status != REG_OK)
+        return status;
+    struct reg_bind b;
+    reg_bind_start(&b, reg, st);
+    reg_bind_text(&b, ":name", name);
+    status = b.status;
+    if (status == REG_OK) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = st;
+            return REG_OK;
+        }
+        status = rc == SQLITE_DONE
+                     ? reg_fail(reg, REG_ERR_NOT_FOUND, "no sweep named '%s'", name)
+                     : reg_sql_fail(reg, "reading a sweep");
+    }
+    sqlite3_finalize(st);
+    return status;
+}
+
 /* ---- binding ---- */
 
 void reg_bind_start(struct reg_bind *b, struct registry *reg, sqlite3_stmt *st)
