@@ -55,6 +55,7 @@ LIB_OBJS += common/render.o
 LIB_OBJS += common/extract.o
 LIB_OBJS += common/answer_norm.o
 LIB_OBJS += common/jsonl.o
+LIB_OBJS += common/json_file.o
 LIB_OBJS += common/u64map.o
 LIB_OBJS += registry/registry.o
 LIB_OBJS += registry/reg_schema.o

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "fsutil.h"
+#include "json_file.h"
 
 /* A config key's value check: 0 or -1 with "key: why" in err. */
 
@@ -138,22 +139,13 @@ enum eval_config_status eval_config_load(const char *path, struct eval_config *c
 {
     memset(c, 0, sizeof(*c));
     c->max_new_tokens = EVAL_DEFAULT_MAX_NEW_TOKENS;
-    char *text = NULL;
-    size_t len = 0;
-    if (read_file(path, &text, &len, err) < 0)
-        return EVAL_CONFIG_UNREADABLE;
-    json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    free(text);
-    if (!root) {
-        sb_addf(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-        return EVAL_CONFIG_BAD;
-    }
+    json_t *root;
+    enum json_file_status js = json_file_load_object(path, &root, err);
+    if (js != JSON_FILE_OK)
+        return js == JSON_FILE_UNREADABLE ? EVAL_CONFIG_UNREADABLE : EVAL_CONFIG_BAD;
     char *dir = path_dirname(path);
     struct strbuf why = STRBUF_INIT;
-    int rc = json_is_object(root) ? 0 : (sb_adds(&why, "must be a JSON object"), -1);
-    if (rc == 0)
-        rc = parse_inputs(root, dir, c, &why);
+    int rc = parse_inputs(root, dir, c, &why);
     if (rc == 0)
         rc = parse_evaluation(root, dir, c, &why);
     if (rc < 0)

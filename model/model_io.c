@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "fsutil.h"
+#include "json_file.h"
 #include "model_io.h"
 #include "safetensors.h"
 
@@ -225,23 +226,7 @@ void model_hf_paths(const char *path, char **config_json, char **safetensors)
 
 static int load_json_object(const char *path, json_t **out, struct strbuf *err)
 {
-    char *text = NULL;
-    size_t len = 0;
-    json_error_t jerr;
-    if (read_file(path, &text, &len, err) < 0)
-        return -1;
-    *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    free(text);
-    if (!json_is_object(*out)) {
-        if (*out)
-            sb_addf(err, "%s: not a JSON object", path);
-        else
-            sb_addf(err, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
-        json_decref(*out);
-        *out = NULL;
-        return -1;
-    }
-    return 0;
+    return json_file_load_object(path, out, err) == JSON_FILE_OK ? 0 : -1;
 }
 
 /* An int key; absent (or null) -> def, or an error when def is INT_MIN (required). */

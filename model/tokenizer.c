@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "fsutil.h"
+#include "json_file.h"
 #include "model_io.h"
 #include "tokenizer.h"
 
@@ -473,18 +474,9 @@ static char *find_llama2c_tokenizer(const char *dir, int vocab_size)
  * no tokenizer, -1 on error. */
 static int config_says_bytes(const char *config_path, int *pad, struct strbuf *err)
 {
-    char *text = NULL;
-    size_t len = 0;
-    json_error_t jerr;
-    if (read_file(config_path, &text, &len, err) < 0)
+    json_t *root;
+    if (json_file_load_object(config_path, &root, err) != JSON_FILE_OK)
         return -1;
-    json_t *root = json_loadb(text, len, 0, &jerr);
-    free(text);
-    if (!json_is_object(root)) {
-        sb_addf(err, "%s: not a JSON object", config_path);
-        json_decref(root);
-        return -1;
-    }
     json_t *kind = json_object_get(root, "tokenizer");
     json_t *pad_v = json_object_get(root, "pad_token_id");
     int rc = 0;

@@ -7,6 +7,7 @@
 #include "canon_json.h"
 #include "config.h"
 #include "fsutil.h"
+#include "json_file.h"
 #include "init.h"
 #include "lora.h"
 #include "sweep_params.h"
@@ -657,17 +658,10 @@ enum config_status train_config_load(const char *path, struct train_config *c,
                                      struct strbuf *err)
 {
     memset(c, 0, sizeof(*c));
-    char *text = NULL;
-    size_t len = 0;
-    if (read_file(path, &text, &len, err) < 0)
-        return CONFIG_UNREADABLE;
-    json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    free(text);
-    if (!root) {
-        sb_addf(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-        return CONFIG_BAD;
-    }
+    json_t *root;
+    enum json_file_status js = json_file_load_object(path, &root, err);
+    if (js != JSON_FILE_OK)
+        return js == JSON_FILE_UNREADABLE ? CONFIG_UNREADABLE : CONFIG_BAD;
     char *dir = path_dirname(path);
     struct strbuf why = STRBUF_INIT;
     enum config_status st = train_config_parse(root, dir, c, &why);
