@@ -141,6 +141,7 @@ EVAL_OBJS += evaluator/config.o
 EVAL_OBJS += evaluator/weights.o
 EVAL_OBJS += evaluator/bench.o
 EVAL_OBJS += evaluator/nll.o
+EVAL_OBJS += evaluator/complete.o
 EVAL_OBJS += evaluator/eval.o
 
 CLI_OBJS += orchestrator/main.o

@@ -5,10 +5,12 @@
  *
  *   mainline-eval --config eval.json --out DIR --threads T [--batch B]
  *   mainline-eval --nll DATA.jsonl --base-model PATH [--checkpoint DIR] [--threads T]
+ *   mainline-eval --complete DATA.jsonl --base-model PATH [--checkpoint DIR] [--threads T]
  *
  * (MAINLINE_CONFIG, MAINLINE_RUN_DIR and MAINLINE_THREADS stand in for missing
  * options; --out defaults to the config's directory.) The second form prints the
- * mean completion NLL of a dataset as one JSON line and writes nothing.
+ * mean completion NLL of a dataset as one JSON line and writes nothing; the third
+ * the share of rows a model continues with exactly their completion (complete.h).
  * Exit status: 0 done, 2 bad configuration or usage, 4 unreadable or mismatched
  * inputs (model, checkpoint, a benchmark row), 1 anything else.
  *
@@ -20,6 +22,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "complete.h"
 #include "eval.h"
 #include "fsutil.h"
 #include "nll.h"
@@ -37,13 +40,15 @@ enum eval_exit {
 
 struct eval_args {
     const char *config, *out;
-    const char *nll, *base_model, *checkpoint;   /* --nll mode */
+    const char *nll, *complete, *base_model, *checkpoint;   /* --nll, --complete */
     int threads, batch;
 };
 
 static const char usage_text[] =
     "usage: mainline-eval --config eval.json --out DIR --threads T [--batch B]\n"
-    "   or: mainline-eval --nll DATA.jsonl --base-model PATH [--checkpoint DIR] [--threads T]";
+    "   or: mainline-eval --nll DATA.jsonl --base-model PATH [--checkpoint DIR] [--threads T]\n"
+    "   or: mainline-eval --complete DATA.jsonl --base-model PATH [--checkpoint DIR] "
+    "[--threads T]";
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -74,6 +79,7 @@ static int parse_args(int argc, char **argv, struct eval_args *a)
                           : !strcmp(opt, "--threads") ? &threads
                           : !strcmp(opt, "--batch") ? &batch
                           : !strcmp(opt, "--nll") ? &a->nll
+                          : !strcmp(opt, "--complete") ? &a->complete
                           : !strcmp(opt, "--base-model") ? &a->base_model
                           : !strcmp(opt, "--checkpoint") ? &a->checkpoint : NULL;
         if (!dst || !val)
@@ -85,9 +91,12 @@ static int parse_args(int argc, char **argv, struct eval_args *a)
     if (parse_count("--threads", threads, 1024, &a->threads) < 0 ||
         (batch && parse_count("--batch", batch, 65536, &a->batch) < 0))
         return -1;
-    if (a->nll && !a->base_model)
-        return error("--nll needs --base-model PATH\n%s", usage_text);
-    if (!a->nll && !a->config)
+    if (a->nll && a->complete)
+        return error("--nll and --complete are two modes: pass one\n%s", usage_text);
+    if ((a->nll || a->complete) && !a->base_model)
+        return error("%s needs --base-model PATH\n%s", a->nll ? "--nll" : "--complete",
+                     usage_text);
+    if (!a->nll && !a->complete && !a->config)
         return error("no config: pass --config PATH (or set MAINLINE_CONFIG)\n%s", usage_text);
     return 0;
 }
@@ -102,20 +111,41 @@ static int exit_code(enum eval_status st)
     }
 }
 
-/* --nll: one JSON line on stdout. */
-static enum eval_status nll_main(const struct eval_args *a, struct strbuf *err)
+/* --nll: the mean completion NLL as one JSON line on stdout. */
+static enum data_status print_nll(const struct model *m, const struct tokenizer *tok,
+                                  const char *path, struct strbuf *err)
+{
+    struct render_contract rc = { NULL, TEMPLATE_PLAIN, NULL };
+    struct loss_sum acc = { 0, 0 };
+    enum data_status st = eval_nll(m, tok, &rc, path, 0, &acc, err);
+    if (st == DATA_OK)
+        printf("{\"dataset\":\"%s\",\"nll\":%.6f,\"tokens\":%ld}\n", path, loss_mean(&acc),
+               acc.count);
+    return st;
+}
+
+/* --complete: the rows completed exactly, as one JSON line on stdout. */
+static enum data_status print_complete(const struct model *m, const struct tokenizer *tok,
+                                       const char *path, int threads, struct strbuf *err)
+{
+    struct complete_result r;
+    enum data_status st = eval_complete(m, tok, path, threads, &r, err);
+    if (st == DATA_OK)
+        printf("{\"dataset\":\"%s\",\"n\":%ld,\"correct\":%ld,\"accuracy\":%.6f}\n", path, r.n,
+               r.correct, (double)r.correct / (double)r.n);
+    return st;
+}
+
+/* The standalone forms: one dataset scored with a model, nothing written. */
+static enum eval_status score_main(const struct eval_args *a, struct strbuf *err)
 {
     struct model m;
     struct tokenizer tok;
     if (eval_weights_load(a->base_model, a->checkpoint, &m, &tok, err) < 0)
         return EVAL_UNREADABLE;
     openblas_set_num_threads(a->threads);
-    struct render_contract rc = { NULL, TEMPLATE_PLAIN, NULL };
-    struct loss_sum acc = { 0, 0 };
-    enum data_status st = eval_nll(&m, &tok, &rc, a->nll, 0, &acc, err);
-    if (st == DATA_OK)
-        printf("{\"dataset\":\"%s\",\"nll\":%.6f,\"tokens\":%ld}\n", a->nll, loss_mean(&acc),
-               acc.count);
+    enum data_status st = a->nll ? print_nll(&m, &tok, a->nll, err)
+                                 : print_complete(&m, &tok, a->complete, a->threads, err);
     tokenizer_free(&tok);
     model_free(&m);
     return st == DATA_OK ? EVAL_OK : EVAL_UNREADABLE;
@@ -145,7 +175,7 @@ static int eval_main(int argc, char **argv)
     if (parse_args(argc, argv, &a) < 0)
         return EVAL_EXIT_BAD_CONFIG;
     struct strbuf err = STRBUF_INIT;
-    enum eval_status st = a.nll ? nll_main(&a, &err) : config_main(&a, &err);
+    enum eval_status st = a.nll || a.complete ? score_main(&a, &err) : config_main(&a, &err);
     if (st != EVAL_OK)
         error("%s", err.len ? err.buf : "evaluation failed");
     sb_release(&err);

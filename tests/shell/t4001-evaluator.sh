@@ -4,7 +4,7 @@
 # bin/mainline-train writes in the test (a LoRA adapter, changed tensors);
 # byte-identical predictions twice and whatever the batch size and threads; the
 # retention NLL equals the trainer's val_nll of the same weights; probes; the
-# standalone --nll form; bad inputs (missing checkpoint, an adapter for another
+# standalone --nll and --complete forms; bad inputs (missing checkpoint, an adapter for another
 # model, a benchmark row without an answer, a bad config) with their exit
 # statuses; and on llama2.c's stories260K (skipped when ../shared lacks it)
 # greedy text from "Once upon a time" made of English words.
@@ -213,6 +213,26 @@ test_body 'bad inputs: clear errors, exit 2 or 4, nothing written' <<\EOF
     run_rc 2 "$EVAL" --config eval.json --threads 0
     run_rc 2 "$EVAL" --bogus x
     test ! -e m/predictions.jsonl
+EOF
+
+test_body '--complete: rows counted, one JSON line; bad rows named by line' <<\EOF
+    printf '%s\n' '{"prompt": "12 + 7 =", "completion": " 19"}' \
+        '{"prompt": "Tom has 3 pens.", "completion": " x"}' >c.jsonl
+    run_rc 0 "$EVAL" --complete c.jsonl --base-model "$TINY" --threads 2
+    cat out
+    grep -q '^{"dataset":"c.jsonl","n":2,"correct":[0-2],"accuracy":[0-9.]*}$' out
+    cp out first
+    run_rc 0 "$EVAL" --complete c.jsonl --base-model "$TINY" --threads 1
+    test_cmp first out
+    printf '%s\n' '{"prompt": "a", "completion": "b"}' '{"prompt": "a", "completion": "b\nc"}' >bad.jsonl
+    run_rc 4 "$EVAL" --complete bad.jsonl --base-model "$TINY"
+    grep -q 'bad.jsonl:2: the completion must be one line' err
+    printf '%s\n' '{"prompt": "a"}' >bad.jsonl
+    run_rc 4 "$EVAL" --complete bad.jsonl --base-model "$TINY"
+    grep -q 'bad.jsonl:1: needs string "prompt" and "completion"' err
+    run_rc 2 "$EVAL" --complete c.jsonl
+    grep -q -- '--complete needs --base-model' err
+    run_rc 2 "$EVAL" --complete c.jsonl --nll c.jsonl --base-model "$TINY"
 EOF
 
 if [ -f "$STORIES" ]; then

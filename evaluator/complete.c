@@ -1,0 +1,88 @@
+/* complete.c - greedy line completion of prompt/completion rows (see complete.h). */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "complete.h"
+#include "error.h"
+#include "generate.h"
+#include "jsonl.h"
+
+struct rows {
+    struct gen_prompt *prompts;   /* ids owned here */
+    char **want;                  /* completions, owned here */
+    size_t n, alloc;
+    const struct tokenizer *tok;
+    const char *path;
+    struct strbuf *err;
+};
+
+/* row[key] when it is a string, else NULL. */
+static const char *row_text(const json_t *row, const char *key)
+{
+    return json_string_value(json_object_get(row, key));
+}
+
+static int add_row(const char *line, long lineno, void *ud)
+{
+    struct rows *r = ud;
+    json_t *row = json_loads(line, 0, NULL);
+    const char *prompt = row_text(row, "prompt"), *want = row_text(row, "completion");
+    const char *why = !json_is_object(row) ? "not a JSON object"
+                      : !prompt || !want ? "needs string \"prompt\" and \"completion\""
+                      : strchr(want, '\n') ? "the completion must be one line (no \"\\n\")"
+                      : !*prompt ? "empty prompt" : NULL;
+    if (why) {
+        sb_addf(r->err, "%s:%ld: %s", r->path, lineno, why);
+        json_decref(row);
+        return -1;
+    }
+    r->prompts = xgrow(r->prompts, r->n + 1, &r->alloc, sizeof(*r->prompts));
+    r->want = xrealloc(r->want, r->alloc * sizeof(*r->want));
+    int *ids = NULL;
+    size_t n = 0;
+    tokenizer_encode(r->tok, prompt, strlen(prompt), r->tok->bos_id >= 0, 0, &ids, &n);
+    r->prompts[r->n] = (struct gen_prompt){ ids, (int)n };
+    r->want[r->n++] = xstrdup(want);
+    json_decref(row);
+    return 0;
+}
+
+static void rows_free(struct rows *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free((int *)r->prompts[i].ids);
+        free(r->want[i]);
+    }
+    free(r->prompts);
+    free(r->want);
+}
+
+enum data_status eval_complete(const struct model *m, const struct tokenizer *tok,
+                               const char *path, int threads, struct complete_result *out,
+                               struct strbuf *err)
+{
+    memset(out, 0, sizeof(*out));
+    struct rows r = { .tok = tok, .path = path, .err = err };
+    enum jsonl_status js = jsonl_each(path, add_row, &r, err);
+    enum data_status st = js == JSONL_OK ? DATA_OK
+                        : js == JSONL_STOPPED ? DATA_BAD_ROW : DATA_UNREADABLE;
+    if (st == DATA_OK && r.n == 0) {
+        sb_addf(err, "%s: no rows", path);
+        st = DATA_BAD_ROW;
+    }
+    struct gen_result *res = st == DATA_OK ? xcalloc(r.n, sizeof(*res)) : NULL;
+    static const char *const stop[] = { "\n" };
+    struct gen_options o = { .max_new_tokens = COMPLETE_MAX_NEW_TOKENS, .stop = stop,
+                             .n_stop = 1, .batch = 32, .threads = threads };
+    if (res && generate_greedy(m, tok, r.prompts, r.n, &o, res, err) < 0)
+        st = DATA_BAD_ROW;   /* a prompt that leaves no room to generate */
+    for (size_t i = 0; st == DATA_OK && i < r.n; i++)
+        out->correct += strcmp(sb_str(&res[i].text), r.want[i]) == 0;
+    out->n = st == DATA_OK ? (long)r.n : 0;
+    if (res)
+        gen_results_free(res, r.n);
+    free(res);
+    rows_free(&r);
+    return st;
+}

@@ -1,0 +1,38 @@
+/*
+ * complete.h - greedy line completion: how often a model continues a text with
+ * exactly the expected line. A probe of what a base model can do (copy a number
+ * it saw earlier in the text, do a sum), where the benchmark's question ->
+ * \boxed{} contract would measure the answer format instead.
+ *
+ * Rows are {"prompt": TEXT, "completion": TEXT}. The prompt is encoded as it is,
+ * with no template (BOS first when the model has one); the model continues it
+ * greedily up to the first "\n" (not part of the continuation) or
+ * COMPLETE_MAX_NEW_TOKENS tokens; a row is correct when the continuation equals
+ * the completion byte for byte. A completion holding "\n" could never match and
+ * is refused.
+ *
+ * Errors: eval_complete() returns an enum data_status (DATA_UNREADABLE, or
+ * DATA_BAD_ROW for a row that is not such an object) and appends one message
+ * naming the file (and line) to *err. Nothing here prints or exits.
+ *
+ * Ownership: everything is borrowed; *out is filled.
+ */
+#ifndef MAINLINE_EVALUATOR_COMPLETE_H
+#define MAINLINE_EVALUATOR_COMPLETE_H
+
+#include "data.h"
+#include "model.h"
+#include "tokenizer.h"
+
+#define COMPLETE_MAX_NEW_TOKENS 64
+
+struct complete_result {
+    long n;          /* rows */
+    long correct;    /* rows continued with exactly their completion */
+};
+
+enum data_status eval_complete(const struct model *m, const struct tokenizer *tok,
+                               const char *path, int threads, struct complete_result *out,
+                               struct strbuf *err);
+
+#endif
