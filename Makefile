@@ -7,7 +7,7 @@
 #   make fuzz       fuzz the sweep loader (libFuzzer, FUZZ_SECONDS=180)
 #   make fuzz-extract  fuzz answer extraction and normalization (the same way)
 #   make demo       run the demo sweep end to end
-#   make base-model train sweeps/models/demo-base/ from scratch (a few minutes on 2 cores)
+#   make base-model train sweeps/models/demo-base/ from scratch (about an hour on 2 cores)
 #   make base-model-check  retrain it and check the committed bytes are reproduced
 #   make bench      build and run the benchmarks in bench/ (not part of test or check)
 #   make deps       install missing build dependencies (apt-get)

@@ -33,6 +33,12 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE = os.path.join(TOP, "scripts", "demo-base.json")
 CORPUS_PY = os.path.join(TOP, "scripts", "make-pretrain-corpus.py")
 TOKENIZER_PY = os.path.join(TOP, "scripts", "make-tokenizer.py")
+PROBES_PY = os.path.join(TOP, "scripts", "make-probes.py")
+# (file stem, what it asks): scripts/make-probes.py writes them
+PROBES = [("arith", "a sum: `12 * 7 =` -> ` 84`"),
+          ("boxes", "copy two numbers from the lines above and multiply them"),
+          ("ages", "copy two numbers from the lines above and add them"),
+          ("roster", "find a number by the name before it, three people back")]
 TARGET = os.path.join(TOP, "sweeps", "models", "demo-base")
 THREADS = 2
 MODEL_FILES = ("config.json", "model.safetensors")
@@ -99,12 +105,28 @@ def train(recipe, out, trainer):
     return model, time.time() - t0, core
 
 
+def probe(out, model, trainer):
+    """[(name, what, correct, n)]: scripts/make-probes.py's rows, scored by
+    `mainline-eval --complete` on the model."""
+    pdir = os.path.join(out, "probes")
+    run([sys.executable, PROBES_PY, pdir])
+    evaluator = os.path.join(os.path.dirname(trainer), "mainline-eval")
+    results = []
+    for name, what in PROBES:
+        got = subprocess.run([evaluator, "--complete", os.path.join(pdir, f"probe-{name}.jsonl"),
+                              "--base-model", model, "--threads", str(THREADS)],
+                             check=True, capture_output=True, text=True).stdout
+        r = json.loads(got)
+        results.append((name, what, r["correct"], r["n"]))
+    return results
+
+
 def events(run_dir):
     with open(os.path.join(run_dir, "metrics.jsonl")) as f:
         return [json.loads(line) for line in f]
 
 
-def readme(recipe, out, model, seconds, core):
+def readme(recipe, out, model, seconds, core, probes):
     ev = events(os.path.join(out, "run"))
     start = next(e for e in ev if e["event"] == "start")
     trains = [e for e in ev if e["event"] == "train"]
@@ -121,14 +143,17 @@ def readme(recipe, out, model, seconds, core):
     val_rows = "\n".join(f"| {e['step']} | {e['nll']:.4f} |" for e in vals)
     c = recipe["corpus"]
     notes = "\n".join(recipe["notes"])
+    probe_rows = "\n".join(f"| {n} | {w} | {c}/{k} |" for n, w, c, k in probes)
     text = f"""# demo-base
 
 A small llama-style model trained from random initialization by mainline's own
-trainer (`bin/mainline-train`, `init: random`) on a synthetic arithmetic corpus. It is
-the base model of the demo sweep (`make demo`): it can do sums in the notation of
-`mainline data synth-math` solutions, but it has never seen a question, a
-step-by-step solution of one, or `\\boxed{{}}`, so its benchmark accuracy starts
-near zero and LoRA SFT on the synth-math training set has something to teach.
+trainer (`bin/mainline-train`, `init: random`) on a synthetic corpus of arithmetic,
+worked calculations about quantities and copying. It is the base model of the demo
+sweep (`make demo`): it copies numbers from earlier in its text and does sums in the
+notation of `mainline data synth-math` solutions (the probes below say how well),
+but it has never seen a question, a step-by-step solution of one, or `\\boxed{{}}`,
+so its benchmark accuracy starts at zero and LoRA SFT on the synth-math training set
+has the format to teach.
 
 Made by `make base-model` (scripts/make-base-model.py); `make base-model-check`
 retrains it and compares the bytes.
@@ -164,9 +189,11 @@ The tokenizer is byte-level and declared in config.json (`"tokenizer": "bytes"`,
 {c["valid_seed"]}), each packing snippets up to at least {c["min_chars"]} characters:
 runs of arithmetic facts (`7 * 8 = 56`, `132 - 47 = 85`, `36 / 4 = 9`), short worked
 calculations about quantities, one step per line, in the notation of the synth-math
-solutions (`The boxes hold 4 * 6 = 24 crayons.`, `A third of 27 is 27 / 3 = 9.`), and
-plain sentences about quantities. No questions, no "The answer is", no `\\boxed{{}}`,
-none of synth-math's problem templates.
+solutions (`The boxes hold 4 * 6 = 24 crayons.`, `A third of 27 is 27 / 3 = 9.`),
+plain sentences about quantities, and rows that ask for copying: a list of numbers
+followed by the same list (`Read: 35 357 304.` / `Copy: 35 357 304.`) and who-has-what
+followed by the same facts in another order. No questions, no "The answer is", no
+`\\boxed{{}}`, none of synth-math's problem templates.
 
 | file | rows | tokens | sha256 |
 |---|---|---|---|
@@ -194,6 +221,17 @@ time on this machine ({platform.machine()}, {os.cpu_count()} cores, shared).
 {val_rows}
 
 final validation NLL: {vals[-1]['nll']:.6f}
+
+## Probes
+
+What the model does with its own formats: `scripts/make-probes.py` ({probes[0][3]} rows
+each, seed 12345), scored by `mainline-eval --complete` (the greedy continuation of
+the prompt up to the end of the line must be exactly the expected one).
+tests/shell/t3004 checks that the committed model still scores these counts.
+
+| probe | what it asks | correct |
+|---|---|---|
+{probe_rows}
 
 ## Measured with the demo task
 
@@ -259,7 +297,8 @@ def main():
         model = os.path.join(a.out, "model")
         with open(os.path.join(a.out, "seconds")) as f:
             seconds, core = f.read().split()
-        readme(recipe, a.out, model, float(seconds), None if core == "-" else core)
+        readme(recipe, a.out, model, float(seconds), None if core == "-" else core,
+               probe(a.out, model, a.trainer))
         install(model)
         return 0
     os.makedirs(a.out, exist_ok=True)
@@ -269,7 +308,7 @@ def main():
         f.write(f"{seconds:.1f} {core or '-'}\n")
     if a.check:
         return check(model)
-    readme(recipe, a.out, model, seconds, core)
+    readme(recipe, a.out, model, seconds, core, probe(a.out, model, a.trainer))
     install(model)
     return 0
 

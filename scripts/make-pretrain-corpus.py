@@ -16,7 +16,10 @@ README.md says why):
   - short worked calculations about quantities, one step per line, in that same
     notation ("Each box holds 6 crayons.\\nThe boxes hold 4 * 6 = 24 crayons."),
     with fractions ("A third of 27 is 27 / 3 = 9."), ages, rates and money;
-  - plain sentences about quantities.
+  - plain sentences about quantities;
+  - copying: a list of numbers and the same list again, and who has how many of
+    what followed by the same facts in another order (the word problems' solutions
+    copy their numbers from the problem, and the model has to learn copying here).
   It has no questions, no "The answer is", no \\boxed{} and none of synth-math's
   problem templates: a model pretrained on it can do sums but has never seen the
   benchmark's question -> solution -> \\boxed{answer} format. That is what LoRA
@@ -217,8 +220,33 @@ def sentences(r):
     return " ".join(out)
 
 
+def number(r):
+    return str(r.choice([r.randint(2, 9), r.randint(10, 99), r.randint(10, 99),
+                         r.randint(100, 999)]))
+
+
+def relist(r):
+    """A list of numbers and the same list again: the plainest copying there is.
+    Induction heads (find the earlier occurrence, copy what followed it) form on
+    rows like these first; the word problems need them to copy their numbers."""
+    xs = " ".join(number(r) for _ in range(r.randint(3, 7)))
+    label = r.choice(["The numbers are", "List:", "Codes:", "Read:", "Row:"])
+    again = r.choice(["Again:", "Once more:", "Copy:", "The same:"])
+    return f"{label} {xs}.\n{again} {xs}."
+
+
+def roster(r):
+    """Who has what, then the same facts in another order: copying a number found
+    by the name before it."""
+    people = r.sample(NAMES, r.randint(2, 4))
+    facts_ = [f"{n} has {number(r)} {r.choice(ITEMS)}." for n in people]
+    order = list(range(len(people)))
+    r.shuffle(order)
+    return " ".join(facts_) + "\n" + " ".join(facts_[i] for i in order)
+
+
 KINDS = [(facts, 3), (boxes, 1), (money, 2), (rates, 2), (ages, 1), (fractions, 2), (groups, 1),
-         (story, 4), (older, 3), (recap, 5), (sentences, 1)]
+         (story, 4), (older, 3), (recap, 5), (sentences, 1), (relist, 4), (roster, 4)]
 
 
 def rows(n, seed, min_chars):

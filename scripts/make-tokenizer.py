@@ -18,9 +18,11 @@ Why: the demo's word problems are solved by copying the problem's numbers into
 the solution. Byte by byte, a number is several tokens from an alphabet of ten;
 with one token per number, copying it is a look-up of one distinctive token. This
 is an experiment's tool (issue 6): on 2026-11-21 a model of the demo base's shape
-pretrained with it for 750 steps (batch 16) did not copy numbers either (sweeps/models/
-demo-base/README.md, "Measured with the demo task"), and the demo base model stays
-byte-level. tests/shell/t3003 uses it to test training with a tokenizer file.
+pretrained with it for 750 steps (batch 16) did not copy numbers either, but at lr 3e-3,
+which later turned out to keep copying from forming at all (sweeps/models/demo-base/
+README.md), so that trial says nothing about the tokenizer. The demo base model learned
+to copy byte by byte at lr 1e-3 and stays byte-level. tests/shell/t3003 uses this file
+to test training with a tokenizer file.
 
 Written atomically (temporary file, fsync, rename). Python standard library only.
 """

@@ -1,9 +1,10 @@
 #!/bin/sh
 # t3004: the committed demo base model (sweeps/models/demo-base/) is the one its
 # README describes: the sha256 of every file matches, it loads as a base model,
-# and on the validation rows its recipe regenerates it scores exactly the final
-# validation NLL the README reports. (Retraining it bit for bit is
-# `make base-model-check`: minutes, so not part of make check.)
+# on the validation rows its recipe regenerates it scores exactly the final
+# validation NLL the README reports, and on scripts/make-probes.py's probes
+# (copying numbers, sums) exactly the counts the README reports. (Retraining it bit
+# for bit is `make base-model-check`: about an hour, so not part of make check.)
 . "$(dirname "$0")/lib.sh"
 
 case "${BINDIR:-bin}" in
@@ -47,6 +48,21 @@ X
     got=$(grep '"event":"val"' metrics.jsonl | sed 's/.*"nll":\([^,]*\),.*/\1/')
     want=$(sed -n 's/^final validation NLL: //p' "$BASE/README.md")
     check_eq "validation NLL" "$want" "$(printf '%.6f' "$got")"
+EOF
+
+test_body 'it completes the README probe counts (copying numbers, sums)' <<\EOF
+    python3 "$TOP/scripts/make-probes.py" probes
+    case "${BINDIR:-bin}" in
+    /*) evaluator=${BINDIR}/mainline-eval ;;
+    *) evaluator=$TOP/${BINDIR:-bin}/mainline-eval ;;
+    esac
+    for p in arith boxes ages roster; do   # (not $want: run_rc sets it)
+        said=$(sed -n "s/^| $p | .* | \([0-9]*\/[0-9]*\) |\$/\1/p" "$BASE/README.md")
+        run_rc 0 "$evaluator" --complete "probes/probe-$p.jsonl" --base-model "$BASE" \
+            --threads 2
+        got=$(sed 's/.*"n":\([0-9]*\),"correct":\([0-9]*\),.*/\2\/\1/' out)
+        check_eq "probe $p" "$said" "$got"
+    done
 EOF
 
 test_done

@@ -3,7 +3,7 @@
 # seed reproduces exactly the bytes sweeps/demo.yaml pins, the committed base
 # model and retention set match their pins, every integrity gate passes, and the
 # plan has the expected stages (4 LR-selection runs, 6 main runs waiting on them).
-# The full demo (training and evaluation, ~3 minutes on 2 cores) is `make demo`.
+# The full demo (training and evaluation, ~6 minutes on 2 cores) is `make demo`.
 . "$(dirname "$0")/lib.sh"
 
 test_body 'demo.yaml plans: its data, model and retention pins hold; the gates pass' <<\EOF
