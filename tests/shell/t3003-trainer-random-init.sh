@@ -45,6 +45,18 @@ less() {
     awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'
 }
 
+# rescore DIR MODEL BATCH: DIR/metrics.jsonl gets MODEL's validation NLL on ./valid.jsonl.
+# Full fine-tuning at lr 1e-30 changes no float, so its one validation sees MODEL as it is.
+rescore() {
+    mkdir -p "$1"
+    cat >"$1/config.json" <<X
+{"params": {"full": true, "lr": 1e-30, "max_steps": 1, "batch_size": $3, "eval_at": ["end"]},
+ "base_model": {"path": "$2"},
+ "datasets": {"train": {"path": "$PWD/corpus.jsonl"}, "valid": {"path": "$PWD/valid.jsonl"}}}
+X
+    "$TRAINER" --config "$1/config.json" --run-dir "$1" --threads 1 >/dev/null
+}
+
 test_body 'a random-init run lowers the loss and exports a complete model directory' <<\EOF
     corpus
     random_config
@@ -92,16 +104,10 @@ EOF
 test_body 'the export loads back as a base model with exactly the final weights' <<\EOF
     corpus
     random_config
-    mkdir first again
+    mkdir first
     "$TRAINER" --config config.json --run-dir first --threads 1 --export model >/dev/null
-    # full fine-tuning at lr 1e-30 changes no float: its validation at step 1 sees the
-    # exported weights, and the run's own final validation saw the same ones
-    cat >again/config.json <<X
-{"params": {"full": true, "lr": 1e-30, "max_steps": 1, "batch_size": 16, "eval_at": ["end"]},
- "base_model": {"path": "$PWD/model"},
- "datasets": {"train": {"path": "$PWD/corpus.jsonl"}, "valid": {"path": "$PWD/valid.jsonl"}}}
-X
-    "$TRAINER" --config again/config.json --run-dir again --threads 1 >/dev/null
+    # the run's own final validation saw the exported weights
+    rescore again "$PWD/model" 16
     a=$(grep '"event":"val"' first/metrics.jsonl | sed 's/.*"nll":\([^,]*\),.*/\1/')
     b=$(grep '"event":"val"' again/metrics.jsonl | sed 's/.*"nll":\([^,]*\),.*/\1/')
     echo "final val NLL $a, reloaded $b"
@@ -121,13 +127,7 @@ X
     grep -q '"pad_token_id": 258' merged/config.json
     refute cmp -s merged/model.safetensors "$TINY/model.safetensors"
     # the merged model computes what base + adapter computed
-    mkdir again
-    cat >again/config.json <<X
-{"params": {"full": true, "lr": 1e-30, "max_steps": 1, "batch_size": 8, "eval_at": ["end"]},
- "base_model": {"path": "$PWD/merged"},
- "datasets": {"train": {"path": "$PWD/corpus.jsonl"}, "valid": {"path": "$PWD/valid.jsonl"}}}
-X
-    "$TRAINER" --config again/config.json --run-dir again --threads 1 >/dev/null
+    rescore again "$PWD/merged" 8
     a=$(grep '"event":"val"' metrics.jsonl | sed 's/.*"nll":\([^,]*\),.*/\1/')
     b=$(grep '"event":"val"' again/metrics.jsonl | sed 's/.*"nll":\([^,]*\),.*/\1/')
     echo "LoRA val NLL $a, merged $b"
@@ -163,13 +163,7 @@ print(f"{start['tokens']} tokens for {size} bytes ({digits} digits)")
 assert start["tokens"] < size - digits // 3, (start["tokens"], size, digits)
 PY
     # the export loads back as a base model (its tokenizer found beside it)
-    mkdir again
-    cat >again/config.json <<X
-{"params": {"full": true, "lr": 1e-30, "max_steps": 1, "batch_size": 16, "eval_at": ["end"]},
- "base_model": {"path": "$PWD/model"},
- "datasets": {"train": {"path": "$PWD/corpus.jsonl"}, "valid": {"path": "$PWD/valid.jsonl"}}}
-X
-    "$TRAINER" --config again/config.json --run-dir again --threads 1 >/dev/null
+    rescore again "$PWD/model" 16
     # a tokenizer of another size, and a tokenizer for a pretrained model
     sed 's/"vocab_size": 1344/"vocab_size": 1300/' config.json >bad.json
     mkdir bad

@@ -16,14 +16,14 @@
 #define INPUTS "\"base_model\": {\"path\": \"/m/model.safetensors\"}, " \
                "\"datasets\": {\"train\": {\"path\": \"train.jsonl\"}}"
 
-/* Parse `{INPUTS, "params": {params}}`; the status, the message in err. */
-static enum config_status parse(const char *params, struct train_config *c, struct strbuf *err)
+/* Parse the JSON in text (released here) as a job config; the status, the message
+ * in err. */
+static enum config_status parse_text(struct strbuf *text, struct train_config *c,
+                                     struct strbuf *err)
 {
-    struct strbuf text = STRBUF_INIT;
-    sb_addf(&text, "{" INPUTS ", \"params\": {%s}}", params);
     json_error_t je;
-    json_t *root = json_loads(text.buf, 0, &je);
-    sb_release(&text);
+    json_t *root = json_loads(text->buf, 0, &je);
+    sb_release(text);
     if (!root) {
         fprintf(stderr, "  bad test JSON: %s\n", je.text);
         return CONFIG_UNREADABLE;
@@ -34,15 +34,31 @@ static enum config_status parse(const char *params, struct train_config *c, stru
     return st;
 }
 
-/* The message for params, which must be refused. */
-static void check_refused(const char *params, const char *want)
+/* Parse `{INPUTS, "params": {params}}`. */
+static enum config_status parse(const char *params, struct train_config *c, struct strbuf *err)
+{
+    struct strbuf text = STRBUF_INIT;
+    sb_addf(&text, "{" INPUTS ", \"params\": {%s}}", params);
+    return parse_text(&text, c, err);
+}
+
+typedef enum config_status (*parse_fn)(const char *params, struct train_config *c,
+                                       struct strbuf *err);
+
+/* The message for params, which fn must refuse. */
+static void check_refused_by(parse_fn fn, const char *params, const char *want)
 {
     struct train_config c;
     struct strbuf err = STRBUF_INIT;
-    CHECK_INT(parse(params, &c, &err), CONFIG_BAD);
+    CHECK_INT(fn(params, &c, &err), CONFIG_BAD);
     CHECK_STR(err.buf, want);
     train_config_free(&c);
     sb_release(&err);
+}
+
+static void check_refused(const char *params, const char *want)
+{
+    check_refused_by(parse, params, want);
 }
 
 static void test_defaults(void)
@@ -223,23 +239,12 @@ static enum config_status parse_random(const char *params, struct train_config *
     struct strbuf text = STRBUF_INIT;
     sb_addf(&text, "{" RANDOM_INPUTS ", \"params\": {\"init\": \"random\"%s%s}}",
             *params ? ", " : "", params);
-    json_t *root = json_loads(text.buf, 0, NULL);
-    sb_release(&text);
-    sb_reset(err);
-    enum config_status st = root ? train_config_parse(root, "/runs/r1", c, err)
-                                 : CONFIG_UNREADABLE;
-    json_decref(root);
-    return st;
+    return parse_text(&text, c, err);
 }
 
 static void check_random_refused(const char *params, const char *want)
 {
-    struct train_config c;
-    struct strbuf err = STRBUF_INIT;
-    CHECK_INT(parse_random(params, &c, &err), CONFIG_BAD);
-    CHECK_STR(err.buf, want);
-    train_config_free(&c);
-    sb_release(&err);
+    check_refused_by(parse_random, params, want);
 }
 
 static void test_random_init(void)
