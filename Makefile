@@ -26,17 +26,14 @@ OPT       = -O1
 endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 MODEL_CFLAGS := $(shell pkg-config --cflags $(MODEL_PKGS) 2>/dev/null)
 MODEL_LIBS   := $(shell pkg-config --libs $(MODEL_PKGS) 2>/dev/null) -pthread
 
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-             -Wmissing-prototypes -iquote common -iquote registry -iquote orchestrator -iquote model \
-             -iquote trainer -iquote reports -iquote evaluator -iquote data \
+             -Wmissing-prototypes $(addprefix -iquote ,$(ROOMS) cli) \
              $(PKG_CFLAGS) $(MODEL_CFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN_FLAGS)
-LIBS       = $(PKG_LIBS) -lm
 
 ifneq ($(V),1)
 Q_CC = @echo "  CC      $@";
@@ -44,66 +41,94 @@ Q_LD = @echo "  LD      $@";
 Q_AR = @echo "  AR      $@";
 endif
 
-# Everything but main(): linked into bin/mainline and into every unit test.
-LIB_OBJS += common/error.o
-LIB_OBJS += common/strbuf.o
-LIB_OBJS += common/digest.o
-LIB_OBJS += common/fsutil.o
-LIB_OBJS += common/canon_json.o
-LIB_OBJS += common/table.o
-LIB_OBJS += common/render.o
-LIB_OBJS += common/extract.o
-LIB_OBJS += common/answer_norm.o
-LIB_OBJS += common/jsonl.o
-LIB_OBJS += common/json_file.o
-LIB_OBJS += common/u64map.o
-LIB_OBJS += registry/registry.o
-LIB_OBJS += registry/reg_schema.o
-LIB_OBJS += registry/reg_write.o
-LIB_OBJS += registry/reg_read.o
-LIB_OBJS += registry/reg_exec.o
-LIB_OBJS += orchestrator/provenance.o
-LIB_OBJS += orchestrator/yaml_tree.o
-LIB_OBJS += orchestrator/diag.o
-LIB_OBJS += orchestrator/sweep_params.o
-LIB_OBJS += orchestrator/sweep_source.o
-LIB_OBJS += orchestrator/source_url.o
-LIB_OBJS += orchestrator/cache.o
-LIB_OBJS += orchestrator/fetch.o
-LIB_OBJS += orchestrator/unpack.o
-LIB_OBJS += orchestrator/source.o
-LIB_OBJS += orchestrator/sweep_load.o
-LIB_OBJS += orchestrator/sweep_audit.o
-LIB_OBJS += orchestrator/sweep_expand.o
-LIB_OBJS += orchestrator/json_diff.o
-LIB_OBJS += orchestrator/plan.o
-LIB_OBJS += orchestrator/proc.o
-LIB_OBJS += orchestrator/executor_local.o
-LIB_OBJS += orchestrator/ingest.o
-LIB_OBJS += orchestrator/eval_result.o
-LIB_OBJS += orchestrator/rundir.o
-LIB_OBJS += orchestrator/scheduler.o
-LIB_OBJS += orchestrator/picks.o
-LIB_OBJS += orchestrator/progress.o
-LIB_OBJS += orchestrator/blas_env.o
-LIB_OBJS += registry/reg_results.o
-LIB_OBJS += reports/stats.o
-LIB_OBJS += reports/rules.o
-LIB_OBJS += reports/select.o
-LIB_OBJS += reports/select_compare.o
-LIB_OBJS += reports/select_mainline.o
-LIB_OBJS += reports/report_model.o
-LIB_OBJS += reports/report_md.o
-LIB_OBJS += reports/report_html.o
+# The rooms, lowest first. Each is one static archive, and a room may use only the
+# rooms listed before it on its link line (tests/shell/t0005-layers.sh checks the
+# includes; README "Layout" draws the arrows):
+#   common    <- protocol, model, registry
+#   model     <- data <- trainer <- evaluator        (bin/mainline-train, -eval)
+#   registry  <- sweep (also data, protocol) <- exec (also reports) <- cli (bin/mainline)
+#   registry  <- reports
 
-# The data tools: canonical text, the demo task, the integrity gates.
-LIB_OBJS += data/canon.o
-LIB_OBJS += data/synth_math.o
-LIB_OBJS += data/rows.o
-LIB_OBJS += data/audit.o
-LIB_OBJS += data/split.o
+# common: strings, errors, files, JSON, digests, text rendering. libc, jansson, libcrypto.
+COMMON_OBJS += common/error.o
+COMMON_OBJS += common/strbuf.o
+COMMON_OBJS += common/clock.o
+COMMON_OBJS += common/digest.o
+COMMON_OBJS += common/fsutil.o
+COMMON_OBJS += common/canon_json.o
+COMMON_OBJS += common/table.o
+COMMON_OBJS += common/render.o
+COMMON_OBJS += common/extract.o
+COMMON_OBJS += common/answer_norm.o
+COMMON_OBJS += common/jsonl.o
+COMMON_OBJS += common/json_file.o
+COMMON_OBJS += common/u64map.o
+COMMON_OBJS += common/suggest.o
 
-# The llama-style model shared by the trainer and the evaluator (links OpenBLAS).
+# protocol: what a job gets and gives back, the parameter table. Uses common only.
+PROTOCOL_OBJS += protocol/params.o
+PROTOCOL_OBJS += protocol/param_text.o
+
+# registry: the SQLite registry. Uses common only.
+REGISTRY_OBJS += registry/registry.o
+REGISTRY_OBJS += registry/reg_schema.o
+REGISTRY_OBJS += registry/reg_write.o
+REGISTRY_OBJS += registry/reg_read.o
+REGISTRY_OBJS += registry/reg_exec.o
+REGISTRY_OBJS += registry/reg_results.o
+
+# sweep: the sweep file (YAML tree, loading, parameters, expansion), its sources
+# (fetch, cache, unpack), provenance and the plan it records in the registry.
+SWEEP_OBJS += sweep/provenance.o
+SWEEP_OBJS += sweep/yaml_tree.o
+SWEEP_OBJS += sweep/diag.o
+SWEEP_OBJS += sweep/sweep_params.o
+SWEEP_OBJS += sweep/sweep_source.o
+SWEEP_OBJS += sweep/source_url.o
+SWEEP_OBJS += sweep/cache.o
+SWEEP_OBJS += sweep/fetch.o
+SWEEP_OBJS += sweep/unpack.o
+SWEEP_OBJS += sweep/source.o
+SWEEP_OBJS += sweep/sweep_load.o
+SWEEP_OBJS += sweep/sweep_audit.o
+SWEEP_OBJS += sweep/sweep_expand.o
+SWEEP_OBJS += sweep/json_diff.o
+SWEEP_OBJS += sweep/plan.o
+
+# exec: running a sweep's jobs: the scheduler, the executor interface and the local
+# executor, ingestion of what jobs write, stage picks.
+EXEC_OBJS += exec/proc.o
+EXEC_OBJS += exec/executor_local.o
+EXEC_OBJS += exec/ingest.o
+EXEC_OBJS += exec/eval_result.o
+EXEC_OBJS += exec/rundir.o
+EXEC_OBJS += exec/scheduler.o
+EXEC_OBJS += exec/picks.o
+EXEC_OBJS += exec/progress.o
+EXEC_OBJS += exec/blas_env.o
+
+# reports: selection by the frozen rules, statistics, Markdown/HTML/CSV/JSON reports.
+REPORTS_OBJS += reports/stats.o
+REPORTS_OBJS += reports/rules.o
+REPORTS_OBJS += reports/select.o
+REPORTS_OBJS += reports/select_compare.o
+REPORTS_OBJS += reports/select_mainline.o
+REPORTS_OBJS += reports/report_model.o
+REPORTS_OBJS += reports/report_md.o
+REPORTS_OBJS += reports/report_html.o
+
+# data: canonical text, the demo task, the integrity gates, token counts with a
+# base model's tokenizer (so it uses model).
+DATA_OBJS += data/canon.o
+DATA_OBJS += data/synth_math.o
+DATA_OBJS += data/rows.o
+DATA_OBJS += data/audit.o
+DATA_OBJS += data/split.o
+DATA_OBJS += data/basetok.o
+DATA_OBJS += data/token_stats.o
+DATA_OBJS += data/estimate.o
+
+# model: the llama-style model shared by the trainer and the evaluator (OpenBLAS).
 MODEL_OBJS += model/model.o
 MODEL_OBJS += model/init.o
 MODEL_OBJS += model/ops.o
@@ -120,13 +145,9 @@ MODEL_OBJS += model/model_io.o
 MODEL_OBJS += model/tokenizer.o
 MODEL_OBJS += model/decode.o
 MODEL_OBJS += model/generate.o
-# Data tools that count tokens with a base model's tokenizer.
-MODEL_OBJS += data/basetok.o
-MODEL_OBJS += data/token_stats.o
-MODEL_OBJS += data/estimate.o
 
 # The built-in trainer, bin/mainline-train, but its main(): also linked into unit tests.
-TRAIN_OBJS += trainer/config.o
+TRAIN_OBJS += trainer/train_config.o
 TRAIN_OBJS += trainer/data.o
 TRAIN_OBJS += trainer/optim.o
 TRAIN_OBJS += trainer/metrics.o
@@ -137,40 +158,60 @@ TRAIN_OBJS += trainer/worker.o
 TRAIN_OBJS += trainer/export.o
 
 # The built-in evaluator, bin/mainline-eval, but its main(): also linked into unit tests.
-EVAL_OBJS += evaluator/config.o
+EVAL_OBJS += evaluator/eval_config.o
 EVAL_OBJS += evaluator/weights.o
 EVAL_OBJS += evaluator/bench.o
 EVAL_OBJS += evaluator/nll.o
 EVAL_OBJS += evaluator/complete.o
 EVAL_OBJS += evaluator/eval.o
 
-CLI_OBJS += orchestrator/main.o
-CLI_OBJS += orchestrator/cmd_doctor.o
-CLI_OBJS += orchestrator/cmd_plan.o
-CLI_OBJS += orchestrator/fetch_bar.o
-CLI_OBJS += orchestrator/cmd_status.o
-CLI_OBJS += orchestrator/cmd_run.o
-CLI_OBJS += orchestrator/cmd_runs.o
-CLI_OBJS += orchestrator/cmd_show.o
-CLI_OBJS += orchestrator/cmd_rules.o
-CLI_OBJS += orchestrator/cmd_select.o
-CLI_OBJS += orchestrator/cmd_data.o
-CLI_OBJS += orchestrator/cmd_data_view.o
-CLI_OBJS += orchestrator/cmd_data_audit.o
-CLI_OBJS += orchestrator/audit_print.o
-CLI_OBJS += orchestrator/plan_estimate.o
+# cli: the command table and one file per command; the only code that prints
+# results or exits.
+CLI_OBJS += cli/main.o
+CLI_OBJS += cli/cmd_doctor.o
+CLI_OBJS += cli/cmd_plan.o
+CLI_OBJS += cli/fetch_bar.o
+CLI_OBJS += cli/cmd_status.o
+CLI_OBJS += cli/cmd_run.o
+CLI_OBJS += cli/cmd_runs.o
+CLI_OBJS += cli/cmd_show.o
+CLI_OBJS += cli/cmd_rules.o
+CLI_OBJS += cli/cmd_select.o
+CLI_OBJS += cli/cmd_data.o
+CLI_OBJS += cli/cmd_data_view.o
+CLI_OBJS += cli/cmd_data_audit.o
+CLI_OBJS += cli/audit_print.o
+CLI_OBJS += cli/plan_estimate.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
-LIB := $(BUILD)/libmainline.a
-MODEL_LIB := $(BUILD)/libmodel.a
-TRAIN_LIB := $(BUILD)/libtrainer.a
-EVAL_LIB := $(BUILD)/libevaluator.a
-B_LIB_OBJS := $(addprefix $(BUILD)/,$(LIB_OBJS))
-B_MODEL_OBJS := $(addprefix $(BUILD)/,$(MODEL_OBJS))
+# One archive per room: $(BUILD)/lib<room>.a.
+ROOMS := common protocol registry sweep exec reports data model trainer evaluator
+room_lib = $(BUILD)/lib$(1).a
+COMMON_LIB := $(call room_lib,common)
+PROTOCOL_LIB := $(call room_lib,protocol)
+REGISTRY_LIB := $(call room_lib,registry)
+SWEEP_LIB := $(call room_lib,sweep)
+EXEC_LIB := $(call room_lib,exec)
+REPORTS_LIB := $(call room_lib,reports)
+DATA_LIB := $(call room_lib,data)
+MODEL_LIB := $(call room_lib,model)
+TRAIN_LIB := $(call room_lib,trainer)
+EVAL_LIB := $(call room_lib,evaluator)
 B_CLI_OBJS := $(addprefix $(BUILD)/,$(CLI_OBJS))
-B_TRAIN_OBJS := $(addprefix $(BUILD)/,$(TRAIN_OBJS))
-B_EVAL_OBJS := $(addprefix $(BUILD)/,$(EVAL_OBJS))
+ALL_ROOM_OBJS := $(COMMON_OBJS) $(PROTOCOL_OBJS) $(REGISTRY_OBJS) $(SWEEP_OBJS) $(EXEC_OBJS) \
+                 $(REPORTS_OBJS) $(DATA_OBJS) $(MODEL_OBJS) $(TRAIN_OBJS) $(EVAL_OBJS)
+
+# The link lines, highest room first: each states which rooms a program may use.
+# The external libraries each room brings (pkg-config names):
+COMMON_PKGS := jansson libcrypto
+REGISTRY_PKGS := sqlite3
+SWEEP_PKGS := yaml-0.1 libgit2 libcurl libarchive
+pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
+JOB_LINK := $(MODEL_LIB) $(PROTOCOL_LIB) $(COMMON_LIB)
+JOB_LIBS := $(MODEL_LIBS) $(call pkg_libs,$(COMMON_PKGS)) -lm
+CLI_LINK := $(EXEC_LIB) $(REPORTS_LIB) $(SWEEP_LIB) $(REGISTRY_LIB) $(DATA_LIB) $(JOB_LINK)
+CLI_LIBS := $(call pkg_libs,$(SWEEP_PKGS) $(REGISTRY_PKGS)) $(JOB_LIBS)
 
 .PHONY: all test check asan fuzz fuzz-extract fuzz-build demo deps detect clean unit-tests bench \
         base-model base-model-check
@@ -189,51 +230,52 @@ $(BUILD)/model/ops.o: CFLAGS += -O3 -fno-trapping-math
 $(BUILD)/model/attention.o: CFLAGS += -O3 -fno-trapping-math -ffp-contract=fast
 endif
 
-$(LIB): $(B_LIB_OBJS)
+$(COMMON_LIB): $(addprefix $(BUILD)/,$(COMMON_OBJS))
+$(PROTOCOL_LIB): $(addprefix $(BUILD)/,$(PROTOCOL_OBJS))
+$(REGISTRY_LIB): $(addprefix $(BUILD)/,$(REGISTRY_OBJS))
+$(SWEEP_LIB): $(addprefix $(BUILD)/,$(SWEEP_OBJS))
+$(EXEC_LIB): $(addprefix $(BUILD)/,$(EXEC_OBJS))
+$(REPORTS_LIB): $(addprefix $(BUILD)/,$(REPORTS_OBJS))
+$(DATA_LIB): $(addprefix $(BUILD)/,$(DATA_OBJS))
+$(MODEL_LIB): $(addprefix $(BUILD)/,$(MODEL_OBJS))
+$(TRAIN_LIB): $(addprefix $(BUILD)/,$(TRAIN_OBJS))
+$(EVAL_LIB): $(addprefix $(BUILD)/,$(EVAL_OBJS))
+$(BUILD)/lib%.a:
 	$(Q_AR)rm -f $@ && ar rcs $@ $^
 
 # The per-job supervisor links only libc and a few helpers: it starts once per job.
-SUPERVISE_OBJS = orchestrator/supervise.o common/fsutil.o common/strbuf.o common/error.o \
-                 orchestrator/proc.o
-$(BINDIR)/mainline-supervise: $(addprefix $(BUILD)/,$(SUPERVISE_OBJS))
+SUPERVISE_OBJS = exec/supervise.o exec/proc.o
+$(BINDIR)/mainline-supervise: $(addprefix $(BUILD)/,$(SUPERVISE_OBJS)) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^
 
-$(MODEL_LIB): $(B_MODEL_OBJS)
-	$(Q_AR)rm -f $@ && ar rcs $@ $^
-
-$(TRAIN_LIB): $(B_TRAIN_OBJS)
-	$(Q_AR)rm -f $@ && ar rcs $@ $^
-
-# The trainer never uses the registry: --as-needed keeps SQLite off its link.
-$(BINDIR)/mainline-train: $(BUILD)/trainer/main.o $(TRAIN_LIB) $(MODEL_LIB) $(LIB)
+# The trainer and the evaluator talk to the orchestrator through the job protocol
+# only: no registry, no sweep loader on their link lines (no SQLite, libyaml,
+# libgit2, libcurl; tests/shell/t0005-layers.sh checks the binaries).
+$(BINDIR)/mainline-train: $(BUILD)/trainer/main.o $(TRAIN_LIB) $(JOB_LINK)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $(BUILD)/trainer/main.o $(TRAIN_LIB) \
-	    $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(JOB_LIBS)
 
-$(EVAL_LIB): $(B_EVAL_OBJS)
-	$(Q_AR)rm -f $@ && ar rcs $@ $^
-
-# The evaluator shares the trainer's data and metrics code; like it, no SQLite.
-$(BINDIR)/mainline-eval: $(BUILD)/evaluator/main.o $(EVAL_LIB) $(TRAIN_LIB) $(MODEL_LIB) $(LIB)
+# The evaluator shares the trainer's data and metrics code.
+$(BINDIR)/mainline-eval: $(BUILD)/evaluator/main.o $(EVAL_LIB) $(TRAIN_LIB) $(JOB_LINK)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $(BUILD)/evaluator/main.o $(EVAL_LIB) \
-	    $(TRAIN_LIB) $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(JOB_LIBS)
 
-$(BINDIR)/mainline: $(B_CLI_OBJS) $(MODEL_LIB) $(LIB)
+$(BINDIR)/mainline: $(B_CLI_OBJS) $(CLI_LINK)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $(B_CLI_OBJS) $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CLI_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(EVAL_LIB) $(TRAIN_LIB) $(LIB) $(MODEL_LIB)
+# Unit tests may use every room.
+TEST_LINK := $(EVAL_LIB) $(TRAIN_LIB) $(CLI_LINK)
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_LINK)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(EVAL_LIB) $(TRAIN_LIB) $(MODEL_LIB) $(LIB) \
-	    $(MODEL_LIBS) $(LIBS)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CLI_LIBS)
 
 # Small honest trainer/evaluator programs the orchestrator tests run (never shipped).
 FAKES := $(BUILD)/tests/fakes/fake_trainer $(BUILD)/tests/fakes/fake_evaluator
 $(BUILD)/tests/fakes/%: tests/fakes/%.c
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(JOB_LIBS)
 
 unit-tests: $(UNIT_TESTS) $(FAKES)
 
@@ -241,22 +283,9 @@ unit-tests: $(UNIT_TESTS) $(FAKES)
 # check); their numbers go in README.md, "Benchmarks".
 BENCHES := $(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_overhead $(BUILD)/bench/bench_decode \
            $(BUILD)/bench/bench_train
-$(BUILD)/bench/bench_%: bench/bench_%.c $(BUILD)/bench/bench_tmpdir.o $(LIB)
+$(BUILD)/bench/bench_%: bench/bench_%.c $(BUILD)/bench/bench_tmpdir.o $(TEST_LINK)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/bench/bench_tmpdir.o $(LIB) $(LIBS)
-
-# The training benchmark drives the trainer library, so it links like a unit test.
-$(BUILD)/bench/bench_train: bench/bench_train.c $(BUILD)/bench/bench_tmpdir.o $(TRAIN_LIB) \
-                             $(MODEL_LIB) $(LIB)
-	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/bench/bench_tmpdir.o $(TRAIN_LIB) \
-	    $(MODEL_LIB) $(LIB) \
-	    $(MODEL_LIBS) $(LIBS)
-
-# Decoding links the model layer.
-$(BUILD)/bench/bench_decode: bench/bench_decode.c $(MODEL_LIB) $(LIB)
-	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(MODEL_LIB) $(LIB) $(MODEL_LIBS) $(LIBS)
+	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CLI_LIBS)
 
 # The trainer the overhead benchmark runs: libc only, so its start-up is the floor.
 $(BUILD)/bench/instant_trainer: bench/instant_trainer.c
@@ -285,13 +314,13 @@ asan:
 FUZZ_SECONDS ?= 180
 # -iquote, not -I: a project header named like a system one (a sched.h once) must not
 # shadow it for <...> includes.
-FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote registry -iquote orchestrator \
-              -iquote model -iquote data $(PKG_CFLAGS) \
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(addprefix -iquote ,$(ROOMS)) $(PKG_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz-build: build-fuzz/fuzz_sweep build-fuzz/fuzz_extract
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_OBJS:.o=.c)
+FUZZ_OBJS = $(COMMON_OBJS) $(PROTOCOL_OBJS) $(REGISTRY_OBJS) $(SWEEP_OBJS) $(DATA_OBJS) $(MODEL_OBJS)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS:.o=.c)
 	@mkdir -p $(dir $@)
-	$(Q_LD)clang $(FUZZ_CFLAGS) -o $@ $^ $(MODEL_LIBS) $(LIBS)
+	$(Q_LD)clang $(FUZZ_CFLAGS) -o $@ $^ $(CLI_LIBS)
 # New inputs go to corpus-work/ (not committed); findings land in crashers/ as
 # crash-*, leak-* or timeout-* (> 1 s): rename them and fix the loader.
 fuzz: build-fuzz/fuzz_sweep
@@ -322,6 +351,5 @@ base-model-check: all
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz $(BINDIR)
 
--include $(B_LIB_OBJS:.o=.d) $(B_CLI_OBJS:.o=.d) $(B_MODEL_OBJS:.o=.d) $(BUILD)/orchestrator/supervise.d
--include $(B_TRAIN_OBJS:.o=.d) $(BUILD)/trainer/main.d
--include $(B_EVAL_OBJS:.o=.d) $(BUILD)/evaluator/main.d
+-include $(addprefix $(BUILD)/,$(ALL_ROOM_OBJS:.o=.d) $(CLI_OBJS:.o=.d) exec/supervise.d)
+-include $(BUILD)/trainer/main.d $(BUILD)/evaluator/main.d

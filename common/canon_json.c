@@ -10,7 +10,7 @@ char *json_canon(const json_t *v)
     char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
                                 JSON_REAL_PRECISION(15));
     if (!s)
-        die("cannot serialize JSON");
+        die_oom("serializing JSON");   /* json_dumps fails only to allocate */
     return s;
 }
 

@@ -24,7 +24,7 @@ void sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
     unsigned char md[32];
     unsigned int mdlen = 0;
     if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
-        die("sha256: libcrypto failed");
+        die_oom("sha256 of %zu bytes", len);   /* it fails only to allocate its context */
     hex_encode(md, out);
 }
 
@@ -70,8 +70,12 @@ int digest_file(const char *path, struct file_digest *out, struct strbuf *err)
         return -1;
     }
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
-        die("sha256: libcrypto failed");
+    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+        sb_addf(err, "cannot hash '%s': libcrypto has no sha256", path);
+        EVP_MD_CTX_free(ctx);
+        fclose(f);
+        return -1;
+    }
     static unsigned char buf[DIGEST_CHUNK];
     int jsonl = ends_with(path, ".jsonl");
     int in_line = 0;

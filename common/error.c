@@ -1,4 +1,4 @@
-/* error.c - die/error/warning and the x* allocators (see error.h). */
+/* error.c - die/error/warning, out of memory, BUG and the x* allocators (see error.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +23,24 @@ void die(const char *fmt, ...)
     exit(EXIT_FATAL);
 }
 
+void die_oom(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("fatal: out of memory: ", fmt, ap);
+    va_end(ap);
+    exit(EXIT_FATAL);
+}
+
+void BUG(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("BUG: ", fmt, ap);
+    va_end(ap);
+    abort();
+}
+
 int error(const char *fmt, ...)
 {
     va_list ap;
@@ -44,7 +62,7 @@ void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p)
-        die("out of memory (%zu bytes)", n);
+        die_oom("%zu bytes", n);
     return p;
 }
 
@@ -52,7 +70,7 @@ void *xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p)
-        die("out of memory (%zu x %zu bytes)", n, size);
+        die_oom("%zu x %zu bytes", n, size);
     return p;
 }
 
@@ -60,7 +78,7 @@ void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
     if (!q)
-        die("out of memory (%zu bytes)", n);
+        die_oom("%zu bytes", n);
     return q;
 }
 
@@ -85,7 +103,7 @@ void *xgrow(void *p, size_t need, size_t *alloc, size_t size)
     while (n < need)
         n *= 2;
     if (n > ((size_t)-1) / size)
-        die("out of memory (array of %zu)", n);
+        die_oom("an array of %zu", n);
     *alloc = n;
     return xrealloc(p, n * size);
 }

@@ -6,9 +6,17 @@
  *          `return error("cannot open '%s'", path);`.
  * warning() prints "warning: ..." and returns nothing.
  *
- * Only the CLI layer (orchestrator/, the trainer and evaluator mains) calls these.
- * Library layers (registry/, sweep loading, provenance) return status codes and
- * leave the message in a buffer; they never print or exit.
+ * Only the CLI layer (cli/, the mains of mainline-train, mainline-eval and
+ * mainline-supervise) calls these. Library code (every other room) returns status
+ * codes and leaves the message in the caller's buffer; it never prints or exits,
+ * with two exceptions that any code may use:
+ *
+ * die_oom() prints "fatal: out of memory: ..." and exits 128: running out of
+ *          memory is fatal everywhere in mainline (the x* allocators call it).
+ * BUG()    prints "BUG: ..." and aborts: a broken invariant of mainline's own
+ *          code (a bad format string), never bad input.
+ *
+ * tests/shell/t0009-layers.sh checks that die() is called nowhere else.
  */
 #ifndef MAINLINE_ERROR_H
 #define MAINLINE_ERROR_H
@@ -23,6 +31,8 @@ enum exit_code {
 #define ATTR_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 void die(const char *fmt, ...) ATTR_PRINTF(1, 2) __attribute__((noreturn));
+void die_oom(const char *fmt, ...) ATTR_PRINTF(1, 2) __attribute__((noreturn));
+void BUG(const char *fmt, ...) ATTR_PRINTF(1, 2) __attribute__((noreturn));
 int error(const char *fmt, ...) ATTR_PRINTF(1, 2);
 void warning(const char *fmt, ...) ATTR_PRINTF(1, 2);
 

@@ -204,3 +204,28 @@ char *path_join(const char *dir, const char *rel)
     sb_addf(&sb, "%s/%s", dir, rel);
     return sb_detach(&sb);
 }
+
+int mkdir_p(const char *path, struct strbuf *err)
+{
+    if (!*path) {
+        sb_adds(err, "cannot create a directory with an empty name");
+        return -1;
+    }
+    char *copy = xstrdup(path);
+    int rc = 0;
+    for (char *p = copy + 1; rc == 0; p++) {
+        int end = *p == '\0';
+        if (*p != '/' && !end)
+            continue;
+        *p = '\0';
+        if (mkdir(copy, 0777) < 0 && errno != EEXIST) {
+            sb_addf(err, "cannot create directory '%s': %s", copy, strerror(errno));
+            rc = -1;
+        }
+        if (end)
+            break;
+        *p = '/';
+    }
+    free(copy);
+    return rc;
+}

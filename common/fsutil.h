@@ -43,6 +43,10 @@ int remove_flat_dir(const char *dir);
  * caller frees, or -1 with a message in *err. */
 int read_file(const char *path, char **data, size_t *len, struct strbuf *err);
 
+/* mkdir -p, each directory created with mode 0777 less the umask. Returns 0, or
+ * -1 with a message in *err. */
+int mkdir_p(const char *path, struct strbuf *err);
+
 /* Directory part of path ("." when there is none). Caller frees. */
 char *path_dirname(const char *path);
 /* Join dir and rel unless rel is absolute. Caller frees. */

@@ -41,7 +41,7 @@ void sb_addf(struct strbuf *sb, const char *fmt, ...)
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n < 0)
-        die("sb_addf: bad format '%s'", fmt);
+        BUG("sb_addf: vsnprintf cannot format '%s'", fmt);
     sb_grow(sb, (size_t)n);
     vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap2);
     va_end(ap2);

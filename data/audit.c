@@ -26,7 +26,7 @@ struct item {
 
 struct audit {
     const struct audit_input *in;
-    const struct sweep_audit *cfg;
+    const struct audit_config *cfg;
     struct item *items;
     size_t n_items;
     json_t *gates;
@@ -391,7 +391,7 @@ static void duplicates(struct audit *a, size_t n_in)
 
 /* ---- the whole audit ---- */
 
-int audit_run(const struct audit_input *in, size_t n, const struct sweep_audit *cfg,
+int audit_run(const struct audit_input *in, size_t n, const struct audit_config *cfg,
               json_t **report, struct strbuf *err)
 {
     struct audit a = { in, cfg, NULL, 0, json_object() };
@@ -431,46 +431,20 @@ int audit_passed(const json_t *report)
     return 1;
 }
 
-/* ---- a sweep's datasets ---- */
+/* ---- gate names ---- */
 
-static void add_inputs(const struct sweep *s, char *const *names, size_t n, enum audit_role role,
-                       struct audit_input *in, size_t *n_in)
+const char *const audit_gate_names[N_GATES] = { "contamination", "leakage", "answers",
+                                                 "suspicious", "duplicates" };
+
+const char *audit_gate_name(enum audit_gate g)
 {
-    for (size_t i = 0; i < n; i++) {
-        const struct sweep_dataset *d = sweep_find_dataset(s, names[i]);
-        if (d)
-            in[(*n_in)++] = (struct audit_input){ d->name, role, NULL, &d->fields };
-    }
+    return (unsigned)g < N_GATES ? audit_gate_names[g] : "?";
 }
 
-int audit_sweep(const struct sweep *s, const char *(*local_path)(const char *name, void *ud),
-                void *ud, json_t **report, struct strbuf *err)
+int audit_gate_parse(const char *name)
 {
-    const struct sweep_audit *cfg = &s->audit;
-    size_t max = cfg->n_train + cfg->n_valid + cfg->n_benchmark, n = 0;
-    struct audit_input *in = xcalloc(max + 1, sizeof(*in));
-    struct data_file *files = xcalloc(max + 1, sizeof(*files));
-    add_inputs(s, cfg->train, cfg->n_train, ROLE_TRAIN, in, &n);
-    add_inputs(s, cfg->valid, cfg->n_valid, ROLE_VALID, in, &n);
-    add_inputs(s, cfg->benchmark, cfg->n_benchmark, ROLE_BENCH, in, &n);
-    int rc = 0;
-    *report = NULL;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        const struct sweep_dataset *d = sweep_find_dataset(s, in[i].dataset);
-        const char *path = local_path ? local_path(d->name, ud) : d->src.resolved;
-        if (!path) {
-            sb_addf(err, "dataset '%s' has no local file", d->name);
-            rc = -1;
-            break;
-        }
-        rc = data_file_read(path, &files[i], err);
-        in[i].file = &files[i];
-    }
-    if (rc == 0)
-        rc = audit_run(in, n, cfg, report, err);
-    for (size_t i = 0; i < n; i++)
-        data_file_free(&files[i]);
-    free(files);
-    free(in);
-    return rc;
+    for (int g = 0; g < N_GATES; g++)
+        if (!strcmp(name, audit_gate_names[g]))
+            return g;
+    return -1;
 }

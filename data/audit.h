@@ -1,7 +1,7 @@
 /*
  * audit.h - the integrity gates of a sweep's data (seed 001's checks made part of
  * every plan). Each gate counts offending rows and compares the count with the
- * sweep's limit (struct sweep_audit); a gate fails when the count is over it,
+ * sweep's limit (struct audit_config); a gate fails when the count is over it,
  * unless the sweep waives the gate.
  *
  *   contamination  training-side rows (train and valid roles) whose canonical
@@ -34,9 +34,37 @@
 #include "render.h"
 #include "rows.h"
 #include "strbuf.h"
-#include "sweep.h"
 
 #define AUDIT_MAX_ROWS 20
+
+/* The data integrity gates (docs/sweep-format.md, `audit:`), defaults filled in. */
+enum audit_gate {
+    GATE_CONTAMINATION,   /* training-side problems vs benchmark problems */
+    GATE_LEAKAGE,         /* validation problems that are also training problems */
+    GATE_ANSWERS,         /* \boxed{} answers present and agreeing with the stated one */
+    GATE_SUSPICIOUS,      /* rows matching a suspicious pattern */
+    GATE_DUPLICATES,      /* repeated rows (same problem and completion) */
+    N_GATES
+};
+
+/* What the gates check and allow: a sweep's `audit:` section (sweep/sweep_audit.h
+ * loads it; it owns its strings). */
+struct audit_config {
+    char **train, **valid, **benchmark;   /* dataset names per role */
+    size_t n_train, n_valid, n_benchmark;
+    long max_overlap, max_leakage, max_answer_mismatch, max_suspicious, max_duplicates;
+    double min_boxed;                     /* share of training completions, in [0, 1] */
+    int ngram;                            /* words per n-gram for contamination */
+    char **suspicious;                    /* POSIX extended regexes, matched ignoring case */
+    size_t n_suspicious;
+    unsigned waived;                      /* bit (1 << gate) per waived gate */
+};
+
+/* "contamination", "leakage"... for a gate; audit_gate_parse() is the reverse
+ * (-1 when unknown). */
+const char *audit_gate_name(enum audit_gate g);
+extern const char *const audit_gate_names[N_GATES];
+int audit_gate_parse(const char *name);
 
 enum audit_role { ROLE_TRAIN, ROLE_VALID, ROLE_BENCH };
 
@@ -47,15 +75,8 @@ struct audit_input {
     const struct render_fields *fields;   /* may be NULL */
 };
 
-int audit_run(const struct audit_input *in, size_t n, const struct sweep_audit *cfg,
+int audit_run(const struct audit_input *in, size_t n, const struct audit_config *cfg,
               json_t **report, struct strbuf *err);
-
-/* Read the datasets of the sweep's audit roles and run the gates. local_path(name,
- * ud) says where a dataset's file is (a URL's place in the cache); NULL for the
- * source's resolved path. -1 with a message naming the file (and line) that
- * cannot be read. */
-int audit_sweep(const struct sweep *s, const char *(*local_path)(const char *name, void *ud),
-                void *ud, json_t **report, struct strbuf *err);
 
 /* 1 when every gate of the report passed, was skipped or is waived. */
 int audit_passed(const json_t *report);

@@ -13,7 +13,6 @@
 #include "canon.h"
 #include "fsutil.h"
 #include "rng.h"
-#include "rundir.h"
 #include "synth_math.h"
 #include "u64map.h"
 

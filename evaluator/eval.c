@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "bench.h"
+#include "clock.h"
 #include "eval.h"
 #include "extract.h"
 #include "fsutil.h"
@@ -34,13 +35,6 @@ struct eval_ctx {
     double seconds;              /* generation wall time */
     json_t *summary;             /* the eval event being built */
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ---- JSON text ---- */
 
@@ -135,9 +129,9 @@ static enum eval_status run_benchmark(struct eval_ctx *c, struct strbuf *err)
     for (size_t i = 0; i < n; i++)
         p[i] = (struct gen_prompt){ c->bench.ex[i].ids, c->bench.ex[i].n_ids };
     c->res = xcalloc(n, sizeof(*c->res));
-    double t0 = now_s();
+    double t0 = clock_now_s();
     int rc = generate_all(c, p, n, c->res, err);
-    c->seconds = now_s() - t0;
+    c->seconds = clock_now_s() - t0;
     free(p);
     return rc < 0 ? EVAL_FAILED : EVAL_OK;
 }

@@ -21,7 +21,7 @@
 #ifndef MAINLINE_EVALUATOR_EVAL_H
 #define MAINLINE_EVALUATOR_EVAL_H
 
-#include "config.h"
+#include "eval_config.h"
 #include "strbuf.h"
 
 #define EVAL_DEFAULT_BATCH 32

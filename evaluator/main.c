@@ -25,18 +25,11 @@
 #include "complete.h"
 #include "eval.h"
 #include "fsutil.h"
+#include "job.h"
 #include "nll.h"
-#include "rundir.h"
 #include "weights.h"
 
 void openblas_set_num_threads(int n);
-
-enum eval_exit {
-    EVAL_EXIT_OK = 0,
-    EVAL_EXIT_FAILED = 1,
-    EVAL_EXIT_BAD_CONFIG = 2,
-    EVAL_EXIT_UNREADABLE = 4,
-};
 
 struct eval_args {
     const char *config, *out;
@@ -69,9 +62,9 @@ static int parse_count(const char *what, const char *s, int max, int *out)
 /* 0, or -1 after printing what is wrong with the command line. */
 static int parse_args(int argc, char **argv, struct eval_args *a)
 {
-    const char *threads = env_or("MAINLINE_THREADS", "1"), *batch = NULL;
-    a->config = env_or("MAINLINE_CONFIG", NULL);
-    a->out = env_or("MAINLINE_RUN_DIR", NULL);
+    const char *threads = env_or(JOB_ENV_THREADS, "1"), *batch = NULL;
+    a->config = env_or(JOB_ENV_CONFIG, NULL);
+    a->out = env_or(JOB_ENV_RUN_DIR, NULL);
     for (int i = 1; i < argc; i += 2) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         const char **dst = !strcmp(opt, "--config") ? &a->config
@@ -104,10 +97,10 @@ static int parse_args(int argc, char **argv, struct eval_args *a)
 static int exit_code(enum eval_status st)
 {
     switch (st) {
-    case EVAL_OK: return EVAL_EXIT_OK;
-    case EVAL_BAD_CONFIG: return EVAL_EXIT_BAD_CONFIG;
-    case EVAL_UNREADABLE: return EVAL_EXIT_UNREADABLE;
-    default: return EVAL_EXIT_FAILED;
+    case EVAL_OK: return JOB_EXIT_OK;
+    case EVAL_BAD_CONFIG: return JOB_EXIT_BAD_CONFIG;
+    case EVAL_UNREADABLE: return JOB_EXIT_UNREADABLE;
+    default: return JOB_EXIT_FAILED;
     }
 }
 
@@ -173,7 +166,7 @@ static int eval_main(int argc, char **argv)
     struct eval_args a;
     memset(&a, 0, sizeof(a));
     if (parse_args(argc, argv, &a) < 0)
-        return EVAL_EXIT_BAD_CONFIG;
+        return JOB_EXIT_BAD_CONFIG;
     struct strbuf err = STRBUF_INIT;
     enum eval_status st = a.nll || a.complete ? score_main(&a, &err) : config_main(&a, &err);
     if (st != EVAL_OK)
@@ -181,7 +174,7 @@ static int eval_main(int argc, char **argv)
     sb_release(&err);
     if (fflush(stdout) != 0 && st == EVAL_OK) {
         error("cannot write to stdout");
-        return EVAL_EXIT_FAILED;
+        return JOB_EXIT_FAILED;
     }
     return exit_code(st);
 }

@@ -465,33 +465,6 @@ int model_load_hf(const char *path, struct model *m, struct strbuf *err)
 
 /* ---- saving ---- */
 
-/* mkdir -p */
-static int make_dirs(const char *dir, struct strbuf *err)
-{
-    char *p = xstrdup(dir);
-    int rc = 0;
-    if (!*p) {
-        sb_adds(err, "cannot create a directory with an empty name");
-        free(p);
-        return -1;
-    }
-    for (char *s = p + 1; rc == 0; s++) {
-        int end = *s == '\0';
-        if (*s != '/' && !end)
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-            sb_addf(err, "cannot create directory '%s': %s", p, strerror(errno));
-            rc = -1;
-        }
-        if (end)
-            break;
-        *s = '/';
-    }
-    free(p);
-    return rc;
-}
-
 static int save_weights(const char *path, const struct model *m, struct strbuf *err)
 {
     static const struct sft_meta meta[] = { { "format", "pt" } };
@@ -611,7 +584,7 @@ int model_save_extra(const char *dir, const struct model *m, const char *extra_j
                      struct strbuf *err)
 {
     char *st_path = path_join(dir, HF_WEIGHTS), *cfg_path = path_join(dir, HF_CONFIG);
-    int rc = make_dirs(dir, err);
+    int rc = mkdir_p(dir, err);
     if (rc == 0)
         rc = save_weights(st_path, m, err);
     if (rc == 0)

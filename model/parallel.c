@@ -93,7 +93,7 @@ static void wait_for_parts(void)
     pthread_mutex_unlock(&mu);
 }
 
-void par_set_threads(int n)
+int par_set_threads(int n)
 {
     n = n < 1 ? 1 : n > PAR_MAX_THREADS ? PAR_MAX_THREADS : n;
     openblas_set_num_threads(1);
@@ -101,12 +101,14 @@ void par_set_threads(int n)
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&workers[n_workers], &attr, worker_main,
-                           (void *)(intptr_t)(n_workers + 1)) != 0)
-            die("cannot start a worker thread");
+        int rc = pthread_create(&workers[n_workers], &attr, worker_main,
+                                (void *)(intptr_t)(n_workers + 1));
         pthread_attr_destroy(&attr);
+        if (rc != 0)
+            break;
     }
-    n_threads = n;
+    n_threads = n < n_workers + 1 ? n : n_workers + 1;
+    return n_threads == n ? 0 : -1;
 }
 
 int par_threads(void)

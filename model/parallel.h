@@ -33,8 +33,9 @@
 
 /* Use n threads (the caller included) for every later par_run(); n is clamped to
  * 1..PAR_MAX_THREADS. Sets OpenBLAS to one thread: the parts are the parallelism.
- * Not to be called from inside a part. */
-void par_set_threads(int n);
+ * Not to be called from inside a part. Returns 0, or -1 when not every thread
+ * could be started: the ones that did are used (par_threads() says how many). */
+int par_set_threads(int n);
 int par_threads(void);
 
 /* fn(ctx, part, nparts) for part 0..nparts-1, part 0 on the caller; returns when

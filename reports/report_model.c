@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "report.h"
-#include "sweep.h"
+#include "params.h"
 
 void report_num(struct strbuf *out, const json_t *v, const char *fmt)
 {

@@ -12,7 +12,7 @@
 
 #include "canon_json.h"
 #include "select_internal.h"
-#include "sweep.h"
+#include "params.h"
 
 int sel_eval_number(const struct reg_res_eval *e, const char *name, double *out)
 {

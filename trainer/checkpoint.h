@@ -25,7 +25,7 @@
 
 #include <stdint.h>
 
-#include "config.h"
+#include "train_config.h"
 #include "lora.h"
 #include "model.h"
 #include "optim.h"

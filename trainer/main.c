@@ -22,17 +22,9 @@
 #include "error.h"
 #include "export.h"
 #include "fsutil.h"
+#include "job.h"
 #include "parallel.h"
 #include "train.h"
-
-enum train_exit {
-    TRAIN_EXIT_OK = 0,
-    TRAIN_EXIT_FAILED = 1,
-    TRAIN_EXIT_BAD_CONFIG = 2,
-    TRAIN_EXIT_DIVERGED = 3,
-    TRAIN_EXIT_UNREADABLE = 4,
-    TRAIN_EXIT_CANCELLED = 143,   /* 128 + SIGTERM, what a shell reports */
-};
 
 struct train_args {
     const char *config;
@@ -56,12 +48,12 @@ static const char usage_text[] =
 static int exit_code(enum train_status st)
 {
     switch (st) {
-    case TRAIN_OK: return TRAIN_EXIT_OK;
-    case TRAIN_BAD_CONFIG: return TRAIN_EXIT_BAD_CONFIG;
-    case TRAIN_DIVERGED: return TRAIN_EXIT_DIVERGED;
-    case TRAIN_UNREADABLE: return TRAIN_EXIT_UNREADABLE;
-    case TRAIN_CANCELLED: return TRAIN_EXIT_CANCELLED;
-    default: return TRAIN_EXIT_FAILED;
+    case TRAIN_OK: return JOB_EXIT_OK;
+    case TRAIN_BAD_CONFIG: return JOB_EXIT_BAD_CONFIG;
+    case TRAIN_DIVERGED: return JOB_EXIT_DIVERGED;
+    case TRAIN_UNREADABLE: return JOB_EXIT_UNREADABLE;
+    case TRAIN_CANCELLED: return JOB_EXIT_CANCELLED;
+    default: return JOB_EXIT_FAILED;
     }
 }
 
@@ -74,10 +66,10 @@ static const char *env_or(const char *name, const char *fallback)
 /* 0, or -1 after printing what is wrong with the command line. */
 static int parse_args(int argc, char **argv, struct train_args *a)
 {
-    const char *threads = env_or("MAINLINE_THREADS", "1");
-    a->config = env_or("MAINLINE_CONFIG", NULL);
-    a->run_dir = env_or("MAINLINE_RUN_DIR", NULL);
-    a->resume = !strcmp(env_or("MAINLINE_RESUME", "0"), "1");
+    const char *threads = env_or(JOB_ENV_THREADS, "1");
+    a->config = env_or(JOB_ENV_CONFIG, NULL);
+    a->run_dir = env_or(JOB_ENV_RUN_DIR, NULL);
+    a->resume = !strcmp(env_or(JOB_ENV_RESUME, "0"), "1");
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(opt, "--resume")) {
@@ -168,9 +160,10 @@ static int train_main(int argc, char **argv)
 {
     struct train_args a = { NULL, NULL, 1, 0, NULL };
     if (parse_args(argc, argv, &a) < 0)
-        return TRAIN_EXIT_BAD_CONFIG;
+        return JOB_EXIT_BAD_CONFIG;
     catch_stop_signals();
-    par_set_threads(a.threads);
+    if (par_set_threads(a.threads) < 0)
+        warning("could start only %d of %d threads", par_threads(), a.threads);
     struct train_config cfg;
     struct strbuf err = STRBUF_INIT;
     enum config_status cs = train_config_load(a.config, &cfg, &err);
@@ -188,7 +181,7 @@ static int train_main(int argc, char **argv)
     sb_release(&err);
     if (fflush(stdout) != 0 && st == TRAIN_OK) {
         error("cannot write to stdout");
-        return TRAIN_EXIT_FAILED;
+        return JOB_EXIT_FAILED;
     }
     return exit_code(st);
 }

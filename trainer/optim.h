@@ -25,7 +25,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "train_config.h"
 
 /* A run of trainable floats and their gradients: the LoRA slab or one base tensor. */
 struct param_seg {

@@ -8,17 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "init.h"
 #include "model_io.h"
 #include "train.h"
 #include "worker.h"
-
-double trainer_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ---- model and data ---- */
 
@@ -264,7 +258,7 @@ enum train_status trainer_setup(struct trainer *t, const struct train_config *cf
     memset(t, 0, sizeof(*t));
     t->cfg = cfg;
     t->run_dir = run_dir;
-    t->t_start = trainer_now();
+    t->t_start = clock_now_s();
     enum train_status st = load_model(t, err);
     if (st == TRAIN_OK)
         st = load_data(t, err);

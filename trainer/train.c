@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "clock.h"
 #include "train.h"
 #include "worker.h"
 
@@ -177,7 +178,7 @@ static void emit_start(struct trainer *t)
 
 static void emit_report(struct trainer *t, double lr)
 {
-    double now = trainer_now(), dt = t->rate_seconds;
+    double now = clock_now_s(), dt = t->rate_seconds;
     double loss = t->pr.win_loss_count ? t->pr.win_loss_sum / (double)t->pr.win_loss_count : 0;
     double rate = dt > 0 ? (double)t->rate_tokens / dt : 0, rss = peak_rss_mb();
     json_t *ev = metrics_event("train");
@@ -313,7 +314,7 @@ static void emit_done(struct trainer *t)
     json_object_set_new(ev, "best_step", t->pr.best_step ? json_integer(t->pr.best_step)
                                                           : json_null());
     json_object_set_new(ev, "tokens", json_integer(t->pr.tokens));
-    json_object_set_new(ev, "elapsed", json_real(trainer_now() - t->t_start));
+    json_object_set_new(ev, "elapsed", json_real(clock_now_s() - t->t_start));
     emit(t, ev);
     say("done: %ld steps, best val nll %.6f at step %ld\n", t->pr.step, t->pr.best_nll,
         t->pr.best_step);
@@ -324,9 +325,9 @@ enum train_status trainer_run(struct trainer *t, struct strbuf *err)
     enum train_status st = TRAIN_OK;
     emit_start(t);
     while (st == TRAIN_OK && t->pr.step < t->total_steps) {
-        double loss = 0, lr = lr_at(&t->sched, t->pr.step + 1), t0 = trainer_now();
+        double loss = 0, lr = lr_at(&t->sched, t->pr.step + 1), t0 = clock_now_s();
         st = trainer_stopping(t) ? TRAIN_CANCELLED : trainer_step(t, &loss, err);
-        t->rate_seconds += trainer_now() - t0;
+        t->rate_seconds += clock_now_s() - t0;
         if (st != TRAIN_OK)
             break;
         if (t->pr.step % t->cfg->report_every == 0 || t->pr.step == t->total_steps)

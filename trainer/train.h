@@ -32,7 +32,7 @@
 #include <stddef.h>
 
 #include "checkpoint.h"
-#include "config.h"
+#include "train_config.h"
 #include "data.h"
 #include "forward.h"
 #include "loss.h"
@@ -120,8 +120,5 @@ enum train_status trainer_valid_nll(struct trainer *t, struct lora *lo, struct l
 
 /* Has a stop been asked for (SIGTERM)? Checked between micro-batches. */
 int trainer_stopping(const struct trainer *t);
-
-/* Monotonic seconds. */
-double trainer_now(void);
 
 #endif

@@ -97,11 +97,14 @@ static struct worker trainer_worker(struct trainer *t)
                             .grads = t->mask ? &t->grads : NULL, .segs = t->segs };
 }
 
-static void worker_init(struct trainer *t, struct worker *w, int i, int n)
+/* Worker i of n: worker 0 uses the trainer's own buffers, the others their own.
+ * 0, or -1 with a message when the activations cannot be allocated for this shape
+ * (what was set up is freed by workers_free). */
+static int worker_init(struct trainer *t, struct worker *w, int i, int n, struct strbuf *err)
 {
     *w = trainer_worker(t);
     if (i == 0)
-        return;
+        return 0;
     if (t->lora) {
         lora_replica_init(&w->own_lora, t->lora);
         w->lora = &w->own_lora;
@@ -112,8 +115,10 @@ static void worker_init(struct trainer *t, struct worker *w, int i, int n)
     }
     long share = (t->cfg->batch_size + n - 1) / n;
     int B = (int)(share < t->cfg->micro_batch_size ? share : t->cfg->micro_batch_size);
-    if (model_acts_alloc(&w->own_acts, &t->model.cfg, w->lora, B, t->batch.T) < 0)
-        die("cannot allocate a worker's activations for %d x %d tokens", B, t->batch.T);
+    if (model_acts_alloc(&w->own_acts, &t->model.cfg, w->lora, B, t->batch.T) < 0) {
+        sb_addf(err, "cannot allocate a worker's activations for %d x %d tokens", B, t->batch.T);
+        return -1;
+    }
     batch_alloc(&w->own_batch, B, t->batch.T);
     w->acts = &w->own_acts;
     w->batch = &w->own_batch;
@@ -121,6 +126,7 @@ static void worker_init(struct trainer *t, struct worker *w, int i, int n)
     for (size_t s = 0; s < t->n_segs; s++)
         w->segs[s] = (struct param_seg){ t->segs[s].p, own_grad(t, w, t->segs[s].g),
                                          t->segs[s].n };
+    return 0;
 }
 
 void workers_free(struct trainer *t)
@@ -140,15 +146,21 @@ void workers_free(struct trainer *t)
     t->n_workers = 0;
 }
 
-static void workers_ensure(struct trainer *t, int n)
+/* n workers, made once. 0, or -1 with a message (and no workers). */
+static int workers_ensure(struct trainer *t, int n, struct strbuf *err)
 {
     if (t->n_workers == n)
-        return;
+        return 0;
     workers_free(t);
     t->workers = xcalloc((size_t)n, sizeof(*t->workers));
-    for (int i = 0; i < n; i++)
-        worker_init(t, &t->workers[i], i, n);
     t->n_workers = n;
+    for (int i = 0; i < n; i++) {
+        if (worker_init(t, &t->workers[i], i, n, err) < 0) {
+            workers_free(t);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* ---- a data-parallel step ---- */
@@ -198,7 +210,8 @@ static enum train_status data_parallel(struct trainer *t, const size_t *idx, siz
                                        struct strbuf *err)
 {
     int nw = par_threads();
-    workers_ensure(t, nw);
+    if (workers_ensure(t, nw, err) < 0)
+        return TRAIN_FAILED;
     uint64_t stream = t->lora ? t->lo.rng : 0;
     for (int i = 0; i < nw; i++) {
         struct worker *w = &t->workers[i];

@@ -1,5 +1,5 @@
 /*
- * test_provenance.c - unit tests for orchestrator/provenance.c.
+ * test_provenance.c - unit tests for sweep/provenance.c.
  *
  * Each test builds a throwaway repository with the git command line under one
  * mkdtemp directory and compares what provenance_collect() reports with what git

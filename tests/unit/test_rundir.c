@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "rundir.h"
 #include "sweep.h"
 #include "testhelp.h"

@@ -1,5 +1,5 @@
 /*
- * test_sweep_expand.c - unit tests for orchestrator/sweep_expand.c.
+ * test_sweep_expand.c - unit tests for sweep/sweep_expand.c.
  *
  * Loads in-memory sweeps, expands them with sweep_expand() and checks the runs:
  * ids, counts and order (product of the axes, last axis fastest), parameter

@@ -1,5 +1,5 @@
 /*
- * test_sweep_load.c - unit tests for orchestrator/sweep_load.c and sweep_params.c.
+ * test_sweep_load.c - unit tests for sweep/sweep_load.c and sweep_params.c.
  *
  * Loads in-memory sweep files with sweep_load_text() and checks the validated
  * struct sweep (names, conditions, defaults, stages and their order, picks, froms,

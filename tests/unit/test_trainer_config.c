@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "train_config.h"
 #include "lora.h"
 #include "testhelp.h"
 #include "trainable.h"

@@ -1,5 +1,5 @@
 /*
- * test_yaml_tree.c - unit tests for orchestrator/yaml_tree.c.
+ * test_yaml_tree.c - unit tests for sweep/yaml_tree.c.
  *
  * Parses small YAML literals and checks the tree: 1-based positions, anchors and
  * aliases (shared nodes), `<<` merges (explicit keys win, first listed map wins),
