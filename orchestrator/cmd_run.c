@@ -40,7 +40,8 @@ static double env_seconds(const char *name, double fallback)
 }
 
 /* Print why sched_open() did not set up, an error line per line of msg, and choose
- * the exit code: another run holding the sweep is a refusal (1), not a fatal error. */
+ * the exit code: no such sweep, or another run holding it, is a refusal (1), not a
+ * fatal error. */
 static int open_failed(enum sched_status st, const char *msg)
 {
     while (*msg) {
@@ -48,7 +49,7 @@ static int open_failed(enum sched_status st, const char *msg)
         error("%.*s", (int)n, msg);
         msg += n + (msg[n] == '\n');
     }
-    return st == SCHED_LOCKED ? EXIT_FAILURES : EXIT_FATAL;
+    return st == SCHED_NO_SWEEP || st == SCHED_LOCKED ? EXIT_FAILURES : EXIT_FATAL;
 }
 
 int cmd_run(int argc, char **argv, struct cli *cli)

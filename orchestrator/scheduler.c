@@ -1072,7 +1072,7 @@ enum sched_status sched_open(struct sched *s, struct registry *reg, const char *
     if (st == REG_ERR_NOT_FOUND) {
         sb_addf(err, "no sweep named '%s' (plan it first: mainline plan SWEEP.yaml)",
                 sweep_name);
-        return SCHED_ERROR;
+        return SCHED_NO_SWEEP;
     }
     if (open_reg_error(s, st, "cannot read the sweep", err) || load_spec(s, err) < 0)
         return SCHED_ERROR;

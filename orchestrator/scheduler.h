@@ -84,6 +84,7 @@ struct sched {
 /* Why sched_open() did not set up. */
 enum sched_status {
     SCHED_OK = 0,
+    SCHED_NO_SWEEP,           /* the registry has no sweep of that name */
     SCHED_LOCKED,             /* another live `mainline run` holds the sweep's lock */
     SCHED_ERROR,              /* the registry, the recorded spec or a program failed */
 };
