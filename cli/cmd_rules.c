@@ -43,14 +43,17 @@ static int rules_of_file(struct cli *cli, const char *path)
     print_rules(s.contract, sha);
     struct reg_sweep_info info = { 0 };
     struct stat sb;
-    if (stat(cli->registry_path, &sb) == 0 && cli_registry(cli) &&
-        reg_sweep_latest(cli->reg, s.name, &info) == REG_OK)
+    int rc = EXIT_OK;
+    /* No registry is fine; one that exists and does not open is not. */
+    if (stat(cli->registry_path, &sb) == 0 && !cli_registry(cli))
+        rc = EXIT_FATAL;
+    else if (cli->reg && reg_sweep_latest(cli->reg, s.name, &info) == REG_OK)
         printf("registry: sweep '%s' version %d has %s rules\n", s.name, info.version,
                info.contract_sha256 && !strcmp(info.contract_sha256, sha) ? "the same"
                                                                            : "different");
     reg_sweep_info_release(&info);
     sweep_release(&s);
-    return EXIT_OK;
+    return rc;
 }
 
 int cmd_rules(int argc, char **argv, struct cli *cli)

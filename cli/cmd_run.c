@@ -39,6 +39,19 @@ static double env_seconds(const char *name, double fallback)
     return v && *v ? atof(v) : fallback;
 }
 
+/* Print why sched_open() did not set up, an error line per line of msg, and choose
+ * the exit code: no such sweep, or another run holding it, is a refusal (1), not a
+ * fatal error. */
+static int open_failed(enum sched_status st, const char *msg)
+{
+    while (*msg) {
+        size_t n = strcspn(msg, "\n");
+        error("%.*s", (int)n, msg);
+        msg += n + (msg[n] == '\n');
+    }
+    return st == SCHED_NO_SWEEP || st == SCHED_LOCKED ? EXIT_FAILURES : EXIT_FATAL;
+}
+
 int cmd_run(int argc, char **argv, struct cli *cli)
 {
     static const struct option opts[] = {
@@ -86,9 +99,14 @@ int cmd_run(int argc, char **argv, struct cli *cli)
         free(only);
         return EXIT_FATAL;
     }
-    if (sched_open(&s, cli->reg, cli->registry_path, argv[optind], &o) == 0)
+    struct strbuf err = STRBUF_INIT;
+    enum sched_status st = sched_open(&s, cli->reg, cli->registry_path, argv[optind], &o, &err);
+    if (st == SCHED_OK)
         rc = sched_run(&s);
+    else
+        rc = open_failed(st, sb_str(&err));
     sched_close(&s);
+    sb_release(&err);
     free(only);
     return rc;
 }

@@ -22,10 +22,12 @@ static const char select_usage[] = "usage: mainline select SWEEP\n";
 static const char report_usage[] =
     "usage: mainline report SWEEP [--format md|html|csv|json] [-o FILE]\n";
 
-/* Load and compute; prints why not. Returns an exit code. */
+/* Load and compute; prints why not. Returns an exit code; *res and *sel are
+ * always left for the caller to release, even when the registry did not open. */
 static int compute(struct cli *cli, const char *name, struct reg_results *res,
                    struct selection *sel)
 {
+    memset(res, 0, sizeof(*res));
     memset(sel, 0, sizeof(*sel));
     struct registry *reg = cli_registry(cli);
     if (!reg)

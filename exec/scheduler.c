@@ -131,18 +131,29 @@ static int holder_alive(const struct reg_lock_holder *h)
     return proc_alive((pid_t)h->pid, h->proc_start);
 }
 
-static int take_lock(struct sched *s)
+/* sched_open's failures: the message goes to the caller's buffer, not to stderr. */
+static enum sched_status open_reg_error(struct sched *s, enum reg_status st, const char *doing,
+                                        struct strbuf *err)
+{
+    if (st == REG_OK)
+        return SCHED_OK;
+    sb_addf(err, "%s: %s", doing, reg_errmsg(s->reg));
+    return SCHED_ERROR;
+}
+
+static enum sched_status take_lock(struct sched *s, struct strbuf *err)
 {
     struct reg_lock_holder me = { .pid = getpid(), .proc_start = proc_start_time(getpid()) };
     snprintf(me.host, sizeof(me.host), "%s", proc_hostname());
     struct reg_lock_holder holder;
     enum reg_status st = reg_lock_take(s->reg, s->sw.rowid, &me, holder_alive, &holder);
     if (st == REG_ERR_CONFLICT) {
-        error("sweep '%s' is already being run by pid %lld on %s; 'mainline status %s' "
-              "shows its progress", s->sw.name, (long long)holder.pid, holder.host, s->sw.name);
-        return -1;
+        sb_addf(err, "sweep '%s' is already being run by pid %lld on %s; 'mainline status %s' "
+                "shows its progress", s->sw.name, (long long)holder.pid, holder.host,
+                s->sw.name);
+        return SCHED_LOCKED;
     }
-    return reg_check(s, st, "cannot take the sweep lock");
+    return open_reg_error(s, st, "cannot take the sweep lock", err);
 }
 
 /* ---- reconciling what a dead orchestrator left running ---- */
@@ -1027,13 +1038,14 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static int load_spec(struct sched *s)
+/* One line of *err per diagnostic. */
+static int load_spec(struct sched *s, struct strbuf *err)
 {
     struct diag_list dl = { 0 };
     int rc = sweep_load_text(s->sw.spec_path, s->sw.spec_text, strlen(s->sw.spec_text),
                              &s->spec, &dl);
     for (size_t i = 0; rc < 0 && i < dl.n; i++)
-        error("the recorded spec no longer loads: %s", dl.msgs[i]);
+        sb_addf(err, "%sthe recorded spec no longer loads: %s", i ? "\n" : "", dl.msgs[i]);
     diag_release(&dl);
     return rc;
 }
@@ -1046,8 +1058,9 @@ static char *registry_dir(const char *registry_path)
     return abs;
 }
 
-int sched_open(struct sched *s, struct registry *reg, const char *registry_path,
-               const char *sweep_name, const struct sched_options *opt)
+enum sched_status sched_open(struct sched *s, struct registry *reg, const char *registry_path,
+                             const char *sweep_name, const struct sched_options *opt,
+                             struct strbuf *err)
 {
     memset(s, 0, sizeof(*s));
     s->reg = reg;
@@ -1056,47 +1069,47 @@ int sched_open(struct sched *s, struct registry *reg, const char *registry_path,
     s->tty = isatty(STDOUT_FILENO);
     enum reg_status st = reg_exec_sweep_latest(reg, sweep_name, &s->sw);
     if (st == REG_ERR_NOT_FOUND) {
-        error("no sweep named '%s' (plan it first: mainline plan SWEEP.yaml)", sweep_name);
-        return -1;
+        sb_addf(err, "no sweep named '%s' (plan it first: mainline plan SWEEP.yaml)",
+                sweep_name);
+        return SCHED_NO_SWEEP;
     }
-    if (reg_check(s, st, "cannot read the sweep") || load_spec(s) < 0)
-        return -1;
+    if (open_reg_error(s, st, "cannot read the sweep", err) || load_spec(s, err) < 0)
+        return SCHED_ERROR;
     s->root = registry_dir(registry_path);
     s->self_exe = realpath("/proc/self/exe", NULL);
     if (!s->root || !s->self_exe) {
-        error("cannot find the registry's directory or this program: %s", strerror(errno));
-        return -1;
+        sb_addf(err, "cannot find the registry's directory or this program: %s",
+                strerror(errno));
+        return SCHED_ERROR;
     }
     s->bindir = path_dirname(s->self_exe);
-    struct strbuf err = STRBUF_INIT;
-    s->rules = stdout_rules_compile(s->spec.parse_stdout, &err);
-    if (err.len) {
-        error("%s", err.buf);
-        sb_release(&err);
-        return -1;
-    }
+    size_t before = err->len;
+    s->rules = stdout_rules_compile(s->spec.parse_stdout, err);
+    if (err->len > before)
+        return SCHED_ERROR;
     struct strbuf sup = STRBUF_INIT;
     sb_addf(&sup, "%s/mainline-supervise", s->bindir);
     s->supervisor = sb_detach(&sup);
     if (access(s->supervisor, X_OK) < 0) {
-        error("cannot run '%s': %s (it is built beside mainline by make)", s->supervisor,
-              strerror(errno));
-        return -1;
+        sb_addf(err, "cannot run '%s': %s (it is built beside mainline by make)",
+                s->supervisor, strerror(errno));
+        return SCHED_ERROR;
     }
     executor_local_init(&s->ex, s->supervisor);
     install_signals();
-    if (take_lock(s) < 0)
-        return -1;
-    if (reg_check(s, reg_exec_load_runs(reg, s->sw.rowid, &s->runs, &s->n_runs),
-                  "cannot read the runs"))
-        return -1;
+    enum sched_status locked = take_lock(s, err);
+    if (locked != SCHED_OK)
+        return locked;
+    if (open_reg_error(s, reg_exec_load_runs(reg, s->sw.rowid, &s->runs, &s->n_runs),
+                       "cannot read the runs", err))
+        return SCHED_ERROR;
     s->notes = xcalloc(s->n_runs + 1, sizeof(*s->notes));
     reconcile(s);
     if (json_is_true(json_object_get(json_object_get(s->spec.contract, "evaluation"),
                                      "baseline")))
         reg_check(s, reg_eval_job_add(reg, s->sw.rowid, 0, -1, NULL),
                   "cannot plan the baseline evaluation");
-    return 0;
+    return SCHED_OK;
 }
 
 static int summarize(struct sched *s)

@@ -81,10 +81,20 @@ struct sched {
     int progress_lines;       /* lines drawn last time on a TTY */
 };
 
+/* Why sched_open() did not set up. */
+enum sched_status {
+    SCHED_OK = 0,
+    SCHED_NO_SWEEP,           /* the registry has no sweep of that name */
+    SCHED_LOCKED,             /* another live `mainline run` holds the sweep's lock */
+    SCHED_ERROR,              /* the registry, the recorded spec or a program failed */
+};
+
 /* Set up: load the sweep, take its lock, reconcile leftover `running` runs.
- * Returns 0, or -1 after printing why (the registry stays consistent). */
-int sched_open(struct sched *s, struct registry *reg, const char *registry_path,
-               const char *sweep_name, const struct sched_options *opt);
+ * Prints nothing when it fails: returns why, with the message appended to *err
+ * (the registry stays consistent). sched_close() either way. */
+enum sched_status sched_open(struct sched *s, struct registry *reg, const char *registry_path,
+                             const char *sweep_name, const struct sched_options *opt,
+                             struct strbuf *err);
 /* Run until nothing is left to do (or Ctrl-C). Returns an exit code. */
 int sched_run(struct sched *s);
 void sched_close(struct sched *s);

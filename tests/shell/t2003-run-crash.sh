@@ -2,8 +2,8 @@
 # t2003: `mainline run` interrupted and crashed: Ctrl-C cancels the jobs and a later
 # run resumes them; after kill -9 of the orchestrator the next run adopts or
 # restarts what it left, without duplicate metric rows or a run executed twice at
-# once; a second orchestrator on the same sweep is refused while `mainline status`
-# keeps working; a lock left by a dead holder is taken over.
+# once; a second orchestrator on the same sweep is refused (exit 1, one error line)
+# while `mainline status` keeps working; a lock left by a dead holder is taken over.
 #
 # Each test runs the orchestrator in the background under its own scratch
 # directory, and kills (by pid) whatever it started before it ends. The fake
@@ -179,7 +179,7 @@ test_body 'jobs killed with their orchestrator are restarted, resuming a checkpo
     test "$(sql "SELECT count(*) FROM evals")" -eq 3
 EOF
 
-test_body 'a second orchestrator on the same sweep is refused; status still works' <<\EOF
+test_body 'a second orchestrator on the same sweep is refused (exit 1); status still works' <<\EOF
     trap kill_leftovers EXIT
     crash_sweep t2003-two "x_steps: 16, x_sleep_ms: 150"
     "$MAINLINE" run -j 2 t2003-two >run1.out 2>&1 &
@@ -189,8 +189,9 @@ test_body 'a second orchestrator on the same sweep is refused; status still work
     rc=0
     mainline run t2003-two >run2.out 2>&1 || rc=$?
     cat run2.out
-    test "$rc" -ne 0
-    grep -q "already being run by pid $pid " run2.out
+    test "$rc" -eq 1
+    grep -q "^error: sweep 't2003-two' is already being run by pid $pid " run2.out
+    test "$(wc -l <run2.out)" -eq 1
     mainline status t2003-two >status.out
     cat status.out
     grep -q "^  main *2 *0 *0 *2 " status.out
