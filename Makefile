@@ -148,7 +148,7 @@ MODEL_OBJS += model/generate.o
 
 # The built-in trainer, bin/mainline-train, but its main(): also linked into unit tests.
 TRAIN_OBJS += trainer/train_config.o
-TRAIN_OBJS += trainer/data.o
+TRAIN_OBJS += trainer/train_data.o
 TRAIN_OBJS += trainer/optim.o
 TRAIN_OBJS += trainer/metrics.o
 TRAIN_OBJS += trainer/checkpoint.o
@@ -180,7 +180,7 @@ CLI_OBJS += cli/cmd_select.o
 CLI_OBJS += cli/cmd_data.o
 CLI_OBJS += cli/cmd_data_view.o
 CLI_OBJS += cli/cmd_data_audit.o
-CLI_OBJS += cli/audit_print.o
+CLI_OBJS += cli/cli_audit_print.o
 CLI_OBJS += cli/plan_estimate.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))

@@ -318,7 +318,7 @@ static int load_stories(struct bench_model *b)
     int rc = model_load(STORIES "/stories260K.bin", &b->m, &err);
     if (rc == 0)
         rc = tokenizer_load_llama2c(STORIES "/tok512.bin", b->m.cfg.vocab_size, &b->tok, &err);
-    sb_release(&err);
+    sb_free(&err);
     b->tok.bos_id = b->tok.eos_id = -1;   /* every sequence generates NEW tokens */
     return rc;
 }
@@ -391,10 +391,10 @@ static void bench_one(struct bench_model *b, int np, int new_tok)
             table_add(&t, row);
             if (!is_first)
                 gen_results_free(res, (size_t)np);
-            sb_release(&err);
+            sb_free(&err);
         }
     table_print(&t, stdout, "");
-    table_release(&t);
+    table_free(&t);
     gen_results_free(first, (size_t)np);
     free(first);
     free(res);

@@ -292,7 +292,7 @@ static struct span run_registry_rows(const char *db_path, const struct rows *r)
             die("reg_ingest: %s", reg_errmsg(reg));
     }
     struct span took = span_since(t0);
-    reg_close(reg);
+    reg_free(reg);
     expect_rows(db_path, "SELECT count(*) FROM metrics", (long long)r->n, "registry rows");
     return took;
 }
@@ -322,8 +322,8 @@ static void run_mainline(const char *db_path, const char *metrics, const struct 
     *again = span_since(t0);
     if (none.metrics || none.lines)
         die("re-ingesting read %lld lines again", (long long)none.lines);
-    sb_release(&err);
-    reg_close(reg);
+    sb_free(&err);
+    reg_free(reg);
     expect_rows(db_path, "SELECT count(*) FROM metrics", (long long)r->n, "mainline");
 }
 
@@ -392,7 +392,7 @@ int main(int argc, char **argv)
     add_case(&t, "mainline ingest_file", m_first, rows.n, m_ref);
     add_case(&t, "re-ingest, nothing new (ingest_file)", m_again, 0, m_ref);
     table_print(&t, stdout, "");
-    table_release(&t);
+    table_free(&t);
 
     double rate = (double)rows.n / m_first.wall;   /* median() left first[] fastest first */
     printf("\ntarget: >= %d rows/s: %s (%.0f rows/s; %.0f to %.0f over the %d reps)\n",

@@ -367,7 +367,7 @@ int main(int argc, char **argv)
     add_row(&t, "mainline plan + run", all_w, all_c, n);
     add_row(&t, "mainline's own (plan + run - reference)", own_w, own_c, n);
     table_print(&t, stdout, "");
-    table_release(&t);
+    table_free(&t);
 
     double lo = own_cpu(&r[0]), hi = lo;
     for (int i = 1; i < reps; i++) {

@@ -152,7 +152,7 @@ static void write_model(const char *dir, const struct model_config *cfg)
     if (model_save_extra(dir, &m, "{\"tokenizer\": \"bytes\", \"pad_token_id\": 258}", &err) < 0)
         die("bench_train: %s", err.buf);
     model_free(&m);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* ROWS rows {"text": ROW_BYTES lowercase letters and spaces}. */
@@ -170,8 +170,8 @@ static void write_data(const char *path)
     }
     if (write_file_atomic(path, s.buf, s.len, &err) < 0)
         die("bench_train: %s", err.buf);
-    sb_release(&s);
-    sb_release(&err);
+    sb_free(&s);
+    sb_free(&err);
 }
 
 /* ---- timing ---- */
@@ -197,8 +197,8 @@ static void setup_trainer(struct trainer *t, struct train_config *cfg, const cha
         die("bench_train: expected %d x %d batches, got %d x %d", BATCH, SEQ, t->acts.B,
             t->acts.T);
     json_decref(root);
-    sb_release(&text);
-    sb_release(&err);
+    sb_free(&text);
+    sb_free(&err);
 }
 
 static void step(struct trainer *t)
@@ -207,7 +207,7 @@ static void step(struct trainer *t)
     double loss;
     if (trainer_step(t, &loss, &err) != TRAIN_OK)
         die("bench_train: step %ld: %s", t->pr.step + 1, err.buf);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static double cpu_seconds(void)
@@ -403,7 +403,7 @@ int main(int argc, char **argv)
             }
     }
     table_print(&tb, stdout, "");
-    table_release(&tb);
+    table_free(&tb);
     printf("\nspread: (best - worst) / best over the repetitions. per CPU-s: tokens per second\n"
            "of CPU time, every thread counted (at 1 thread: the speed a busy machine leaves).\n"
            "PyTorch: 1.13, 2 threads, OPENBLAS_CORETYPE=SkylakeX, its best settings (issue 4).\n"

@@ -31,7 +31,7 @@ static const char synth_usage[] =
 
 
 /* A non-negative integer option; -1 after printing an error. */
-long data_parse_count(const char *opt, const char *s, long min)
+long cmd_data_parse_count(const char *opt, const char *s, long min)
 {
     char *end;
     errno = 0;
@@ -64,7 +64,7 @@ static int synth_math(int argc, char **argv, struct cli *cli)
         }
         char opt[32];
         snprintf(opt, sizeof(opt), "--%s", opts[li].name);
-        if (c == '?' || (v = data_parse_count(opt, optarg, c == 's' ? 0 : 1)) < 0)
+        if (c == '?' || (v = cmd_data_parse_count(opt, optarg, c == 's' ? 0 : 1)) < 0)
             return cli_usage(synth_usage);
         if (c == 's')
             o.seed = (uint64_t)v;
@@ -83,7 +83,7 @@ static int synth_math(int argc, char **argv, struct cli *cli)
     struct strbuf err = STRBUF_INIT;
     if (synth_math_write(out, &o, &n, &err) < 0) {
         error("synth-math: %s", err.buf);
-        sb_release(&err);
+        sb_free(&err);
         return EXIT_FATAL;
     }
     printf("%s/train.jsonl               %ld rows\n", out, n.train);
@@ -117,7 +117,7 @@ static int split(int argc, char **argv, struct cli *cli)
                 return cli_usage(split_usage);
             }
         } else if (c == 's') {
-            if ((seed = data_parse_count("--seed", optarg, 0)) < 0)
+            if ((seed = cmd_data_parse_count("--seed", optarg, 0)) < 0)
                 return cli_usage(split_usage);
         } else if (c == 't') {
             o.out_train = optarg;
@@ -136,7 +136,7 @@ static int split(int argc, char **argv, struct cli *cli)
     struct strbuf err = STRBUF_INIT;
     if (split_file(argv[optind], &o, &r, &err) < 0) {
         error("split: %s", err.buf);
-        sb_release(&err);
+        sb_free(&err);
         return EXIT_FAILURES;
     }
     printf("%s: %zu rows in %zu groups (by canonical problem text)\n", argv[optind], r.rows,
@@ -150,10 +150,10 @@ static const struct {
     const char *name;
     int (*fn)(int argc, char **argv, struct cli *cli);
 } subcommands[] = {
-    { "audit", data_audit },
-    { "render", data_render },
+    { "audit", cmd_data_audit },
+    { "render", cmd_data_render },
     { "split", split },
-    { "stats", data_stats },
+    { "stats", cmd_data_stats },
     { "synth-math", synth_math },
 };
 

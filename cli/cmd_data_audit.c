@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "audit.h"
-#include "audit_print.h"
+#include "cli_audit_print.h"
 #include "cmd_data.h"
 #include "fetch_bar.h"
 #include "fsutil.h"
@@ -20,7 +20,7 @@
 
 static const char audit_usage[] = "usage: mainline data audit --sweep S [--json FILE]\n";
 
-int audit_write_json(const char *path, const json_t *report)
+int cli_audit_write_json(const char *path, const json_t *report)
 {
     char *text = json_dumps(report, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
     struct strbuf sb = STRBUF_INIT, err = STRBUF_INIT;
@@ -30,12 +30,12 @@ int audit_write_json(const char *path, const json_t *report)
     int rc = write_file_atomic(path, sb.buf, sb.len, &err);
     if (rc < 0)
         error("%s", err.buf);
-    sb_release(&sb);
-    sb_release(&err);
+    sb_free(&sb);
+    sb_free(&err);
     return rc;
 }
 
-void audit_print_verdict(const json_t *report, FILE *out)
+void cli_audit_print_verdict(const json_t *report, FILE *out)
 {
     const char *name;
     const json_t *g;
@@ -53,11 +53,11 @@ void audit_print_verdict(const json_t *report, FILE *out)
     else
         fprintf(out, "\naudit passed%s%s%s\n", waived.len ? " (waived: " : "", waived.buf ?: "",
                 waived.len ? ")" : "");
-    sb_release(&failed);
-    sb_release(&waived);
+    sb_free(&failed);
+    sb_free(&waived);
 }
 
-int data_audit(int argc, char **argv, struct cli *cli)
+int cmd_data_audit(int argc, char **argv, struct cli *cli)
 {
     (void)cli;
     static const struct option opts[] = {
@@ -84,15 +84,15 @@ int data_audit(int argc, char **argv, struct cli *cli)
     if (plan_build(sweep, fetch_bar_observer(), &p, &dl) < 0) {
         for (size_t i = 0; i < dl.n; i++)
             error("%s", dl.msgs[i]);
-        diag_release(&dl);
+        diag_free(&dl);
         return EXIT_FAILURES;
     }
-    diag_release(&dl);
-    audit_print(p.audit, stdout);
-    audit_print_verdict(p.audit, stdout);
+    diag_free(&dl);
+    cli_audit_print(p.audit, stdout);
+    cli_audit_print_verdict(p.audit, stdout);
     int rc = audit_passed(p.audit) ? EXIT_OK : EXIT_FAILURES;
-    if (json && audit_write_json(json, p.audit) < 0)
+    if (json && cli_audit_write_json(json, p.audit) < 0)
         rc = EXIT_FATAL;
-    plan_release(&p);
+    plan_free(&p);
     return rc;
 }

@@ -35,23 +35,23 @@ static int same_file(const char *a, const char *b)
     return same;
 }
 
-int data_sweep_open(const char *sweep_path, const char *file, const char *dataset,
-                    struct data_sweep *d)
+int cmd_data_sweep_open(const char *sweep_path, const char *file, const char *dataset,
+                    struct cmd_data_sweep *d)
 {
     memset(d, 0, sizeof(*d));
     struct diag_list dl = { 0 };
     if (sweep_load(sweep_path, &d->s, &dl) < 0) {
         for (size_t i = 0; i < dl.n; i++)
             error("%s", dl.msgs[i]);
-        diag_release(&dl);
+        diag_free(&dl);
         return -1;
     }
-    diag_release(&dl);
+    diag_free(&dl);
     if (dataset) {
         d->ds = sweep_find_dataset(&d->s, dataset);
         if (!d->ds) {
             error("%s: no dataset '%s'", sweep_path, dataset);
-            sweep_release(&d->s);
+            sweep_free(&d->s);
             return -1;
         }
     }
@@ -70,7 +70,7 @@ static char *base_model_path(const struct sweep *s)
     return p ? path_join(s->dir, p) : NULL;
 }
 
-int data_sweep_tokenizer(struct data_sweep *d)
+int cmd_data_sweep_tokenizer(struct cmd_data_sweep *d)
 {
     char *path = base_model_path(&d->s);
     if (!path)
@@ -82,19 +82,19 @@ int data_sweep_tokenizer(struct data_sweep *d)
     else
         d->model_path = path, path = NULL;
     free(path);
-    sb_release(&err);
+    sb_free(&err);
     return rc;
 }
 
-void data_sweep_close(struct data_sweep *d)
+void cmd_data_sweep_free(struct cmd_data_sweep *d)
 {
     tokenizer_free(&d->tok);
     free(d->model_path);
-    sweep_release(&d->s);
+    sweep_free(&d->s);
     memset(d, 0, sizeof(*d));
 }
 
-static void describe(const struct data_sweep *d, const char *file)
+static void describe(const struct cmd_data_sweep *d, const char *file)
 {
     printf("%s: dataset %s, template %s, system prompt %s\n", file,
            d->ds ? d->ds->name : "(none of the sweep's)", render_template_name(d->rc.tmpl),
@@ -123,13 +123,13 @@ static void print_marked(const char *text)
     }
 }
 
-static int show_row(struct data_sweep *d, const struct data_file *f, size_t i)
+static int show_row(struct cmd_data_sweep *d, const struct data_file *f, size_t i)
 {
     const struct data_row *r = &f->rows[i];
     struct strbuf p = STRBUF_INIT, c = STRBUF_INIT, why = STRBUF_INIT;
     if (render_row(r->row, &d->rc, 0, &p, &c, &why) < 0) {
         error("%s:%ld: %s", f->path, r->line, why.buf);
-        sb_release(&why);
+        sb_free(&why);
         return EXIT_FAILURES;
     }
     const char *src = render_source(r->row, d->rc.fields);
@@ -142,9 +142,9 @@ static int show_row(struct data_sweep *d, const struct data_file *f, size_t i)
     printf("== completion: learned (%ld tokens with EOS) ==\n", total - prompt_tokens);
     print_marked(sb_str(&c));
     printf("== end: %ld tokens ==\n", total);
-    sb_release(&p);
-    sb_release(&c);
-    sb_release(&why);
+    sb_free(&p);
+    sb_free(&c);
+    sb_free(&why);
     return EXIT_OK;
 }
 
@@ -168,7 +168,7 @@ static int view_args(int argc, char **argv, const char *num, const char **file,
         else if (c == 'n') {
             char opt[32];
             snprintf(opt, sizeof(opt), "--%s", num);
-            if ((*value = data_parse_count(opt, optarg, 1)) < 0)
+            if ((*value = cmd_data_parse_count(opt, optarg, 1)) < 0)
                 return -1;
         } else
             return -1;
@@ -179,15 +179,15 @@ static int view_args(int argc, char **argv, const char *num, const char **file,
     return 0;
 }
 
-int data_render(int argc, char **argv, struct cli *cli)
+int cmd_data_render(int argc, char **argv, struct cli *cli)
 {
     (void)cli;
     const char *file = NULL, *sweep = NULL, *dataset = NULL;
     long row = 1;
     if (view_args(argc, argv, "row", &file, &sweep, &dataset, &row) < 0)
         return cli_usage(render_usage);
-    struct data_sweep d;
-    if (data_sweep_open(sweep, file, dataset, &d) < 0)
+    struct cmd_data_sweep d;
+    if (cmd_data_sweep_open(sweep, file, dataset, &d) < 0)
         return EXIT_FAILURES;
     struct data_file f;
     struct strbuf err = STRBUF_INIT;
@@ -196,13 +196,13 @@ int data_render(int argc, char **argv, struct cli *cli)
         error("%s", err.buf);
     else if ((size_t)row > f.n)
         error("%s has %zu rows, not %ld", file, f.n, row);
-    else if (data_sweep_tokenizer(&d) == 0) {
+    else if (cmd_data_sweep_tokenizer(&d) == 0) {
         describe(&d, file);
         rc = show_row(&d, &f, (size_t)row - 1);
     }
-    sb_release(&err);
+    sb_free(&err);
     data_file_free(&f);
-    data_sweep_close(&d);
+    cmd_data_sweep_free(&d);
     return rc;
 }
 
@@ -225,21 +225,21 @@ static void summary_row(struct table *t, const char *name, const struct token_su
 
 /* The max_seq_len examples are cut at: the option, else the sweep's defaults,
  * else the model's. */
-long data_sweep_max_seq_len(const struct data_sweep *d, long option)
+long cmd_data_sweep_max_seq_len(const struct cmd_data_sweep *d, long option)
 {
     json_t *v = json_object_get(d->s.defaults, "max_seq_len");
     return option > 0 ? option : v ? (long)json_integer_value(v) : d->model_max_seq_len;
 }
 
-int data_stats(int argc, char **argv, struct cli *cli)
+int cmd_data_stats(int argc, char **argv, struct cli *cli)
 {
     (void)cli;
     const char *file = NULL, *sweep = NULL, *dataset = NULL;
     long max_len = 0;
     if (view_args(argc, argv, "max-seq-len", &file, &sweep, &dataset, &max_len) < 0)
         return cli_usage(stats_usage);
-    struct data_sweep d;
-    if (data_sweep_open(sweep, file, dataset, &d) < 0)
+    struct cmd_data_sweep d;
+    if (cmd_data_sweep_open(sweep, file, dataset, &d) < 0)
         return EXIT_FAILURES;
     struct data_file f;
     struct data_stats st = { 0 };
@@ -247,9 +247,9 @@ int data_stats(int argc, char **argv, struct cli *cli)
     int rc = EXIT_FAILURES;
     if (data_file_read(file, &f, &err) < 0)
         error("%s", err.buf);
-    else if (data_sweep_tokenizer(&d) < 0)
+    else if (cmd_data_sweep_tokenizer(&d) < 0)
         ;
-    else if (data_stats_compute(&f, &d.rc, &d.tok, data_sweep_max_seq_len(&d, max_len), &st,
+    else if (data_stats_compute(&f, &d.rc, &d.tok, cmd_data_sweep_max_seq_len(&d, max_len), &st,
                                 &err) < 0)
         error("%s", err.buf);
     else {
@@ -265,14 +265,14 @@ int data_stats(int argc, char **argv, struct cli *cli)
             summary_row(&t, st.by_source[i].source, &st.by_source[i].s);
         summary_row(&t, "all", &st.all);
         table_print(&t, stdout, "");
-        table_release(&t);
+        table_free(&t);
         printf("\n%ld tokens in all; %ld within max_seq_len (what one epoch trains on)\n",
                st.all.tokens, st.all.kept_tokens);
         rc = EXIT_OK;
     }
     data_stats_free(&st);
-    sb_release(&err);
+    sb_free(&err);
     data_file_free(&f);
-    data_sweep_close(&d);
+    cmd_data_sweep_free(&d);
     return rc;
 }

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "audit.h"
-#include "audit_print.h"
+#include "cli_audit_print.h"
 #include "canon_json.h"
 #include "cmd_data.h"
 #include "cli.h"
@@ -75,7 +75,7 @@ static void print_runs(const struct plan_runs *pr)
             free(row[c]);
     }
     table_print(&t, stdout, "");
-    table_release(&t);
+    table_free(&t);
 }
 
 static void print_summary(const struct plan *p)
@@ -98,14 +98,14 @@ static void print_summary(const struct plan *p)
         snprintf(num, sizeof(num), "%zu", n);
         const char *row[] = { st->name, num, st->n_froms ? state.buf : "planned" };
         table_add(&t, row);
-        sb_release(&state);
+        sb_free(&state);
     }
     snprintf(num, sizeof(num), "%zu", p->runs.n);
     const char *total[] = { "total", num, "" };
     table_add(&t, total);
     printf("\n");
     table_print(&t, stdout, "");
-    table_release(&t);
+    table_free(&t);
 }
 
 /* Fetched or unpacked files: where the cache keeps what runs will read. */
@@ -144,7 +144,7 @@ static void print_artifacts(const struct plan *p)
     }
     printf("\n");
     table_print(&t, stdout, "");
-    table_release(&t);
+    table_free(&t);
     print_sources(p);
     printf("contract sha256:%s\n", p->contract_sha256);
 }
@@ -200,7 +200,7 @@ static int refuse_changed(const struct plan *p, const struct reg_sweep_info *old
           p->sweep.name, old->version, prev ? diff.buf : "  (the stored spec is unreadable)\n",
           old->version + 1);
     json_decref(prev);
-    sb_release(&diff);
+    sb_free(&diff);
     return EXIT_FAILURES;
 }
 
@@ -216,10 +216,10 @@ static int operational_change(struct cli *cli, const struct plan *p)
     int changed = 0;
     if (sweep_load_text(old.spec_path, old.spec_text, strlen(old.spec_text), &s, &dl) == 0) {
         changed = s.timeout_s != p->sweep.timeout_s || s.retries != p->sweep.retries;
-        sweep_release(&s);
+        sweep_free(&s);
     }
-    diag_release(&dl);
-    reg_exec_sweep_release(&old);
+    diag_free(&dl);
+    reg_exec_sweep_free(&old);
     return changed;
 }
 
@@ -265,7 +265,7 @@ static int record(struct cli *cli, const struct plan *p, int new_version)
             print_provenance(&p->prov);
         }
     }
-    reg_sweep_info_release(&old);
+    reg_sweep_info_free(&old);
     return rc;
 }
 
@@ -303,26 +303,26 @@ int cmd_plan(int argc, char **argv, struct cli *cli)
     struct plan p;
     if (plan_build(argv[optind], fetch_bar_observer(), &p, &dl) < 0) {
         print_diags(&dl);
-        diag_release(&dl);
+        diag_free(&dl);
         return EXIT_FAILURES;
     }
-    diag_release(&dl);
+    diag_free(&dl);
     print_plan(&p, verbose);
     int rc = EXIT_OK;
     plan_print_estimates(&p, cli->registry_path);
     printf("\n");
-    audit_print(p.audit, stdout);
-    audit_print_verdict(p.audit, stdout);
+    cli_audit_print(p.audit, stdout);
+    cli_audit_print_verdict(p.audit, stdout);
     if (!audit_passed(p.audit)) {
         error("sweep '%s' not %s: a data integrity gate failed (see the audit above)",
               p.sweep.name, dry_run ? "plannable" : "recorded");
-        plan_release(&p);
+        plan_free(&p);
         return EXIT_FAILURES;
     }
     if (dry_run)
         printf("\ndry run: nothing written\n");
     else
         rc = record(cli, &p, new_version);
-    plan_release(&p);
+    plan_free(&p);
     return rc;
 }

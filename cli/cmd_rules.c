@@ -34,10 +34,10 @@ static int rules_of_file(struct cli *cli, const char *path)
     if (sweep_load(path, &s, &dl) < 0) {
         for (size_t i = 0; i < dl.n; i++)
             error("%s", dl.msgs[i]);
-        diag_release(&dl);
+        diag_free(&dl);
         return EXIT_FAILURES;
     }
-    diag_release(&dl);
+    diag_free(&dl);
     char sha[SHA256_HEX_LEN + 1];
     json_canon_sha256(s.contract, sha);
     print_rules(s.contract, sha);
@@ -51,8 +51,8 @@ static int rules_of_file(struct cli *cli, const char *path)
         printf("registry: sweep '%s' version %d has %s rules\n", s.name, info.version,
                info.contract_sha256 && !strcmp(info.contract_sha256, sha) ? "the same"
                                                                            : "different");
-    reg_sweep_info_release(&info);
-    sweep_release(&s);
+    reg_sweep_info_free(&info);
+    sweep_free(&s);
     return rc;
 }
 
@@ -78,6 +78,6 @@ int cmd_rules(int argc, char **argv, struct cli *cli)
     printf("sweep %s version %d\n", res.name, res.version);
     print_rules(contract, res.contract_sha256 ? res.contract_sha256 : "-");
     json_decref(contract);
-    reg_results_release(&res);
+    reg_results_free(&res);
     return EXIT_OK;
 }

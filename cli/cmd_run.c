@@ -105,8 +105,8 @@ int cmd_run(int argc, char **argv, struct cli *cli)
         rc = sched_run(&s);
     else
         rc = open_failed(st, sb_str(&err));
-    sched_close(&s);
-    sb_release(&err);
+    sched_free(&s);
+    sb_free(&err);
     free(only);
     return rc;
 }

@@ -132,7 +132,7 @@ static int sweep_exists(struct cli *cli, const char *name)
 {
     struct reg_sweep_info info = { 0 };
     enum reg_status st = reg_sweep_latest(cli->reg, name, &info);
-    reg_sweep_info_release(&info);
+    reg_sweep_info_free(&info);
     return st != REG_ERR_NOT_FOUND;
 }
 
@@ -195,7 +195,7 @@ int cmd_runs(int argc, char **argv, struct cli *cli)
     } else {
         table_print(&ctx.table, stdout, "");
     }
-    table_release(&ctx.table);
+    table_free(&ctx.table);
     json_decref(ctx.array);
     free(terms);
     return rc;

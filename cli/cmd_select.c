@@ -46,7 +46,7 @@ static int compute(struct cli *cli, const char *name, struct reg_results *res,
         error("sweep '%s': %s", name, err.buf);
         rc = EXIT_FAILURES;
     }
-    sb_release(&err);
+    sb_free(&err);
     return rc;
 }
 
@@ -70,11 +70,11 @@ int cmd_select(int argc, char **argv, struct cli *cli)
                 res.name, res.version, sel.n_rows, res.contract_sha256);
         report_md_decision(model, &out);
         fputs(out.buf, stdout);
-        sb_release(&out);
+        sb_free(&out);
         json_decref(model);
     }
-    selection_release(&sel);
-    reg_results_release(&res);
+    selection_free(&sel);
+    reg_results_free(&res);
     return rc;
 }
 
@@ -131,7 +131,7 @@ static int write_report(const char *path, const struct strbuf *text)
     int rc = write_file_atomic(path, text->buf, text->len, &err) < 0 ? EXIT_FATAL : EXIT_OK;
     if (rc != EXIT_OK)
         error("%s", err.buf);
-    sb_release(&err);
+    sb_free(&err);
     return rc;
 }
 
@@ -175,10 +175,10 @@ int cmd_report(int argc, char **argv, struct cli *cli)
         rc = write_report(path, &out);
         if (rc == EXIT_OK && path)
             fprintf(stderr, "wrote %s (%s, %zu bytes)\n", path, format, out.len);
-        sb_release(&out);
+        sb_free(&out);
         json_decref(model);
     }
-    selection_release(&sel);
-    reg_results_release(&res);
+    selection_free(&sel);
+    reg_results_free(&res);
     return rc;
 }

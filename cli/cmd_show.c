@@ -77,7 +77,7 @@ static void add_provenance(struct cli *cli, json_t *run)
     json_object_set_new(run, "git", git);
     json_object_set_new(run, "contract_sha256", json_string(info.contract_sha256));
     json_object_set_new(run, "spec_path", json_string(info.spec_path));
-    reg_sweep_info_release(&info);
+    reg_sweep_info_free(&info);
 }
 
 static const char *str(const json_t *o, const char *key)
@@ -173,6 +173,6 @@ int cmd_show(int argc, char **argv, struct cli *cli)
         }
     }
     json_decref(f.json);
-    sb_release(&f.names);
+    sb_free(&f.names);
     return rc;
 }

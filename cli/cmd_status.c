@@ -46,7 +46,7 @@ static void print_evals(struct registry *reg, const char *sweep)
                counts[RUN_CANCELLED]);
     }
     reg_eval_jobs_free(jobs, n);
-    reg_exec_sweep_release(&sw);
+    reg_exec_sweep_free(&sw);
 }
 
 static void flush_table(struct status_ctx *ctx)
@@ -55,7 +55,7 @@ static void flush_table(struct status_ctx *ctx)
         return;
     printf("%ssweep %s (version %d)\n", ctx->tables++ ? "\n" : "", ctx->name, ctx->version);
     table_print(&ctx->table, stdout, "  ");
-    table_release(&ctx->table);
+    table_free(&ctx->table);
     print_evals(ctx->reg, ctx->name);
 }
 

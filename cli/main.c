@@ -247,7 +247,7 @@ static int run_command(const struct command *c, int argc, char **argv, struct cl
     /* Commands flagged NEED_REGISTRY open it with cli_registry() once their
      * arguments parse, so a usage error is reported as one even without a registry. */
     int rc = c->fn(argc, argv, cli);
-    reg_close(cli->reg);
+    reg_free(cli->reg);
     cli->reg = NULL;
     /* A report piped into a full disk must not pretend it succeeded. */
     if (fflush(stdout) != 0 || ferror(stdout)) {

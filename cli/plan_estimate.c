@@ -61,7 +61,7 @@ static void load_base(struct base *b, const struct sweep *s, const struct data_f
         b->ok = 1;
     if (reg && b->sha256)
         reg_measured_throughput(reg, b->sha256, &b->speed);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void add_cell(char cells[][32], int i, const char *fmt, double v)
@@ -139,7 +139,7 @@ static size_t print_table(const struct plan *p, struct base *bases, size_t n_bas
     }
     sum_row(&t, "total", &total);
     table_print(&t, stdout, "");
-    table_release(&t);
+    table_free(&t);
     return missing;
 }
 
@@ -172,7 +172,7 @@ void plan_print_estimates(const struct plan *p, const char *registry_path)
     struct strbuf err = STRBUF_INIT;
     if (data_file_read(plan_dataset_path(p, d->name), &train, &err) < 0) {
         printf("estimate: none (%s)\n", err.buf);
-        sb_release(&err);
+        sb_free(&err);
         return;
     }
     struct registry *reg = NULL;
@@ -205,7 +205,7 @@ void plan_print_estimates(const struct plan *p, const char *registry_path)
         data_stats_free(&bases[i].st);
     }
     free(bases);
-    reg_close(reg);
+    reg_free(reg);
     data_file_free(&train);
-    sb_release(&err);
+    sb_free(&err);
 }

@@ -436,8 +436,8 @@ void answer_normalize(const char *answer, struct strbuf *out)
         if (out->len == prev.len && !memcmp(sb_str(out), sb_str(&prev), out->len))
             break;
     }
-    sb_release(&prev);
-    sb_release(&tmp);
+    sb_free(&prev);
+    sb_free(&tmp);
 }
 
 int answers_match(const char *predicted, const char *gold)
@@ -446,7 +446,7 @@ int answers_match(const char *predicted, const char *gold)
     answer_normalize(predicted, &p);
     answer_normalize(gold, &g);
     int same = p.len > 0 && p.len == g.len && !memcmp(p.buf, g.buf, p.len);
-    sb_release(&p);
-    sb_release(&g);
+    sb_free(&p);
+    sb_free(&g);
     return same;
 }

@@ -115,7 +115,7 @@ static void unwrap_inner_boxes(struct strbuf *out)
             return;   /* more than one box: "\boxed{1}+\boxed{2}" */
         struct strbuf inner = STRBUF_INIT;
         add_trimmed(&inner, out->buf + n + 1, out->len - n - 2);
-        sb_release(out);
+        sb_free(out);
         *out = inner;
     }
 }

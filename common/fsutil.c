@@ -107,7 +107,7 @@ int atomic_open(struct atomic_file *af, const char *path, struct strbuf *err)
     }
     if (af->fd < 0) {
         sb_addf(err, "cannot create a temporary file beside '%s': %s", path, strerror(errno));
-        sb_release(&tmp);
+        sb_free(&tmp);
         return -1;
     }
     af->tmp = sb_detach(&tmp);
@@ -178,7 +178,7 @@ int read_file(const char *path, char **data, size_t *len, struct strbuf *err)
     fclose(f);
     if (failed) {
         sb_addf(err, "cannot read '%s': %s", path, strerror(saved));
-        sb_release(&sb);
+        sb_free(&sb);
         return -1;
     }
     *len = sb.len;

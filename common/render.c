@@ -331,6 +331,6 @@ int render_dataset_fields(const json_t *config, const char *name, struct render_
     int rc = render_fields_from_json(json_object_get(ds, "fields"), f, &why);
     if (rc < 0)
         sb_addf(err, "datasets.%s.%s", name, why.buf);
-    sb_release(&why);
+    sb_free(&why);
     return rc;
 }

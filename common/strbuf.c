@@ -68,7 +68,7 @@ char *sb_detach(struct strbuf *sb)
     return s;
 }
 
-void sb_release(struct strbuf *sb)
+void sb_free(struct strbuf *sb)
 {
     free(sb->buf);
     sb->buf = NULL;

@@ -29,6 +29,6 @@ void sb_reset(struct strbuf *sb);
 const char *sb_str(const struct strbuf *sb);
 /* Caller owns the returned string; the buffer is left empty. Never NULL. */
 char *sb_detach(struct strbuf *sb);
-void sb_release(struct strbuf *sb);
+void sb_free(struct strbuf *sb);
 
 #endif

@@ -43,11 +43,11 @@ void table_print(const struct table *t, FILE *out, const char *indent)
             line.buf[--line.len] = '\0';
         fprintf(out, "%s\n", line.buf);
     }
-    sb_release(&line);
+    sb_free(&line);
     free(width);
 }
 
-void table_release(struct table *t)
+void table_free(struct table *t)
 {
     for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
         free(t->cells[i]);

@@ -20,6 +20,6 @@ void table_init(struct table *t, const char *const *header);
 /* Append a row of n_cols cells; NULL cells print as "-". */
 void table_add(struct table *t, const char *const *cells);
 void table_print(const struct table *t, FILE *out, const char *indent);
-void table_release(struct table *t);
+void table_free(struct table *t);
 
 #endif

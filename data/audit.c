@@ -50,16 +50,16 @@ static int reduce(struct audit *a, size_t n_in, struct strbuf *err)
             if (render_parts(it->row->row, a->in[i].fields, &it->raw_problem, &it->completion,
                              &why) < 0) {
                 sb_addf(err, "%s:%ld: %s", f->path, it->row->line, why.buf);
-                sb_release(&canon);
-                sb_release(&why);
+                sb_free(&canon);
+                sb_free(&why);
                 return -1;
             }
             text_canon(it->raw_problem ? it->raw_problem : "", &canon);
             it->problem = xstrdup(canon.buf);
         }
     }
-    sb_release(&canon);
-    sb_release(&why);
+    sb_free(&canon);
+    sb_free(&why);
     return 0;
 }
 
@@ -295,8 +295,8 @@ static void answers(struct audit *a, size_t n_in)
     json_object_set_new(g.obj, "min_boxed", json_real(a->cfg->min_boxed));
     json_object_set_new(g.obj, "mismatched", json_integer(mismatched));
     extractor_free(&x);
-    sb_release(&err);
-    sb_release(&got);
+    sb_free(&err);
+    sb_free(&got);
     /* The count compared with the limit is the mismatches; the boxed share has
      * its own floor. */
     long unboxed = g.count - mismatched;
@@ -384,8 +384,8 @@ static void duplicates(struct audit *a, size_t n_in)
         free(keys[i]);
     free(keys);
     u64map_free(&seen);
-    sb_release(&sb);
-    sb_release(&c);
+    sb_free(&sb);
+    sb_free(&c);
     gate_end(a, GATE_DUPLICATES, &g, a->cfg->max_duplicates, 0, NULL);
 }
 

@@ -53,7 +53,7 @@ static const char *add_number(const char *s, struct strbuf *out)
             sb_add(out, frac, n);
         }
     }
-    sb_release(&digits);
+    sb_free(&digits);
     return s;
 }
 

@@ -69,8 +69,8 @@ static int add_line(struct lines *ls, const char *path, long lineno, const char 
         ls->l[ls->n].text = xstrdup(text);
         ls->l[ls->n++].group = group_of(ls, canon.buf);
     }
-    sb_release(&why);
-    sb_release(&canon);
+    sb_free(&why);
+    sb_free(&canon);
     json_decref(row);
     return rc;
 }

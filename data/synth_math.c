@@ -275,8 +275,8 @@ json_t *synth_math_problem(uint64_t *rng, int held_out)
     snprintf(ans, sizeof(ans), "%ld", answer);
     json_t *row = json_pack("{s:s,s:s,s:s,s:s}", "problem", g.problem.buf, "generated_solution",
                             g.solution.buf, "expected_answer", ans, "problem_source", g.source);
-    sb_release(&g.problem);
-    sb_release(&g.solution);
+    sb_free(&g.problem);
+    sb_free(&g.solution);
     return row;
 }
 
@@ -297,7 +297,7 @@ static int seen_add(struct seen *s, const char *problem)
     size_t pos = 0, i;
     while (u64map_next(&s->map, h, &pos, &i))
         if (!strcmp(s->texts[i], canon.buf)) {
-            sb_release(&canon);
+            sb_free(&canon);
             return 0;
         }
     s->texts = xgrow(s->texts, s->n + 1, &s->alloc, sizeof(char *));

@@ -15,7 +15,7 @@ long example_tokens(const struct tokenizer *tok, const char *prompt, size_t prom
     int add_bos = tok->bos_id >= 0, add_eos = tok->eos_id >= 0;
     tokenizer_encode(tok, sb_str(&full), full.len, add_bos, add_eos, &ids, &n);
     free(ids);
-    sb_release(&full);
+    sb_free(&full);
     return (long)n;
 }
 
@@ -113,9 +113,9 @@ int data_stats_compute(const struct data_file *f, const struct render_contract *
         }
         out->tokens[i] = example_tokens(tok, sb_str(&p), p.len, sb_str(&c), c.len);
     }
-    sb_release(&p);
-    sb_release(&c);
-    sb_release(&why);
+    sb_free(&p);
+    sb_free(&c);
+    sb_free(&why);
     if (rc_ < 0) {
         data_stats_free(out);
         return -1;

@@ -33,7 +33,7 @@ static int gold_of(const json_t *row, const struct render_fields *f, const char 
     if (!extract_answer(x, completion, &g)) {
         sb_adds(why, "no answer to score against: the contract's extractor finds none in the "
                 "row's reference completion");
-        sb_release(&g);
+        sb_free(&g);
         return -1;
     }
     e->gold = sb_detach(&g);
@@ -64,7 +64,7 @@ static int add_row(struct bench *b, const char *line, long lineno, const char *p
         struct strbuf index = STRBUF_INIT;
         sb_addf(&index, "%zu", b->n);
         e.id = id ? value_text(id) : sb_detach(&index);
-        sb_release(&index);
+        sb_free(&index);
         size_t n = 0;
         tokenizer_encode(tok, sb_str(&prompt), prompt.len, tok->bos_id >= 0, 0, &e.ids, &n);
         e.n_ids = (int)n;
@@ -76,9 +76,9 @@ static int add_row(struct bench *b, const char *line, long lineno, const char *p
         free(e.gold);
         sb_addf(err, "%s:%ld: %s", path, lineno, why.buf);
     }
-    sb_release(&prompt);
-    sb_release(&completion);
-    sb_release(&why);
+    sb_free(&prompt);
+    sb_free(&completion);
+    sb_free(&why);
     json_decref(row);
     return rc_;
 }

@@ -58,14 +58,14 @@ static void rows_free(struct rows *r)
     free(r->want);
 }
 
-enum data_status eval_complete(const struct model *m, const struct tokenizer *tok,
+enum train_data_status eval_complete(const struct model *m, const struct tokenizer *tok,
                                const char *path, int threads, struct complete_result *out,
                                struct strbuf *err)
 {
     memset(out, 0, sizeof(*out));
     struct rows r = { .tok = tok, .path = path, .err = err };
     enum jsonl_status js = jsonl_each(path, add_row, &r, err);
-    enum data_status st = js == JSONL_OK ? DATA_OK
+    enum train_data_status st = js == JSONL_OK ? DATA_OK
                         : js == JSONL_STOPPED ? DATA_BAD_ROW : DATA_UNREADABLE;
     if (st == DATA_OK && r.n == 0) {
         sb_addf(err, "%s: no rows", path);

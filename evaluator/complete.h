@@ -11,7 +11,7 @@
  * the completion byte for byte. A completion holding "\n" could never match and
  * is refused.
  *
- * Errors: eval_complete() returns an enum data_status (DATA_UNREADABLE, or
+ * Errors: eval_complete() returns an enum train_data_status (DATA_UNREADABLE, or
  * DATA_BAD_ROW for a row that is not such an object) and appends one message
  * naming the file (and line) to *err. Nothing here prints or exits.
  *
@@ -20,7 +20,7 @@
 #ifndef MAINLINE_EVALUATOR_COMPLETE_H
 #define MAINLINE_EVALUATOR_COMPLETE_H
 
-#include "data.h"
+#include "train_data.h"
 #include "model.h"
 #include "tokenizer.h"
 
@@ -31,7 +31,7 @@ struct complete_result {
     long correct;    /* rows continued with exactly their completion */
 };
 
-enum data_status eval_complete(const struct model *m, const struct tokenizer *tok,
+enum train_data_status eval_complete(const struct model *m, const struct tokenizer *tok,
                                const char *path, int threads, struct complete_result *out,
                                struct strbuf *err);
 

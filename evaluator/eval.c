@@ -70,7 +70,7 @@ static json_t *text_json(const char *s, size_t n)
     struct strbuf sb = STRBUF_INIT;
     utf8_clean(s, n, &sb);
     json_t *v = json_stringn(sb.buf ? sb.buf : "", sb.len);
-    sb_release(&sb);
+    sb_free(&sb);
     return v;
 }
 
@@ -165,7 +165,7 @@ static enum eval_status write_predictions(struct eval_ctx *c, struct strbuf *err
     }
     if (rc == 0)
         rc = atomic_commit(&af, err);
-    sb_release(&got);
+    sb_free(&got);
     free(path);
     size_t n = c->bench.n;
     json_t *s = c->summary;
@@ -190,7 +190,7 @@ static enum eval_status run_retention(struct eval_ctx *c, struct strbuf *err)
     struct loss_sum acc = { 0, 0 };
     struct render_contract rc = c->rc;
     rc.fields = &c->cfg->retention_fields;
-    enum data_status st = eval_nll(&c->m, &c->tok, &rc, c->cfg->retention_path,
+    enum train_data_status st = eval_nll(&c->m, &c->tok, &rc, c->cfg->retention_path,
                                    c->cfg->max_seq_len, &acc, err);
     if (st != DATA_OK)
         return EVAL_UNREADABLE;
@@ -222,8 +222,8 @@ static int probe_prompt(const struct eval_ctx *c, const char *text, int **ids, i
         rc = -1;
     }
     json_decref(row);
-    sb_release(&prompt);
-    sb_release(&none);
+    sb_free(&prompt);
+    sb_free(&none);
     return rc;
 }
 

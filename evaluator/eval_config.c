@@ -150,7 +150,7 @@ enum eval_config_status eval_config_load(const char *path, struct eval_config *c
         rc = parse_evaluation(root, dir, c, &why);
     if (rc < 0)
         sb_addf(err, "%s: %s", path, why.buf);
-    sb_release(&why);
+    sb_free(&why);
     free(dir);
     json_decref(root);
     return rc < 0 ? EVAL_CONFIG_BAD : EVAL_CONFIG_OK;

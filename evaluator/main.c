@@ -105,12 +105,12 @@ static int exit_code(enum eval_status st)
 }
 
 /* --nll: the mean completion NLL as one JSON line on stdout. */
-static enum data_status print_nll(const struct model *m, const struct tokenizer *tok,
+static enum train_data_status print_nll(const struct model *m, const struct tokenizer *tok,
                                   const char *path, struct strbuf *err)
 {
     struct render_contract rc = { NULL, TEMPLATE_PLAIN, NULL };
     struct loss_sum acc = { 0, 0 };
-    enum data_status st = eval_nll(m, tok, &rc, path, 0, &acc, err);
+    enum train_data_status st = eval_nll(m, tok, &rc, path, 0, &acc, err);
     if (st == DATA_OK)
         printf("{\"dataset\":\"%s\",\"nll\":%.6f,\"tokens\":%ld}\n", path, loss_mean(&acc),
                acc.count);
@@ -118,11 +118,11 @@ static enum data_status print_nll(const struct model *m, const struct tokenizer 
 }
 
 /* --complete: the rows completed exactly, as one JSON line on stdout. */
-static enum data_status print_complete(const struct model *m, const struct tokenizer *tok,
+static enum train_data_status print_complete(const struct model *m, const struct tokenizer *tok,
                                        const char *path, int threads, struct strbuf *err)
 {
     struct complete_result r;
-    enum data_status st = eval_complete(m, tok, path, threads, &r, err);
+    enum train_data_status st = eval_complete(m, tok, path, threads, &r, err);
     if (st == DATA_OK)
         printf("{\"dataset\":\"%s\",\"n\":%ld,\"correct\":%ld,\"accuracy\":%.6f}\n", path, r.n,
                r.correct, (double)r.correct / (double)r.n);
@@ -137,7 +137,7 @@ static enum eval_status score_main(const struct eval_args *a, struct strbuf *err
     if (eval_weights_load(a->base_model, a->checkpoint, &m, &tok, err) < 0)
         return EVAL_UNREADABLE;
     openblas_set_num_threads(a->threads);
-    enum data_status st = a->nll ? print_nll(&m, &tok, a->nll, err)
+    enum train_data_status st = a->nll ? print_nll(&m, &tok, a->nll, err)
                                  : print_complete(&m, &tok, a->complete, a->threads, err);
     tokenizer_free(&tok);
     model_free(&m);
@@ -171,7 +171,7 @@ static int eval_main(int argc, char **argv)
     enum eval_status st = a.nll || a.complete ? score_main(&a, &err) : config_main(&a, &err);
     if (st != EVAL_OK)
         error("%s", err.len ? err.buf : "evaluation failed");
-    sb_release(&err);
+    sb_free(&err);
     if (fflush(stdout) != 0 && st == EVAL_OK) {
         error("cannot write to stdout");
         return JOB_EXIT_FAILED;

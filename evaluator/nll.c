@@ -5,17 +5,17 @@
 #include "forward.h"
 #include "nll.h"
 
-enum data_status eval_nll(const struct model *m, const struct tokenizer *tok,
+enum train_data_status eval_nll(const struct model *m, const struct tokenizer *tok,
                           const struct render_contract *rc, const char *path, long max_seq_len,
                           struct loss_sum *acc, struct strbuf *err)
 {
     long max_len = max_seq_len > 0 && max_seq_len < m->cfg.max_seq_len ? max_seq_len
                                                                         : m->cfg.max_seq_len;
-    struct data_spec spec = { rc, tok, (int)max_len, 0 };
+    struct train_data_spec spec = { rc, tok, (int)max_len, 0 };
     struct dataset ds;
-    enum data_status st = data_load(path, &spec, &ds, err);
+    enum train_data_status st = train_data_load(path, &spec, &ds, err);
     if (st != DATA_OK || ds.n == 0) {
-        data_free(&ds);
+        train_data_free(&ds);
         return st;
     }
     int B = EVAL_NLL_BATCH, T = ds.max_len - 1 > 0 ? ds.max_len - 1 : 1;
@@ -39,6 +39,6 @@ enum data_status eval_nll(const struct model *m, const struct tokenizer *tok,
     }
     batch_free(&b);
     model_acts_free(&a);
-    data_free(&ds);
+    train_data_free(&ds);
     return st;
 }

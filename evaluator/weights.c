@@ -89,7 +89,7 @@ static int read_adapter_tensors(struct lora *lo, const char *path, struct strbuf
     }
     if (rc < 0)
         sb_adds(err, " (an adapter for another base model?)");
-    sft_close(&f);
+    sft_free(&f);
     return rc;
 }
 
@@ -152,7 +152,7 @@ static int apply_tensors(struct model *m, const char *dir, struct strbuf *err)
         size_t shape[2] = { r.rows, r.cols };
         rc = sft_read_f32(&f, t, shape, r.cols == 1 ? 1 : 2, r.data, err);
     }
-    sft_close(&f);
+    sft_free(&f);
     free(path);
     return rc;
 }

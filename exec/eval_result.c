@@ -59,7 +59,7 @@ static int read_objects(const char *dir, const char *name, int required, json_t 
             sb_addf(err, "cannot read %s: %s", path.buf, strerror(errno));
             rc = -1;
         }
-        sb_release(&path);
+        sb_free(&path);
         return rc;
     }
     char *line = NULL;
@@ -79,7 +79,7 @@ static int read_objects(const char *dir, const char *name, int required, json_t 
     }
     free(line);
     fclose(f);
-    sb_release(&path);
+    sb_free(&path);
     return rc;
 }
 

@@ -27,7 +27,7 @@ int exec_read_pid_file(const char *status_path, struct exec_proc *proc)
     struct strbuf path = STRBUF_INIT;
     sb_addf(&path, "%s.pid", status_path);
     FILE *f = fopen(path.buf, "r");
-    sb_release(&path);
+    sb_free(&path);
     if (!f)
         return -1;
     int pid = 0;

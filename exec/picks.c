@@ -154,7 +154,7 @@ static int record_pick(struct sched *s, const char *param, const char *from,
 
 static int reg_release_run(struct sched *s, struct reg_exec_run *r, const char *params)
 {
-    if (reg_run_release(s->reg, r->rowid, params) != REG_OK) {
+    if (reg_run_free(s->reg, r->rowid, params) != REG_OK) {
         error("cannot release %s: %s", r->run_id, reg_errmsg(s->reg));
         return -1;
     }

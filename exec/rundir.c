@@ -39,8 +39,8 @@ int rundir_archive(const char *dir, int attempt, struct strbuf *err)
             rc = -1;
         }
     }
-    sb_release(&to);
-    sb_release(&from);
+    sb_free(&to);
+    sb_free(&from);
     return rc;
 }
 
@@ -108,7 +108,7 @@ char **command_expand(const json_t *cmd, const json_t *vars, const json_t *param
     for (size_t i = 0; i < n; i++) {
         struct strbuf sb = STRBUF_INIT;
         if (expand_one(json_string_value(json_array_get(cmd, i)), vars, params, &sb, err) < 0) {
-            sb_release(&sb);
+            sb_free(&sb);
             argv_free(argv);
             return NULL;
         }

@@ -119,7 +119,7 @@ static void ingest_job(struct sched *s, struct job *j)
                                           "stdout", s->rules, &j->stats, &j->seen_stdout,
                                           &err) < 0))
         warning("%s", err.buf);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* ---- the lock ---- */
@@ -211,7 +211,7 @@ static void reconcile_run(struct sched *s, struct reg_exec_run *r)
         struct strbuf status = STRBUF_INIT;
         sb_addf(&status, "%s/" JOB_FILE_EXIT, r->run_dir);
         exec_read_pid_file(status.buf, &proc);
-        sb_release(&status);
+        sb_free(&status);
     }
     if (same_host && proc.pid > 0 && proc_alive(proc.pid, proc.start))
         adopt(s, r, &proc);
@@ -316,7 +316,7 @@ static json_t *job_config(struct sched *s, const struct reg_exec_run *r, int att
                             "contract_sha256", s->sw.contract_sha256 ? s->sw.contract_sha256 : "",
                             "threads", s->opt.threads_per_run, "run_dir", dir,
                             "metrics", metrics.buf);
-    sb_release(&metrics);
+    sb_free(&metrics);
     add_render(cfg, s->spec.contract, json_object_get(cfg, "datasets"));
     const char *core = blas_coretype_for_jobs();
     json_object_set_new(cfg, "blas_coretype", core ? json_string(core) : json_null());
@@ -331,7 +331,7 @@ static int write_json(const char *path, const json_t *v, struct strbuf *err)
     sb_addc(&sb, '\n');
     free(text);
     int rc = write_file_atomic(path, sb.buf, sb.len, err);
-    sb_release(&sb);
+    sb_free(&sb);
     return rc;
 }
 
@@ -367,7 +367,7 @@ static json_t *job_vars(struct sched *s, const char *dir, const char *config, in
                           "sweep", s->sw.name, "threads", s->opt.threads_per_run, "attempt",
                           attempt, "metrics", metrics.buf, "stage", stage ? stage : "");
     json_object_set_new(v, "resume", json_string(resume ? "1" : "0"));
-    sb_release(&metrics);
+    sb_free(&metrics);
     return v;
 }
 
@@ -393,7 +393,7 @@ static json_t *default_command(struct sched *s, const char *program, int resume)
                             "{run_dir}", "--threads", "{threads}");
     if (resume)
         json_array_append_new(cmd, json_string("--resume"));
-    sb_release(&path);
+    sb_free(&path);
     return cmd;
 }
 
@@ -441,7 +441,7 @@ static int launch_train(struct sched *s, struct reg_exec_run *r, const char *dir
     sb_addf(&errlog, "%s/stderr.log", dir);
     struct exec_spec spec = { argv, env, dir, j->stdout_path, errlog.buf, j->status_path };
     int forked = s->ex.submit(&s->ex, &spec, &j->proc, err) == 0;
-    sb_release(&errlog);
+    sb_free(&errlog);
     if (reg_run_start(s->reg, r->rowid, attempt, !resume, forked ? j->proc.pid : 0,
                       forked ? j->proc.start : 0, proc_hostname(), dir) != REG_OK) {
         sb_addf(err, "%s%s", err->len ? "; " : "", reg_errmsg(s->reg));
@@ -467,7 +467,7 @@ static int adopt_unrecorded(struct sched *s, struct reg_exec_run *r, const char 
     sb_addf(&status, "%s/" JOB_FILE_EXIT, dir);
     struct exec_proc proc;
     int found = exec_read_pid_file(status.buf, &proc) == 0 && proc_alive(proc.pid, proc.start);
-    sb_release(&status);
+    sb_free(&status);
     if (!found || reg_run_start(s->reg, r->rowid, r->attempt + 1, 0, proc.pid, proc.start,
                                 proc_hostname(), dir) != REG_OK)
         return 0;
@@ -505,7 +505,7 @@ static int submit_train(struct sched *s, struct reg_exec_run *r, const char *dir
     argv_free(env);
     json_decref(params);
     json_decref(vars);
-    sb_release(&config);
+    sb_free(&config);
     return rc;
 }
 
@@ -544,7 +544,7 @@ static void start_train(struct sched *s, size_t i)
                       resume ? ", resuming" : "");
     }
     free(dir);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* ---- evaluation jobs ---- */
@@ -601,7 +601,7 @@ static json_t *eval_config(struct sched *s, const struct reg_eval_job *e,
     json_object_set_new(cfg, "stage", r ? json_string(r->stage) : json_null());
     const char *core = blas_coretype_for_jobs();
     json_object_set_new(cfg, "blas_coretype", core ? json_string(core) : json_null());
-    sb_release(&metrics);
+    sb_free(&metrics);
     return cfg;
 }
 
@@ -651,14 +651,14 @@ static int submit_eval(struct sched *s, struct reg_eval_job *e, struct strbuf *e
             reg_eval_job_set_pid(s->reg, e->rowid, j->proc.pid, j->proc.start);
         else
             j->stop_reason = "could not start";
-        sb_release(&errlog);
+        sb_free(&errlog);
         argv_free(env);
     }
     rc = argv ? 0 : -1;
     argv_free(argv);
     json_decref(vars);
     json_decref(params);
-    sb_release(&config);
+    sb_free(&config);
     free(dir);
     return rc;
 }
@@ -687,7 +687,7 @@ static void start_evals(struct sched *s)
         } else {
             s->started++;
         }
-        sb_release(&err);
+        sb_free(&err);
     }
     reg_eval_jobs_free(jobs, n);
 }
@@ -832,7 +832,7 @@ static void eval_finished(struct sched *s, struct job *j, const struct exec_resu
     progress_note(s, "%s %s%s%s", st == RUN_DONE ? "done  " : st == RUN_CANCELLED ? "cancel"
                                                                                   : "FAIL  ",
                   name, reason ? ": " : "", reason ? reason : "");
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* ---- watching jobs ---- */
@@ -1046,7 +1046,7 @@ static int load_spec(struct sched *s, struct strbuf *err)
                              &s->spec, &dl);
     for (size_t i = 0; rc < 0 && i < dl.n; i++)
         sb_addf(err, "%sthe recorded spec no longer loads: %s", i ? "\n" : "", dl.msgs[i]);
-    diag_release(&dl);
+    diag_free(&dl);
     return rc;
 }
 
@@ -1159,16 +1159,16 @@ int sched_run(struct sched *s)
     return summarize(s);
 }
 
-void sched_close(struct sched *s)
+void sched_free(struct sched *s)
 {
     for (size_t i = 0; i < s->n_jobs; i++)
         job_free(&s->jobs[i]);
     free(s->jobs);
     if (s->sw.rowid)
-        reg_lock_release(s->reg, s->sw.rowid, getpid());
+        reg_lock_drop(s->reg, s->sw.rowid, getpid());
     reg_exec_runs_free(s->runs, s->n_runs);
-    reg_exec_sweep_release(&s->sw);
-    sweep_release(&s->spec);
+    reg_exec_sweep_free(&s->sw);
+    sweep_free(&s->spec);
     stdout_rules_free(s->rules);
     free(s->root);
     free(s->bindir);

@@ -91,13 +91,13 @@ enum sched_status {
 
 /* Set up: load the sweep, take its lock, reconcile leftover `running` runs.
  * Prints nothing when it fails: returns why, with the message appended to *err
- * (the registry stays consistent). sched_close() either way. */
+ * (the registry stays consistent). sched_free() either way. */
 enum sched_status sched_open(struct sched *s, struct registry *reg, const char *registry_path,
                              const char *sweep_name, const struct sched_options *opt,
                              struct strbuf *err);
 /* Run until nothing is left to do (or Ctrl-C). Returns an exit code. */
 int sched_run(struct sched *s);
-void sched_close(struct sched *s);
+void sched_free(struct sched *s);
 
 /* Called from the signal handler: ask the scheduler to stop (twice: kill now). */
 void sched_interrupt(int sig);

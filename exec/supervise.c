@@ -39,7 +39,7 @@ static int write_status(const char *path, int status)
     int rc = write_file_atomic(path, buf, strlen(buf), &err);
     if (rc < 0)
         fprintf(stderr, "mainline-supervise: %s\n", err.buf);
-    sb_release(&err);
+    sb_free(&err);
     return rc;
 }
 
@@ -55,9 +55,9 @@ static void write_pid_file(const char *status_path)
     sb_addf(&text, "%d %lld\n", (int)getpid(), (long long)proc_start_time(getpid()));
     if (write_file_atomic(path.buf, text.buf, text.len, &err) < 0)
         fprintf(stderr, "mainline-supervise: %s\n", err.buf);
-    sb_release(&path);
-    sb_release(&text);
-    sb_release(&err);
+    sb_free(&path);
+    sb_free(&text);
+    sb_free(&err);
 }
 
 static int supervise_main(int argc, char **argv)

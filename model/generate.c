@@ -259,5 +259,5 @@ int generate_greedy(const struct model *m, const struct tokenizer *tok,
 void gen_results_free(struct gen_result *res, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        sb_release(&res[i].text);
+        sb_free(&res[i].text);
 }

@@ -456,7 +456,7 @@ int model_load_hf(const char *path, struct model *m, struct strbuf *err)
         rc = hf_read_weights(&f, cfg_path, &cfg, m, err);
         if (rc < 0)
             model_free(m);
-        sft_close(&f);
+        sft_free(&f);
     }
     free(cfg_path);
     free(st_path);
@@ -575,7 +575,7 @@ static int save_config(const char *path, const struct model_config *c, const cha
     sb_adds(&sb, text);
     sb_addc(&sb, '\n');
     rc = write_file_atomic(path, sb.buf, sb.len, err);
-    sb_release(&sb);
+    sb_free(&sb);
     free(text);
     return rc;
 }

@@ -206,7 +206,7 @@ static int parse_tensor(struct sft_file *f, const char *name, json_t *v, struct 
     else
         t->name = xstrdup(name);
     f->n_tensors += rc == 0;
-    sb_release(&why);
+    sb_free(&why);
     return rc;
 }
 
@@ -364,11 +364,11 @@ int sft_open(const char *path, struct sft_file *f, struct strbuf *err)
         rc = parse_header(f, text, (size_t)hlen, err);
     free(text);
     if (rc < 0)
-        sft_close(f);
+        sft_free(f);
     return rc;
 }
 
-void sft_close(struct sft_file *f)
+void sft_free(struct sft_file *f)
 {
     if (f->path && f->fd >= 0)
         close(f->fd);
@@ -631,8 +631,8 @@ int sft_write(const char *path, const struct sft_entry *entries, size_t n,
         sb_addf(err, "cannot write '%s': %s", path, sb_str(&why));
     else
         rc = write_stream_atomic(path, &header, order, n, err);
-    sb_release(&why);
-    sb_release(&header);
+    sb_free(&why);
+    sb_free(&header);
     free(order);
     return rc;
 }

@@ -15,9 +15,9 @@
  * naming the file (and the tensor) to *err. Nothing here prints or exits.
  *
  * Ownership: sft_open() fills a struct sft_file that owns its descriptor, names
- * and metadata; sft_close() releases all of it and accepts a zeroed struct.
+ * and metadata; sft_free() releases all of it and accepts a zeroed struct.
  * Tensor and metadata pointers returned by lookups are borrowed from the file and
- * live until sft_close(). sft_write() borrows everything it is given.
+ * live until sft_free(). sft_write() borrows everything it is given.
  */
 #ifndef MAINLINE_SAFETENSORS_H
 #define MAINLINE_SAFETENSORS_H
@@ -63,7 +63,7 @@ struct sft_file {
 
 /* Open and validate `path`. On failure *f is left zeroed (fd -1). */
 int sft_open(const char *path, struct sft_file *f, struct strbuf *err);
-void sft_close(struct sft_file *f);
+void sft_free(struct sft_file *f);
 
 /* The tensor called `name`, or NULL. Binary search. */
 const struct sft_tensor *sft_find(const struct sft_file *f, const char *name);

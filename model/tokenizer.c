@@ -528,7 +528,7 @@ char *tokenizer_file_for_model(const char *model_path, int vocab_size)
     dir = path_dirname(has_suffix(model_path, ".bin") ? model_path : config_path);
     if (has_suffix(model_path, ".bin") || config_says_bytes(config_path, &pad, &err) == 0)
         path = find_llama2c_tokenizer(dir, vocab_size);
-    sb_release(&err);
+    sb_free(&err);
     free(dir);
     free(config_path);
     free(weights_path);

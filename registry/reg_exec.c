@@ -57,7 +57,7 @@ enum reg_status reg_exec_sweep_latest(struct registry *reg, const char *name,
     return REG_OK;
 }
 
-void reg_exec_sweep_release(struct reg_exec_sweep *s)
+void reg_exec_sweep_free(struct reg_exec_sweep *s)
 {
     free(s->name);
     free(s->spec_path);
@@ -207,7 +207,7 @@ enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_s
     return exec_one(reg, st, "finishing a run");
 }
 
-enum reg_status reg_run_release(struct registry *reg, int64_t run, const char *params_json)
+enum reg_status reg_run_free(struct registry *reg, int64_t run, const char *params_json)
 {
     sqlite3_stmt *st;
     enum reg_status status = reg_prepare(reg,
@@ -507,7 +507,7 @@ enum reg_status reg_lock_take(struct registry *reg, int64_t sweep,
     return reg_commit(reg);
 }
 
-enum reg_status reg_lock_release(struct registry *reg, int64_t sweep, int64_t pid)
+enum reg_status reg_lock_drop(struct registry *reg, int64_t sweep, int64_t pid)
 {
     sqlite3_stmt *st;
     enum reg_status status = reg_prepare(reg,

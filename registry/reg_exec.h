@@ -27,7 +27,7 @@ enum reg_status reg_exec_load_runs(struct registry *reg, int64_t sweep_rowid,
 void reg_exec_runs_free(struct reg_exec_run *runs, size_t n);
 
 /* The sweep row (by name, latest version) with its spec text and contract. Owned
- * strings; release with reg_exec_sweep_release. */
+ * strings; release with reg_exec_sweep_free. */
 struct reg_exec_sweep {
     int64_t rowid;
     char *name;
@@ -36,7 +36,7 @@ struct reg_exec_sweep {
 };
 enum reg_status reg_exec_sweep_latest(struct registry *reg, const char *name,
                                       struct reg_exec_sweep *out);
-void reg_exec_sweep_release(struct reg_exec_sweep *s);
+void reg_exec_sweep_free(struct reg_exec_sweep *s);
 
 /* planned|failed|cancelled -> running with a new attempt. from_scratch starts a
  * new metrics lineage (base_attempt = attempt). */
@@ -50,7 +50,7 @@ enum reg_status reg_eval_job_set_pid(struct registry *reg, int64_t job, int64_t 
 enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
                                int has_exit_status, int exit_status, const char *reason);
 /* waiting -> planned with the picked values merged into params (lr column too). */
-enum reg_status reg_run_release(struct registry *reg, int64_t run, const char *params_json);
+enum reg_status reg_run_free(struct registry *reg, int64_t run, const char *params_json);
 /* failed|cancelled -> planned (for --retry-failed), keeping the attempt count. */
 enum reg_status reg_run_requeue(struct registry *reg, int64_t run);
 
@@ -119,7 +119,7 @@ typedef int (*reg_alive_fn)(const struct reg_lock_holder *holder);
 enum reg_status reg_lock_take(struct registry *reg, int64_t sweep,
                               const struct reg_lock_holder *me, reg_alive_fn alive,
                               struct reg_lock_holder *holder);
-enum reg_status reg_lock_release(struct registry *reg, int64_t sweep, int64_t pid);
+enum reg_status reg_lock_drop(struct registry *reg, int64_t sweep, int64_t pid);
 
 /* Replace the recorded file text of a sweep version whose canonical spec is
  * unchanged (only operational settings such as timeout and retries differ), and

@@ -73,7 +73,7 @@ enum reg_status reg_sweep_latest(struct registry *reg, const char *name,
     return REG_OK;
 }
 
-void reg_sweep_info_release(struct reg_sweep_info *info)
+void reg_sweep_info_free(struct reg_sweep_info *info)
 {
     if (!info)
         return;
@@ -294,7 +294,7 @@ enum reg_status reg_query_runs(struct registry *reg, const struct reg_run_query 
     sqlite3_stmt *st = NULL;
     if (status == REG_OK)
         status = reg_prepare(reg, sb_str(&sql), &st);
-    sb_release(&sql);
+    sb_free(&sql);
     if (status != REG_OK)
         return status;
     struct reg_bind b;

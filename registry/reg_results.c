@@ -304,13 +304,13 @@ enum reg_status reg_results_load(struct registry *reg, const char *name,
     if (st == REG_OK)
         st = reg_walk_sweep(reg, sql_picks, s, "reading picks", pick_row, out);
     if (st != REG_OK)
-        reg_results_release(out);
+        reg_results_free(out);
     return st;
 }
 
 /* ---- releasing ---- */
 
-static void selection_release(struct reg_res_selection *s)
+static void selection_free(struct reg_res_selection *s)
 {
     free(s->kind);
     free(s->scope);
@@ -323,11 +323,11 @@ static void selection_release(struct reg_res_selection *s)
 void reg_res_selections_free(struct reg_res_selection *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        selection_release(&s[i]);
+        selection_free(&s[i]);
     free(s);
 }
 
-static void run_release(struct reg_res_run *run)
+static void run_free(struct reg_res_run *run)
 {
     free(run->run_id);
     free(run->stage);
@@ -340,7 +340,7 @@ static void run_release(struct reg_res_run *run)
     free(run->ckpts);
 }
 
-static void eval_release(struct reg_res_eval *e)
+static void eval_free(struct reg_res_eval *e)
 {
     free(e->dataset);
     free(e->contract_sha256);
@@ -355,7 +355,7 @@ static void eval_release(struct reg_res_eval *e)
     free(e->probes);
 }
 
-void reg_results_release(struct reg_results *r)
+void reg_results_free(struct reg_results *r)
 {
     free(r->name);
     free(r->contract_json);
@@ -373,10 +373,10 @@ void reg_results_release(struct reg_results *r)
     }
     free(r->artifacts);
     for (size_t i = 0; i < r->n_runs; i++)
-        run_release(&r->runs[i]);
+        run_free(&r->runs[i]);
     free(r->runs);
     for (size_t i = 0; i < r->n_evals; i++)
-        eval_release(&r->evals[i]);
+        eval_free(&r->evals[i]);
     free(r->evals);
     reg_res_selections_free(r->picks, r->n_picks);
     memset(r, 0, sizeof(*r));

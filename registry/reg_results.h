@@ -7,7 +7,7 @@
  *
  * Same conventions as registry.h: statuses, no printing, values bound, never
  * pasted into SQL. Ownership: reg_results_load() fills a struct reg_results that
- * owns every string and array in it; release it with reg_results_release()
+ * owns every string and array in it; release it with reg_results_free()
  * (which accepts a zeroed struct).
  */
 #ifndef MAINLINE_REG_RESULTS_H
@@ -97,7 +97,7 @@ struct reg_results {
 /* Everything about the latest version of sweep `name`; REG_ERR_NOT_FOUND if none. */
 enum reg_status reg_results_load(struct registry *reg, const char *name,
                                  struct reg_results *out);
-void reg_results_release(struct reg_results *r);
+void reg_results_free(struct reg_results *r);
 
 /* The selections of `kind` recorded for the sweep under `rules_sha256`, in
  * recording order. Caller frees with reg_res_selections_free. */

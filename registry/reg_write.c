@@ -256,7 +256,7 @@ static enum reg_status insert_plan_event(struct registry *reg, const struct reg_
     if (status == REG_OK)
         status = reg_step_done(reg, st, "recording the plan event");
     sqlite3_finalize(st);
-    sb_release(&msg);
+    sb_free(&msg);
     return status;
 }
 

@@ -470,14 +470,14 @@ enum reg_status reg_open(const char *path, enum reg_open_mode mode, struct regis
     if (st != REG_OK) {
         if (errbuf && errlen)
             snprintf(errbuf, errlen, "registry '%s': %s", path, reg->errmsg);
-        reg_close(reg);
+        reg_free(reg);
         return st;
     }
     *out = reg;
     return REG_OK;
 }
 
-void reg_close(struct registry *reg)
+void reg_free(struct registry *reg)
 {
     if (!reg)
         return;

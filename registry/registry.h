@@ -42,12 +42,12 @@ struct registry;  /* opaque */
 
 /*
  * Open (and migrate) the registry at path. On success *out is the caller's and must
- * be closed with reg_close(). On failure *out is NULL and, when errbuf is not NULL,
+ * be closed with reg_free(). On failure *out is NULL and, when errbuf is not NULL,
  * a message naming the path is copied into errbuf (errlen bytes).
  */
 enum reg_status reg_open(const char *path, enum reg_open_mode mode, struct registry **out,
                          char *errbuf, size_t errlen);
-void reg_close(struct registry *reg);   /* accepts NULL */
+void reg_free(struct registry *reg);   /* accepts NULL */
 const char *reg_errmsg(const struct registry *reg);
 int reg_schema_version(struct registry *reg);
 #define REG_SCHEMA_VERSION 5
@@ -141,7 +141,7 @@ struct reg_sweep_info {
     int git_dirty;
     int n_runs;
 };
-void reg_sweep_info_release(struct reg_sweep_info *info);   /* accepts a zeroed struct */
+void reg_sweep_info_free(struct reg_sweep_info *info);   /* accepts a zeroed struct */
 
 /* The highest version of sweep `name`, or REG_ERR_NOT_FOUND. */
 enum reg_status reg_sweep_latest(struct registry *reg, const char *name,

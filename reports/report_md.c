@@ -54,7 +54,7 @@ static const char *num(const json_t *v, const char *fmt)
     report_num(&sb, v, fmt);
     char *b = bufs[k++ % 12];
     snprintf(b, 64, "%s", sb.buf);
-    sb_release(&sb);
+    sb_free(&sb);
     return b;
 }
 
@@ -149,7 +149,7 @@ static void conditions_table(const json_t *m, struct strbuf *out)
         row(out, str(GET(c, "condition")), num(GET(c, "n"), "%g"), num(GET(c, "mean"), "%.4f"),
             num(GET(c, "min"), "%.4f"), num(GET(c, "max"), "%.4f"),
             num(GET(c, "range"), "%.4f"), per.buf, NULL);
-        sb_release(&per);
+        sb_free(&per);
     }
     const json_t *base = GET(m, "baseline");
     if (json_is_object(base))
@@ -235,7 +235,7 @@ static void curves(const json_t *m, struct strbuf *out)
             sb_adds(&sb, sel ? "**" : "");
         }
         row(out, str(GET(r, "run")), sb.buf, NULL);
-        sb_release(&sb);
+        sb_free(&sb);
     }
     sb_adds(out, "\n");
 }
@@ -287,13 +287,13 @@ static void variants(const json_t *m, struct strbuf *out)
         row(out, str(GET(r, "run")), str(GET(r, "type")), num(GET(r, "trainable_pct"), "%.3f"),
             num(GET(r, "train_loss"), "%.4f"), num(GET(r, "val_nll"), "%.4f"),
             num(GET(r, "peak_rss_mb"), "%.0f"), pr.buf, NULL);
-        sb_release(&pr);
+        sb_free(&pr);
     }
     if (json_array_size(GET(m, "baseline_probes"))) {
         struct strbuf pr = STRBUF_INIT;
         probes_cell(GET(m, "baseline_probes"), &pr);
         row(out, "(base model)", "-", "-", "-", "-", "-", pr.buf, NULL);
-        sb_release(&pr);
+        sb_free(&pr);
     }
     sb_adds(out, "\n");
 }

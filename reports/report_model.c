@@ -40,7 +40,7 @@ static json_t *variant_type(const json_t *params)
         free(t);
     }
     json_t *s = json_string(sb.buf);
-    sb_release(&sb);
+    sb_free(&sb);
     return s;
 }
 

@@ -298,7 +298,7 @@ int select_compute(const struct reg_results *res, struct selection *out, struct 
     return 0;
 }
 
-void selection_release(struct selection *s)
+void selection_free(struct selection *s)
 {
     json_decref(s->doc);
     reg_res_selections_free(s->rows, s->n_rows);

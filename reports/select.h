@@ -12,7 +12,7 @@
  * rules: byte-identical document and rows.
  *
  * Ownership: select_compute() fills a struct selection the caller releases with
- * selection_release(); the document and rows are owned by it.
+ * selection_free(); the document and rows are owned by it.
  */
 #ifndef MAINLINE_SELECT_H
 #define MAINLINE_SELECT_H
@@ -36,6 +36,6 @@ struct selection {
 /* Returns 0, or -1 with a message in err (rules the registry's data cannot be
  * judged by, e.g. a compare metric other than accuracy). */
 int select_compute(const struct reg_results *res, struct selection *out, struct strbuf *err);
-void selection_release(struct selection *s);   /* accepts a zeroed struct */
+void selection_free(struct selection *s);   /* accepts a zeroed struct */
 
 #endif

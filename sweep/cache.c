@@ -43,16 +43,16 @@ int cache_open(struct cache *c, struct strbuf *err)
         struct strbuf dir = STRBUF_INIT;
         sb_addf(&dir, "%s/%s", c->root, cache_subdirs[i]);
         int rc = mkdir_p(dir.buf, err);
-        sb_release(&dir);
+        sb_free(&dir);
         if (rc < 0) {
-            cache_release(c);
+            cache_free(c);
             return -1;
         }
     }
     return 0;
 }
 
-void cache_release(struct cache *c)
+void cache_free(struct cache *c)
 {
     free(c->root);
     memset(c, 0, sizeof(*c));
@@ -88,7 +88,7 @@ static char *any_object_name(const char *dir)
         sb_addf(&sb, "%s/%s", dir, e->d_name);
         if (is_regular(sb.buf))
             found = sb_detach(&sb);
-        sb_release(&sb);
+        sb_free(&sb);
     }
     closedir(d);
     return found;
@@ -161,7 +161,7 @@ static char *index_path(const struct cache *c, const char *url)
     struct strbuf name = STRBUF_INIT;
     sb_addf(&name, "%s.json", key);
     char *path = cache_path(c, "urls", name.buf, NULL);
-    sb_release(&name);
+    sb_free(&name);
     free(key);
     return path;
 }
@@ -193,7 +193,7 @@ int cache_index_put(const struct cache *c, const char *url, const char *sha256, 
     struct strbuf body = STRBUF_INIT;
     sb_addf(&body, "%s\n", text);
     int rc = write_file_atomic(path, body.buf, body.len, err);
-    sb_release(&body);
+    sb_free(&body);
     free(path);
     free(text);
     json_decref(doc);

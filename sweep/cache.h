@@ -15,7 +15,7 @@
  *
  * Errors: int functions return 0 (or 1 where noted), or -1 with a message appended
  * to *err. Ownership: returned char * are malloc'd and the caller's; a struct cache
- * owns its root (cache_release()).
+ * owns its root (cache_free()).
  */
 #ifndef MAINLINE_CACHE_H
 #define MAINLINE_CACHE_H
@@ -31,7 +31,7 @@ struct cache {
 
 /* Find the root from the environment and create its directories. */
 int cache_open(struct cache *c, struct strbuf *err);
-void cache_release(struct cache *c);   /* accepts a zeroed struct */
+void cache_free(struct cache *c);   /* accepts a zeroed struct */
 
 /*
  * The cached file with this sha256 and name, or NULL when the object is not

@@ -28,7 +28,7 @@ void diag_add(struct diag_list *dl, const char *file, int line, int col, const c
     dl->msgs[dl->n++] = sb_detach(&sb);
 }
 
-void diag_release(struct diag_list *dl)
+void diag_free(struct diag_list *dl)
 {
     for (size_t i = 0; i < dl->n; i++)
         free(dl->msgs[i]);

@@ -23,6 +23,6 @@ struct diag_list {
 /* Append "file:line:col: <fmt>"; line/col 0 leaves out the position. */
 void diag_add(struct diag_list *dl, const char *file, int line, int col, const char *fmt, ...)
     ATTR_PRINTF(5, 6);
-void diag_release(struct diag_list *dl);
+void diag_free(struct diag_list *dl);
 
 #endif

@@ -222,14 +222,14 @@ static void setup(CURL *c, const char *url, struct transfer *t, const struct fet
             struct strbuf h = STRBUF_INIT;
             sb_addf(&h, "If-Range: %s", validator);
             *headers = curl_slist_append(*headers, h.buf);
-            sb_release(&h);
+            sb_free(&h);
         }
     }
     if (o->bearer_token && *o->bearer_token) {
         struct strbuf h = STRBUF_INIT;
         sb_addf(&h, "Authorization: Bearer %s", o->bearer_token);
         *headers = curl_slist_append(*headers, h.buf);
-        sb_release(&h);
+        sb_free(&h);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, *headers);
 }
@@ -305,7 +305,7 @@ static char *load_validator(const char *partial)
     struct strbuf ignored = STRBUF_INIT;
     if (read_file(path, &text, &len, &ignored) < 0)
         text = NULL;
-    sb_release(&ignored);
+    sb_free(&ignored);
     free(path);
     return text;
 }
@@ -319,7 +319,7 @@ static void save_validator(const char *partial, const char *validator)
         write_file_atomic(path, validator, strlen(validator), &ignored);
     else
         unlink(path);
-    sb_release(&ignored);
+    sb_free(&ignored);
     free(path);
 }
 
@@ -364,7 +364,7 @@ static int fetch_loop(const char *url, const char *name, int fd, const char *par
         res->resumed |= t.keep_body && t.offset > 0;
         if (out == ATTEMPT_OK) {
             res->bytes = file_size(fd);
-            sb_release(&why);
+            sb_free(&why);
             return 0;
         }
         if (out == ATTEMPT_RESTART && restarts++ < 2) {
@@ -379,7 +379,7 @@ static int fetch_loop(const char *url, const char *name, int fd, const char *par
                 sb_addf(err, " (gave up after %d attempts)", res->attempts);
             else if (out == ATTEMPT_FATAL)
                 sb_adds(err, " (not retried)");
-            sb_release(&why);
+            sb_free(&why);
             return -1;
         }
         retry++;

@@ -87,6 +87,6 @@ int json_diff(const json_t *old_v, const json_t *new_v, struct strbuf *out)
     struct strbuf path = STRBUF_INIT;
     sb_grow(&path, 64);
     int n = diff_at(old_v, new_v, &path, out);
-    sb_release(&path);
+    sb_free(&path);
     return n;
 }

@@ -114,21 +114,21 @@ static size_t add_artifact(struct plan *p, struct source_ctx *ctx, const char *r
                      "%s but the file has %s", role, shown, pin, p->artifacts[i].digest.sha256);
             i = (size_t)-1;
         }
-        source_file_release(&f);
+        source_file_free(&f);
     } else if (digest_file(f.path, &d, &err) < 0) {
         diag_add(dl, file, at->line, at->col, "%s%s%s: %s", role, name ? " " : "",
                  name ? name : "", err.buf);
-        source_file_release(&f);
+        source_file_free(&f);
         mark_bad(p, shown);
     } else if (pin && strcmp(pin, d.sha256) != 0) {
         diag_add(dl, file, at->line, at->col, "sha256 mismatch for %s '%s': the sweep pins %s "
                  "but the file has %s", role, shown, pin, d.sha256);
-        source_file_release(&f);
+        source_file_free(&f);
         mark_bad(p, shown);
     } else {
         i = new_artifact(p, role, name, src, &f, &d);
     }
-    sb_release(&err);
+    sb_free(&err);
     free(shown);
     return i;
 }
@@ -153,7 +153,7 @@ static void add_base_model(struct plan *p, struct source_ctx *ctx, size_t run,
     const struct ynode *at = p->runs.runs[run].stage->node;
     const struct ynode *top = ymap_get(p->sweep.doc->root, "base_model");
     size_t a = add_artifact(p, ctx, "base_model", NULL, &src, top ? top : at, dl);
-    sweep_source_release(&src);
+    sweep_source_free(&src);
     if (a == (size_t)-1)
         return;
     link_artifact(p, run, a);
@@ -186,7 +186,7 @@ static void build_canon(struct plan *p)
         struct strbuf key = STRBUF_INIT;
         sb_addf(&key, "%s/%s", p->artifacts[i].role, p->artifacts[i].name);
         json_object_set_new(arts, key.buf, json_string(p->artifacts[i].digest.sha256));
-        sb_release(&key);
+        sb_free(&key);
     }
     p->canon = json_pack("{s:O,s:o}", "spec", p->sweep.spec, "artifacts", arts);
     p->canon_text = json_canon(p->canon);
@@ -222,32 +222,32 @@ int plan_build(const char *sweep_path, const struct fetch_observer *obs, struct 
     struct source_ctx ctx;
     if (source_ctx_init(&ctx, obs, &err) < 0) {
         diag_add(dl, sweep_path, 0, 0, "%s", err.buf);
-        sb_release(&err);
+        sb_free(&err);
         goto failed;
     }
     hash_artifacts(out, &ctx, dl);
-    source_ctx_release(&ctx);
+    source_ctx_free(&ctx);
     if (dl->count != before)
         goto failed;
     build_canon(out);
     if (sweep_audit_run(&out->sweep, dataset_path, out, &out->audit, &err) < 0) {
         diag_add(dl, sweep_path, 0, 0, "data audit: %s", err.buf);
-        sb_release(&err);
+        sb_free(&err);
         goto failed;
     }
     out->audit_text = json_canon(out->audit);
     if (provenance_collect(sweep_path, &out->prov, &err) < 0) {
         diag_add(dl, sweep_path, 0, 0, "%s", err.buf);
-        sb_release(&err);
+        sb_free(&err);
         goto failed;
     }
     return 0;
 failed:
-    plan_release(out);
+    plan_free(out);
     return -1;
 }
 
-void plan_release(struct plan *p)
+void plan_free(struct plan *p)
 {
     for (size_t i = 0; i < p->n_artifacts; i++) {
         free(p->artifacts[i].name);
@@ -263,14 +263,14 @@ void plan_release(struct plan *p)
         free(p->run_artifacts[r]);
     free(p->run_artifacts);
     free(p->n_run_artifacts);
-    plan_runs_release(&p->runs);
-    sweep_release(&p->sweep);
+    plan_runs_free(&p->runs);
+    sweep_free(&p->sweep);
     json_decref(p->canon);
     free(p->canon_text);
     free(p->contract_text);
     json_decref(p->audit);
     free(p->audit_text);
-    provenance_release(&p->prov);
+    provenance_free(&p->prov);
     memset(p, 0, sizeof(*p));
 }
 

@@ -3,7 +3,7 @@
  * hashed and checked against its pin, the code's git state collected, and the
  * canonical texts (spec, contract) with their digests.
  *
- * Ownership: struct plan owns everything it points to; plan_release() frees it.
+ * Ownership: struct plan owns everything it points to; plan_free() frees it.
  */
 #ifndef MAINLINE_PLAN_H
 #define MAINLINE_PLAN_H
@@ -55,7 +55,7 @@ struct plan {
  * (audit_passed()) and decides. */
 int plan_build(const char *sweep_path, const struct fetch_observer *obs, struct plan *out,
                struct diag_list *dl);
-void plan_release(struct plan *p);
+void plan_free(struct plan *p);
 
 /* The local file of dataset `name` (a URL's place in the cache), or NULL. */
 const char *plan_dataset_path(const struct plan *p, const char *name);   /* accepts a zeroed struct */

@@ -8,7 +8,7 @@
  * cache), never prints and never exits; trouble inside git is recorded in `status`.
  *
  * Ownership: every string in struct provenance is malloc'd and owned by the struct.
- * provenance_release() frees them all and zeroes the struct, so a released or
+ * provenance_free() frees them all and zeroes the struct, so a released or
  * zeroed struct may be released again or filled again.
  */
 #include <errno.h>
@@ -145,7 +145,7 @@ static int render_patch(git_diff *diff, struct provenance *out)
     }
     if (rc == 0)
         out->diff = sb_detach(&sink.text);
-    sb_release(&sink.text);
+    sb_free(&sink.text);
     return rc;
 }
 
@@ -276,7 +276,7 @@ int provenance_collect(const char *path, struct provenance *out, struct strbuf *
     return 0;
 }
 
-void provenance_release(struct provenance *p)
+void provenance_free(struct provenance *p)
 {
     clear_fields(p);
 }

@@ -20,9 +20,9 @@ struct provenance {
  * Fill *out for the repository containing `path` (a file or directory). Returns 0
  * in every case where a struct was filled, including "not a git repository" and a
  * libgit2 error (recorded in status, not fatal); -1 only when path does not exist,
- * with a message in *err. Release with provenance_release().
+ * with a message in *err. Release with provenance_free().
  */
 int provenance_collect(const char *path, struct provenance *out, struct strbuf *err);
-void provenance_release(struct provenance *p);   /* accepts a zeroed struct */
+void provenance_free(struct provenance *p);   /* accepts a zeroed struct */
 
 #endif

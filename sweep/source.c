@@ -27,22 +27,22 @@ int source_ctx_init(struct source_ctx *ctx, const struct fetch_observer *obs,
     return 0;
 }
 
-void source_file_release(struct source_file *f)
+void source_file_free(struct source_file *f)
 {
     free(f->path);
     free(f->origin);
     memset(f, 0, sizeof(*f));
 }
 
-void source_ctx_release(struct source_ctx *ctx)
+void source_ctx_free(struct source_ctx *ctx)
 {
     for (size_t i = 0; i < ctx->n_memo; i++) {
         free(ctx->memo[i].key);
-        source_file_release(&ctx->memo[i].file);
+        source_file_free(&ctx->memo[i].file);
         free(ctx->memo[i].error);
     }
     free(ctx->memo);
-    cache_release(&ctx->cache);
+    cache_free(&ctx->cache);
     memset(ctx, 0, sizeof(*ctx));
 }
 
@@ -155,7 +155,7 @@ static int open_member(struct source_ctx *ctx, const char *archive, const char *
         rc = unpack_member(dir, member, out, &why);
         if (rc < 0)
             sb_addf(err, "archive '%s': %s", archive, why.buf);
-        sb_release(&why);
+        sb_free(&why);
     }
     free(dir);
     return rc;
@@ -198,7 +198,7 @@ static int locate(struct source_ctx *ctx, const struct sweep_source *src, char *
         /* The pin is the member's when there is one: the archive is unpinned. */
         rc = fetch_cached(ctx, &u, src->member ? NULL : src->sha256_pin, &opts, file, f, err);
     }
-    surl_release(&u);
+    surl_free(&u);
     return rc;
 }
 
@@ -237,7 +237,7 @@ int source_resolve(struct source_ctx *ctx, const struct sweep_source *src,
         const struct source_memo *m = &ctx->memo[i];
         if (strcmp(m->key, key.buf) != 0)
             continue;
-        sb_release(&key);
+        sb_free(&key);
         if (m->error) {
             sb_adds(err, m->error);
             return -1;
@@ -258,6 +258,6 @@ int source_resolve(struct source_ctx *ctx, const struct sweep_source *src,
         sb_adds(err, why.buf);
     else
         copy_file(out, &f);
-    sb_release(&why);
+    sb_free(&why);
     return rc;
 }

@@ -10,8 +10,8 @@
  * again, as for any local file; for an archive member, that check is the pin's.
  *
  * Errors: source_resolve returns 0, or -1 with a message appended to *err.
- * Ownership: a struct source_ctx owns its cache and memo (source_ctx_release());
- * the strings in a struct source_file are the caller's (source_file_release()).
+ * Ownership: a struct source_ctx owns its cache and memo (source_ctx_free());
+ * the strings in a struct source_file are the caller's (source_file_free()).
  */
 #ifndef MAINLINE_SOURCE_H
 #define MAINLINE_SOURCE_H
@@ -44,10 +44,10 @@ struct source_file {
  * settings in the environment are malformed. */
 int source_ctx_init(struct source_ctx *ctx, const struct fetch_observer *obs,
                     struct strbuf *err);
-void source_ctx_release(struct source_ctx *ctx);   /* accepts a zeroed struct */
+void source_ctx_free(struct source_ctx *ctx);   /* accepts a zeroed struct */
 
 int source_resolve(struct source_ctx *ctx, const struct sweep_source *src,
                    struct source_file *out, struct strbuf *err);
-void source_file_release(struct source_file *f);
+void source_file_free(struct source_file *f);
 
 #endif

@@ -21,7 +21,7 @@ void surl_split_member(const char *s, char **url, char **member)
     *member = hash ? xstrdup(hash + 1) : NULL;
 }
 
-void surl_release(struct surl *u)
+void surl_free(struct surl *u)
 {
     free(u->fetch);
     free(u->name);
@@ -104,7 +104,7 @@ static char *percent_decode(const char *s)
         }
         int hi = hexval((unsigned char)s[1]), lo = hi < 0 ? -1 : hexval((unsigned char)s[2]);
         if (lo < 0 || (hi == 0 && lo == 0)) {
-            sb_release(&sb);
+            sb_free(&sb);
             return NULL;
         }
         sb_addc(&sb, (char)(hi * 16 + lo));
@@ -188,10 +188,10 @@ static int parse_hf_url(const char *url, const char *endpoint, struct surl *out,
     struct strbuf check = STRBUF_INIT;
     if (surl_check_relative(file, &check) < 0) {
         sb_addf(err, "'%s': file '%s': %s", url, file, check.buf);
-        sb_release(&check);
+        sb_free(&check);
         return -1;
     }
-    sb_release(&check);
+    sb_free(&check);
     const char *at = memchr(org_end + 1, '@', (size_t)(repo_end - org_end - 1));
     const char *rev = at ? at + 1 : "main";
     size_t rev_len = at ? (size_t)(repo_end - at - 1) : strlen("main");

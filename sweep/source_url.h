@@ -13,7 +13,7 @@
  *
  * Errors: functions returning int return 0, or -1 with a message appended to *err.
  * Ownership: every char * a function returns or stores in a struct is malloc'd and
- * owned by the caller (surl_release() frees a struct surl).
+ * owned by the caller (surl_free() frees a struct surl).
  */
 #ifndef MAINLINE_SOURCE_URL_H
 #define MAINLINE_SOURCE_URL_H
@@ -47,7 +47,7 @@ void surl_split_member(const char *s, char **url, char **member);
  * (NULL: SURL_HF_DEFAULT_ENDPOINT). On error *out is zeroed.
  */
 int surl_parse(const char *url, const char *hf_endpoint, struct surl *out, struct strbuf *err);
-void surl_release(struct surl *u);   /* accepts a zeroed struct */
+void surl_free(struct surl *u);   /* accepts a zeroed struct */
 
 /* 1 if the name ends in an archive suffix mainline unpacks (.tar.gz, .tgz,
  * .tar.zst, .tar.xz, .tar, .zip). */

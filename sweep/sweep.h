@@ -8,7 +8,7 @@
  * "file:line:col: message". Hashing artifacts and recording the plan is plan.c's job.
  *
  * Ownership: a struct sweep owns everything it points to, including the YAML tree
- * its `node` fields borrow from; release it with sweep_release(). JSON values are
+ * its `node` fields borrow from; release it with sweep_free(). JSON values are
  * jansson references owned by the struct.
  */
 #ifndef MAINLINE_SWEEP_H
@@ -123,7 +123,7 @@ json_t *sweep_source_value(const char *file, const char *key, const struct ynode
 void sweep_source_from_json(const json_t *v, const char *dir, struct sweep_source *out);
 /* "URL#member" or the path as written, for messages. Caller frees. */
 char *sweep_source_text(const struct sweep_source *src);
-void sweep_source_release(struct sweep_source *src);   /* accepts a zeroed struct */
+void sweep_source_free(struct sweep_source *src);   /* accepts a zeroed struct */
 
 /* Seconds in "90", "90s", "30m", "2h", "1h30m", "1d"; -1 when malformed. */
 double parse_duration(const char *s);
@@ -138,7 +138,7 @@ int sweep_load(const char *path, struct sweep *out, struct diag_list *diags);
 /* Same, from a buffer; `file` labels diagnostics and anchors relative paths. */
 int sweep_load_text(const char *file, const char *text, size_t len, struct sweep *out,
                     struct diag_list *diags);
-void sweep_release(struct sweep *s);   /* accepts a zeroed struct */
+void sweep_free(struct sweep *s);   /* accepts a zeroed struct */
 
 const struct sweep_dataset *sweep_find_dataset(const struct sweep *s, const char *name);
 /* The render contract rows of dataset `d` go through (d may be NULL: no mapping).
@@ -166,7 +166,7 @@ struct plan_runs {
 /* Expand every stage. Returns 0, or -1 with diagnostics (duplicate ids, picks that
  * cannot be satisfied...). */
 int sweep_expand(const struct sweep *s, struct plan_runs *out, struct diag_list *diags);
-void plan_runs_release(struct plan_runs *pr);
+void plan_runs_free(struct plan_runs *pr);
 
 
 #endif

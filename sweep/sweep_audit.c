@@ -207,7 +207,7 @@ static void free_list(char **list, size_t n)
     free(list);
 }
 
-void sweep_audit_release(struct audit_config *a)
+void sweep_audit_free(struct audit_config *a)
 {
     free_list(a->train, a->n_train);
     free_list(a->valid, a->n_valid);

@@ -5,7 +5,7 @@
  * loaded; problems go to the diag list as "file:line:col: message".
  *
  * Ownership: the strings of struct audit_config are owned by it;
- * sweep_audit_release() frees them and accepts a zeroed struct.
+ * sweep_audit_free() frees them and accepts a zeroed struct.
  */
 #ifndef MAINLINE_SWEEP_AUDIT_H
 #define MAINLINE_SWEEP_AUDIT_H
@@ -15,7 +15,7 @@
 /* Fill s->audit from root's `audit:` (or the defaults when it is absent). */
 void sweep_load_audit(const char *file, const struct ynode *root, struct sweep *s,
                       struct diag_list *dl);
-void sweep_audit_release(struct audit_config *a);
+void sweep_audit_free(struct audit_config *a);
 
 /* The patterns seed 001 searched for, used when `suspicious:` is not given. */
 extern const char *const audit_default_suspicious[];

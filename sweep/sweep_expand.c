@@ -297,7 +297,7 @@ static void check_from(const struct sweep *s, const struct plan_runs *pr,
     describe_group(r->params, pick, &group);
     diag_add(dl, s->file, f->node->line, f->node->col, "run '%s' takes '%s' from stage '%s', "
              "which has no runs with %s", r->id, f->param, f->stage, group.buf);
-    sb_release(&group);
+    sb_free(&group);
 }
 
 static void check_picks(const struct sweep *s, const struct plan_runs *pr,
@@ -361,11 +361,11 @@ int sweep_expand(const struct sweep *s, struct plan_runs *out, struct diag_list 
     check_picks(s, out, diags);
     if (diags->count == before)
         return 0;
-    plan_runs_release(out);
+    plan_runs_free(out);
     return -1;
 }
 
-void plan_runs_release(struct plan_runs *pr)
+void plan_runs_free(struct plan_runs *pr)
 {
     for (size_t i = 0; i < pr->n; i++) {
         free(pr->runs[i].id);

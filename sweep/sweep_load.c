@@ -289,7 +289,7 @@ static void load_conditions(struct loader *L, const struct ynode *map)
         struct strbuf where = STRBUF_INIT;
         sb_addf(&where, "condition '%s'", k->str);
         c->params = load_params(L, v, where.buf, NULL);
-        sb_release(&where);
+        sb_free(&where);
         if (json_object_get(c->params, "condition")) {
             diag_add(L->dl, AT(v), "condition '%s' cannot set 'condition'", c->name);
             json_object_del(c->params, "condition");
@@ -792,7 +792,7 @@ static void report_cycle(struct loader *L, const size_t *state)
     sb_adds(&path, s->stages[first].name);
     diag_add(L->dl, AT(s->stages[first].node), "stages need each other in a cycle: %s",
              path.buf);
-    sb_release(&path);
+    sb_free(&path);
     free(seen);
 }
 
@@ -1170,7 +1170,7 @@ int sweep_load_text(const char *file, const char *text, size_t len, struct sweep
     if (diags->count == before)
         return 0;
 failed:
-    sweep_release(out);
+    sweep_free(out);
     return -1;
 }
 
@@ -1182,7 +1182,7 @@ int sweep_load(const char *path, struct sweep *out, struct diag_list *diags)
     if (read_file(path, &text, &len, &err) < 0) {
         memset(out, 0, sizeof(*out));
         diag_add(diags, path, 0, 0, "%s", err.buf);
-        sb_release(&err);
+        sb_free(&err);
         return -1;
     }
     int rc = sweep_load_text(path, text, len, out, diags);
@@ -1190,7 +1190,7 @@ int sweep_load(const char *path, struct sweep *out, struct diag_list *diags)
     return rc;
 }
 
-static void stage_release(struct sweep_stage *st)
+static void stage_free(struct sweep_stage *st)
 {
     free(st->name);
     for (size_t i = 0; i < st->n_needs; i++)
@@ -1217,7 +1217,7 @@ static void stage_release(struct sweep_stage *st)
     }
 }
 
-void sweep_release(struct sweep *s)
+void sweep_free(struct sweep *s)
 {
     free(s->file);
     free(s->dir);
@@ -1227,7 +1227,7 @@ void sweep_release(struct sweep *s)
     json_decref(s->spec);
     for (size_t i = 0; i < s->n_datasets; i++) {
         free(s->datasets[i].name);
-        sweep_source_release(&s->datasets[i].src);
+        sweep_source_free(&s->datasets[i].src);
         render_fields_free(&s->datasets[i].fields);
     }
     free(s->datasets);
@@ -1238,11 +1238,11 @@ void sweep_release(struct sweep *s)
     free(s->conditions);
     json_decref(s->defaults);
     for (size_t i = 0; i < s->n_stages; i++)
-        stage_release(&s->stages[i]);
+        stage_free(&s->stages[i]);
     free(s->stages);
     json_decref(s->contract);
     free(s->render_system);
-    sweep_audit_release(&s->audit);
+    sweep_audit_free(&s->audit);
     json_decref(s->trainer_cmd);
     json_decref(s->parse_stdout);
     json_decref(s->evaluator_cmd);

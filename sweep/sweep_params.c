@@ -92,7 +92,7 @@ static json_t *check_choice(const char *file, const struct param_def *def, const
     else
         diag_add(dl, file, n->line, n->col, "'%s' cannot be '%s' (one of: %s)", key, n->str,
                  sb.buf);
-    sb_release(&sb);
+    sb_free(&sb);
     return NULL;
 }
 

@@ -33,8 +33,8 @@ static int add_url(json_t *obj, const char *file, const char *key, const struct 
     int rc = surl_parse(url, NULL, &u, &err);
     if (rc < 0)
         diag_add(dl, file, v->line, v->col, "'%s': %s", key, err.buf);
-    surl_release(&u);
-    sb_release(&err);
+    surl_free(&u);
+    sb_free(&err);
     if (rc == 0) {
         json_object_set_new(obj, "url", json_string(url));
         if (member)
@@ -108,7 +108,7 @@ static int check_member(json_t *obj, const char *file, const char *key, const st
         diag_add(dl, file, n->line, n->col, "'%s' member '%s': %s", key, member, err.buf);
         rc = -1;
     }
-    sb_release(&err);
+    sb_free(&err);
     return rc;
 }
 
@@ -203,7 +203,7 @@ char *sweep_source_text(const struct sweep_source *src)
     return sb_detach(&sb);
 }
 
-void sweep_source_release(struct sweep_source *src)
+void sweep_source_free(struct sweep_source *src)
 {
     free(src->path);
     free(src->url);

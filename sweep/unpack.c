@@ -211,7 +211,7 @@ int unpack_archive(const char *archive, const char *dest, struct strbuf *err)
     sb_addf(&tmp, "%s.tmp-XXXXXX", dest);
     if (!mkdtemp(tmp.buf)) {
         sb_addf(err, "cannot create a directory beside '%s': %s", dest, strerror(errno));
-        sb_release(&tmp);
+        sb_free(&tmp);
         return -1;
     }
     struct archive *in = open_reader(archive, err);
@@ -226,7 +226,7 @@ int unpack_archive(const char *archive, const char *dest, struct strbuf *err)
     struct stat st;
     if (stat(tmp.buf, &st) == 0)
         remove_tree(tmp.buf);
-    sb_release(&tmp);
+    sb_free(&tmp);
     return rc;
 }
 

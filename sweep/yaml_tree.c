@@ -48,7 +48,7 @@ static int fail(struct builder *b, yaml_mark_t mark, const char *fmt, const char
     struct strbuf sb = STRBUF_INIT;
     sb_addf(&sb, fmt, arg);
     diag_add(b->diags, b->doc->file, (int)mark.line + 1, (int)mark.column + 1, "%s", sb.buf);
-    sb_release(&sb);
+    sb_free(&sb);
     b->failed = 1;
     return -1;
 }
@@ -335,11 +335,11 @@ static void report_parser_error(struct builder *b, yaml_parser_t *p)
     if (p->context)
         sb_addf(&sb, " (%s at line %zu)", p->context, p->context_mark.line + 1);
     diag_add(b->diags, b->doc->file, (int)mark.line + 1, (int)mark.column + 1, "%s", sb.buf);
-    sb_release(&sb);
+    sb_free(&sb);
     b->failed = 1;
 }
 
-static void builder_release(struct builder *b)
+static void builder_free(struct builder *b)
 {
     for (size_t i = 0; i < b->n_anchors; i++)
         free(b->anchors[i].name);
@@ -370,7 +370,7 @@ int ydoc_parse(const char *file, const char *text, size_t len, struct ydoc **out
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&parser);
-    builder_release(&b);
+    builder_free(&b);
     if (b.failed) {
         ydoc_free(doc);
         *out = NULL;

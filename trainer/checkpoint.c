@@ -101,7 +101,7 @@ static int write_json_file(const char *path, json_t *v, struct strbuf *err)
     sb_addc(&sb, '\n');
     free(text);
     int rc = write_file_atomic(path, sb.buf, sb.len, err);
-    sb_release(&sb);
+    sb_free(&sb);
     return rc;
 }
 
@@ -110,7 +110,7 @@ static json_t *number_json(double x)
     return x == floor(x) && fabs(x) < 1e15 ? json_integer((json_int_t)x) : json_real(x);
 }
 
-static json_t *adapter_config(const struct ckpt_content *c)
+static json_t *adapter_config(const struct checkpoint_content *c)
 {
     const struct lora *lo = c->lo;
     json_t *targets = json_array(), *layers = json_array();
@@ -139,7 +139,7 @@ static json_t *adapter_config(const struct ckpt_content *c)
                      "modules_to_save");
 }
 
-static int write_adapter(const char *dir, const struct ckpt_content *c, struct strbuf *err)
+static int write_adapter(const char *dir, const struct checkpoint_content *c, struct strbuf *err)
 {
     const struct lora *lo = c->lo;
     size_t n = (size_t)lo->n_adapters * 2;
@@ -168,7 +168,7 @@ static int write_adapter(const char *dir, const struct ckpt_content *c, struct s
 
 /* ---- trained base tensors ---- */
 
-static int write_base(const char *dir, const struct ckpt_content *c, struct strbuf *err)
+static int write_base(const char *dir, const struct checkpoint_content *c, struct strbuf *err)
 {
     const struct model_config *cfg = &c->m->cfg;
     size_t n = 0, cap = (size_t)TK_COUNT * (size_t)cfg->n_layers;
@@ -231,7 +231,7 @@ static void meta_add(struct meta_buf *mb, const char *key, const char *fmt, ...)
     mb->n++;
 }
 
-static void progress_meta(struct meta_buf *mb, const struct ckpt_content *c,
+static void progress_meta(struct meta_buf *mb, const struct checkpoint_content *c,
                           const struct train_progress *pr)
 {
     meta_add(mb, "format", "mainline-train-state-1");
@@ -254,7 +254,7 @@ static void progress_meta(struct meta_buf *mb, const struct ckpt_content *c,
     mb->n++;
 }
 
-static int write_state(const char *dir, const struct ckpt_content *c,
+static int write_state(const char *dir, const struct checkpoint_content *c,
                        const struct train_progress *pr, struct strbuf *err)
 {
     size_t n = c->opt->n, k = 0;
@@ -276,7 +276,7 @@ static int write_state(const char *dir, const struct ckpt_content *c,
     return rc;
 }
 
-int ckpt_save(const char *run_dir, const struct ckpt_content *c, const struct train_progress *pr,
+int checkpoint_save(const char *run_dir, const struct checkpoint_content *c, const struct train_progress *pr,
               long *bytes, struct strbuf *err)
 {
     char *root = ckpt_root(run_dir);
@@ -416,7 +416,7 @@ static enum ckpt_status read_state(const struct sft_file *f, const struct param_
     return rc == 0 ? CKPT_OK : CKPT_UNREADABLE;
 }
 
-enum ckpt_status ckpt_load(const char *run_dir, long step, const char *params_sha256,
+enum ckpt_status checkpoint_load(const char *run_dir, long step, const char *params_sha256,
                            const struct param_seg *segs, size_t n_segs, struct adamw *opt,
                            struct train_progress *pr, struct strbuf *err)
 {
@@ -428,13 +428,13 @@ enum ckpt_status ckpt_load(const char *run_dir, long step, const char *params_sh
         st = check_match(&f, params_sha256, opt->n, err);
     if (st == CKPT_OK)
         st = read_state(&f, segs, n_segs, opt, pr, err);
-    sft_close(&f);
+    sft_free(&f);
     free(path);
     free(dir);
     return st;
 }
 
-long ckpt_newest(const char *run_dir, long below)
+long checkpoint_newest(const char *run_dir, long below)
 {
     long *steps, best = 0;
     size_t n = list_steps(run_dir, &steps);
@@ -457,8 +457,8 @@ static double ckpt_val_nll(const char *run_dir, long step)
     double nll = NAN;
     if (sft_open(path, &f, &err) == 0 && !meta_double(&f, "val_nll", &nll))
         nll = NAN;
-    sft_close(&f);
-    sb_release(&err);
+    sft_free(&f);
+    sb_free(&err);
     free(path);
     free(dir);
     return nll;
@@ -479,7 +479,7 @@ static long best_step(const long *steps, const double *nll, size_t n)
     return best;
 }
 
-int ckpt_retain(const char *run_dir, enum keep_policy keep, long just, struct strbuf *err)
+int checkpoint_retain(const char *run_dir, enum keep_policy keep, long just, struct strbuf *err)
 {
     if (keep == KEEP_ALL)
         return 0;
@@ -510,7 +510,7 @@ int ckpt_retain(const char *run_dir, enum keep_policy keep, long just, struct st
     return rc;
 }
 
-void ckpt_clean(const char *run_dir, int all)
+void checkpoint_clean(const char *run_dir, int all)
 {
     char *root = ckpt_root(run_dir);
     DIR *d = opendir(root);

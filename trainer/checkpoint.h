@@ -49,7 +49,7 @@ struct train_progress {
 };
 
 /* What one checkpoint saves. */
-struct ckpt_content {
+struct checkpoint_content {
     const struct train_config *cfg;
     const struct model *m;           /* the trained base tensors are read from it */
     const struct trainable *tr;      /* NULL: no base tensor trains */
@@ -68,24 +68,24 @@ enum ckpt_status {
 };
 
 /* Write checkpoints/step-<pr->step>/ under run_dir; *bytes = its files' total size. */
-int ckpt_save(const char *run_dir, const struct ckpt_content *c, const struct train_progress *pr,
+int checkpoint_save(const char *run_dir, const struct checkpoint_content *c, const struct train_progress *pr,
               long *bytes, struct strbuf *err);
 
 /* The newest complete checkpoint (its state file is there) with step < below (below
  * <= 0: any), or 0 when there is none. */
-long ckpt_newest(const char *run_dir, long below);
+long checkpoint_newest(const char *run_dir, long below);
 
 /* Restore the trainable floats, the moments and *pr from checkpoint `step`. */
-enum ckpt_status ckpt_load(const char *run_dir, long step, const char *params_sha256,
+enum ckpt_status checkpoint_load(const char *run_dir, long step, const char *params_sha256,
                            const struct param_seg *segs, size_t n_segs, struct adamw *opt,
                            struct train_progress *pr, struct strbuf *err);
 
 /* After checkpoint `just` was written: delete the ones `keep` does not keep (best =
  * lowest validation NLL, the earliest on ties; last = newest). `just` always stays. */
-int ckpt_retain(const char *run_dir, enum keep_policy keep, long just, struct strbuf *err);
+int checkpoint_retain(const char *run_dir, enum keep_policy keep, long just, struct strbuf *err);
 
 /* Remove unfinished temporary directories, and with `all` every checkpoint too (a
  * fresh start in a run directory that has old ones). */
-void ckpt_clean(const char *run_dir, int all);
+void checkpoint_clean(const char *run_dir, int all);
 
 #endif

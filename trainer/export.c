@@ -101,7 +101,7 @@ static void emit_export(struct trainer *t, const char *dir)
         metrics_emit(t->mx, ev);
     else
         json_decref(ev);
-    sb_release(&why);
+    sb_free(&why);
     free(weights);
 }
 
@@ -125,6 +125,6 @@ int trainer_export(struct trainer *t, const char *dir, struct strbuf *err)
     } else {
         remove_flat_dir(tmp.buf);
     }
-    sb_release(&tmp);
+    sb_free(&tmp);
     return rc;
 }

@@ -97,7 +97,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
     int rc = a->export_dir && export_check_target(a->export_dir, &why) < 0 ? -1 : 0;
     if (rc < 0)
         error("%s", why.buf);
-    sb_release(&why);
+    sb_free(&why);
     return rc;
 }
 
@@ -116,10 +116,10 @@ static void catch_stop_signals(void)
  * temporary directories of a checkpoint cut short. */
 static void prepare_checkpoints(const char *run_dir, int resume)
 {
-    if (!resume && ckpt_newest(run_dir, 0) > 0)
+    if (!resume && checkpoint_newest(run_dir, 0) > 0)
         warning("removing the checkpoints of an earlier run in '%s/checkpoints' (pass "
                 "--resume to continue it)", run_dir);
-    ckpt_clean(run_dir, !resume);
+    checkpoint_clean(run_dir, !resume);
 }
 
 /* Set up, resume if asked, train. Failures after metrics.jsonl is open are also
@@ -178,7 +178,7 @@ static int train_main(int argc, char **argv)
         error("%s", err.len ? err.buf : "training failed");
     train_config_free(&cfg);
     free(run_dir);
-    sb_release(&err);
+    sb_free(&err);
     if (fflush(stdout) != 0 && st == TRAIN_OK) {
         error("cannot write to stdout");
         return JOB_EXIT_FAILED;

@@ -70,8 +70,8 @@ static enum train_status load_one(struct trainer *t, const char *path, long rows
 {
     struct render_contract rc = { t->cfg->render_system, t->cfg->tmpl, fields };
     long max_len = t->cfg->max_seq_len ? t->cfg->max_seq_len : t->model.cfg.max_seq_len;
-    struct data_spec spec = { &rc, &t->tok, (int)max_len, rows };
-    enum data_status st = data_load(path, &spec, ds, err);
+    struct train_data_spec spec = { &rc, &t->tok, (int)max_len, rows };
+    enum train_data_status st = train_data_load(path, &spec, ds, err);
     return st == DATA_OK ? TRAIN_OK : st == DATA_UNREADABLE ? TRAIN_UNREADABLE : TRAIN_BAD_CONFIG;
 }
 
@@ -205,7 +205,7 @@ static void plan_eval_steps(struct trainer *t)
 static void plan_steps(struct trainer *t)
 {
     const struct train_config *c = t->cfg;
-    t->steps_per_epoch = data_steps_per_epoch(t->train.n, c->batch_size);
+    t->steps_per_epoch = train_data_steps_per_epoch(t->train.n, c->batch_size);
     t->total_steps = c->epochs ? c->epochs * t->steps_per_epoch : c->max_steps;
     if (c->max_steps && c->max_steps < t->total_steps)
         t->total_steps = c->max_steps;
@@ -281,8 +281,8 @@ void trainer_free(struct trainer *t)
     free(t->order);
     batch_free(&t->batch);
     model_acts_free(&t->acts);
-    data_free(&t->valid);
-    data_free(&t->train);
+    train_data_free(&t->valid);
+    train_data_free(&t->train);
     adamw_free(&t->opt);
     free(t->segs);
     trainable_free(&t->tr);

@@ -58,7 +58,7 @@ static double peak_rss_mb(void)
 void trainer_begin_epoch(struct trainer *t)
 {
     uint64_t rng = t->pr.epoch_rng;
-    data_shuffle(t->order, t->train.n, &rng);
+    train_data_shuffle(t->order, t->train.n, &rng);
     t->next_epoch_rng = rng;
 }
 
@@ -85,7 +85,7 @@ enum train_status trainer_step(struct trainer *t, double *loss, struct strbuf *e
 {
     const struct train_config *c = t->cfg;
     size_t first, n;
-    data_batch_bounds(t->train.n, c->batch_size, t->pr.step % t->steps_per_epoch, &first, &n);
+    train_data_batch_bounds(t->train.n, c->batch_size, t->pr.step % t->steps_per_epoch, &first, &n);
     const size_t *idx = t->order + first;
     long total = 0, tokens = 0;
     for (size_t i = 0; i < n; i++)
@@ -213,10 +213,10 @@ static void emit_step_event(struct trainer *t, const char *kind, long step)
 static enum train_status save_checkpoint(struct trainer *t, double nll, long count,
                                          struct strbuf *err)
 {
-    struct ckpt_content c = { t->cfg, &t->model, t->mask, t->lora, t->segs, t->n_segs, &t->opt,
+    struct checkpoint_content c = { t->cfg, &t->model, t->mask, t->lora, t->segs, t->n_segs, &t->opt,
                               nll, count };
     long bytes = 0;
-    if (ckpt_save(t->run_dir, &c, &t->pr, &bytes, err) < 0)
+    if (checkpoint_save(t->run_dir, &c, &t->pr, &bytes, err) < 0)
         return TRAIN_FAILED;
     json_t *ev = metrics_event("checkpoint");
     json_object_set_new(ev, "step", json_integer(t->pr.step));
@@ -227,12 +227,12 @@ static enum train_status save_checkpoint(struct trainer *t, double nll, long cou
     emit(t, ev);
     say("checkpoint %s (%ld bytes)\n", path, bytes);
     struct strbuf why = STRBUF_INIT;
-    if (ckpt_retain(t->run_dir, t->cfg->keep, t->pr.step, &why) < 0) {
+    if (checkpoint_retain(t->run_dir, t->cfg->keep, t->pr.step, &why) < 0) {
         json_t *w = json_pack("{s:s,s:s}", "event", "warning", "message", why.buf);
         emit(t, w);
         say("warning: %s\n", why.buf);
     }
-    sb_release(&why);
+    sb_free(&why);
     return TRAIN_OK;
 }
 
@@ -276,10 +276,10 @@ static int is_eval_step(const struct trainer *t, long step)
 
 enum train_status trainer_resume(struct trainer *t, struct strbuf *err)
 {
-    for (long s = ckpt_newest(t->run_dir, 0); s > 0; s = ckpt_newest(t->run_dir, s)) {
+    for (long s = checkpoint_newest(t->run_dir, 0); s > 0; s = checkpoint_newest(t->run_dir, s)) {
         struct strbuf why = STRBUF_INIT;
         struct train_progress pr;
-        enum ckpt_status cs = ckpt_load(t->run_dir, s, t->cfg->params_sha256, t->segs, t->n_segs,
+        enum ckpt_status cs = checkpoint_load(t->run_dir, s, t->cfg->params_sha256, t->segs, t->n_segs,
                                         &t->opt, &pr, &why);
         if (cs == CKPT_OK && (pr.step > t->total_steps ||
                               pr.epoch != pr.step / t->steps_per_epoch)) {
@@ -296,11 +296,11 @@ enum train_status trainer_resume(struct trainer *t, struct strbuf *err)
         if (cs != CKPT_UNREADABLE) {
             if (cs == CKPT_MISMATCH)
                 sb_addf(err, "cannot resume: %s", why.buf);
-            sb_release(&why);
+            sb_free(&why);
             return cs == CKPT_OK ? TRAIN_OK : TRAIN_BAD_CONFIG;
         }
         say("warning: skipping checkpoint step-%ld: %s\n", s, why.buf);
-        sb_release(&why);
+        sb_free(&why);
     }
     say("no checkpoint to resume from: starting at step 0\n");
     return TRAIN_OK;

@@ -33,7 +33,7 @@
 
 #include "checkpoint.h"
 #include "train_config.h"
-#include "data.h"
+#include "train_data.h"
 #include "forward.h"
 #include "loss.h"
 #include "lora.h"

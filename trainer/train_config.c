@@ -124,7 +124,7 @@ static enum config_status get_choice(struct parser *p, const char *key,
     for (int i = 0; choices[i]; i++)
         sb_addf(&want, "%s%s", i ? ", " : "", choices[i]);
     enum config_status st = bad_value(p, key, v, want.buf);
-    sb_release(&want);
+    sb_free(&want);
     return st;
 }
 
@@ -663,7 +663,7 @@ enum config_status train_config_load(const char *path, struct train_config *c,
     enum config_status st = train_config_parse(root, dir, c, &why);
     if (st != CONFIG_OK)
         sb_addf(err, "%s: %s", path, why.buf);
-    sb_release(&why);
+    sb_free(&why);
     free(dir);
     json_decref(root);
     return st;

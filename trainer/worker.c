@@ -140,7 +140,7 @@ void workers_free(struct trainer *t)
         free(w->segs);
     }
     for (int i = 0; i < t->n_workers; i++)
-        sb_release(&t->workers[i].err);
+        sb_free(&t->workers[i].err);
     free(t->workers);
     t->workers = NULL;
     t->n_workers = 0;

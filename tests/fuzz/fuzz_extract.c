@@ -32,8 +32,8 @@ static const char *normal_form_properties(const char *a)
         broken = "normalizing a normal form changed it";
     else if (answers_match(a, a) != (once.len > 0))
         broken = "an answer does not match itself";
-    sb_release(&once);
-    sb_release(&twice);
+    sb_free(&once);
+    sb_free(&twice);
     return broken;
 }
 
@@ -60,8 +60,8 @@ static const char *extract_properties(const char *data, size_t len)
         extractor_free(&x);
     }
     free(text);
-    sb_release(&out);
-    sb_release(&err);
+    sb_free(&out);
+    sb_free(&err);
     return broken;
 }
 

@@ -23,11 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sweep_load_text("fuzz.yaml", (const char *)data, size, &s, &diags) == 0) {
         struct plan_runs runs;
         if (sweep_expand(&s, &runs, &diags) == 0)
-            plan_runs_release(&runs);
+            plan_runs_free(&runs);
         /* The loader's JSON view of the whole document, once more from the root. */
         json_decref(ynode_to_json(s.doc->root));
-        sweep_release(&s);
+        sweep_free(&s);
     }
-    diag_release(&diags);
+    diag_free(&diags);
     return 0;
 }

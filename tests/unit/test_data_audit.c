@@ -19,7 +19,7 @@ static void file_of(int i, const char *text)
     struct strbuf err = STRBUF_INIT;
     CHECK_INT(data_file_read(path, &files[i], &err), 0);
     unlink(path);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* The audit config of a sweep whose audit section is `audit` (YAML flow map). */
@@ -33,7 +33,7 @@ static void config(const char *audit, struct sweep *s)
     CHECK_INT(sweep_load_text("t.yaml", yaml, strlen(yaml), s, &dl), 0);
     for (size_t i = 0; i < dl.n; i++)
         fprintf(stderr, "    %s\n", dl.msgs[i]);
-    diag_release(&dl);
+    diag_free(&dl);
 }
 
 static json_t *run(const char *audit)
@@ -48,8 +48,8 @@ static json_t *run(const char *audit)
     json_t *report = NULL;
     struct strbuf err = STRBUF_INIT;
     CHECK_INT(audit_run(in, 3, &s.audit, &report, &err), 0);
-    sb_release(&err);
-    sweep_release(&s);
+    sb_free(&err);
+    sweep_free(&s);
     return report;
 }
 
@@ -175,8 +175,8 @@ static void test_skipped(void)
     in[0].fields = &f;
     CHECK_INT(audit_run(in, 1, &s.audit, &r, &err), -1);
     CHECK(strstr(err.buf, ":1: the row has no string \"nope\" (fields.prompt)") != NULL);
-    sb_release(&err);
-    sweep_release(&s);
+    sb_free(&err);
+    sweep_free(&s);
 }
 
 int main(void)

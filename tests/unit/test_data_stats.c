@@ -84,7 +84,7 @@ static void test_file_stats(void)
     CHECK_STR(err.buf, want);
     unlink(path);
     tokenizer_free(&tok);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 int main(void)

@@ -114,7 +114,7 @@ static void test_no_shared_13gram(void)
         json_decref(row);
     }
     CHECK(same > 10);
-    sb_release(&sb);
+    sb_free(&sb);
     u64map_free(&grams);
 }
 

@@ -325,7 +325,7 @@ static void generate(const struct model *m, const struct tokenizer *tok, const s
     CHECK(generate_greedy(m, tok, ps->p, NP, o, res, &err) == 0);
     if (err.len)
         fprintf(stderr, "  %s\n", err.buf);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static int same_results(const struct gen_result *a, const struct gen_result *b)
@@ -439,7 +439,7 @@ static void test_stop_rules(void)
     CHECK(generate_greedy(&m, &tok, two, 2, &o, got, &err) == -1);
     CHECK(strstr(sb_str(&err), "prompt 2 has 48 tokens") != NULL);
     gen_results_free(got, 2);
-    sb_release(&err);
+    sb_free(&err);
     gen_results_free(ref, NP);
     tokenizer_free(&tok);
     model_free(&m);

@@ -104,8 +104,8 @@ static void test_extract_table(void)
             fprintf(stderr, "    (case %zu: %s on \"%s\")\n", i, c->kind ? c->kind : "NULL",
                     c->text);
         extractor_free(&x);
-        sb_release(&err);
-        sb_release(&out);
+        sb_free(&err);
+        sb_free(&out);
     }
 }
 
@@ -123,8 +123,8 @@ static void test_extract_resets_output(void)
     CHECK_INT(extract_answer(&x, NULL, &out), 0);
     extractor_free(&x);
     extractor_free(&x);   /* twice is harmless */
-    sb_release(&out);
-    sb_release(&err);
+    sb_free(&out);
+    sb_free(&err);
 }
 
 static void expect_init_error(const char *kind, const char *pattern, const char *want)
@@ -134,7 +134,7 @@ static void expect_init_error(const char *kind, const char *pattern, const char 
     CHECK_INT(extractor_init(&x, kind, pattern, &err), -1);
     CHECK_STR(sb_str(&err), want);
     extractor_free(&x);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_extractor_init_errors(void)
@@ -152,7 +152,7 @@ static void test_extractor_init_errors(void)
     CHECK_INT(extractor_init(&x, "last_number", "(", &err), 0);
     CHECK_INT(x.has_re, 0);
     extractor_free(&x);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* ---- normalization ---- */
@@ -271,7 +271,7 @@ static void test_normalize_table(void)
     }
     answer_normalize(NULL, &out);
     CHECK_STR(sb_str(&out), "");
-    sb_release(&out);
+    sb_free(&out);
 }
 
 /* Normalizing twice changes nothing. */
@@ -283,8 +283,8 @@ static void test_normalize_is_idempotent(void)
         answer_normalize(sb_str(&once), &twice);
         CHECK_STR(sb_str(&twice), sb_str(&once));
     }
-    sb_release(&once);
-    sb_release(&twice);
+    sb_free(&once);
+    sb_free(&twice);
 }
 
 /* ---- matching ---- */
@@ -343,8 +343,8 @@ static void test_extract_then_match(void)
     CHECK_INT(extract_answer(&x, "So $x = \\boxed{\\dfrac{3}{4}\\text{ m}}$.", &got), 1);
     CHECK_INT(answers_match(sb_str(&got), "\\frac34"), 1);
     extractor_free(&x);
-    sb_release(&err);
-    sb_release(&got);
+    sb_free(&err);
+    sb_free(&got);
 }
 
 int main(void)

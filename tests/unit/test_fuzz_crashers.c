@@ -70,14 +70,14 @@ static void replay(const char *text, size_t len, struct outcome *o)
             o->runs = runs.n;
         else
             CHECK(diags.count > before);   /* a failed expansion says why */
-        plan_runs_release(&runs);
+        plan_runs_free(&runs);
         json_decref(ynode_to_json(s.doc->root));
-        sweep_release(&s);
+        sweep_free(&s);
     }
     o->seconds = now() - t0;
     o->diags = diags.count;
     o->first = diags.n ? xstrdup(diags.msgs[0]) : NULL;
-    diag_release(&diags);
+    diag_free(&diags);
 }
 
 static int replay_file(const char *path, struct outcome *o)
@@ -87,7 +87,7 @@ static int replay_file(const char *path, struct outcome *o)
     size_t len;
     if (read_file(path, &text, &len, &err) < 0) {
         fprintf(stderr, "  cannot read %s: %s\n", path, err.buf);
-        sb_release(&err);
+        sb_free(&err);
         return -1;
     }
     replay(text, len, o);
@@ -121,7 +121,7 @@ static char **list_files(const char *dir, size_t *n)
             names = xgrow(names, *n + 1, &alloc, sizeof(*names));
             names[(*n)++] = sb_detach(&path);
         }
-        sb_release(&path);
+        sb_free(&path);
     }
     closedir(d);
     if (*n)
@@ -169,7 +169,7 @@ static size_t replay_extract_dir(const char *dir)
         if (broken)
             fprintf(stderr, "    (input %s: %s)\n", files[i], broken);
         free(text);
-        sb_release(&err);
+        sb_free(&err);
         free(files[i]);
     }
     free(files);
@@ -196,7 +196,7 @@ static void expect(const char *name, int fails_at, const char *want)
         fprintf(stderr, "    (input %s: first diagnostic %s)\n", path.buf,
                 o.first ? o.first : "(none)");
     free(o.first);
-    sb_release(&path);
+    sb_free(&path);
 }
 
 enum { PASSES = 0, LOAD_FAILS = 1, EXPAND_FAILS = 2 };

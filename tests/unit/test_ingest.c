@@ -110,7 +110,7 @@ static void fixture_init(struct fixture *fx, const char *name)
     sb_reset(&sb);
     sb_addf(&sb, "%s.jsonl", name);
     fx->metrics_path = tmp_path(sb.buf);
-    sb_release(&sb);
+    sb_free(&sb);
     fixture_open_reg(fx);
     struct reg_sweep_in in = {
         .name = "ingest", .version = 1, .spec_path = "ingest.yaml",
@@ -141,10 +141,10 @@ static void fixture_init(struct fixture *fx, const char *name)
     sqlite3_busy_timeout(fx->raw, 5000);
 }
 
-static void fixture_release(struct fixture *fx)
+static void fixture_free(struct fixture *fx)
 {
     sqlite3_close(fx->raw);
-    reg_close(fx->reg);
+    reg_free(fx->reg);
     free(fx->db_path);
     free(fx->metrics_path);
     memset(fx, 0, sizeof(*fx));
@@ -157,7 +157,7 @@ static int ingest_metrics(struct fixture *fx, struct ingest_stats *stats)
     int rc = ingest_file(fx->reg, fx->run, 1, fx->metrics_path, "metrics", NULL, stats, &err);
     if (rc < 0)
         fprintf(stderr, "  ingest_file: %s\n", err.buf);
-    sb_release(&err);
+    sb_free(&err);
     return rc;
 }
 
@@ -289,8 +289,8 @@ static void test_protocol_lines(void)
     CHECK_INT(reg_ingest_offset(fx.reg, fx.run, "metrics", &off, &line), REG_OK);
     CHECK_INT(off, (long long)text.len);
     CHECK_INT(line, 8);
-    sb_release(&text);
-    fixture_release(&fx);
+    sb_free(&text);
+    fixture_free(&fx);
 }
 
 /* Lines the protocol calls malformed, each named by its line number. */
@@ -320,7 +320,7 @@ static void test_malformed_kinds(void)
     CHECK(strstr(msg, "line 5") != NULL);
     CHECK(strstr(msg, "path") != NULL);
     free(msg);
-    fixture_release(&fx);
+    fixture_free(&fx);
 }
 
 static void test_idempotent(void)
@@ -347,8 +347,8 @@ static void test_idempotent(void)
     CHECK_INT(second.events, 0);
     CHECK_INT(second.malformed, 0);
     free(before);
-    sb_release(&text);
-    fixture_release(&fx);
+    sb_free(&text);
+    fixture_free(&fx);
 }
 
 /* A line without its newline is not read; once the newline comes it is, once. */
@@ -381,7 +381,7 @@ static void test_half_written_line(void)
     CHECK_INT(reg_ingest_offset(fx.reg, fx.run, "metrics", &off, &line), REG_OK);
     CHECK_INT(off, file_size(fx.metrics_path));
     CHECK_INT(line, 2);
-    fixture_release(&fx);
+    fixture_free(&fx);
 }
 
 /* The offset lives in the registry: a new connection (a new orchestrator) reads on. */
@@ -393,7 +393,7 @@ static void test_offset_persisted(void)
     write_text(fx.metrics_path, "a", line_train);
     struct ingest_stats stats = { 0 };
     CHECK_INT(ingest_metrics(&fx, &stats), 0);
-    reg_close(fx.reg);
+    reg_free(fx.reg);
     fx.reg = NULL;
 
     fixture_open_reg(&fx);
@@ -421,8 +421,8 @@ static void test_offset_persisted(void)
     CHECK_INT(ingest_file(fx.reg, fx.run, 1, missing, "other", NULL, &again, &err), 0);
     CHECK_INT(err.len, 0);
     free(missing);
-    sb_release(&err);
-    fixture_release(&fx);
+    sb_free(&err);
+    fixture_free(&fx);
 }
 
 /* ---- trainers that only print ---- */
@@ -477,8 +477,8 @@ static void test_stdout_rules(void)
     CHECK(stdout_rules_compile(bad, &err) == NULL);
     CHECK(strstr(sb_str(&err), "Iter ([0-9]+") != NULL);
     json_decref(bad);
-    sb_release(&err);
-    fixture_release(&fx);
+    sb_free(&err);
+    fixture_free(&fx);
 }
 
 /* ---- sizes ---- */
@@ -521,7 +521,7 @@ static void test_long_line(void)
     CHECK_INT(off, file_size(fx.metrics_path));
     CHECK_INT(line, 3);
     free(big);
-    fixture_release(&fx);
+    fixture_free(&fx);
 }
 
 /* Many lines: reads cross the 1 MiB chunk and the 20000-row batch; none lost or doubled. */
@@ -559,8 +559,8 @@ static void test_many_lines(void)
     CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM (SELECT src_offset,"
                       " lag(src_offset) OVER (ORDER BY step) AS prev FROM metrics)"
                       " WHERE src_offset <= prev"), 0);
-    sb_release(&text);
-    fixture_release(&fx);
+    sb_free(&text);
+    fixture_free(&fx);
 }
 
 /* ---- an evaluator's outputs ---- */
@@ -629,8 +629,8 @@ static void test_eval_outputs(void)
     free(preds);
     free(probes);
     free(dir);
-    sb_release(&err);
-    fixture_release(&fx);
+    sb_free(&err);
+    fixture_free(&fx);
 }
 
 int main(void)

@@ -106,7 +106,7 @@ static void check_save_load(const struct model *m, const char *name)
     CHECK((back.w.lm_head == back.w.embed) == (m->cfg.tied_embeddings != 0));
     model_free(&back);
     free(dir);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static struct model_config small_config(int tied)
@@ -149,7 +149,7 @@ static void test_stories260k(void)
     model_free(&m);
     free(raw);
     free(path);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_size_mismatch(void)
@@ -177,7 +177,7 @@ static void test_size_mismatch(void)
     free(data);
     free(src);
     free(dst);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* ---- RoPE permutation ---- */
@@ -244,8 +244,8 @@ static float *write_rope_checkpoint(const char *path, float *sec[S_COUNT])
     sb_add(&sb, all, total * sizeof(float));
     if (write_file_atomic(path, sb.buf, sb.len, &err) < 0)
         fprintf(stderr, "  setup: %s\n", sb_str(&err));
-    sb_release(&sb);
-    sb_release(&err);
+    sb_free(&sb);
+    sb_free(&err);
     return all;
 }
 
@@ -320,7 +320,7 @@ static void test_rope_permutation(void)
     model_free(&m);
     free(all);
     free(path);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* ---- Hugging Face layout ---- */
@@ -345,7 +345,7 @@ static void test_tiny_base(void)
     check_save_load(&m, "tiny-base-copy");
     model_free(&m2);
     model_free(&m);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_round_trip(void)
@@ -367,7 +367,7 @@ static void test_round_trip(void)
     CHECK_INT(model_save(nested, &m, &err), 0);   /* creates parents */
     model_free(&m);
     free(nested);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* Rewrite dir/model.safetensors from m, dropping `skip`, giving `bad` a wrong
@@ -400,7 +400,7 @@ static void write_variant(const char *dir, const struct model *m, const char *sk
     if (sft_write(path, e, n, NULL, 0, &err) < 0)
         fprintf(stderr, "  setup: %s\n", sb_str(&err));
     free(path);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* Save m, rewrite its weights as write_variant() does, and load it back. */
@@ -426,7 +426,7 @@ static void expect_hf_reject(const struct model *m, const char *skip, const char
     CHECK_INT(load_variant(m, skip, bad, extra, &err), -1);
     CHECK(contains(&err, want));
     CHECK(contains(&err, "variant/model.safetensors"));
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_hf_refuses(void)
@@ -448,7 +448,7 @@ static void test_hf_refuses(void)
     expect_hf_reject(&m, NULL, NULL, "model.layers.2.mlp.up_proj.weight",
                      "unexpected tensor 'model.layers.2.mlp.up_proj.weight'");
     model_free(&m);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* lm_head.weight absent means tied whatever config.json says; present while the
@@ -475,7 +475,7 @@ static void test_hf_tying(void)
                      "unexpected tensor 'lm_head.weight' (config.json says tie_word_embeddings)");
     model_free(&m);
     free(dir);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void write_config(const char *dir, const char *json)
@@ -485,7 +485,7 @@ static void write_config(const char *dir, const char *json)
     if (write_file_atomic(path, json, strlen(json), &err) < 0)
         fprintf(stderr, "  setup: %s\n", sb_str(&err));
     free(path);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_hf_config_refuses(void)
@@ -521,7 +521,7 @@ static void test_hf_config_refuses(void)
     }
     model_free(&m);
     free(dir);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* Keys mainline does not model survive a load/save cycle through the extras. */
@@ -558,7 +558,7 @@ static void test_config_extras(void)
     free(text);
     free(extra);
     free(dir);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 int main(void)

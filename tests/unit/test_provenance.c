@@ -114,7 +114,7 @@ static void collect_ok(const char *path, struct provenance *p)
     CHECK_INT(provenance_collect(path, p, &err), 0);
     CHECK_STR(p->status, "ok");
     CHECK_STR(sb_str(&err), "");
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* ---- tests ---- */
@@ -133,9 +133,9 @@ static void test_clean_repo(void)
     CHECK_STR(p.root, real);
     CHECK_INT(p.dirty, 0);
     CHECK(p.diff == NULL);
-    provenance_release(&p);
+    provenance_free(&p);
     CHECK(p.status == NULL && p.commit == NULL && p.branch == NULL && p.root == NULL);
-    provenance_release(&p);   /* a released struct is a zeroed struct */
+    provenance_free(&p);   /* a released struct is a zeroed struct */
     free(head);
     free(repo);
 }
@@ -149,7 +149,7 @@ static void test_modified_file(void)
     CHECK_INT(p.dirty, 1);
     CHECK(contains(p.diff, "\n+a changed line\n"));
     CHECK(contains(p.diff, "diff --git a/a.txt b/a.txt\n"));
-    provenance_release(&p);
+    provenance_free(&p);
     free(repo);
 }
 
@@ -163,7 +163,7 @@ static void test_untracked_is_clean(void)
     collect_ok(repo, &p);
     CHECK_INT(p.dirty, 0);
     CHECK(p.diff == NULL);
-    provenance_release(&p);
+    provenance_free(&p);
     free(repo);
 }
 
@@ -175,7 +175,7 @@ static void test_touched_is_clean(void)
     collect_ok(repo, &p);
     CHECK_INT(p.dirty, 0);
     CHECK(p.diff == NULL);
-    provenance_release(&p);
+    provenance_free(&p);
     free(repo);
 }
 
@@ -189,7 +189,7 @@ static void test_staged_new_file(void)
     CHECK_INT(p.dirty, 1);
     CHECK(contains(p.diff, "+staged content\n"));
     CHECK(contains(p.diff, "new file mode"));
-    provenance_release(&p);
+    provenance_free(&p);
     free(repo);
 }
 
@@ -201,7 +201,7 @@ static void test_deleted_and_renamed(void)
     collect_ok(repo, &p);
     CHECK_INT(p.dirty, 1);
     CHECK(contains(p.diff, "deleted file mode"));
-    provenance_release(&p);
+    provenance_free(&p);
     free(repo);
 
     repo = new_repo("renamed", 1);
@@ -209,7 +209,7 @@ static void test_deleted_and_renamed(void)
     collect_ok(repo, &p);
     CHECK_INT(p.dirty, 1);
     CHECK(contains(p.diff, "rename to b.txt"));
-    provenance_release(&p);
+    provenance_free(&p);
     free(repo);
 }
 
@@ -225,7 +225,7 @@ static void test_typechange(void)
     CHECK_INT(p.dirty, 1);
     CHECK(contains(p.diff, "+now a file\n"));
     CHECK(contains(p.diff, "deleted file mode 120000"));
-    provenance_release(&p);
+    provenance_free(&p);
     free(repo);
 }
 
@@ -239,7 +239,7 @@ static void test_detached_head(void)
     CHECK_STR(p.branch, "HEAD");
     CHECK_STR(p.commit, head);
     CHECK_INT(p.dirty, 0);
-    provenance_release(&p);
+    provenance_free(&p);
     free(head);
     free(repo);
 }
@@ -256,7 +256,7 @@ static void test_unborn_branch(void)
     CHECK_STR(p.root, real);
     CHECK_INT(p.dirty, 0);
     CHECK(p.diff == NULL);
-    provenance_release(&p);
+    provenance_free(&p);
 
     write_file(repo, "first.txt", "first\n");
     CHECK_INT(run("git -C '%s' add first.txt", repo), 0);
@@ -264,7 +264,7 @@ static void test_unborn_branch(void)
     CHECK(p.commit == NULL);
     CHECK_INT(p.dirty, 1);
     CHECK(contains(p.diff, "+first\n"));
-    provenance_release(&p);
+    provenance_free(&p);
     free(repo);
 }
 
@@ -277,8 +277,8 @@ static void test_not_a_repository(void)
     CHECK_STR(p.status, "not a git repository");
     CHECK(p.root == NULL && p.commit == NULL && p.branch == NULL && p.diff == NULL);
     CHECK_INT(p.dirty, 0);
-    provenance_release(&p);
-    sb_release(&err);
+    provenance_free(&p);
+    sb_free(&err);
     free(dir);
 }
 
@@ -293,8 +293,8 @@ static void test_missing_path(void)
     CHECK(contains(sb_str(&err), path));
     CHECK(contains(sb_str(&err), "cannot stat"));
     CHECK(p.status == NULL);
-    provenance_release(&p);
-    sb_release(&err);
+    provenance_free(&p);
+    sb_free(&err);
     free(path);
 }
 
@@ -313,7 +313,7 @@ static void test_file_in_subdirectory(void)
     collect_ok(path, &p);
     CHECK_STR(p.root, real);
     CHECK_INT(p.dirty, 0);
-    provenance_release(&p);
+    provenance_free(&p);
     free(repo);
 }
 
@@ -335,7 +335,7 @@ static void test_huge_diff_is_truncated(void)
     size_t len = p.diff ? strlen(p.diff) : 0;
     CHECK(len <= ((size_t)8 << 20) + strlen(marker));
     CHECK(len > strlen(marker) && strcmp(p.diff + len - strlen(marker), marker) == 0);
-    provenance_release(&p);
+    provenance_free(&p);
     free(repo);
 }
 

@@ -273,7 +273,7 @@ static int collect_run(const struct reg_run_row *row, void *ud)
     return g->stop_after && g->n >= g->stop_after;
 }
 
-static void got_runs_release(struct got_runs *g)
+static void got_runs_free(struct got_runs *g)
 {
     size_t n = g->n < 16 ? g->n : 16;
     for (size_t i = 0; i < n; i++) {
@@ -283,7 +283,7 @@ static void got_runs_release(struct got_runs *g)
         for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
             free(strs[k]);
     }
-    sb_release(&g->ids);
+    sb_free(&g->ids);
     memset(g, 0, sizeof(*g));
 }
 
@@ -296,7 +296,7 @@ static enum reg_status ids_where(struct registry *reg, const char *key, enum reg
     struct got_runs g = { 0 };
     enum reg_status st = reg_query_runs(reg, &q, collect_run, &g);
     snprintf(out, len, "%s", sb_str(&g.ids));
-    got_runs_release(&g);
+    got_runs_free(&g);
     return st;
 }
 
@@ -364,20 +364,20 @@ static void test_create(void)
     CHECK_ROWS(db, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics'"
                " AND sql LIKE '%WITHOUT ROWID%'", "1");
     sqlite3_close(db);
-    reg_close(reg);
+    reg_free(reg);
 }
 
 static void test_reopen(void)
 {
     struct registry *reg = open_new("reopen.db");
     int64_t sweep = record_fixture(reg, "demo", 1);
-    reg_close(reg);
+    reg_free(reg);
     sqlite3 *db = raw_open("reopen.db");
     long long objects = raw_int(db, "SELECT count(*) FROM sqlite_master");
 
     reg = open_new("reopen.db");   /* CREATE on an existing registry: no-op */
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
-    reg_close(reg);
+    reg_free(reg);
     reg = NULL;
     CHECK_INT(reg_open(tmp_path("reopen.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
     CHECK(reg != NULL);
@@ -385,8 +385,8 @@ static void test_reopen(void)
     CHECK_INT(reg_sweep_latest(reg, "demo", &info), REG_OK);
     CHECK_INT(info.rowid, sweep);
     CHECK_INT(info.n_runs, 3);
-    reg_sweep_info_release(&info);
-    reg_close(reg);
+    reg_sweep_info_free(&info);
+    reg_free(reg);
 
     CHECK_INT(raw_int(db, "SELECT count(*) FROM sqlite_master"), objects);
     CHECK_INT(raw_int(db, "PRAGMA user_version"), REG_SCHEMA_VERSION);
@@ -457,7 +457,7 @@ static void test_migrate_from_v1(void)
     struct registry *reg = NULL;
     CHECK_INT(reg_open(tmp_path("v1.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
-    reg_close(reg);
+    reg_free(reg);
     CHECK_INT(raw_int(db, "PRAGMA user_version"), REG_SCHEMA_VERSION);
     CHECK_ROWS(db, "SELECT dataset, n, correct, summary IS NULL FROM evals", "bench|4|3|1");
     CHECK_ROWS(db, "SELECT name, audit_json IS NULL FROM sweeps", "old|1");
@@ -477,7 +477,7 @@ static void test_migrate_from_v3(void)
     struct registry *reg = NULL;
     CHECK_INT(reg_open(tmp_path("v3.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
-    reg_close(reg);
+    reg_free(reg);
     CHECK_ROWS(db, "SELECT name, path, source IS NULL FROM artifacts", "train|/d/train.jsonl|1");
     sqlite3_close(db);
 }
@@ -491,7 +491,7 @@ static void test_migrate_from_v0(void)
     struct registry *reg = NULL;
     CHECK_INT(reg_open(tmp_path("v0.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
-    reg_close(reg);
+    reg_free(reg);
     sqlite3 *db = raw_open("v0.db");
     CHECK_INT(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'sweeps'"), 1);
     sqlite3_close(db);
@@ -536,9 +536,9 @@ static void check_sweep_info(struct registry *reg, int64_t rowid)
     CHECK_STR(info.git_branch, "main");
     CHECK_INT(info.git_dirty, 1);
     CHECK_INT(info.n_runs, 3);
-    reg_sweep_info_release(&info);
+    reg_sweep_info_free(&info);
     CHECK(info.name == NULL);
-    reg_sweep_info_release(&info);   /* a released (zeroed) struct is fine */
+    reg_sweep_info_free(&info);   /* a released (zeroed) struct is fine */
     CHECK_INT(reg_sweep_latest(reg, "nope", &info), REG_ERR_NOT_FOUND);
     CHECK(info.name == NULL);
 }
@@ -598,8 +598,8 @@ static void test_record_and_read(void)
     CHECK_STR(sb_str(&ga.text), "base_model|tiny-llm|models/tiny-llm.bin|11111111|123456|-1|"
               "https://example.org/tiny.tar.gz#tiny-llm.bin");
     CHECK_INT(reg_run_artifacts(reg, 999999, collect_artifact, &ga), REG_ERR_NOT_FOUND);
-    sb_release(&ga.text);
-    got_runs_release(&g);
+    sb_free(&ga.text);
+    got_runs_free(&g);
 
     /* What is on disk: NULLs where the input had none, types, plan order, the event. */
     sqlite3 *db = raw_open("record.db");
@@ -617,7 +617,7 @@ static void test_record_and_read(void)
                " FROM events",
                "plan|1|1|3|" COMMIT "|planned sweep 'demo' version 1: 3 runs");
     sqlite3_close(db);
-    reg_close(reg);
+    reg_free(reg);
 }
 
 static void test_git_nulls(void)
@@ -633,8 +633,8 @@ static void test_git_nulls(void)
     CHECK_STR(info.git_status, "not a git repository");
     CHECK(info.git_commit == NULL && info.git_branch == NULL && info.contract_sha256 == NULL);
     CHECK_INT(info.git_dirty, 0);
-    reg_sweep_info_release(&info);
-    reg_close(reg);
+    reg_sweep_info_free(&info);
+    reg_free(reg);
 }
 
 /* ---- failures leave nothing behind ---- */
@@ -687,7 +687,7 @@ static void test_conflict(void)
     CHECK_INT(rowid, 2);
     CHECK_ROWS(db, "SELECT name, version FROM v_latest_sweeps", "demo|2");
     sqlite3_close(db);
-    reg_close(reg);
+    reg_free(reg);
 }
 
 /* ---- filters ---- */
@@ -754,12 +754,12 @@ static void test_filters_query(struct registry *reg)
     struct got_runs g = { 0 };
     CHECK_INT(reg_query_runs(reg, &q, collect_run, &g), REG_OK);
     CHECK_STR(sb_str(&g.ids), "lr-att-3e-4");
-    got_runs_release(&g);
+    got_runs_free(&g);
 
     q = (struct reg_run_query){ .run_id = "main-att-s1" };
     CHECK_INT(reg_query_runs(reg, &q, collect_run, &g), REG_OK);
     CHECK_STR(sb_str(&g.ids), "main-att-s1");
-    got_runs_release(&g);
+    got_runs_free(&g);
 
     q = (struct reg_run_query){ .sweep = "nope" };   /* no such sweep: no rows */
     CHECK_INT(reg_query_runs(reg, &q, collect_run, &g), REG_OK);
@@ -768,7 +768,7 @@ static void test_filters_query(struct registry *reg)
     g.stop_after = 1;
     CHECK_INT(reg_query_runs(reg, NULL, collect_run, &g), REG_OK);
     CHECK_INT(g.n, 1);
-    got_runs_release(&g);
+    got_runs_free(&g);
     CHECK_INT(reg_query_runs(reg, NULL, NULL, NULL), REG_ERR_INVALID);
 }
 
@@ -785,14 +785,14 @@ static void test_filters_versions(struct registry *reg)
     struct got_runs g = { .with_version = 1 };
     CHECK_INT(reg_query_runs(reg, NULL, collect_run, &g), REG_OK);
     CHECK_STR(sb_str(&g.ids), "alpha@1:lr-att-3e-4,demo@2:main-att-s1");
-    got_runs_release(&g);
+    got_runs_free(&g);
 
     g.with_version = 1;
     struct reg_run_query q = { .sweep = "demo", .all_versions = 1 };
     CHECK_INT(reg_query_runs(reg, &q, collect_run, &g), REG_OK);
     CHECK_STR(sb_str(&g.ids), "demo@1:lr-att-3e-4,demo@1:lr-base-1e-3,demo@1:main-att-s1,"
               "demo@2:main-att-s1");
-    got_runs_release(&g);
+    got_runs_free(&g);
 }
 
 /* Text columns compare as typed; params values follow the number-or-text rule. */
@@ -815,7 +815,7 @@ static void test_filters_text_columns(void)
     CHECK_WHERE(reg, "n", FILTER_EQ, "7", "lr-att-3e-4");
     CHECK_WHERE(reg, "n", FILTER_EQ, "007", "lr-att-3e-4");
     CHECK_WHERE(reg, "code", FILTER_EQ, "007", "");
-    reg_close(reg);
+    reg_free(reg);
 }
 
 static void test_filters(void)
@@ -829,7 +829,7 @@ static void test_filters(void)
     test_filters_query(reg);
     test_filters_versions(reg);
     sqlite3_close(db);
-    reg_close(reg);
+    reg_free(reg);
 }
 
 /* ---- stage summary and views ---- */
@@ -883,7 +883,7 @@ static void test_stage_summary(void)
     CHECK_SUMMARY(reg, "demo", REG_OK, "demo@2/lr_select w0 p1 r0 d0 f0 c0 =1");
     CHECK_SUMMARY(reg, "nope", REG_OK, "");
     sqlite3_close(db);
-    reg_close(reg);
+    reg_free(reg);
 }
 
 /*
@@ -931,7 +931,7 @@ static void test_views(void)
                        " VALUES (1, 2, 10, 'loss', 2.5, 0)", NULL, NULL, NULL)
           == SQLITE_CONSTRAINT);
     sqlite3_close(db);
-    reg_close(reg);
+    reg_free(reg);
 }
 
 /* ---- the audit log ---- */
@@ -943,7 +943,7 @@ static void test_log_event(void)
     struct got_runs g = { 0 };
     CHECK_INT(reg_query_runs(reg, NULL, collect_run, &g), REG_OK);
     int64_t run = g.r[0].rowid;
-    got_runs_release(&g);
+    got_runs_free(&g);
 
     CHECK_INT(reg_log_event(reg, sweep, run, "start", "started run", "{\"pid\":42}"), REG_OK);
     CHECK_INT(reg_log_event(reg, 0, 0, "note", NULL, NULL), REG_OK);
@@ -961,7 +961,7 @@ static void test_log_event(void)
     CHECK(is_utc_timestamp(ts));
     free(ts);
     sqlite3_close(db);
-    reg_close(reg);
+    reg_free(reg);
 }
 
 /* ---- names ---- */
@@ -982,7 +982,7 @@ static void test_names(void)
     CHECK_INT(reg_state_parse("done"), RUN_DONE);
     CHECK_INT(reg_state_parse("DONE"), -1);
     CHECK_STR(reg_errmsg(NULL), "no registry");
-    reg_close(NULL);
+    reg_free(NULL);
 }
 
 int main(void)

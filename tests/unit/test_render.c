@@ -138,9 +138,9 @@ static void test_field_mapping(void)
     sb_reset(&p);
     CHECK_INT(render_mapped("{\"q\": \"Q\"}", "{\"prompt\": \"q\"}", 0, &p, &c, &e), 0);
     CHECK_STR(sb_str(&c), "");
-    sb_release(&p);
-    sb_release(&c);
-    sb_release(&e);
+    sb_free(&p);
+    sb_free(&c);
+    sb_free(&e);
 }
 
 static void test_parts_and_accessors(void)
@@ -187,7 +187,7 @@ static void test_parts_and_accessors(void)
     json_decref(back);
     json_decref(fj);
     render_fields_free(&f);
-    sb_release(&e);
+    sb_free(&e);
 }
 
 int main(void)

@@ -59,7 +59,7 @@ static void test_command_expand(void)
     argv = expand("[\"x\", \"{lr\"]", "{}", "{\"lr\": 1}", &err);
     CHECK(argv == NULL);
     CHECK_STR(err.buf, "unclosed '{' in '{lr'");
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_durations(void)
@@ -86,7 +86,7 @@ static int exists(const char *dir, const char *name)
     struct strbuf p = STRBUF_INIT;
     sb_addf(&p, "%s/%s", dir, name);
     int ok = access(p.buf, F_OK) == 0;
-    sb_release(&p);
+    sb_free(&p);
     return ok;
 }
 
@@ -97,7 +97,7 @@ static void touch(const char *dir, const char *name)
     FILE *f = fopen(p.buf, "w");
     if (f)
         fclose(f);
-    sb_release(&p);
+    sb_free(&p);
 }
 
 static void test_mkdir_and_archive(void)
@@ -127,10 +127,10 @@ static void test_mkdir_and_archive(void)
     struct strbuf cmd = STRBUF_INIT;
     sb_addf(&cmd, "rm -rf '%s'", root);
     CHECK_INT(system(cmd.buf), 0);
-    sb_release(&cmd);
-    sb_release(&bad);
-    sb_release(&dir);
-    sb_release(&err);
+    sb_free(&cmd);
+    sb_free(&bad);
+    sb_free(&dir);
+    sb_free(&err);
 }
 
 int main(void)

@@ -47,8 +47,8 @@ static char *write_raw(const char *name, uint64_t hlen, const char *header, size
         sb_addc(&sb, '\0');
     if (write_file_atomic(path, sb.buf, sb.len, &err) < 0)
         fprintf(stderr, "  setup: %s\n", sb_str(&err));
-    sb_release(&sb);
-    sb_release(&err);
+    sb_free(&sb);
+    sb_free(&err);
     return path;
 }
 
@@ -72,8 +72,8 @@ static void expect_reject(const char *path, const char *const *want)
         if (!found)
             fprintf(stderr, "    message: %s\n    missing: %s\n", sb_str(&err), want[i]);
     }
-    sft_close(&f);
-    sb_release(&err);
+    sft_free(&f);
+    sb_free(&err);
 }
 
 static int count_dir_entries(const char *dir)
@@ -141,8 +141,8 @@ static void test_round_trip(void)
     sb_reset(&err);
     CHECK_INT(sft_read_f32_named(&f, "nope", shape3, 1, out, &err), -1);
     CHECK(strstr(sb_str(&err), "missing tensor 'nope'") != NULL);
-    sft_close(&f);
-    sb_release(&err);
+    sft_free(&f);
+    sb_free(&err);
     free(path);
 }
 
@@ -158,7 +158,7 @@ static void test_writer_refuses(void)
     sb_reset(&err);
     CHECK_INT(sft_write(path, reserved, 1, NULL, 0, &err), -1);
     CHECK(access(path, F_OK) != 0);
-    sb_release(&err);
+    sb_free(&err);
     free(path);
 }
 
@@ -204,9 +204,9 @@ static void test_half_file(void)
     CHECK(out[0] == 1.0f && out[1] == -2.0f);
     CHECK_INT(sft_read_f32_named(&f, "b", shape, 1, out, &err), 0);
     CHECK(out[0] == 1.0f && out[1] == 3.140625f);
-    sft_close(&f);
-    sb_release(&sb);
-    sb_release(&err);
+    sft_free(&f);
+    sb_free(&sb);
+    sb_free(&err);
     free(path);
 }
 
@@ -222,8 +222,8 @@ static void test_int_dtype(void)
     CHECK_INT(sft_open(path, &f, &err), 0);
     CHECK_INT(sft_read_f32_named(&f, "ids", shape, 1, out, &err), -1);
     CHECK(strstr(sb_str(&err), "dtype I32 cannot be read as float32") != NULL);
-    sft_close(&f);
-    sb_release(&err);
+    sft_free(&f);
+    sb_free(&err);
     free(path);
 }
 

@@ -14,8 +14,8 @@ static char *parsed(const char *url, const char *endpoint)
         sb_addf(&out, "error: %s", err.buf);
     else
         sb_addf(&out, "%s %s %s", u.kind == SURL_LOCAL ? "local" : "http", u.fetch, u.name);
-    surl_release(&u);
-    sb_release(&err);
+    surl_free(&u);
+    sb_free(&err);
     return sb_detach(&out);
 }
 
@@ -99,7 +99,7 @@ static void test_members(void)
     sb_reset(&err);
     CHECK_INT(surl_check_relative("a//x", &err), -1);
     CHECK_INT(surl_check_relative("", &err), -1);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 int main(void)

@@ -71,7 +71,7 @@ static int load(struct model *m, struct tokenizer *tok)
         rc = tokenizer_load_llama2c(SHARED "/tok512.bin", m->cfg.vocab_size, tok, &err);
     if (rc < 0)
         fprintf(stderr, "  %s\n", err.buf);
-    sb_release(&err);
+    sb_free(&err);
     return rc;
 }
 

@@ -48,11 +48,11 @@ static int expand_ok(int line, const char *yaml, struct sweep *s, struct plan_ru
         rc = sweep_expand(s, pr, &dl);
         CHECK_INT(rc, 0);
         if (rc < 0)
-            sweep_release(s);
+            sweep_free(s);
     }
     CHECK_INT(dl.count, 0);
     print_diags(&dl);
-    diag_release(&dl);
+    diag_free(&dl);
     blame(f0, line);
     return rc;
 }
@@ -74,22 +74,22 @@ static void expand_errors(int line, const char *yaml, const char *const *want)
     if (rc == 0) {
         CHECK_INT(sweep_expand(&s, &pr, &dl), -1);
         CHECK(pr.runs == NULL && pr.n == 0);   /* released on failure */
-        plan_runs_release(&pr);
-        sweep_release(&s);
+        plan_runs_free(&pr);
+        sweep_free(&s);
     }
     CHECK_INT(dl.count, n);
     for (size_t i = 0; i < n; i++)
         CHECK_STR(i < dl.n ? dl.msgs[i] : NULL, want[i]);
     if (th_failed != f0)
         print_diags(&dl);
-    diag_release(&dl);
+    diag_free(&dl);
     blame(f0, line);
 }
 
 static void release(struct sweep *s, struct plan_runs *pr)
 {
-    plan_runs_release(pr);
-    sweep_release(s);
+    plan_runs_free(pr);
+    sweep_free(s);
 }
 
 /* Run ids joined with ','. Caller frees. */
@@ -469,7 +469,7 @@ static void test_every_parameter_can_be_an_axis(void)
         }
         if (th_failed != f0)
             fprintf(stderr, "    case: grid: {%s}\n", cases[i].grid);
-        sb_release(&yaml);
+        sb_free(&yaml);
     }
 }
 
@@ -525,7 +525,7 @@ static void test_precedence_every_subset(void)
                         mask & AT_DEFAULTS ? "defaults " : "",
                         mask & AT_CONDITION ? "condition " : "",
                         mask & AT_OVERRIDES ? "overrides " : "", mask & AT_GRID ? "grid" : "");
-            sb_release(&yaml);
+            sb_free(&yaml);
         }
     }
 }
@@ -745,7 +745,7 @@ static void test_duplicate_run_ids(void)
     sb_addf(&want, "t.yaml:3:6: duplicate run id 's-targets-q_proj': two runs of stage 's' "
             "get it %s", tail);
     EXPAND_ERRORS("sweep: t\nstages:\n  s: {grid: {targets: [q_proj, [q_proj]]}}\n", want.buf);
-    sb_release(&want);
+    sb_free(&want);
 }
 
 static void test_duplicate_run_ids_across_stages(void)
@@ -761,8 +761,8 @@ static void test_duplicate_run_ids_across_stages(void)
     CHECK_INT(dl.count, 1);
     const char *want = "t.yaml:5:13: duplicate run id 'a-seed-0': ";
     CHECK(dl.n == 1 && strncmp(dl.msgs[0], want, strlen(want)) == 0);
-    sweep_release(&s);
-    diag_release(&dl);
+    sweep_free(&s);
+    diag_free(&dl);
 }
 
 static void test_too_many_runs(void)
@@ -777,7 +777,7 @@ static void test_too_many_runs(void)
     sb_adds(&yaml, "]\n");
     /* 101 x 100 = 10100 runs. */
     EXPAND_ERRORS(yaml.buf, "t.yaml:4:5: the grids expand to more than 10000 runs");
-    sb_release(&yaml);
+    sb_free(&yaml);
     /* The cap counts every stage: 2 x 6000. */
     sb_adds(&yaml, "sweep: t\nstages:\n");
     for (int st = 0; st < 2; st++) {
@@ -790,7 +790,7 @@ static void test_too_many_runs(void)
         sb_adds(&yaml, "]\n");
     }
     EXPAND_ERRORS(yaml.buf, "t.yaml:8:5: the grids expand to more than 10000 runs");
-    sb_release(&yaml);
+    sb_free(&yaml);
 }
 
 static void test_exactly_the_run_cap(void)
@@ -810,7 +810,7 @@ static void test_exactly_the_run_cap(void)
         CHECK_STR(pr.runs[9999].id, "main-seed-99-rank-100");
         release(&s, &pr);
     }
-    sb_release(&yaml);
+    sb_free(&yaml);
 }
 
 /* ---- normalized values ---- */
@@ -852,9 +852,9 @@ static void test_expand_twice_is_identical(void)
         CHECK_STR(a.runs[i].id, b.runs[i].id);
         CHECK(json_equal(a.runs[i].params, b.runs[i].params));
     }
-    plan_runs_release(&b);
-    plan_runs_release(&b);   /* a released struct can be released again */
-    diag_release(&dl);
+    plan_runs_free(&b);
+    plan_runs_free(&b);   /* a released struct can be released again */
+    diag_free(&dl);
     release(&s, &a);
 }
 

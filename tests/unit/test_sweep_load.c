@@ -42,7 +42,7 @@ static int load_ok(int line, const char *yaml, struct sweep *s)
     CHECK_INT(dl.count, 0);
     for (size_t i = 0; i < dl.n; i++)
         fprintf(stderr, "    unexpected: %s\n", dl.msgs[i]);
-    diag_release(&dl);
+    diag_free(&dl);
     blame(f0, line);
     return rc;
 }
@@ -68,8 +68,8 @@ static void expect_errors(int line, const char *yaml, const char *const *want)
     /* A refused file leaves a released (zeroed) struct behind. */
     CHECK(s.doc == NULL && s.stages == NULL && s.file == NULL && s.n_stages == 0);
     if (rc == 0)
-        sweep_release(&s);
-    diag_release(&dl);
+        sweep_free(&s);
+    diag_free(&dl);
     blame(f0, line);
 }
 
@@ -192,9 +192,9 @@ static void test_example_loads(void)
     CHECK_STR(main_st->needs[0], "lr_select");
     CHECK_JSON(main_st->overrides, "{}");   /* the from placeholder is gone */
     CHECK(main_st->pick == NULL);
-    sweep_release(&s);
+    sweep_free(&s);
     CHECK(s.name == NULL && s.doc == NULL);
-    sweep_release(&s);   /* a zeroed struct is accepted again */
+    sweep_free(&s);   /* a zeroed struct is accepted again */
 }
 
 static void test_top_level_grid_is_stage_main(void)
@@ -210,7 +210,7 @@ static void test_top_level_grid_is_stage_main(void)
     CHECK_JSON(s.stages[0].overrides, "{}");
     CHECK_JSON(s.defaults, "{}");
     CHECK_JSON(s.contract, "{\"evaluation\":null,\"selection\":null}");
-    sweep_release(&s);
+    sweep_free(&s);
 }
 
 static void test_anchors_and_merges_in_a_sweep(void)
@@ -239,7 +239,7 @@ static void test_anchors_and_merges_in_a_sweep(void)
                "{\"a\":{\"adapter\":\"lora\",\"alpha\":16,\"rank\":8,\"targets\":\"q_proj\"},"
                "\"b\":{\"adapter\":\"lora\",\"alpha\":16,\"rank\":4,\"targets\":\"all-linear\"}}");
     CHECK_JSON(json_object_get(s.spec, "grid"), "{\"condition\":[\"a\",\"b\"],\"seed\":[0,1]}");
-    sweep_release(&s);
+    sweep_free(&s);
 }
 
 static void test_unknown_key_inside_merged_map(void)
@@ -321,7 +321,7 @@ static void test_unknown_key_top_level_and_contract(void)
     /* x- keys at the top hold anchors and are ignored; elsewhere they are not. */
     struct sweep s;
     if (LOAD_OK("sweep: t\nx-anything: {whatever: 1}\ngrid: {seed: [0]}\n", &s) == 0)
-        sweep_release(&s);
+        sweep_free(&s);
     EXPECT_ERRORS("sweep: t\n"
                   "datasets: {bench: data/b.jsonl}\n"
                   "grid: {seed: [0]}\n"
@@ -401,7 +401,7 @@ static void test_wrong_value_types(void)
         EXPECT_ERRORS(yaml.buf, cases[i].want);
         if (th_failed != f0)
             fprintf(stderr, "    case: defaults: {%s}\n", cases[i].text);
-        sb_release(&yaml);
+        sb_free(&yaml);
     }
 }
 
@@ -694,23 +694,23 @@ static void test_stage_order(void)
     struct sweep s;
     if (LOAD_OK("sweep: t\nstages:\n  main: {needs: sel}\n  sel: {}\n", &s) == 0) {
         CHECK_STAGES(&s, "sel,main");
-        sweep_release(&s);
+        sweep_free(&s);
     }
     /* Without dependencies, file order (not alphabetical). */
     if (LOAD_OK("sweep: t\nstages:\n  c: {}\n  a: {}\n  b: {}\n", &s) == 0) {
         CHECK_STAGES(&s, "c,a,b");
-        sweep_release(&s);
+        sweep_free(&s);
     }
     /* Each step takes the first stage in file order whose needs are all placed. */
     if (LOAD_OK("sweep: t\nstages:\n  z: {needs: y}\n  x: {}\n  y: {}\n", &s) == 0) {
         CHECK_STAGES(&s, "x,y,z");
-        sweep_release(&s);
+        sweep_free(&s);
     }
     if (LOAD_OK("sweep: t\nstages:\n  d: {needs: [b, c]}\n  c: {needs: a}\n  b: {}\n"
                 "  a: {}\n", &s) == 0) {
         CHECK_STAGES(&s, "b,a,c,d");
         CHECK_INT(sweep_find_stage(&s, "d")->n_needs, 2);
-        sweep_release(&s);
+        sweep_free(&s);
     }
     /* A from binding orders stages like needs does. */
     if (LOAD_OK("sweep: t\n"
@@ -723,7 +723,7 @@ static void test_stage_order(void)
         CHECK_STAGES(&s, "sel,main");
         const struct sweep_stage *m = sweep_find_stage(&s, "main");
         CHECK(m && m->n_needs == 1 && !strcmp(m->needs[0], "sel"));
-        sweep_release(&s);
+        sweep_free(&s);
     }
 }
 
@@ -750,11 +750,11 @@ static void test_contract_built(void)
                "\"accuracy\",\"over\":\"seed\",\"test\":\"mcnemar\",\"winner_threshold\":0.01}}}");
     CHECK(json_equal(json_object_get(s.contract, "evaluation"),
                      json_object_get(s.spec, "evaluation")));
-    sweep_release(&s);
+    sweep_free(&s);
     /* Only one half present: the other is null. */
     if (LOAD_OK("sweep: t\ngrid: {seed: [0]}\nselection: {checkpoint: last}\n", &s) == 0) {
         CHECK_JSON(s.contract, "{\"evaluation\":null,\"selection\":{\"checkpoint\":\"last\"}}");
-        sweep_release(&s);
+        sweep_free(&s);
     }
 }
 
@@ -772,7 +772,7 @@ static void test_contract_with_anchors(void)
     CHECK_JSON(s.contract, "{\"evaluation\":{\"dataset\":\"bench\",\"max_new_tokens\":32},"
                ""
                "\"selection\":null}");
-    sweep_release(&s);
+    sweep_free(&s);
 }
 
 static void test_evaluation_dataset_must_exist(void)
@@ -869,7 +869,7 @@ static void test_sources(void)
                 "base_model: {path: m/base.safetensors, sha256: null}\n"
                 "grid: {seed: [0]}\n", &s) == 0) {
         CHECK_JSON(s.defaults, "{\"base_model\":{\"path\":\"m/base.safetensors\"}}");
-        sweep_release(&s);
+        sweep_free(&s);
     }
 }
 
@@ -903,7 +903,7 @@ static void test_url_sources(void)
         char *text = sweep_source_text(&s.datasets[1].src);
         CHECK_STR(text, "https://h.example/d/b.tar.zst#x/b.jsonl");
         free(text);
-        sweep_release(&s);
+        sweep_free(&s);
     }
     EXPECT_ERRORS("sweep: t\n"
                   "datasets:\n"
@@ -962,14 +962,14 @@ static void test_fields_and_render(void)
                    "\"generated_solution\",\"prompt\":\"problem\",\"source\":\"problem_source\"}}");
         struct render_contract rc = sweep_render_contract(&s, &s.datasets[0]);
         CHECK(rc.fields == &s.datasets[0].fields && rc.tmpl == TEMPLATE_CHATML);
-        sweep_release(&s);
+        sweep_free(&s);
     }
     if (LOAD_OK("sweep: t\ngrid: {seed: [0]}\n", &s) == 0) {
         /* nothing declared: the contract (and its hash) stay as before */
         CHECK(json_object_get(s.contract, "render") == NULL);
         CHECK(json_object_get(s.contract, "fields") == NULL);
         CHECK_INT(s.tmpl, TEMPLATE_PLAIN);
-        sweep_release(&s);
+        sweep_free(&s);
     }
 }
 
@@ -996,7 +996,7 @@ static void test_normalized_spellings(void)
     CHECK_JSON(s.conditions[2].params, want);
     CHECK(json_equal(s.conditions[0].params, s.conditions[1].params));
     CHECK(json_equal(s.conditions[0].params, s.conditions[2].params));
-    sweep_release(&s);
+    sweep_free(&s);
 }
 
 static void test_aliases_are_canonical(void)
@@ -1012,7 +1012,7 @@ static void test_aliases_are_canonical(void)
     CHECK_JSON(s.defaults, "{\"alpha\":16.0,\"dropout\":0.05,\"lr\":0.0003,"
                "\"rank\":8,\"targets\":[\"v_proj\"],\"x_note\":{\"any\":[\"thing\"]}}");
     CHECK_STR(s.stages[0].axes[0].param, "rank");
-    sweep_release(&s);
+    sweep_free(&s);
     EXPECT_ERRORS("sweep: t\n"
                   "grid: {seed: [0]}\n"
                   "defaults: {lr: 1e-4, learning_rate: 1e-3}\n",
@@ -1053,7 +1053,7 @@ static void test_many_errors_all_reported(void)
                   "not 'lowest(val_nll)'",
                   "t.yaml:10:16: 'lr: {from: nowhere}' names a stage that does not exist",
                   "t.yaml:11:7: stages need each other in a cycle: s3 -> s4 -> s3");
-    diag_release(&dl);
+    diag_free(&dl);
 }
 
 static void test_stage_and_overrides_set_one_parameter(void)
@@ -1081,8 +1081,8 @@ static void test_diagnostics_capped_but_counted(void)
     CHECK_STR(dl.n ? dl.msgs[0] : NULL, "t.yaml:2:15: 'rank' must be an integer >= 1, not 'x'");
     CHECK_STR(dl.n == DIAG_MAX ? dl.msgs[DIAG_MAX - 1] : NULL,
               "t.yaml:2:162: 'rank' must be an integer >= 1, not 'x'");
-    diag_release(&dl);
-    sb_release(&yaml);
+    diag_free(&dl);
+    sb_free(&yaml);
 }
 
 /*
@@ -1113,8 +1113,8 @@ static void test_diag_list_keeps_earlier_messages(void)
     CHECK_INT(sweep_load_text("t.yaml", yaml, strlen(yaml), &s, &dl), 0);
     CHECK_INT(dl.count, 1);
     CHECK_STR(dl.msgs[0], "x.yaml: earlier");
-    sweep_release(&s);
-    diag_release(&dl);
+    sweep_free(&s);
+    diag_free(&dl);
 }
 
 int main(void)

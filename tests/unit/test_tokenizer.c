@@ -42,7 +42,7 @@ static int load_tok512(struct tokenizer *tok)
     if (rc < 0)
         fprintf(stderr, "  %s\n", sb_str(&err));
     free(path);
-    sb_release(&err);
+    sb_free(&err);
     return rc;
 }
 
@@ -68,7 +68,7 @@ static void check_round_trip(const struct tokenizer *tok, const char *s, size_t 
     if (!same)
         fprintf(stderr, "    round trip of '%.*s' gave '%s'\n", (int)len, s, sb_str(&out));
     free(ids);
-    sb_release(&out);
+    sb_free(&out);
 }
 
 /* The id of piece s[0..len) by linear scan, -1 if none. */
@@ -205,7 +205,7 @@ static void test_byte_fallback(void)
     CHECK_STR(sb_str(&out), "AOnce upon");
     CHECK_INT(tokenizer_decode_append(&tok, 1, 512, &out), -1);
     free(ids);
-    sb_release(&out);
+    sb_free(&out);
     tokenizer_free(&tok);
 }
 
@@ -254,7 +254,7 @@ static void test_bad_tokenizer_files(void)
     CHECK(tok.kind == TOKENIZER_NONE);
     tokenizer_free(&tok);
     free(path);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_for_model_llama2c(void)
@@ -268,7 +268,7 @@ static void test_for_model_llama2c(void)
     CHECK(tok.kind == TOKENIZER_LLAMA2C && tok.vocab_size == 512);
     tokenizer_free(&tok);
     free(path);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 /* ---- byte-level tokenizer ---- */
@@ -295,7 +295,7 @@ static void test_bytes_round_trip(void)
     CHECK_INT(out.len, 0);
     CHECK_INT(tokenizer_decode_append(&tok, -1, 260, &out), -1);
     CHECK_INT(tokenizer_decode_append(&tok, -1, -3, &out), -1);
-    sb_release(&out);
+    sb_free(&out);
     tokenizer_free(&tok);
     tokenizer_free(&tok);   /* accepts a zeroed struct */
 }
@@ -333,7 +333,7 @@ static void test_for_model_bytes(void)
     tokenizer_free(&tok);
     CHECK_INT(tokenizer_for_model("tests/unit/no-such-model", &cfg, &tok, &err), -1);
     CHECK(strstr(sb_str(&err), "tests/unit/no-such-model") != NULL);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 int main(void)

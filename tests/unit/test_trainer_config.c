@@ -23,7 +23,7 @@ static enum config_status parse_text(struct strbuf *text, struct train_config *c
 {
     json_error_t je;
     json_t *root = json_loads(text->buf, 0, &je);
-    sb_release(text);
+    sb_free(text);
     if (!root) {
         fprintf(stderr, "  bad test JSON: %s\n", je.text);
         return CONFIG_UNREADABLE;
@@ -53,7 +53,7 @@ static void check_refused_by(parse_fn fn, const char *params, const char *want)
     CHECK_INT(fn(params, &c, &err), CONFIG_BAD);
     CHECK_STR(err.buf, want);
     train_config_free(&c);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void check_refused(const char *params, const char *want)
@@ -95,7 +95,7 @@ static void test_defaults(void)
     CHECK(c.render_system == NULL);
     CHECK(c.params_sha256 && strlen(c.params_sha256) == 64);
     train_config_free(&c);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_values_and_forms(void)
@@ -138,7 +138,7 @@ static void test_values_and_forms(void)
     CHECK_INT(parse("\"full\": true, \"adapter\": \"none\"", &c, &err), CONFIG_OK);
     CHECK(c.full);
     train_config_free(&c);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_same_params_same_digest(void)
@@ -153,7 +153,7 @@ static void test_same_params_same_digest(void)
     CHECK(strcmp(a.params_sha256, b.params_sha256) != 0);
     train_config_free(&a);
     train_config_free(&b);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_errors(void)
@@ -225,7 +225,7 @@ static void test_inputs(void)
     CHECK_STR(err.buf, "datasets.train.fields.prompt: must be a field name");
     json_decref(root);
     train_config_free(&c);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 #define RANDOM_INPUTS "\"datasets\": {\"train\": {\"path\": \"corpus.jsonl\"}}"
@@ -280,7 +280,7 @@ static void test_random_init(void)
     CHECK_NEAR(c.arch.rope_theta, 500, 0);
     CHECK_NEAR(c.init_std, 0.05, 0);
     train_config_free(&c);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_random_init_errors(void)
@@ -330,7 +330,7 @@ static void test_random_init_errors(void)
               "params.model): remove one of them");
     json_decref(root);
     train_config_free(&c);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_files(void)
@@ -348,7 +348,7 @@ static void test_files(void)
     CHECK(strstr(err.buf, path) == err.buf);   /* the message names the file first */
     train_config_free(&c);
     unlink(path);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 int main(void)

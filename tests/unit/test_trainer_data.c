@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data.h"
+#include "train_data.h"
 #include "testhelp.h"
 
 #define BOS 256
@@ -28,14 +28,14 @@ static void write_rows(const char *text)
     close(fd);
 }
 
-static enum data_status load(const char *system, int max_seq_len, long rows,
+static enum train_data_status load(const char *system, int max_seq_len, long rows,
                              struct dataset *ds, struct strbuf *err)
 {
     struct tokenizer tok;
     tokenizer_init_bytes(&tok, 260, BOS, EOS, PAD);
     struct render_contract rc = { system, TEMPLATE_PLAIN, NULL };
-    struct data_spec spec = { &rc, &tok, max_seq_len, rows };
-    enum data_status st = data_load(path, &spec, ds, err);
+    struct train_data_spec spec = { &rc, &tok, max_seq_len, rows };
+    enum train_data_status st = train_data_load(path, &spec, ds, err);
     tokenizer_free(&tok);
     return st;
 }
@@ -82,9 +82,9 @@ static void test_tokens_and_mask(void)
     CHECK_INT(b.count, 7);
     CHECK_INT(b.n_tokens, 10);
     batch_free(&b);
-    data_free(&ds);
+    train_data_free(&ds);
     unlink(path);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_system_prompt(void)
@@ -98,9 +98,9 @@ static void test_system_prompt(void)
     CHECK_INT(ds.ex[0].len, 10);
     CHECK_INT(ds.ex[0].prompt_len, 7);
     CHECK_INT(ds.tokens[1], 'S');
-    data_free(&ds);
+    train_data_free(&ds);
     unlink(path);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_truncation(void)
@@ -112,16 +112,16 @@ static void test_truncation(void)
     CHECK_INT(ds.truncated, 1);   /* row 1 loses d and EOS; row 2 fits exactly */
     CHECK_INT(ds.ex[0].len, 5);
     CHECK_INT(ds.loss_tokens, 1 + 4);
-    data_free(&ds);
+    train_data_free(&ds);
     CHECK_INT(load(NULL, 4, 0, &ds, &err), DATA_OK);
     CHECK_INT(ds.rows, 2);
     CHECK_INT(ds.dropped, 1);     /* row 1: only its prompt fits */
     CHECK_INT(ds.n, 1);
     CHECK_INT(ds.ex[0].len, 4);   /* BOS x y z */
     CHECK_INT(ds.truncated, 2);
-    data_free(&ds);
+    train_data_free(&ds);
     unlink(path);
-    sb_release(&err);
+    sb_free(&err);
 }
 
 static void test_errors(void)
@@ -134,22 +134,22 @@ static void test_errors(void)
     snprintf(want, sizeof(want), "%s:2: the row has a prompt but no completion to learn from",
              path);
     CHECK_STR(err.buf, want);
-    data_free(&ds);
+    train_data_free(&ds);
     unlink(path);
     sb_reset(&err);
     write_rows("{\"text\": \"ok\"}\nnot json\n");
     CHECK_INT(load(NULL, 64, 1, &ds, &err), DATA_OK);   /* row 2 is never read */
-    data_free(&ds);
+    train_data_free(&ds);
     CHECK_INT(load(NULL, 64, 0, &ds, &err), DATA_BAD_ROW);
     snprintf(want, sizeof(want), "%s:2:", path);
     CHECK(strncmp(err.buf, want, strlen(want)) == 0);
-    data_free(&ds);
+    train_data_free(&ds);
     unlink(path);
     sb_reset(&err);
     CHECK_INT(load(NULL, 64, 0, &ds, &err), DATA_UNREADABLE);
     CHECK(strstr(err.buf, "cannot open") != NULL);
-    data_free(&ds);
-    sb_release(&err);
+    train_data_free(&ds);
+    sb_free(&err);
 }
 
 static int is_permutation(const size_t *order, size_t n)
@@ -167,31 +167,31 @@ static void test_order(void)
 {
     size_t a[10], b[10], c[10];
     uint64_t r1 = data_rng_init(7), r2 = data_rng_init(7), r3 = data_rng_init(8);
-    data_shuffle(a, 10, &r1);
-    data_shuffle(b, 10, &r2);
-    data_shuffle(c, 10, &r3);
+    train_data_shuffle(a, 10, &r1);
+    train_data_shuffle(b, 10, &r2);
+    train_data_shuffle(c, 10, &r3);
     CHECK(is_permutation(a, 10));
     CHECK(memcmp(a, b, sizeof(a)) == 0);    /* same seed, same order */
     CHECK(memcmp(a, c, sizeof(a)) != 0);    /* another seed, another order */
     CHECK(r1 == r2);
-    data_shuffle(b, 10, &r2);               /* the next epoch draws again */
+    train_data_shuffle(b, 10, &r2);               /* the next epoch draws again */
     CHECK(is_permutation(b, 10));
     CHECK(memcmp(a, b, sizeof(a)) != 0);
 
     /* 10 rows, batch 4: three steps of 4, 4 and 2 -- the short batch is kept */
-    CHECK_INT(data_steps_per_epoch(10, 4), 3);
+    CHECK_INT(train_data_steps_per_epoch(10, 4), 3);
     size_t first, count;
-    data_batch_bounds(10, 4, 0, &first, &count);
+    train_data_batch_bounds(10, 4, 0, &first, &count);
     CHECK_INT(first, 0);
     CHECK_INT(count, 4);
-    data_batch_bounds(10, 4, 1, &first, &count);
+    train_data_batch_bounds(10, 4, 1, &first, &count);
     CHECK_INT(first, 4);
     CHECK_INT(count, 4);
-    data_batch_bounds(10, 4, 2, &first, &count);
+    train_data_batch_bounds(10, 4, 2, &first, &count);
     CHECK_INT(first, 8);
     CHECK_INT(count, 2);
-    CHECK_INT(data_steps_per_epoch(8, 4), 2);
-    CHECK_INT(data_steps_per_epoch(3, 8), 1);
+    CHECK_INT(train_data_steps_per_epoch(8, 4), 2);
+    CHECK_INT(train_data_steps_per_epoch(3, 8), 1);
 }
 
 int main(void)

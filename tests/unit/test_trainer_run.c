@@ -41,8 +41,8 @@ static int setup(struct fixture *fx, const char *params, const char *run_dir)
     if (rc < 0)
         fprintf(stderr, "  setup failed: %s\n", err.buf);
     json_decref(root);
-    sb_release(&text);
-    sb_release(&err);
+    sb_free(&text);
+    sb_free(&err);
     return rc;
 }
 
@@ -61,7 +61,7 @@ static enum train_status steps(struct trainer *t, int n)
         st = trainer_step(t, &loss, &err);
     if (st != TRAIN_OK)
         fprintf(stderr, "  step failed: %s\n", err.buf);
-    sb_release(&err);
+    sb_free(&err);
     return st;
 }
 
@@ -90,7 +90,7 @@ static void test_fresh_lora_is_the_base_model(void)
     struct loss_sum after = { 0, 0 };
     CHECK_INT(trainer_valid_nll(&fx.t, fx.t.lora, &after, &err), TRAIN_OK);
     CHECK(after.sum != with.sum);
-    sb_release(&err);
+    sb_free(&err);
     teardown(&fx);
 }
 
@@ -129,7 +129,7 @@ static void test_accumulation_is_the_whole_batch(void)
     CHECK(dg < 1e-5);
     CHECK(dw < 1e-6);
     CHECK(a.t.pr.tokens == b.t.pr.tokens && a.t.pr.tokens > 0);
-    sb_release(&err);
+    sb_free(&err);
     teardown(&a);
     teardown(&b);
 }
@@ -174,7 +174,7 @@ static void test_data_parallel_is_the_whole_batch(void)
         teardown(&dp);
     }
     par_set_threads(1);
-    sb_release(&err);
+    sb_free(&err);
     teardown(&one);
 }
 
@@ -261,13 +261,13 @@ static void test_checkpoint_resumes_bitwise(void)
     }
     CHECK(a.t.lora && a.t.mask);   /* LoRA and the norms train together */
     CHECK_INT(steps(&a.t, 4), TRAIN_OK);   /* into the second epoch (3 steps each) */
-    struct ckpt_content c = { &a.cfg, &a.t.model, a.t.mask, a.t.lora, a.t.segs, a.t.n_segs,
+    struct checkpoint_content c = { &a.cfg, &a.t.model, a.t.mask, a.t.lora, a.t.segs, a.t.n_segs,
                               &a.t.opt, 1.5, 10 };
     struct strbuf err = STRBUF_INIT;
     long bytes = 0;
-    CHECK_INT(ckpt_save(dir, &c, &a.t.pr, &bytes, &err), 0);
+    CHECK_INT(checkpoint_save(dir, &c, &a.t.pr, &bytes, &err), 0);
     CHECK(bytes > 0);
-    CHECK_INT(ckpt_newest(dir, 0), 4);
+    CHECK_INT(checkpoint_newest(dir, 0), 4);
     CHECK_INT(steps(&a.t, 3), TRAIN_OK);
 
     CHECK_INT(trainer_resume(&b.t, &err), TRAIN_OK);
@@ -279,7 +279,7 @@ static void test_checkpoint_resumes_bitwise(void)
         CHECK(memcmp(a.t.segs[s].p, b.t.segs[s].p, a.t.segs[s].n * sizeof(float)) == 0);
     if (err.len)
         fprintf(stderr, "  %s\n", err.buf);
-    sb_release(&err);
+    sb_free(&err);
     teardown(&a);
     teardown(&b);
     remove_tree(dir);

@@ -127,7 +127,7 @@ static void test_good_archive(void)
     sb_reset(&why);
     CHECK_INT(unpack_member(dest, "../good/pack/train.jsonl", &member, &why), -1);
     CHECK_STR(why.buf, "'..' components are refused");
-    sb_release(&why);
+    sb_free(&why);
 
     /* A zip of the same kind of tree. */
     static const struct entry z[] = { { FILE_E, "sub/valid.jsonl", "{}\n" } };
@@ -160,7 +160,7 @@ static void expect_refused(const char *name, int zip, struct entry bad, const ch
     CHECK_INT(glob(pattern, 0, NULL, &g), GLOB_NOMATCH);
     globfree(&g);
     free(pattern);
-    sb_release(&expect);
+    sb_free(&expect);
     free(err);
     free(dest);
     free(arch);
@@ -237,8 +237,8 @@ static void test_cache(void)
     free(partial);
     free(placed);
     free(from);
-    cache_release(&c);
-    sb_release(&err);
+    cache_free(&c);
+    sb_free(&err);
     free(root);
     unsetenv("MAINLINE_CACHE");
 }

@@ -38,7 +38,7 @@ static struct ydoc *parse_ok(int line, const char *text)
     CHECK_INT(dl.count, 0);
     for (size_t i = 0; i < dl.n; i++)
         fprintf(stderr, "    unexpected: %s\n", dl.msgs[i]);
-    diag_release(&dl);
+    diag_free(&dl);
     blame(f0, line);
     return doc;
 }
@@ -57,7 +57,7 @@ static void parse_fails(int line, const char *text, const char *want)
     CHECK_STR(dl.n ? dl.msgs[0] : NULL, want);
     if (rc == 0)
         ydoc_free(doc);
-    diag_release(&dl);
+    diag_free(&dl);
     blame(f0, line);
 }
 
@@ -92,7 +92,7 @@ static struct ydoc *scalar_doc(const char *text)
     struct ydoc *doc = NULL;
     if (ydoc_parse("t.yaml", text, strlen(text), &doc, &dl) < 0)
         doc = NULL;
-    diag_release(&dl);
+    diag_free(&dl);
     return doc;
 }
 
@@ -415,10 +415,10 @@ static void test_depth_limit(void)
         CHECK_INT(depth, YTREE_MAX_DEPTH);
     }
     ydoc_free(doc);
-    sb_release(&sb);
+    sb_free(&sb);
     nested(&sb, YTREE_MAX_DEPTH + 1);
     PARSE_FAILS(sb.buf, "t.yaml:1:65: nesting deeper than 64 levels");
-    sb_release(&sb);
+    sb_free(&sb);
     /* Block mappings count the same way: the root map is level 1. */
     for (int i = 0; i < YTREE_MAX_DEPTH + 1; i++) {
         for (int j = 0; j < i; j++)
@@ -429,7 +429,7 @@ static void test_depth_limit(void)
         sb_adds(&sb, " ");
     sb_adds(&sb, "k: v\n");
     PARSE_FAILS(sb.buf, "t.yaml:65:65: nesting deeper than 64 levels");
-    sb_release(&sb);
+    sb_free(&sb);
 }
 
 static void test_alias_expansion_budget(void)
@@ -454,7 +454,7 @@ static void test_alias_expansion_budget(void)
     sb_adds(&sb, "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n");
     PARSE_FAILS(sb.buf, "t.yaml:5:44: document expands to more than 100000 nodes through "
                 "aliases");
-    sb_release(&sb);
+    sb_free(&sb);
 }
 
 static void test_non_scalar_keys_refused(void)
@@ -478,12 +478,12 @@ static void test_syntax_error_has_position(void)
     CHECK_INT(dl.count, 1);
     CHECK(dl.n == 1 && strncmp(dl.msgs[0], "t.yaml:2:2: ", 12) == 0);
     CHECK(dl.n == 1 && strstr(dl.msgs[0], "flow sequence at line 1") != NULL);
-    diag_release(&dl);
+    diag_free(&dl);
     /* A tab for indentation is a libyaml error, reported not crashed on. */
     text = "a:\n\tb: 1\n";
     CHECK_INT(ydoc_parse("t.yaml", text, strlen(text), &doc, &dl), -1);
     CHECK(dl.n == 1 && strncmp(dl.msgs[0], "t.yaml:2:", 9) == 0);
-    diag_release(&dl);
+    diag_free(&dl);
 }
 
 static void test_diagnostics_append(void)
@@ -496,7 +496,7 @@ static void test_diagnostics_append(void)
     CHECK_INT(dl.count, 2);
     CHECK_STR(dl.n > 0 ? dl.msgs[0] : NULL, "other.yaml:1:2: earlier");
     CHECK_STR(dl.n > 1 ? dl.msgs[1] : NULL, "t.yaml:1:4: unknown anchor 'y'");
-    diag_release(&dl);
+    diag_free(&dl);
 }
 
 /* ---- typed scalar views ---- */

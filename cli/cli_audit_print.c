@@ -1,7 +1,7 @@
-/* audit_print.c - an audit report for people (see audit_print.h). */
+/* cli_audit_print.c - an audit report for people (see cli_audit_print.h). */
 #include <string.h>
 
-#include "audit_print.h"
+#include "cli_audit_print.h"
 #include "table.h"
 
 static const char *str(const json_t *o, const char *key)
@@ -63,7 +63,7 @@ static void print_row(const char *gate, const json_t *r, FILE *out)
     fputc('\n', out);
 }
 
-void audit_print(const json_t *report, FILE *out)
+void cli_audit_print(const json_t *report, FILE *out)
 {
     const json_t *ds;
     size_t i;
@@ -87,7 +87,7 @@ void audit_print(const json_t *report, FILE *out)
         table_add(&t, row);
     }
     table_print(&t, out, "");
-    table_release(&t);
+    table_free(&t);
     json_object_foreach(json_object_get(report, "gates"), name, g) {
         const json_t *rows = json_object_get(g, "rows");
         if (!json_array_size(rows))

@@ -1,11 +1,11 @@
-/* data.c - JSONL rows -> tokenized examples -> padded batches (see data.h). */
+/* train_data.c - JSONL rows -> tokenized examples -> padded batches (see train_data.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
-#include "data.h"
+#include "train_data.h"
 #include "jsonl.h"
 #include "rng.h"
 
@@ -26,7 +26,7 @@ static size_t common_prefix(const int *a, size_t na, const int *b, size_t nb)
     return i;
 }
 
-void data_add(struct dataset *ds, const struct data_spec *spec, const char *prompt,
+void train_data_add(struct dataset *ds, const struct train_data_spec *spec, const char *prompt,
               size_t prompt_len, const char *completion, size_t completion_len)
 {
     struct strbuf full = STRBUF_INIT;
@@ -55,11 +55,11 @@ void data_add(struct dataset *ds, const struct data_spec *spec, const char *prom
     }
     free(ids);
     free(pids);
-    sb_release(&full);
+    sb_free(&full);
 }
 
 /* Render and add one JSONL line; -1 with "path:line: why" in err. */
-static int add_line(struct dataset *ds, const struct data_spec *spec, const char *line,
+static int add_line(struct dataset *ds, const struct train_data_spec *spec, const char *line,
                     const char *path, long lineno, struct strbuf *err)
 {
     json_error_t je;
@@ -73,17 +73,17 @@ static int add_line(struct dataset *ds, const struct data_spec *spec, const char
     if (rc < 0)
         sb_addf(err, "%s:%ld: %s", path, lineno, why.buf);
     else
-        data_add(ds, spec, sb_str(&prompt), prompt.len, sb_str(&completion), completion.len);
-    sb_release(&prompt);
-    sb_release(&completion);
-    sb_release(&why);
+        train_data_add(ds, spec, sb_str(&prompt), prompt.len, sb_str(&completion), completion.len);
+    sb_free(&prompt);
+    sb_free(&completion);
+    sb_free(&why);
     json_decref(row);
     return rc;
 }
 
 struct load_ctx {
     struct dataset *ds;
-    const struct data_spec *spec;
+    const struct train_data_spec *spec;
     const char *path;
     struct strbuf *err;
 };
@@ -96,7 +96,7 @@ static int load_line(const char *line, long lineno, void *ud)
     return c->spec->max_rows > 0 && (long)c->ds->rows >= c->spec->max_rows;
 }
 
-enum data_status data_load(const char *path, const struct data_spec *spec, struct dataset *ds,
+enum train_data_status train_data_load(const char *path, const struct train_data_spec *spec, struct dataset *ds,
                            struct strbuf *err)
 {
     memset(ds, 0, sizeof(*ds));
@@ -105,7 +105,7 @@ enum data_status data_load(const char *path, const struct data_spec *spec, struc
     return st == JSONL_OK ? DATA_OK : st == JSONL_STOPPED ? DATA_BAD_ROW : DATA_UNREADABLE;
 }
 
-void data_free(struct dataset *ds)
+void train_data_free(struct dataset *ds)
 {
     free(ds->tokens);
     free(ds->ex);
@@ -120,7 +120,7 @@ uint64_t data_rng_init(uint64_t seed)
     return rng_next(&s);
 }
 
-void data_shuffle(size_t *order, size_t n, uint64_t *rng)
+void train_data_shuffle(size_t *order, size_t n, uint64_t *rng)
 {
     for (size_t i = 0; i < n; i++)
         order[i] = i;
@@ -132,12 +132,12 @@ void data_shuffle(size_t *order, size_t n, uint64_t *rng)
     }
 }
 
-long data_steps_per_epoch(size_t n, long batch_size)
+long train_data_steps_per_epoch(size_t n, long batch_size)
 {
     return (long)((n + (size_t)batch_size - 1) / (size_t)batch_size);
 }
 
-void data_batch_bounds(size_t n, long batch_size, long b, size_t *first, size_t *count)
+void train_data_batch_bounds(size_t n, long batch_size, long b, size_t *first, size_t *count)
 {
     size_t start = (size_t)b * (size_t)batch_size;
     *first = start < n ? start : n;

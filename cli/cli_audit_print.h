@@ -1,5 +1,5 @@
 /*
- * audit_print.h - the audit report (data/audit.h) as text: a table of the gates
+ * cli_audit_print.h - the audit report (data/audit.h) as text: a table of the gates
  * and, for each gate that found rows, the first of them by file and line. Used
  * by `mainline data audit` and `mainline plan`. Only prints.
  */
@@ -10,6 +10,6 @@
 
 #include <jansson.h>
 
-void audit_print(const json_t *report, FILE *out);
+void cli_audit_print(const json_t *report, FILE *out);
 
 #endif

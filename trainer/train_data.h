@@ -1,5 +1,5 @@
 /*
- * data.h - training and validation examples: JSONL rows rendered by the prompt
+ * train_data.h - training and validation examples: JSONL rows rendered by the prompt
  * contract (common/render.h), tokenized once, and packed into padded batches.
  *
  * An example is BOS + prompt tokens + completion tokens + EOS, cut to max_seq_len
@@ -16,10 +16,10 @@
  * are consecutive slices of it and the last one of an epoch may be short (it is
  * kept, never filled up with rows of the next epoch).
  *
- * Errors: data_load() returns an enum data_status and appends one message
+ * Errors: train_data_load() returns an enum train_data_status and appends one message
  * ("path:line: ...") to *err; nothing here prints or exits.
  *
- * Ownership: data_load() fills *ds, data_free() releases it (and accepts a zeroed
+ * Ownership: train_data_load() fills *ds, train_data_free() releases it (and accepts a zeroed
  * struct); batch_alloc()/batch_free() likewise for a struct batch.
  */
 #ifndef MAINLINE_TRAINER_DATA_H
@@ -32,7 +32,7 @@
 #include "strbuf.h"
 #include "tokenizer.h"
 
-enum data_status {
+enum train_data_status {
     DATA_OK,
     DATA_UNREADABLE,     /* the file cannot be read: exit 4 */
     DATA_BAD_ROW,        /* a line is not JSON or does not render: exit 2 */
@@ -57,19 +57,19 @@ struct dataset {
     int max_len;         /* longest example */
 };
 
-struct data_spec {
+struct train_data_spec {
     const struct render_contract *rc;
     const struct tokenizer *tok;
     int max_seq_len;     /* tokens per example, >= 2 */
     long max_rows;       /* 0: every row */
 };
 
-enum data_status data_load(const char *path, const struct data_spec *spec, struct dataset *ds,
+enum train_data_status train_data_load(const char *path, const struct train_data_spec *spec, struct dataset *ds,
                            struct strbuf *err);
-void data_free(struct dataset *ds);
+void train_data_free(struct dataset *ds);
 
 /* Tokenize one rendered row and append it to ds (or count it as dropped). */
-void data_add(struct dataset *ds, const struct data_spec *spec, const char *prompt,
+void train_data_add(struct dataset *ds, const struct train_data_spec *spec, const char *prompt,
               size_t prompt_len, const char *completion, size_t completion_len);
 
 /* ---- order ---- */
@@ -77,11 +77,11 @@ void data_add(struct dataset *ds, const struct data_spec *spec, const char *prom
 /* The shuffle stream's first state for a run seed (apart from the LoRA streams). */
 uint64_t data_rng_init(uint64_t seed);
 /* order[0..n) = a uniformly random permutation of 0..n-1 (Fisher-Yates), advancing *rng. */
-void data_shuffle(size_t *order, size_t n, uint64_t *rng);
+void train_data_shuffle(size_t *order, size_t n, uint64_t *rng);
 /* ceil(n / batch_size) */
-long data_steps_per_epoch(size_t n, long batch_size);
+long train_data_steps_per_epoch(size_t n, long batch_size);
 /* Batch b of an epoch of n examples: positions [*first, *first + *count) of the order. */
-void data_batch_bounds(size_t n, long batch_size, long b, size_t *first, size_t *count);
+void train_data_batch_bounds(size_t n, long batch_size, long b, size_t *first, size_t *count);
 
 /* ---- padded batches ---- */
 
