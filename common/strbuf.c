@@ -32,20 +32,25 @@ void sb_addc(struct strbuf *sb, char c)
     sb_add(sb, &c, 1);
 }
 
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        BUG("sb_vaddf: vsnprintf cannot format '%s'", fmt);
+    sb_grow(sb, (size_t)n);
+    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+    sb->len += (size_t)n;
+}
+
 void sb_addf(struct strbuf *sb, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    va_list ap2;
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    sb_vaddf(sb, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        BUG("sb_addf: vsnprintf cannot format '%s'", fmt);
-    sb_grow(sb, (size_t)n);
-    vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
-    sb->len += (size_t)n;
 }
 
 void sb_reset(struct strbuf *sb)

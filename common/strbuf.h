@@ -7,6 +7,7 @@
 #ifndef MAINLINE_STRBUF_H
 #define MAINLINE_STRBUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -24,6 +25,8 @@ void sb_add(struct strbuf *sb, const void *data, size_t len);
 void sb_adds(struct strbuf *sb, const char *s);
 void sb_addc(struct strbuf *sb, char c);
 void sb_addf(struct strbuf *sb, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* The same with a va_list (left consumed, as by vsnprintf). */
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap) ATTR_PRINTF(2, 0);
 void sb_reset(struct strbuf *sb);
 /* The contents as a C string; "" for an empty buffer (never NULL). */
 const char *sb_str(const struct strbuf *sb);
