@@ -96,15 +96,23 @@ SWEEP_OBJS += sweep/json_diff.o
 SWEEP_OBJS += sweep/plan.o
 
 # exec: running a sweep's jobs: the scheduler, the executor interface and the local
-# executor, ingestion of what jobs write, stage picks.
+# executor, ingestion of what jobs write, stage picks. Prints nothing (cli/ does).
 EXEC_OBJS += exec/proc.o
 EXEC_OBJS += exec/executor_local.o
 EXEC_OBJS += exec/ingest.o
 EXEC_OBJS += exec/eval_result.o
 EXEC_OBJS += exec/rundir.o
 EXEC_OBJS += exec/scheduler.o
+EXEC_OBJS += exec/sched_setup.o
+EXEC_OBJS += exec/sched_lock.o
+EXEC_OBJS += exec/sched_report.o
+EXEC_OBJS += exec/reconcile.o
+EXEC_OBJS += exec/job_slots.o
+EXEC_OBJS += exec/job_exit.o
+EXEC_OBJS += exec/job_config.o
+EXEC_OBJS += exec/train_jobs.o
+EXEC_OBJS += exec/eval_jobs.o
 EXEC_OBJS += exec/picks.o
-EXEC_OBJS += exec/progress.o
 EXEC_OBJS += exec/blas_env.o
 
 # reports: selection by the frozen rules, statistics, Markdown/HTML/CSV/JSON reports.
@@ -173,6 +181,7 @@ CLI_OBJS += cli/cmd_plan.o
 CLI_OBJS += cli/fetch_bar.o
 CLI_OBJS += cli/cmd_status.o
 CLI_OBJS += cli/cmd_run.o
+CLI_OBJS += cli/run_progress.o
 CLI_OBJS += cli/cmd_runs.o
 CLI_OBJS += cli/cmd_show.o
 CLI_OBJS += cli/cmd_rules.o

@@ -1,7 +1,8 @@
 /*
  * cmd_run.c - `mainline run SWEEP [-j N] [--threads-per-run T] [--stage S]
- * [--only RUN]... [--retry-failed] [--fail-fast] [--quiet]`: option parsing; the
- * work is in scheduler.c.
+ * [--only RUN]... [--retry-failed] [--fail-fast] [--quiet]`: option parsing, the
+ * progress (run_progress.c), the summary and the exit code; the work is in
+ * exec/scheduler.h.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "run_progress.h"
 #include "scheduler.h"
 
 static const char run_usage[] =
@@ -52,6 +54,23 @@ static int open_failed(enum sched_status st, const char *msg)
     return st == SCHED_NO_SWEEP || st == SCHED_LOCKED ? EXIT_FAILURES : EXIT_FATAL;
 }
 
+/* The end: runs by state, what still waits and why; 1 when a selected run is not
+ * done, an evaluation failed or the run was interrupted. Attempts that failed and
+ * were retried into success do not count. */
+static int summarize(const struct sched *s)
+{
+    struct sched_outcome o;
+    sched_outcome(s, &o);
+    printf("%s: %d done, %d failed, %d cancelled, %d planned, %d waiting (%.1f s)\n",
+           o.sweep, o.counts[RUN_DONE], o.counts[RUN_FAILED], o.counts[RUN_CANCELLED],
+           o.counts[RUN_PLANNED], o.counts[RUN_WAITING], o.elapsed_s);
+    for (size_t i = 0; i < o.n_waits; i++)
+        printf("  %s waits: %s\n", o.waits[i].run_id, o.waits[i].why);
+    int rc = o.unfinished || o.eval_failures || o.interrupted ? EXIT_FAILURES : EXIT_OK;
+    sched_outcome_free(&o);
+    return rc;
+}
+
 int cmd_run(int argc, char **argv, struct cli *cli)
 {
     static const struct option opts[] = {
@@ -65,6 +84,7 @@ int cmd_run(int argc, char **argv, struct cli *cli)
         { NULL, 0, NULL, 0 },
     };
     struct sched_options o = { .threads_per_run = 1 };
+    int quiet = 0;
     char **only = xcalloc((size_t)argc + 1, sizeof(*only));
     size_t n_only = 0;
     int c, bad = 0;
@@ -82,7 +102,7 @@ int cmd_run(int argc, char **argv, struct cli *cli)
         else if (c == 'f')
             o.fail_fast = 1;
         else if (c == 'q')
-            o.quiet = 1;
+            quiet = 1;
     }
     if (bad || argc - optind != 1) {
         free(only);
@@ -93,19 +113,25 @@ int cmd_run(int argc, char **argv, struct cli *cli)
     o.only = n_only ? only : NULL;
     o.kill_grace_s = env_seconds("MAINLINE_KILL_GRACE", 10);
     o.poll_s = env_seconds("MAINLINE_POLL", 0.2);
-    struct sched s;
-    int rc = EXIT_FATAL;
     if (!cli_registry(cli)) {
         free(only);
         return EXIT_FATAL;
     }
+    struct run_progress progress;
+    run_progress_init(&progress, quiet);
+    o.report = &progress.report;
+    struct sched *s;
+    int rc;
     struct strbuf err = STRBUF_INIT;
     enum sched_status st = sched_open(&s, cli->reg, cli->registry_path, argv[optind], &o, &err);
-    if (st == SCHED_OK)
-        rc = sched_run(&s);
-    else
+    if (st == SCHED_OK) {
+        sched_run(s);
+        run_progress_draw(&progress, s, 1);
+        rc = summarize(s);
+    } else {
         rc = open_failed(st, sb_str(&err));
-    sched_free(&s);
+    }
+    sched_free(s);
     sb_free(&err);
     free(only);
     return rc;

@@ -75,7 +75,10 @@ static int open_log(const char *path)
 }
 
 /* In the child, after fork: never returns. Only async-signal-safe calls matter
- * little here (single-threaded parent), but keep it plain anyway. */
+ * little here (single-threaded parent), but keep it plain anyway. Its fprintf
+ * calls are the one printing in exec/ outside the supervisor: stderr is already
+ * the job's own stderr.log, where the user looks for why the job did not start
+ * (tests/shell/t0009-layers.sh allows them in this function only). */
 static void exec_child(const struct local_priv *p, const struct exec_spec *spec, int out,
                        int errfd)
 {

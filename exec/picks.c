@@ -12,8 +12,7 @@
 #include <string.h>
 
 #include "canon_json.h"
-#include "error.h"
-#include "scheduler.h"
+#include "sched_internal.h"
 
 enum pick_state { PICK_READY, PICK_WAIT, PICK_BLOCKED };
 
@@ -47,7 +46,7 @@ static void scope_text(const struct sweep_stage *src, const json_t *params, char
 }
 
 /* Can `param`, pending from stage `from`, be picked for a run with `params`? */
-static void evaluate(struct sched *s, const json_t *params, const char *param,
+static void evaluate(const struct sched *s, const json_t *params, const char *param,
                      const char *from, struct pick_result *pr, json_t **cand_params)
 {
     memset(pr, 0, sizeof(*pr));
@@ -111,7 +110,7 @@ static void evaluate(struct sched *s, const json_t *params, const char *param,
     pr->state = PICK_READY;
 }
 
-static json_t **parse_all_params(struct sched *s)
+static json_t **parse_all_params(const struct sched *s)
 {
     json_t **p = xcalloc(s->n_runs + 1, sizeof(*p));
     for (size_t i = 0; i < s->n_runs; i++)
@@ -119,7 +118,7 @@ static json_t **parse_all_params(struct sched *s)
     return p;
 }
 
-static void free_all_params(struct sched *s, json_t **p)
+static void free_all_params(const struct sched *s, json_t **p)
 {
     for (size_t i = 0; i < s->n_runs; i++)
         json_decref(p[i]);
@@ -139,14 +138,14 @@ static int record_pick(struct sched *s, const char *param, const char *from,
     enum reg_status st = reg_record_selection(s->reg, s->sw.rowid, "pick", pr->scope,
                                               src->pick->by, s->sw.contract_sha256, inputs, ch);
     char *v = param_value_text(pr->value);
-    progress_note(s, "pick   %s = %s (%s by %s)", pr->scope, v, s->runs[pr->chosen].run_id,
-                  src->pick->by);
+    sched_note(s, "pick   %s = %s (%s by %s)", pr->scope, v, s->runs[pr->chosen].run_id,
+               src->pick->by);
     free(v);
     free(inputs);
     free(ch);
     json_decref(choice);
     if (st != REG_OK) {
-        error("cannot record a pick: %s", reg_errmsg(s->reg));
+        sched_error(s, "cannot record a pick: %s", reg_errmsg(s->reg));
         return -1;
     }
     return 0;
@@ -155,7 +154,7 @@ static int record_pick(struct sched *s, const char *param, const char *from,
 static int reg_release_run(struct sched *s, struct reg_exec_run *r, const char *params)
 {
     if (reg_run_free(s->reg, r->rowid, params) != REG_OK) {
-        error("cannot release %s: %s", r->run_id, reg_errmsg(s->reg));
+        sched_error(s, "cannot release %s: %s", r->run_id, reg_errmsg(s->reg));
         return -1;
     }
     r->state = RUN_PLANNED;
@@ -218,21 +217,20 @@ int picks_resolve(struct sched *s)
     return released;
 }
 
-const char *picks_blocker(struct sched *s, size_t i)
+const char *picks_blocker(const struct sched *s, size_t i, char *buf, size_t len)
 {
-    static char buf[600];
     json_t **all = parse_all_params(s);
     json_t *pending = json_loads(s->runs[i].pending_json ? s->runs[i].pending_json : "{}", 0,
                                  NULL);
     const char *param;
     json_t *from;
-    snprintf(buf, sizeof(buf), "nothing");
+    snprintf(buf, len, "nothing");
     json_object_foreach(pending, param, from) {
         struct pick_result pr;
         evaluate(s, all[i], param, json_string_value(from), &pr, all);
         json_decref(pr.inputs);
         if (pr.state != PICK_READY) {
-            snprintf(buf, sizeof(buf), "%s from %s: %s", param, json_string_value(from),
+            snprintf(buf, len, "%s from %s: %s", param, json_string_value(from),
                      pr.reason);
             break;
         }

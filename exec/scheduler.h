@@ -7,6 +7,11 @@
  * orchestrator left `running`, starts train jobs and then evaluation jobs through
  * an executor, ingests what the jobs write, resolves stage picks, and hands out
  * waiting runs as soon as their picks are known.
+ *
+ * It prints nothing: what happens goes to the caller's struct sched_report (the
+ * CLI draws it: cli/run_progress.c), and what is left at the end is a struct
+ * sched_outcome the caller turns into a summary and an exit code. The pieces are
+ * in the exec/ files named in exec/README.md; sched_internal.h is what they share.
  */
 #ifndef MAINLINE_SCHEDULER_H
 #define MAINLINE_SCHEDULER_H
@@ -14,10 +19,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "executor.h"
 #include "ingest.h"
-#include "reg_exec.h"
-#include "sweep.h"
+#include "registry.h"
+#include "strbuf.h"
+
+struct sched;
+
+/*
+ * What the scheduler tells its caller while it works. Every function may be NULL
+ * (nothing is said); `data` is passed back to each. Texts are borrowed for the
+ * length of the call and carry no newline.
+ */
+struct sched_report {
+    /* A state change ("start  RUN (attempt 1)", "done   RUN", a pick, an adopted
+     * job), elapsed_s seconds after sched_open() began. */
+    void (*note)(void *data, double elapsed_s, const char *line);
+    /* Something failed and the run goes on (a registry write, a job not started). */
+    void (*error)(void *data, const char *msg);
+    /* Something the next look may fix (lines of a job's files not ingested yet). */
+    void (*warning)(void *data, const char *msg);
+    /* Once per look at the jobs: progress may have changed (see sched_progress). */
+    void (*tick)(void *data, const struct sched *s);
+    void *data;
+};
 
 struct sched_options {
     int jobs;                 /* parallel jobs */
@@ -26,59 +50,9 @@ struct sched_options {
     char **only;              /* only these run ids (NULL-terminated, or NULL) */
     int retry_failed;         /* start failed/cancelled runs again */
     int fail_fast;            /* the first failure cancels the rest */
-    int quiet;                /* no progress lines */
     double kill_grace_s;      /* SIGTERM -> SIGKILL delay */
     double poll_s;            /* longest sleep between looks at the jobs */
-};
-
-enum job_kind { JOB_TRAIN, JOB_EVAL };
-
-struct job {
-    enum job_kind kind;
-    size_t run;               /* index into sched.runs (train), or (size_t)-1 */
-    int64_t eval_rowid;       /* eval jobs */
-    int64_t eval_step;
-    int attempt;
-    struct exec_proc proc;
-    char *dir, *status_path, *metrics_path, *stdout_path;
-    double started;           /* monotonic seconds */
-    double term_at;           /* when SIGTERM was sent, 0 = not yet */
-    const char *stop_reason;  /* why we stopped it: "timeout", "cancelled", ... */
-    struct ingest_stats stats;
-    int64_t seen_metrics, seen_stdout;   /* file sizes at the last ingestion (-1: never) */
-};
-
-/* Per-run notes of one invocation, kept beside sched.runs. */
-struct run_note {
-    int tries;          /* attempts started by this invocation */
-    int orphaned;       /* found running with nobody watching: restart it */
-    int no_retry;       /* failed in a way a retry cannot fix */
-};
-
-struct sched {
-    struct registry *reg;
-    struct executor ex;
-    struct sched_options opt;
-    struct reg_exec_sweep sw;
-    struct sweep spec;        /* the recorded spec, parsed again: commands, stages, picks */
-    struct reg_exec_run *runs;
-    struct run_note *notes;   /* one per run */
-    size_t n_runs;
-    struct job *jobs;         /* active jobs */
-    size_t n_jobs, alloc_jobs;
-    char *root;               /* directory holding runs/ (the registry's directory) */
-    char *bindir;             /* where mainline-train and mainline-eval live */
-    char *self_exe;
-    char *supervisor;         /* bindir/mainline-supervise */
-    struct stdout_rules *rules;
-    int stopping;             /* Ctrl-C or --fail-fast: start nothing new */
-    int failures;             /* failed attempts in this invocation (for --fail-fast) */
-    int eval_failures;        /* evaluations that failed */
-    int started, finished;
-    double t0;
-    int tty;
-    double last_progress;
-    int progress_lines;       /* lines drawn last time on a TTY */
+    const struct sched_report *report;   /* borrowed for the scheduler's life; NULL: silent */
 };
 
 /* Why sched_open() did not set up. */
@@ -89,29 +63,63 @@ enum sched_status {
     SCHED_ERROR,              /* the registry, the recorded spec or a program failed */
 };
 
-/* Set up: load the sweep, take its lock, reconcile leftover `running` runs.
- * Prints nothing when it fails: returns why, with the message appended to *err
- * (the registry stays consistent). sched_free() either way. */
-enum sched_status sched_open(struct sched *s, struct registry *reg, const char *registry_path,
-                             const char *sweep_name, const struct sched_options *opt,
-                             struct strbuf *err);
-/* Run until nothing is left to do (or Ctrl-C). Returns an exit code. */
-int sched_run(struct sched *s);
+/* Set up: load the sweep, take its lock, reconcile leftover `running` runs (said
+ * through opt->report). *out is always set, and the caller frees it with
+ * sched_free() either way. When it fails, returns why with the message (one line
+ * per problem) appended to *err; the registry stays consistent. */
+enum sched_status sched_open(struct sched **out, struct registry *reg,
+                             const char *registry_path, const char *sweep_name,
+                             const struct sched_options *opt, struct strbuf *err);
+/* Run until nothing is left to do (or Ctrl-C). */
+void sched_run(struct sched *s);
+/* Drop the sweep's lock and free. Jobs still running (there are none after
+ * sched_run()) outlive it under their supervisors. Accepts NULL. */
 void sched_free(struct sched *s);
 
 /* Called from the signal handler: ask the scheduler to stop (twice: kill now). */
 void sched_interrupt(int sig);
 
-/* ---- pieces in other files ---- */
+/* ---- what a progress display reads (between sched_open and sched_free) ---- */
 
-/* picks.c: release waiting runs whose needed stages picked. Returns the number
- * released, or -1 on a registry error (printed). */
-int picks_resolve(struct sched *s);
-/* picks.c: why a waiting run still waits (static buffer). */
-const char *picks_blocker(struct sched *s, size_t run);
+struct sched_progress {
+    double t0;                /* when sched_open() began (clock_now_s) */
+    size_t runs, done, failed;   /* runs of the sweep, and how many are done or failed */
+    size_t active;            /* jobs running now */
+};
 
-/* progress.c */
-void progress_draw(struct sched *s, int force);
-void progress_note(struct sched *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* One active job. */
+struct sched_job_view {
+    const char *name;         /* its run id, or "baseline" (borrowed) */
+    int eval;                 /* an evaluation job (else a trainer) */
+    int64_t eval_step;        /* the step of the checkpoint evaluated (< 0: the base model) */
+    double started;           /* when it started (clock_now_s) */
+    const struct ingest_stats *stats;   /* what its metrics said so far (borrowed) */
+};
+
+void sched_progress(const struct sched *s, struct sched_progress *p);
+/* Active job i, 0 <= i < progress.active. */
+void sched_job_view(const struct sched *s, size_t i, struct sched_job_view *v);
+
+/* ---- what is left at the end ---- */
+
+/* A selected run that still waits, and why ("lr from lr_select: ..."). */
+struct sched_wait {
+    char *run_id, *why;
+};
+
+struct sched_outcome {
+    const char *sweep;        /* the sweep's name (borrowed from the scheduler) */
+    int counts[RUN_STATE_COUNT];   /* runs by state */
+    double elapsed_s;         /* since sched_open() began */
+    struct sched_wait *waits; /* in plan order (owned) */
+    size_t n_waits;
+    int unfinished;           /* a selected run is not done: failed, cancelled or not started */
+    int eval_failures;        /* evaluations that failed in this invocation */
+    int interrupted;          /* Ctrl-C (or SIGTERM, SIGHUP) arrived */
+};
+
+/* Fill *o after sched_run(); free it with sched_outcome_free(). */
+void sched_outcome(const struct sched *s, struct sched_outcome *o);
+void sched_outcome_free(struct sched_outcome *o);
 
 #endif

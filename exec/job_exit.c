@@ -1,0 +1,79 @@
+/*
+ * job_exit.c - what an ended job comes to: its exit status (enum job_exit of the
+ * job protocol, or a signal) and the reason the scheduler stopped it, if it did,
+ * mapped to a run state and the reason recorded with it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "job.h"
+#include "sched_internal.h"
+
+const char *job_stop_text(enum job_stop stop, double timeout_s, char *buf, size_t len)
+{
+    const char *text = "not stopped";
+    switch (stop) {
+    case JOB_STOP_NONE:
+        break;
+    case JOB_STOP_CANCELLED:
+        text = "cancelled";
+        break;
+    case JOB_STOP_TIMEOUT:
+        snprintf(buf, len, "timeout after %.0f s", timeout_s);
+        return buf;
+    case JOB_STOP_COULD_NOT_START:
+        text = "could not start";
+        break;
+    }
+    snprintf(buf, len, "%s", text);
+    return buf;
+}
+
+/* What an exit status the protocol gives a meaning says, or NULL. */
+static const char *exit_meaning(int code)
+{
+    switch ((enum job_exit)code) {
+    case JOB_EXIT_DIVERGED:
+        return "diverged: the loss became NaN or infinite (exit 3)";
+    case JOB_EXIT_BAD_CONFIG:
+        return "bad configuration (exit 2): see stderr.log";
+    case JOB_EXIT_NOT_FOUND:
+        return "the command could not be run (exit 127): see stderr.log";
+    default:
+        return NULL;
+    }
+}
+
+/* Why a job that was not done ended. */
+static void exit_reason(const struct job *j, const struct exec_result *res, double timeout_s,
+                        char *buf, size_t len)
+{
+    const char *meaning = res->known && !res->signal ? exit_meaning(res->exit_code) : NULL;
+    if (j->stop != JOB_STOP_NONE)
+        job_stop_text(j->stop, timeout_s, buf, len);
+    else if (!res->known)
+        snprintf(buf, len, "killed with its supervisor (no exit status)");
+    else if (res->signal)
+        snprintf(buf, len, "killed by signal %d (%s)", res->signal, strsignal(res->signal));
+    else if (meaning)
+        snprintf(buf, len, "%s", meaning);
+    else
+        snprintf(buf, len, "exit status %d: see stderr.log", res->exit_code);
+}
+
+void job_verdict(const struct job *j, const struct exec_result *res, double timeout_s,
+                 struct job_verdict *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (j->stop == JOB_STOP_CANCELLED)
+        v->state = RUN_CANCELLED;
+    else if (j->stop == JOB_STOP_NONE && res->known && res->exit_code == JOB_EXIT_OK)
+        v->state = RUN_DONE;
+    else
+        v->state = RUN_FAILED;
+    if (v->state != RUN_DONE)
+        exit_reason(j, res, timeout_s, v->reason, sizeof(v->reason));
+    /* The config cannot work, or the loss blew up: the same attempt again would too. */
+    v->no_retry = v->state == RUN_FAILED && res->known &&
+                  (res->exit_code == JOB_EXIT_BAD_CONFIG || res->exit_code == JOB_EXIT_DIVERGED);
+}

@@ -1,0 +1,159 @@
+/*
+ * job_slots.c - the active jobs of a scheduler: a slot per job (its directory and
+ * files, what was ingested, when it started and why it was stopped), submitting a
+ * job through the executor, and each look at the jobs: ingest what they wrote,
+ * notice the ones that ended and record them, enforce the timeout, escalate
+ * SIGTERM to SIGKILL after the grace period.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "job.h"
+#include "sched_internal.h"
+
+struct job *job_add(struct sched *s)
+{
+    s->jobs = xgrow(s->jobs, s->n_jobs + 1, &s->alloc_jobs, sizeof(*s->jobs));
+    struct job *j = &s->jobs[s->n_jobs++];
+    memset(j, 0, sizeof(*j));
+    j->run = (size_t)-1;
+    j->seen_metrics = j->seen_stdout = -1;
+    return j;
+}
+
+void job_drop_last(struct sched *s)
+{
+    job_free(&s->jobs[--s->n_jobs]);
+}
+
+void job_free(struct job *j)
+{
+    free(j->dir);
+    free(j->status_path);
+    free(j->metrics_path);
+    free(j->stdout_path);
+    memset(j, 0, sizeof(*j));
+}
+
+struct reg_exec_run *job_run(const struct sched *s, const struct job *j)
+{
+    return j->run == (size_t)-1 ? NULL : &s->runs[j->run];
+}
+
+void job_set_paths(struct job *j, const char *dir)
+{
+    struct strbuf sb = STRBUF_INIT;
+    j->dir = xstrdup(dir);
+    sb_addf(&sb, "%s/" JOB_FILE_EXIT, dir);
+    j->status_path = sb_detach(&sb);
+    sb_addf(&sb, "%s/" JOB_FILE_METRICS, dir);
+    j->metrics_path = sb_detach(&sb);
+    sb_addf(&sb, "%s/" JOB_FILE_STDOUT, dir);
+    j->stdout_path = sb_detach(&sb);
+}
+
+const char *job_name(const struct sched *s, const struct job *j, char *buf, size_t len)
+{
+    const struct reg_exec_run *r = job_run(s, j);
+    if (j->kind == JOB_TRAIN)
+        snprintf(buf, len, "%s", r->run_id);
+    else if (!r)
+        snprintf(buf, len, "baseline eval");
+    else
+        snprintf(buf, len, "%s eval@%lld", r->run_id, (long long)j->eval_step);
+    return buf;
+}
+
+/* Failures are reported, not fatal: the lines stay in the file and the next look
+ * reads them again. */
+void job_ingest(struct sched *s, struct job *j)
+{
+    if (j->kind != JOB_TRAIN)
+        return;   /* evaluators are read once, when they finish */
+    struct reg_exec_run *r = job_run(s, j);
+    struct strbuf err = STRBUF_INIT;
+    if (ingest_file_if_grown(s->reg, r->rowid, j->attempt, j->metrics_path, "metrics", NULL,
+                             &j->stats, &j->seen_metrics, &err) < 0 ||
+        (s->rules && ingest_file_if_grown(s->reg, r->rowid, j->attempt, j->stdout_path,
+                                          "stdout", s->rules, &j->stats, &j->seen_stdout,
+                                          &err) < 0))
+        sched_warning(s, "%s", err.buf);
+    sb_free(&err);
+}
+
+int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct strbuf *err)
+{
+    struct strbuf errlog = STRBUF_INIT;
+    sb_addf(&errlog, "%s/" JOB_FILE_STDERR, j->dir);
+    struct exec_spec spec = { argv, env, j->dir, j->stdout_path, errlog.buf, j->status_path };
+    int forked = s->ex.submit(&s->ex, &spec, &j->proc, err) == 0;
+    sb_free(&errlog);
+    if (!forked)
+        j->stop = JOB_STOP_COULD_NOT_START;   /* the job slot records the failure */
+    return forked ? 0 : -1;
+}
+
+static void job_stop(struct sched *s, struct job *j, enum job_stop why, int sig)
+{
+    if (j->stop == JOB_STOP_NONE)
+        j->stop = why;
+    if (!j->term_at)
+        j->term_at = clock_now_s();
+    s->ex.cancel(&s->ex, &j->proc, sig);
+}
+
+void jobs_stop(struct sched *s, const struct job *except, enum job_stop why, int sig)
+{
+    for (size_t i = 0; i < s->n_jobs; i++)
+        if (&s->jobs[i] != except)
+            job_stop(s, &s->jobs[i], why, sig);
+}
+
+static void enforce_limits(struct sched *s, struct job *j, double t)
+{
+    if (j->term_at && t - j->term_at > s->opt.kill_grace_s) {
+        s->ex.cancel(&s->ex, &j->proc, SIGKILL);
+        return;
+    }
+    if (!j->term_at && s->spec.timeout_s > 0 && t - j->started > s->spec.timeout_s)
+        job_stop(s, j, JOB_STOP_TIMEOUT, SIGTERM);
+}
+
+/* Look at one job; returns 1 when it ended (and was recorded). */
+static int check_job(struct sched *s, struct job *j, double t)
+{
+    struct exec_result res = { 0 };
+    enum exec_state st = j->proc.pid > 0 ? s->ex.poll(&s->ex, &j->proc, j->status_path, &res)
+                                         : EXEC_FINISHED;
+    job_ingest(s, j);
+    if (st == EXEC_RUNNING) {
+        enforce_limits(s, j, t);
+        return 0;
+    }
+    if (j->kind == JOB_TRAIN)
+        train_job_finished(s, j, &res);
+    else
+        eval_job_finished(s, j, &res);
+    if (s->opt.fail_fast && s->failures && !s->stopping) {
+        s->stopping = 1;
+        sched_note(s, "--fail-fast: stopping the other jobs");
+        jobs_stop(s, j, JOB_STOP_CANCELLED, SIGTERM);
+    }
+    return 1;
+}
+
+void jobs_check(struct sched *s)
+{
+    double t = clock_now_s();
+    for (size_t i = 0; i < s->n_jobs;) {
+        if (!check_job(s, &s->jobs[i], t)) {
+            i++;
+            continue;
+        }
+        job_free(&s->jobs[i]);
+        s->jobs[i] = s->jobs[--s->n_jobs];
+    }
+}

@@ -1,0 +1,210 @@
+/*
+ * sched_internal.h - what the pieces of the scheduler share; exec/ only (cli/ sees
+ * scheduler.h). The pieces, one concern a file:
+ *
+ *   scheduler.c      the poll loop, choosing what to start, signals, the outcome
+ *   sched_setup.c    sched_open/sched_free: the recorded spec, the programs, the lock
+ *   sched_lock.c     the sweep's lock: one live `mainline run` per sweep
+ *   sched_report.c   saying things through the caller's struct sched_report
+ *   reconcile.c      what a dead orchestrator left: adopt live jobs, finish dead ones
+ *   job_slots.c      the active jobs: slots, ingestion, looking at them, stopping them
+ *   job_exit.c       how an ended job's exit status and stop reason map to a run state
+ *   job_config.c     what a job gets: config.json/eval.json, environment, argv
+ *   train_jobs.c     starting a run's trainer and recording its end
+ *   eval_jobs.c      planning, starting and recording evaluations
+ *   picks.c          stage picks and why a waiting run waits
+ *
+ * Every state change goes to the registry first, so killing the orchestrator at
+ * any line leaves a state the next one understands.
+ */
+#ifndef MAINLINE_SCHED_INTERNAL_H
+#define MAINLINE_SCHED_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "error.h"
+#include "executor.h"
+#include "ingest.h"
+#include "reg_exec.h"
+#include "scheduler.h"
+#include "sweep.h"
+
+enum job_kind { JOB_TRAIN, JOB_EVAL };
+
+/* Why the scheduler stopped a job itself; JOB_STOP_NONE: it ended on its own. */
+enum job_stop {
+    JOB_STOP_NONE = 0,
+    JOB_STOP_CANCELLED,       /* Ctrl-C or --fail-fast */
+    JOB_STOP_TIMEOUT,         /* it ran past the sweep's `timeout` */
+    JOB_STOP_COULD_NOT_START, /* the executor could not start it */
+};
+
+struct job {
+    enum job_kind kind;
+    size_t run;               /* index into sched.runs, or (size_t)-1 (the baseline) */
+    int64_t eval_rowid;       /* eval jobs */
+    int64_t eval_step;
+    int attempt;
+    struct exec_proc proc;    /* pid 0: never started */
+    char *dir, *status_path, *metrics_path, *stdout_path;
+    double started;           /* monotonic seconds */
+    double term_at;           /* when SIGTERM was sent, 0 = not yet */
+    enum job_stop stop;       /* the first reason we stopped it */
+    struct ingest_stats stats;
+    int64_t seen_metrics, seen_stdout;   /* file sizes at the last ingestion (-1: never) */
+};
+
+/* Per-run notes of one invocation, kept beside sched.runs. */
+struct run_note {
+    int tries;          /* attempts started by this invocation */
+    int orphaned;       /* found running with nobody watching: restart it */
+    int no_retry;       /* failed in a way a retry cannot fix */
+};
+
+struct sched {
+    struct registry *reg;
+    struct executor ex;
+    struct sched_options opt;
+    struct sched_report report;   /* opt.report's functions, or none */
+    struct reg_exec_sweep sw;
+    struct sweep spec;        /* the recorded spec, parsed again: commands, stages, picks */
+    struct reg_exec_run *runs;
+    struct run_note *notes;   /* one per run */
+    size_t n_runs;
+    struct job *jobs;         /* active jobs */
+    size_t n_jobs, alloc_jobs;
+    char *root;               /* directory holding runs/ (the registry's directory) */
+    char *bindir;             /* where mainline-train and mainline-eval live */
+    char *self_exe;
+    char *supervisor;         /* bindir/mainline-supervise */
+    struct stdout_rules *rules;
+    int stopping;             /* Ctrl-C or --fail-fast: start nothing new */
+    int failures;             /* failed attempts in this invocation (for --fail-fast) */
+    int eval_failures;        /* evaluations that failed */
+    int started, finished;
+    double t0;
+};
+
+/* ---- sched_report.c: saying things (nothing is printed in exec/) ---- */
+
+void sched_note(struct sched *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
+void sched_error(struct sched *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
+void sched_warning(struct sched *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* A registry call's status: 0 when REG_OK, else -1 and "DOING: <registry message>"
+ * said as an error. */
+int sched_reg_check(struct sched *s, enum reg_status st, const char *doing);
+
+/* ---- scheduler.c ---- */
+
+/* Ctrl-C, SIGTERM and SIGHUP ask to stop (sched_interrupt); SIGCHLD ends a wait. */
+void sched_install_signals(void);
+
+/* The run is one --stage/--only asked for. */
+int sched_selected(const struct sched *s, const struct reg_exec_run *r);
+/* Every run of every stage r's stage needs is done; else 0 and *blocker (if not
+ * NULL) names the stage (borrowed from the spec). */
+int sched_needs_done(const struct sched *s, const struct reg_exec_run *r, const char **blocker);
+
+/* ---- sched_lock.c ---- */
+
+/* Take the sweep's lock: SCHED_OK, SCHED_LOCKED (who holds it in *err) or
+ * SCHED_ERROR (the registry's message in *err). */
+enum sched_status sched_lock_take(struct sched *s, struct strbuf *err);
+/* Give it back, if this process holds it. */
+void sched_lock_drop(struct sched *s);
+
+/* ---- reconcile.c ---- */
+
+/* Runs and evaluations found `running`: adopt the live ones, finish the dead ones. */
+void reconcile_orphans(struct sched *s);
+/* A supervisor of run r left in dir by an orchestrator that died right after
+ * forking it: adopted (1), or none there (0). */
+int reconcile_unrecorded(struct sched *s, struct reg_exec_run *r, const char *dir);
+
+/* ---- job_slots.c ---- */
+
+/* A new active job (zeroed but for run = -1 and seen_* = -1), owned by s->jobs:
+ * the pointer lasts until the next job_add. */
+struct job *job_add(struct sched *s);
+/* Drop the most recently added job (job_add undone). */
+void job_drop_last(struct sched *s);
+void job_free(struct job *j);
+/* The run a job belongs to, or NULL (the baseline). */
+struct reg_exec_run *job_run(const struct sched *s, const struct job *j);
+/* dir and the paths of the files the job writes in it (owned by the job). */
+void job_set_paths(struct job *j, const char *dir);
+/* "RUN", "RUN eval@STEP" or "baseline eval" in buf. */
+const char *job_name(const struct sched *s, const struct job *j, char *buf, size_t len);
+/* Read what a train job wrote since last time; failures are warnings. */
+void job_ingest(struct sched *s, struct job *j);
+/* Submit argv with env through the executor (stderr.log in the job's directory).
+ * 0, or -1 with the message in *err and j->stop = JOB_STOP_COULD_NOT_START. */
+int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct strbuf *err);
+/* Look at every active job: ingest, enforce timeouts, record and drop the ended. */
+void jobs_check(struct sched *s);
+/* Signal every active job (but `except`, may be NULL) with a stop reason. */
+void jobs_stop(struct sched *s, const struct job *except, enum job_stop why, int sig);
+
+/* ---- job_exit.c ---- */
+
+/* What an ended job's attempt comes to. */
+struct job_verdict {
+    enum reg_run_state state; /* RUN_DONE, RUN_FAILED or RUN_CANCELLED */
+    int no_retry;             /* failed in a way a retry cannot fix */
+    char reason[256];         /* "" when done */
+};
+
+/* The text of a stop reason ("cancelled", "timeout after 5 s", "could not start"). */
+const char *job_stop_text(enum job_stop stop, double timeout_s, char *buf, size_t len);
+void job_verdict(const struct job *j, const struct exec_result *res, double timeout_s,
+                 struct job_verdict *v);
+
+/* ---- job_config.c ---- */
+
+/* The config.json of a train job / eval.json of an evaluation (docs/protocol.md).
+ * New references. r is NULL for the baseline evaluation. */
+json_t *job_config_train(struct sched *s, const struct reg_exec_run *r, int attempt,
+                         int resume, const char *dir);
+json_t *job_config_eval(struct sched *s, const struct reg_eval_job *e,
+                        const struct reg_exec_run *r, const char *dir);
+/* Write a config atomically, indented, keys sorted. 0, or -1 with *err. */
+int job_config_write(const char *path, const json_t *cfg, struct strbuf *err);
+/* The {placeholders} a job's command may use (run_id, stage may be NULL), with
+ * {base_model} from cfg. New reference. */
+json_t *job_vars(struct sched *s, const char *dir, const char *config, int attempt,
+                 int resume, const char *run_id, const char *stage, const json_t *cfg);
+/* The job's argv: `cmd` (the sweep's command, or NULL for the built-in `program`)
+ * expanded with vars and params. NULL-terminated, freed with argv_free; NULL with
+ * *err when a placeholder has no value. */
+char **job_argv(struct sched *s, const json_t *cmd, const char *program, int resume,
+                const json_t *vars, const json_t *params, struct strbuf *err);
+/* Its environment entries: the protocol's variables and the thread budget.
+ * NULL-terminated, freed with argv_free. */
+char **job_env(struct sched *s, const char *dir, const char *config, int attempt, int resume);
+
+/* ---- train_jobs.c ---- */
+
+/* Start run i (resuming or starting over), or adopt its unrecorded supervisor. */
+void train_job_start(struct sched *s, size_t i);
+void train_job_finished(struct sched *s, struct job *j, const struct exec_result *res);
+
+/* ---- eval_jobs.c ---- */
+
+/* Plan the evaluation of the checkpoint(s) the frozen selection rule looks at. */
+void eval_jobs_plan(struct sched *s, const struct reg_exec_run *r);
+/* Start planned (or retried) evaluations while there are free slots. */
+void eval_jobs_start(struct sched *s);
+void eval_job_finished(struct sched *s, struct job *j, const struct exec_result *res);
+
+/* ---- picks.c ---- */
+
+/* Release waiting runs whose needed stages picked. Returns the number released,
+ * or -1 on a registry error (said as an error). */
+int picks_resolve(struct sched *s);
+/* Why waiting run i still waits, in buf. */
+const char *picks_blocker(const struct sched *s, size_t i, char *buf, size_t len);
+
+#endif

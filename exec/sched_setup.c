@@ -1,0 +1,129 @@
+/*
+ * sched_setup.c - setting a scheduler up and taking it down: the sweep's newest
+ * version and its recorded spec (parsed again: commands, stages, picks), where
+ * runs/ and the programs live, the executor, the signals, the sweep's lock, what
+ * a dead orchestrator left running, and the baseline evaluation.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fsutil.h"
+#include "sched_internal.h"
+
+/* One line of *err per diagnostic. */
+static int load_spec(struct sched *s, struct strbuf *err)
+{
+    struct diag_list dl = { 0 };
+    int rc = sweep_load_text(s->sw.spec_path, s->sw.spec_text, strlen(s->sw.spec_text),
+                             &s->spec, &dl);
+    for (size_t i = 0; rc < 0 && i < dl.n; i++)
+        sb_addf(err, "%sthe recorded spec no longer loads: %s", i ? "\n" : "", dl.msgs[i]);
+    diag_free(&dl);
+    return rc;
+}
+
+static char *registry_dir(const char *registry_path)
+{
+    char *dir = path_dirname(registry_path);
+    char *abs = realpath(dir, NULL);
+    free(dir);
+    return abs;
+}
+
+/* The registry's directory (runs/ goes there), this program, the supervisor beside
+ * it, and the stdout rules of the sweep's trainer. */
+static enum sched_status find_programs(struct sched *s, const char *registry_path,
+                                       struct strbuf *err)
+{
+    s->root = registry_dir(registry_path);
+    s->self_exe = realpath("/proc/self/exe", NULL);
+    if (!s->root || !s->self_exe) {
+        sb_addf(err, "cannot find the registry's directory or this program: %s",
+                strerror(errno));
+        return SCHED_ERROR;
+    }
+    s->bindir = path_dirname(s->self_exe);
+    size_t before = err->len;
+    s->rules = stdout_rules_compile(s->spec.parse_stdout, err);
+    if (err->len > before)
+        return SCHED_ERROR;
+    struct strbuf sup = STRBUF_INIT;
+    sb_addf(&sup, "%s/mainline-supervise", s->bindir);
+    s->supervisor = sb_detach(&sup);
+    if (access(s->supervisor, X_OK) < 0) {
+        sb_addf(err, "cannot run '%s': %s (it is built beside mainline by make)",
+                s->supervisor, strerror(errno));
+        return SCHED_ERROR;
+    }
+    return SCHED_OK;
+}
+
+static enum sched_status reg_failed(struct sched *s, const char *doing, struct strbuf *err)
+{
+    sb_addf(err, "%s: %s", doing, reg_errmsg(s->reg));
+    return SCHED_ERROR;
+}
+
+enum sched_status sched_open(struct sched **out, struct registry *reg,
+                             const char *registry_path, const char *sweep_name,
+                             const struct sched_options *opt, struct strbuf *err)
+{
+    struct sched *s = xcalloc(1, sizeof(*s));
+    *out = s;
+    s->reg = reg;
+    s->opt = *opt;
+    if (opt->report)
+        s->report = *opt->report;
+    s->t0 = clock_now_s();
+    enum reg_status st = reg_exec_sweep_latest(reg, sweep_name, &s->sw);
+    if (st == REG_ERR_NOT_FOUND) {
+        sb_addf(err, "no sweep named '%s' (plan it first: mainline plan SWEEP.yaml)",
+                sweep_name);
+        return SCHED_NO_SWEEP;
+    }
+    if (st != REG_OK)
+        return reg_failed(s, "cannot read the sweep", err);
+    if (load_spec(s, err) < 0)
+        return SCHED_ERROR;
+    enum sched_status found = find_programs(s, registry_path, err);
+    if (found != SCHED_OK)
+        return found;
+    executor_local_init(&s->ex, s->supervisor);
+    sched_install_signals();
+    enum sched_status locked = sched_lock_take(s, err);
+    if (locked != SCHED_OK)
+        return locked;
+    if (reg_exec_load_runs(reg, s->sw.rowid, &s->runs, &s->n_runs) != REG_OK)
+        return reg_failed(s, "cannot read the runs", err);
+    s->notes = xcalloc(s->n_runs + 1, sizeof(*s->notes));
+    reconcile_orphans(s);
+    if (json_is_true(json_object_get(json_object_get(s->spec.contract, "evaluation"),
+                                     "baseline")))
+        sched_reg_check(s, reg_eval_job_add(reg, s->sw.rowid, 0, -1, NULL),
+                        "cannot plan the baseline evaluation");
+    return SCHED_OK;
+}
+
+void sched_free(struct sched *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_jobs; i++)
+        job_free(&s->jobs[i]);
+    free(s->jobs);
+    sched_lock_drop(s);
+    reg_exec_runs_free(s->runs, s->n_runs);
+    reg_exec_sweep_free(&s->sw);
+    sweep_free(&s->spec);
+    stdout_rules_free(s->rules);
+    free(s->root);
+    free(s->bindir);
+    free(s->self_exe);
+    free(s->supervisor);
+    free(s->notes);
+    free(s);
+}
