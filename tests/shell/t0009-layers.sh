@@ -82,6 +82,59 @@ test_expect_success 'library code never calls die() (only cli/ and the programs'
     must_be_empty "$SCRATCH/dies"
 '
 
+# exec/ prints nothing: the scheduler says things through the caller's struct
+# sched_report (exec/scheduler.h) and cli/ prints them. Two places may: the
+# supervisor's main (supervise.c, bin/mainline-supervise) and the local executor's
+# forked child before exec (exec_child in executor_local.c), whose stderr is the
+# job's own stderr.log. PRINT_CALLS matches printf, vprintf, puts, putchar, perror,
+# error() and warning() (not sched_error() nor a member r->error()), and any
+# f*() call that names stdout or stderr.
+PRINT_CALLS='(^|[^A-Za-z0-9_>.])(printf|vprintf|puts|putchar|perror|error|warning)\(|f(printf|puts|putc|write)\(.*std(out|err)|vfprintf\('
+
+# exec_prints FILE...: "file:line: text" for each printing call outside those places.
+exec_prints() {
+    for f in "$@"; do
+        case ${f##*/} in
+        supervise.c) continue ;;
+        executor_local.c) sed '/^static void exec_child(/,/^}/s/.*//' "$f" ;;
+        *) cat "$f" ;;
+        esac | grep -nE "$PRINT_CALLS" | sed "s|^|${f#"$TOP"/}:|"
+    done
+}
+
+test_expect_success 'exec/ prints nothing (but the supervisor and the forked child)' '
+    exec_prints "$TOP"/exec/*.c "$TOP"/exec/*.h >prints &&
+    must_be_empty prints
+'
+
+test_expect_success 'the print check finds printing calls and passes the allowed ones' '
+    cat >lib.c <<\EOF &&
+    printf("x\n");
+    error("cannot %s", what);
+    fputs("\033[1A", stdout);
+    sched_error(s, "cannot %s", what);
+    r->error(r->data, msg);
+    snprintf(buf, sizeof(buf), "%s", x);
+    regerror(rc, &re, msg, sizeof(msg));
+EOF
+    cat >executor_local.c <<\EOF &&
+static void exec_child(void)
+{
+    fprintf(stderr, "mainline: cannot enter it\n");
+}
+
+static int local_submit(void)
+{
+    fprintf(stderr, "the parent may not\n");
+}
+EOF
+    cp lib.c supervise.c &&
+    exec_prints lib.c executor_local.c supervise.c >prints &&
+    cat prints &&
+    test "$(wc -l <prints)" -eq 4 &&
+    grep -q "^executor_local.c:8:" prints
+'
+
 # The libraries only the orchestrator may link: a job program with any of them
 # could reach the registry or the sweep loader.
 ORCHESTRATOR_ONLY="libsqlite3 libyaml libgit2 libcurl libarchive"
