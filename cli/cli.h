@@ -1,10 +1,11 @@
 /*
  * cli.h - what every `mainline <command>` gets from the dispatcher in main.c.
  *
- * The dispatcher parses global options, handles --help, and opens the registry
- * when the command's table row asks for it, so no command repeats that setup.
- * Commands return an exit code (enum exit_code) and are the only layer that
- * prints errors.
+ * The dispatcher parses global options (--registry, -C) and handles --help; a
+ * command opens the registry with cli_registry() after parsing its own arguments
+ * (so a usage error stays a usage error where there is no registry), and the
+ * dispatcher frees it. Commands return an exit code (enum exit_code) and are the
+ * only layer that prints errors.
  */
 #ifndef MAINLINE_CLI_H
 #define MAINLINE_CLI_H
