@@ -135,6 +135,15 @@ jobs_of_this_test() {
     pgrep -f "$PWD/runs/" || :
 }
 
+# kill_leftovers: `trap kill_leftovers EXIT` in a body that starts orchestrators in
+# the background kills, by pid, the ones in $pid and $pid2 (empty them once waited
+# for) and every job still running under this test's runs/.
+kill_leftovers() {
+    for p in $pid $pid2 $(jobs_of_this_test); do
+        kill -9 "$p" 2>/dev/null || :
+    done
+}
+
 # no_jobs_left: fails, listing them, while any job of this test still runs.
 no_jobs_left() {
     if pgrep -af "$PWD/runs/"; then

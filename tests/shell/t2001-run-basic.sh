@@ -118,15 +118,6 @@ PY
 POLLUTED="OPENBLAS_L2_SIZE=512 OPENBLAS_CORETYPE=Haswell OMP_NUM_THREADS=7 LANG=C.UTF-8 TZ=UTC
 FOO=bar OPENBLAS_NUM_THREADS=3 MAINLINE_THREADS=4 MAINLINE_RUN_DIR=/elsewhere MAINLINE_RESUME=1"
 
-# On the way out of a test: the orchestrator started in the background (unless
-# already waited for) and any job still running under this test's runs/.
-kill_leftovers() {
-    [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || :
-    for p in $(pgrep -f "$PWD/runs/"); do
-        kill -9 "$p" 2>/dev/null || :
-    done
-}
-
 test_body 'run -j 3: three runs at once (never more), every run done, exit 0' <<\EOF
     mkdir "$FULL" && cd "$FULL"
     two_stage_sweep fake "x_steps: 6, x_sleep_ms: 100"

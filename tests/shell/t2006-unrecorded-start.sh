@@ -6,15 +6,6 @@
 
 FAKES="$TOP/${BUILD:-build}/tests/fakes"
 
-# On the way out: the orchestrator started in the background, if still there, and
-# any job still running under this test's runs/.
-kill_leftovers() {
-    [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || :
-    for p in $(jobs_of_this_test); do
-        kill -9 "$p" 2>/dev/null || :
-    done
-}
-
 test_body 'a started but unrecorded job is adopted, not run twice' <<\EOF
     trap kill_leftovers EXIT
     cp -R "$TOP/sweeps/data" "$TOP/sweeps/models" .
