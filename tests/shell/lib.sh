@@ -11,12 +11,19 @@
 # ($SCRATCH, removed at the end unless the test failed). `mainline` runs the
 # binary under test ($MAINLINE, default bin/mainline). $TOP is the repository.
 # -v shows every test's output; TEST_TRACE=1 also traces each body (set -x).
+# $STORIES is llama2.c's stories260K from outside the repository; tests that need it
+# run only `if have_stories WHAT`.
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 MAINLINE=${MAINLINE:-$TOP/bin/mainline}
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/mainline-test.XXXXXX")
 export TOP MAINLINE SCRATCH
 unset MAINLINE_REGISTRY
+# The directory holding models/: $MAINLINE_SHARED (relative to the repository, like
+# the unit tests), else ../shared beside the repository.
+SHARED=${MAINLINE_SHARED:-../shared}
+case $SHARED in /*) ;; *) SHARED=$TOP/$SHARED ;; esac
+STORIES=$SHARED/models/stories260K/stories260K.bin
 test_passed=0
 test_failed=0
 test_verbose=
@@ -65,6 +72,19 @@ expect_exit() {
 }
 
 # ---- helpers the test families share ----
+
+# skip WHAT WHY: say that WHAT does not run here, in the "skip:" line that
+# tests/run-tests.sh repeats in its summary.
+skip() {
+    echo "skip: $1: $2"
+}
+
+# have_stories WHAT: true when $STORIES is readable, else skip WHAT saying so.
+have_stories() {
+    [ -r "$STORIES" ] && return 0
+    skip "$1" "no $STORIES (set MAINLINE_SHARED to the directory holding models/)"
+    return 1
+}
 
 # run_rc CODE CMD...: CMD's stdout goes to ./out, stderr to ./err; it must exit CODE.
 run_rc() {
