@@ -12,6 +12,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 MAINLINE=${MAINLINE:-$here/../../bin/mainline}
 cd "$here" || exit 1
+unset OPENBLAS_VERBOSE   # it makes OpenBLAS print its core on stderr (shell/lib.sh)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mainline-golden.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 passed=0

@@ -19,6 +19,9 @@ MAINLINE=${MAINLINE:-$TOP/bin/mainline}
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/mainline-test.XXXXXX")
 export TOP MAINLINE SCRATCH
 unset MAINLINE_REGISTRY
+# OPENBLAS_VERBOSE=2 makes OpenBLAS print its core on every program's stderr, which
+# tests compare byte for byte. Every other variable stays as the machine has it.
+unset OPENBLAS_VERBOSE
 # The directory holding models/: $MAINLINE_SHARED (relative to the repository, like
 # the unit tests), else ../shared beside the repository.
 SHARED=${MAINLINE_SHARED:-../shared}
