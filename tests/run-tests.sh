@@ -1,7 +1,9 @@
 #!/bin/sh
 # run-tests.sh - run every test: unit test binaries, golden sweep files, shell
 # tests. Each prints "N passed, N failed" last; this adds them up and ends with
-# the total in the same form. Exit status 1 when anything failed.
+# the total in the same form. Exit status 1 when anything failed. A test's
+# "skip: WHAT: WHY" lines (what it could not run on this machine) are shown under
+# its result and counted before the total, passed or not.
 #   BUILD=build BINDIR=bin sh tests/run-tests.sh [-v]
 BUILD=${BUILD:-build}
 BINDIR=${BINDIR:-bin}
@@ -12,6 +14,8 @@ top=$(pwd)
 passed=0
 failed=0
 broken=""
+skipped=0
+skippers=""
 
 run_one() {   # name, command...
     name=$1
@@ -36,6 +40,12 @@ run_one() {   # name, command...
     fi
     [ -n "$VERBOSE" ] && printf '%s\n' "$out"
     printf '%-36s %s\n' "$name" "$line"
+    skips=$(printf '%s\n' "$out" | grep '^skip: ')
+    if [ -n "$skips" ]; then
+        printf '%s\n' "$skips" | sed 's/^/    /'
+        skipped=$((skipped + $(printf '%s\n' "$skips" | wc -l)))
+        skippers="$skippers $name"
+    fi
     passed=$((passed + p))
     failed=$((failed + f))
 }
@@ -54,5 +64,6 @@ for t in tests/shell/t[0-9]*.sh; do
 done
 
 [ -n "$broken" ] && echo "failing:$broken"
+[ "$skipped" -eq 0 ] || echo "skipped: $skipped, in$skippers (see their skip: lines)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -10,6 +10,8 @@
  *   x_steps (5)  x_sleep_ms (0)  x_val_every (2)  x_fail_at (-1) x_exit (1)
  *   x_signal_at (-1: raise SIGKILL at that step)  x_ignore_term (false)
  *   x_malformed_at (-1: write a broken line at that step)  x_no_val (false)
+ *   x_record (false: write its arguments to argv.txt and the whole environment it got
+ *   to env.txt in the run directory, each argument and VAR=value ending in a NUL byte)
  * and, for reports, numbers the built-in trainer logs (left out when unset):
  *   x_ckpt_bytes (checkpoint `bytes`)  x_trainable_pct (`start` trainable_pct and
  *   trainable_params)  x_peak_rss_mb (`train` peak_rss_mb)  x_val_flat_from (from that
@@ -53,6 +55,21 @@ static long last_checkpoint(const char *dir, long steps)
             return s;
     }
     return 0;
+}
+
+extern char **environ;
+
+/* Each string of the NULL-terminated list `strs` into dir/name, each ending in a NUL byte. */
+static int record(const char *dir, const char *name, char **strs)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    for (char **e = strs; *e; e++)
+        fwrite(*e, 1, strlen(*e) + 1, f);
+    return fclose(f) == 0 ? 0 : -1;
 }
 
 static void emit(FILE *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -100,6 +117,12 @@ int main(int argc, char **argv)
         return 2;
     }
     params = json_object_get(cfg, "params");
+    if (knob("x_record", 0) &&
+        (record(dir, "argv.txt", argv + 1) < 0 || record(dir, "env.txt", environ) < 0)) {
+        fprintf(stderr, "fake_trainer: cannot write argv.txt or env.txt in %s\n", dir);
+        json_decref(cfg);
+        return 4;
+    }
     if (knob("x_ignore_term", 0))
         signal(SIGTERM, SIG_IGN);
     long steps = knob("x_steps", 5), sleep = knob("x_sleep_ms", 0);

@@ -11,12 +11,22 @@
 # ($SCRATCH, removed at the end unless the test failed). `mainline` runs the
 # binary under test ($MAINLINE, default bin/mainline). $TOP is the repository.
 # -v shows every test's output; TEST_TRACE=1 also traces each body (set -x).
+# $STORIES is llama2.c's stories260K from outside the repository; tests that need it
+# run only `if have_stories WHAT`.
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 MAINLINE=${MAINLINE:-$TOP/bin/mainline}
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/mainline-test.XXXXXX")
 export TOP MAINLINE SCRATCH
 unset MAINLINE_REGISTRY
+# OPENBLAS_VERBOSE=2 makes OpenBLAS print its core on every program's stderr, which
+# tests compare byte for byte. Every other variable stays as the machine has it.
+unset OPENBLAS_VERBOSE
+# The directory holding models/: $MAINLINE_SHARED (relative to the repository, like
+# the unit tests), else ../shared beside the repository.
+SHARED=${MAINLINE_SHARED:-../shared}
+case $SHARED in /*) ;; *) SHARED=$TOP/$SHARED ;; esac
+STORIES=$SHARED/models/stories260K/stories260K.bin
 test_passed=0
 test_failed=0
 test_verbose=
@@ -65,6 +75,19 @@ expect_exit() {
 }
 
 # ---- helpers the test families share ----
+
+# skip WHAT WHY: say that WHAT does not run here, in the "skip:" line that
+# tests/run-tests.sh repeats in its summary.
+skip() {
+    echo "skip: $1: $2"
+}
+
+# have_stories WHAT: true when $STORIES is readable, else skip WHAT saying so.
+have_stories() {
+    [ -r "$STORIES" ] && return 0
+    skip "$1" "no $STORIES (set MAINLINE_SHARED to the directory holding models/)"
+    return 1
+}
 
 # run_rc CODE CMD...: CMD's stdout goes to ./out, stderr to ./err; it must exit CODE.
 run_rc() {
@@ -133,6 +156,15 @@ wait_until() {
 # jobs_of_this_test: pids of the supervisors and jobs under this test's runs/.
 jobs_of_this_test() {
     pgrep -f "$PWD/runs/" || :
+}
+
+# kill_leftovers: `trap kill_leftovers EXIT` in a body that starts orchestrators in
+# the background kills, by pid, the ones in $pid and $pid2 (empty them once waited
+# for) and every job still running under this test's runs/.
+kill_leftovers() {
+    for p in $pid $pid2 $(jobs_of_this_test); do
+        kill -9 "$p" 2>/dev/null || :
+    done
 }
 
 # no_jobs_left: fails, listing them, while any job of this test still runs.

@@ -63,26 +63,60 @@ EOF
     mainline plan "$1.yaml" >plan.out
 }
 
-# record.sh: a trainer wrapper that writes its argv, environment and working
-# directory into the run directory, then becomes the fake trainer.
+# record.sh: a trainer wrapper that writes its argv and working directory into
+# the run directory, then becomes the fake trainer.
 write_recorder() {
     cat >record.sh <<EOF
 #!/bin/sh
 printf '%s\n' "\$@" >"\$MAINLINE_RUN_DIR/argv.txt"
-env | grep -E '^(MAINLINE_|OPENBLAS_|OMP_)' | sort >"\$MAINLINE_RUN_DIR/env.txt"
 pwd -P >"\$MAINLINE_RUN_DIR/cwd.txt"
 exec "$FAKES/fake_trainer"
 EOF
 }
 
-# On the way out of a test: the orchestrator started in the background (unless
-# already waited for) and any job still running under this test's runs/.
-kill_leftovers() {
-    [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || :
-    for p in $(pgrep -f "$PWD/runs/"); do
-        kill -9 "$p" 2>/dev/null || :
-    done
+# env_sweep NAME [ARG]: a one-run sweep whose fake trainer (given ARG) writes the
+# environment it got, byte for byte, to runs/NAME/main-seed-0/env.txt (x_record).
+# Not through a shell script: the shell would add PWD.
+env_sweep() {
+    one_stage_sweep "$1" "[$FAKES/fake_trainer${2:+, \"$2\"}]" "x_steps: 2, x_record: true"
 }
+
+# check_job_env NAME GIVEN THREADS: the job of sweep NAME got exactly the environment
+# in GIVEN (`env -0` of what mainline was started with) but for the variables mainline
+# sets (README, "Running a sweep"): the MAINLINE_* protocol, the thread budget in
+# MAINLINE_THREADS, OPENBLAS_NUM_THREADS and OMP_NUM_THREADS, and OPENBLAS_CORETYPE
+# when GIVEN has none (what the CPU's features call for, as `mainline doctor` says).
+check_job_env() {
+    cpu=$(env -u OPENBLAS_CORETYPE "$MAINLINE" doctor | sed -n 's/^cpu features call  //p')
+    test -n "$cpu"
+    python3 - "$2" "$(pwd -P)/runs/$1/main-seed-0" "$3" "$cpu" <<\PY
+import sys
+given_path, run_dir, threads, cpu = sys.argv[1:]
+def entries(path):
+    return [e for e in open(path, "rb").read().decode().split("\0") if e]
+given = dict(e.split("=", 1) for e in entries(given_path))
+want = dict(given, MAINLINE_RUN_DIR=run_dir, MAINLINE_CONFIG=run_dir + "/config.json",
+            MAINLINE_METRICS=run_dir + "/metrics.jsonl", MAINLINE_ATTEMPT="1",
+            MAINLINE_RESUME="0", MAINLINE_THREADS=threads, OPENBLAS_NUM_THREADS=threads,
+            OMP_NUM_THREADS=threads)
+if not given.get("OPENBLAS_CORETYPE") and cpu != "no particular core":
+    want["OPENBLAS_CORETYPE"] = cpu
+want = sorted("%s=%s" % kv for kv in want.items())
+got = sorted(entries(run_dir + "/env.txt"))
+for e in sorted(set(want) - set(got)):
+    print("the job lacks  " + e)
+for e in sorted(set(got) - set(want)):
+    print("the job has    " + e)
+if len(got) != len(set(got)):
+    print("the job has a variable twice")
+sys.exit(want != got)
+PY
+}
+
+# What a machine of this project may export, and values of the variables mainline
+# sets that it must replace.
+POLLUTED="OPENBLAS_L2_SIZE=512 OPENBLAS_CORETYPE=Haswell OMP_NUM_THREADS=7 LANG=C.UTF-8 TZ=UTC
+FOO=bar OPENBLAS_NUM_THREADS=3 MAINLINE_THREADS=4 MAINLINE_RUN_DIR=/elsewhere MAINLINE_RESUME=1"
 
 test_body 'run -j 3: three runs at once (never more), every run done, exit 0' <<\EOF
     mkdir "$FULL" && cd "$FULL"
@@ -296,37 +330,46 @@ test_body '{base_model} names a file the job can open from its working directory
     (cd "$dir" && test -f "$model")
 EOF
 
-test_body 'jobs get the MAINLINE_* variables and a thread budget of 1' <<\EOF
-    write_recorder
-    one_stage_sweep env "[sh, $PWD/record.sh]" "x_steps: 2"
-    mainline run env >run.out 2>&1 || { cat run.out; false; }
-    dir="$(pwd -P)/runs/env/main-seed-0"
-    cat >expect <<EOT
-MAINLINE_ATTEMPT=1
-MAINLINE_CONFIG=$dir/config.json
-MAINLINE_METRICS=$dir/metrics.jsonl
-MAINLINE_RESUME=0
-MAINLINE_RUN_DIR=$dir
-MAINLINE_THREADS=1
-OMP_NUM_THREADS=1
-OPENBLAS_NUM_THREADS=1
-EOT
-    # OPENBLAS_CORETYPE depends on the CPU (t2004 checks it); the rest is exact.
-    grep -v "^OPENBLAS_CORETYPE=" "$dir/env.txt" >got
-    test_cmp expect got
+test_body 'a job gets exactly the environment mainline had, plus what it sets' <<\EOF
+    env_sweep amb
+    env -0 >given
+    mainline run amb >run.out 2>&1 || { cat run.out; false; }
+    check_job_env amb given 1
+EOF
+
+test_body 'started with only PATH, a job gets PATH and what mainline sets' <<\EOF
+    env_sweep bare
+    env -i PATH="$PATH" env -0 >given
+    env -i PATH="$PATH" "$MAINLINE" run bare >run.out 2>&1 || { cat run.out; false; }
+    check_job_env bare given 1
+EOF
+
+test_body 'OPENBLAS_*, OMP_*, LANG, TZ, others: passed through, but for what mainline sets' <<\EOF
+    env_sweep pol
+    env -i PATH="$PATH" $POLLUTED env -0 >given
+    env -i PATH="$PATH" $POLLUTED "$MAINLINE" run pol >run.out 2>&1 || { cat run.out; false; }
+    check_job_env pol given 1
+    # the same, spelt out
+    tr '\0' '\n' <runs/pol/main-seed-0/env.txt >env.lines
+    grep -x OPENBLAS_L2_SIZE=512 env.lines
+    grep -x OPENBLAS_CORETYPE=Haswell env.lines
+    grep -x OMP_NUM_THREADS=1 env.lines
+    grep -x OPENBLAS_NUM_THREADS=1 env.lines
+    grep -x MAINLINE_THREADS=1 env.lines
+    grep -x MAINLINE_RESUME=0 env.lines
+    grep -x "MAINLINE_RUN_DIR=$(pwd -P)/runs/pol/main-seed-0" env.lines
+    grep -x TZ=UTC env.lines
+    grep -x FOO=bar env.lines
 EOF
 
 test_body '--threads-per-run 2 reaches the environment, {threads} and config.json' <<\EOF
-    write_recorder
-    one_stage_sweep thr "[sh, $PWD/record.sh, '{threads}']" "x_steps: 2"
+    env_sweep thr "{threads}"
+    env -0 >given
     mainline run --threads-per-run 2 thr >run.out 2>&1 || { cat run.out; false; }
-    dir=runs/thr/main-seed-0
-    grep -qx MAINLINE_THREADS=2 "$dir/env.txt"
-    grep -qx OPENBLAS_NUM_THREADS=2 "$dir/env.txt"
-    grep -qx OMP_NUM_THREADS=2 "$dir/env.txt"
-    test "$(cat "$dir/argv.txt")" = 2
+    check_job_env thr given 2
+    test "$(tr '\0' '\n' <runs/thr/main-seed-0/argv.txt)" = 2
     python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["threads"] == 2' \
-        "$dir/config.json"
+        runs/thr/main-seed-0/config.json
 EOF
 
 test_body '--stage lr_select runs that stage only' <<\EOF

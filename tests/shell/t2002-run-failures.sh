@@ -45,14 +45,6 @@ exec "$FAKES/fake_trainer" "\$MAINLINE_RUN_DIR"
 EOF
 }
 
-# Kill (by pid) any job still running under this test's runs/.
-kill_leftovers() {
-    for p in $(pgrep -f "$PWD/runs/"); do
-        kill -9 "$p" 2>/dev/null || :
-    done
-}
-
-
 test_body 'a failing run ends failed with its exit status and reason; exit 1' <<\EOF
     { sweep_head fl; cat <<EOT; } >fl.yaml
 defaults: {x_steps: 4}

@@ -33,9 +33,6 @@ EOF
     mainline plan "$1.yaml" >plan.out
 }
 
-
-
-
 # Every run of SWEEP has written a checkpoint line.
 all_checkpointed() {
     for r in main-seed-0 main-seed-1; do
@@ -50,14 +47,6 @@ both_running() {
 
 lock_held() {
     test "$(sql "SELECT count(*) FROM locks")" -eq 1
-}
-
-# On the way out: the orchestrator(s) started in the background (unless already
-# waited for) and every job under this test's runs/.
-kill_leftovers() {
-    for p in $pid $pid2 $(jobs_of_this_test); do
-        kill -9 "$p" 2>/dev/null || :
-    done
 }
 
 # check_lineage SWEEP: every run done; no duplicate metric rows; per run, the train

@@ -8,7 +8,7 @@ FAKES="$TOP/${BUILD:-build}/tests/fakes"
 DISK="$SCRATCH/disk"
 mkdir -p "$DISK"
 if ! mount -t tmpfs -o size=1m tmpfs "$DISK" 2>/dev/null; then
-    echo "SKIP t2005: cannot mount a small tmpfs here (needs root)"
+    skip "t2005" "cannot mount a small tmpfs here (needs root)"
     echo "0 passed, 0 failed"
     exit 0
 fi

@@ -4,7 +4,7 @@
 # overfits four examples; partial fine-tuning trains exactly its tensors; two runs
 # write identical bytes; a run killed with SIGKILL (or stopped by SIGTERM) and
 # resumed ends bitwise where an uninterrupted run ends; retention; exit statuses
-# 2, 3 and 4; and on llama2.c's stories260K (skipped when ../shared lacks it) LoRA
+# 2, 3 and 4; and on llama2.c's stories260K (skipped where absent: lib.sh) LoRA
 # learns a pattern and a TinyStories sentence costs a few nats per token.
 . "$(dirname "$0")/lib.sh"
 
@@ -15,7 +15,6 @@ esac
 TINY="$TOP/sweeps/models/tiny-base/model.safetensors"
 ARITH_TRAIN="$TOP/sweeps/data/arith-train.jsonl"
 ARITH_VALID="$TOP/sweeps/data/arith-valid.jsonl"
-STORIES="$TOP/../shared/models/stories260K/stories260K.bin"
 export TRAINER TINY ARITH_TRAIN ARITH_VALID STORIES
 
 # config PARAMS [TRAIN [VALID [MODEL]]]: ./config.json with these params (a JSON
@@ -361,7 +360,7 @@ with open("valid.jsonl", "w") as f:
 PY
 }
 
-if [ -r "$STORIES" ]; then
+if have_stories "stories260K: LoRA learning, the NLL of a sentence"; then
 test_body 'stories260K: LoRA learns the stories (validation NLL falls)' <<\EOF
     zorbo_stories
     config '"adapter": "lora", "rank": 8, "alpha": 16, "targets": ["all-linear"], "lr": 0.005,
@@ -387,8 +386,6 @@ test_body 'stories260K: a TinyStories sentence costs a few nats per token, not l
     less "$nll" 3
     less 0.2 "$nll"
 EOF
-else
-    echo "skip stories260K tests: $STORIES not found"
 fi
 
 test_done

@@ -31,15 +31,6 @@ EOF
     mainline plan "$1.yaml" >plan.out
 }
 
-
-
-
-kill_leftovers() {
-    for p in $pid $(jobs_of_this_test); do
-        kill -9 "$p" 2>/dev/null || :
-    done
-}
-
 # Every run of SWEEP has written a checkpoint line.
 all_checkpointed() {
     for m in runs/"$1"/*/metrics.jsonl; do

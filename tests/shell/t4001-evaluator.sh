@@ -6,7 +6,7 @@
 # retention NLL equals the trainer's val_nll of the same weights; probes; the
 # standalone --nll and --complete forms; bad inputs (missing checkpoint, an adapter for another
 # model, a benchmark row without an answer, a bad config) with their exit
-# statuses; and on llama2.c's stories260K (skipped when ../shared lacks it)
+# statuses; and on llama2.c's stories260K (skipped where absent: lib.sh)
 # greedy text from "Once upon a time" made of English words.
 . "$(dirname "$0")/lib.sh"
 
@@ -18,7 +18,6 @@ EVAL=$BIN/mainline-eval
 TRAINER=$BIN/mainline-train
 TINY="$TOP/sweeps/models/tiny-base/model.safetensors"
 DATA="$TOP/sweeps/data"
-STORIES="$TOP/../shared/models/stories260K/stories260K.bin"
 export EVAL TRAINER TINY DATA STORIES
 
 # eval_config FILE EVALUATION [CHECKPOINT [MODEL [BENCH]]]: an eval.json.
@@ -235,7 +234,7 @@ test_body '--complete: rows counted, one JSON line; bad rows named by line' <<\E
     run_rc 2 "$EVAL" --complete c.jsonl --nll c.jsonl --base-model "$TINY"
 EOF
 
-if [ -f "$STORIES" ]; then
+if have_stories "stories260K: an adapter for another model, greedy text"; then
 test_body 'an adapter for another base model is refused, naming the file and tensor' <<\EOF
     train run '"rank": 4, "alpha": 8'
     eval_config other.json "$ARITH" "\"$PWD/run/checkpoints/step-12\"" "$STORIES"
@@ -268,8 +267,6 @@ for r in map(json.loads, open(sys.argv[1])):
     assert len(set(words)) >= 8, r   # not one word repeated
 PY
 EOF
-else
-    echo "skip: ../shared/models/stories260K not found"
 fi
 
 test_done

@@ -1,8 +1,8 @@
 /*
  * test_model_io.c - unit tests for model/model_io.c.
  *
- * The real llama2.c stories260K checkpoint (skipped with a "SKIP" line when
- * ../shared/models is absent), the example tiny-base safetensors model, save/load
+ * The real llama2.c stories260K checkpoint (skipped with a "skip:" line when it is
+ * absent: stories260k.h), the example tiny-base safetensors model, save/load
  * round trips that must be bit-exact, Hugging Face files with a missing, extra or
  * misshapen tensor, and the RoPE row permutation applied to llama2.c q/k weights,
  * checked numerically against both RoPE conventions on a small hand-written
@@ -20,6 +20,7 @@
 #include "fsutil.h"
 #include "model_io.h"
 #include "safetensors.h"
+#include "stories260k.h"
 #include "testhelp.h"
 #include "tokenizer.h"
 
@@ -47,17 +48,6 @@ static char *tmp_path(const char *name)
 static char *stories_path(const char *name)
 {
     return path_join(shared_dir, name);
-}
-
-static void find_shared(void)
-{
-    const char *env = getenv("MAINLINE_SHARED");
-    snprintf(shared_dir, sizeof(shared_dir), "%s/models/stories260K",
-             env && *env ? env : "../shared");
-    char *bin = stories_path("stories260K.bin");
-    if (access(bin, R_OK) != 0)
-        shared_dir[0] = '\0';
-    free(bin);
 }
 
 static float rand_float(void)
@@ -569,12 +559,10 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    find_shared();
-    if (shared_dir[0]) {
+    if (stories260k_dir(shared_dir, sizeof(shared_dir),
+                        "stories260K: test_stories260k, test_size_mismatch") == 0) {
         TEST(test_stories260k);
         TEST(test_size_mismatch);
-    } else {
-        printf("SKIP: ../shared/models not found\n");
     }
     TEST(test_rope_permutation);
     TEST(test_tiny_base);

@@ -3,26 +3,22 @@
  * load llama2.c's stories260K with its tokenizer, decode greedily from "Once upon
  * a time", and compare with the output upstream llama2.c prints for the same
  * model (its test_all.py known-good text). Also the NLL of a TinyStories sentence:
- * a few nats per token, far below ln(512). Skips when ../shared is absent.
+ * a few nats per token, far below ln(512). Skipped, with a "skip:" line, where the
+ * model is absent (stories260k.h says where it is looked for).
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "forward.h"
 #include "loss.h"
 #include "model_io.h"
+#include "stories260k.h"
 #include "testhelp.h"
 #include "tokenizer.h"
 
-#define SHARED "../shared/models/stories260K"
-
-static int have_model(void)
-{
-    return access(SHARED "/stories260K.bin", R_OK) == 0 &&
-           access(SHARED "/tok512.bin", R_OK) == 0;
-}
+static char shared_dir[PATH_MAX];   /* .../models/stories260K */
 
 static int argmax(const float *row, int V)
 {
@@ -66,9 +62,13 @@ static char *greedy(struct model *m, struct tokenizer *tok, const char *prompt, 
 static int load(struct model *m, struct tokenizer *tok)
 {
     struct strbuf err = STRBUF_INIT;
-    int rc = model_load(SHARED "/stories260K.bin", m, &err);
+    char *bin = path_join(shared_dir, "stories260K.bin");
+    char *tok512 = path_join(shared_dir, "tok512.bin");
+    int rc = model_load(bin, m, &err);
     if (rc == 0)
-        rc = tokenizer_load_llama2c(SHARED "/tok512.bin", m->cfg.vocab_size, tok, &err);
+        rc = tokenizer_load_llama2c(tok512, m->cfg.vocab_size, tok, &err);
+    free(bin);
+    free(tok512);
     if (rc < 0)
         fprintf(stderr, "  %s\n", err.buf);
     sb_free(&err);
@@ -123,10 +123,8 @@ static void test_sentence_nll(void)
 
 int main(void)
 {
-    if (!have_model()) {
-        printf("SKIP: ../shared/models/stories260K not found (tests run from the repo root)\n");
+    if (stories260k_dir(shared_dir, sizeof(shared_dir), "stories260K: greedy text and the NLL of a sentence") < 0)
         return test_report();
-    }
     TEST(test_greedy_matches_llama2c);
     TEST(test_sentence_nll);
     return test_report();

@@ -1,12 +1,11 @@
 /*
  * test_tokenizer.c - unit tests for model/tokenizer.c.
  *
- * With the real llama2.c tok512.bin (../shared/models/stories260K, or
- * $MAINLINE_SHARED/models/stories260K): the known encoding from the shared README,
+ * With the real llama2.c tok512.bin (stories260k.h says where): the known encoding from the shared README,
  * decode(encode(s)) == s for ASCII, UTF-8, bytes outside the vocabulary and
  * invalid UTF-8, and the heap-based merge against a literal transcription of
  * run.c's quadratic loop on random text. Without the shared models those tests
- * print "SKIP" and the byte-level tests still run.
+ * are skipped with a "skip:" line and the byte-level tests still run.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -16,23 +15,13 @@
 
 #include "fsutil.h"
 #include "model_io.h"
+#include "stories260k.h"
 #include "testhelp.h"
 #include "tokenizer.h"
 
 static char shared_dir[PATH_MAX];   /* .../models/stories260K, "" when absent */
 
 /* ---- helpers ---- */
-
-static void find_shared(void)
-{
-    const char *env = getenv("MAINLINE_SHARED");
-    snprintf(shared_dir, sizeof(shared_dir), "%s/models/stories260K",
-             env && *env ? env : "../shared");
-    char *tok = path_join(shared_dir, "tok512.bin");
-    if (access(tok, R_OK) != 0)
-        shared_dir[0] = '\0';
-    free(tok);
-}
 
 static int load_tok512(struct tokenizer *tok)
 {
@@ -338,16 +327,13 @@ static void test_for_model_bytes(void)
 
 int main(void)
 {
-    find_shared();
-    if (shared_dir[0]) {
+    if (stories260k_dir(shared_dir, sizeof(shared_dir), "tok512.bin: 6 tests of the llama2.c tokenizer") == 0) {
         TEST(test_known_encoding);
         TEST(test_round_trips);
         TEST(test_byte_fallback);
         TEST(test_matches_run_c);
         TEST(test_bad_tokenizer_files);
         TEST(test_for_model_llama2c);
-    } else {
-        printf("SKIP: ../shared/models not found\n");
     }
     TEST(test_bytes_round_trip);
     TEST(test_bytes_refuses);
