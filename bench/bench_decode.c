@@ -35,6 +35,7 @@
 
 #include <cblas.h>
 
+#include "clock.h"
 #include "error.h"
 #include "generate.h"
 #include "matmul_rows.h"
@@ -45,13 +46,6 @@
 
 #define STORIES "../shared/models/stories260K"
 enum { NREF = 32 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* CPU seconds of the whole process (every thread): on a shared machine the wall
  * clock also counts the time other processes held the cores. */
@@ -221,7 +215,7 @@ static struct rate plain_rate(const struct model *m, const struct gen_prompt *pr
     struct plain p;
     plain_init(&p, m);
     long tokens = 0;
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = clock_now_s(), c0 = cpu_s();
     for (int i = 0; i < n; i++) {
         int pos = 0, tok = pr[i].ids[0];
         for (; pos < pr[i].n + new_tok - 1; pos++) {
@@ -236,7 +230,7 @@ static struct rate plain_rate(const struct model *m, const struct gen_prompt *pr
         (void)plain_forward(&p, tok, pos);   /* the last token's logits, as generate does */
         tokens++;
     }
-    struct rate r = { tokens / (now_s() - t0), tokens / (cpu_s() - c0) };
+    struct rate r = { tokens / (clock_now_s() - t0), tokens / (cpu_s() - c0) };
     plain_free(&p);
     return r;
 }
@@ -266,14 +260,14 @@ static void bench_kernel(int in, int out)
         printf("\n  %-8s", v < 0 ? "openblas" : matmul_rows_isa_name((enum matmul_isa)v));
         for (int r = 0; r < 3; r++) {
             int N = rows[r], reps = 0;
-            double t0 = now_s(), t;
+            double t0 = clock_now_s(), t;
             do {
                 for (int k = 0; k < 20; k++, reps++)
                     if (v < 0)
                         matmul_forward(y, x, w, N, in, out);
                     else
                         matmul_rows_packed(y, x, wp, N, in, out, 0, matmul_rows_blocks(out));
-                t = now_s() - t0;
+                t = clock_now_s() - t0;
             } while (t < 0.2);
             printf("  N=%-2d %6.1f", N, 2.0 * N * in * out * reps / t * 1e-9);
         }
@@ -369,11 +363,11 @@ static void bench_one(struct bench_model *b, int np, int new_tok)
             struct gen_options o = { new_tok, NULL, 0, batches[i], th, 0 };
             struct strbuf err = STRBUF_INIT;
             int is_first = th == 1 && i == 0;
-            double t0 = now_s(), c0 = cpu_s();
+            double t0 = clock_now_s(), c0 = cpu_s();
             if (generate_greedy(&b->m, &b->tok, p, (size_t)np, &o, is_first ? first : res,
                                 &err) < 0)
                 die("%s", err.buf);
-            double secs = now_s() - t0, cpu = cpu_s() - c0;
+            double secs = clock_now_s() - t0, cpu = cpu_s() - c0;
             long tokens = 0;
             for (int k = 0; k < np; k++)
                 tokens += (is_first ? first : res)[k].tokens;
