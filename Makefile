@@ -58,6 +58,7 @@ LIB_OBJS += common/jsonl.o
 LIB_OBJS += common/json_file.o
 LIB_OBJS += common/u64map.o
 LIB_OBJS += registry/registry.o
+LIB_OBJS += registry/reg_stmt.o
 LIB_OBJS += registry/reg_schema.o
 LIB_OBJS += registry/reg_write.o
 LIB_OBJS += registry/reg_read.o
