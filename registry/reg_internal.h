@@ -21,10 +21,14 @@
 /* PRAGMA application_id of a mainline registry: "MLN1" read as a big-endian int. */
 #define REG_APPLICATION_ID 0x4d4c4e31
 
+struct reg_cached;   /* a statement kept for the handle's life (reg_stmt.c) */
+
 struct registry {
     sqlite3 *db;
     char *path;
     char errmsg[REG_ERRMSG_MAX];   /* the last failure, "" before any */
+    struct reg_cached *stmts;      /* prepared once each, finalized by reg_close() */
+    size_t n_stmts, alloc_stmts;
 };
 
 /* ---- schema (reg_schema.c) ---- */
@@ -74,18 +78,32 @@ char *reg_column_dup(sqlite3_stmt *st, int col);
  * a caller makes every call and checks the status once. Parameters are named
  * (":run"); one the SQL lacks is reported as an internal error. A parameter not
  * bound is NULL. Column values read from `st` are valid until the next step or
- * reg_stmt_end().
+ * reg_stmt_end(). Every start is paired with one reg_stmt_end().
+ *
+ * reg_stmt_start() uses the handle's own prepared statement for that SQL text:
+ * compiled on its first use (SQLITE_PREPARE_PERSISTENT), reset with its bindings
+ * cleared by every reg_stmt_end(), finalized by reg_close(). Compiling costs more
+ * than running the one-row statements `mainline run` issues per run. A text
+ * already started and not yet ended (a walk whose callback runs the same query)
+ * gets a statement of its own. SQL assembled at run time from varying pieces
+ * goes through reg_stmt_start_once(), so the cache holds only the fixed texts.
  */
 struct reg_stmt {
     struct registry *reg;
     sqlite3_stmt *st;        /* NULL when it could not be prepared */
     enum reg_status status;
+    long slot;               /* index in reg->stmts, or -1: finalized by the end */
 };
 
-/* Prepare sql, a single statement, for this use; returns the status. */
+/* Start the handle's statement for sql, a single statement; returns the status. */
 enum reg_status reg_stmt_start(struct reg_stmt *s, struct registry *reg, const char *sql);
-/* Finalize the statement; accepts a start that failed. Returns the status. */
+/* Start a statement of its own for sql, finalized by reg_stmt_end(). */
+enum reg_status reg_stmt_start_once(struct reg_stmt *s, struct registry *reg, const char *sql);
+/* Reset and hand back, or finalize, the statement; accepts a start that failed.
+ * Returns the status. */
 enum reg_status reg_stmt_end(struct reg_stmt *s);
+/* Finalize every kept statement of the handle (reg_close). */
+void reg_stmt_cache_free(struct registry *reg);
 
 void reg_bind_text(struct reg_stmt *s, const char *param, const char *value);  /* NULL: NULL */
 void reg_bind_int64(struct reg_stmt *s, const char *param, int64_t value);

@@ -291,7 +291,7 @@ enum reg_status reg_query_runs(struct registry *reg, const struct reg_run_query 
     enum reg_status status = build_runs_sql(reg, q, &sql);
     struct reg_stmt s;
     if (status == REG_OK)
-        status = reg_stmt_start(&s, reg, sb_str(&sql));
+        status = reg_stmt_start_once(&s, reg, sb_str(&sql));   /* built per query */
     sb_release(&sql);
     if (status != REG_OK)
         return status;

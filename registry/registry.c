@@ -136,14 +136,23 @@ enum reg_status reg_sweep_row(struct registry *reg, const char *sql, const char 
 
 /* ---- transactions ---- */
 
+/* One statement without parameters, through the kept statements: BEGIN, COMMIT. */
+static enum reg_status run_kept(struct registry *reg, const char *sql, const char *what)
+{
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql);
+    reg_stmt_run(&s, what);
+    return reg_stmt_end(&s);
+}
+
 enum reg_status reg_begin(struct registry *reg)
 {
-    return reg_exec(reg, "BEGIN IMMEDIATE", "starting a transaction");
+    return run_kept(reg, "BEGIN IMMEDIATE", "starting a transaction");
 }
 
 enum reg_status reg_commit(struct registry *reg)
 {
-    enum reg_status st = reg_exec(reg, "COMMIT", "committing");
+    enum reg_status st = run_kept(reg, "COMMIT", "committing");
     if (st != REG_OK)
         reg_rollback(reg);
     return st;
@@ -357,6 +366,7 @@ void reg_close(struct registry *reg)
 {
     if (!reg)
         return;
+    reg_stmt_cache_free(reg);
     sqlite3_close_v2(reg->db);   /* a NULL handle is a harmless no-op */
     free(reg->path);
     free(reg);
