@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "reg_exec.h"
 #include "reg_internal.h"
 #include "registry.h"
 #include "strbuf.h"
@@ -1001,6 +1002,46 @@ static void test_kept_statements(void)
     reg_close(reg);
 }
 
+/* ---- ingesting metrics ---- */
+
+/* reg_ingest inserts metrics 64 to a statement and the rest one by one: 150 rows
+ * are two statements of 64 and 22 single rows. Sending rows 100-249 again keeps
+ * the first values of 100-149 (the key is the source line) and adds 150-249. */
+static void test_ingest_batches(void)
+{
+    struct registry *reg = open_new("ingest.db");
+    record_fixture(reg, "demo", 1);
+    struct got_runs g = { 0 };
+    CHECK_INT(reg_query_runs(reg, NULL, collect_run, &g), REG_OK);
+    int64_t run = g.r[0].rowid;
+    got_runs_release(&g);
+
+    enum { N = 250 };
+    struct reg_metric_in m[N];
+    for (int i = 0; i < N; i++)
+        m[i] = (struct reg_metric_in){ i / 2, i % 2 ? "lr" : "loss", i + 0.5, 100 * (i / 2) };
+    struct reg_ingest_in in = { .run = run, .attempt = 1, .file = "metrics", .offset = 7500,
+                                .line = 75, .metrics = m, .n_metrics = 150 };
+    CHECK_INT(reg_ingest(reg, &in), REG_OK);
+    for (int i = 100; i < N; i++)
+        m[i].value = -1;
+    in.metrics = m + 100;
+    in.offset = 12500;
+    in.line = 125;
+    CHECK_INT(reg_ingest(reg, &in), REG_OK);
+
+    sqlite3 *db = raw_open("ingest.db");
+    CHECK_ROWS(db, "SELECT count(*), sum(value = -1), min(step), max(step),"
+               " count(DISTINCT src_offset) FROM metrics", "250|100|0|124|125");
+    CHECK_ROWS(db, "SELECT step, name, value, src_offset FROM metrics"
+               " WHERE step IN (0, 63, 74, 75) ORDER BY step, name",
+               "0|loss|0.5|0;0|lr|1.5|0;63|loss|126.5|6300;63|lr|127.5|6300;"
+               "74|loss|148.5|7400;74|lr|149.5|7400;75|loss|-1.0|7500;75|lr|-1.0|7500");
+    CHECK_ROWS(db, "SELECT offset, line FROM ingest_offsets", "12500|125");
+    sqlite3_close(db);
+    reg_close(reg);
+}
+
 /* ---- the audit log ---- */
 
 static void test_log_event(void)
@@ -1070,6 +1111,7 @@ int main(void)
     TEST(test_stage_summary);
     TEST(test_views);
     TEST(test_kept_statements);
+    TEST(test_ingest_batches);
     TEST(test_log_event);
     TEST(test_names);
     remove_tmpdir();
