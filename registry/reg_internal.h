@@ -85,8 +85,9 @@ char *reg_column_dup(sqlite3_stmt *st, int col);
  * cleared by every reg_stmt_end(), finalized by reg_close(). Compiling costs more
  * than running the one-row statements `mainline run` issues per run. A text
  * already started and not yet ended (a walk whose callback runs the same query)
- * gets a statement of its own. SQL assembled at run time from varying pieces
- * goes through reg_stmt_start_once(), so the cache holds only the fixed texts.
+ * gets a statement of its own. SQL assembled at run time in unboundedly many
+ * forms (reg_query_runs' filters) goes through reg_stmt_start_once(), so the
+ * cache holds a fixed set of texts (a few dozen).
  */
 struct reg_stmt {
     struct registry *reg;
