@@ -42,7 +42,7 @@ Q_AR = @echo "  AR      $@";
 endif
 
 # The rooms, lowest first. Each is one static archive, and a room may use only the
-# rooms listed before it on its link line (tests/shell/t0005-layers.sh checks the
+# rooms listed before it on its link line (tests/shell/t0009-layers.sh checks the
 # includes; README "Layout" draws the arrows):
 #   common    <- protocol, model, registry
 #   model     <- data <- trainer <- evaluator        (bin/mainline-train, -eval)
@@ -76,6 +76,7 @@ REGISTRY_OBJS += registry/reg_write.o
 REGISTRY_OBJS += registry/reg_read.o
 REGISTRY_OBJS += registry/reg_exec.o
 REGISTRY_OBJS += registry/reg_results.o
+REGISTRY_OBJS += registry/reg_stmt.o
 
 # sweep: the sweep file (YAML tree, loading, parameters, expansion), its sources
 # (fetch, cache, unpack), provenance and the plan it records in the registry.

@@ -17,22 +17,34 @@
 
 #define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
-/* Run one statement with bound values inside its own transaction and require
- * that it changed exactly one row. */
-static enum reg_status exec_one(struct registry *reg, sqlite3_stmt *st, const char *what)
+/* What exec_alone requires of the rows its statement changed. */
+enum changes { ANY_CHANGES, ONE_CHANGE };
+
+/* Run s (bound by the caller) in its own transaction, and end it. ONE_CHANGE: a
+ * statement that changed no row, or several, is REG_ERR_CONFLICT and rolled back. */
+static enum reg_status exec_alone(struct reg_stmt *s, const char *what, enum changes want)
 {
-    enum reg_status status = reg_begin(reg);
-    if (status == REG_OK)
-        status = reg_step_done(reg, st, what);
-    if (status == REG_OK && sqlite3_changes(reg->db) != 1)
-        status = reg_fail(reg, REG_ERR_CONFLICT, "%s: the row is not in the expected state",
-                          what);
-    sqlite3_finalize(st);
-    if (status != REG_OK) {
+    struct registry *reg = s->reg;
+    if (s->status == REG_OK)
+        s->status = reg_begin(reg);
+    reg_stmt_run(s, what);
+    if (want == ONE_CHANGE && s->status == REG_OK && sqlite3_changes(reg->db) != 1)
+        s->status = reg_fail(reg, REG_ERR_CONFLICT, "%s: the row is not in the expected state",
+                             what);
+    if (reg_stmt_end(s) != REG_OK) {
         reg_rollback(reg);
-        return status;
+        return s->status;
     }
     return reg_commit(reg);
+}
+
+/* Bind a row id, a step or a size that may be absent: values below `least` are NULL. */
+static void bind_at_least(struct reg_stmt *s, const char *param, int64_t value, int64_t least)
+{
+    if (value >= least)
+        reg_bind_int64(s, param, value);
+    else
+        reg_bind_null(s, param);
 }
 
 /* ---- sweeps and runs ---- */
@@ -41,20 +53,18 @@ enum reg_status reg_exec_sweep_latest(struct registry *reg, const char *name,
                                       struct reg_exec_sweep *out)
 {
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *st;
-    enum reg_status status = reg_sweep_row(reg,
-        "SELECT id, name, version, spec_path, spec_text, contract_sha256 FROM sweeps"
-        " WHERE name = :name ORDER BY version DESC LIMIT 1", name, &st);
-    if (status != REG_OK)
-        return status;
-    out->rowid = sqlite3_column_int64(st, 0);
-    out->name = reg_column_dup(st, 1);
-    out->version = sqlite3_column_int(st, 2);
-    out->spec_path = reg_column_dup(st, 3);
-    out->spec_text = reg_column_dup(st, 4);
-    out->contract_sha256 = reg_column_dup(st, 5);
-    sqlite3_finalize(st);
-    return REG_OK;
+    struct reg_stmt s;
+    if (reg_sweep_row(reg, "SELECT id, name, version, spec_path, spec_text, contract_sha256"
+                      " FROM sweeps WHERE name = :name ORDER BY version DESC LIMIT 1", name,
+                      &s) != REG_OK)
+        return s.status;
+    out->rowid = sqlite3_column_int64(s.st, 0);
+    out->name = reg_column_dup(s.st, 1);
+    out->version = sqlite3_column_int(s.st, 2);
+    out->spec_path = reg_column_dup(s.st, 3);
+    out->spec_text = reg_column_dup(s.st, 4);
+    out->contract_sha256 = reg_column_dup(s.st, 5);
+    return reg_stmt_end(&s);
 }
 
 void reg_exec_sweep_free(struct reg_exec_sweep *s)
@@ -91,29 +101,19 @@ enum reg_status reg_exec_load_runs(struct registry *reg, int64_t sweep_rowid,
 {
     *runs = NULL;
     *n = 0;
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
         "SELECT id, run_id, stage, condition, params, pending, state, attempt, base_attempt,"
         " pid, proc_start, host, run_dir, fail_reason, exit_status FROM runs"
-        " WHERE sweep_id = :sweep ORDER BY ord", &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_rowid(&b, ":sweep", sweep_rowid);
+        " WHERE sweep_id = :sweep ORDER BY ord");
+    reg_bind_rowid(&s, ":sweep", sweep_rowid);
     size_t alloc = 0;
-    int rc;
-    while (b.status == REG_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (reg_stmt_row(&s, "reading runs")) {
         *runs = xgrow(*runs, *n + 1, &alloc, sizeof(**runs));
         memset(&(*runs)[*n], 0, sizeof(**runs));
-        read_exec_run(st, &(*runs)[(*n)++]);
+        read_exec_run(s.st, &(*runs)[(*n)++]);
     }
-    if (b.status != REG_OK)
-        status = b.status;
-    else if (rc != SQLITE_DONE)
-        status = reg_sql_fail(reg, "reading runs");
-    sqlite3_finalize(st);
-    return status;
+    return reg_stmt_end(&s);
 }
 
 void reg_exec_runs_free(struct reg_exec_run *runs, size_t n)
@@ -136,217 +136,221 @@ enum reg_status reg_run_start(struct registry *reg, int64_t run, int attempt, in
                               int64_t pid, int64_t proc_start, const char *host,
                               const char *run_dir)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
         "UPDATE runs SET state = 'running', attempt = :attempt, pid = :pid,"
         " proc_start = :start, host = :host, run_dir = :dir, started_at = " NOW ","
         " finished_at = NULL, exit_status = NULL, fail_reason = NULL,"
         " base_attempt = CASE WHEN :scratch THEN :attempt ELSE base_attempt END"
-        " WHERE id = :run AND state IN ('planned', 'failed', 'cancelled')", &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_int64(&b, ":attempt", attempt);
-    reg_bind_int64(&b, ":pid", pid);
-    reg_bind_int64(&b, ":start", proc_start);
-    reg_bind_text(&b, ":host", host);
-    reg_bind_text(&b, ":dir", run_dir);
-    reg_bind_int64(&b, ":scratch", from_scratch);
-    reg_bind_rowid(&b, ":run", run);
-    if (b.status != REG_OK) {
-        sqlite3_finalize(st);
-        return b.status;
-    }
-    return exec_one(reg, st, "starting a run");
-}
-
-static enum reg_status set_pid(struct registry *reg, const char *sql, int64_t row,
-                              int64_t pid, int64_t proc_start)
-{
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, sql, &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, row);
-    sqlite3_bind_int64(st, 2, pid);
-    sqlite3_bind_int64(st, 3, proc_start);
-    return exec_one(reg, st, "recording a pid");
+        " WHERE id = :run AND state IN ('planned', 'failed', 'cancelled')");
+    reg_bind_int64(&s, ":attempt", attempt);
+    reg_bind_int64(&s, ":pid", pid);
+    reg_bind_int64(&s, ":start", proc_start);
+    reg_bind_text(&s, ":host", host);
+    reg_bind_text(&s, ":dir", run_dir);
+    reg_bind_int64(&s, ":scratch", from_scratch);
+    reg_bind_rowid(&s, ":run", run);
+    return exec_alone(&s, "starting a run", ONE_CHANGE);
 }
 
 enum reg_status reg_eval_job_set_pid(struct registry *reg, int64_t job, int64_t pid,
                                      int64_t proc_start)
 {
-    return set_pid(reg, "UPDATE eval_jobs SET pid = ?2, proc_start = ?3"
-                   " WHERE id = ?1 AND state = 'running'", job, pid, proc_start);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, "UPDATE eval_jobs SET pid = :pid, proc_start = :start"
+                   " WHERE id = :job AND state = 'running'");
+    reg_bind_int64(&s, ":job", job);
+    reg_bind_int64(&s, ":pid", pid);
+    reg_bind_int64(&s, ":start", proc_start);
+    return exec_alone(&s, "recording a pid", ONE_CHANGE);
 }
 
 enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
                                int has_exit_status, int exit_status, const char *reason)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
         "UPDATE runs SET state = :state, exit_status = :exit, fail_reason = :reason,"
         " finished_at = CASE WHEN :state = 'planned' THEN NULL ELSE " NOW " END"
-        " WHERE id = :run AND state = 'running'", &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_text(&b, ":state", reg_state_name(state));
+        " WHERE id = :run AND state = 'running'");
+    reg_bind_text(&s, ":state", reg_state_name(state));
     if (has_exit_status)
-        reg_bind_int64(&b, ":exit", exit_status);
+        reg_bind_int64(&s, ":exit", exit_status);
     else
-        reg_bind_null(&b, ":exit");
-    reg_bind_text(&b, ":reason", reason);
-    reg_bind_rowid(&b, ":run", run);
-    if (b.status != REG_OK) {
-        sqlite3_finalize(st);
-        return b.status;
-    }
-    return exec_one(reg, st, "finishing a run");
+        reg_bind_null(&s, ":exit");
+    reg_bind_text(&s, ":reason", reason);
+    reg_bind_rowid(&s, ":run", run);
+    return exec_alone(&s, "finishing a run", ONE_CHANGE);
 }
 
 enum reg_status reg_run_free(struct registry *reg, int64_t run, const char *params_json)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
         "UPDATE runs SET state = 'planned', params = :params, pending = NULL,"
         " lr = json_extract(:params, '$.lr'), seed = json_extract(:params, '$.seed')"
-        " WHERE id = :run AND state = 'waiting'", &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_text(&b, ":params", params_json);
-    reg_bind_rowid(&b, ":run", run);
-    if (b.status != REG_OK) {
-        sqlite3_finalize(st);
-        return b.status;
-    }
-    return exec_one(reg, st, "releasing a waiting run");
+        " WHERE id = :run AND state = 'waiting'");
+    reg_bind_text(&s, ":params", params_json);
+    reg_bind_rowid(&s, ":run", run);
+    return exec_alone(&s, "releasing a waiting run", ONE_CHANGE);
 }
 
 enum reg_status reg_run_requeue(struct registry *reg, int64_t run)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
-        "UPDATE runs SET state = 'planned' WHERE id = :run"
-        " AND state IN ('failed', 'cancelled')", &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_rowid(&b, ":run", run);
-    if (b.status != REG_OK) {
-        sqlite3_finalize(st);
-        return b.status;
-    }
-    return exec_one(reg, st, "requeueing a run");
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, "UPDATE runs SET state = 'planned' WHERE id = :run"
+                   " AND state IN ('failed', 'cancelled')");
+    reg_bind_rowid(&s, ":run", run);
+    return exec_alone(&s, "requeueing a run", ONE_CHANGE);
 }
 
 /* ---- ingestion ---- */
 
-/* Statements prepared once per batch: ingestion must go at hundreds of thousands
- * of rows a second, so nothing is prepared per row. */
-struct ingest_stmts {
-    sqlite3_stmt *metric, *checkpoint, *event, *offset;
-};
+/*
+ * Ingestion must go at hundreds of thousands of rows a second. Metric rows, the
+ * bulk of it, are bound by position (a parameter looked up by name costs per
+ * value) and inserted METRIC_ROWS to a statement, the remainder one by one: one
+ * statement for many rows skips the per-statement work (start, halt, opening
+ * cursors), a fifth of the instructions per row. Checkpoints, events and the
+ * offset are a few per batch.
+ */
+enum { METRIC_COLS = 6, METRIC_ROWS = 64 };
 
-static void ingest_stmts_free(struct ingest_stmts *s)
+#define SQL_INSERT_METRICS \
+    "INSERT OR IGNORE INTO metrics (run, attempt, step, name, value, src_offset) VALUES "
+#define METRIC_ROW "(?, ?, ?, ?, ?, ?)"
+#define METRIC_ROWS_4 METRIC_ROW ", " METRIC_ROW ", " METRIC_ROW ", " METRIC_ROW
+#define METRIC_ROWS_16 METRIC_ROWS_4 ", " METRIC_ROWS_4 ", " METRIC_ROWS_4 ", " METRIC_ROWS_4
+#define METRIC_ROWS_64 METRIC_ROWS_16 ", " METRIC_ROWS_16 ", " METRIC_ROWS_16 ", " METRIC_ROWS_16
+
+static const char sql_metric_row[] = SQL_INSERT_METRICS METRIC_ROW;
+static const char sql_metric_rows[] = SQL_INSERT_METRICS METRIC_ROWS_64;
+
+/* Bind metric m to the six parameters after `at`. */
+static void bind_metric(struct reg_stmt *s, int at, const struct reg_ingest_in *in,
+                        const struct reg_metric_in *m)
 {
-    sqlite3_finalize(s->metric);
-    sqlite3_finalize(s->checkpoint);
-    sqlite3_finalize(s->event);
-    sqlite3_finalize(s->offset);
+    sqlite3_stmt *st = s->st;
+    if (sqlite3_bind_int64(st, at + 1, in->run) != SQLITE_OK ||
+        sqlite3_bind_int(st, at + 2, in->attempt) != SQLITE_OK ||
+        sqlite3_bind_int64(st, at + 3, m->step) != SQLITE_OK ||
+        sqlite3_bind_text(st, at + 4, m->name, -1, SQLITE_STATIC) != SQLITE_OK ||
+        sqlite3_bind_double(st, at + 5, m->value) != SQLITE_OK ||
+        sqlite3_bind_int64(st, at + 6, m->src_offset) != SQLITE_OK)
+        s->status = reg_sql_fail(s->reg, "binding a metric");
 }
 
-static enum reg_status ingest_prepare(struct registry *reg, struct ingest_stmts *s)
+/* Insert in->metrics from *i on, `rows` to a statement, while that many are left. */
+static enum reg_status insert_metric_rows(struct registry *reg, const char *sql, int rows,
+                                          const struct reg_ingest_in *in, size_t *i)
 {
-    memset(s, 0, sizeof(*s));
-    enum reg_status status = reg_prepare(reg,
-        "INSERT OR IGNORE INTO metrics (run, attempt, step, name, value, src_offset)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &s->metric);
-    if (status == REG_OK)
-        status = reg_prepare(reg,
-            "INSERT INTO checkpoints (run, attempt, step, path, bytes, sha256)"
-            " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run, step) DO UPDATE SET"
-            " attempt = excluded.attempt, path = excluded.path, bytes = excluded.bytes,"
-            " sha256 = excluded.sha256", &s->checkpoint);
-    if (status == REG_OK)
-        status = reg_prepare(reg,
-            "INSERT INTO events (sweep_id, run, kind, message, data)"
-            " VALUES ((SELECT sweep_id FROM runs WHERE id = ?1), ?1, ?2, ?3, ?4)", &s->event);
-    if (status == REG_OK)
-        status = reg_prepare(reg,
-            "INSERT INTO ingest_offsets (run, file, offset, line) VALUES (?1, ?2, ?3, ?4)"
-            " ON CONFLICT (run, file) DO UPDATE SET offset = excluded.offset,"
-            " line = excluded.line", &s->offset);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql);
+    if (s.status == REG_OK && sqlite3_bind_parameter_count(s.st) != rows * METRIC_COLS)
+        s.status = reg_fail(reg, REG_ERR_SQL, "internal error: not %d metric rows", rows);
+    for (; s.status == REG_OK && in->n_metrics - *i >= (size_t)rows; *i += (size_t)rows) {
+        for (int r = 0; r < rows && s.status == REG_OK; r++)
+            bind_metric(&s, r * METRIC_COLS, in, &in->metrics[*i + (size_t)r]);
+        reg_stmt_run(&s, "ingesting metrics");
+    }
+    return reg_stmt_end(&s);
+}
+
+static enum reg_status insert_metrics(struct registry *reg, const struct reg_ingest_in *in)
+{
+    size_t i = 0;
+    enum reg_status status = REG_OK;
+    if (in->n_metrics >= METRIC_ROWS)
+        status = insert_metric_rows(reg, sql_metric_rows, METRIC_ROWS, in, &i);
+    if (status == REG_OK && i < in->n_metrics)
+        status = insert_metric_rows(reg, sql_metric_row, 1, in, &i);
     return status;
 }
 
-static int step_reset(sqlite3_stmt *st)
+struct ingest_stmts {
+    struct reg_stmt checkpoint, event, offset;
+};
+
+static const char sql_ingest_checkpoint[] =
+    "INSERT INTO checkpoints (run, attempt, step, path, bytes, sha256)"
+    " VALUES (:run, :attempt, :step, :path, :bytes, :sha256) ON CONFLICT (run, step) DO UPDATE"
+    " SET attempt = excluded.attempt, path = excluded.path, bytes = excluded.bytes,"
+    " sha256 = excluded.sha256";
+
+static const char sql_ingest_event[] =
+    "INSERT INTO events (sweep_id, run, kind, message, data)"
+    " VALUES ((SELECT sweep_id FROM runs WHERE id = :run), :run, :kind, :message, :data)";
+
+static const char sql_ingest_offset[] =
+    "INSERT INTO ingest_offsets (run, file, offset, line) VALUES (:run, :file, :offset, :line)"
+    " ON CONFLICT (run, file) DO UPDATE SET offset = excluded.offset, line = excluded.line";
+
+static void ingest_stmts_end(struct ingest_stmts *s)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    reg_stmt_end(&s->checkpoint);
+    reg_stmt_end(&s->event);
+    reg_stmt_end(&s->offset);
 }
 
-static int ingest_rows(const struct reg_ingest_in *in, struct ingest_stmts *s)
+/* All three are started (and must be ended) even when one fails: the status says. */
+static enum reg_status ingest_start(struct registry *reg, struct ingest_stmts *s)
 {
-    for (size_t i = 0; i < in->n_metrics; i++) {
-        const struct reg_metric_in *m = &in->metrics[i];
-        sqlite3_bind_int64(s->metric, 1, in->run);
-        sqlite3_bind_int(s->metric, 2, in->attempt);
-        sqlite3_bind_int64(s->metric, 3, m->step);
-        sqlite3_bind_text(s->metric, 4, m->name, -1, SQLITE_STATIC);
-        sqlite3_bind_double(s->metric, 5, m->value);
-        sqlite3_bind_int64(s->metric, 6, m->src_offset);
-        if (step_reset(s->metric) < 0)
-            return -1;
-    }
-    for (size_t i = 0; i < in->n_checkpoints; i++) {
+    reg_stmt_start(&s->checkpoint, reg, sql_ingest_checkpoint);
+    reg_stmt_start(&s->event, reg, sql_ingest_event);
+    reg_stmt_start(&s->offset, reg, sql_ingest_offset);
+    enum reg_status status = s->checkpoint.status;
+    if (status == REG_OK)
+        status = s->event.status;
+    if (status == REG_OK)
+        status = s->offset.status;
+    return status;
+}
+
+static enum reg_status ingest_rows(struct registry *reg, const struct reg_ingest_in *in,
+                                   struct ingest_stmts *s)
+{
+    enum reg_status status = insert_metrics(reg, in);
+    for (size_t i = 0; i < in->n_checkpoints && status == REG_OK; i++) {
         const struct reg_checkpoint_in *c = &in->checkpoints[i];
-        sqlite3_bind_int64(s->checkpoint, 1, in->run);
-        sqlite3_bind_int(s->checkpoint, 2, in->attempt);
-        sqlite3_bind_int64(s->checkpoint, 3, c->step);
-        sqlite3_bind_text(s->checkpoint, 4, c->path, -1, SQLITE_STATIC);
-        if (c->bytes >= 0)
-            sqlite3_bind_int64(s->checkpoint, 5, c->bytes);
-        sqlite3_bind_text(s->checkpoint, 6, c->sha256, -1, SQLITE_STATIC);
-        if (step_reset(s->checkpoint) < 0)
-            return -1;
+        reg_bind_int64(&s->checkpoint, ":run", in->run);
+        reg_bind_int64(&s->checkpoint, ":attempt", in->attempt);
+        reg_bind_int64(&s->checkpoint, ":step", c->step);
+        reg_bind_text(&s->checkpoint, ":path", c->path);
+        bind_at_least(&s->checkpoint, ":bytes", c->bytes, 0);
+        reg_bind_text(&s->checkpoint, ":sha256", c->sha256);
+        status = reg_stmt_run(&s->checkpoint, "ingesting metrics");
     }
-    for (size_t i = 0; i < in->n_events; i++) {
+    for (size_t i = 0; i < in->n_events && status == REG_OK; i++) {
         const struct reg_event_in *e = &in->events[i];
-        sqlite3_bind_int64(s->event, 1, in->run);
-        sqlite3_bind_text(s->event, 2, e->kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s->event, 3, e->message, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s->event, 4, e->data_json, -1, SQLITE_STATIC);
-        if (step_reset(s->event) < 0)
-            return -1;
+        reg_bind_int64(&s->event, ":run", in->run);
+        reg_bind_text(&s->event, ":kind", e->kind);
+        reg_bind_text(&s->event, ":message", e->message);
+        reg_bind_text(&s->event, ":data", e->data_json);
+        status = reg_stmt_run(&s->event, "ingesting metrics");
     }
-    sqlite3_bind_int64(s->offset, 1, in->run);
-    sqlite3_bind_text(s->offset, 2, in->file, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s->offset, 3, in->offset);
-    sqlite3_bind_int64(s->offset, 4, in->line);
-    return step_reset(s->offset);
+    if (status != REG_OK)
+        return status;
+    reg_bind_int64(&s->offset, ":run", in->run);
+    reg_bind_text(&s->offset, ":file", in->file);
+    reg_bind_int64(&s->offset, ":offset", in->offset);
+    reg_bind_int64(&s->offset, ":line", in->line);
+    return reg_stmt_run(&s->offset, "ingesting metrics");
 }
 
 enum reg_status reg_ingest(struct registry *reg, const struct reg_ingest_in *in)
 {
     struct ingest_stmts s;
-    enum reg_status status = ingest_prepare(reg, &s);
+    enum reg_status status = ingest_start(reg, &s);
     if (status == REG_OK)
         status = reg_begin(reg);
-    if (status == REG_OK && ingest_rows(in, &s) < 0) {
-        status = reg_sql_fail(reg, "ingesting metrics");
-        reg_rollback(reg);
-    } else if (status == REG_OK) {
-        status = reg_commit(reg);
+    if (status == REG_OK) {
+        status = ingest_rows(reg, in, &s);
+        if (status == REG_OK)
+            status = reg_commit(reg);
+        else
+            reg_rollback(reg);
     }
-    ingest_stmts_free(&s);
+    ingest_stmts_end(&s);
     return status;
 }
 
@@ -354,131 +358,98 @@ enum reg_status reg_ingest_offset(struct registry *reg, int64_t run, const char 
                                   int64_t *offset, int64_t *line)
 {
     *offset = *line = 0;
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
-        "SELECT offset, line FROM ingest_offsets WHERE run = ?1 AND file = ?2", &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_text(st, 2, file, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *offset = sqlite3_column_int64(st, 0);
-        *line = sqlite3_column_int64(st, 1);
-    } else if (rc != SQLITE_DONE) {
-        status = reg_sql_fail(reg, "reading an ingest offset");
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
+        "SELECT offset, line FROM ingest_offsets WHERE run = :run AND file = :file");
+    reg_bind_int64(&s, ":run", run);
+    reg_bind_text(&s, ":file", file);
+    if (reg_stmt_row(&s, "reading an ingest offset")) {
+        *offset = sqlite3_column_int64(s.st, 0);
+        *line = sqlite3_column_int64(s.st, 1);
     }
-    sqlite3_finalize(st);
-    return status;
+    return reg_stmt_end(&s);
 }
 
 enum reg_status reg_ingest_reset(struct registry *reg, int64_t run)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, "DELETE FROM ingest_offsets WHERE run = ?1", &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, run);
-    status = reg_begin(reg);
-    if (status == REG_OK)
-        status = reg_step_done(reg, st, "resetting ingest offsets");
-    sqlite3_finalize(st);
-    if (status != REG_OK) {
-        reg_rollback(reg);
-        return status;
-    }
-    return reg_commit(reg);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, "DELETE FROM ingest_offsets WHERE run = :run");
+    reg_bind_int64(&s, ":run", run);
+    return exec_alone(&s, "resetting ingest offsets", ANY_CHANGES);
 }
+
+/* The best value of a metric in a run's current lineage, `order` "ASC" or "DESC". */
+#define SQL_BEST_METRIC(order) \
+    "SELECT m.value, m.step FROM metrics m JOIN runs r ON r.id = m.run" \
+    " WHERE m.run = :run AND m.name = :name AND m.attempt >= r.base_attempt" \
+    " AND m.value IS NOT NULL ORDER BY m.value " order ", m.step ASC LIMIT 1"
 
 enum reg_status reg_run_best_metric(struct registry *reg, int64_t run, const char *name,
                                     int maximize, double *value, int64_t *step, int *found)
 {
     *found = 0;
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, maximize
-        ? "SELECT m.value, m.step FROM metrics m JOIN runs r ON r.id = m.run"
-          " WHERE m.run = ?1 AND m.name = ?2 AND m.attempt >= r.base_attempt"
-          " AND m.value IS NOT NULL ORDER BY m.value DESC, m.step ASC LIMIT 1"
-        : "SELECT m.value, m.step FROM metrics m JOIN runs r ON r.id = m.run"
-          " WHERE m.run = ?1 AND m.name = ?2 AND m.attempt >= r.base_attempt"
-          " AND m.value IS NOT NULL ORDER BY m.value ASC, m.step ASC LIMIT 1", &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *value = sqlite3_column_double(st, 0);
-        *step = sqlite3_column_int64(st, 1);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, maximize ? SQL_BEST_METRIC("DESC") : SQL_BEST_METRIC("ASC"));
+    reg_bind_int64(&s, ":run", run);
+    reg_bind_text(&s, ":name", name);
+    if (reg_stmt_row(&s, "reading a metric")) {
+        *value = sqlite3_column_double(s.st, 0);
+        *step = sqlite3_column_int64(s.st, 1);
         *found = 1;
-    } else if (rc != SQLITE_DONE) {
-        status = reg_sql_fail(reg, "reading a metric");
     }
-    sqlite3_finalize(st);
-    return status;
+    return reg_stmt_end(&s);
 }
 
 enum reg_status reg_run_checkpoint(struct registry *reg, int64_t run, int64_t step,
                                    int64_t *found_step, char **path)
 {
     *path = NULL;
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
         "SELECT c.step, c.path FROM checkpoints c JOIN runs r ON r.id = c.run"
-        " WHERE c.run = ?1 AND (?2 < 0 OR c.step = ?2) AND c.attempt >= r.base_attempt"
-        " ORDER BY c.step DESC LIMIT 1", &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, run);
-    sqlite3_bind_int64(st, 2, step);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *found_step = sqlite3_column_int64(st, 0);
-        *path = reg_column_dup(st, 1);
-    } else if (rc != SQLITE_DONE) {
-        status = reg_sql_fail(reg, "reading a checkpoint");
+        " WHERE c.run = :run AND (:step < 0 OR c.step = :step) AND c.attempt >= r.base_attempt"
+        " ORDER BY c.step DESC LIMIT 1");
+    reg_bind_int64(&s, ":run", run);
+    reg_bind_int64(&s, ":step", step);
+    if (reg_stmt_row(&s, "reading a checkpoint")) {
+        *found_step = sqlite3_column_int64(s.st, 0);
+        *path = reg_column_dup(s.st, 1);
     }
-    sqlite3_finalize(st);
-    return status;
+    return reg_stmt_end(&s);
 }
 
 /* ---- the per-sweep lock ---- */
 
-static int read_holder(struct registry *reg, int64_t sweep, struct reg_lock_holder *h)
+static enum reg_status read_holder(struct registry *reg, int64_t sweep,
+                                   struct reg_lock_holder *h, int *found)
 {
-    sqlite3_stmt *st;
-    if (reg_prepare(reg, "SELECT holder_pid, holder_start, host FROM locks WHERE sweep_id = ?1",
-                    &st) != REG_OK)
-        return -1;
-    sqlite3_bind_int64(st, 1, sweep);
-    int rc = sqlite3_step(st), found = 0;
-    if (rc == SQLITE_ROW) {
-        h->pid = sqlite3_column_int64(st, 0);
-        h->proc_start = sqlite3_column_int64(st, 1);
-        const unsigned char *host = sqlite3_column_text(st, 2);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
+        "SELECT holder_pid, holder_start, host FROM locks WHERE sweep_id = :sweep");
+    reg_bind_int64(&s, ":sweep", sweep);
+    *found = reg_stmt_row(&s, "reading the sweep lock");
+    if (*found) {
+        h->pid = sqlite3_column_int64(s.st, 0);
+        h->proc_start = sqlite3_column_int64(s.st, 1);
+        const unsigned char *host = sqlite3_column_text(s.st, 2);
         snprintf(h->host, sizeof(h->host), "%s", host ? (const char *)host : "");
-        found = 1;
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
+    return reg_stmt_end(&s);
 }
 
 static enum reg_status write_lock(struct registry *reg, int64_t sweep,
                                   const struct reg_lock_holder *me)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
         "INSERT OR REPLACE INTO locks (sweep_id, holder_pid, holder_start, host)"
-        " VALUES (?1, ?2, ?3, ?4)", &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, sweep);
-    sqlite3_bind_int64(st, 2, me->pid);
-    sqlite3_bind_int64(st, 3, me->proc_start);
-    sqlite3_bind_text(st, 4, me->host, -1, SQLITE_STATIC);
-    status = reg_step_done(reg, st, "taking the sweep lock");
-    sqlite3_finalize(st);
-    return status;
+        " VALUES (:sweep, :pid, :start, :host)");
+    reg_bind_int64(&s, ":sweep", sweep);
+    reg_bind_int64(&s, ":pid", me->pid);
+    reg_bind_int64(&s, ":start", me->proc_start);
+    reg_bind_text(&s, ":host", me->host);
+    reg_stmt_run(&s, "taking the sweep lock");
+    return reg_stmt_end(&s);
 }
 
 enum reg_status reg_lock_take(struct registry *reg, int64_t sweep,
@@ -491,14 +462,13 @@ enum reg_status reg_lock_take(struct registry *reg, int64_t sweep,
     if (status != REG_OK)
         return status;
     memset(holder, 0, sizeof(*holder));
-    int found = read_holder(reg, sweep, holder);
-    if (found < 0)
-        status = reg_sql_fail(reg, "reading the sweep lock");
-    else if (found && !(holder->pid == me->pid && !strcmp(holder->host, me->host)) &&
-             alive(holder))
+    int found = 0;
+    status = read_holder(reg, sweep, holder, &found);
+    if (status == REG_OK && found &&
+        !(holder->pid == me->pid && !strcmp(holder->host, me->host)) && alive(holder))
         status = reg_fail(reg, REG_ERR_CONFLICT, "sweep is being run by pid %lld on %s",
                           (long long)holder->pid, holder->host);
-    else
+    else if (status == REG_OK)
         status = write_lock(reg, sweep, me);
     if (status != REG_OK) {
         reg_rollback(reg);
@@ -509,36 +479,23 @@ enum reg_status reg_lock_take(struct registry *reg, int64_t sweep,
 
 enum reg_status reg_lock_drop(struct registry *reg, int64_t sweep, int64_t pid)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
-        "DELETE FROM locks WHERE sweep_id = ?1 AND holder_pid = ?2", &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, sweep);
-    sqlite3_bind_int64(st, 2, pid);
-    status = reg_begin(reg);
-    if (status == REG_OK)
-        status = reg_step_done(reg, st, "releasing the sweep lock");
-    sqlite3_finalize(st);
-    if (status != REG_OK) {
-        reg_rollback(reg);
-        return status;
-    }
-    return reg_commit(reg);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, "DELETE FROM locks WHERE sweep_id = :sweep AND holder_pid = :pid");
+    reg_bind_int64(&s, ":sweep", sweep);
+    reg_bind_int64(&s, ":pid", pid);
+    return exec_alone(&s, "releasing the sweep lock", ANY_CHANGES);
 }
 
 enum reg_status reg_sweep_update_text(struct registry *reg, int64_t sweep, const char *spec_text,
                                       const char *spec_sha256)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
-        "UPDATE sweeps SET spec_text = ?2, spec_sha256 = ?3 WHERE id = ?1", &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, sweep);
-    sqlite3_bind_text(st, 2, spec_text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, spec_sha256, -1, SQLITE_STATIC);
-    status = exec_one(reg, st, "updating the sweep text");
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
+        "UPDATE sweeps SET spec_text = :text, spec_sha256 = :sha256 WHERE id = :sweep");
+    reg_bind_int64(&s, ":sweep", sweep);
+    reg_bind_text(&s, ":text", spec_text);
+    reg_bind_text(&s, ":sha256", spec_sha256);
+    enum reg_status status = exec_alone(&s, "updating the sweep text", ONE_CHANGE);
     if (status == REG_OK)
         status = reg_log_event(reg, sweep, 0, "spec_text", "operational settings updated",
                                NULL);
@@ -552,35 +509,31 @@ enum reg_status reg_record_selection(struct registry *reg, int64_t sweep, const 
                                      const char *rules_sha256, const char *inputs_json,
                                      const char *choice_json)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
         "INSERT INTO selections (sweep_id, kind, scope, rule, rules_sha256, inputs, choice)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, sweep);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, scope, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, rule, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, rules_sha256, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, inputs_json, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, choice_json, -1, SQLITE_STATIC);
-    return exec_one(reg, st, "recording a selection");
+        " VALUES (:sweep, :kind, :scope, :rule, :rules, :inputs, :choice)");
+    reg_bind_int64(&s, ":sweep", sweep);
+    reg_bind_text(&s, ":kind", kind);
+    reg_bind_text(&s, ":scope", scope);
+    reg_bind_text(&s, ":rule", rule);
+    reg_bind_text(&s, ":rules", rules_sha256);
+    reg_bind_text(&s, ":inputs", inputs_json);
+    reg_bind_text(&s, ":choice", choice_json);
+    return exec_alone(&s, "recording a selection", ONE_CHANGE);
 }
 
 int reg_selection_exists(struct registry *reg, int64_t sweep, const char *kind,
                          const char *scope)
 {
-    sqlite3_stmt *st;
-    if (reg_prepare(reg, "SELECT 1 FROM selections WHERE sweep_id = ?1 AND kind = ?2"
-                    " AND scope = ?3 LIMIT 1", &st) != REG_OK)
-        return -1;
-    sqlite3_bind_int64(st, 1, sweep);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, scope, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, "SELECT 1 FROM selections WHERE sweep_id = :sweep AND kind = :kind"
+                   " AND scope = :scope LIMIT 1");
+    reg_bind_int64(&s, ":sweep", sweep);
+    reg_bind_text(&s, ":kind", kind);
+    reg_bind_text(&s, ":scope", scope);
+    int found = reg_stmt_row(&s, "looking up a selection");
+    return reg_stmt_end(&s) == REG_OK ? found : -1;
 }
 
 /* ---- evaluation jobs ---- */
@@ -588,27 +541,14 @@ int reg_selection_exists(struct registry *reg, int64_t sweep, const char *kind,
 enum reg_status reg_eval_job_add(struct registry *reg, int64_t sweep, int64_t run, int64_t step,
                                  const char *checkpoint)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
-        "INSERT OR IGNORE INTO eval_jobs (sweep_id, run, step, checkpoint)"
-        " VALUES (?1, ?2, ?3, ?4)", &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, sweep);
-    if (run > 0)
-        sqlite3_bind_int64(st, 2, run);
-    if (step >= 0)
-        sqlite3_bind_int64(st, 3, step);
-    sqlite3_bind_text(st, 4, checkpoint, -1, SQLITE_STATIC);
-    status = reg_begin(reg);
-    if (status == REG_OK)
-        status = reg_step_done(reg, st, "adding an evaluation");
-    sqlite3_finalize(st);
-    if (status != REG_OK) {
-        reg_rollback(reg);
-        return status;
-    }
-    return reg_commit(reg);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, "INSERT OR IGNORE INTO eval_jobs (sweep_id, run, step, checkpoint)"
+                   " VALUES (:sweep, :run, :step, :checkpoint)");
+    reg_bind_int64(&s, ":sweep", sweep);
+    bind_at_least(&s, ":run", run, 1);
+    bind_at_least(&s, ":step", step, 0);
+    reg_bind_text(&s, ":checkpoint", checkpoint);
+    return exec_alone(&s, "adding an evaluation", ANY_CHANGES);
 }
 
 enum reg_status reg_eval_jobs_load(struct registry *reg, int64_t sweep,
@@ -616,17 +556,15 @@ enum reg_status reg_eval_jobs_load(struct registry *reg, int64_t sweep,
 {
     *jobs = NULL;
     *n = 0;
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
         "SELECT id, coalesce(run, 0), coalesce(step, -1), checkpoint, dir, state, attempt,"
         " coalesce(pid, 0), coalesce(proc_start, 0), host FROM eval_jobs"
-        " WHERE sweep_id = ?1 ORDER BY id", &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, sweep);
+        " WHERE sweep_id = :sweep ORDER BY id");
+    reg_bind_int64(&s, ":sweep", sweep);
     size_t alloc = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (reg_stmt_row(&s, "reading evaluation jobs")) {
+        sqlite3_stmt *st = s.st;
         *jobs = xgrow(*jobs, *n + 1, &alloc, sizeof(**jobs));
         struct reg_eval_job *j = &(*jobs)[(*n)++];
         j->rowid = sqlite3_column_int64(st, 0);
@@ -640,10 +578,7 @@ enum reg_status reg_eval_jobs_load(struct registry *reg, int64_t sweep,
         j->proc_start = sqlite3_column_int64(st, 8);
         j->host = reg_column_dup(st, 9);
     }
-    if (rc != SQLITE_DONE)
-        status = reg_sql_fail(reg, "reading evaluation jobs");
-    sqlite3_finalize(st);
-    return status;
+    return reg_stmt_end(&s);
 }
 
 void reg_eval_jobs_free(struct reg_eval_job *jobs, size_t n)
@@ -659,120 +594,115 @@ void reg_eval_jobs_free(struct reg_eval_job *jobs, size_t n)
 enum reg_status reg_eval_job_start(struct registry *reg, int64_t job, int attempt, int64_t pid,
                                    int64_t proc_start, const char *host, const char *dir)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
-        "UPDATE eval_jobs SET state = 'running', attempt = ?2, pid = ?3, proc_start = ?4,"
-        " host = ?5, dir = ?6, started_at = " NOW ", finished_at = NULL, exit_status = NULL,"
-        " fail_reason = NULL WHERE id = ?1 AND state IN ('planned', 'failed', 'cancelled')",
-        &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, job);
-    sqlite3_bind_int(st, 2, attempt);
-    sqlite3_bind_int64(st, 3, pid);
-    sqlite3_bind_int64(st, 4, proc_start);
-    sqlite3_bind_text(st, 5, host, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, dir, -1, SQLITE_STATIC);
-    return exec_one(reg, st, "starting an evaluation");
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
+        "UPDATE eval_jobs SET state = 'running', attempt = :attempt, pid = :pid,"
+        " proc_start = :start, host = :host, dir = :dir, started_at = " NOW ","
+        " finished_at = NULL, exit_status = NULL, fail_reason = NULL"
+        " WHERE id = :job AND state IN ('planned', 'failed', 'cancelled')");
+    reg_bind_int64(&s, ":job", job);
+    reg_bind_int64(&s, ":attempt", attempt);
+    reg_bind_int64(&s, ":pid", pid);
+    reg_bind_int64(&s, ":start", proc_start);
+    reg_bind_text(&s, ":host", host);
+    reg_bind_text(&s, ":dir", dir);
+    return exec_alone(&s, "starting an evaluation", ONE_CHANGE);
 }
 
 enum reg_status reg_eval_job_finish(struct registry *reg, int64_t job, enum reg_run_state state,
                                     int has_exit_status, int exit_status, const char *reason)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
-        "UPDATE eval_jobs SET state = ?2, exit_status = ?3, fail_reason = ?4,"
-        " finished_at = " NOW " WHERE id = ?1 AND state = 'running'", &st);
-    if (status != REG_OK)
-        return status;
-    sqlite3_bind_int64(st, 1, job);
-    sqlite3_bind_text(st, 2, reg_state_name(state), -1, SQLITE_STATIC);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
+        "UPDATE eval_jobs SET state = :state, exit_status = :exit, fail_reason = :reason,"
+        " finished_at = " NOW " WHERE id = :job AND state = 'running'");
+    reg_bind_int64(&s, ":job", job);
+    reg_bind_text(&s, ":state", reg_state_name(state));
     if (has_exit_status)
-        sqlite3_bind_int(st, 3, exit_status);
-    sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-    return exec_one(reg, st, "finishing an evaluation");
+        reg_bind_int64(&s, ":exit", exit_status);
+    else
+        reg_bind_null(&s, ":exit");
+    reg_bind_text(&s, ":reason", reason);
+    return exec_alone(&s, "finishing an evaluation", ONE_CHANGE);
 }
 
-static int insert_predictions(struct registry *reg, int64_t eval, const struct reg_eval_in *in)
+static enum reg_status insert_predictions(struct registry *reg, int64_t eval,
+                                          const struct reg_eval_in *in)
 {
-    sqlite3_stmt *st;
-    if (reg_prepare(reg,
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
         "INSERT OR REPLACE INTO predictions (eval, example_id, prompt_sha256, output, extracted,"
-        " gold, correct, extraction_failed, tokens) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        &st) != REG_OK)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < in->n_predictions && rc == 0; i++) {
+        " gold, correct, extraction_failed, tokens) VALUES (:eval, :example_id, :prompt_sha256,"
+        " :output, :extracted, :gold, :correct, :extraction_failed, :tokens)");
+    for (size_t i = 0; i < in->n_predictions && s.status == REG_OK; i++) {
         const struct reg_prediction_in *p = &in->predictions[i];
-        sqlite3_bind_int64(st, 1, eval);
-        sqlite3_bind_text(st, 2, p->example_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, p->prompt_sha256, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, p->output, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, p->extracted, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, p->gold, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 7, p->correct);
-        sqlite3_bind_int(st, 8, p->extraction_failed);
-        sqlite3_bind_int64(st, 9, p->tokens);
-        rc = step_reset(st);
+        reg_bind_int64(&s, ":eval", eval);
+        reg_bind_text(&s, ":example_id", p->example_id);
+        reg_bind_text(&s, ":prompt_sha256", p->prompt_sha256);
+        reg_bind_text(&s, ":output", p->output);
+        reg_bind_text(&s, ":extracted", p->extracted);
+        reg_bind_text(&s, ":gold", p->gold);
+        reg_bind_int64(&s, ":correct", p->correct);
+        reg_bind_int64(&s, ":extraction_failed", p->extraction_failed);
+        reg_bind_int64(&s, ":tokens", p->tokens);
+        reg_stmt_run(&s, "recording predictions");
     }
-    sqlite3_finalize(st);
-    return rc;
+    return reg_stmt_end(&s);
 }
 
-static int insert_probes(struct registry *reg, int64_t eval, const struct reg_eval_in *in)
+static enum reg_status insert_probes(struct registry *reg, int64_t eval,
+                                     const struct reg_eval_in *in)
 {
-    sqlite3_stmt *st;
-    if (reg_prepare(reg,
-        "INSERT OR REPLACE INTO probe_answers (eval, idx, prompt, output, tokens)"
-        " VALUES (?1, ?2, ?3, ?4, ?5)", &st) != REG_OK)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < in->n_probes && rc == 0; i++) {
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, "INSERT OR REPLACE INTO probe_answers (eval, idx, prompt, output,"
+                   " tokens) VALUES (:eval, :idx, :prompt, :output, :tokens)");
+    for (size_t i = 0; i < in->n_probes && s.status == REG_OK; i++) {
         const struct reg_probe_in *p = &in->probes[i];
-        sqlite3_bind_int64(st, 1, eval);
-        sqlite3_bind_int64(st, 2, p->idx);
-        sqlite3_bind_text(st, 3, p->prompt, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, p->output, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, p->tokens);
-        rc = step_reset(st);
+        reg_bind_int64(&s, ":eval", eval);
+        reg_bind_int64(&s, ":idx", p->idx);
+        reg_bind_text(&s, ":prompt", p->prompt);
+        reg_bind_text(&s, ":output", p->output);
+        reg_bind_int64(&s, ":tokens", p->tokens);
+        reg_stmt_run(&s, "recording probe answers");
     }
-    sqlite3_finalize(st);
-    return rc;
+    return reg_stmt_end(&s);
+}
+
+static enum reg_status insert_eval(struct registry *reg, const struct reg_eval_in *in)
+{
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
+        "INSERT INTO evals (run, sweep_id, checkpoint_step, dataset, contract_sha256, n,"
+        " correct, accuracy, extraction_failures, gen_tokens, seconds, tok_per_s, summary)"
+        " VALUES (:run, :sweep, :step, :dataset, :contract_sha256, :n, :correct, :accuracy,"
+        " :extraction_failures, :gen_tokens, :seconds, :tok_per_s, :summary)");
+    bind_at_least(&s, ":run", in->run, 1);
+    reg_bind_int64(&s, ":sweep", in->sweep);
+    bind_at_least(&s, ":step", in->step, 0);
+    reg_bind_text(&s, ":dataset", in->dataset);
+    reg_bind_text(&s, ":contract_sha256", in->contract_sha256);
+    reg_bind_int64(&s, ":n", in->n);
+    reg_bind_int64(&s, ":correct", in->correct);
+    reg_bind_double(&s, ":accuracy", in->accuracy);
+    reg_bind_int64(&s, ":extraction_failures", in->extraction_failures);
+    reg_bind_int64(&s, ":gen_tokens", in->gen_tokens);
+    reg_bind_double(&s, ":seconds", in->seconds);
+    reg_bind_double(&s, ":tok_per_s", in->tok_per_s);
+    reg_bind_text(&s, ":summary", in->summary_json);
+    reg_stmt_run(&s, "recording an evaluation");
+    return reg_stmt_end(&s);
 }
 
 enum reg_status reg_record_eval(struct registry *reg, const struct reg_eval_in *in)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
-        "INSERT INTO evals (run, sweep_id, checkpoint_step, dataset, contract_sha256, n,"
-        " correct, accuracy, extraction_failures, gen_tokens, seconds, tok_per_s, summary)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", &st);
-    if (status != REG_OK)
-        return status;
-    if (in->run > 0)
-        sqlite3_bind_int64(st, 1, in->run);
-    sqlite3_bind_int64(st, 2, in->sweep);
-    if (in->step >= 0)
-        sqlite3_bind_int64(st, 3, in->step);
-    sqlite3_bind_text(st, 4, in->dataset, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, in->contract_sha256, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, in->n);
-    sqlite3_bind_int64(st, 7, in->correct);
-    sqlite3_bind_double(st, 8, in->accuracy);
-    sqlite3_bind_int64(st, 9, in->extraction_failures);
-    sqlite3_bind_int64(st, 10, in->gen_tokens);
-    sqlite3_bind_double(st, 11, in->seconds);
-    sqlite3_bind_double(st, 12, in->tok_per_s);
-    sqlite3_bind_text(st, 13, in->summary_json, -1, SQLITE_STATIC);
-    status = reg_begin(reg);
+    enum reg_status status = reg_begin(reg);
     if (status == REG_OK)
-        status = reg_step_done(reg, st, "recording an evaluation");
-    sqlite3_finalize(st);
+        status = insert_eval(reg, in);
     int64_t eval = sqlite3_last_insert_rowid(reg->db);
-    if (status == REG_OK && insert_predictions(reg, eval, in) < 0)
-        status = reg_sql_fail(reg, "recording predictions");
-    if (status == REG_OK && insert_probes(reg, eval, in) < 0)
-        status = reg_sql_fail(reg, "recording probe answers");
+    if (status == REG_OK)
+        status = insert_predictions(reg, eval, in);
+    if (status == REG_OK)
+        status = insert_probes(reg, eval, in);
     if (status != REG_OK) {
         reg_rollback(reg);
         return status;

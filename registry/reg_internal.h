@@ -21,10 +21,14 @@
 /* PRAGMA application_id of a mainline registry: "MLN1" read as a big-endian int. */
 #define REG_APPLICATION_ID 0x4d4c4e31
 
+struct reg_cached;   /* a statement kept for the handle's life (reg_stmt.c) */
+
 struct registry {
     sqlite3 *db;
     char *path;
     char errmsg[REG_ERRMSG_MAX];   /* the last failure, "" before any */
+    struct reg_cached *stmts;      /* prepared once each, finalized by reg_free() */
+    size_t n_stmts, alloc_stmts;
 };
 
 /* ---- schema (reg_schema.c) ---- */
@@ -33,7 +37,7 @@ struct registry {
 extern const char *const *const reg_migrations[];
 extern const int reg_n_migrations;
 
-/* ---- errors and statements (registry.c) ---- */
+/* ---- errors and transactions (registry.c) ---- */
 
 /* Record a message and return st. */
 enum reg_status reg_fail(struct registry *reg, enum reg_status st, const char *fmt, ...)
@@ -41,10 +45,8 @@ enum reg_status reg_fail(struct registry *reg, enum reg_status st, const char *f
 /* Record "<what>: <sqlite message>" and return the status the SQLite error maps to. */
 enum reg_status reg_sql_fail(struct registry *reg, const char *what);
 
+/* Run SQL text (several statements allowed) without a result: migrations, pragmas. */
 enum reg_status reg_exec(struct registry *reg, const char *sql, const char *what);
-enum reg_status reg_prepare(struct registry *reg, const char *sql, sqlite3_stmt **out);
-/* Step a statement that returns no rows, then reset it for the next use. */
-enum reg_status reg_step_done(struct registry *reg, sqlite3_stmt *st, const char *what);
 
 /* BEGIN IMMEDIATE: take the write lock now, so a busy database fails here, not halfway. */
 enum reg_status reg_begin(struct registry *reg);
@@ -59,46 +61,83 @@ int reg_state_parse(const char *name);
 /* Column text copied with xstrdup, or NULL for SQL NULL. */
 char *reg_column_dup(sqlite3_stmt *st, int col);
 
+/* ---- statements (reg_stmt.c) ---- */
+
 /*
- * Binding by parameter name. The first failure is kept in `status` (with its
- * message in the registry) and later calls do nothing, so a caller binds every
- * value and checks once.
+ * One use of one SQL statement, in four steps:
+ *
+ *     struct reg_stmt s;
+ *     reg_stmt_start(&s, reg, "UPDATE runs SET state = :state WHERE id = :run");
+ *     reg_bind_text(&s, ":state", "done");
+ *     reg_bind_int64(&s, ":run", run);
+ *     reg_stmt_run(&s, "finishing a run");      (or: while (reg_stmt_row(&s, ...)))
+ *     return reg_stmt_end(&s);
+ *
+ * The first failure (preparing, binding, stepping) is kept in `status`, with its
+ * message in the registry, and every later call but reg_stmt_end() does nothing:
+ * a caller makes every call and checks the status once. Parameters are named
+ * (":run"); one the SQL lacks is reported as an internal error. A parameter not
+ * bound is NULL. Column values read from `st` are valid until the next step or
+ * reg_stmt_end(). Every start is paired with one reg_stmt_end().
+ *
+ * reg_stmt_start() uses the handle's own prepared statement for that SQL text:
+ * compiled on its first use (SQLITE_PREPARE_PERSISTENT), reset with its bindings
+ * cleared by every reg_stmt_end(), finalized by reg_free(). Compiling costs more
+ * than running the one-row statements `mainline run` issues per run. A text
+ * already started and not yet ended (a walk whose callback runs the same query)
+ * gets a statement of its own. SQL assembled at run time in unboundedly many
+ * forms (reg_query_runs' filters) goes through reg_stmt_start_once(), so the
+ * cache holds a fixed set of texts (a few dozen).
  */
-struct reg_bind {
+struct reg_stmt {
     struct registry *reg;
-    sqlite3_stmt *st;
+    sqlite3_stmt *st;        /* NULL when it could not be prepared */
     enum reg_status status;
+    long slot;               /* index in reg->stmts, or -1: finalized by the end */
 };
 
-void reg_bind_start(struct reg_bind *b, struct registry *reg, sqlite3_stmt *st);
-void reg_bind_text(struct reg_bind *b, const char *param, const char *value);  /* NULL: NULL */
-void reg_bind_int64(struct reg_bind *b, const char *param, int64_t value);
-void reg_bind_double(struct reg_bind *b, const char *param, double value);
-void reg_bind_null(struct reg_bind *b, const char *param);
-/* A row id, with 0 meaning "none" (NULL). */
-void reg_bind_rowid(struct reg_bind *b, const char *param, int64_t rowid);
+/* Start the handle's statement for sql, a single statement; returns the status. */
+enum reg_status reg_stmt_start(struct reg_stmt *s, struct registry *reg, const char *sql);
+/* Start a statement of its own for sql, finalized by reg_stmt_end(). */
+enum reg_status reg_stmt_start_once(struct reg_stmt *s, struct registry *reg, const char *sql);
+/* Reset and hand back, or finalize, the statement; accepts a start that failed.
+ * Returns the status. */
+enum reg_status reg_stmt_end(struct reg_stmt *s);
+/* Finalize every kept statement of the handle (reg_free). */
+void reg_stmt_cache_free(struct registry *reg);
 
-/* ---- reading rows (registry.c) ---- */
+void reg_bind_text(struct reg_stmt *s, const char *param, const char *value);  /* NULL: NULL */
+void reg_bind_int64(struct reg_stmt *s, const char *param, int64_t value);
+void reg_bind_double(struct reg_stmt *s, const char *param, double value);
+void reg_bind_null(struct reg_stmt *s, const char *param);
+/* A row id, with 0 meaning "none" (NULL). */
+void reg_bind_rowid(struct reg_stmt *s, const char *param, int64_t rowid);
+
+/* Step a statement that returns no rows, then reset it and clear its bindings for
+ * the next row's values. An SQLite error is reported as "<what>: <message>". */
+enum reg_status reg_stmt_run(struct reg_stmt *s, const char *what);
+/* Step to the next row: 1 on a row; 0 at the end, or on a failure (then in status). */
+int reg_stmt_row(struct reg_stmt *s, const char *what);
 
 /* Called per row of a walk; nonzero stops the walk early (not an error). */
 typedef int (*reg_row_fn)(sqlite3_stmt *st, void *ctx);
 
-/* Step st (prepared and bound by the caller, who finalizes it) to its end, calling
- * fn on each row. An SQLite error is reported as "<what>: <message>". */
-enum reg_status reg_for_each_row(struct registry *reg, sqlite3_stmt *st, const char *what,
-                                 reg_row_fn fn, void *ctx);
+/* Step to the end, calling fn on each row; returns the status. */
+enum reg_status reg_stmt_each(struct reg_stmt *s, const char *what, reg_row_fn fn, void *ctx);
 
-/* Prepare sql, bind :sweep, walk its rows with fn, finalize: a query of one sweep. */
+/* ---- reading rows (registry.c) ---- */
+
+/* Walk the rows of sql, a query of one sweep (:sweep), with fn. */
 enum reg_status reg_walk_sweep(struct registry *reg, const char *sql, int64_t sweep,
                                const char *what, reg_row_fn fn, void *ctx);
 
 /*
  * The row of the newest version of sweep `name`: sql selects from sweeps with a
- * :name parameter, newest first. REG_OK leaves *out on that row (the caller reads
- * its columns and finalizes it); otherwise *out is NULL and the status is
+ * :name parameter, newest first. REG_OK leaves *s on that row (the caller reads
+ * its columns and calls reg_stmt_end); otherwise *s is ended and the status is
  * REG_ERR_NOT_FOUND ("no sweep named ...") or the SQL failure.
  */
 enum reg_status reg_sweep_row(struct registry *reg, const char *sql, const char *name,
-                              sqlite3_stmt **out);
+                              struct reg_stmt *s);
 
 #endif

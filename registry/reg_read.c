@@ -64,13 +64,11 @@ enum reg_status reg_sweep_latest(struct registry *reg, const char *name,
     memset(out, 0, sizeof(*out));
     if (!name)
         return reg_fail(reg, REG_ERR_INVALID, "reg_sweep_latest: no sweep name");
-    sqlite3_stmt *st;
-    enum reg_status status = reg_sweep_row(reg, sql_sweep_latest, name, &st);
-    if (status != REG_OK)
-        return status;
-    fill_sweep_info(st, out);
-    sqlite3_finalize(st);
-    return REG_OK;
+    struct reg_stmt s;
+    if (reg_sweep_row(reg, sql_sweep_latest, name, &s) != REG_OK)
+        return s.status;
+    fill_sweep_info(s.st, out);
+    return reg_stmt_end(&s);
 }
 
 void reg_sweep_info_free(struct reg_sweep_info *info)
@@ -203,44 +201,44 @@ static enum reg_status build_runs_sql(struct registry *reg, const struct reg_run
 /* ---- runs: binding and reading ---- */
 
 /* An integer if all of it is one, else a finite double if all of it is one, else text. */
-static void bind_value(struct reg_bind *b, const char *param, const char *value)
+static void bind_value(struct reg_stmt *s, const char *param, const char *value)
 {
     char *end;
     if (*value && !isspace((unsigned char)*value)) {
         errno = 0;
         long long i = strtoll(value, &end, 10);
         if (!*end && !errno) {
-            reg_bind_int64(b, param, i);
+            reg_bind_int64(s, param, i);
             return;
         }
         errno = 0;
         double d = strtod(value, &end);
         if (!*end && !errno && isfinite(d)) {
-            reg_bind_double(b, param, d);
+            reg_bind_double(s, param, d);
             return;
         }
     }
-    reg_bind_text(b, param, value);
+    reg_bind_text(s, param, value);
 }
 
-static void bind_runs_query(struct reg_bind *b, const struct reg_run_query *q)
+static void bind_runs_query(struct reg_stmt *s, const struct reg_run_query *q)
 {
     if (q->sweep)
-        reg_bind_text(b, ":sweep", q->sweep);
+        reg_bind_text(s, ":sweep", q->sweep);
     if (q->run_id)
-        reg_bind_text(b, ":run_id", q->run_id);
+        reg_bind_text(s, ":run_id", q->run_id);
     for (size_t i = 0; i < q->n_terms; i++) {
         const struct column_key *col = column_key(q->terms[i].key);
         char name[32];
         if (!col) {
             snprintf(name, sizeof(name), ":k%zu", i);
-            reg_bind_text(b, name, q->terms[i].key);
+            reg_bind_text(s, name, q->terms[i].key);
         }
         snprintf(name, sizeof(name), ":v%zu", i);
         if (col && !col->numeric)
-            reg_bind_text(b, name, q->terms[i].value);
+            reg_bind_text(s, name, q->terms[i].value);
         else
-            bind_value(b, name, q->terms[i].value);
+            bind_value(s, name, q->terms[i].value);
     }
 }
 
@@ -291,21 +289,16 @@ enum reg_status reg_query_runs(struct registry *reg, const struct reg_run_query 
         q = &everything;
     struct strbuf sql = STRBUF_INIT;
     enum reg_status status = build_runs_sql(reg, q, &sql);
-    sqlite3_stmt *st = NULL;
+    struct reg_stmt s;
     if (status == REG_OK)
-        status = reg_prepare(reg, sb_str(&sql), &st);
+        status = reg_stmt_start_once(&s, reg, sb_str(&sql));   /* built per query */
     sb_free(&sql);
     if (status != REG_OK)
         return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    bind_runs_query(&b, q);
-    status = b.status;
+    bind_runs_query(&s, q);
     struct run_walk w = { cb, ud };
-    if (status == REG_OK)
-        status = reg_for_each_row(reg, st, "reading runs", run_row, &w);
-    sqlite3_finalize(st);
-    return status;
+    reg_stmt_each(&s, "reading runs", run_row, &w);
+    return reg_stmt_end(&s);
 }
 
 /* ---- stage summary ---- */
@@ -348,19 +341,12 @@ enum reg_status reg_stage_summary(struct registry *reg, const char *sweep,
         return REG_ERR_INVALID;
     if (!cb)
         return reg_fail(reg, REG_ERR_INVALID, "reg_stage_summary: no callback");
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, sql_stage_summary, &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_text(&b, ":sweep", sweep);
-    status = b.status;
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql_stage_summary);
+    reg_bind_text(&s, ":sweep", sweep);
     struct stage_walk w = { cb, ud };
-    if (status == REG_OK)
-        status = reg_for_each_row(reg, st, "summarising stages", stage_row, &w);
-    sqlite3_finalize(st);
-    return status;
+    reg_stmt_each(&s, "summarising stages", stage_row, &w);
+    return reg_stmt_end(&s);
 }
 
 /* ---- run artifacts ---- */
@@ -392,24 +378,13 @@ static int artifact_row(sqlite3_stmt *st, void *ctx)
 
 static enum reg_status require_run(struct registry *reg, int64_t run_rowid)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, "SELECT 1 FROM runs WHERE id = :run", &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_int64(&b, ":run", run_rowid);
-    status = b.status;
-    if (status == REG_OK) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-            status = reg_fail(reg, REG_ERR_NOT_FOUND, "no run with row id %lld",
-                              (long long)run_rowid);
-        else if (rc != SQLITE_ROW)
-            status = reg_sql_fail(reg, "looking up a run");
-    }
-    sqlite3_finalize(st);
-    return status;
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, "SELECT 1 FROM runs WHERE id = :run");
+    reg_bind_int64(&s, ":run", run_rowid);
+    if (!reg_stmt_row(&s, "looking up a run") && s.status == REG_OK)
+        s.status = reg_fail(reg, REG_ERR_NOT_FOUND, "no run with row id %lld",
+                            (long long)run_rowid);
+    return reg_stmt_end(&s);
 }
 
 enum reg_status reg_run_artifacts(struct registry *reg, int64_t run_rowid,
@@ -420,20 +395,14 @@ enum reg_status reg_run_artifacts(struct registry *reg, int64_t run_rowid,
     if (!cb)
         return reg_fail(reg, REG_ERR_INVALID, "reg_run_artifacts: no callback");
     enum reg_status status = require_run(reg, run_rowid);
-    sqlite3_stmt *st = NULL;
-    if (status == REG_OK)
-        status = reg_prepare(reg, sql_run_artifacts, &st);
     if (status != REG_OK)
         return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_int64(&b, ":run", run_rowid);
-    status = b.status;
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql_run_artifacts);
+    reg_bind_int64(&s, ":run", run_rowid);
     struct artifact_walk w = { cb, ud };
-    if (status == REG_OK)
-        status = reg_for_each_row(reg, st, "reading run artifacts", artifact_row, &w);
-    sqlite3_finalize(st);
-    return status;
+    reg_stmt_each(&s, "reading run artifacts", artifact_row, &w);
+    return reg_stmt_end(&s);
 }
 
 /* ---- measured throughput ---- */
@@ -474,18 +443,12 @@ enum reg_status reg_measured_throughput(struct registry *reg, const char *base_s
     if (!reg || !out || !base_sha256)
         return REG_ERR_INVALID;
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, sql_throughput, &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_text(&b, ":sha", base_sha256);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql_throughput);
+    reg_bind_text(&s, ":sha", base_sha256);
     struct throughput_ctx c = { 0 };
-    status = b.status;
-    if (status == REG_OK)
-        status = reg_for_each_row(reg, st, "reading throughput", throughput_row, &c);
-    sqlite3_finalize(st);
+    reg_stmt_each(&s, "reading throughput", throughput_row, &c);
+    enum reg_status status = reg_stmt_end(&s);
     if (status == REG_OK && c.n) {
         /* sorted by the query: the median of n values */
         out->tok_per_s = c.n % 2 ? c.values[c.n / 2]

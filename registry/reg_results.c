@@ -28,11 +28,10 @@ static void *push(void *arr_ptr, size_t *n, size_t size)
 
 static int has_schema_object(struct registry *reg, const char *sql)
 {
-    sqlite3_stmt *st;
-    if (reg_prepare(reg, sql, &st) != REG_OK)
-        return 0;
-    int yes = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql);
+    int yes = reg_stmt_row(&s, "reading the schema");
+    reg_stmt_end(&s);
     return yes;
 }
 
@@ -249,13 +248,13 @@ static const char sql_probes[] =
 static enum reg_status load_sweep_row(struct registry *reg, const char *name,
                                       struct reg_results *out)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_sweep_row(reg,
-        "SELECT id, name, version, contract_json, contract_sha256, created_at, git_status,"
-        " git_commit, git_branch, git_dirty, canon_json FROM sweeps WHERE name = :name"
-        " ORDER BY version DESC LIMIT 1", name, &st);
-    if (status != REG_OK)
-        return status;
+    struct reg_stmt s;
+    if (reg_sweep_row(reg, "SELECT id, name, version, contract_json, contract_sha256,"
+                      " created_at, git_status, git_commit, git_branch, git_dirty, canon_json"
+                      " FROM sweeps WHERE name = :name ORDER BY version DESC LIMIT 1", name,
+                      &s) != REG_OK)
+        return s.status;
+    sqlite3_stmt *st = s.st;
     out->sweep_rowid = sqlite3_column_int64(st, 0);
     out->name = reg_column_dup(st, 1);
     out->version = sqlite3_column_int(st, 2);
@@ -267,8 +266,7 @@ static enum reg_status load_sweep_row(struct registry *reg, const char *name,
     out->git_branch = reg_column_dup(st, 8);
     out->git_dirty = sqlite3_column_int(st, 9);
     out->canon_json = reg_column_dup(st, 10);
-    sqlite3_finalize(st);
-    return REG_OK;
+    return reg_stmt_end(&s);
 }
 
 enum reg_status reg_results_load(struct registry *reg, const char *name,
@@ -390,22 +388,16 @@ enum reg_status reg_selections_load(struct registry *reg, int64_t sweep,
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg,
-        "SELECT kind, scope, rule, rules_sha256, inputs, choice FROM selections"
-        " WHERE sweep_id = :sweep AND rules_sha256 = :rules AND kind = :kind ORDER BY id", &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_int64(&b, ":sweep", sweep);
-    reg_bind_text(&b, ":rules", rules_sha256);
-    reg_bind_text(&b, ":kind", kind);
-    status = b.status;
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, "SELECT kind, scope, rule, rules_sha256, inputs, choice"
+                   " FROM selections WHERE sweep_id = :sweep AND rules_sha256 = :rules"
+                   " AND kind = :kind ORDER BY id");
+    reg_bind_int64(&s, ":sweep", sweep);
+    reg_bind_text(&s, ":rules", rules_sha256);
+    reg_bind_text(&s, ":kind", kind);
     struct selection_list list = { out, n };
-    if (status == REG_OK)
-        status = reg_for_each_row(reg, st, "reading selections", selection_row, &list);
-    sqlite3_finalize(st);
+    reg_stmt_each(&s, "reading selections", selection_row, &list);
+    enum reg_status status = reg_stmt_end(&s);
     if (status != REG_OK) {
         reg_res_selections_free(*out, *n);
         *out = NULL;
@@ -414,19 +406,17 @@ enum reg_status reg_selections_load(struct registry *reg, int64_t sweep,
     return status;
 }
 
-static enum reg_status insert_selection(struct registry *reg, sqlite3_stmt *st, int64_t sweep,
-                                        const char *rules, const struct reg_res_selection *s)
+static enum reg_status insert_selection(struct reg_stmt *ins, int64_t sweep, const char *rules,
+                                        const struct reg_res_selection *s)
 {
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_int64(&b, ":sweep", sweep);
-    reg_bind_text(&b, ":kind", s->kind);
-    reg_bind_text(&b, ":scope", s->scope);
-    reg_bind_text(&b, ":rule", s->rule);
-    reg_bind_text(&b, ":rules", rules);
-    reg_bind_text(&b, ":inputs", s->inputs_json);
-    reg_bind_text(&b, ":choice", s->choice_json);
-    return b.status != REG_OK ? b.status : reg_step_done(reg, st, "recording a selection");
+    reg_bind_int64(ins, ":sweep", sweep);
+    reg_bind_text(ins, ":kind", s->kind);
+    reg_bind_text(ins, ":scope", s->scope);
+    reg_bind_text(ins, ":rule", s->rule);
+    reg_bind_text(ins, ":rules", rules);
+    reg_bind_text(ins, ":inputs", s->inputs_json);
+    reg_bind_text(ins, ":choice", s->choice_json);
+    return reg_stmt_run(ins, "recording a selection");
 }
 
 enum reg_status reg_selections_replace(struct registry *reg, int64_t sweep,
@@ -436,26 +426,22 @@ enum reg_status reg_selections_replace(struct registry *reg, int64_t sweep,
     enum reg_status status = reg_begin(reg);
     if (status != REG_OK)
         return status;
-    sqlite3_stmt *del = NULL, *ins = NULL;
-    status = reg_prepare(reg, "DELETE FROM selections WHERE sweep_id = :sweep"
-                         " AND rules_sha256 = :rules"
-                         " AND kind IN ('checkpoint', 'compare', 'mainline')", &del);
+    struct reg_stmt del;
+    reg_stmt_start(&del, reg, "DELETE FROM selections WHERE sweep_id = :sweep"
+                   " AND rules_sha256 = :rules AND kind IN ('checkpoint', 'compare', 'mainline')");
+    reg_bind_int64(&del, ":sweep", sweep);
+    reg_bind_text(&del, ":rules", rules_sha256);
+    reg_stmt_run(&del, "replacing selections");
+    status = reg_stmt_end(&del);
     if (status == REG_OK) {
-        struct reg_bind b;
-        reg_bind_start(&b, reg, del);
-        reg_bind_int64(&b, ":sweep", sweep);
-        reg_bind_text(&b, ":rules", rules_sha256);
-        status = b.status != REG_OK ? b.status
-                                    : reg_step_done(reg, del, "replacing selections");
+        struct reg_stmt ins;
+        reg_stmt_start(&ins, reg, "INSERT INTO selections (sweep_id, kind, scope, rule,"
+                       " rules_sha256, inputs, choice) VALUES (:sweep, :kind, :scope, :rule,"
+                       " :rules, :inputs, :choice)");
+        for (size_t i = 0; ins.status == REG_OK && i < n; i++)
+            insert_selection(&ins, sweep, rules_sha256, &rows[i]);
+        status = reg_stmt_end(&ins);
     }
-    if (status == REG_OK)
-        status = reg_prepare(reg, "INSERT INTO selections (sweep_id, kind, scope, rule,"
-                             " rules_sha256, inputs, choice) VALUES (:sweep, :kind, :scope,"
-                             " :rule, :rules, :inputs, :choice)", &ins);
-    for (size_t i = 0; status == REG_OK && i < n; i++)
-        status = insert_selection(reg, ins, sweep, rules_sha256, &rows[i]);
-    sqlite3_finalize(del);
-    sqlite3_finalize(ins);
     if (status == REG_OK)
         return reg_commit(reg);
     reg_rollback(reg);

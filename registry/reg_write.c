@@ -81,32 +81,26 @@ static const char sql_insert_sweep[] =
 static enum reg_status insert_sweep(struct registry *reg, const struct reg_sweep_in *in,
                                     int64_t *rowid)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, sql_insert_sweep, &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_text(&b, ":name", in->name);
-    reg_bind_int64(&b, ":version", in->version);
-    reg_bind_text(&b, ":spec_path", in->spec_path);
-    reg_bind_text(&b, ":spec_text", in->spec_text);
-    reg_bind_text(&b, ":spec_sha256", in->spec_sha256);
-    reg_bind_text(&b, ":canon_json", in->canon_json);
-    reg_bind_text(&b, ":canon_sha256", in->canon_sha256);
-    reg_bind_text(&b, ":contract_json", in->contract_json);
-    reg_bind_text(&b, ":contract_sha256", in->contract_sha256);
-    reg_bind_text(&b, ":git_status", in->git.status);
-    reg_bind_text(&b, ":git_root", in->git.root);
-    reg_bind_text(&b, ":git_commit", in->git.commit);
-    reg_bind_text(&b, ":git_branch", in->git.branch);
-    reg_bind_int64(&b, ":git_dirty", in->git.dirty ? 1 : 0);
-    reg_bind_text(&b, ":git_diff", in->git.diff);
-    reg_bind_text(&b, ":audit_json", in->audit_json);
-    status = b.status;
-    if (status == REG_OK)
-        status = reg_step_done(reg, st, "recording the sweep");
-    sqlite3_finalize(st);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql_insert_sweep);
+    reg_bind_text(&s, ":name", in->name);
+    reg_bind_int64(&s, ":version", in->version);
+    reg_bind_text(&s, ":spec_path", in->spec_path);
+    reg_bind_text(&s, ":spec_text", in->spec_text);
+    reg_bind_text(&s, ":spec_sha256", in->spec_sha256);
+    reg_bind_text(&s, ":canon_json", in->canon_json);
+    reg_bind_text(&s, ":canon_sha256", in->canon_sha256);
+    reg_bind_text(&s, ":contract_json", in->contract_json);
+    reg_bind_text(&s, ":contract_sha256", in->contract_sha256);
+    reg_bind_text(&s, ":git_status", in->git.status);
+    reg_bind_text(&s, ":git_root", in->git.root);
+    reg_bind_text(&s, ":git_commit", in->git.commit);
+    reg_bind_text(&s, ":git_branch", in->git.branch);
+    reg_bind_int64(&s, ":git_dirty", in->git.dirty ? 1 : 0);
+    reg_bind_text(&s, ":git_diff", in->git.diff);
+    reg_bind_text(&s, ":audit_json", in->audit_json);
+    reg_stmt_run(&s, "recording the sweep");
+    enum reg_status status = reg_stmt_end(&s);
     if (status == REG_ERR_CONFLICT)
         return reg_fail(reg, status, "sweep '%s' version %d is already recorded",
                         in->name, in->version);
@@ -122,35 +116,30 @@ static const char sql_insert_artifact[] =
 static enum reg_status insert_artifacts(struct registry *reg, const struct reg_sweep_in *in,
                                         int64_t sweep, int64_t *ids)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, sql_insert_artifact, &st);
-    for (size_t i = 0; status == REG_OK && i < in->n_artifacts; i++) {
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql_insert_artifact);
+    for (size_t i = 0; s.status == REG_OK && i < in->n_artifacts; i++) {
         const struct reg_artifact_in *a = &in->artifacts[i];
-        struct reg_bind b;
-        reg_bind_start(&b, reg, st);
-        reg_bind_int64(&b, ":sweep", sweep);
-        reg_bind_text(&b, ":role", a->role);
-        reg_bind_text(&b, ":name", a->name);
-        reg_bind_text(&b, ":path", a->path);
-        reg_bind_int64(&b, ":bytes", a->bytes);
+        reg_bind_int64(&s, ":sweep", sweep);
+        reg_bind_text(&s, ":role", a->role);
+        reg_bind_text(&s, ":name", a->name);
+        reg_bind_text(&s, ":path", a->path);
+        reg_bind_int64(&s, ":bytes", a->bytes);
         if (a->rows < 0)
-            reg_bind_null(&b, ":rows");   /* not a JSONL file: rows mean nothing */
+            reg_bind_null(&s, ":rows");   /* not a JSONL file: rows mean nothing */
         else
-            reg_bind_int64(&b, ":rows", a->rows);
-        reg_bind_text(&b, ":sha256", a->sha256);
+            reg_bind_int64(&s, ":rows", a->rows);
+        reg_bind_text(&s, ":sha256", a->sha256);
         if (a->source)
-            reg_bind_text(&b, ":source", a->source);
+            reg_bind_text(&s, ":source", a->source);
         else
-            reg_bind_null(&b, ":source");
-        status = b.status;
-        if (status == REG_OK)
-            status = reg_step_done(reg, st, "recording an artifact");
-        if (status == REG_ERR_CONFLICT)
-            status = reg_fail(reg, status, "artifact %s '%s' is listed twice", a->role, a->name);
+            reg_bind_null(&s, ":source");
+        if (reg_stmt_run(&s, "recording an artifact") == REG_ERR_CONFLICT)
+            s.status = reg_fail(reg, s.status, "artifact %s '%s' is listed twice", a->role,
+                                a->name);
         ids[i] = sqlite3_last_insert_rowid(reg->db);
     }
-    sqlite3_finalize(st);
-    return status;
+    return reg_stmt_end(&s);
 }
 
 static const char sql_insert_run[] =
@@ -159,72 +148,63 @@ static const char sql_insert_run[] =
     " VALUES (:sweep, :run_id, :ord, :stage, :condition, :lr, :seed, :params, :pending,"
     " :state)";
 
-static enum reg_status insert_run(struct registry *reg, sqlite3_stmt *st, int64_t sweep,
-                                  const struct reg_run_in *r, size_t ord)
+static enum reg_status insert_run(struct reg_stmt *s, int64_t sweep, const struct reg_run_in *r,
+                                  size_t ord)
 {
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_int64(&b, ":sweep", sweep);
-    reg_bind_text(&b, ":run_id", r->run_id);
-    reg_bind_int64(&b, ":ord", (int64_t)ord);
-    reg_bind_text(&b, ":stage", r->stage);
-    reg_bind_text(&b, ":condition", r->condition);
+    reg_bind_int64(s, ":sweep", sweep);
+    reg_bind_text(s, ":run_id", r->run_id);
+    reg_bind_int64(s, ":ord", (int64_t)ord);
+    reg_bind_text(s, ":stage", r->stage);
+    reg_bind_text(s, ":condition", r->condition);
     if (r->has_lr)
-        reg_bind_double(&b, ":lr", r->lr);
+        reg_bind_double(s, ":lr", r->lr);
     else
-        reg_bind_null(&b, ":lr");
+        reg_bind_null(s, ":lr");
     if (r->has_seed)
-        reg_bind_int64(&b, ":seed", r->seed);
+        reg_bind_int64(s, ":seed", r->seed);
     else
-        reg_bind_null(&b, ":seed");
-    reg_bind_text(&b, ":params", r->params_json);
-    reg_bind_text(&b, ":pending", r->pending_json);
-    reg_bind_text(&b, ":state", reg_state_name(r->state));
-    if (b.status != REG_OK)
-        return b.status;
+        reg_bind_null(s, ":seed");
+    reg_bind_text(s, ":params", r->params_json);
+    reg_bind_text(s, ":pending", r->pending_json);
+    reg_bind_text(s, ":state", reg_state_name(r->state));
     char what[160];
     snprintf(what, sizeof(what), "recording run '%s'", r->run_id);
-    enum reg_status status = reg_step_done(reg, st, what);
-    if (status == REG_ERR_CONFLICT)
-        return reg_fail(reg, status, "run '%s' is listed twice", r->run_id);
-    return status;
+    if (reg_stmt_run(s, what) == REG_ERR_CONFLICT)
+        s->status = reg_fail(s->reg, s->status, "run '%s' is listed twice", r->run_id);
+    return s->status;
 }
 
 /* OR IGNORE: an artifact listed twice for one run is still one link. */
 static const char sql_insert_link[] =
     "INSERT OR IGNORE INTO run_artifacts (run, artifact) VALUES (:run, :artifact)";
 
-static enum reg_status insert_links(struct registry *reg, sqlite3_stmt *st, int64_t run,
-                                    const struct reg_run_in *r, const int64_t *artifact_ids)
+static enum reg_status insert_links(struct reg_stmt *s, int64_t run, const struct reg_run_in *r,
+                                    const int64_t *artifact_ids)
 {
-    enum reg_status status = REG_OK;
-    for (size_t k = 0; status == REG_OK && k < r->n_artifacts; k++) {
-        struct reg_bind b;
-        reg_bind_start(&b, reg, st);
-        reg_bind_int64(&b, ":run", run);
-        reg_bind_int64(&b, ":artifact", artifact_ids[r->artifacts[k]]);
-        status = b.status;
-        if (status == REG_OK)
-            status = reg_step_done(reg, st, "linking a run to an artifact");
+    for (size_t k = 0; s->status == REG_OK && k < r->n_artifacts; k++) {
+        reg_bind_int64(s, ":run", run);
+        reg_bind_int64(s, ":artifact", artifact_ids[r->artifacts[k]]);
+        reg_stmt_run(s, "linking a run to an artifact");
     }
-    return status;
+    return s->status;
 }
 
 static enum reg_status insert_runs(struct registry *reg, const struct reg_sweep_in *in,
                                    int64_t sweep, const int64_t *artifact_ids)
 {
-    sqlite3_stmt *run_st = NULL, *link_st = NULL;
-    enum reg_status status = reg_prepare(reg, sql_insert_run, &run_st);
-    if (status == REG_OK)
-        status = reg_prepare(reg, sql_insert_link, &link_st);
+    struct reg_stmt run_st, link_st;
+    enum reg_status status = reg_stmt_start(&run_st, reg, sql_insert_run);
+    if (status != REG_OK)
+        return status;
+    status = reg_stmt_start(&link_st, reg, sql_insert_link);
     for (size_t i = 0; status == REG_OK && i < in->n_runs; i++) {
-        status = insert_run(reg, run_st, sweep, &in->runs[i], i);
+        status = insert_run(&run_st, sweep, &in->runs[i], i);
         if (status == REG_OK)
-            status = insert_links(reg, link_st, sqlite3_last_insert_rowid(reg->db),
-                                  &in->runs[i], artifact_ids);
+            status = insert_links(&link_st, sqlite3_last_insert_rowid(reg->db), &in->runs[i],
+                                  artifact_ids);
     }
-    sqlite3_finalize(run_st);
-    sqlite3_finalize(link_st);
+    reg_stmt_end(&run_st);
+    reg_stmt_end(&link_st);
     return status;
 }
 
@@ -236,28 +216,21 @@ static const char sql_plan_event[] =
 static enum reg_status insert_plan_event(struct registry *reg, const struct reg_sweep_in *in,
                                          int64_t sweep)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, sql_plan_event, &st);
-    if (status != REG_OK)
-        return status;
     struct strbuf msg = STRBUF_INIT;
     sb_addf(&msg, "planned sweep '%s' version %d: %zu runs", in->name, in->version,
             in->n_runs);
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_int64(&b, ":sweep", sweep);
-    reg_bind_text(&b, ":message", sb_str(&msg));
-    reg_bind_int64(&b, ":version", in->version);
-    reg_bind_int64(&b, ":runs", (int64_t)in->n_runs);
-    reg_bind_int64(&b, ":artifacts", (int64_t)in->n_artifacts);
-    reg_bind_text(&b, ":canon_sha256", in->canon_sha256);
-    reg_bind_text(&b, ":git_commit", in->git.commit);
-    status = b.status;
-    if (status == REG_OK)
-        status = reg_step_done(reg, st, "recording the plan event");
-    sqlite3_finalize(st);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql_plan_event);
+    reg_bind_int64(&s, ":sweep", sweep);
+    reg_bind_text(&s, ":message", sb_str(&msg));
+    reg_bind_int64(&s, ":version", in->version);
+    reg_bind_int64(&s, ":runs", (int64_t)in->n_runs);
+    reg_bind_int64(&s, ":artifacts", (int64_t)in->n_artifacts);
+    reg_bind_text(&s, ":canon_sha256", in->canon_sha256);
+    reg_bind_text(&s, ":git_commit", in->git.commit);
+    reg_stmt_run(&s, "recording the plan event");
     sb_free(&msg);
-    return status;
+    return reg_stmt_end(&s);
 }
 
 static enum reg_status record_rows(struct registry *reg, const struct reg_sweep_in *in,
@@ -309,21 +282,15 @@ static enum reg_status insert_event(struct registry *reg, int64_t sweep_rowid,
                                     int64_t run_rowid, const char *kind, const char *message,
                                     const char *data_json)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, sql_event, &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_rowid(&b, ":sweep", sweep_rowid);
-    reg_bind_rowid(&b, ":run", run_rowid);
-    reg_bind_text(&b, ":kind", kind);
-    reg_bind_text(&b, ":message", message);
-    reg_bind_text(&b, ":data", data_json);
-    status = b.status;
-    if (status == REG_OK)
-        status = reg_step_done(reg, st, "logging an event");
-    sqlite3_finalize(st);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql_event);
+    reg_bind_rowid(&s, ":sweep", sweep_rowid);
+    reg_bind_rowid(&s, ":run", run_rowid);
+    reg_bind_text(&s, ":kind", kind);
+    reg_bind_text(&s, ":message", message);
+    reg_bind_text(&s, ":data", data_json);
+    reg_stmt_run(&s, "logging an event");
+    enum reg_status status = reg_stmt_end(&s);
     if (status == REG_ERR_NOT_FOUND)
         return reg_fail(reg, status, "event '%s': no sweep %lld or no run %lld", kind,
                         (long long)sweep_rowid, (long long)run_rowid);

@@ -1,9 +1,9 @@
 /*
  * registry.c - opening, migrating and closing the registry, and the error,
- * statement and transaction helpers the other reg_*.c files share.
+ * transaction and row-reading helpers the other reg_*.c files share.
  *
  * Nothing here prints or exits (see registry.h); reading and writing rows lives in
- * reg_read.c and reg_write.c, the schema in reg_schema.c.
+ * reg_read.c and reg_write.c, the schema in reg_schema.c, statements in reg_stmt.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -95,32 +95,13 @@ const char *reg_errmsg(const struct registry *reg)
     return reg ? reg->errmsg : "no registry";
 }
 
-/* ---- statements ---- */
+/* ---- SQL text and columns ---- */
 
 enum reg_status reg_exec(struct registry *reg, const char *sql, const char *what)
 {
     if (sqlite3_exec(reg->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return reg_sql_fail(reg, what);
     return REG_OK;
-}
-
-enum reg_status reg_prepare(struct registry *reg, const char *sql, sqlite3_stmt **out)
-{
-    if (sqlite3_prepare_v2(reg->db, sql, -1, out, NULL) != SQLITE_OK) {
-        *out = NULL;
-        return reg_sql_fail(reg, "preparing a statement");
-    }
-    return REG_OK;
-}
-
-enum reg_status reg_step_done(struct registry *reg, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    enum reg_status status = REG_OK;
-    if (rc != SQLITE_DONE)
-        status = reg_sql_fail(reg, what);
-    sqlite3_reset(st);
-    return status;
 }
 
 char *reg_column_dup(sqlite3_stmt *st, int col)
@@ -131,141 +112,47 @@ char *reg_column_dup(sqlite3_stmt *st, int col)
 
 /* ---- reading rows ---- */
 
-enum reg_status reg_for_each_row(struct registry *reg, sqlite3_stmt *st, const char *what,
-                                 reg_row_fn fn, void *ctx)
-{
-    for (;;) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-            return REG_OK;
-        if (rc != SQLITE_ROW)
-            return reg_sql_fail(reg, what);
-        if (fn(st, ctx))
-            return REG_OK;
-    }
-}
-
 enum reg_status reg_walk_sweep(struct registry *reg, const char *sql, int64_t sweep,
                                const char *what, reg_row_fn fn, void *ctx)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, sql, &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_int64(&b, ":sweep", sweep);
-    status = b.status;
-    if (status == REG_OK)
-        status = reg_for_each_row(reg, st, what, fn, ctx);
-    sqlite3_finalize(st);
-    return status;
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql);
+    reg_bind_int64(&s, ":sweep", sweep);
+    reg_stmt_each(&s, what, fn, ctx);
+    return reg_stmt_end(&s);
 }
 
 enum reg_status reg_sweep_row(struct registry *reg, const char *sql, const char *name,
-                              sqlite3_stmt **out)
+                              struct reg_stmt *s)
 {
-    *out = NULL;
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, sql, &st);
-    if (status != REG_OK)
-        return status;
-    struct reg_bind b;
-    reg_bind_start(&b, reg, st);
-    reg_bind_text(&b, ":name", name);
-    status = b.status;
-    if (status == REG_OK) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *out = st;
-            return REG_OK;
-        }
-        status = rc == SQLITE_DONE
-                     ? reg_fail(reg, REG_ERR_NOT_FOUND, "no sweep named '%s'", name)
-                     : reg_sql_fail(reg, "reading a sweep");
-    }
-    sqlite3_finalize(st);
-    return status;
-}
-
-/* ---- binding ---- */
-
-void reg_bind_start(struct reg_bind *b, struct registry *reg, sqlite3_stmt *st)
-{
-    b->reg = reg;
-    b->st = st;
-    b->status = REG_OK;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-}
-
-/* The index of a named parameter; a name the SQL lacks is a bug, reported as such. */
-static int bind_index(struct reg_bind *b, const char *param)
-{
-    if (b->status != REG_OK)
-        return 0;
-    int idx = sqlite3_bind_parameter_index(b->st, param);
-    if (!idx)
-        b->status = reg_fail(b->reg, REG_ERR_SQL, "internal error: no parameter %s", param);
-    return idx;
-}
-
-static void bind_result(struct reg_bind *b, const char *param, int rc)
-{
-    if (rc != SQLITE_OK)
-        b->status = reg_fail(b->reg, REG_ERR_SQL, "binding %s: %s", param, sqlite3_errstr(rc));
-}
-
-void reg_bind_text(struct reg_bind *b, const char *param, const char *value)
-{
-    int idx = bind_index(b, param);
-    if (!idx)
-        return;
-    if (!value)
-        bind_result(b, param, sqlite3_bind_null(b->st, idx));
-    else
-        bind_result(b, param, sqlite3_bind_text(b->st, idx, value, -1, SQLITE_STATIC));
-}
-
-void reg_bind_int64(struct reg_bind *b, const char *param, int64_t value)
-{
-    int idx = bind_index(b, param);
-    if (idx)
-        bind_result(b, param, sqlite3_bind_int64(b->st, idx, value));
-}
-
-void reg_bind_double(struct reg_bind *b, const char *param, double value)
-{
-    int idx = bind_index(b, param);
-    if (idx)
-        bind_result(b, param, sqlite3_bind_double(b->st, idx, value));
-}
-
-void reg_bind_null(struct reg_bind *b, const char *param)
-{
-    int idx = bind_index(b, param);
-    if (idx)
-        bind_result(b, param, sqlite3_bind_null(b->st, idx));
-}
-
-void reg_bind_rowid(struct reg_bind *b, const char *param, int64_t rowid)
-{
-    if (rowid)
-        reg_bind_int64(b, param, rowid);
-    else
-        reg_bind_null(b, param);
+    reg_stmt_start(s, reg, sql);
+    reg_bind_text(s, ":name", name);
+    if (reg_stmt_row(s, "reading a sweep"))
+        return REG_OK;
+    if (s->status == REG_OK)
+        s->status = reg_fail(reg, REG_ERR_NOT_FOUND, "no sweep named '%s'", name);
+    return reg_stmt_end(s);
 }
 
 /* ---- transactions ---- */
 
+/* One statement without parameters, through the kept statements: BEGIN, COMMIT. */
+static enum reg_status run_kept(struct registry *reg, const char *sql, const char *what)
+{
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql);
+    reg_stmt_run(&s, what);
+    return reg_stmt_end(&s);
+}
+
 enum reg_status reg_begin(struct registry *reg)
 {
-    return reg_exec(reg, "BEGIN IMMEDIATE", "starting a transaction");
+    return run_kept(reg, "BEGIN IMMEDIATE", "starting a transaction");
 }
 
 enum reg_status reg_commit(struct registry *reg)
 {
-    enum reg_status st = reg_exec(reg, "COMMIT", "committing");
+    enum reg_status st = run_kept(reg, "COMMIT", "committing");
     if (st != REG_OK)
         reg_rollback(reg);
     return st;
@@ -281,16 +168,14 @@ void reg_rollback(struct registry *reg)
 
 static enum reg_status pragma_int(struct registry *reg, const char *sql, int *out)
 {
-    sqlite3_stmt *st;
-    enum reg_status status = reg_prepare(reg, sql, &st);
-    if (status != REG_OK)
-        return status;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *out = sqlite3_column_int(st, 0);
-    else
-        status = reg_sql_fail(reg, sql);
-    sqlite3_finalize(st);
-    return status;
+    struct reg_stmt s;
+    if (reg_stmt_start(&s, reg, sql) != REG_OK)
+        return s.status;
+    if (reg_stmt_row(&s, sql))
+        *out = sqlite3_column_int(s.st, 0);
+    else if (s.status == REG_OK)
+        s.status = reg_sql_fail(reg, sql);
+    return reg_stmt_end(&s);
 }
 
 int reg_schema_version(struct registry *reg)
@@ -481,6 +366,7 @@ void reg_free(struct registry *reg)
 {
     if (!reg)
         return;
+    reg_stmt_cache_free(reg);
     sqlite3_close_v2(reg->db);   /* a NULL handle is a harmless no-op */
     free(reg->path);
     free(reg);

@@ -11,7 +11,7 @@
  * Ownership: strings in the *_in structs are borrowed for the duration of the
  * call. Rows handed to callbacks are valid only during the callback. Structs
  * filled by a function and named *_info are owned by the caller and released with
- * the matching *_info_release().
+ * the matching *_info_free().
  */
 #ifndef MAINLINE_REGISTRY_H
 #define MAINLINE_REGISTRY_H

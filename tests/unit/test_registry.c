@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "reg_exec.h"
 #include "reg_internal.h"
 #include "registry.h"
 #include "strbuf.h"
@@ -934,6 +935,113 @@ static void test_views(void)
     reg_free(reg);
 }
 
+/* ---- kept statements ---- */
+
+/* Statements prepared on a connection, and those of them stepped but not reset. */
+static int count_statements(sqlite3 *db, int only_busy)
+{
+    int n = 0;
+    for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
+        n += !only_busy || sqlite3_stmt_busy(st);
+    return n;
+}
+
+struct nested {
+    struct registry *reg;
+    int rows;
+    char *inner;   /* what the same query said from inside the walk */
+};
+
+static int summary_inside(const struct reg_stage_row *row, void *ud)
+{
+    struct nested *n = ud;
+    (void)row;
+    if (n->rows++ == 0) {
+        enum reg_status st;
+        n->inner = summary(n->reg, "demo", &st);
+        CHECK_INT(st, REG_OK);
+    }
+    return 0;
+}
+
+static void test_kept_statements(void)
+{
+    struct registry *reg = open_new("kept.db");
+    int64_t sweep = record_fixture(reg, "demo", 1);
+    const char *want = "demo@1/lr_select w0 p2 r0 d0 f0 c0 =2;demo@1/main w1 p0 r0 d0 f0 c0 =1";
+    CHECK_SUMMARY(reg, "demo", REG_OK, want);
+    check_sweep_info(reg, sweep);
+    int kept = count_statements(reg->db, 0);
+    CHECK(kept > 0);
+    CHECK_SUMMARY(reg, "demo", REG_OK, want);
+    check_sweep_info(reg, sweep);
+    CHECK_INT(count_statements(reg->db, 0), kept);   /* nothing compiled twice */
+    struct reg_sweep_info info = { 0 };
+    CHECK_INT(reg_sweep_latest(reg, "demo", &info), REG_OK);   /* one row of LIMIT 1 read */
+    reg_sweep_info_free(&info);
+    CHECK_INT(count_statements(reg->db, 1), 0);      /* every one reset after use */
+
+    /* A walk whose callback runs the same query: the inner one gets its own. */
+    struct nested n = { reg, 0, NULL };
+    CHECK_INT(reg_stage_summary(reg, "demo", summary_inside, &n), REG_OK);
+    CHECK_INT(n.rows, 2);
+    CHECK_STR(n.inner, want);
+    free(n.inner);
+    CHECK_INT(count_statements(reg->db, 0), kept);
+
+    /* Between calls the registry holds no snapshot: it sees another connection's
+     * write, and that connection can checkpoint the whole log away. */
+    sqlite3 *db = raw_open("kept.db");
+    raw_exec(db, "UPDATE runs SET state = 'done' WHERE run_id = 'lr-att-3e-4'");
+    CHECK_SUMMARY(reg, "demo", REG_OK,
+                  "demo@1/lr_select w0 p1 r0 d1 f0 c0 =2;demo@1/main w1 p0 r0 d0 f0 c0 =1");
+    CHECK_INT(reg_sweep_latest(reg, "demo", &info), REG_OK);
+    reg_sweep_info_free(&info);
+    CHECK_ROWS(db, "PRAGMA wal_checkpoint(TRUNCATE)", "0|0|0");
+    sqlite3_close(db);
+    reg_free(reg);
+}
+
+/* ---- ingesting metrics ---- */
+
+/* reg_ingest inserts metrics 64 to a statement and the rest one by one: 150 rows
+ * are two statements of 64 and 22 single rows. Sending rows 100-249 again keeps
+ * the first values of 100-149 (the key is the source line) and adds 150-249. */
+static void test_ingest_batches(void)
+{
+    struct registry *reg = open_new("ingest.db");
+    record_fixture(reg, "demo", 1);
+    struct got_runs g = { 0 };
+    CHECK_INT(reg_query_runs(reg, NULL, collect_run, &g), REG_OK);
+    int64_t run = g.r[0].rowid;
+    got_runs_free(&g);
+
+    enum { N = 250 };
+    struct reg_metric_in m[N];
+    for (int i = 0; i < N; i++)
+        m[i] = (struct reg_metric_in){ i / 2, i % 2 ? "lr" : "loss", i + 0.5, 100 * (i / 2) };
+    struct reg_ingest_in in = { .run = run, .attempt = 1, .file = "metrics", .offset = 7500,
+                                .line = 75, .metrics = m, .n_metrics = 150 };
+    CHECK_INT(reg_ingest(reg, &in), REG_OK);
+    for (int i = 100; i < N; i++)
+        m[i].value = -1;
+    in.metrics = m + 100;
+    in.offset = 12500;
+    in.line = 125;
+    CHECK_INT(reg_ingest(reg, &in), REG_OK);
+
+    sqlite3 *db = raw_open("ingest.db");
+    CHECK_ROWS(db, "SELECT count(*), sum(value = -1), min(step), max(step),"
+               " count(DISTINCT src_offset) FROM metrics", "250|100|0|124|125");
+    CHECK_ROWS(db, "SELECT step, name, value, src_offset FROM metrics"
+               " WHERE step IN (0, 63, 74, 75) ORDER BY step, name",
+               "0|loss|0.5|0;0|lr|1.5|0;63|loss|126.5|6300;63|lr|127.5|6300;"
+               "74|loss|148.5|7400;74|lr|149.5|7400;75|loss|-1.0|7500;75|lr|-1.0|7500");
+    CHECK_ROWS(db, "SELECT offset, line FROM ingest_offsets", "12500|125");
+    sqlite3_close(db);
+    reg_free(reg);
+}
+
 /* ---- the audit log ---- */
 
 static void test_log_event(void)
@@ -1002,6 +1110,8 @@ int main(void)
     TEST(test_filters_text_columns);
     TEST(test_stage_summary);
     TEST(test_views);
+    TEST(test_kept_statements);
+    TEST(test_ingest_batches);
     TEST(test_log_event);
     TEST(test_names);
     remove_tmpdir();
