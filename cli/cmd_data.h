@@ -30,7 +30,7 @@ struct cmd_data_sweep {
 /* Load the sweep; the dataset is `dataset` when given, else the one whose file is
  * `file` (may be NULL). -1 after printing why. */
 int cmd_data_sweep_open(const char *sweep_path, const char *file, const char *dataset,
-                    struct cmd_data_sweep *d);
+                        struct cmd_data_sweep *d);
 /* Load the base model's tokenizer. -1 after printing why. */
 int cmd_data_sweep_tokenizer(struct cmd_data_sweep *d);
 long cmd_data_sweep_max_seq_len(const struct cmd_data_sweep *d, long option);

@@ -36,7 +36,7 @@ static int same_file(const char *a, const char *b)
 }
 
 int cmd_data_sweep_open(const char *sweep_path, const char *file, const char *dataset,
-                    struct cmd_data_sweep *d)
+                        struct cmd_data_sweep *d)
 {
     memset(d, 0, sizeof(*d));
     struct diag_list dl = { 0 };

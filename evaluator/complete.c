@@ -59,27 +59,27 @@ static void rows_free(struct rows *r)
 }
 
 enum train_data_status eval_complete(const struct model *m, const struct tokenizer *tok,
-                               const char *path, int threads, struct complete_result *out,
-                               struct strbuf *err)
+                                     const char *path, int threads, struct complete_result *out,
+                                     struct strbuf *err)
 {
     memset(out, 0, sizeof(*out));
     struct rows r = { .tok = tok, .path = path, .err = err };
     enum jsonl_status js = jsonl_each(path, add_row, &r, err);
-    enum train_data_status st = js == JSONL_OK ? DATA_OK
-                        : js == JSONL_STOPPED ? DATA_BAD_ROW : DATA_UNREADABLE;
-    if (st == DATA_OK && r.n == 0) {
+    enum train_data_status st = js == JSONL_OK ? TRAIN_DATA_OK
+                        : js == JSONL_STOPPED ? TRAIN_DATA_BAD_ROW : TRAIN_DATA_UNREADABLE;
+    if (st == TRAIN_DATA_OK && r.n == 0) {
         sb_addf(err, "%s: no rows", path);
-        st = DATA_BAD_ROW;
+        st = TRAIN_DATA_BAD_ROW;
     }
-    struct gen_result *res = st == DATA_OK ? xcalloc(r.n, sizeof(*res)) : NULL;
+    struct gen_result *res = st == TRAIN_DATA_OK ? xcalloc(r.n, sizeof(*res)) : NULL;
     static const char *const stop[] = { "\n" };
     struct gen_options o = { .max_new_tokens = COMPLETE_MAX_NEW_TOKENS, .stop = stop,
                              .n_stop = 1, .batch = 32, .threads = threads };
     if (res && generate_greedy(m, tok, r.prompts, r.n, &o, res, err) < 0)
-        st = DATA_BAD_ROW;   /* a prompt that leaves no room to generate */
-    for (size_t i = 0; st == DATA_OK && i < r.n; i++)
+        st = TRAIN_DATA_BAD_ROW;   /* a prompt that leaves no room to generate */
+    for (size_t i = 0; st == TRAIN_DATA_OK && i < r.n; i++)
         out->correct += strcmp(sb_str(&res[i].text), r.want[i]) == 0;
-    out->n = st == DATA_OK ? (long)r.n : 0;
+    out->n = st == TRAIN_DATA_OK ? (long)r.n : 0;
     if (res)
         gen_results_free(res, r.n);
     free(res);

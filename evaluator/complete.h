@@ -11,8 +11,8 @@
  * the completion byte for byte. A completion holding "\n" could never match and
  * is refused.
  *
- * Errors: eval_complete() returns an enum train_data_status (DATA_UNREADABLE, or
- * DATA_BAD_ROW for a row that is not such an object) and appends one message
+ * Errors: eval_complete() returns an enum train_data_status (TRAIN_DATA_UNREADABLE, or
+ * TRAIN_DATA_BAD_ROW for a row that is not such an object) and appends one message
  * naming the file (and line) to *err. Nothing here prints or exits.
  *
  * Ownership: everything is borrowed; *out is filled.
@@ -32,7 +32,7 @@ struct complete_result {
 };
 
 enum train_data_status eval_complete(const struct model *m, const struct tokenizer *tok,
-                               const char *path, int threads, struct complete_result *out,
-                               struct strbuf *err);
+                                     const char *path, int threads, struct complete_result *out,
+                                     struct strbuf *err);
 
 #endif

@@ -191,8 +191,8 @@ static enum eval_status run_retention(struct eval_ctx *c, struct strbuf *err)
     struct render_contract rc = c->rc;
     rc.fields = &c->cfg->retention_fields;
     enum train_data_status st = eval_nll(&c->m, &c->tok, &rc, c->cfg->retention_path,
-                                   c->cfg->max_seq_len, &acc, err);
-    if (st != DATA_OK)
+                                         c->cfg->max_seq_len, &acc, err);
+    if (st != TRAIN_DATA_OK)
         return EVAL_UNREADABLE;
     json_object_set_new(c->summary, "retention", json_string(c->cfg->retention));
     json_object_set_new(c->summary, "retention_nll", metrics_real(loss_mean(&acc)));

@@ -106,12 +106,12 @@ static int exit_code(enum eval_status st)
 
 /* --nll: the mean completion NLL as one JSON line on stdout. */
 static enum train_data_status print_nll(const struct model *m, const struct tokenizer *tok,
-                                  const char *path, struct strbuf *err)
+                                        const char *path, struct strbuf *err)
 {
     struct render_contract rc = { NULL, TEMPLATE_PLAIN, NULL };
     struct loss_sum acc = { 0, 0 };
     enum train_data_status st = eval_nll(m, tok, &rc, path, 0, &acc, err);
-    if (st == DATA_OK)
+    if (st == TRAIN_DATA_OK)
         printf("{\"dataset\":\"%s\",\"nll\":%.6f,\"tokens\":%ld}\n", path, loss_mean(&acc),
                acc.count);
     return st;
@@ -119,11 +119,11 @@ static enum train_data_status print_nll(const struct model *m, const struct toke
 
 /* --complete: the rows completed exactly, as one JSON line on stdout. */
 static enum train_data_status print_complete(const struct model *m, const struct tokenizer *tok,
-                                       const char *path, int threads, struct strbuf *err)
+                                             const char *path, int threads, struct strbuf *err)
 {
     struct complete_result r;
     enum train_data_status st = eval_complete(m, tok, path, threads, &r, err);
-    if (st == DATA_OK)
+    if (st == TRAIN_DATA_OK)
         printf("{\"dataset\":\"%s\",\"n\":%ld,\"correct\":%ld,\"accuracy\":%.6f}\n", path, r.n,
                r.correct, (double)r.correct / (double)r.n);
     return st;
@@ -141,7 +141,7 @@ static enum eval_status score_main(const struct eval_args *a, struct strbuf *err
                                  : print_complete(&m, &tok, a->complete, a->threads, err);
     tokenizer_free(&tok);
     model_free(&m);
-    return st == DATA_OK ? EVAL_OK : EVAL_UNREADABLE;
+    return st == TRAIN_DATA_OK ? EVAL_OK : EVAL_UNREADABLE;
 }
 
 static enum eval_status config_main(const struct eval_args *a, struct strbuf *err)

@@ -6,15 +6,15 @@
 #include "nll.h"
 
 enum train_data_status eval_nll(const struct model *m, const struct tokenizer *tok,
-                          const struct render_contract *rc, const char *path, long max_seq_len,
-                          struct loss_sum *acc, struct strbuf *err)
+                                const struct render_contract *rc, const char *path,
+                                long max_seq_len, struct loss_sum *acc, struct strbuf *err)
 {
     long max_len = max_seq_len > 0 && max_seq_len < m->cfg.max_seq_len ? max_seq_len
                                                                         : m->cfg.max_seq_len;
     struct train_data_spec spec = { rc, tok, (int)max_len, 0 };
     struct dataset ds;
     enum train_data_status st = train_data_load(path, &spec, &ds, err);
-    if (st != DATA_OK || ds.n == 0) {
+    if (st != TRAIN_DATA_OK || ds.n == 0) {
         train_data_free(&ds);
         return st;
     }
@@ -25,7 +25,7 @@ enum train_data_status eval_nll(const struct model *m, const struct tokenizer *t
     model_acts_alloc(&a, &m->cfg, NULL, B, T);
     batch_alloc(&b, B, T);
     size_t idx[EVAL_NLL_BATCH];
-    for (size_t first = 0; first < ds.n && st == DATA_OK; first += (size_t)B) {
+    for (size_t first = 0; first < ds.n && st == TRAIN_DATA_OK; first += (size_t)B) {
         int k = 0;
         for (size_t i = first; i < ds.n && k < B; i++)
             idx[k++] = i;
@@ -34,7 +34,7 @@ enum train_data_status eval_nll(const struct model *m, const struct tokenizer *t
         if (model_forward(m, NULL, b.tokens, b.cur_B, b.cur_T, &a) < 0 ||
             sft_loss_forward(acc, a.logits, b.targets, b.mask, b.cur_B * b.cur_T, a.V) < 0) {
             sb_addf(err, "%s: a token outside the model's vocabulary", path);
-            st = DATA_BAD_ROW;
+            st = TRAIN_DATA_BAD_ROW;
         }
     }
     batch_free(&b);

@@ -62,7 +62,7 @@ static long step_of_name(const char *name)
 static int has_state(const char *run_dir, long step)
 {
     char *dir = step_dir(run_dir, "", step);
-    char *p = path_join(dir, CKPT_STATE_FILE);
+    char *p = path_join(dir, CHECKPOINT_STATE_FILE);
     int ok = access(p, R_OK) == 0;
     free(p);
     free(dir);
@@ -269,15 +269,15 @@ static int write_state(const char *dir, const struct checkpoint_content *c,
     };
     struct meta_buf mb = { .n = 0 };
     progress_meta(&mb, c, pr);
-    char *path = path_join(dir, CKPT_STATE_FILE);
+    char *path = path_join(dir, CHECKPOINT_STATE_FILE);
     int rc = sft_write(path, e, 3, mb.kv, mb.n, err);
     free(path);
     free(w);
     return rc;
 }
 
-int checkpoint_save(const char *run_dir, const struct checkpoint_content *c, const struct train_progress *pr,
-              long *bytes, struct strbuf *err)
+int checkpoint_save(const char *run_dir, const struct checkpoint_content *c,
+                    const struct train_progress *pr, long *bytes, struct strbuf *err)
 {
     char *root = ckpt_root(run_dir);
     char *tmp = step_dir(run_dir, ".tmp-", pr->step), *dir = step_dir(run_dir, "", pr->step);
@@ -362,32 +362,32 @@ static int read_progress(const struct sft_file *f, long *adam_t, struct train_pr
 }
 
 /* Is the state file f made by a run like this one? A message in err when not. */
-static enum ckpt_status check_match(const struct sft_file *f, const char *params_sha256,
-                                    size_t n, struct strbuf *err)
+static enum checkpoint_status check_match(const struct sft_file *f, const char *params_sha256,
+                                          size_t n, struct strbuf *err)
 {
     const char *fmt = sft_meta_get(f, "format"), *sha = sft_meta_get(f, "params_sha256");
     long n_params = -1;
     if (!fmt || strcmp(fmt, "mainline-train-state-1") != 0) {
         sb_addf(err, "%s: not a mainline-train state file", f->path);
-        return CKPT_UNREADABLE;
+        return CHECKPOINT_UNREADABLE;
     }
     if (params_sha256 && sha && strcmp(sha, params_sha256) != 0) {
         sb_addf(err, "%s: made by a run with other parameters (params digest %.12s, this run "
                 "%.12s)", f->path, sha, params_sha256);
-        return CKPT_MISMATCH;
+        return CHECKPOINT_MISMATCH;
     }
     if (!meta_long(f, "n_params", &n_params) || (size_t)n_params != n) {
         sb_addf(err, "%s: holds %ld trainable floats, this run has %zu", f->path, n_params, n);
-        return CKPT_MISMATCH;
+        return CHECKPOINT_MISMATCH;
     }
-    return CKPT_OK;
+    return CHECKPOINT_OK;
 }
 
 /* Everything is read before anything is changed: a damaged file leaves the run as
  * it was, so the caller can try an older checkpoint. */
-static enum ckpt_status read_state(const struct sft_file *f, const struct param_seg *segs,
-                                   size_t n_segs, struct adamw *opt, struct train_progress *pr,
-                                   struct strbuf *err)
+static enum checkpoint_status read_state(const struct sft_file *f, const struct param_seg *segs,
+                                         size_t n_segs, struct adamw *opt,
+                                         struct train_progress *pr, struct strbuf *err)
 {
     size_t n = opt->n, k = 0, shape[1] = { n };
     float *w = xmalloc((n ? n : 1) * sizeof(float) * 3), *m = w + n, *v = w + 2 * n;
@@ -413,20 +413,22 @@ static enum ckpt_status read_state(const struct sft_file *f, const struct param_
         *pr = got;
     }
     free(w);
-    return rc == 0 ? CKPT_OK : CKPT_UNREADABLE;
+    return rc == 0 ? CHECKPOINT_OK : CHECKPOINT_UNREADABLE;
 }
 
-enum ckpt_status checkpoint_load(const char *run_dir, long step, const char *params_sha256,
-                           const struct param_seg *segs, size_t n_segs, struct adamw *opt,
-                           struct train_progress *pr, struct strbuf *err)
+enum checkpoint_status checkpoint_load(const char *run_dir, long step, const char *params_sha256,
+                                       const struct param_seg *segs, size_t n_segs,
+                                       struct adamw *opt, struct train_progress *pr,
+                                       struct strbuf *err)
 {
     char *dir = step_dir(run_dir, "", step);
-    char *path = path_join(dir, CKPT_STATE_FILE);
+    char *path = path_join(dir, CHECKPOINT_STATE_FILE);
     struct sft_file f;
-    enum ckpt_status st = sft_open(path, &f, err) == 0 ? CKPT_OK : CKPT_UNREADABLE;
-    if (st == CKPT_OK)
+    enum checkpoint_status st =
+        sft_open(path, &f, err) == 0 ? CHECKPOINT_OK : CHECKPOINT_UNREADABLE;
+    if (st == CHECKPOINT_OK)
         st = check_match(&f, params_sha256, opt->n, err);
-    if (st == CKPT_OK)
+    if (st == CHECKPOINT_OK)
         st = read_state(&f, segs, n_segs, opt, pr, err);
     sft_free(&f);
     free(path);
@@ -451,7 +453,7 @@ long checkpoint_newest(const char *run_dir, long below)
 static double ckpt_val_nll(const char *run_dir, long step)
 {
     char *dir = step_dir(run_dir, "", step);
-    char *path = path_join(dir, CKPT_STATE_FILE);
+    char *path = path_join(dir, CHECKPOINT_STATE_FILE);
     struct strbuf err = STRBUF_INIT;
     struct sft_file f;
     double nll = NAN;

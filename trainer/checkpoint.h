@@ -32,7 +32,7 @@
 #include "strbuf.h"
 #include "trainable.h"
 
-#define CKPT_STATE_FILE "trainer_state.safetensors"
+#define CHECKPOINT_STATE_FILE "trainer_state.safetensors"
 
 /* Where a run is, besides its weights and moments: what a resume restores. */
 struct train_progress {
@@ -61,24 +61,25 @@ struct checkpoint_content {
     long val_tokens;
 };
 
-enum ckpt_status {
-    CKPT_OK,
-    CKPT_UNREADABLE,     /* missing or damaged files */
-    CKPT_MISMATCH,       /* made by a run with other parameters or shapes */
+enum checkpoint_status {
+    CHECKPOINT_OK,
+    CHECKPOINT_UNREADABLE,     /* missing or damaged files */
+    CHECKPOINT_MISMATCH,       /* made by a run with other parameters or shapes */
 };
 
 /* Write checkpoints/step-<pr->step>/ under run_dir; *bytes = its files' total size. */
-int checkpoint_save(const char *run_dir, const struct checkpoint_content *c, const struct train_progress *pr,
-              long *bytes, struct strbuf *err);
+int checkpoint_save(const char *run_dir, const struct checkpoint_content *c,
+                    const struct train_progress *pr, long *bytes, struct strbuf *err);
 
 /* The newest complete checkpoint (its state file is there) with step < below (below
  * <= 0: any), or 0 when there is none. */
 long checkpoint_newest(const char *run_dir, long below);
 
 /* Restore the trainable floats, the moments and *pr from checkpoint `step`. */
-enum ckpt_status checkpoint_load(const char *run_dir, long step, const char *params_sha256,
-                           const struct param_seg *segs, size_t n_segs, struct adamw *opt,
-                           struct train_progress *pr, struct strbuf *err);
+enum checkpoint_status checkpoint_load(const char *run_dir, long step, const char *params_sha256,
+                                       const struct param_seg *segs, size_t n_segs,
+                                       struct adamw *opt, struct train_progress *pr,
+                                       struct strbuf *err);
 
 /* After checkpoint `just` was written: delete the ones `keep` does not keep (best =
  * lowest validation NLL, the earliest on ties; last = newest). `just` always stays. */

@@ -72,7 +72,9 @@ static enum train_status load_one(struct trainer *t, const char *path, long rows
     long max_len = t->cfg->max_seq_len ? t->cfg->max_seq_len : t->model.cfg.max_seq_len;
     struct train_data_spec spec = { &rc, &t->tok, (int)max_len, rows };
     enum train_data_status st = train_data_load(path, &spec, ds, err);
-    return st == DATA_OK ? TRAIN_OK : st == DATA_UNREADABLE ? TRAIN_UNREADABLE : TRAIN_BAD_CONFIG;
+    return st == TRAIN_DATA_OK           ? TRAIN_OK
+           : st == TRAIN_DATA_UNREADABLE ? TRAIN_UNREADABLE
+                                         : TRAIN_BAD_CONFIG;
 }
 
 static enum train_status load_data(struct trainer *t, struct strbuf *err)

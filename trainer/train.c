@@ -213,8 +213,8 @@ static void emit_step_event(struct trainer *t, const char *kind, long step)
 static enum train_status save_checkpoint(struct trainer *t, double nll, long count,
                                          struct strbuf *err)
 {
-    struct checkpoint_content c = { t->cfg, &t->model, t->mask, t->lora, t->segs, t->n_segs, &t->opt,
-                              nll, count };
+    struct checkpoint_content c = { t->cfg, &t->model, t->mask, t->lora, t->segs, t->n_segs,
+                                    &t->opt, nll, count };
     long bytes = 0;
     if (checkpoint_save(t->run_dir, &c, &t->pr, &bytes, err) < 0)
         return TRAIN_FAILED;
@@ -279,25 +279,25 @@ enum train_status trainer_resume(struct trainer *t, struct strbuf *err)
     for (long s = checkpoint_newest(t->run_dir, 0); s > 0; s = checkpoint_newest(t->run_dir, s)) {
         struct strbuf why = STRBUF_INIT;
         struct train_progress pr;
-        enum ckpt_status cs = checkpoint_load(t->run_dir, s, t->cfg->params_sha256, t->segs, t->n_segs,
-                                        &t->opt, &pr, &why);
-        if (cs == CKPT_OK && (pr.step > t->total_steps ||
+        enum checkpoint_status cs = checkpoint_load(t->run_dir, s, t->cfg->params_sha256, t->segs,
+                                                    t->n_segs, &t->opt, &pr, &why);
+        if (cs == CHECKPOINT_OK && (pr.step > t->total_steps ||
                               pr.epoch != pr.step / t->steps_per_epoch)) {
             sb_addf(&why, "step %ld, epoch %ld do not fit this run's %ld steps of %ld per epoch",
                     pr.step, pr.epoch, t->total_steps, t->steps_per_epoch);
-            cs = CKPT_MISMATCH;
+            cs = CHECKPOINT_MISMATCH;
         }
-        if (cs == CKPT_OK) {
+        if (cs == CHECKPOINT_OK) {
             t->pr = pr;
             t->lo.rng = pr.dropout_rng;
             t->resumed_from = s;
             trainer_begin_epoch(t);
         }
-        if (cs != CKPT_UNREADABLE) {
-            if (cs == CKPT_MISMATCH)
+        if (cs != CHECKPOINT_UNREADABLE) {
+            if (cs == CHECKPOINT_MISMATCH)
                 sb_addf(err, "cannot resume: %s", why.buf);
             sb_free(&why);
-            return cs == CKPT_OK ? TRAIN_OK : TRAIN_BAD_CONFIG;
+            return cs == CHECKPOINT_OK ? TRAIN_OK : TRAIN_BAD_CONFIG;
         }
         say("warning: skipping checkpoint step-%ld: %s\n", s, why.buf);
         sb_free(&why);

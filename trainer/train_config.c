@@ -426,8 +426,8 @@ static enum config_status parse_what_trains(struct parser *p, struct train_confi
     int adapter = 0;
     int tunes_base = c->full || c->parts;
     if (st == CONFIG_OK)
-        st = get_choice(p, "adapter", param_choices("adapter"), tunes_base ? ADAPTER_NONE : ADAPTER_LORA,
-                        &adapter);
+        st = get_choice(p, "adapter", param_choices("adapter"),
+                        tunes_base ? ADAPTER_NONE : ADAPTER_LORA, &adapter);
     c->adapter = (enum train_adapter)adapter;
     if (st == CONFIG_OK && c->adapter == ADAPTER_NONE && !tunes_base)
         return bad(p, "adapter", "none trains nothing: set full: true or train: [...]");

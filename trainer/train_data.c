@@ -27,7 +27,7 @@ static size_t common_prefix(const int *a, size_t na, const int *b, size_t nb)
 }
 
 void train_data_add(struct dataset *ds, const struct train_data_spec *spec, const char *prompt,
-              size_t prompt_len, const char *completion, size_t completion_len)
+                    size_t prompt_len, const char *completion, size_t completion_len)
 {
     struct strbuf full = STRBUF_INIT;
     sb_add(&full, prompt, prompt_len);
@@ -96,13 +96,15 @@ static int load_line(const char *line, long lineno, void *ud)
     return c->spec->max_rows > 0 && (long)c->ds->rows >= c->spec->max_rows;
 }
 
-enum train_data_status train_data_load(const char *path, const struct train_data_spec *spec, struct dataset *ds,
-                           struct strbuf *err)
+enum train_data_status train_data_load(const char *path, const struct train_data_spec *spec,
+                                       struct dataset *ds, struct strbuf *err)
 {
     memset(ds, 0, sizeof(*ds));
     struct load_ctx c = { ds, spec, path, err };
     enum jsonl_status st = jsonl_each(path, load_line, &c, err);
-    return st == JSONL_OK ? DATA_OK : st == JSONL_STOPPED ? DATA_BAD_ROW : DATA_UNREADABLE;
+    return st == JSONL_OK        ? TRAIN_DATA_OK
+           : st == JSONL_STOPPED ? TRAIN_DATA_BAD_ROW
+                                 : TRAIN_DATA_UNREADABLE;
 }
 
 void train_data_free(struct dataset *ds)

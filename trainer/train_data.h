@@ -22,8 +22,8 @@
  * Ownership: train_data_load() fills *ds, train_data_free() releases it (and accepts a zeroed
  * struct); batch_alloc()/batch_free() likewise for a struct batch.
  */
-#ifndef MAINLINE_TRAINER_DATA_H
-#define MAINLINE_TRAINER_DATA_H
+#ifndef MAINLINE_TRAIN_DATA_H
+#define MAINLINE_TRAIN_DATA_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,9 +33,9 @@
 #include "tokenizer.h"
 
 enum train_data_status {
-    DATA_OK,
-    DATA_UNREADABLE,     /* the file cannot be read: exit 4 */
-    DATA_BAD_ROW,        /* a line is not JSON or does not render: exit 2 */
+    TRAIN_DATA_OK,
+    TRAIN_DATA_UNREADABLE,     /* the file cannot be read: exit 4 */
+    TRAIN_DATA_BAD_ROW,        /* a line is not JSON or does not render: exit 2 */
 };
 
 struct example {
@@ -64,13 +64,13 @@ struct train_data_spec {
     long max_rows;       /* 0: every row */
 };
 
-enum train_data_status train_data_load(const char *path, const struct train_data_spec *spec, struct dataset *ds,
-                           struct strbuf *err);
+enum train_data_status train_data_load(const char *path, const struct train_data_spec *spec,
+                                       struct dataset *ds, struct strbuf *err);
 void train_data_free(struct dataset *ds);
 
 /* Tokenize one rendered row and append it to ds (or count it as dropped). */
 void train_data_add(struct dataset *ds, const struct train_data_spec *spec, const char *prompt,
-              size_t prompt_len, const char *completion, size_t completion_len);
+                    size_t prompt_len, const char *completion, size_t completion_len);
 
 /* ---- order ---- */
 

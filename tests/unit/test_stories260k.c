@@ -123,7 +123,8 @@ static void test_sentence_nll(void)
 
 int main(void)
 {
-    if (stories260k_dir(shared_dir, sizeof(shared_dir), "stories260K: greedy text and the NLL of a sentence") < 0)
+    if (stories260k_dir(shared_dir, sizeof(shared_dir),
+                        "stories260K: greedy text and the NLL of a sentence") < 0)
         return test_report();
     TEST(test_greedy_matches_llama2c);
     TEST(test_sentence_nll);

@@ -327,7 +327,8 @@ static void test_for_model_bytes(void)
 
 int main(void)
 {
-    if (stories260k_dir(shared_dir, sizeof(shared_dir), "tok512.bin: 6 tests of the llama2.c tokenizer") == 0) {
+    if (stories260k_dir(shared_dir, sizeof(shared_dir),
+                        "tok512.bin: 6 tests of the llama2.c tokenizer") == 0) {
         TEST(test_known_encoding);
         TEST(test_round_trips);
         TEST(test_byte_fallback);

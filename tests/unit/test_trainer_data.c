@@ -29,7 +29,7 @@ static void write_rows(const char *text)
 }
 
 static enum train_data_status load(const char *system, int max_seq_len, long rows,
-                             struct dataset *ds, struct strbuf *err)
+                                   struct dataset *ds, struct strbuf *err)
 {
     struct tokenizer tok;
     tokenizer_init_bytes(&tok, 260, BOS, EOS, PAD);
@@ -50,7 +50,7 @@ static void test_tokens_and_mask(void)
     struct dataset ds;
     struct strbuf err = STRBUF_INIT;
     write_rows(two_rows);
-    CHECK_INT(load(NULL, 64, 0, &ds, &err), DATA_OK);
+    CHECK_INT(load(NULL, 64, 0, &ds, &err), TRAIN_DATA_OK);
     CHECK_INT(ds.n, 2);
     CHECK_INT(ds.rows, 2);
     /* BOS a b \n | c d EOS: the prompt "ab\n" (plain template) is not learned */
@@ -92,7 +92,7 @@ static void test_system_prompt(void)
     struct dataset ds;
     struct strbuf err = STRBUF_INIT;
     write_rows(two_rows);
-    CHECK_INT(load("S", 64, 1, &ds, &err), DATA_OK);   /* first row only */
+    CHECK_INT(load("S", 64, 1, &ds, &err), TRAIN_DATA_OK);   /* first row only */
     CHECK_INT(ds.n, 1);
     /* BOS S \n \n a b \n | c d EOS */
     CHECK_INT(ds.ex[0].len, 10);
@@ -108,12 +108,12 @@ static void test_truncation(void)
     struct dataset ds;
     struct strbuf err = STRBUF_INIT;
     write_rows(two_rows);
-    CHECK_INT(load(NULL, 5, 0, &ds, &err), DATA_OK);
+    CHECK_INT(load(NULL, 5, 0, &ds, &err), TRAIN_DATA_OK);
     CHECK_INT(ds.truncated, 1);   /* row 1 loses d and EOS; row 2 fits exactly */
     CHECK_INT(ds.ex[0].len, 5);
     CHECK_INT(ds.loss_tokens, 1 + 4);
     train_data_free(&ds);
-    CHECK_INT(load(NULL, 4, 0, &ds, &err), DATA_OK);
+    CHECK_INT(load(NULL, 4, 0, &ds, &err), TRAIN_DATA_OK);
     CHECK_INT(ds.rows, 2);
     CHECK_INT(ds.dropped, 1);     /* row 1: only its prompt fits */
     CHECK_INT(ds.n, 1);
@@ -129,7 +129,7 @@ static void test_errors(void)
     struct dataset ds;
     struct strbuf err = STRBUF_INIT;
     write_rows("{\"text\": \"ok\"}\n{\"prompt\": \"no answer\"}\n");
-    CHECK_INT(load(NULL, 64, 0, &ds, &err), DATA_BAD_ROW);
+    CHECK_INT(load(NULL, 64, 0, &ds, &err), TRAIN_DATA_BAD_ROW);
     char want[128];
     snprintf(want, sizeof(want), "%s:2: the row has a prompt but no completion to learn from",
              path);
@@ -138,15 +138,15 @@ static void test_errors(void)
     unlink(path);
     sb_reset(&err);
     write_rows("{\"text\": \"ok\"}\nnot json\n");
-    CHECK_INT(load(NULL, 64, 1, &ds, &err), DATA_OK);   /* row 2 is never read */
+    CHECK_INT(load(NULL, 64, 1, &ds, &err), TRAIN_DATA_OK);   /* row 2 is never read */
     train_data_free(&ds);
-    CHECK_INT(load(NULL, 64, 0, &ds, &err), DATA_BAD_ROW);
+    CHECK_INT(load(NULL, 64, 0, &ds, &err), TRAIN_DATA_BAD_ROW);
     snprintf(want, sizeof(want), "%s:2:", path);
     CHECK(strncmp(err.buf, want, strlen(want)) == 0);
     train_data_free(&ds);
     unlink(path);
     sb_reset(&err);
-    CHECK_INT(load(NULL, 64, 0, &ds, &err), DATA_UNREADABLE);
+    CHECK_INT(load(NULL, 64, 0, &ds, &err), TRAIN_DATA_UNREADABLE);
     CHECK(strstr(err.buf, "cannot open") != NULL);
     train_data_free(&ds);
     sb_free(&err);
