@@ -308,7 +308,7 @@ enum reg_status reg_results_load(struct registry *reg, const char *name,
 
 /* ---- releasing ---- */
 
-static void selection_free(struct reg_res_selection *s)
+static void res_selection_free(struct reg_res_selection *s)
 {
     free(s->kind);
     free(s->scope);
@@ -321,7 +321,7 @@ static void selection_free(struct reg_res_selection *s)
 void reg_res_selections_free(struct reg_res_selection *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        selection_free(&s[i]);
+        res_selection_free(&s[i]);
     free(s);
 }
 
