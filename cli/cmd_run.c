@@ -66,7 +66,8 @@ static int summarize(const struct sched *s)
            o.counts[RUN_PLANNED], o.counts[RUN_WAITING], o.elapsed_s);
     for (size_t i = 0; i < o.n_waits; i++)
         printf("  %s waits: %s\n", o.waits[i].run_id, o.waits[i].why);
-    int rc = o.unfinished || o.eval_failures || o.interrupted ? EXIT_FAILURES : EXIT_OK;
+    int rc = o.unfinished || o.eval_failures || o.interrupted || o.runs_dir_failed
+             ? EXIT_FAILURES : EXIT_OK;
     sched_outcome_free(&o);
     return rc;
 }

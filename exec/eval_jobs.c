@@ -103,6 +103,36 @@ static void launch(struct sched *s, struct reg_eval_job *e, size_t ri, const cha
     argv_free(env);
 }
 
+/* An evaluation that could not start (its directory or eval.json cannot be made, its
+ * command not built): recorded failed once, with the reason, and not tried again by
+ * this invocation, whose loop would otherwise try it again at every poll. */
+static void not_started(struct sched *s, const struct reg_eval_job *e,
+                        const struct reg_exec_run *r, const char *dir, const char *why)
+{
+    char name[300];
+    struct job j = { .kind = JOB_EVAL, .run = r ? (size_t)(r - s->runs) : (size_t)-1,
+                     .eval_step = e->step };
+    job_name(s, &j, name, sizeof(name));
+    sched_error(s, "%s: %s", name, why);
+    s->unstartable = xgrow(s->unstartable, s->n_unstartable + 1, &s->alloc_unstartable,
+                           sizeof(*s->unstartable));
+    s->unstartable[s->n_unstartable++] = e->rowid;
+    s->failures++;
+    s->eval_failures++;
+    if (reg_eval_job_start(s->reg, e->rowid, e->attempt + 1, 0, 0, proc_hostname(), dir)
+        == REG_OK)
+        sched_reg_check(s, reg_eval_job_finish(s->reg, e->rowid, RUN_FAILED, 0, 0, why),
+                        "cannot record an evaluation that could not start");
+}
+
+static int unstartable(const struct sched *s, int64_t rowid)
+{
+    for (size_t i = 0; i < s->n_unstartable; i++)
+        if (s->unstartable[i] == rowid)
+            return 1;
+    return 0;
+}
+
 static int submit(struct sched *s, struct reg_eval_job *e, struct strbuf *err)
 {
     size_t ri = e->run ? run_index(s, e->run) : (size_t)-1;
@@ -131,6 +161,8 @@ static int submit(struct sched *s, struct reg_eval_job *e, struct strbuf *err)
     }
     if (argv)
         launch(s, e, ri, dir, config.buf, argv);
+    else
+        not_started(s, e, r, dir, err->buf);
     rc = argv ? 0 : -1;
     argv_free(argv);
     json_decref(vars);
@@ -155,18 +187,28 @@ void eval_jobs_start(struct sched *s)
                     jobs[i].state == RUN_CANCELLED;
         if (jobs[i].state != RUN_PLANNED && !retry && !again)
             continue;
-        if (jobs[i].state == RUN_FAILED && jobs[i].attempt > s->spec.retries + 1)
+        if ((jobs[i].state == RUN_FAILED && jobs[i].attempt > s->spec.retries + 1) ||
+            unstartable(s, jobs[i].rowid))
             continue;
         struct strbuf err = STRBUF_INIT;
-        if (submit(s, &jobs[i], &err) < 0) {
-            sched_error(s, "evaluation %lld: %s", (long long)jobs[i].rowid, err.buf);
-            s->failures++;
-        } else {
+        if (submit(s, &jobs[i], &err) == 0)
             s->started++;
-        }
         sb_free(&err);
     }
     reg_eval_jobs_free(jobs, n);
+}
+
+int eval_jobs_waiting(struct sched *s)
+{
+    struct reg_eval_job *jobs;
+    size_t n;
+    if (reg_eval_jobs_load(s->reg, s->sw.rowid, &jobs, &n) != REG_OK)
+        return 0;
+    int any = 0;
+    for (size_t i = 0; i < n; i++)
+        any |= jobs[i].state == RUN_PLANNED && !unstartable(s, jobs[i].rowid);
+    reg_eval_jobs_free(jobs, n);
+    return any;
 }
 
 /* ---- when one ends ---- */

@@ -84,6 +84,9 @@ struct sched {
     int stopping;             /* Ctrl-C or --fail-fast: start nothing new */
     int failures;             /* failed attempts in this invocation (for --fail-fast) */
     int eval_failures;        /* evaluations that failed */
+    int64_t *unstartable;     /* evaluations that could not start: not tried again */
+    size_t n_unstartable, alloc_unstartable;
+    int runs_dir_failed;      /* runs/SWEEP cannot be made: nothing started */
     int started, finished;
     double t0;
 };
@@ -197,6 +200,8 @@ void train_job_finished(struct sched *s, struct job *j, const struct exec_result
 void eval_jobs_plan(struct sched *s, const struct reg_exec_run *r);
 /* Start planned (or retried) evaluations while there are free slots. */
 void eval_jobs_start(struct sched *s);
+/* 1 while a planned evaluation may still start. */
+int eval_jobs_waiting(struct sched *s);
 void eval_job_finished(struct sched *s, struct job *j, const struct exec_result *res);
 
 /* ---- picks.c ---- */

@@ -125,5 +125,6 @@ void sched_free(struct sched *s)
     free(s->self_exe);
     free(s->supervisor);
     free(s->notes);
+    free(s->unstartable);
     free(s);
 }

@@ -13,6 +13,8 @@
 #include <time.h>
 
 #include "clock.h"
+#include "fsutil.h"
+#include "rundir.h"
 #include "sched_internal.h"
 
 static volatile sig_atomic_t interrupts;
@@ -139,15 +141,7 @@ static int has_startable(struct sched *s)
     for (size_t i = 0; i < s->n_runs; i++)
         if (startable(s, i))
             return 1;
-    struct reg_eval_job *jobs;
-    size_t n;
-    if (reg_eval_jobs_load(s->reg, s->sw.rowid, &jobs, &n) != REG_OK)
-        return 0;
-    int any = 0;
-    for (size_t i = 0; i < n; i++)
-        any |= jobs[i].state == RUN_PLANNED;
-    reg_eval_jobs_free(jobs, n);
-    return any;
+    return eval_jobs_waiting(s);
 }
 
 /* ---- the loop ---- */
@@ -170,8 +164,29 @@ static void wait_a_little(struct sched *s)
     sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* Every job's directory is under runs/SWEEP: when there is something to start and
+ * that directory cannot be made (runs is a file, or read-only), nothing can start.
+ * One error, and the loop ends at once instead of failing each job in turn. */
+static void check_runs_dir(struct sched *s)
+{
+    if (!has_startable(s))
+        return;
+    char *job_dir = rundir_path(s->root, s->sw.name, s->sw.version, "-");
+    char *dir = path_dirname(job_dir);
+    struct strbuf err = STRBUF_INIT;
+    if (mkdir_p(dir, &err) < 0) {
+        sched_error(s, "nothing can start: %s", err.buf);
+        s->runs_dir_failed = 1;
+        s->stopping = 1;
+    }
+    sb_free(&err);
+    free(dir);
+    free(job_dir);
+}
+
 void sched_run(struct sched *s)
 {
+    check_runs_dir(s);
     for (;;) {
         handle_interrupts(s);
         if (!s->stopping && picks_resolve(s) < 0)
@@ -227,6 +242,7 @@ void sched_outcome(const struct sched *s, struct sched_outcome *o)
      * failed, cancelled or unstarted does. */
     o->eval_failures = s->eval_failures;
     o->interrupted = interrupts > 0;
+    o->runs_dir_failed = s->runs_dir_failed;
 }
 
 void sched_outcome_free(struct sched_outcome *o)

@@ -116,6 +116,7 @@ struct sched_outcome {
     int unfinished;           /* a selected run is not done: failed, cancelled or not started */
     int eval_failures;        /* evaluations that failed in this invocation */
     int interrupted;          /* Ctrl-C (or SIGTERM, SIGHUP) arrived */
+    int runs_dir_failed;      /* runs/SWEEP could not be made: nothing started */
 };
 
 /* Fill *o after sched_run(); free it with sched_outcome_free(). */

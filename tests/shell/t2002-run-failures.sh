@@ -2,7 +2,8 @@
 # t2002: how `mainline run` handles jobs that fail: exit statuses and reasons in
 # the registry, retries (and the exits no retry can fix), --fail-fast, timeouts,
 # signals, a trainer deaf to SIGTERM, malformed metrics lines, a run directory that
-# cannot be written, runs waiting on a stage whose run failed, --retry-failed.
+# cannot be written, runs/ or a baseline directory that cannot be made (one error,
+# no endless retries), runs waiting on a stage whose run failed, --retry-failed.
 #
 # The jobs are tests/fakes/fake_trainer (knobs: x_fail_at + x_exit, x_signal_at,
 # x_ignore_term, x_malformed_at...) or small shell wrappers around it.
@@ -263,6 +264,80 @@ EOT
     test "$(sql "SELECT count(*) FROM locks")" -eq 0
     mainline status rd >status.out
     grep -q "rd/main-blocked (attempt 1): .*runs/rd/main-blocked" status.out
+EOF
+
+# runs_blocked_sweep NAME: two runs evaluated on bench with a baseline, one retry
+# allowed, planned.
+runs_blocked_sweep() {
+    cp -r "$TOP/sweeps/data" "$TOP/sweeps/models" .
+    cat >"$1.yaml" <<EOT
+sweep: $1
+base_model: models/tiny-base/model.safetensors
+datasets: {train: data/arith-train.jsonl, valid: data/arith-valid.jsonl,
+           bench: data/arith-test.jsonl}
+trainer: {command: [$FAKES/fake_trainer, '{run_dir}']}
+evaluator: {command: [$FAKES/fake_evaluator]}
+defaults: {x_steps: 3}
+grid: {seed: [0, 1]}
+evaluation: {dataset: bench, baseline: true}
+retries: 1
+EOT
+    mainline plan "$1.yaml" >plan.out
+}
+
+# run_once_failing NAME: `mainline run NAME` under a 10 s timeout ends within 5 s
+# (timeout's SIGTERM would be an interruption, exit 1 too: the time tells a hang),
+# exit 1, with exactly one error line.
+run_once_failing() {
+    t0=$(date +%s)
+    rc=0
+    timeout 10 "$MAINLINE" run "$1" >run.out 2>&1 || rc=$?
+    t1=$(date +%s)
+    cat run.out
+    test "$rc" -eq 1
+    test $((t1 - t0)) -le 5
+    test "$(grep -c "^error: " run.out)" -eq 1
+}
+
+# check_blocked_run NAME: run_once_failing, the error naming runs/NAME; nothing
+# started, nothing left locked.
+check_blocked_run() {
+    run_once_failing "$1"
+    grep -q "^error: nothing can start: .*'$PWD/runs/$1'" run.out
+    test "$(sql "SELECT count(*) FROM runs WHERE state <> 'planned'")" -eq 0
+    test "$(sql "SELECT count(*) FROM eval_jobs WHERE state <> 'planned'")" -eq 0
+    test "$(sql "SELECT count(*) FROM locks")" -eq 0
+}
+
+test_body 'runs/ a plain file, with a baseline evaluation: one error, exit 1, no hang' <<\EOF
+    runs_blocked_sweep rb
+    echo "not a directory" >runs
+    check_blocked_run rb
+EOF
+
+test_body 'runs/ read-only, with a baseline evaluation: one error, exit 1, no hang' <<\EOF
+    if [ "$(id -u)" -eq 0 ]; then
+        skip "read-only runs/" "root writes through permissions"
+        exit 0
+    fi
+    trap 'chmod u+w runs 2>/dev/null || :' EXIT
+    runs_blocked_sweep ro
+    mkdir runs
+    chmod 555 runs
+    check_blocked_run ro
+EOF
+
+test_body 'a baseline directory that cannot be made: that evaluation fails once, exit 1' <<\EOF
+    runs_blocked_sweep bb
+    mkdir -p runs/bb
+    echo "not a directory" >runs/bb/baseline
+    run_once_failing bb
+    grep -q "^error: baseline eval: .*runs/bb/baseline" run.out
+    test "$(sql "SELECT count(*) FROM runs WHERE state = 'done'")" -eq 2
+    test "$(sql "SELECT state || '|' || attempt FROM eval_jobs WHERE run IS NULL")" = "failed|1"
+    sql "SELECT fail_reason FROM eval_jobs WHERE run IS NULL" | grep -q "runs/bb/baseline"
+    test "$(sql "SELECT count(*) FROM eval_jobs WHERE run IS NOT NULL AND state = 'done'")" -eq 2
+    test "$(sql "SELECT count(*) FROM locks")" -eq 0
 EOF
 
 # $DEP: LR selection where one run of condition a fails (fail.sh), so the main runs
