@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "eval_result.h"
+#include "job.h"
 
 static int is_event(const json_t *o, const char *name)
 {
@@ -44,10 +45,41 @@ static json_t *last_summary(const char *metrics_path, struct strbuf *err)
     return summary;
 }
 
+/* Replace every NUL of the strings in v (at any depth) with U+FFFD; 1 when any was.
+ * A model gone wrong (all-zero or NaN weights) generates byte 0, which an evaluator
+ * writes as \u0000: SQLite text would end at it. */
+static int replace_nul(json_t *v)
+{
+    int any = 0;
+    if (json_is_string(v)) {
+        const char *text = json_string_value(v);
+        size_t len = json_string_length(v);
+        if (!memchr(text, '\0', len))
+            return 0;
+        struct strbuf sb = STRBUF_INIT;
+        for (size_t i = 0; i < len; i++)
+            text[i] ? sb_addc(&sb, text[i]) : sb_adds(&sb, "\xEF\xBF\xBD");
+        json_string_setn(v, sb.buf, sb.len);
+        sb_free(&sb);
+        return 1;
+    }
+    const char *key;
+    json_t *item;
+    size_t i;
+    if (json_is_object(v))
+        json_object_foreach(v, key, item)
+            any |= replace_nul(item);
+    else if (json_is_array(v))
+        json_array_foreach(v, i, item)
+            any |= replace_nul(item);
+    return any;
+}
+
 /* Every line of dir/name as a JSON object, appended to lines; -1 naming the first
- * bad line. A missing file is an error only when required. */
+ * bad line. A missing file is an error only when required. *nul counts the lines
+ * that held a NUL (replaced). */
 static int read_objects(const char *dir, const char *name, int required, json_t *lines,
-                        size_t *n, struct strbuf *err)
+                        size_t *n, size_t *nul, struct strbuf *err)
 {
     struct strbuf path = STRBUF_INIT;
     sb_addf(&path, "%s/%s", dir, name);
@@ -66,13 +98,14 @@ static int read_objects(const char *dir, const char *name, int required, json_t 
     size_t cap = 0;
     for (long lineno = 1; rc == 0 && getline(&line, &cap, f) > 0; lineno++) {
         json_error_t je;
-        json_t *o = json_loads(line, 0, &je);
+        json_t *o = json_loads(line, JSON_ALLOW_NUL, &je);
         if (!json_is_object(o)) {
             sb_addf(err, "%s:%ld: not a JSON object%s%s", path.buf, lineno,
                     o ? "" : ": ", o ? "" : je.text);
             json_decref(o);
             rc = -1;
         } else {
+            *nul += replace_nul(o);
             json_array_append_new(lines, o);
             (*n)++;
         }
@@ -160,9 +193,13 @@ int eval_result_read(struct eval_result *er, const char *metrics_path, const cha
     er->lines = json_array();
     er->summary = last_summary(metrics_path, err);
     if (!er->summary ||
-        read_objects(dir, "predictions.jsonl", 1, er->lines, &n_preds, err) < 0 ||
-        read_objects(dir, "probes.jsonl", 0, er->lines, &n_probes, err) < 0)
+        read_objects(dir, "predictions.jsonl", 1, er->lines, &n_preds, &er->nul_outputs,
+                     err) < 0 ||
+        read_objects(dir, "probes.jsonl", 0, er->lines, &n_probes, &er->nul_outputs, err) < 0)
         return -1;
+    if (er->nul_outputs)
+        json_object_set_new(er->summary, JOB_EVAL_NUL_OUTPUTS,
+                            json_integer((json_int_t)er->nul_outputs));
     fill_summary(er);
     fill_predictions(er, 0, n_preds);
     return fill_probes(er, n_preds, n_probes, err);

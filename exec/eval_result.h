@@ -5,7 +5,9 @@
  *
  * A missing summary, a missing predictions.jsonl or a line that is not a JSON
  * object is an error naming the file and line: an evaluation the registry cannot
- * read completely is not recorded at all.
+ * read completely is not recorded at all. A NUL (\u0000) in a string of a line is
+ * no error: it becomes U+FFFD, and the summary recorded gets JOB_EVAL_NUL_OUTPUTS
+ * (job.h), the number of lines that held one.
  *
  * Errors: eval_result_read() returns -1 and appends one message to *err.
  *
@@ -27,6 +29,7 @@ struct eval_result {
     json_t *lines;                  /* owned: every object the pointers of `in` reach */
     struct reg_prediction_in *preds;   /* owned: (in.n_predictions) */
     struct reg_probe_in *probes;       /* owned: (in.n_probes) */
+    size_t nul_outputs;             /* lines whose NULs became U+FFFD */
 };
 
 /* Read the outputs of the evaluator whose metrics file is metrics_path and whose

@@ -38,4 +38,10 @@ enum job_exit {
 #define JOB_FILE_EXIT "exit.json"             /* written by the supervisor at the end */
 #define JOB_DIR_CHECKPOINTS "checkpoints"
 
+/* ---- what mainline adds to an evaluator's summary ---- */
+
+/* Lines of predictions.jsonl and probes.jsonl that held a NUL (\u0000, replaced with
+ * U+FFFD when recorded); present only when there were any. */
+#define JOB_EVAL_NUL_OUTPUTS "nul_outputs"
+
 #endif

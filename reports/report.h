@@ -29,5 +29,8 @@ void report_csv(const json_t *model, struct strbuf *out);
 
 /* Shared by the renderers: a number as text ("-" for a missing one). */
 void report_num(struct strbuf *out, const json_t *v, const char *fmt);
+/* The sentence saying how many evaluator outputs held a NUL, or nothing when none
+ * did. Plain text (no markup). */
+void report_nul_note(const json_t *model, struct strbuf *out);
 
 #endif

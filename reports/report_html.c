@@ -494,6 +494,14 @@ static void throughput(const json_t *m, struct strbuf *out)
         sb_adds(out, "</tr>\n");
     }
     table_end(out);
+    struct strbuf note = STRBUF_INIT;
+    report_nul_note(m, &note);
+    if (note.len) {
+        sb_adds(out, "<p class=\"small\">");
+        esc(out, note.buf);
+        sb_adds(out, "</p>\n");
+    }
+    sb_free(&note);
 }
 
 static void kv(struct strbuf *out, const char *k, const char *v)

@@ -311,6 +311,10 @@ static void throughput(const json_t *m, struct strbuf *out)
     if (json_is_number(GET(m, "baseline_tok_per_s")))
         row(out, "(base model)", "-", num(GET(m, "baseline_tok_per_s"), "%.0f"), NULL);
     sb_adds(out, "\n");
+    size_t before = out->len;
+    report_nul_note(m, out);
+    if (out->len > before)
+        sb_adds(out, "\n\n");
 }
 
 static void provenance(const json_t *m, struct strbuf *out)

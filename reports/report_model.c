@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "job.h"
 #include "report.h"
 #include "params.h"
 
@@ -120,6 +121,28 @@ static json_t *run_json(const struct reg_results *res, const json_t *sel,
     return o;
 }
 
+/* Evaluator outputs (prediction and probe lines) that held a NUL, over the sweep's
+ * evaluations: mainline recorded them with U+FFFD in its place (eval_result.c). */
+static json_int_t nul_outputs(const struct reg_results *res)
+{
+    json_int_t n = 0;
+    for (size_t i = 0; i < res->n_evals; i++) {
+        const char *text = res->evals[i].summary_json;
+        json_t *summary = text ? json_loads(text, 0, NULL) : NULL;
+        n += json_integer_value(json_object_get(summary, JOB_EVAL_NUL_OUTPUTS));
+        json_decref(summary);
+    }
+    return n;
+}
+
+void report_nul_note(const json_t *m, struct strbuf *out)
+{
+    json_int_t n = json_integer_value(json_object_get(m, "nul_outputs"));
+    if (n > 0)
+        sb_addf(out, "%lld evaluator output%s held a NUL byte (\\u0000), recorded with "
+                "U+FFFD in its place.", (long long)n, n == 1 ? "" : "s");
+}
+
 static json_t *lr_selection_json(const struct reg_results *res)
 {
     json_t *list = json_array();
@@ -164,6 +187,7 @@ json_t *report_model(const struct reg_results *res, json_t *sel)
     json_object_set_new(m, "baseline_probes", probes_json(base));
     json_object_set_new(m, "baseline_tok_per_s", opt_real(base && base->tok_per_s > 0,
                                                           base ? base->tok_per_s : 0));
+    json_object_set_new(m, "nul_outputs", json_integer(nul_outputs(res)));
     json_object_set_new(m, "lr_selection", lr_selection_json(res));
     json_object_set_new(m, "provenance", provenance_json(res));
     return m;

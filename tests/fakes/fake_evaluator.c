@@ -11,6 +11,8 @@
  * and from argv, for every evaluation and the baseline's:
  *   --n N (6)  --base-correct K  --base-retention X  --probe PROMPT (writes probes.jsonl:
  *   the answer is "PROMPT from RUN", or "from base" for the baseline)
+ *   --nul K (0): the outputs of the first K examples hold a NUL (\u0000), as a model with
+ *   all-zero or NaN weights generates
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +34,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "fake_evaluator: no config\n");
         return 2;
     }
-    int n = 6;
+    int n = 6, nul = 0;
     long base_correct = -1;
     const char *base_retention = NULL, *probe = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -44,6 +46,8 @@ int main(int argc, char **argv)
             base_retention = argv[i + 1];
         else if (!strcmp(argv[i], "--probe"))
             probe = argv[i + 1];
+        else if (!strcmp(argv[i], "--nul"))
+            nul = atoi(argv[i + 1]);
     }
     json_t *params = json_object_get(cfg, "params"), *stepv = json_object_get(cfg, "step");
     long step = json_is_integer(stepv) ? (long)json_integer_value(stepv) : -1;
@@ -57,9 +61,10 @@ int main(int argc, char **argv)
         int ok = want >= 0 ? (k + shift) % n < want
                  : step < 0 ? k % 2 == 0 : (k + step) % 3 != 0;
         correct += ok;
-        fprintf(p, "{\"id\":\"ex-%03d\",\"prompt_sha256\":\"%064d\",\"output\":\"answer %d\","
+        fprintf(p, "{\"id\":\"ex-%03d\",\"prompt_sha256\":\"%064d\",\"output\":\"answer %d%s\","
                 "\"extracted\":\"%d\",\"gold\":\"%d\",\"correct\":%s,\"extraction_failed\":false,"
-                "\"tokens\":3}\n", k, k, k, ok ? k : -1, k, ok ? "true" : "false");
+                "\"tokens\":3}\n", k, k, k, k < nul ? "\\u0000" : "", ok ? k : -1, k,
+                ok ? "true" : "false");
     }
     if (p)
         fclose(p);

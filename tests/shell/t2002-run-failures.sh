@@ -3,7 +3,7 @@
 # the registry, retries (and the exits no retry can fix), --fail-fast, timeouts,
 # signals, a trainer deaf to SIGTERM, malformed metrics lines, a run directory that
 # cannot be written, runs/ or a baseline directory that cannot be made (one error,
-# no endless retries), runs waiting on a stage whose run failed, --retry-failed.
+# no endless retries), an evaluator output holding \u0000, runs waiting on a stage whose run failed, --retry-failed.
 #
 # The jobs are tests/fakes/fake_trainer (knobs: x_fail_at + x_exit, x_signal_at,
 # x_ignore_term, x_malformed_at...) or small shell wrappers around it.
@@ -338,6 +338,36 @@ test_body 'a baseline directory that cannot be made: that evaluation fails once,
     sql "SELECT fail_reason FROM eval_jobs WHERE run IS NULL" | grep -q "runs/bb/baseline"
     test "$(sql "SELECT count(*) FROM eval_jobs WHERE run IS NOT NULL AND state = 'done'")" -eq 2
     test "$(sql "SELECT count(*) FROM locks")" -eq 0
+EOF
+
+test_body 'an evaluator output with \u0000 is recorded with U+FFFD; the report counts it' <<\EOF
+    cp -r "$TOP/sweeps/data" "$TOP/sweeps/models" .
+    cat >nul.yaml <<EOT
+sweep: nul
+base_model: models/tiny-base/model.safetensors
+datasets: {train: data/arith-train.jsonl, valid: data/arith-valid.jsonl,
+           bench: data/arith-test.jsonl}
+trainer: {command: [$FAKES/fake_trainer, '{run_dir}']}
+evaluator: {command: [$FAKES/fake_evaluator, --nul, "2"]}
+defaults: {x_steps: 3}
+grid: {seed: [0]}
+evaluation: {dataset: bench, baseline: true}
+EOT
+    mainline plan nul.yaml >plan.out
+    mainline run nul >run.out 2>&1 || { cat run.out; false; }
+    cat run.out
+    test "$(grep -c 'u0000' runs/nul/baseline/predictions.jsonl)" -eq 2
+    test "$(sql "SELECT count(*) FROM eval_jobs WHERE state = 'done'")" -eq 2
+    test "$(sql "SELECT count(*) FROM predictions")" -eq 12
+    test "$(sql "SELECT count(*) FROM predictions
+                 WHERE hex(output) LIKE '%EFBFBD' AND instr(output, 'answer') = 1")" -eq 4
+    test "$(sql "SELECT group_concat(summary ->> '$.nul_outputs') FROM evals")" = "2,2"
+    mainline select nul >select.out
+    mainline report nul --format md -o report.md
+    grep -x '4 evaluator outputs held a NUL byte (\\u0000), recorded with U+FFFD in its place.' \
+        report.md
+    mainline report nul --format html -o report.html
+    grep -q '<p class="small">4 evaluator outputs held a NUL byte' report.html
 EOF
 
 # $DEP: LR selection where one run of condition a fails (fail.sh), so the main runs

@@ -582,55 +582,100 @@ static int record_eval_dir(struct fixture *fx, const char *dir, struct strbuf *e
     return rc;
 }
 
+/* A fixture, its directory as an evaluator's, the paths of the files it writes there. */
+struct eval_fixture {
+    struct fixture fx;
+    char *dir, *preds, *probes;
+    struct strbuf err;
+};
+
+static void eval_fixture_init(struct eval_fixture *e, const char *name)
+{
+    fixture_init(&e->fx, name);
+    e->dir = tmp_path("");
+    e->preds = tmp_path("predictions.jsonl");
+    e->probes = tmp_path("probes.jsonl");
+    e->err = (struct strbuf)STRBUF_INIT;
+}
+
+static void eval_fixture_free(struct eval_fixture *e)
+{
+    unlink(e->preds);
+    unlink(e->probes);
+    free(e->preds);
+    free(e->probes);
+    free(e->dir);
+    sb_free(&e->err);
+    fixture_free(&e->fx);
+}
+
 static void test_eval_outputs(void)
 {
-    struct fixture fx;
-    fixture_init(&fx, "evalout");
-    char *dir = tmp_path("");
-    char *preds = tmp_path("predictions.jsonl"), *probes = tmp_path("probes.jsonl");
-    struct strbuf err = STRBUF_INIT;
+    struct eval_fixture e;
+    eval_fixture_init(&e, "evalout");
 
-    write_text(fx.metrics_path, "w",
+    write_text(e.fx.metrics_path, "w",
                "{\"event\":\"start\"}\n"
                "{\"event\":\"eval\",\"dataset\":\"old\",\"n\":1,\"correct\":0}\n"
                "{\"event\":\"eval\",\"dataset\":\"bench\",\"n\":2,\"correct\":1,"
                "\"accuracy\":0.5,\"retention_nll\":1.25,\"tok_per_s\":100}\n");
-    CHECK_INT(record_eval_dir(&fx, dir, &err), -1);   /* no predictions.jsonl */
-    CHECK(strstr(err.buf, "predictions.jsonl") != NULL);
+    CHECK_INT(record_eval_dir(&e.fx, e.dir, &e.err), -1);   /* no predictions.jsonl */
+    CHECK(strstr(e.err.buf, "predictions.jsonl") != NULL);
 
-    write_text(preds, "w",
+    write_text(e.preds, "w",
                "{\"id\":7,\"output\":\"\\\\boxed{3}\",\"extracted\":\"3\",\"gold\":\"3\","
                "\"correct\":true,\"tokens\":4}\n"
                "{\"id\":\"b\",\"extracted\":\"\",\"gold\":\"9\",\"correct\":false,"
                "\"extraction_failed\":true}\n");
-    write_text(probes, "w", "{\"idx\":0,\"prompt\":\"Hello\",\"output\":\" hi\",\"tokens\":2}\n");
-    sb_reset(&err);
-    CHECK_INT(record_eval_dir(&fx, dir, &err), 0);
-    CHECK_ROWS(fx.raw, "SELECT checkpoint_step, dataset, n, correct, accuracy, tok_per_s,"
+    write_text(e.probes, "w", "{\"idx\":0,\"prompt\":\"Hello\",\"output\":\" hi\",\"tokens\":2}\n");
+    sb_reset(&e.err);
+    CHECK_INT(record_eval_dir(&e.fx, e.dir, &e.err), 0);
+    CHECK_ROWS(e.fx.raw, "SELECT checkpoint_step, dataset, n, correct, accuracy, tok_per_s,"
                " summary ->> '$.retention_nll' FROM evals", "5|bench|2|1|0.5|100.0|1.25");
-    CHECK_ROWS(fx.raw, "SELECT example_id, extracted, correct, extraction_failed, tokens"
+    CHECK_ROWS(e.fx.raw, "SELECT example_id, extracted, correct, extraction_failed, tokens"
                " FROM predictions ORDER BY example_id", "7|3|1|0|4;b||0|1|0");
-    CHECK_ROWS(fx.raw, "SELECT idx, prompt, output, tokens FROM probe_answers", "0|Hello| hi|2");
+    CHECK_ROWS(e.fx.raw, "SELECT idx, prompt, output, tokens FROM probe_answers", "0|Hello| hi|2");
 
     /* A damaged line is an error naming the file and line; nothing is recorded. */
-    write_text(probes, "a", "{\"idx\":1,\"prompt\":\"Bye\"\n");
-    sb_reset(&err);
-    CHECK_INT(record_eval_dir(&fx, dir, &err), -1);
-    CHECK(strstr(err.buf, "probes.jsonl:2") != NULL);
-    CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM evals"), 1);
+    write_text(e.probes, "a", "{\"idx\":1,\"prompt\":\"Bye\"\n");
+    sb_reset(&e.err);
+    CHECK_INT(record_eval_dir(&e.fx, e.dir, &e.err), -1);
+    CHECK(strstr(e.err.buf, "probes.jsonl:2") != NULL);
+    CHECK_INT(raw_int(e.fx.raw, "SELECT count(*) FROM evals"), 1);
 
-    write_text(fx.metrics_path, "w", "{\"event\":\"done\"}\n");
-    sb_reset(&err);
-    CHECK_INT(record_eval_dir(&fx, dir, &err), -1);
-    CHECK(strstr(err.buf, "no {\"event\":\"eval\"} summary") != NULL);
+    write_text(e.fx.metrics_path, "w", "{\"event\":\"done\"}\n");
+    sb_reset(&e.err);
+    CHECK_INT(record_eval_dir(&e.fx, e.dir, &e.err), -1);
+    CHECK(strstr(e.err.buf, "no {\"event\":\"eval\"} summary") != NULL);
 
-    unlink(preds);
-    unlink(probes);
-    free(preds);
-    free(probes);
-    free(dir);
-    sb_free(&err);
-    fixture_free(&fx);
+    eval_fixture_free(&e);
+}
+
+/* A model gone wrong generates byte 0; its evaluator writes \u0000. The evaluation is
+ * recorded with U+FFFD in its place, and the summary counts the lines that held one. */
+static void test_eval_nul_outputs(void)
+{
+    struct eval_fixture e;
+    eval_fixture_init(&e, "evalnul");
+
+    write_text(e.fx.metrics_path, "w",
+               "{\"event\":\"eval\",\"dataset\":\"bench\",\"n\":3,\"correct\":0}\n");
+    write_text(e.preds, "w",
+               "{\"id\":\"a\",\"output\":\"x\\u0000y\\u0000\",\"extracted\":\"\","
+               "\"gold\":\"1\",\"correct\":false}\n"
+               "{\"id\":\"b\",\"output\":\"fine\",\"gold\":\"2\",\"correct\":false}\n"
+               "{\"id\":\"c\",\"output\":\"\\u0000\",\"extracted\":\"\\u0000\","
+               "\"gold\":\"3\",\"correct\":false}\n");
+    write_text(e.probes, "w", "{\"idx\":0,\"prompt\":\"Hi\",\"output\":\"\\u0000!\"}\n");
+    CHECK_INT(record_eval_dir(&e.fx, e.dir, &e.err), 0);
+    CHECK(e.err.len == 0);
+    CHECK_ROWS(e.fx.raw, "SELECT example_id, hex(output), length(output), hex(extracted)"
+               " FROM predictions ORDER BY example_id",
+               "a|78EFBFBD79EFBFBD|4|;b|66696E65|4|;c|EFBFBD|1|EFBFBD");
+    CHECK_ROWS(e.fx.raw, "SELECT hex(output) FROM probe_answers", "EFBFBD21");
+    CHECK_ROWS(e.fx.raw, "SELECT summary ->> '$.nul_outputs' FROM evals", "3");
+
+    eval_fixture_free(&e);
 }
 
 int main(void)
@@ -645,6 +690,7 @@ int main(void)
     TEST(test_long_line);
     TEST(test_many_lines);
     TEST(test_eval_outputs);
+    TEST(test_eval_nul_outputs);
     remove_tmpdir();
     return test_report();
 }
