@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "ingest.h"
 
 enum { READ_CHUNK = 1 << 20, BATCH_LINES = 20000, MAX_LINE = 1 << 20 };
@@ -229,9 +230,27 @@ static void note_progress(json_t *obj, int64_t step, struct ingest_stats *stats)
         stats->last_tok_s = json_number_value(tps);
 }
 
+/*
+ * Whether a checkpoint's path names something inside run_dir, by its text:
+ * relative without climbing out with "..", or absolute below run_dir. Symbolic
+ * links are not followed: the run directory is the trainer's own, and a link it
+ * makes there (checkpoints/ on another disk) is its choice.
+ */
+static int inside_run_dir(const char *run_dir, const char *path)
+{
+    const char *rel = path;
+    if (path[0] == '/') {
+        size_t n = strlen(run_dir);
+        if (strncmp(path, run_dir, n) || path[n] != '/')
+            return 0;
+        rel = path + n;
+    }
+    return path_depth(rel, 0) > 0;
+}
+
 /* One parsed line. Returns 1 for a done event, 0 otherwise. */
-static int map_line(struct batch *b, json_t *obj, const char *file, int64_t line,
-                    int64_t offset, struct ingest_stats *stats)
+static int map_line(struct batch *b, json_t *obj, const char *file, const char *run_dir,
+                    int64_t line, int64_t offset, struct ingest_stats *stats)
 {
     const char *event = json_string_value(json_object_get(obj, "event"));
     json_t *step_v = json_object_get(obj, "step");
@@ -253,11 +272,19 @@ static int map_line(struct batch *b, json_t *obj, const char *file, int64_t line
     } else if (!strcmp(event, "eval") && has_step) {
         add_metrics(b, obj, "eval_", step, offset);
     } else if (!strcmp(event, "checkpoint")) {
-        if (json_is_string(json_object_get(obj, "path"))) {
-            add_checkpoint(b, obj, step);
-        } else {
+        const char *path = json_string_value(json_object_get(obj, "path"));
+        if (!path) {
             add_malformed(b, file, line, offset, "a checkpoint needs a \"path\"");
             stats->malformed++;
+        } else if (!inside_run_dir(run_dir, path)) {
+            struct strbuf why = STRBUF_INIT;
+            sb_addf(&why, "the checkpoint path '%s' is outside the run directory; not recorded",
+                    path);
+            add_malformed(b, file, line, offset, why.buf);
+            sb_free(&why);
+            stats->malformed++;
+        } else {
+            add_checkpoint(b, obj, step);
         }
     } else {
         json_t *total = json_object_get(obj, "total_steps");
@@ -276,6 +303,7 @@ struct reader {
     int64_t run;
     int attempt;
     const char *file;
+    char *run_dir;             /* the directory of the file read */
     const struct stdout_rules *rules;
     struct ingest_stats *stats;
     struct batch batch;
@@ -324,7 +352,7 @@ static void take_line(struct reader *rd, char *text, int64_t line, int64_t offse
             return;
         }
     }
-    if (map_line(&rd->batch, obj, rd->file, line, offset, rd->stats))
+    if (map_line(&rd->batch, obj, rd->file, rd->run_dir, line, offset, rd->stats))
         rd->stats->done_seen = 1;
     json_decref(obj);
 }
@@ -404,6 +432,7 @@ int ingest_file(struct registry *reg, int64_t run, int attempt, const char *path
         fclose(f);
         return 0;
     }
+    rd.run_dir = path_dirname(path);
     char *buf = xmalloc(READ_CHUNK + 1);
     size_t have = 0;
     int64_t base = rd.offset, line = rd.line;
@@ -435,5 +464,6 @@ int ingest_file(struct registry *reg, int64_t run, int attempt, const char *path
     if (!failed && (base != rd.offset || rd.batch.n_events || rd.batch.n_metrics))
         rc = flush(&rd, base, line, err);
     batch_free(&rd.batch);
+    free(rd.run_dir);
     return rc;
 }

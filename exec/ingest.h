@@ -6,7 +6,8 @@
  * lines are read (a half-written last line waits for its newline), and rows plus
  * the new offset land in one transaction: a crash at any moment neither loses nor
  * duplicates a line. A malformed line becomes an event naming its line number and
- * does not stop anything.
+ * does not stop anything; so does a checkpoint whose path leaves the run directory
+ * (the directory of the file read), which is not recorded.
  */
 #ifndef MAINLINE_INGEST_H
 #define MAINLINE_INGEST_H

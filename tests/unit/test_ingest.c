@@ -2,8 +2,8 @@
  * test_ingest.c - unit tests of ingest.c: protocol lines of metrics.jsonl become
  * metric, checkpoint and event rows exactly as docs/protocol.md says; reading is
  * idempotent, waits for a half-written line's newline, and keeps its place in the
- * registry; stdout rules turn printed lines into events; a line over 1 MiB is
- * reported and skipped. Each test records one planned sweep in its own registry in
+ * registry; checkpoints must be inside the run directory; stdout rules turn
+ * printed lines into events; a line over 1 MiB is reported and skipped. Each test records one planned sweep in its own registry in
  * a temporary directory (removed at the end) and reads what landed through a
  * second, plain sqlite3 connection.
  */
@@ -206,6 +206,24 @@ static long long raw_int(sqlite3 *db, const char *sql)
     "SELECT name, step, printf('%.10g', value), src_offset FROM metrics" \
     " ORDER BY src_offset, name"
 
+/* The line numbers of the malformed_line events, "1,2,...". */
+#define MALFORMED_LINES \
+    "SELECT group_concat(json_extract(data, '$.line'), ',') FROM" \
+    " (SELECT data FROM events WHERE kind = 'malformed_line' ORDER BY id)"
+
+/* Whether the malformed_line event of line `line` names it ("line N") and says `text`. */
+static int malformed_says(sqlite3 *db, int line, const char *text)
+{
+    char sql[160], name[32];
+    snprintf(sql, sizeof(sql), "SELECT message FROM events WHERE kind = 'malformed_line'"
+             " AND json_extract(data, '$.line') = %d", line);
+    snprintf(name, sizeof(name), "line %d", line);
+    char *msg = raw_rows(db, sql);
+    int says = strstr(msg, name) && strstr(msg, text);
+    free(msg);
+    return says;
+}
+
 /* ---- the protocol's lines ---- */
 
 static const char line_start[] = "{\"event\":\"start\",\"total_steps\":6}\n";
@@ -309,17 +327,11 @@ static void test_malformed_kinds(void)
                "{\"event\":\"train\",\"step\":8,\"loss\":0.5,\"loss\":1}\n"); /* 8: dup key */
     struct ingest_stats stats = { 0 };
     CHECK_INT(ingest_metrics(&fx, &stats), 0);
-    CHECK_ROWS(fx.raw, "SELECT group_concat(json_extract(data, '$.line'), ',') FROM"
-               " (SELECT data FROM events WHERE kind = 'malformed_line' ORDER BY id)",
-               "1,2,3,4,5,8");
+    CHECK_ROWS(fx.raw, MALFORMED_LINES, "1,2,3,4,5,8");
     CHECK_ROWS(fx.raw, "SELECT name, step, value FROM metrics", "loss|7|0.5");
     CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM checkpoints"), 0);
     CHECK_INT(stats.malformed, 6);
-    char *msg = raw_rows(fx.raw, "SELECT message FROM events WHERE kind = 'malformed_line'"
-                         " AND json_extract(data, '$.line') = 5");
-    CHECK(strstr(msg, "line 5") != NULL);
-    CHECK(strstr(msg, "path") != NULL);
-    free(msg);
+    CHECK(malformed_says(fx.raw, 5, "path"));
     fixture_free(&fx);
 }
 
@@ -381,6 +393,40 @@ static void test_half_written_line(void)
     CHECK_INT(reg_ingest_offset(fx.reg, fx.run, "metrics", &off, &line), REG_OK);
     CHECK_INT(off, file_size(fx.metrics_path));
     CHECK_INT(line, 2);
+    fixture_free(&fx);
+}
+
+/* A checkpoint must name something inside the run directory (the metrics file's):
+ * one that climbs out or points elsewhere is a malformed line, not a checkpoint. */
+static void test_checkpoint_outside_run_dir(void)
+{
+    struct fixture fx;
+    fixture_init(&fx, "escape");
+    char *inside = tmp_path("checkpoints/step-8"), *beside = tmp_path("../elsewhere/step-4");
+    struct strbuf text = STRBUF_INIT;
+    sb_addf(&text,
+            "{\"event\":\"checkpoint\",\"step\":1,\"path\":\"../../../../etc/passwd\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":2,\"path\":\"/etc/passwd\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":3,\"path\":\"checkpoints/../../x\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":4,\"path\":\"%s\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":5,\"path\":\"%s-evil/ck\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":6,\"path\":\"./checkpoints/step-6\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":7,\"path\":\"checkpoints/a/../step-7\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":8,\"path\":\"%s\"}\n",
+            beside, tmpdir, inside);
+    write_text(fx.metrics_path, "w", text.buf);
+    struct ingest_stats stats = { 0 };
+    CHECK_INT(ingest_metrics(&fx, &stats), 0);
+    char want[4400];
+    snprintf(want, sizeof(want), "6|./checkpoints/step-6;7|checkpoints/a/../step-7;8|%s", inside);
+    CHECK_ROWS(fx.raw, "SELECT step, path FROM checkpoints ORDER BY step", want);
+    CHECK_ROWS(fx.raw, MALFORMED_LINES, "1,2,3,4,5");
+    CHECK_INT(stats.checkpoints, 3);
+    CHECK_INT(stats.malformed, 5);
+    CHECK(malformed_says(fx.raw, 1, "'../../../../etc/passwd' is outside the run directory"));
+    free(inside);
+    free(beside);
+    sb_free(&text);
     fixture_free(&fx);
 }
 
@@ -640,6 +686,7 @@ int main(void)
     TEST(test_malformed_kinds);
     TEST(test_idempotent);
     TEST(test_half_written_line);
+    TEST(test_checkpoint_outside_run_dir);
     TEST(test_offset_persisted);
     TEST(test_stdout_rules);
     TEST(test_long_line);
