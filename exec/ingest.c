@@ -357,6 +357,15 @@ static void take_line(struct reader *rd, char *text, int64_t line, int64_t offse
     json_decref(obj);
 }
 
+/* Line number `line` at `offset`, its newline cut: read unless it is blank. */
+static void take_numbered(struct reader *rd, char *text, size_t len, int64_t line,
+                          int64_t offset)
+{
+    rd->stats->lines++;
+    if (len > 0 && !(len == 1 && text[0] == '\r'))
+        take_line(rd, text, line, offset);
+}
+
 /* Lines of buf[0..len) that end in '\n'; returns the bytes consumed. */
 static size_t take_lines(struct reader *rd, char *buf, size_t len, int64_t base,
                          int64_t *line, struct strbuf *err, int *failed)
@@ -366,10 +375,7 @@ static size_t take_lines(struct reader *rd, char *buf, size_t len, int64_t base,
         if (buf[i] != '\n')
             continue;
         buf[i] = '\0';
-        (*line)++;
-        rd->stats->lines++;
-        if (i > start && !(i - start == 1 && buf[start] == '\r'))
-            take_line(rd, buf + start, *line, base + (int64_t)start);
+        take_numbered(rd, buf + start, i - start, ++*line, base + (int64_t)start);
         start = i + 1;
         if (rd->batch.n_metrics + rd->batch.n_events >= BATCH_LINES &&
             flush(rd, base + (int64_t)start, *line, err) < 0) {
@@ -381,16 +387,16 @@ static size_t take_lines(struct reader *rd, char *buf, size_t len, int64_t base,
 }
 
 int ingest_file_if_grown(struct registry *reg, int64_t run, int attempt, const char *path,
-                         const char *file, const struct stdout_rules *rules,
+                         const char *file, const struct stdout_rules *rules, int ended,
                          struct ingest_stats *stats, int64_t *seen_size, struct strbuf *err)
 {
     struct stat sb;
     if (stat(path, &sb) < 0)
-        return errno == ENOENT ? 0 : ingest_file(reg, run, attempt, path, file, rules, stats,
-                                                 err);
-    if ((int64_t)sb.st_size == *seen_size)
-        return 0;
-    int rc = ingest_file(reg, run, attempt, path, file, rules, stats, err);
+        return errno == ENOENT ? 0 : ingest_file(reg, run, attempt, path, file, rules, ended,
+                                                 stats, err);
+    if ((int64_t)sb.st_size == *seen_size && !ended)
+        return 0;   /* (an ended job's last line may have been there, without its newline) */
+    int rc = ingest_file(reg, run, attempt, path, file, rules, ended, stats, err);
     if (rc == 0)
         *seen_size = (int64_t)sb.st_size;
     return rc;
@@ -410,8 +416,8 @@ static int64_t skip_long_line(FILE *f, int64_t have)
 }
 
 int ingest_file(struct registry *reg, int64_t run, int attempt, const char *path,
-                const char *file, const struct stdout_rules *rules, struct ingest_stats *stats,
-                struct strbuf *err)
+                const char *file, const struct stdout_rules *rules, int ended,
+                struct ingest_stats *stats, struct strbuf *err)
 {
     struct reader rd = { .reg = reg, .run = run, .attempt = attempt, .file = file,
                          .rules = rules, .stats = stats };
@@ -436,7 +442,7 @@ int ingest_file(struct registry *reg, int64_t run, int attempt, const char *path
     char *buf = xmalloc(READ_CHUNK + 1);
     size_t have = 0;
     int64_t base = rd.offset, line = rd.line;
-    int failed = 0;
+    int failed = 0, long_tail = 0;
     while (!failed) {
         size_t n = fread(buf + have, 1, READ_CHUNK - have, f);
         if (n == 0)
@@ -446,8 +452,10 @@ int ingest_file(struct registry *reg, int64_t run, int attempt, const char *path
         if (used == 0 && have == READ_CHUNK) {
             /* A line longer than the buffer: skip it once it is complete. */
             int64_t skipped = skip_long_line(f, (int64_t)have);
-            if (skipped < 0)
+            if (skipped < 0) {
+                long_tail = 1;
                 break;   /* not finished yet: come back later */
+            }
             add_malformed(&rd.batch, file, ++line, base, "line longer than 1 MiB");
             stats->malformed++;
             base += skipped;
@@ -457,6 +465,17 @@ int ingest_file(struct registry *reg, int64_t run, int attempt, const char *path
         memmove(buf, buf + used, have - used);
         base += (int64_t)used;
         have -= used;
+    }
+    /* The job has ended: its last line will never get a newline. */
+    off_t end = ftello(f);
+    if (ended && !failed && long_tail && end > base) {
+        add_malformed(&rd.batch, file, ++line, base, "line longer than 1 MiB");
+        stats->malformed++;
+        base = (int64_t)end;
+    } else if (ended && !failed && have > 0) {
+        buf[have] = '\0';
+        take_numbered(&rd, buf, have, ++line, base);
+        base += (int64_t)have;
     }
     fclose(f);
     free(buf);

@@ -2,8 +2,9 @@
  * test_ingest.c - unit tests of ingest.c: protocol lines of metrics.jsonl become
  * metric, checkpoint and event rows exactly as docs/protocol.md says; reading is
  * idempotent, waits for a half-written line's newline, and keeps its place in the
- * registry; checkpoints must be inside the run directory; stdout rules turn
- * printed lines into events; a line over 1 MiB is reported and skipped. Each test records one planned sweep in its own registry in
+ * registry, and reads an ended job's last line without one; checkpoints must be
+ * inside the run directory; stdout rules turn printed lines into events; a line
+ * over 1 MiB is reported and skipped. Each test records one planned sweep in its own registry in
  * a temporary directory (removed at the end) and reads what landed through a
  * second, plain sqlite3 connection.
  */
@@ -150,15 +151,22 @@ static void fixture_free(struct fixture *fx)
     memset(fx, 0, sizeof(*fx));
 }
 
-/* ingest_file on the fixture's metrics file as "metrics"; returns its result. */
-static int ingest_metrics(struct fixture *fx, struct ingest_stats *stats)
+/* ingest_file on the fixture's metrics file as "metrics", the job running or
+ * `ended`; returns its result. */
+static int ingest_metrics_ended(struct fixture *fx, int ended, struct ingest_stats *stats)
 {
     struct strbuf err = STRBUF_INIT;
-    int rc = ingest_file(fx->reg, fx->run, 1, fx->metrics_path, "metrics", NULL, stats, &err);
+    int rc = ingest_file(fx->reg, fx->run, 1, fx->metrics_path, "metrics", NULL, ended, stats,
+                         &err);
     if (rc < 0)
         fprintf(stderr, "  ingest_file: %s\n", err.buf);
     sb_free(&err);
     return rc;
+}
+
+static int ingest_metrics(struct fixture *fx, struct ingest_stats *stats)
+{
+    return ingest_metrics_ended(fx, 0, stats);
 }
 
 /* Every row of a query as "col|col|..." joined by ";", NULL as "NULL". Caller frees. */
@@ -363,17 +371,25 @@ static void test_idempotent(void)
     fixture_free(&fx);
 }
 
+/* A fixture NAME whose metrics file holds the start line, then `tail` without a
+ * newline, read once while the job runs: nothing of the tail is read. */
+static void fixture_half_line(struct fixture *fx, const char *name, const char *tail,
+                              struct ingest_stats *stats)
+{
+    fixture_init(fx, name);
+    write_text(fx->metrics_path, "w", line_start);
+    write_text(fx->metrics_path, "a", tail);
+    CHECK_INT(ingest_metrics(fx, stats), 0);
+    CHECK_INT(raw_int(fx->raw, "SELECT count(*) FROM metrics"), 0);
+    CHECK_INT(stats->malformed, 0);
+}
+
 /* A line without its newline is not read; once the newline comes it is, once. */
 static void test_half_written_line(void)
 {
     struct fixture fx;
-    fixture_init(&fx, "half");
-    write_text(fx.metrics_path, "w", line_start);
-    write_text(fx.metrics_path, "a", "{\"event\":\"train\",\"step\":3,\"lo");
     struct ingest_stats stats = { 0 };
-    CHECK_INT(ingest_metrics(&fx, &stats), 0);
-    CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM metrics"), 0);
-    CHECK_INT(stats.malformed, 0);
+    fixture_half_line(&fx, "half", "{\"event\":\"train\",\"step\":3,\"lo", &stats);
     int64_t off = -1, line = -1;
     CHECK_INT(reg_ingest_offset(fx.reg, fx.run, "metrics", &off, &line), REG_OK);
     CHECK_INT(off, (long long)strlen(line_start));
@@ -393,6 +409,46 @@ static void test_half_written_line(void)
     CHECK_INT(reg_ingest_offset(fx.reg, fx.run, "metrics", &off, &line), REG_OK);
     CHECK_INT(off, file_size(fx.metrics_path));
     CHECK_INT(line, 2);
+    fixture_free(&fx);
+}
+
+/* Once the job has ended its last line is read without a newline, once; a line
+ * it was cut in the middle of is a malformed line. */
+static void test_last_line_when_ended(void)
+{
+    struct fixture fx;
+    struct ingest_stats stats = { 0 };
+    fixture_half_line(&fx, "ended", "{\"event\":\"train\",\"step\":3,\"loss\":0.75}", &stats);
+    /* the size is what the last look saw: an ended job is read all the same */
+    int64_t seen = file_size(fx.metrics_path);
+    struct strbuf err = STRBUF_INIT;
+    CHECK_INT(ingest_file_if_grown(fx.reg, fx.run, 1, fx.metrics_path, "metrics", NULL, 0,
+                                   &stats, &seen, &err), 0);
+    CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM metrics"), 0);
+    CHECK_INT(ingest_file_if_grown(fx.reg, fx.run, 1, fx.metrics_path, "metrics", NULL, 1,
+                                   &stats, &seen, &err), 0);
+    CHECK_INT(err.len, 0);
+    CHECK_INT(ingest_metrics_ended(&fx, 1, &stats), 0);
+    char want[128];
+    snprintf(want, sizeof(want), "loss|3|0.75|%zu", strlen(line_start));
+    CHECK_ROWS(fx.raw, METRIC_ROWS, want);
+    CHECK_INT(stats.lines, 2);
+    CHECK_INT(stats.malformed, 0);
+    int64_t off = -1, line = -1;
+    CHECK_INT(reg_ingest_offset(fx.reg, fx.run, "metrics", &off, &line), REG_OK);
+    CHECK_INT(off, file_size(fx.metrics_path));
+    CHECK_INT(line, 2);
+    fixture_free(&fx);
+
+    struct ingest_stats cut = { 0 };
+    fixture_half_line(&fx, "cut", "{\"event\":\"train\",\"st", &cut);
+    CHECK_INT(ingest_metrics_ended(&fx, 1, &cut), 0);
+    CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM metrics"), 0);
+    CHECK_ROWS(fx.raw, MALFORMED_LINES, "2");
+    CHECK_INT(cut.malformed, 1);
+    CHECK_INT(reg_ingest_offset(fx.reg, fx.run, "metrics", &off, &line), REG_OK);
+    CHECK_INT(off, file_size(fx.metrics_path));
+    sb_free(&err);
     fixture_free(&fx);
 }
 
@@ -464,7 +520,7 @@ static void test_offset_persisted(void)
     /* a missing file is nothing yet, not an error */
     struct strbuf err = STRBUF_INIT;
     char *missing = tmp_path("no-such-file.jsonl");
-    CHECK_INT(ingest_file(fx.reg, fx.run, 1, missing, "other", NULL, &again, &err), 0);
+    CHECK_INT(ingest_file(fx.reg, fx.run, 1, missing, "other", NULL, 0, &again, &err), 0);
     CHECK_INT(err.len, 0);
     free(missing);
     sb_free(&err);
@@ -492,7 +548,7 @@ static void test_stdout_rules(void)
                          "Iter 200: Val loss 1.241\n"
                          "not json {\n");
     struct ingest_stats stats = { 0 };
-    CHECK_INT(ingest_file(fx.reg, fx.run, 1, out, "stdout", rules, &stats, &err), 0);
+    CHECK_INT(ingest_file(fx.reg, fx.run, 1, out, "stdout", rules, 0, &stats, &err), 0);
     CHECK_ROWS(fx.raw, "SELECT name, step, value FROM metrics", "val_nll|200|1.241");
     CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM events WHERE run IS NOT NULL"), 0);
     CHECK_INT(stats.malformed, 0);
@@ -505,7 +561,7 @@ static void test_stdout_rules(void)
 
     /* more output later: only the new lines are matched */
     write_text(out, "a", "Iter 300: Val loss 1.100\n");
-    CHECK_INT(ingest_file(fx.reg, fx.run, 1, out, "stdout", rules, &stats, &err), 0);
+    CHECK_INT(ingest_file(fx.reg, fx.run, 1, out, "stdout", rules, 0, &stats, &err), 0);
     CHECK_ROWS(fx.raw, "SELECT name, step, value FROM metrics ORDER BY step",
                "val_nll|200|1.241;val_nll|300|1.1");
     free(out);
@@ -686,6 +742,7 @@ int main(void)
     TEST(test_malformed_kinds);
     TEST(test_idempotent);
     TEST(test_half_written_line);
+    TEST(test_last_line_when_ended);
     TEST(test_checkpoint_outside_run_dir);
     TEST(test_offset_persisted);
     TEST(test_stdout_rules);
