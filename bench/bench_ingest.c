@@ -306,7 +306,7 @@ static void run_mainline(const char *db_path, const char *metrics, const struct 
     struct strbuf err = STRBUF_INIT;
     struct ingest_stats stats = { 0 };
     struct span t0 = span_start();
-    if (ingest_file(reg, run, 1, metrics, "metrics", NULL, &stats, &err) < 0)
+    if (ingest_file(reg, run, 1, metrics, "metrics", NULL, 1, &stats, &err) < 0)
         die("ingest_file: %s", err.buf);
     *first = span_since(t0);
     if (stats.metrics != (int64_t)r->n || stats.checkpoints != r->checkpoints ||
@@ -317,7 +317,7 @@ static void run_mainline(const char *db_path, const char *metrics, const struct 
             r->n, (long long)r->checkpoints, (long long)r->events);
     struct ingest_stats none = { 0 };
     t0 = span_start();
-    if (ingest_file(reg, run, 1, metrics, "metrics", NULL, &none, &err) < 0)
+    if (ingest_file(reg, run, 1, metrics, "metrics", NULL, 1, &none, &err) < 0)
         die("ingest_file again: %s", err.buf);
     *again = span_since(t0);
     if (none.metrics || none.lines)

@@ -205,6 +205,21 @@ char *path_join(const char *dir, const char *rel)
     return sb_detach(&sb);
 }
 
+int path_depth(const char *path, int depth)
+{
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && !strncmp(p, "..", 2)) {
+            if (--depth < 0)
+                return -1;
+        } else if (!(n == 0 || (n == 1 && p[0] == '.'))) {
+            depth++;
+        }
+        p += n + (p[n] == '/');
+    }
+    return depth;
+}
+
 int mkdir_p(const char *path, struct strbuf *err)
 {
     if (!*path) {

@@ -51,5 +51,9 @@ int mkdir_p(const char *path, struct strbuf *err);
 char *path_dirname(const char *path);
 /* Join dir and rel unless rel is absolute. Caller frees. */
 char *path_join(const char *dir, const char *rel);
+/* Directories below a top that the relative `path` names, by its text (links are
+ * not followed): "." and empty components stay, ".." goes up. Returns -1 when it
+ * climbs above the top, starting `depth` levels below it. */
+int path_depth(const char *path, int depth);
 
 #endif

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "ingest.h"
 
 enum { READ_CHUNK = 1 << 20, BATCH_LINES = 20000, MAX_LINE = 1 << 20 };
@@ -229,9 +230,27 @@ static void note_progress(json_t *obj, int64_t step, struct ingest_stats *stats)
         stats->last_tok_s = json_number_value(tps);
 }
 
+/*
+ * Whether a checkpoint's path names something inside run_dir, by its text:
+ * relative without climbing out with "..", or absolute below run_dir. Symbolic
+ * links are not followed: the run directory is the trainer's own, and a link it
+ * makes there (checkpoints/ on another disk) is its choice.
+ */
+static int inside_run_dir(const char *run_dir, const char *path)
+{
+    const char *rel = path;
+    if (path[0] == '/') {
+        size_t n = strlen(run_dir);
+        if (strncmp(path, run_dir, n) || path[n] != '/')
+            return 0;
+        rel = path + n;
+    }
+    return path_depth(rel, 0) > 0;
+}
+
 /* One parsed line. Returns 1 for a done event, 0 otherwise. */
-static int map_line(struct batch *b, json_t *obj, const char *file, int64_t line,
-                    int64_t offset, struct ingest_stats *stats)
+static int map_line(struct batch *b, json_t *obj, const char *file, const char *run_dir,
+                    int64_t line, int64_t offset, struct ingest_stats *stats)
 {
     const char *event = json_string_value(json_object_get(obj, "event"));
     json_t *step_v = json_object_get(obj, "step");
@@ -253,11 +272,19 @@ static int map_line(struct batch *b, json_t *obj, const char *file, int64_t line
     } else if (!strcmp(event, "eval") && has_step) {
         add_metrics(b, obj, "eval_", step, offset);
     } else if (!strcmp(event, "checkpoint")) {
-        if (json_is_string(json_object_get(obj, "path"))) {
-            add_checkpoint(b, obj, step);
-        } else {
+        const char *path = json_string_value(json_object_get(obj, "path"));
+        if (!path) {
             add_malformed(b, file, line, offset, "a checkpoint needs a \"path\"");
             stats->malformed++;
+        } else if (!inside_run_dir(run_dir, path)) {
+            struct strbuf why = STRBUF_INIT;
+            sb_addf(&why, "the checkpoint path '%s' is outside the run directory; not recorded",
+                    path);
+            add_malformed(b, file, line, offset, why.buf);
+            sb_free(&why);
+            stats->malformed++;
+        } else {
+            add_checkpoint(b, obj, step);
         }
     } else {
         json_t *total = json_object_get(obj, "total_steps");
@@ -276,6 +303,7 @@ struct reader {
     int64_t run;
     int attempt;
     const char *file;
+    char *run_dir;             /* the directory of the file read */
     const struct stdout_rules *rules;
     struct ingest_stats *stats;
     struct batch batch;
@@ -324,9 +352,18 @@ static void take_line(struct reader *rd, char *text, int64_t line, int64_t offse
             return;
         }
     }
-    if (map_line(&rd->batch, obj, rd->file, line, offset, rd->stats))
+    if (map_line(&rd->batch, obj, rd->file, rd->run_dir, line, offset, rd->stats))
         rd->stats->done_seen = 1;
     json_decref(obj);
+}
+
+/* Line number `line` at `offset`, its newline cut: read unless it is blank. */
+static void take_numbered(struct reader *rd, char *text, size_t len, int64_t line,
+                          int64_t offset)
+{
+    rd->stats->lines++;
+    if (len > 0 && !(len == 1 && text[0] == '\r'))
+        take_line(rd, text, line, offset);
 }
 
 /* Lines of buf[0..len) that end in '\n'; returns the bytes consumed. */
@@ -338,10 +375,7 @@ static size_t take_lines(struct reader *rd, char *buf, size_t len, int64_t base,
         if (buf[i] != '\n')
             continue;
         buf[i] = '\0';
-        (*line)++;
-        rd->stats->lines++;
-        if (i > start && !(i - start == 1 && buf[start] == '\r'))
-            take_line(rd, buf + start, *line, base + (int64_t)start);
+        take_numbered(rd, buf + start, i - start, ++*line, base + (int64_t)start);
         start = i + 1;
         if (rd->batch.n_metrics + rd->batch.n_events >= BATCH_LINES &&
             flush(rd, base + (int64_t)start, *line, err) < 0) {
@@ -353,16 +387,16 @@ static size_t take_lines(struct reader *rd, char *buf, size_t len, int64_t base,
 }
 
 int ingest_file_if_grown(struct registry *reg, int64_t run, int attempt, const char *path,
-                         const char *file, const struct stdout_rules *rules,
+                         const char *file, const struct stdout_rules *rules, int ended,
                          struct ingest_stats *stats, int64_t *seen_size, struct strbuf *err)
 {
     struct stat sb;
     if (stat(path, &sb) < 0)
-        return errno == ENOENT ? 0 : ingest_file(reg, run, attempt, path, file, rules, stats,
-                                                 err);
-    if ((int64_t)sb.st_size == *seen_size)
-        return 0;
-    int rc = ingest_file(reg, run, attempt, path, file, rules, stats, err);
+        return errno == ENOENT ? 0 : ingest_file(reg, run, attempt, path, file, rules, ended,
+                                                 stats, err);
+    if ((int64_t)sb.st_size == *seen_size && !ended)
+        return 0;   /* (an ended job's last line may have been there, without its newline) */
+    int rc = ingest_file(reg, run, attempt, path, file, rules, ended, stats, err);
     if (rc == 0)
         *seen_size = (int64_t)sb.st_size;
     return rc;
@@ -382,8 +416,8 @@ static int64_t skip_long_line(FILE *f, int64_t have)
 }
 
 int ingest_file(struct registry *reg, int64_t run, int attempt, const char *path,
-                const char *file, const struct stdout_rules *rules, struct ingest_stats *stats,
-                struct strbuf *err)
+                const char *file, const struct stdout_rules *rules, int ended,
+                struct ingest_stats *stats, struct strbuf *err)
 {
     struct reader rd = { .reg = reg, .run = run, .attempt = attempt, .file = file,
                          .rules = rules, .stats = stats };
@@ -404,10 +438,11 @@ int ingest_file(struct registry *reg, int64_t run, int attempt, const char *path
         fclose(f);
         return 0;
     }
+    rd.run_dir = path_dirname(path);
     char *buf = xmalloc(READ_CHUNK + 1);
     size_t have = 0;
     int64_t base = rd.offset, line = rd.line;
-    int failed = 0;
+    int failed = 0, long_tail = 0;
     while (!failed) {
         size_t n = fread(buf + have, 1, READ_CHUNK - have, f);
         if (n == 0)
@@ -417,8 +452,10 @@ int ingest_file(struct registry *reg, int64_t run, int attempt, const char *path
         if (used == 0 && have == READ_CHUNK) {
             /* A line longer than the buffer: skip it once it is complete. */
             int64_t skipped = skip_long_line(f, (int64_t)have);
-            if (skipped < 0)
+            if (skipped < 0) {
+                long_tail = 1;
                 break;   /* not finished yet: come back later */
+            }
             add_malformed(&rd.batch, file, ++line, base, "line longer than 1 MiB");
             stats->malformed++;
             base += skipped;
@@ -429,11 +466,23 @@ int ingest_file(struct registry *reg, int64_t run, int attempt, const char *path
         base += (int64_t)used;
         have -= used;
     }
+    /* The job has ended: its last line will never get a newline. */
+    off_t end = ftello(f);
+    if (ended && !failed && long_tail && end > base) {
+        add_malformed(&rd.batch, file, ++line, base, "line longer than 1 MiB");
+        stats->malformed++;
+        base = (int64_t)end;
+    } else if (ended && !failed && have > 0) {
+        buf[have] = '\0';
+        take_numbered(&rd, buf, have, ++line, base);
+        base += (int64_t)have;
+    }
     fclose(f);
     free(buf);
     int rc = failed ? -1 : 0;
     if (!failed && (base != rd.offset || rd.batch.n_events || rd.batch.n_metrics))
         rc = flush(&rd, base, line, err);
     batch_free(&rd.batch);
+    free(rd.run_dir);
     return rc;
 }

@@ -68,17 +68,18 @@ const char *job_name(const struct sched *s, const struct job *j, char *buf, size
 }
 
 /* Failures are reported, not fatal: the lines stay in the file and the next look
- * reads them again. */
-void job_ingest(struct sched *s, struct job *j)
+ * reads them again. `ended`: the job has ended, its last line is read even
+ * without a newline. */
+void job_ingest(struct sched *s, struct job *j, int ended)
 {
     if (j->kind != JOB_TRAIN)
         return;   /* evaluators are read once, when they finish */
     struct reg_exec_run *r = job_run(s, j);
     struct strbuf err = STRBUF_INIT;
     if (ingest_file_if_grown(s->reg, r->rowid, j->attempt, j->metrics_path, "metrics", NULL,
-                             &j->stats, &j->seen_metrics, &err) < 0 ||
+                             ended, &j->stats, &j->seen_metrics, &err) < 0 ||
         (s->rules && ingest_file_if_grown(s->reg, r->rowid, j->attempt, j->stdout_path,
-                                          "stdout", s->rules, &j->stats, &j->seen_stdout,
+                                          "stdout", s->rules, ended, &j->stats, &j->seen_stdout,
                                           &err) < 0))
         sched_warning(s, "%s", err.buf);
     sb_free(&err);
@@ -128,7 +129,7 @@ static int check_job(struct sched *s, struct job *j, double t)
     struct exec_result res = { 0 };
     enum exec_state st = j->proc.pid > 0 ? s->ex.poll(&s->ex, &j->proc, j->status_path, &res)
                                          : EXEC_FINISHED;
-    job_ingest(s, j);
+    job_ingest(s, j, st != EXEC_RUNNING);
     if (st == EXEC_RUNNING) {
         enforce_limits(s, j, t);
         return 0;

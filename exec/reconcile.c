@@ -33,7 +33,7 @@ static void finish_orphan(struct sched *s, struct reg_exec_run *r, struct exec_p
     struct job tmp = { .kind = JOB_TRAIN, .run = (size_t)(r - s->runs), .attempt = r->attempt,
                        .seen_metrics = -1, .seen_stdout = -1 };
     job_set_paths(&tmp, r->run_dir);
-    job_ingest(s, &tmp);
+    job_ingest(s, &tmp, 1);
     struct exec_result res;
     int known = exec_read_status(tmp.status_path, &res) == 0;
     enum reg_status st;

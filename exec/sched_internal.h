@@ -141,8 +141,9 @@ struct reg_exec_run *job_run(const struct sched *s, const struct job *j);
 void job_set_paths(struct job *j, const char *dir);
 /* "RUN", "RUN eval@STEP" or "baseline eval" in buf. */
 const char *job_name(const struct sched *s, const struct job *j, char *buf, size_t len);
-/* Read what a train job wrote since last time; failures are warnings. */
-void job_ingest(struct sched *s, struct job *j);
+/* Read what a train job wrote since last time (`ended`: the last line too, newline
+ * or not); failures are warnings. */
+void job_ingest(struct sched *s, struct job *j, int ended);
 /* Submit argv with env through the executor (stderr.log in the job's directory).
  * 0, or -1 with the message in *err and j->stop = JOB_STOP_COULD_NOT_START. */
 int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct strbuf *err);

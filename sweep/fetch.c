@@ -217,7 +217,12 @@ static void setup(CURL *c, const char *url, struct transfer *t, const struct fet
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     if (t->offset > 0) {
-        curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)t->offset);
+        /* CURLOPT_RANGE, not CURLOPT_RESUME_FROM: libcurl fails a resumed transfer
+         * the server answers with 200 (CURLE_RANGE_ERROR); decide() takes that
+         * 200 as the whole file instead. */
+        char range[32];
+        snprintf(range, sizeof(range), "%lld-", (long long)t->offset);
+        curl_easy_setopt(c, CURLOPT_RANGE, range);
         if (validator && *validator) {
             struct strbuf h = STRBUF_INIT;
             sb_addf(&h, "If-Range: %s", validator);
@@ -271,7 +276,7 @@ static enum attempt_outcome attempt(const char *url, struct transfer *t,
     t->curl = NULL;
     *retry_after = after > 0 ? (double)after : -1;
     describe(why, rc, code, curl_msg, t);
-    if (t->bad_range || (code == 416 && t->offset > 0))
+    if (t->bad_range || rc == CURLE_RANGE_ERROR || (code == 416 && t->offset > 0))
         return ATTEMPT_RESTART;
     if (t->write_errno)
         return ATTEMPT_FATAL;

@@ -11,30 +11,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "fsutil.h"
 #include "source_url.h"
 #include "unpack.h"
 
 /* ---- the rules ---- */
-
-/*
- * Directories below the top that `path` names, walking its components: "."
- * and empty ones stay, ".." goes up. Returns -1 when it would climb above
- * `depth` (the starting level), which is how both names and link targets escape.
- */
-static int walk_depth(const char *path, int depth)
-{
-    for (const char *p = path; *p;) {
-        size_t n = strcspn(p, "/");
-        if (n == 2 && !strncmp(p, "..", 2)) {
-            if (--depth < 0)
-                return -1;
-        } else if (!(n == 0 || (n == 1 && p[0] == '.'))) {
-            depth++;
-        }
-        p += n + (p[n] == '/');
-    }
-    return depth;
-}
 
 static int has_dotdot(const char *path)
 {
@@ -66,10 +47,10 @@ static const char *bad_symlink(const char *name, const char *target)
         return "a symbolic link without a target is refused";
     if (target[0] == '/')
         return "a symbolic link to an absolute path is refused";
-    int depth = walk_depth(name, 0);
+    int depth = path_depth(name, 0);
     /* The link itself is the last component of its name: start from its directory. */
     depth = depth > 0 ? depth - 1 : 0;
-    if (walk_depth(target, depth) < 0)
+    if (path_depth(target, depth) < 0)
         return "a symbolic link that points outside the archive's directory is refused";
     return NULL;
 }

@@ -5,14 +5,15 @@
 
 Serves the files under ROOT (a query string is ignored) with ETags and single-range requests (Range: bytes=N-,
 honouring If-Range), and logs one line per request to LOGFILE:
-"GET /path range=N if-range=yes|no". The port (chosen by the OS) is written to
+"GET /path range=N if-range=yes|no" (what was asked). The port (chosen by the OS) is written to
 PORTFILE once the server listens. Paths starting with a mode choose a misbehaviour:
 
     /status/CODE/...  answer CODE (e.g. 404, 500) with a short error page
     /break/...        the first request for the path sends half the file, then
                       closes the connection; later requests are served normally
     /stall/...        send half the file, then nothing for 30 s
-    /norange/...      ignore Range (always 200 with the whole file)
+    /norange/...      ignore Range (always 200 with the whole file), as
+                      `python3 -m http.server` does
 """
 import hashlib
 import os
@@ -51,9 +52,11 @@ class Handler(BaseHTTPRequestHandler):
                 mode, path = m.strip("/"), path[len(m) - 1:]
         start = None
         rng = self.headers.get("Range", "")
-        if rng.startswith("bytes=") and rng.endswith("-") and mode != "norange":
+        if rng.startswith("bytes=") and rng.endswith("-"):
             start = int(rng[len("bytes="):-1])
         self.log_request_line(start)
+        if mode == "norange":
+            start = None
         if path.startswith("/status/"):
             return self.fail(int(path.split("/")[2]))
         file = os.path.join(ROOT, path.split("?")[0].lstrip("/"))

@@ -1,9 +1,11 @@
 #!/bin/sh
 # t2002: how `mainline run` handles jobs that fail: exit statuses and reasons in
 # the registry, retries (and the exits no retry can fix), --fail-fast, timeouts,
-# signals, a trainer deaf to SIGTERM, malformed metrics lines, a run directory that
-# cannot be written, runs/ or a baseline directory that cannot be made (one error,
-# no endless retries), an evaluator output holding \u0000, runs waiting on a stage whose run failed, --retry-failed.
+# signals, a trainer deaf to SIGTERM, malformed metrics lines, a last line without
+# its newline, checkpoints outside the run directory, a run directory that cannot be
+# written, runs/ or a baseline directory that cannot be made (one error, no endless
+# retries), an evaluator output holding \u0000, runs waiting on a stage whose run
+# failed, --retry-failed.
 #
 # The jobs are tests/fakes/fake_trainer (knobs: x_fail_at + x_exit, x_signal_at,
 # x_ignore_term, x_malformed_at...) or small shell wrappers around it.
@@ -211,6 +213,36 @@ EOT
     # every good line after it was read: one loss per step
     test "$(sql "SELECT count(*) FROM metrics WHERE name = 'loss'")" -eq 5
     test "$(sql "SELECT count(*) FROM events WHERE kind = 'done'")" -eq 1
+EOF
+
+# writer NAME TEXT: NAME.sh, a trainer that appends TEXT (printf's format) to its
+# metrics file and exits 0.
+writer() {
+    printf '#!/bin/sh\nprintf %s >>"$MAINLINE_METRICS"\n' "'$2'" >"$1.sh"
+    chmod +x "$1.sh"
+}
+
+test_body 'the last metrics line, without its newline, is read once the job has ended' <<\EOF
+    writer tail '{"event":"start","total_steps":1}\n{"event":"train","step":1,"loss":0.5}'
+    { sweep_head tail "[$PWD/tail.sh]"; echo 'grid: {seed: [0]}'; } >tail.yaml
+    mainline plan tail.yaml >plan.out
+    mainline run tail >run.out 2>&1 || { cat run.out; false; }
+    test "$(col main-seed-0 state)" = done
+    test "$(sql "SELECT name || '|' || step || '|' || value FROM metrics")" = "loss|1|0.5"
+    test "$(sql "SELECT count(*) FROM events WHERE kind = 'malformed_line'")" -eq 0
+EOF
+
+test_body 'a checkpoint path outside the run directory is a malformed line, not recorded' <<\EOF
+    writer escape '{"event":"checkpoint","step":1,"path":"../../../../etc/passwd"}\n{"event":"checkpoint","step":2,"path":"/etc/passwd"}\n{"event":"checkpoint","step":3,"path":"checkpoints/step-3"}\n'
+    { sweep_head escape "[$PWD/escape.sh]"; echo 'grid: {seed: [0]}'; } >escape.yaml
+    mainline plan escape.yaml >plan.out
+    mainline run escape >run.out 2>&1 || { cat run.out; false; }
+    test "$(sql "SELECT step || '|' || path FROM checkpoints")" = "3|checkpoints/step-3"
+    sql "SELECT message FROM events WHERE kind = 'malformed_line' ORDER BY id" >msgs
+    cat msgs
+    grep -q "line 1: the checkpoint path '../../../../etc/passwd' is outside the run directory" msgs
+    grep -q "line 2: the checkpoint path '/etc/passwd' is outside the run directory" msgs
+    test "$(wc -l <msgs)" -eq 2
 EOF
 
 # The fake returns early without freeing its config: under `make asan` LeakSanitizer

@@ -3,7 +3,8 @@
 # (fetch_server.py, 127.0.0.1, a free port) serves the files; the tests check that
 # a pinned download lands in the cache and is recorded with its URL, that a second
 # plan does not fetch again, that a broken transfer is resumed with a Range
-# request (within one plan and across two), that a 404 fails at once and a 500
+# request (within one plan and across two), that a partial file is started over
+# when the server ignores the Range request, that a 404 fails at once and a 500
 # after its retries, that a wrong checksum is refused with nothing recorded or
 # cached, that archive members are used and unsafe archives refused, that hf://
 # URLs resolve against HF_ENDPOINT, and that jobs get the cached path. Nothing
@@ -134,6 +135,22 @@ run_rc 0 mainline plan later.yaml
 grep "^GET /break/data/big.bin?copy=2 " "$LOG" >reqs
 check_eq "resumed" "GET /break/data/big.bin?copy=2 range=150000 if-range=yes" "\$(sed -n 2p reqs)"
 cmp "\$MAINLINE_CACHE/objects/$BIG_SHA/big.bin" "$WWW/data/big.bin"
+EOF
+
+test_body 'a partial download from a server without Range support starts over' <<EOF
+url="$URL/norange/data/big.bin"
+sweep_with norange "{big: {url: \$url, sha256: $BIG_SHA}}"
+key=\$(printf %s "\$url" | sha256sum | cut -d" " -f1)
+mkdir -p "\$MAINLINE_CACHE/partial"
+head -c 150000 "$WWW/data/big.bin" >"\$MAINLINE_CACHE/partial/\$key"
+printf '%s' '"an-old-etag"' >"\$MAINLINE_CACHE/partial/\$key.validator"
+run_rc 0 mainline plan norange.yaml
+check_eq "one request, its range ignored" "GET /norange/data/big.bin range=150000 if-range=yes" \
+    "\$(grep "^GET /norange/data/big.bin " "$LOG")"
+refute grep -q "retry" err
+cmp "\$MAINLINE_CACHE/objects/$BIG_SHA/big.bin" "$WWW/data/big.bin"
+refute test -e "\$MAINLINE_CACHE/partial/\$key"
+refute test -e "\$MAINLINE_CACHE/partial/\$key.validator"
 EOF
 
 test_body 'a 404 is a clear error, not retried' <<EOF

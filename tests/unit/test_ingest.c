@@ -2,8 +2,9 @@
  * test_ingest.c - unit tests of ingest.c: protocol lines of metrics.jsonl become
  * metric, checkpoint and event rows exactly as docs/protocol.md says; reading is
  * idempotent, waits for a half-written line's newline, and keeps its place in the
- * registry; stdout rules turn printed lines into events; a line over 1 MiB is
- * reported and skipped. Each test records one planned sweep in its own registry in
+ * registry, and reads an ended job's last line without one; checkpoints must be
+ * inside the run directory; stdout rules turn printed lines into events; a line
+ * over 1 MiB is reported and skipped. Each test records one planned sweep in its own registry in
  * a temporary directory (removed at the end) and reads what landed through a
  * second, plain sqlite3 connection.
  */
@@ -150,15 +151,22 @@ static void fixture_free(struct fixture *fx)
     memset(fx, 0, sizeof(*fx));
 }
 
-/* ingest_file on the fixture's metrics file as "metrics"; returns its result. */
-static int ingest_metrics(struct fixture *fx, struct ingest_stats *stats)
+/* ingest_file on the fixture's metrics file as "metrics", the job running or
+ * `ended`; returns its result. */
+static int ingest_metrics_ended(struct fixture *fx, int ended, struct ingest_stats *stats)
 {
     struct strbuf err = STRBUF_INIT;
-    int rc = ingest_file(fx->reg, fx->run, 1, fx->metrics_path, "metrics", NULL, stats, &err);
+    int rc = ingest_file(fx->reg, fx->run, 1, fx->metrics_path, "metrics", NULL, ended, stats,
+                         &err);
     if (rc < 0)
         fprintf(stderr, "  ingest_file: %s\n", err.buf);
     sb_free(&err);
     return rc;
+}
+
+static int ingest_metrics(struct fixture *fx, struct ingest_stats *stats)
+{
+    return ingest_metrics_ended(fx, 0, stats);
 }
 
 /* Every row of a query as "col|col|..." joined by ";", NULL as "NULL". Caller frees. */
@@ -205,6 +213,24 @@ static long long raw_int(sqlite3 *db, const char *sql)
 #define METRIC_ROWS \
     "SELECT name, step, printf('%.10g', value), src_offset FROM metrics" \
     " ORDER BY src_offset, name"
+
+/* The line numbers of the malformed_line events, "1,2,...". */
+#define MALFORMED_LINES \
+    "SELECT group_concat(json_extract(data, '$.line'), ',') FROM" \
+    " (SELECT data FROM events WHERE kind = 'malformed_line' ORDER BY id)"
+
+/* Whether the malformed_line event of line `line` names it ("line N") and says `text`. */
+static int malformed_says(sqlite3 *db, int line, const char *text)
+{
+    char sql[160], name[32];
+    snprintf(sql, sizeof(sql), "SELECT message FROM events WHERE kind = 'malformed_line'"
+             " AND json_extract(data, '$.line') = %d", line);
+    snprintf(name, sizeof(name), "line %d", line);
+    char *msg = raw_rows(db, sql);
+    int says = strstr(msg, name) && strstr(msg, text);
+    free(msg);
+    return says;
+}
 
 /* ---- the protocol's lines ---- */
 
@@ -309,17 +335,11 @@ static void test_malformed_kinds(void)
                "{\"event\":\"train\",\"step\":8,\"loss\":0.5,\"loss\":1}\n"); /* 8: dup key */
     struct ingest_stats stats = { 0 };
     CHECK_INT(ingest_metrics(&fx, &stats), 0);
-    CHECK_ROWS(fx.raw, "SELECT group_concat(json_extract(data, '$.line'), ',') FROM"
-               " (SELECT data FROM events WHERE kind = 'malformed_line' ORDER BY id)",
-               "1,2,3,4,5,8");
+    CHECK_ROWS(fx.raw, MALFORMED_LINES, "1,2,3,4,5,8");
     CHECK_ROWS(fx.raw, "SELECT name, step, value FROM metrics", "loss|7|0.5");
     CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM checkpoints"), 0);
     CHECK_INT(stats.malformed, 6);
-    char *msg = raw_rows(fx.raw, "SELECT message FROM events WHERE kind = 'malformed_line'"
-                         " AND json_extract(data, '$.line') = 5");
-    CHECK(strstr(msg, "line 5") != NULL);
-    CHECK(strstr(msg, "path") != NULL);
-    free(msg);
+    CHECK(malformed_says(fx.raw, 5, "path"));
     fixture_free(&fx);
 }
 
@@ -351,17 +371,25 @@ static void test_idempotent(void)
     fixture_free(&fx);
 }
 
+/* A fixture NAME whose metrics file holds the start line, then `tail` without a
+ * newline, read once while the job runs: nothing of the tail is read. */
+static void fixture_half_line(struct fixture *fx, const char *name, const char *tail,
+                              struct ingest_stats *stats)
+{
+    fixture_init(fx, name);
+    write_text(fx->metrics_path, "w", line_start);
+    write_text(fx->metrics_path, "a", tail);
+    CHECK_INT(ingest_metrics(fx, stats), 0);
+    CHECK_INT(raw_int(fx->raw, "SELECT count(*) FROM metrics"), 0);
+    CHECK_INT(stats->malformed, 0);
+}
+
 /* A line without its newline is not read; once the newline comes it is, once. */
 static void test_half_written_line(void)
 {
     struct fixture fx;
-    fixture_init(&fx, "half");
-    write_text(fx.metrics_path, "w", line_start);
-    write_text(fx.metrics_path, "a", "{\"event\":\"train\",\"step\":3,\"lo");
     struct ingest_stats stats = { 0 };
-    CHECK_INT(ingest_metrics(&fx, &stats), 0);
-    CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM metrics"), 0);
-    CHECK_INT(stats.malformed, 0);
+    fixture_half_line(&fx, "half", "{\"event\":\"train\",\"step\":3,\"lo", &stats);
     int64_t off = -1, line = -1;
     CHECK_INT(reg_ingest_offset(fx.reg, fx.run, "metrics", &off, &line), REG_OK);
     CHECK_INT(off, (long long)strlen(line_start));
@@ -381,6 +409,80 @@ static void test_half_written_line(void)
     CHECK_INT(reg_ingest_offset(fx.reg, fx.run, "metrics", &off, &line), REG_OK);
     CHECK_INT(off, file_size(fx.metrics_path));
     CHECK_INT(line, 2);
+    fixture_free(&fx);
+}
+
+/* Once the job has ended its last line is read without a newline, once; a line
+ * it was cut in the middle of is a malformed line. */
+static void test_last_line_when_ended(void)
+{
+    struct fixture fx;
+    struct ingest_stats stats = { 0 };
+    fixture_half_line(&fx, "ended", "{\"event\":\"train\",\"step\":3,\"loss\":0.75}", &stats);
+    /* the size is what the last look saw: an ended job is read all the same */
+    int64_t seen = file_size(fx.metrics_path);
+    struct strbuf err = STRBUF_INIT;
+    CHECK_INT(ingest_file_if_grown(fx.reg, fx.run, 1, fx.metrics_path, "metrics", NULL, 0,
+                                   &stats, &seen, &err), 0);
+    CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM metrics"), 0);
+    CHECK_INT(ingest_file_if_grown(fx.reg, fx.run, 1, fx.metrics_path, "metrics", NULL, 1,
+                                   &stats, &seen, &err), 0);
+    CHECK_INT(err.len, 0);
+    CHECK_INT(ingest_metrics_ended(&fx, 1, &stats), 0);
+    char want[128];
+    snprintf(want, sizeof(want), "loss|3|0.75|%zu", strlen(line_start));
+    CHECK_ROWS(fx.raw, METRIC_ROWS, want);
+    CHECK_INT(stats.lines, 2);
+    CHECK_INT(stats.malformed, 0);
+    int64_t off = -1, line = -1;
+    CHECK_INT(reg_ingest_offset(fx.reg, fx.run, "metrics", &off, &line), REG_OK);
+    CHECK_INT(off, file_size(fx.metrics_path));
+    CHECK_INT(line, 2);
+    fixture_free(&fx);
+
+    struct ingest_stats cut = { 0 };
+    fixture_half_line(&fx, "cut", "{\"event\":\"train\",\"st", &cut);
+    CHECK_INT(ingest_metrics_ended(&fx, 1, &cut), 0);
+    CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM metrics"), 0);
+    CHECK_ROWS(fx.raw, MALFORMED_LINES, "2");
+    CHECK_INT(cut.malformed, 1);
+    CHECK_INT(reg_ingest_offset(fx.reg, fx.run, "metrics", &off, &line), REG_OK);
+    CHECK_INT(off, file_size(fx.metrics_path));
+    sb_free(&err);
+    fixture_free(&fx);
+}
+
+/* A checkpoint must name something inside the run directory (the metrics file's):
+ * one that climbs out or points elsewhere is a malformed line, not a checkpoint. */
+static void test_checkpoint_outside_run_dir(void)
+{
+    struct fixture fx;
+    fixture_init(&fx, "escape");
+    char *inside = tmp_path("checkpoints/step-8"), *beside = tmp_path("../elsewhere/step-4");
+    struct strbuf text = STRBUF_INIT;
+    sb_addf(&text,
+            "{\"event\":\"checkpoint\",\"step\":1,\"path\":\"../../../../etc/passwd\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":2,\"path\":\"/etc/passwd\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":3,\"path\":\"checkpoints/../../x\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":4,\"path\":\"%s\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":5,\"path\":\"%s-evil/ck\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":6,\"path\":\"./checkpoints/step-6\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":7,\"path\":\"checkpoints/a/../step-7\"}\n"
+            "{\"event\":\"checkpoint\",\"step\":8,\"path\":\"%s\"}\n",
+            beside, tmpdir, inside);
+    write_text(fx.metrics_path, "w", text.buf);
+    struct ingest_stats stats = { 0 };
+    CHECK_INT(ingest_metrics(&fx, &stats), 0);
+    char want[4400];
+    snprintf(want, sizeof(want), "6|./checkpoints/step-6;7|checkpoints/a/../step-7;8|%s", inside);
+    CHECK_ROWS(fx.raw, "SELECT step, path FROM checkpoints ORDER BY step", want);
+    CHECK_ROWS(fx.raw, MALFORMED_LINES, "1,2,3,4,5");
+    CHECK_INT(stats.checkpoints, 3);
+    CHECK_INT(stats.malformed, 5);
+    CHECK(malformed_says(fx.raw, 1, "'../../../../etc/passwd' is outside the run directory"));
+    free(inside);
+    free(beside);
+    sb_free(&text);
     fixture_free(&fx);
 }
 
@@ -418,7 +520,7 @@ static void test_offset_persisted(void)
     /* a missing file is nothing yet, not an error */
     struct strbuf err = STRBUF_INIT;
     char *missing = tmp_path("no-such-file.jsonl");
-    CHECK_INT(ingest_file(fx.reg, fx.run, 1, missing, "other", NULL, &again, &err), 0);
+    CHECK_INT(ingest_file(fx.reg, fx.run, 1, missing, "other", NULL, 0, &again, &err), 0);
     CHECK_INT(err.len, 0);
     free(missing);
     sb_free(&err);
@@ -446,7 +548,7 @@ static void test_stdout_rules(void)
                          "Iter 200: Val loss 1.241\n"
                          "not json {\n");
     struct ingest_stats stats = { 0 };
-    CHECK_INT(ingest_file(fx.reg, fx.run, 1, out, "stdout", rules, &stats, &err), 0);
+    CHECK_INT(ingest_file(fx.reg, fx.run, 1, out, "stdout", rules, 0, &stats, &err), 0);
     CHECK_ROWS(fx.raw, "SELECT name, step, value FROM metrics", "val_nll|200|1.241");
     CHECK_INT(raw_int(fx.raw, "SELECT count(*) FROM events WHERE run IS NOT NULL"), 0);
     CHECK_INT(stats.malformed, 0);
@@ -459,7 +561,7 @@ static void test_stdout_rules(void)
 
     /* more output later: only the new lines are matched */
     write_text(out, "a", "Iter 300: Val loss 1.100\n");
-    CHECK_INT(ingest_file(fx.reg, fx.run, 1, out, "stdout", rules, &stats, &err), 0);
+    CHECK_INT(ingest_file(fx.reg, fx.run, 1, out, "stdout", rules, 0, &stats, &err), 0);
     CHECK_ROWS(fx.raw, "SELECT name, step, value FROM metrics ORDER BY step",
                "val_nll|200|1.241;val_nll|300|1.1");
     free(out);
@@ -685,6 +787,8 @@ int main(void)
     TEST(test_malformed_kinds);
     TEST(test_idempotent);
     TEST(test_half_written_line);
+    TEST(test_last_line_when_ended);
+    TEST(test_checkpoint_outside_run_dir);
     TEST(test_offset_persisted);
     TEST(test_stdout_rules);
     TEST(test_long_line);
