@@ -42,12 +42,11 @@ Q_AR = @echo "  AR      $@";
 endif
 
 # The rooms, lowest first. Each is one static archive, and a room may use only the
-# rooms listed before it on its link line (tests/shell/t0009-layers.sh checks the
-# includes; README "Layout" draws the arrows):
-#   common    <- protocol, model, registry
-#   model     <- data <- trainer <- evaluator        (bin/mainline-train, -eval)
-#   registry  <- sweep (also data, protocol) <- exec (also reports) <- cli (bin/mainline)
-#   registry  <- reports
+# rooms after it on a program's link line (tests/shell/t0009-layers.sh checks the
+# includes; README "Layout" draws the arrows). "A <- B" reads "B uses A":
+#   common <- protocol, model, registry             (each uses common only)
+#   model <- data;  protocol, model <- trainer <- evaluator    (mainline-train, -eval)
+#   registry <- reports;  registry, data, protocol <- sweep;  sweep, reports <- exec <- cli
 
 # common: strings, errors, files, JSON, digests, text rendering. libc, jansson, libcrypto.
 COMMON_OBJS += common/error.o
