@@ -99,6 +99,7 @@ SWEEP_OBJS += sweep/plan.o
 # executor, ingestion of what jobs write, stage picks. Prints nothing (cli/ does).
 EXEC_OBJS += exec/proc.o
 EXEC_OBJS += exec/executor_local.o
+EXEC_OBJS += exec/job_lock.o
 EXEC_OBJS += exec/ingest.o
 EXEC_OBJS += exec/eval_result.o
 EXEC_OBJS += exec/rundir.o
@@ -253,7 +254,7 @@ $(BUILD)/lib%.a:
 	$(Q_AR)rm -f $@ && ar rcs $@ $^
 
 # The per-job supervisor links only libc and a few helpers: it starts once per job.
-SUPERVISE_OBJS = exec/supervise.o exec/proc.o
+SUPERVISE_OBJS = exec/supervise.o exec/proc.o exec/job_lock.o
 $(BINDIR)/mainline-supervise: $(addprefix $(BUILD)/,$(SUPERVISE_OBJS)) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^

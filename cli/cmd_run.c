@@ -66,8 +66,11 @@ static int summarize(const struct sched *s)
            o.counts[RUN_PLANNED], o.counts[RUN_WAITING], o.elapsed_s);
     for (size_t i = 0; i < o.n_waits; i++)
         printf("  %s waits: %s\n", o.waits[i].run_id, o.waits[i].why);
-    int rc = o.unfinished || o.eval_failures || o.interrupted || o.runs_dir_failed
-             ? EXIT_FAILURES : EXIT_OK;
+    if (o.unrecorded)
+        printf("  %d job(s) ended but the registry would not take what they wrote: they stay "
+               "`running`, and the next `mainline run` records them\n", o.unrecorded);
+    int rc = o.unfinished || o.eval_failures || o.interrupted || o.runs_dir_failed ||
+             o.unrecorded ? EXIT_FAILURES : EXIT_OK;
     sched_outcome_free(&o);
     return rc;
 }
@@ -114,6 +117,7 @@ int cmd_run(int argc, char **argv, struct cli *cli)
     o.only = n_only ? only : NULL;
     o.kill_grace_s = env_seconds("MAINLINE_KILL_GRACE", 10);
     o.poll_s = env_seconds("MAINLINE_POLL", 0.2);
+    o.registry_wait_s = env_seconds("MAINLINE_REGISTRY_WAIT", 300);
     if (!cli_registry(cli)) {
         free(only);
         return EXIT_FATAL;

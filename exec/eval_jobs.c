@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "eval_result.h"
 #include "fsutil.h"
+#include "job_lock.h"
 #include "proc.h"
 #include "rundir.h"
 #include "sched_internal.h"
@@ -138,6 +139,12 @@ static int submit(struct sched *s, struct reg_eval_job *e, struct strbuf *err)
     size_t ri = e->run ? run_index(s, e->run) : (size_t)-1;
     const struct reg_exec_run *r = ri == (size_t)-1 ? NULL : &s->runs[ri];
     char *dir = eval_dir(s, r, e->step);
+    if (job_lock_probe(dir, NULL) == JOB_LOCK_HELD) {
+        /* A job still lives in that directory (reconcile.c adopts the ones the
+         * registry knows; this is anything else): wait for it, start nothing. */
+        free(dir);
+        return -1;
+    }
     struct strbuf config = STRBUF_INIT;
     sb_addf(&config, "%s/eval.json", dir);
     int rc = mkdir_p(dir, err);
@@ -153,14 +160,18 @@ static int submit(struct sched *s, struct reg_eval_job *e, struct strbuf *err)
     json_t *params = r ? json_loads(r->params_json, 0, NULL) : json_object();
     char **argv = rc == 0 ? job_argv(s, s->spec.evaluator_cmd, "mainline-eval", 0, vars,
                                      params, err) : NULL;
-    if (argv && reg_eval_job_start(s->reg, e->rowid, e->attempt + 1, 0, 0, proc_hostname(),
-                                   dir) != REG_OK) {
+    enum reg_status st = REG_OK;
+    if (argv)
+        st = reg_eval_job_start(s->reg, e->rowid, e->attempt + 1, 0, 0, proc_hostname(), dir);
+    if (st != REG_OK) {
         sb_addf(err, "%s", reg_errmsg(s->reg));
         argv_free(argv);
         argv = NULL;
     }
     if (argv)
         launch(s, e, ri, dir, config.buf, argv);
+    else if (reg_status_transient(st))
+        sched_registry_refused(s, err->buf);   /* nothing started: tried again later */
     else
         not_started(s, e, r, dir, err->buf);
     rc = argv ? 0 : -1;
@@ -191,8 +202,10 @@ void eval_jobs_start(struct sched *s)
             unstartable(s, jobs[i].rowid))
             continue;
         struct strbuf err = STRBUF_INIT;
-        if (submit(s, &jobs[i], &err) == 0)
+        if (submit(s, &jobs[i], &err) == 0) {
             s->started++;
+            s->registry_refused_at = 0;
+        }
         sb_free(&err);
     }
     reg_eval_jobs_free(jobs, n);
@@ -213,7 +226,9 @@ int eval_jobs_waiting(struct sched *s)
 
 /* ---- when one ends ---- */
 
-/* Read an evaluator's summary, predictions and probe answers into the registry. */
+/* Read an evaluator's summary, predictions and probe answers into the registry,
+ * with the evaluation's end in the same transaction. 0; -1 when the results are
+ * unreadable or refused for good (*err); -2 when the registry refused for now. */
 static int record_eval(struct sched *s, struct job *j, struct strbuf *err)
 {
     struct eval_result er;
@@ -223,17 +238,19 @@ static int record_eval(struct sched *s, struct job *j, struct strbuf *err)
         er.in.sweep = s->sw.rowid;
         er.in.run = r ? r->rowid : 0;
         er.in.step = j->eval_step;
+        er.in.job = j->eval_rowid;
         er.in.contract_sha256 = s->sw.contract_sha256 ? s->sw.contract_sha256 : "";
-        if (reg_record_eval(s->reg, &er.in) != REG_OK) {
+        enum reg_status st = reg_record_eval(s->reg, &er.in);
+        if (st != REG_OK) {
             sb_addf(err, "%s", reg_errmsg(s->reg));
-            rc = -1;
+            rc = reg_status_transient(st) ? -2 : -1;
         }
     }
     eval_result_free(&er);
     return rc;
 }
 
-void eval_job_finished(struct sched *s, struct job *j, const struct exec_result *res)
+int eval_job_finished(struct sched *s, struct job *j, const struct exec_result *res)
 {
     char name[300];
     job_name(s, j, name, sizeof(name));
@@ -241,22 +258,36 @@ void eval_job_finished(struct sched *s, struct job *j, const struct exec_result 
     job_verdict(j, res, s->spec.timeout_s, &v);
     const char *reason = v.reason;
     struct strbuf err = STRBUF_INIT;
-    if (v.state == RUN_DONE && record_eval(s, j, &err) < 0) {
-        v.state = RUN_FAILED;
-        reason = err.buf;
+    int rc = 0;
+    if (v.state == RUN_DONE) {
+        rc = record_eval(s, j, &err);
+        if (rc == -1) {
+            v.state = RUN_FAILED;
+            reason = err.buf;
+        }
     }
-    if (v.state == RUN_DONE)
-        reason = NULL;
-    sched_reg_check(s, reg_eval_job_finish(s->reg, j->eval_rowid, v.state, res->known,
-                                           res->exit_code, reason),
-                    "cannot record the end of an evaluation");
+    if (rc != -2 && v.state != RUN_DONE &&
+        reg_eval_job_finish(s->reg, j->eval_rowid, v.state, res->known, res->exit_code,
+                            reason) != REG_OK)
+        rc = -2;
+    if (rc == -2) {
+        if (!j->record_warned)
+            sched_warning(s, "%s ended; recording it waits for the registry: %s", name,
+                          reg_errmsg(s->reg));
+        j->record_warned = 1;
+        sb_free(&err);
+        return -1;
+    }
     s->finished++;
     if (v.state == RUN_FAILED) {
         s->failures++;
         s->eval_failures++;
     }
+    if (v.state == RUN_DONE)
+        reason = NULL;
     sched_note(s, "%s %s%s%s", v.state == RUN_DONE ? "done  "
                                : v.state == RUN_CANCELLED ? "cancel" : "FAIL  ",
                name, reason ? ": " : "", reason ? reason : "");
     sb_free(&err);
+    return 0;
 }

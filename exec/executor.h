@@ -30,12 +30,19 @@ struct exec_proc {
     int64_t start;
 };
 
-enum exec_state { EXEC_RUNNING, EXEC_FINISHED };
+enum exec_state {
+    EXEC_RUNNING,
+    EXEC_ORPHANED,    /* the supervisor is gone but its command still runs (it holds the
+                       * job's lock, job_lock.h): still running, its exit status lost */
+    EXEC_FINISHED,
+};
 
 struct exec_result {
     int known;        /* 0: the job vanished without a status (killed with its supervisor) */
     int exit_code;    /* when it exited */
     int signal;       /* when a signal ended it (exit_code is then 128 + signal) */
+    int status_lost;  /* known from the supervisor's own exit status: it could not write
+                       * the status file (a read-only or full run directory) */
 };
 
 struct executor {
@@ -44,8 +51,10 @@ struct executor {
                   struct strbuf *err);
     enum exec_state (*poll)(struct executor *ex, const struct exec_proc *proc,
                             const char *status_path, struct exec_result *res);
-    /* Send sig to the job's whole process group. */
-    int (*cancel)(struct executor *ex, const struct exec_proc *proc, int sig);
+    /* Send sig to the job's whole process group (also when only its command
+     * outlived the supervisor). */
+    int (*cancel)(struct executor *ex, const struct exec_proc *proc, const char *status_path,
+                  int sig);
     void *priv;
 };
 

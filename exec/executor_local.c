@@ -20,6 +20,7 @@
 
 #include "executor.h"
 #include "fsutil.h"
+#include "job_lock.h"
 #include "proc.h"
 
 int exec_read_pid_file(const char *status_path, struct exec_proc *proc)
@@ -147,6 +148,12 @@ static int local_submit(struct executor *ex, const struct exec_spec *spec,
     return 0;
 }
 
+/* The job's directory holds its status file. Caller frees. */
+static char *job_dir_of(const char *status_path)
+{
+    return path_dirname(status_path);
+}
+
 static enum exec_state local_poll(struct executor *ex, const struct exec_proc *proc,
                                   const char *status_path, struct exec_result *res)
 {
@@ -159,23 +166,52 @@ static enum exec_state local_poll(struct executor *ex, const struct exec_proc *p
         return EXEC_RUNNING;   /* adopted from an earlier orchestrator: not our child */
     if (exec_read_status(status_path, res) == 0)
         return EXEC_FINISHED;
+    /* The supervisor ended without a status. Its command may live on (the
+     * supervisor was killed alone): it holds the job's lock until it ends. */
+    char *dir = job_dir_of(status_path);
+    enum job_lock_state lock = job_lock_probe(dir, NULL);
+    free(dir);
+    if (lock == JOB_LOCK_HELD)
+        return EXEC_ORPHANED;
     memset(res, 0, sizeof(*res));
-    if (got == proc->pid && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-        res->known = 1;          /* the supervisor itself could not run */
-        res->exit_code = 127;
+    if (got == proc->pid && WIFEXITED(status)) {
+        /* It exited on its own but wrote no status: either it could not run at all
+         * (127), or it could not write the file, and its exit status is the
+         * command's (supervise.c). */
+        res->known = 1;
+        res->exit_code = WEXITSTATUS(status);
+        res->status_lost = res->exit_code != 127;
     }
     return EXEC_FINISHED;
 }
 
-static int local_cancel(struct executor *ex, const struct exec_proc *proc, int sig)
+static int signal_group(pid_t pgid, int sig)
 {
-    (void)ex;
-    if (proc->pid <= 0 || !proc_alive(proc->pid, proc->start))
-        return 0;
     /* The supervisor forwards to the command; the group signal reaches both. */
-    if (kill(-proc->pid, sig) < 0 && kill(proc->pid, sig) < 0)
+    if (kill(-pgid, sig) < 0 && kill(pgid, sig) < 0)
         return -1;
     return 0;
+}
+
+static int local_cancel(struct executor *ex, const struct exec_proc *proc,
+                        const char *status_path, int sig)
+{
+    (void)ex;
+    if (proc->pid <= 0)
+        return 0;
+    if (proc_alive(proc->pid, proc->start))
+        return signal_group(proc->pid, sig);
+    /* The supervisor is gone: its command, if it still holds the lock, is found
+     * through the pid it recorded there. */
+    char *dir = job_dir_of(status_path);
+    pid_t pid;
+    int64_t start;
+    int rc = 0;
+    if (job_lock_probe(dir, NULL) == JOB_LOCK_HELD && job_lock_owner(dir, &pid, &start) == 0 &&
+        proc_alive(pid, start))
+        rc = getpgid(pid) == proc->pid ? signal_group(proc->pid, sig) : kill(pid, sig);
+    free(dir);
+    return rc;
 }
 
 void executor_local_init(struct executor *ex, const char *supervisor)

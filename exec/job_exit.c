@@ -51,8 +51,14 @@ static void exit_reason(const struct job *j, const struct exec_result *res, doub
     const char *meaning = res->known && !res->signal ? exit_meaning(res->exit_code) : NULL;
     if (j->stop != JOB_STOP_NONE)
         job_stop_text(j->stop, timeout_s, buf, len);
+    else if (!res->known && j->supervisor_gone)
+        snprintf(buf, len, "its supervisor was killed and the job ran on to its end, with no "
+                 "exit status: see stderr.log");
     else if (!res->known)
         snprintf(buf, len, "killed with its supervisor (no exit status)");
+    else if (res->status_lost)
+        snprintf(buf, len, "exit status %d, from its supervisor, which could not write "
+                 JOB_FILE_EXIT ": see stderr.log", res->exit_code);
     else if (res->signal)
         snprintf(buf, len, "killed by signal %d (%s)", res->signal, strsignal(res->signal));
     else if (meaning)

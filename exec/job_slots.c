@@ -68,21 +68,26 @@ const char *job_name(const struct sched *s, const struct job *j, char *buf, size
 }
 
 /* Failures are reported, not fatal: the lines stay in the file and the next look
- * reads them again. `ended`: the job has ended, its last line is read even
- * without a newline. */
-void job_ingest(struct sched *s, struct job *j, int ended)
+ * reads them again from the offset committed with the last rows. `ended`: the job
+ * has ended, its last line is read even without a newline. */
+int job_ingest(struct sched *s, struct job *j, int ended)
 {
     if (j->kind != JOB_TRAIN)
-        return;   /* evaluators are read once, when they finish */
+        return 0;   /* evaluators are read once, when they finish */
     struct reg_exec_run *r = job_run(s, j);
     struct strbuf err = STRBUF_INIT;
+    int rc = 0;
     if (ingest_file_if_grown(s->reg, r->rowid, j->attempt, j->metrics_path, "metrics", NULL,
                              ended, &j->stats, &j->seen_metrics, &err) < 0 ||
         (s->rules && ingest_file_if_grown(s->reg, r->rowid, j->attempt, j->stdout_path,
                                           "stdout", s->rules, ended, &j->stats, &j->seen_stdout,
                                           &err) < 0))
-        sched_warning(s, "%s", err.buf);
+        rc = -1;
+    if (rc < 0 && !j->warned)
+        sched_warning(s, "%s (retried from the last recorded line)", err.buf);
+    j->warned = rc < 0;
     sb_free(&err);
+    return rc;
 }
 
 int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct strbuf *err)
@@ -99,11 +104,13 @@ int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct s
 
 static void job_stop(struct sched *s, struct job *j, enum job_stop why, int sig)
 {
+    if (j->ended)
+        return;   /* it ended on its own: only its recording is left */
     if (j->stop == JOB_STOP_NONE)
         j->stop = why;
     if (!j->term_at)
         j->term_at = clock_now_s();
-    s->ex.cancel(&s->ex, &j->proc, sig);
+    s->ex.cancel(&s->ex, &j->proc, j->status_path, sig);
 }
 
 void jobs_stop(struct sched *s, const struct job *except, enum job_stop why, int sig)
@@ -116,28 +123,61 @@ void jobs_stop(struct sched *s, const struct job *except, enum job_stop why, int
 static void enforce_limits(struct sched *s, struct job *j, double t)
 {
     if (j->term_at && t - j->term_at > s->opt.kill_grace_s) {
-        s->ex.cancel(&s->ex, &j->proc, SIGKILL);
+        s->ex.cancel(&s->ex, &j->proc, j->status_path, SIGKILL);
         return;
     }
     if (!j->term_at && s->spec.timeout_s > 0 && t - j->started > s->spec.timeout_s)
         job_stop(s, j, JOB_STOP_TIMEOUT, SIGTERM);
 }
 
-/* Look at one job; returns 1 when it ended (and was recorded). */
+/* A job that ended but whose lines or end the registry did not take: keep it (0)
+ * and try again at the next look, until opt.registry_wait_s has passed since it
+ * ended. Then give up on it for this invocation (1): its run stays `running`, and
+ * the next `mainline run` finds it dead and records it from its files. */
+static int keep_unrecorded(struct sched *s, struct job *j, double t)
+{
+    char name[300];
+    if (t - j->ended_at < s->opt.registry_wait_s && !s->killing)
+        return 0;
+    sched_error(s, "%s ended, but after %.0f s the registry still would not take what it "
+                "wrote (%s): left `running` for the next `mainline run`",
+                job_name(s, j, name, sizeof(name)), s->opt.registry_wait_s,
+                reg_errmsg(s->reg));
+    s->unrecorded++;
+    return 1;
+}
+
+/* Look at one job; returns 1 when it is done with: ended and recorded (or given up). */
 static int check_job(struct sched *s, struct job *j, double t)
 {
-    struct exec_result res = { 0 };
-    enum exec_state st = j->proc.pid > 0 ? s->ex.poll(&s->ex, &j->proc, j->status_path, &res)
-                                         : EXEC_FINISHED;
-    job_ingest(s, j, st != EXEC_RUNNING);
-    if (st == EXEC_RUNNING) {
-        enforce_limits(s, j, t);
-        return 0;
+    if (!j->ended) {
+        struct exec_result res = { 0 };
+        enum exec_state st = j->proc.pid > 0 ? s->ex.poll(&s->ex, &j->proc, j->status_path,
+                                                          &res)
+                                             : EXEC_FINISHED;
+        if (st == EXEC_ORPHANED && !j->supervisor_gone) {
+            char name[300];
+            j->supervisor_gone = 1;
+            sched_note(s, "%s: its supervisor (pid %d) died but the job still runs: waiting "
+                       "for it to end before anything else starts in its directory",
+                       job_name(s, j, name, sizeof(name)), (int)j->proc.pid);
+        }
+        if (st != EXEC_FINISHED) {
+            job_ingest(s, j, 0);
+            enforce_limits(s, j, t);
+            return 0;
+        }
+        j->ended = 1;
+        j->res = res;
+        j->ended_at = t;
     }
-    if (j->kind == JOB_TRAIN)
-        train_job_finished(s, j, &res);
-    else
-        eval_job_finished(s, j, &res);
+    /* A run is done only once its rows are in the registry. */
+    if (job_ingest(s, j, 1) < 0)
+        return keep_unrecorded(s, j, t);
+    int recorded = j->kind == JOB_TRAIN ? train_job_finished(s, j, &j->res)
+                                        : eval_job_finished(s, j, &j->res);
+    if (recorded < 0)
+        return keep_unrecorded(s, j, t);
     if (s->opt.fail_fast && s->failures && !s->stopping) {
         s->stopping = 1;
         sched_note(s, "--fail-fast: stopping the other jobs");

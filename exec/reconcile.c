@@ -2,9 +2,11 @@
  * reconcile.c - what a dead orchestrator left: runs and evaluations the registry
  * says are `running`. A job still alive on this host is adopted (watched as if
  * this orchestrator had started it); a dead one is finished from the exit status
- * its supervisor wrote, and restarted or resumed later; an evaluation is cheap, so
- * it is cancelled and redone. Also the supervisor an orchestrator forked but died
- * before recording: its pid file in the run directory gives it away.
+ * its supervisor wrote, and restarted or resumed later; an evaluation that ended
+ * with its status written is recorded from its files, one that vanished is
+ * cancelled and redone. Also the supervisor an orchestrator forked but died before
+ * recording: its pid file (or the lock its job holds) in the run directory gives it
+ * away.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -13,10 +15,32 @@
 
 #include "clock.h"
 #include "job.h"
+#include "job_lock.h"
 #include "proc.h"
 #include "sched_internal.h"
 
-static void adopt(struct sched *s, struct reg_exec_run *r, const struct exec_proc *proc)
+/* A job of this host still alive: its supervisor, or (the supervisor killed alone)
+ * its command, which holds the directory's lock. */
+static int job_alive(const char *host, const struct exec_proc *proc, const char *dir)
+{
+    if (!host || strcmp(host, proc_hostname()) != 0)
+        return 0;
+    if (proc->pid > 0 && proc_alive(proc->pid, proc->start))
+        return 1;
+    return dir && job_lock_probe(dir, NULL) == JOB_LOCK_HELD;
+}
+
+/* The supervisor's pid and start from the pid file it writes in dir before it
+ * starts the command, for a job whose pid the registry never got. */
+static void proc_from_dir(const char *dir, struct exec_proc *proc)
+{
+    struct strbuf status = STRBUF_INIT;
+    sb_addf(&status, "%s/" JOB_FILE_EXIT, dir);
+    exec_read_pid_file(status.buf, proc);
+    sb_free(&status);
+}
+
+static struct job *adopt(struct sched *s, struct reg_exec_run *r, const struct exec_proc *proc)
 {
     struct job *j = job_add(s);
     j->kind = JOB_TRAIN;
@@ -24,8 +48,19 @@ static void adopt(struct sched *s, struct reg_exec_run *r, const struct exec_pro
     j->attempt = r->attempt;
     j->proc = *proc;
     j->started = clock_now_s();
+    j->adopted = 1;
     job_set_paths(j, r->run_dir);
     sched_note(s, "%s is still running (pid %d): adopted", r->run_id, (int)proc->pid);
+    return j;
+}
+
+/* A job that ended with nobody watching whose lines or end the registry would not
+ * take now: the loop records it (job_slots.c) when the registry does. */
+static void adopt_ended(struct job *j, const struct exec_result *res)
+{
+    j->ended = 1;
+    j->res = *res;
+    j->ended_at = clock_now_s();
 }
 
 static void finish_orphan(struct sched *s, struct reg_exec_run *r, struct exec_proc *proc)
@@ -33,48 +68,105 @@ static void finish_orphan(struct sched *s, struct reg_exec_run *r, struct exec_p
     struct job tmp = { .kind = JOB_TRAIN, .run = (size_t)(r - s->runs), .attempt = r->attempt,
                        .seen_metrics = -1, .seen_stdout = -1 };
     job_set_paths(&tmp, r->run_dir);
-    job_ingest(s, &tmp, 1);
     struct exec_result res;
     int known = exec_read_status(tmp.status_path, &res) == 0;
-    enum reg_status st;
-    if (known && res.exit_code == JOB_EXIT_OK) {
-        st = reg_run_finish(s->reg, r->rowid, RUN_DONE, 1, 0, NULL);
+    if (!known)
+        memset(&res, 0, sizeof(res));
+    int ingested = job_ingest(s, &tmp, 1) == 0;
+    job_free(&tmp);
+    enum reg_status st = REG_ERR_BUSY;
+    char reason[160] = "";
+    int done = known && res.exit_code == JOB_EXIT_OK;
+    if (!done)
+        snprintf(reason, sizeof(reason), "orphaned: its orchestrator died%s (pid %lld)",
+                 known ? " and the run failed" : " and so did the run", (long long)proc->pid);
+    if (ingested)
+        st = reg_run_finish(s->reg, r->rowid, done ? RUN_DONE : RUN_FAILED, known,
+                            res.exit_code, done ? NULL : reason);
+    if (st != REG_OK) {
+        /* Its rows or its end wait for the registry: the loop keeps trying. */
+        struct exec_proc none = { 0, 0 };
+        adopt_ended(adopt(s, r, &none), &res);
+        return;
+    }
+    if (done) {
         r->state = RUN_DONE;
         sched_note(s, "%s finished while no orchestrator watched: done", r->run_id);
         eval_jobs_plan(s, r);
     } else {
-        char reason[160];
-        snprintf(reason, sizeof(reason), "orphaned: its orchestrator died%s (pid %lld)",
-                 known ? " and the run failed" : " and so did the run", (long long)proc->pid);
-        st = reg_run_finish(s->reg, r->rowid, RUN_FAILED, known, res.exit_code, reason);
         r->state = RUN_FAILED;
         s->notes[r - s->runs].orphaned = 1;
         sched_note(s, "%s: %s; it will be %s", r->run_id, reason,
                    s->spec.trainer_resume ? "resumed" : "restarted");
     }
-    sched_reg_check(s, st, "cannot record an orphaned run");
-    job_free(&tmp);
 }
 
 static void reconcile_run(struct sched *s, struct reg_exec_run *r)
 {
     struct exec_proc proc = { (pid_t)r->pid, r->proc_start };
-    int same_host = r->host && !strcmp(r->host, proc_hostname());
-    if (r->run_dir && proc.pid == 0) {
-        /* Died between marking the run running and recording the pid: the
-         * supervisor's pid file says whether the job got started at all. */
-        struct strbuf status = STRBUF_INIT;
-        sb_addf(&status, "%s/" JOB_FILE_EXIT, r->run_dir);
-        exec_read_pid_file(status.buf, &proc);
-        sb_free(&status);
-    }
-    if (same_host && proc.pid > 0 && proc_alive(proc.pid, proc.start))
+    /* Died between marking the run running and recording the pid: the supervisor's
+     * pid file says whether the job got started at all. */
+    if (r->run_dir && proc.pid == 0)
+        proc_from_dir(r->run_dir, &proc);
+    if (job_alive(r->host, &proc, r->run_dir))
         adopt(s, r, &proc);
     else if (r->run_dir)
         finish_orphan(s, r, &proc);
     else
         sched_reg_check(s, reg_run_finish(s->reg, r->rowid, RUN_FAILED, 0, 0, "orphaned before "
                                           "it started"), "cannot record an orphaned run");
+}
+
+static size_t run_index(const struct sched *s, int64_t rowid)
+{
+    for (size_t i = 0; i < s->n_runs; i++)
+        if (s->runs[i].rowid == rowid)
+            return i;
+    return (size_t)-1;
+}
+
+/* An evaluation left `running`: a live one is adopted and watched to its end; one
+ * that ended with its status written is recorded from its files; one that vanished
+ * without a status is cancelled, and so done again. */
+static void reconcile_eval(struct sched *s, const struct reg_eval_job *e)
+{
+    struct exec_proc proc = { (pid_t)e->pid, e->proc_start };
+    if (e->dir && proc.pid == 0)
+        proc_from_dir(e->dir, &proc);
+    size_t ri = e->run ? run_index(s, e->run) : (size_t)-1;
+    struct exec_result res;
+    int alive = job_alive(e->host, &proc, e->dir);
+    int ended = !alive && e->dir && !(e->run && ri == (size_t)-1);
+    if (ended) {
+        struct strbuf status = STRBUF_INIT;
+        sb_addf(&status, "%s/" JOB_FILE_EXIT, e->dir);
+        ended = exec_read_status(status.buf, &res) == 0;
+        sb_free(&status);
+    }
+    if (!alive && !ended) {
+        sched_reg_check(s, reg_eval_job_finish(s->reg, e->rowid, RUN_CANCELLED, 0, 0,
+                                               "orphaned: its orchestrator died"),
+                        "cannot record an orphaned evaluation");
+        return;
+    }
+    struct job *j = job_add(s);
+    j->kind = JOB_EVAL;
+    j->run = ri;
+    j->eval_rowid = e->rowid;
+    j->eval_step = e->step;
+    j->attempt = e->attempt;
+    j->proc = proc;
+    j->started = clock_now_s();
+    j->adopted = 1;
+    job_set_paths(j, e->dir);
+    char name[300];
+    job_name(s, j, name, sizeof(name));
+    if (ended) {
+        adopt_ended(j, &res);
+        sched_note(s, "%s finished while no orchestrator watched: recording it", name);
+    } else {
+        sched_note(s, "%s is still running (pid %d): adopted", name, (int)proc.pid);
+    }
 }
 
 static void reconcile_evals(struct sched *s)
@@ -84,18 +176,17 @@ static void reconcile_evals(struct sched *s)
     if (sched_reg_check(s, reg_eval_jobs_load(s->reg, s->sw.rowid, &jobs, &n),
                         "cannot read evals"))
         return;
-    for (size_t i = 0; i < n; i++) {
-        if (jobs[i].state != RUN_RUNNING)
-            continue;
-        /* An evaluation is cheap to redo and only counts once it is recorded: a
-         * dead one is started again, a live one is left to finish and redone. */
-        struct exec_proc proc = { (pid_t)jobs[i].pid, jobs[i].proc_start };
-        struct executor *ex = &s->ex;
-        if (proc.pid > 0 && proc_alive(proc.pid, proc.start))
-            ex->cancel(ex, &proc, SIGKILL);
-        sched_reg_check(s, reg_eval_job_finish(s->reg, jobs[i].rowid, RUN_CANCELLED, 0, 0,
-                                               "orphaned: its orchestrator died"),
-                        "cannot record an orphaned evaluation");
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i].state == RUN_RUNNING)
+            reconcile_eval(s, &jobs[i]);
+    /* A done run whose evaluation was never planned (the registry refused when it
+     * ended, or the orchestrator died right then) gets it planned now. */
+    for (size_t i = 0; i < s->n_runs; i++) {
+        int planned = 0;
+        for (size_t k = 0; k < n && !planned; k++)
+            planned = jobs[k].run == s->runs[i].rowid;
+        if (s->runs[i].state == RUN_DONE && !planned)
+            eval_jobs_plan(s, &s->runs[i]);
     }
     reg_eval_jobs_free(jobs, n);
 }
@@ -110,13 +201,11 @@ void reconcile_orphans(struct sched *s)
 
 int reconcile_unrecorded(struct sched *s, struct reg_exec_run *r, const char *dir)
 {
-    struct strbuf status = STRBUF_INIT;
-    sb_addf(&status, "%s/" JOB_FILE_EXIT, dir);
-    struct exec_proc proc;
-    int found = exec_read_pid_file(status.buf, &proc) == 0 && proc_alive(proc.pid, proc.start);
-    sb_free(&status);
-    if (!found || reg_run_start(s->reg, r->rowid, r->attempt + 1, 0, proc.pid, proc.start,
-                                proc_hostname(), dir) != REG_OK)
+    struct exec_proc proc = { 0, 0 };
+    proc_from_dir(dir, &proc);
+    if (!job_alive(proc_hostname(), &proc, dir) ||
+        reg_run_start(s->reg, r->rowid, r->attempt + 1, 0, proc.pid, proc.start,
+                      proc_hostname(), dir) != REG_OK)
         return 0;
     r->state = RUN_RUNNING;
     r->attempt++;

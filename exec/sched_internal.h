@@ -55,6 +55,14 @@ struct job {
     enum job_stop stop;       /* the first reason we stopped it */
     struct ingest_stats stats;
     int64_t seen_metrics, seen_stdout;   /* file sizes at the last ingestion (-1: never) */
+    int adopted;              /* found running by this invocation, not started by it */
+    int supervisor_gone;      /* its supervisor died and its command ran on (said once) */
+    int ended;                /* it ended (res says how); what it wrote is not all
+                               * recorded yet: the registry refused, and is retried */
+    struct exec_result res;
+    double ended_at;          /* when it was seen to end (monotonic seconds) */
+    int warned;               /* a failure to ingest was said; quiet until one succeeds */
+    int record_warned;        /* a refused record of its end was said */
 };
 
 /* Per-run notes of one invocation, kept beside sched.runs. */
@@ -82,11 +90,16 @@ struct sched {
     char *supervisor;         /* bindir/mainline-supervise */
     struct stdout_rules *rules;
     int stopping;             /* Ctrl-C or --fail-fast: start nothing new */
+    int killing;              /* Ctrl-C twice: kill the jobs, wait for nothing */
     int failures;             /* failed attempts in this invocation (for --fail-fast) */
     int eval_failures;        /* evaluations that failed */
     int64_t *unstartable;     /* evaluations that could not start: not tried again */
     size_t n_unstartable, alloc_unstartable;
     int runs_dir_failed;      /* runs/SWEEP cannot be made: nothing started */
+    double registry_refused_at;   /* since when the registry refuses every start (busy or
+                                   * full; 0: it does not) */
+    int unrecorded;           /* jobs that ended but whose end the registry refused until
+                               * opt.registry_wait_s ran out: left `running` */
     int started, finished;
     double t0;
 };
@@ -101,6 +114,11 @@ void sched_warning(struct sched *s, const char *fmt, ...) ATTR_PRINTF(2, 3);
 int sched_reg_check(struct sched *s, enum reg_status st, const char *doing);
 
 /* ---- scheduler.c ---- */
+
+/* The registry refused to record a start for now (busy or full; `why` its
+ * message): nothing started, the next look tries again. Said once; the loop gives
+ * up after opt.registry_wait_s without a start. */
+void sched_registry_refused(struct sched *s, const char *why);
 
 /* Ctrl-C, SIGTERM and SIGHUP ask to stop (sched_interrupt); SIGCHLD ends a wait. */
 void sched_install_signals(void);
@@ -142,8 +160,9 @@ void job_set_paths(struct job *j, const char *dir);
 /* "RUN", "RUN eval@STEP" or "baseline eval" in buf. */
 const char *job_name(const struct sched *s, const struct job *j, char *buf, size_t len);
 /* Read what a train job wrote since last time (`ended`: the last line too, newline
- * or not); failures are warnings. */
-void job_ingest(struct sched *s, struct job *j, int ended);
+ * or not). 0, or -1 when something could not be read or recorded (said as a
+ * warning the first time; the lines stay in the file for the next look). */
+int job_ingest(struct sched *s, struct job *j, int ended);
 /* Submit argv with env through the executor (stderr.log in the job's directory).
  * 0, or -1 with the message in *err and j->stop = JOB_STOP_COULD_NOT_START. */
 int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct strbuf *err);
@@ -193,7 +212,9 @@ char **job_env(struct sched *s, const char *dir, const char *config, int attempt
 
 /* Start run i (resuming or starting over), or adopt its unrecorded supervisor. */
 void train_job_start(struct sched *s, size_t i);
-void train_job_finished(struct sched *s, struct job *j, const struct exec_result *res);
+/* Record how a train job ended (its lines are ingested). 0, or -1 when the
+ * registry refused: nothing changed, call again later. */
+int train_job_finished(struct sched *s, struct job *j, const struct exec_result *res);
 
 /* ---- eval_jobs.c ---- */
 
@@ -203,7 +224,9 @@ void eval_jobs_plan(struct sched *s, const struct reg_exec_run *r);
 void eval_jobs_start(struct sched *s);
 /* 1 while a planned evaluation may still start. */
 int eval_jobs_waiting(struct sched *s);
-void eval_job_finished(struct sched *s, struct job *j, const struct exec_result *res);
+/* Record how an evaluation ended, with its results. 0, or -1 when the registry
+ * refused: nothing changed, call again later. */
+int eval_job_finished(struct sched *s, struct job *j, const struct exec_result *res);
 
 /* ---- picks.c ---- */
 

@@ -58,6 +58,7 @@ static void handle_interrupts(struct sched *s)
                    s->n_jobs);
         jobs_stop(s, NULL, JOB_STOP_CANCELLED, SIGTERM);
     } else {
+        s->killing = 1;
         jobs_stop(s, NULL, JOB_STOP_CANCELLED, SIGKILL);
     }
 }
@@ -184,11 +185,32 @@ static void check_runs_dir(struct sched *s)
     free(job_dir);
 }
 
+void sched_registry_refused(struct sched *s, const char *why)
+{
+    if (s->registry_refused_at)
+        return;
+    s->registry_refused_at = clock_now_s();
+    sched_warning(s, "the registry refuses to record a start (%s): waiting up to %.0f s for it",
+                  why, s->opt.registry_wait_s);
+}
+
+/* Starts refused by the registry for longer than the patience: stop starting. */
+static void check_registry_refusals(struct sched *s)
+{
+    if (!s->registry_refused_at || s->stopping ||
+        clock_now_s() - s->registry_refused_at < s->opt.registry_wait_s)
+        return;
+    sched_error(s, "the registry refused every start for %.0f s: stopping (run `mainline run` "
+                "again when it can be written)", s->opt.registry_wait_s);
+    s->stopping = 1;
+}
+
 void sched_run(struct sched *s)
 {
     check_runs_dir(s);
     for (;;) {
         handle_interrupts(s);
+        check_registry_refusals(s);
         if (!s->stopping && picks_resolve(s) < 0)
             s->stopping = 1;
         start_jobs(s);
@@ -243,6 +265,7 @@ void sched_outcome(const struct sched *s, struct sched_outcome *o)
     o->eval_failures = s->eval_failures;
     o->interrupted = interrupts > 0;
     o->runs_dir_failed = s->runs_dir_failed;
+    o->unrecorded = s->unrecorded;
 }
 
 void sched_outcome_free(struct sched_outcome *o)

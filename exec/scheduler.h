@@ -52,6 +52,9 @@ struct sched_options {
     int fail_fast;            /* the first failure cancels the rest */
     double kill_grace_s;      /* SIGTERM -> SIGKILL delay */
     double poll_s;            /* longest sleep between looks at the jobs */
+    double registry_wait_s;   /* how long an ended job's rows and end may wait for a
+                               * busy or full registry before the run is left `running`
+                               * for the next `mainline run` */
     const struct sched_report *report;   /* borrowed for the scheduler's life; NULL: silent */
 };
 
@@ -117,6 +120,8 @@ struct sched_outcome {
     int eval_failures;        /* evaluations that failed in this invocation */
     int interrupted;          /* Ctrl-C (or SIGTERM, SIGHUP) arrived */
     int runs_dir_failed;      /* runs/SWEEP could not be made: nothing started */
+    int unrecorded;           /* jobs ended whose rows or end the registry would not take
+                               * within registry_wait_s: left `running` */
 };
 
 /* Fill *o after sched_run(); free it with sched_outcome_free(). */

@@ -2,8 +2,9 @@
  * supervise.c - `mainline-supervise STATUS_FILE -- COMMAND...`: the small process
  * that stands between the orchestrator and each job (see executor.h).
  *
- * It writes "<STATUS_FILE>.pid" (its pid and start time) before starting the
- * command, waits for it, forwards SIGTERM/SIGINT/SIGHUP to it, and writes
+ * It takes the job directory's lock (job_lock.h; the command inherits it, so the
+ * lock outlives a supervisor killed with -9), writes "<STATUS_FILE>.pid" (its pid
+ * and start time) before starting the command, waits for it, forwards SIGTERM/SIGINT/SIGHUP to it, and writes
  * {"exit": N} or {"signal": N} to STATUS_FILE, so whoever watches next learns how
  * the job ended. It links only libc and mainline's small helpers: it starts once
  * per job, and its start-up is orchestration overhead.
@@ -17,6 +18,8 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "job.h"
+#include "job_lock.h"
 #include "proc.h"
 
 
@@ -67,6 +70,23 @@ static int supervise_main(int argc, char **argv)
         return 129;
     }
     const char *status_path = argv[1];
+    /* Before anything in the directory changes: the files may be a live job's. */
+    char *dir = path_dirname(status_path);
+    struct strbuf err = STRBUF_INIT;
+    int lock_fd;
+    enum job_lock_state lock = job_lock_take(dir, &lock_fd, &err);
+    if (lock != JOB_LOCK_FREE) {
+        if (lock == JOB_LOCK_HELD)
+            fprintf(stderr, "mainline-supervise: another job still runs in '%s' (it holds "
+                    "its " JOB_FILE_LOCK "): not starting a second\n", dir);
+        else
+            fprintf(stderr, "mainline-supervise: %s\n", err.buf);
+        free(dir);
+        sb_free(&err);
+        return JOB_LOCK_EXIT_REFUSED;
+    }
+    free(dir);
+    sb_free(&err);
     unlink(status_path);
     write_pid_file(status_path);
     struct sigaction sa = { .sa_handler = forward_signal };
@@ -85,6 +105,7 @@ static int supervise_main(int argc, char **argv)
         _exit(127);
     }
     child_pid = pid;
+    job_lock_set_owner(lock_fd, pid, proc_start_time(pid));
     int status;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {

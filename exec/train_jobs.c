@@ -6,6 +6,7 @@
  */
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "fsutil.h"
@@ -14,19 +15,30 @@
 #include "rundir.h"
 #include "sched_internal.h"
 
+/* What a failed start leaves: nothing started, and whether the registry refused
+ * for now (busy or full: try again later) rather than for good. */
+struct start_failure {
+    struct strbuf msg;
+    int transient;
+};
+
+static int registry_refused(struct sched *s, enum reg_status st, struct start_failure *f)
+{
+    sb_addf(&f->msg, "%s%s", f->msg.len ? "; " : "", reg_errmsg(s->reg));
+    f->transient = reg_status_transient(st);
+    return -1;
+}
+
 /* A fresh attempt after earlier ones: their files move aside, reading starts over. */
 static int start_over(struct sched *s, struct reg_exec_run *r, const char *dir,
-                      struct strbuf *err)
+                      struct start_failure *f)
 {
     if (r->attempt == 0)
         return 0;
-    if (rundir_archive(dir, r->attempt, err) < 0)
+    if (rundir_archive(dir, r->attempt, &f->msg) < 0)
         return -1;
-    if (reg_ingest_reset(s->reg, r->rowid) != REG_OK) {
-        sb_addf(err, "%s", reg_errmsg(s->reg));
-        return -1;
-    }
-    return 0;
+    enum reg_status st = reg_ingest_reset(s->reg, r->rowid);
+    return st == REG_OK ? 0 : registry_refused(s, st, f);
 }
 
 static int can_resume(struct sched *s, const struct reg_exec_run *r)
@@ -41,55 +53,64 @@ static int can_resume(struct sched *s, const struct reg_exec_run *r)
 }
 
 /*
- * Fork, then record the start with its pid in one transaction. A crash in between
- * leaves a supervisor the registry does not know, but its pid file in the run
- * directory: train_job_start() finds it and adopts it instead of starting the run
- * twice.
+ * Mark the run running (its attempt and directory), then fork, then record the
+ * pid. A registry that refuses the mark starts nothing. A crash between the mark
+ * and the pid leaves the supervisor's pid file in the run directory, and the lock
+ * its job holds: reconcile.c finds the job there and adopts it.
  */
 static int launch(struct sched *s, struct reg_exec_run *r, const char *dir, int attempt,
-                  int resume, char **argv, char **env, struct strbuf *err)
+                  int resume, char **argv, char **env, struct start_failure *f)
 {
     struct job *j = job_add(s);
     j->kind = JOB_TRAIN;
     j->run = (size_t)(r - s->runs);
     j->attempt = attempt;
-    j->started = clock_now_s();
     job_set_paths(j, dir);
-    int forked = job_submit(s, j, argv, env, err) == 0;
-    if (reg_run_start(s->reg, r->rowid, attempt, !resume, forked ? j->proc.pid : 0,
-                      forked ? j->proc.start : 0, proc_hostname(), dir) != REG_OK) {
-        sb_addf(err, "%s%s", err->len ? "; " : "", reg_errmsg(s->reg));
-        if (forked)
-            s->ex.cancel(&s->ex, &j->proc, SIGKILL);
+    /* A status left by an earlier attempt must not pass for this one's. */
+    struct strbuf pid_file = STRBUF_INIT;
+    sb_addf(&pid_file, "%s.pid", j->status_path);
+    unlink(j->status_path);
+    unlink(pid_file.buf);
+    sb_free(&pid_file);
+    enum reg_status st = reg_run_start(s->reg, r->rowid, attempt, !resume, 0, 0,
+                                       proc_hostname(), dir);
+    if (st != REG_OK) {
         job_drop_last(s);
-        return -1;
+        return registry_refused(s, st, f);
     }
     r->state = RUN_RUNNING;
     r->attempt = attempt;
     free(r->run_dir);
     r->run_dir = xstrdup(dir);
-    return forked ? 0 : -1;
+    j->started = clock_now_s();
+    if (job_submit(s, j, argv, env, &f->msg) < 0)
+        return -1;   /* the job slot records the failure */
+    if (reg_run_set_pid(s->reg, r->rowid, j->proc.pid, j->proc.start) != REG_OK)
+        sched_warning(s, "%s: its pid is not recorded (%s); its pid file in %s has it",
+                      r->run_id, reg_errmsg(s->reg), dir);
+    return 0;
 }
 
 /* Write config.json, build the command and environment, launch. */
 static int submit(struct sched *s, struct reg_exec_run *r, const char *dir, int resume,
-                  struct strbuf *err)
+                  struct start_failure *f)
 {
     int attempt = r->attempt + 1;
     struct strbuf config = STRBUF_INIT;
     sb_addf(&config, "%s/" JOB_FILE_CONFIG, dir);
     json_t *cfg = job_config_train(s, r, attempt, resume, dir);
-    int rc = job_config_write(config.buf, cfg, err);
+    int rc = job_config_write(config.buf, cfg, &f->msg);
     json_t *params = json_loads(r->params_json, 0, NULL);
     json_t *vars = job_vars(s, dir, config.buf, attempt, resume, r->run_id, r->stage, cfg);
     json_decref(cfg);
     char **argv = NULL;
     if (rc == 0)
-        argv = job_argv(s, s->spec.trainer_cmd, "mainline-train", resume, vars, params, err);
+        argv = job_argv(s, s->spec.trainer_cmd, "mainline-train", resume, vars, params,
+                        &f->msg);
     char **env = job_env(s, dir, config.buf, attempt, resume);
     rc = argv ? 0 : -1;
     if (argv)
-        rc = launch(s, r, dir, attempt, resume, argv, env, err);
+        rc = launch(s, r, dir, attempt, resume, argv, env, f);
     argv_free(argv);
     argv_free(env);
     json_decref(params);
@@ -101,7 +122,7 @@ static int submit(struct sched *s, struct reg_exec_run *r, const char *dir, int 
 void train_job_start(struct sched *s, size_t i)
 {
     struct reg_exec_run *r = &s->runs[i];
-    struct strbuf err = STRBUF_INIT;
+    struct start_failure f = { STRBUF_INIT, 0 };
     char *dir = rundir_path(s->root, s->sw.name, s->sw.version, r->run_id);
     if (reconcile_unrecorded(s, r, dir)) {
         free(dir);
@@ -109,41 +130,53 @@ void train_job_start(struct sched *s, size_t i)
     }
     int resume = can_resume(s, r);
     s->notes[i].tries++;
-    int rc = mkdir_p(dir, &err);
+    int rc = mkdir_p(dir, &f.msg);
     if (rc == 0 && !resume)
-        rc = start_over(s, r, dir, &err);
+        rc = start_over(s, r, dir, &f);
     if (rc == 0)
-        rc = submit(s, r, dir, resume, &err);
+        rc = submit(s, r, dir, resume, &f);
     if (rc < 0 && r->state == RUN_RUNNING) {
         /* Forking failed after the run was marked: the job slot finishes it. */
-        sched_error(s, "%s: %s", r->run_id, err.buf);
+        sched_error(s, "%s: %s", r->run_id, f.msg.buf);
+    } else if (rc < 0 && f.transient) {
+        /* The registry is busy or full: nothing started, nothing is lost; the next
+         * look tries again, and this try does not count. */
+        s->notes[i].tries--;
+        sched_registry_refused(s, f.msg.buf);
     } else if (rc < 0) {
         /* Nothing started: say why and keep the registry consistent. */
-        sched_error(s, "%s: %s", r->run_id, err.buf);
+        sched_error(s, "%s: %s", r->run_id, f.msg.buf);
         s->notes[i].no_retry = 1;
         s->failures++;
         if (reg_run_start(s->reg, r->rowid, r->attempt + 1, 1, 0, 0, proc_hostname(),
                           dir) == REG_OK)
-            reg_run_finish(s->reg, r->rowid, RUN_FAILED, 0, 0, err.buf);
+            reg_run_finish(s->reg, r->rowid, RUN_FAILED, 0, 0, f.msg.buf);
         r->state = RUN_FAILED;
         r->attempt++;
     } else {
         s->started++;
+        s->registry_refused_at = 0;
         sched_note(s, "start  %s (attempt %d%s)", r->run_id, r->attempt,
                    resume ? ", resuming" : "");
     }
     free(dir);
-    sb_free(&err);
+    sb_free(&f.msg);
 }
 
-void train_job_finished(struct sched *s, struct job *j, const struct exec_result *res)
+int train_job_finished(struct sched *s, struct job *j, const struct exec_result *res)
 {
     struct reg_exec_run *r = job_run(s, j);
     struct job_verdict v;
     job_verdict(j, res, s->spec.timeout_s, &v);
     const char *reason = v.state == RUN_DONE ? NULL : v.reason;
-    sched_reg_check(s, reg_run_finish(s->reg, r->rowid, v.state, res->known, res->exit_code,
-                                      reason), "cannot record the end of a run");
+    if (reg_run_finish(s->reg, r->rowid, v.state, res->known, res->exit_code, reason)
+        != REG_OK) {
+        if (!j->record_warned)
+            sched_warning(s, "%s ended; recording its end waits for the registry: %s",
+                          r->run_id, reg_errmsg(s->reg));
+        j->record_warned = 1;
+        return -1;
+    }
     r->state = v.state;
     free(r->fail_reason);
     r->fail_reason = reason ? xstrdup(reason) : NULL;
@@ -151,12 +184,15 @@ void train_job_finished(struct sched *s, struct job *j, const struct exec_result
     if (v.state == RUN_DONE) {
         sched_note(s, "done   %s", r->run_id);
         eval_jobs_plan(s, r);
-        return;
+        return 0;
     }
     sched_note(s, "%s %s: %s", v.state == RUN_CANCELLED ? "cancel" : "FAIL  ", r->run_id,
                reason);
     if (v.state == RUN_FAILED) {
         s->failures++;
         s->notes[j->run].no_retry = v.no_retry;
+        /* Adopted from a dead orchestrator: its retries are this invocation's too. */
+        s->notes[j->run].orphaned |= j->adopted;
     }
+    return 0;
 }

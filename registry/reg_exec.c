@@ -153,16 +153,30 @@ enum reg_status reg_run_start(struct registry *reg, int64_t run, int attempt, in
     return exec_alone(&s, "starting a run", ONE_CHANGE);
 }
 
-enum reg_status reg_eval_job_set_pid(struct registry *reg, int64_t job, int64_t pid,
-                                     int64_t proc_start)
+/* Record the pid of a job already marked running: `sql` updates the row :id. */
+static enum reg_status set_pid(struct registry *reg, const char *sql, int64_t id, int64_t pid,
+                               int64_t proc_start)
 {
     struct reg_stmt s;
-    reg_stmt_start(&s, reg, "UPDATE eval_jobs SET pid = :pid, proc_start = :start"
-                   " WHERE id = :job AND state = 'running'");
-    reg_bind_int64(&s, ":job", job);
+    reg_stmt_start(&s, reg, sql);
+    reg_bind_int64(&s, ":id", id);
     reg_bind_int64(&s, ":pid", pid);
     reg_bind_int64(&s, ":start", proc_start);
     return exec_alone(&s, "recording a pid", ONE_CHANGE);
+}
+
+enum reg_status reg_run_set_pid(struct registry *reg, int64_t run, int64_t pid,
+                                int64_t proc_start)
+{
+    return set_pid(reg, "UPDATE runs SET pid = :pid, proc_start = :start"
+                   " WHERE id = :id AND state = 'running'", run, pid, proc_start);
+}
+
+enum reg_status reg_eval_job_set_pid(struct registry *reg, int64_t job, int64_t pid,
+                                     int64_t proc_start)
+{
+    return set_pid(reg, "UPDATE eval_jobs SET pid = :pid, proc_start = :start"
+                   " WHERE id = :id AND state = 'running'", job, pid, proc_start);
 }
 
 enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
@@ -609,8 +623,10 @@ enum reg_status reg_eval_job_start(struct registry *reg, int64_t job, int attemp
     return exec_alone(&s, "starting an evaluation", ONE_CHANGE);
 }
 
-enum reg_status reg_eval_job_finish(struct registry *reg, int64_t job, enum reg_run_state state,
-                                    int has_exit_status, int exit_status, const char *reason)
+/* The UPDATE of an evaluation's end, inside the caller's transaction. */
+static enum reg_status finish_eval_job(struct registry *reg, int64_t job,
+                                       enum reg_run_state state, int has_exit_status,
+                                       int exit_status, const char *reason)
 {
     struct reg_stmt s;
     reg_stmt_start(&s, reg,
@@ -623,7 +639,24 @@ enum reg_status reg_eval_job_finish(struct registry *reg, int64_t job, enum reg_
     else
         reg_bind_null(&s, ":exit");
     reg_bind_text(&s, ":reason", reason);
-    return exec_alone(&s, "finishing an evaluation", ONE_CHANGE);
+    reg_stmt_run(&s, "finishing an evaluation");
+    if (s.status == REG_OK && sqlite3_changes(reg->db) != 1)
+        s.status = reg_fail(reg, REG_ERR_CONFLICT, "finishing an evaluation: the row is not "
+                            "in the expected state");
+    return reg_stmt_end(&s);
+}
+
+enum reg_status reg_eval_job_finish(struct registry *reg, int64_t job, enum reg_run_state state,
+                                    int has_exit_status, int exit_status, const char *reason)
+{
+    enum reg_status st = reg_begin(reg);
+    if (st == REG_OK)
+        st = finish_eval_job(reg, job, state, has_exit_status, exit_status, reason);
+    if (st != REG_OK) {
+        reg_rollback(reg);
+        return st;
+    }
+    return reg_commit(reg);
 }
 
 static enum reg_status insert_predictions(struct registry *reg, int64_t eval,
@@ -703,6 +736,8 @@ enum reg_status reg_record_eval(struct registry *reg, const struct reg_eval_in *
         status = insert_predictions(reg, eval, in);
     if (status == REG_OK)
         status = insert_probes(reg, eval, in);
+    if (status == REG_OK && in->job)
+        status = finish_eval_job(reg, in->job, RUN_DONE, 1, 0, NULL);
     if (status != REG_OK) {
         reg_rollback(reg);
         return status;

@@ -43,6 +43,9 @@ void reg_exec_sweep_free(struct reg_exec_sweep *s);
 enum reg_status reg_run_start(struct registry *reg, int64_t run, int attempt, int from_scratch,
                               int64_t pid, int64_t proc_start, const char *host,
                               const char *run_dir);
+/* Record the pid of a run already marked running. */
+enum reg_status reg_run_set_pid(struct registry *reg, int64_t run, int64_t pid,
+                                int64_t proc_start);
 /* Record the pid of an evaluation already marked running. */
 enum reg_status reg_eval_job_set_pid(struct registry *reg, int64_t job, int64_t pid,
                                      int64_t proc_start);
@@ -178,6 +181,7 @@ struct reg_probe_in {
 
 struct reg_eval_in {
     int64_t sweep, run, step;    /* run 0 and step -1 for the baseline */
+    int64_t job;                 /* the eval_jobs row finished `done` with it, or 0 */
     const char *dataset, *contract_sha256;
     int64_t n, correct, extraction_failures, gen_tokens;
     double accuracy, seconds, tok_per_s;
@@ -187,6 +191,8 @@ struct reg_eval_in {
     const struct reg_probe_in *probes;
     size_t n_probes;
 };
+/* In one transaction with in->job's end (when not 0): a crash or a failed write
+ * leaves neither, so recording again never counts an evaluation twice. */
 enum reg_status reg_record_eval(struct registry *reg, const struct reg_eval_in *in);
 
 #endif

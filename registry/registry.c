@@ -28,8 +28,15 @@ const char *reg_strerror(enum reg_status st)
     case REG_ERR_CONFLICT:     return "already exists";
     case REG_ERR_INVALID:      return "invalid argument";
     case REG_ERR_AMBIGUOUS:    return "ambiguous run id";
+    case REG_ERR_BUSY:         return "registry busy";
+    case REG_ERR_FULL:         return "registry disk full";
     }
     return "unknown registry status";
+}
+
+int reg_status_transient(enum reg_status st)
+{
+    return st == REG_ERR_BUSY || st == REG_ERR_FULL;
 }
 
 static const char *const state_names[RUN_STATE_COUNT] = {
@@ -80,6 +87,13 @@ static enum reg_status status_of_sqlite(int ext_code)
     case SQLITE_CONSTRAINT_CHECK:
     case SQLITE_CONSTRAINT_NOTNULL:
         return REG_ERR_INVALID;
+    }
+    switch (ext_code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return REG_ERR_BUSY;
+    case SQLITE_FULL:
+        return REG_ERR_FULL;
     }
     return REG_ERR_SQL;
 }

@@ -29,9 +29,14 @@ enum reg_status {
     REG_ERR_CONFLICT,      /* unique constraint: that sweep version or run exists */
     REG_ERR_INVALID,       /* bad argument, e.g. a filter key that is not a name */
     REG_ERR_AMBIGUOUS,     /* a run id that matches runs of several sweeps */
+    REG_ERR_BUSY,          /* another process held the write lock past the busy timeout */
+    REG_ERR_FULL,          /* the registry's disk is full */
 };
 
 const char *reg_strerror(enum reg_status st);
+/* 1 when the same call may succeed later unchanged (REG_ERR_BUSY, REG_ERR_FULL):
+ * a reason to wait and retry, not to give up on what was being recorded. */
+int reg_status_transient(enum reg_status st);
 
 enum reg_open_mode {
     REG_OPEN_EXISTING,  /* fail with REG_ERR_MISSING when the file does not exist */

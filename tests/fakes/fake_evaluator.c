@@ -13,10 +13,14 @@
  *   the answer is "PROMPT from RUN", or "from base" for the baseline)
  *   --nul K (0): the outputs of the first K examples hold a NUL (\u0000), as a model with
  *   all-zero or NaN weights generates
+ *   --sleep-ms MS (0): take that long before writing anything (a slow evaluation)
+ *   --log-starts FILE: append a line "PID DIR" to FILE when it starts (to count starts)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -36,7 +40,8 @@ int main(int argc, char **argv)
     }
     int n = 6, nul = 0;
     long base_correct = -1;
-    const char *base_retention = NULL, *probe = NULL;
+    const char *base_retention = NULL, *probe = NULL, *log_starts = NULL;
+    long sleep_ms = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--n"))
             n = atoi(argv[i + 1]);
@@ -48,7 +53,21 @@ int main(int argc, char **argv)
             probe = argv[i + 1];
         else if (!strcmp(argv[i], "--nul"))
             nul = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--sleep-ms"))
+            sleep_ms = atol(argv[i + 1]);
+        else if (!strcmp(argv[i], "--log-starts"))
+            log_starts = argv[i + 1];
     }
+    if (log_starts) {
+        FILE *f = fopen(log_starts, "a");
+        if (f) {
+            fprintf(f, "%d %s\n", (int)getpid(), dir);
+            fclose(f);
+        }
+    }
+    struct timespec ts = { sleep_ms / 1000, (sleep_ms % 1000) * 1000000L };
+    while (sleep_ms > 0 && nanosleep(&ts, &ts) < 0)
+        ;
     json_t *params = json_object_get(cfg, "params"), *stepv = json_object_get(cfg, "step");
     long step = json_is_integer(stepv) ? (long)json_integer_value(stepv) : -1;
     long want = step < 0 ? base_correct : knob(params, "x_eval_correct", -1);

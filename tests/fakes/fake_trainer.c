@@ -17,6 +17,7 @@
  *   trainable_params)  x_peak_rss_mb (`train` peak_rss_mb)  x_val_flat_from (from that
  *   step on the validation NLL stays at its value there: ties for the checkpoint rule)
  */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -83,17 +84,21 @@ static void emit(FILE *m, const char *fmt, ...)
     fflush(m);
 }
 
-static void checkpoint(FILE *m, const char *dir, long step)
+/* Write the checkpoint of step and say so; -1 (errno set) when it cannot be written,
+ * as a real trainer fails on a full or read-only disk. */
+static int checkpoint(FILE *m, const char *dir, long step)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/checkpoints/step-%ld", dir, step);
-    mkdir(path, 0755);
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        return -1;
     strcat(path, "/state.json");
     FILE *f = fopen(path, "w");
-    if (f) {
-        fprintf(f, "{\"step\": %ld}\n", step);
-        fclose(f);
-    }
+    if (!f)
+        return -1;
+    fprintf(f, "{\"step\": %ld}\n", step);
+    if (fclose(f) != 0)
+        return -1;
     long bytes = knob("x_ckpt_bytes", -1);
     if (bytes >= 0)
         emit(m, "{\"event\":\"checkpoint\",\"step\":%ld,\"path\":\"checkpoints/step-%ld\","
@@ -101,6 +106,7 @@ static void checkpoint(FILE *m, const char *dir, long step)
     else
         emit(m, "{\"event\":\"checkpoint\",\"step\":%ld,\"path\":\"checkpoints/step-%ld\"}",
              step, step);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -171,7 +177,13 @@ int main(int argc, char **argv)
             emit(m, "{\"event\":\"val\",\"step\":%ld,\"nll\":%.6f}", step, nll);
             printf("Iter %ld: Val loss %.6f\n", step, nll);
             fflush(stdout);
-            checkpoint(m, dir, step);
+            if (checkpoint(m, dir, step) < 0) {
+                fprintf(stderr, "fake_trainer: cannot write the checkpoint of step %ld: %s\n",
+                        step, strerror(errno));
+                fclose(m);
+                json_decref(cfg);
+                return 1;
+            }
         }
     }
     emit(m, "{\"event\":\"done\",\"steps\":%ld}", steps);

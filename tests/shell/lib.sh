@@ -128,7 +128,7 @@ test_body() {
 }
 
 sql() {
-    sqlite3 mainline.db "$@"
+    sqlite3 -cmd ".timeout 5000" mainline.db "$@"
 }
 
 # refute CMD...: CMD must fail (a bare `! CMD` never stops a `set -e` body).
@@ -137,6 +137,28 @@ refute() {
         echo "should have failed: $*"
         return 1
     fi
+}
+
+# fake_sweep NAME DEFAULTS SEEDS [EVALUATOR-ARGS]: NAME.yaml, runs main-seed-N for
+# the seeds in SEEDS ("0, 1") trained by the fake trainer (with {run_dir} in its argv,
+# so `pgrep -f $PWD/runs/` finds every job) and evaluated by the fake evaluator on
+# bench with a baseline. EVALUATOR-ARGS go before its last argument, {out_dir}
+# (", --sleep-ms, 100"). Copies the demo's data and models here.
+fake_sweep() {
+    cp -r "$TOP/sweeps/data" "$TOP/sweeps/models" .
+    cat >"$1.yaml" <<EOF_YAML
+sweep: $1
+base_model: models/tiny-base/model.safetensors
+datasets:
+  train: data/arith-train.jsonl
+  valid: data/arith-valid.jsonl
+  bench: data/arith-test.jsonl
+trainer: {command: [$TOP/${BUILD:-build}/tests/fakes/fake_trainer, '{run_dir}'], resume: true}
+evaluator: {command: [$TOP/${BUILD:-build}/tests/fakes/fake_evaluator $4, '{out_dir}']}
+defaults: {$2}
+grid: {seed: [$3]}
+evaluation: {dataset: bench, baseline: true}
+EOF_YAML
 }
 
 # wait_until SECONDS CMD...: poll CMD every 0.05 s until it succeeds.

@@ -10,26 +10,11 @@
 # trainer gets {run_dir} in its argv so `pgrep -f $PWD/runs/` finds every job.
 . "$(dirname "$0")/lib.sh"
 
-FAKES="$TOP/${BUILD:-build}/tests/fakes"
-
 # crash_sweep NAME DEFAULTS: two runs (main-seed-0, main-seed-1) evaluated on
 # bench with a baseline, written to NAME.yaml and planned.
 crash_sweep() {
-    cp -r "$TOP/sweeps/data" "$TOP/sweeps/models" .
-    cat >"$1.yaml" <<EOF
-sweep: $1
-base_model: models/tiny-base/model.safetensors
-datasets:
-  train: data/arith-train.jsonl
-  valid: data/arith-valid.jsonl
-  bench: data/arith-test.jsonl
-trainer: {command: [$FAKES/fake_trainer, '{run_dir}'], resume: true}
-evaluator: {command: [$FAKES/fake_evaluator, '{out_dir}']}
-defaults: {$2}
-grid: {seed: [0, 1]}
-evaluation: {dataset: bench, baseline: true}
-selection: {checkpoint: min(val_nll)}
-EOF
+    fake_sweep "$1" "$2" "0, 1"
+    echo "selection: {checkpoint: min(val_nll)}" >>"$1.yaml"
     mainline plan "$1.yaml" >plan.out
 }
 

@@ -1042,6 +1042,61 @@ static void test_ingest_batches(void)
     reg_free(reg);
 }
 
+/* ---- a busy registry, and an evaluation recorded with its end ---- */
+
+/* Another connection holding the write lock past the busy timeout is REG_ERR_BUSY,
+ * a status to wait on (reg_status_transient), not a failure of what was recorded. */
+static void test_busy_is_transient(void)
+{
+    struct registry *reg = open_new("busy.db");
+    record_fixture(reg, "demo", 1);
+    struct got_runs g = { 0 };
+    CHECK_INT(reg_query_runs(reg, NULL, collect_run, &g), REG_OK);
+    int64_t run = g.r[0].rowid;
+    got_runs_free(&g);
+    sqlite3 *db = raw_open("busy.db");
+    CHECK_INT(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    enum reg_status st = reg_run_start(reg, run, 1, 1, 0, 0, "h", "/d");
+    CHECK_INT(st, REG_ERR_BUSY);
+    CHECK(reg_status_transient(st));
+    CHECK(strstr(reg_errmsg(reg), "locked") != NULL);
+    CHECK_INT(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_INT(reg_run_start(reg, run, 1, 1, 0, 0, "h", "/d"), REG_OK);
+    CHECK_INT(reg_run_set_pid(reg, run, 4242, 7), REG_OK);
+    CHECK_ROWS(db, "SELECT state, pid, proc_start FROM runs WHERE id = 1", "running|4242|7");
+    CHECK(!reg_status_transient(REG_ERR_SQL) && !reg_status_transient(REG_ERR_CONFLICT));
+    CHECK(reg_status_transient(REG_ERR_FULL));
+    sqlite3_close(db);
+    reg_free(reg);
+}
+
+/* reg_record_eval with a job ends it `done` in the same transaction: recording the
+ * same evaluation again (a retry after a refused write) is refused whole and never
+ * counts it twice. */
+static void test_record_eval_with_its_end(void)
+{
+    struct registry *reg = open_new("evalend.db");
+    int64_t sweep = record_fixture(reg, "demo", 1);
+    CHECK_INT(reg_eval_job_add(reg, sweep, 0, -1, NULL), REG_OK);
+    struct reg_eval_job *jobs;
+    size_t n;
+    CHECK_INT(reg_eval_jobs_load(reg, sweep, &jobs, &n), REG_OK);
+    CHECK_INT((int)n, 1);
+    int64_t job = jobs[0].rowid;
+    reg_eval_jobs_free(jobs, n);
+    CHECK_INT(reg_eval_job_start(reg, job, 1, 0, 0, "h", "/d"), REG_OK);
+    struct reg_eval_in in = { .sweep = sweep, .run = 0, .step = -1, .job = job,
+                              .dataset = "bench", .contract_sha256 = "c", .n = 2, .correct = 1,
+                              .accuracy = 0.5 };
+    CHECK_INT(reg_record_eval(reg, &in), REG_OK);
+    CHECK_INT(reg_record_eval(reg, &in), REG_ERR_CONFLICT);
+    sqlite3 *db = raw_open("evalend.db");
+    CHECK_ROWS(db, "SELECT count(*) FROM evals", "1");
+    CHECK_ROWS(db, "SELECT state, exit_status FROM eval_jobs", "done|0");
+    sqlite3_close(db);
+    reg_free(reg);
+}
+
 /* ---- the audit log ---- */
 
 static void test_log_event(void)
@@ -1079,6 +1134,8 @@ static void test_names(void)
     CHECK_STR(reg_strerror(REG_OK), "success");
     CHECK_STR(reg_strerror(REG_ERR_CONFLICT), "already exists");
     CHECK_STR(reg_strerror(REG_ERR_NEWER_SCHEMA), "registry written by a newer mainline");
+    CHECK_STR(reg_strerror(REG_ERR_BUSY), "registry busy");
+    CHECK_STR(reg_strerror(REG_ERR_FULL), "registry disk full");
     CHECK_STR(reg_strerror((enum reg_status)77), "unknown registry status");
     CHECK_STR(reg_state_name(RUN_WAITING), "waiting");
     CHECK_STR(reg_state_name(RUN_PLANNED), "planned");
@@ -1112,6 +1169,8 @@ int main(void)
     TEST(test_views);
     TEST(test_kept_statements);
     TEST(test_ingest_batches);
+    TEST(test_busy_is_transient);
+    TEST(test_record_eval_with_its_end);
     TEST(test_log_event);
     TEST(test_names);
     remove_tmpdir();
