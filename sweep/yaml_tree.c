@@ -39,6 +39,7 @@ struct builder {
     int depth;
     struct anchor *anchors;
     size_t n_anchors, alloc_anchors;
+    size_t alias_nodes;      /* nodes reached through aliases, all aliases together */
     int documents;
     int failed;
 };
@@ -51,6 +52,15 @@ static int fail(struct builder *b, yaml_mark_t mark, const char *fmt, const char
     sb_free(&sb);
     b->failed = 1;
     return -1;
+}
+
+/* The node about to be written at `mark` would be one too many (caps memory). */
+static int too_many_nodes(struct builder *b, yaml_mark_t mark)
+{
+    if (b->doc->n_nodes < YTREE_MAX_NODES)
+        return 0;
+    return fail(b, mark, "document has more than %s nodes (scalars, lists and mappings)",
+                "1000000");
 }
 
 static struct ynode *new_node(struct builder *b, enum ynode_kind kind, yaml_mark_t mark)
@@ -243,9 +253,6 @@ static int attach(struct builder *b, struct ynode *node, yaml_mark_t mark)
         append_pair(f, f->pending_key, node);
         f->pending_key = NULL;
     }
-    if (parent->weight > YTREE_MAX_NODES)
-        return fail(b, mark, "document expands to more than %s nodes through aliases",
-                    "100000");
     return 0;
 }
 
@@ -254,6 +261,8 @@ static int on_scalar(struct builder *b, yaml_event_t *ev)
     const char *tag = (const char *)ev->data.scalar.tag;
     if (tag && strcmp(tag, YAML_STR_TAG) != 0)
         return fail(b, ev->start_mark, "unsupported tag '%s'", tag);
+    if (too_many_nodes(b, ev->start_mark) < 0)
+        return -1;
     struct ynode *n = new_node(b, YNODE_SCALAR, ev->start_mark);
     n->len = ev->data.scalar.length;
     n->str = xstrndup((const char *)ev->data.scalar.value, n->len);
@@ -269,6 +278,11 @@ static int on_alias(struct builder *b, yaml_event_t *ev)
     struct ynode *n = find_anchor(b, name);
     if (!n)
         return fail(b, ev->start_mark, "unknown anchor '%s'", name);
+    /* The "billion laughs" guard: each alias stands for its whole expanded subtree. */
+    b->alias_nodes = add_weight(b->alias_nodes, n->weight);
+    if (b->alias_nodes > YTREE_MAX_ALIAS_NODES)
+        return fail(b, ev->start_mark, "document expands by more than %s nodes through aliases",
+                    "100000");
     return attach(b, n, ev->start_mark);
 }
 
@@ -282,6 +296,8 @@ static int on_open(struct builder *b, yaml_event_t *ev, enum ynode_kind kind)
         return fail(b, ev->start_mark, "unsupported tag '%s'", (const char *)tag);
     if (b->depth == YTREE_MAX_DEPTH)
         return fail(b, ev->start_mark, "nesting deeper than %s levels", "64");
+    if (too_many_nodes(b, ev->start_mark) < 0)
+        return -1;
     struct frame *f = &b->stack[b->depth++];
     memset(f, 0, sizeof(*f));
     f->node = new_node(b, kind, ev->start_mark);
