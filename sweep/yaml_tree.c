@@ -114,21 +114,33 @@ static int pair_key_cmp(const void *a, const void *b)
     return pa < pb ? -1 : pa > pb;
 }
 
-static int check_duplicate_keys(struct builder *b, struct ynode *map)
+/* The pairs of `map` sorted by key, equal keys in written order. Caller frees. */
+static const struct ypair **sorted_pairs(const struct ynode *map)
 {
-    if (map->n < 2)
-        return 0;
     const struct ypair **sorted = xmalloc(map->n * sizeof(*sorted));
     for (size_t i = 0; i < map->n; i++)
         sorted[i] = &map->pairs[i];
     qsort(sorted, map->n, sizeof(*sorted), pair_key_cmp);
+    return sorted;
+}
+
+static int same_key(const struct ypair *a, const struct ypair *b)
+{
+    return a->key->len == b->key->len && memcmp(a->key->str, b->key->str, a->key->len) == 0;
+}
+
+static int check_duplicate_keys(struct builder *b, struct ynode *map)
+{
+    if (map->n < 2)
+        return 0;
+    const struct ypair **sorted = sorted_pairs(map);
     int rc = 0;
     for (size_t i = 1; i < map->n && rc == 0; i++) {
-        const struct ynode *k0 = sorted[i - 1]->key, *k1 = sorted[i]->key;
-        if (k0->len == k1->len && memcmp(k0->str, k1->str, k0->len) == 0) {
+        if (same_key(sorted[i - 1], sorted[i])) {
             const struct ynode *later = sorted[i]->key;
             diag_add(b->diags, b->doc->file, later->line, later->col,
-                     "duplicate key '%s' (first at line %d)", later->str, k0->line);
+                     "duplicate key '%s' (first at line %d)", later->str,
+                     sorted[i - 1]->key->line);
             b->failed = 1;
             rc = -1;
         }
@@ -142,16 +154,6 @@ static int is_merge_key(const struct ynode *key)
     return !key->quoted && key->len == 2 && memcmp(key->str, "<<", 2) == 0;
 }
 
-static int map_has_key(const struct ynode *map, size_t n, const struct ynode *key)
-{
-    for (size_t i = 0; i < n; i++) {
-        const struct ynode *k = map->pairs[i].key;
-        if (k->len == key->len && memcmp(k->str, key->str, k->len) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static void append_pair(struct frame *f, struct ynode *key, struct ynode *value)
 {
     struct ynode *map = f->node;
@@ -162,14 +164,37 @@ static void append_pair(struct frame *f, struct ynode *key, struct ynode *value)
     map->weight = add_weight(map->weight, add_weight(key->weight, value->weight));
 }
 
-/* Copy pairs of `src` (a mapping) that `f`'s mapping does not define yet. */
+/*
+ * Remove each pair whose key an earlier pair of `map` has, keeping the order of the
+ * rest, and recount the map's weight. Sorting makes it O(n log n): a merge into a
+ * mapping of many keys must not compare every pair with every other.
+ */
+static void drop_later_duplicates(struct ynode *map)
+{
+    const struct ypair **sorted = sorted_pairs(map);
+    char *drop = xcalloc(map->n, 1);
+    for (size_t i = 1; i < map->n; i++)
+        if (same_key(sorted[i - 1], sorted[i]))
+            drop[sorted[i] - map->pairs] = 1;
+    size_t kept = 0;
+    map->weight = 1;
+    for (size_t i = 0; i < map->n; i++) {
+        struct ypair p = map->pairs[i];
+        if (drop[i])
+            continue;
+        map->weight = add_weight(map->weight, add_weight(p.key->weight, p.value->weight));
+        map->pairs[kept++] = p;
+    }
+    map->n = kept;
+    free(drop);
+    free(sorted);
+}
+
+/* Append all pairs of `src` (a mapping); drop_later_duplicates() then keeps the first. */
 static void merge_one(struct frame *f, const struct ynode *src)
 {
-    for (size_t i = 0; i < src->n; i++) {
-        struct ypair *p = &src->pairs[i];
-        if (!map_has_key(f->node, f->node->n, p->key))
-            append_pair(f, p->key, p->value);
-    }
+    for (size_t i = 0; i < src->n; i++)
+        append_pair(f, src->pairs[i].key, src->pairs[i].value);
 }
 
 /* A `<<` value must be a mapping or a list of mappings. */
@@ -224,6 +249,8 @@ static int apply_merges(struct builder *b, struct frame *f)
         for (size_t i = 0; v->kind == YNODE_SEQ && i < v->n; i++)
             merge_one(f, v->items[i]);
     }
+    if (n_merges)
+        drop_later_duplicates(map);
     return 0;
 }
 

@@ -316,6 +316,23 @@ static void test_merge_chains_and_inline_maps(void)
     ydoc_free(doc);
 }
 
+static void test_merge_weight_counts_the_result(void)
+{
+    /* The merged map weighs what it expands to: the '<<' pair and the keys an
+     * earlier pair already has are not counted. */
+    const char *text =
+        "a: &a {x: 1, y: 2}\n"
+        "m: {<<: [*a, *a], x: 3}\n";
+    struct ydoc *doc = PARSE_OK(text);
+    if (!doc)
+        return;
+    const struct ynode *m = ymap_get(doc->root, "m");
+    CHECK_INT(m->n, 2);
+    CHECK_STR(ymap_get(m, "x")->str, "3");
+    CHECK_INT(m->weight, 5);
+    ydoc_free(doc);
+}
+
 static void test_merge_quoted_key_is_plain_key(void)
 {
     struct ydoc *doc = PARSE_OK("a: &a {x: 1}\nm: {\"<<\": *a}\n");
@@ -797,6 +814,7 @@ int main(void)
     TEST(test_merge_explicit_keys_win);
     TEST(test_merge_list_first_listed_wins);
     TEST(test_merge_chains_and_inline_maps);
+    TEST(test_merge_weight_counts_the_result);
     TEST(test_merge_quoted_key_is_plain_key);
     TEST(test_merge_of_non_mapping_refused);
     TEST(test_merged_key_is_not_a_duplicate);
