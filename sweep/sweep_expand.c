@@ -15,7 +15,8 @@
 
 #define MAX_RUNS 10000
 /* JSON values in all runs' parameters together: the YAML tree is capped at
- * YTREE_MAX_NODES, but a big x_* value copied into every run is not. */
+ * YTREE_MAX_NODES plus YTREE_MAX_ALIAS_NODES, but a big x_* value copied into every
+ * run is not. */
 #define MAX_RUN_VALUES 2000000
 
 /* Run ids become directory names: anything but [A-Za-z0-9._+-] turns into '_'. */

@@ -39,6 +39,7 @@ struct builder {
     int depth;
     struct anchor *anchors;
     size_t n_anchors, alloc_anchors;
+    size_t alias_nodes;      /* nodes reached through aliases, all aliases together */
     int documents;
     int failed;
 };
@@ -51,6 +52,15 @@ static int fail(struct builder *b, yaml_mark_t mark, const char *fmt, const char
     sb_free(&sb);
     b->failed = 1;
     return -1;
+}
+
+/* The node about to be written at `mark` would be one too many (caps memory). */
+static int too_many_nodes(struct builder *b, yaml_mark_t mark)
+{
+    if (b->doc->n_nodes < YTREE_MAX_NODES)
+        return 0;
+    return fail(b, mark, "document has more than %s nodes (scalars, lists and mappings)",
+                "1000000");
 }
 
 static struct ynode *new_node(struct builder *b, enum ynode_kind kind, yaml_mark_t mark)
@@ -104,21 +114,33 @@ static int pair_key_cmp(const void *a, const void *b)
     return pa < pb ? -1 : pa > pb;
 }
 
-static int check_duplicate_keys(struct builder *b, struct ynode *map)
+/* The pairs of `map` sorted by key, equal keys in written order. Caller frees. */
+static const struct ypair **sorted_pairs(const struct ynode *map)
 {
-    if (map->n < 2)
-        return 0;
     const struct ypair **sorted = xmalloc(map->n * sizeof(*sorted));
     for (size_t i = 0; i < map->n; i++)
         sorted[i] = &map->pairs[i];
     qsort(sorted, map->n, sizeof(*sorted), pair_key_cmp);
+    return sorted;
+}
+
+static int same_key(const struct ypair *a, const struct ypair *b)
+{
+    return a->key->len == b->key->len && memcmp(a->key->str, b->key->str, a->key->len) == 0;
+}
+
+static int check_duplicate_keys(struct builder *b, struct ynode *map)
+{
+    if (map->n < 2)
+        return 0;
+    const struct ypair **sorted = sorted_pairs(map);
     int rc = 0;
     for (size_t i = 1; i < map->n && rc == 0; i++) {
-        const struct ynode *k0 = sorted[i - 1]->key, *k1 = sorted[i]->key;
-        if (k0->len == k1->len && memcmp(k0->str, k1->str, k0->len) == 0) {
+        if (same_key(sorted[i - 1], sorted[i])) {
             const struct ynode *later = sorted[i]->key;
             diag_add(b->diags, b->doc->file, later->line, later->col,
-                     "duplicate key '%s' (first at line %d)", later->str, k0->line);
+                     "duplicate key '%s' (first at line %d)", later->str,
+                     sorted[i - 1]->key->line);
             b->failed = 1;
             rc = -1;
         }
@@ -132,16 +154,6 @@ static int is_merge_key(const struct ynode *key)
     return !key->quoted && key->len == 2 && memcmp(key->str, "<<", 2) == 0;
 }
 
-static int map_has_key(const struct ynode *map, size_t n, const struct ynode *key)
-{
-    for (size_t i = 0; i < n; i++) {
-        const struct ynode *k = map->pairs[i].key;
-        if (k->len == key->len && memcmp(k->str, key->str, k->len) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static void append_pair(struct frame *f, struct ynode *key, struct ynode *value)
 {
     struct ynode *map = f->node;
@@ -152,14 +164,37 @@ static void append_pair(struct frame *f, struct ynode *key, struct ynode *value)
     map->weight = add_weight(map->weight, add_weight(key->weight, value->weight));
 }
 
-/* Copy pairs of `src` (a mapping) that `f`'s mapping does not define yet. */
+/*
+ * Remove each pair whose key an earlier pair of `map` has, keeping the order of the
+ * rest, and recount the map's weight. Sorting makes it O(n log n): a merge into a
+ * mapping of many keys must not compare every pair with every other.
+ */
+static void drop_later_duplicates(struct ynode *map)
+{
+    const struct ypair **sorted = sorted_pairs(map);
+    char *drop = xcalloc(map->n, 1);
+    for (size_t i = 1; i < map->n; i++)
+        if (same_key(sorted[i - 1], sorted[i]))
+            drop[sorted[i] - map->pairs] = 1;
+    size_t kept = 0;
+    map->weight = 1;
+    for (size_t i = 0; i < map->n; i++) {
+        struct ypair p = map->pairs[i];
+        if (drop[i])
+            continue;
+        map->weight = add_weight(map->weight, add_weight(p.key->weight, p.value->weight));
+        map->pairs[kept++] = p;
+    }
+    map->n = kept;
+    free(drop);
+    free(sorted);
+}
+
+/* Append all pairs of `src` (a mapping); drop_later_duplicates() then keeps the first. */
 static void merge_one(struct frame *f, const struct ynode *src)
 {
-    for (size_t i = 0; i < src->n; i++) {
-        struct ypair *p = &src->pairs[i];
-        if (!map_has_key(f->node, f->node->n, p->key))
-            append_pair(f, p->key, p->value);
-    }
+    for (size_t i = 0; i < src->n; i++)
+        append_pair(f, src->pairs[i].key, src->pairs[i].value);
 }
 
 /* A `<<` value must be a mapping or a list of mappings. */
@@ -214,6 +249,8 @@ static int apply_merges(struct builder *b, struct frame *f)
         for (size_t i = 0; v->kind == YNODE_SEQ && i < v->n; i++)
             merge_one(f, v->items[i]);
     }
+    if (n_merges)
+        drop_later_duplicates(map);
     return 0;
 }
 
@@ -243,9 +280,6 @@ static int attach(struct builder *b, struct ynode *node, yaml_mark_t mark)
         append_pair(f, f->pending_key, node);
         f->pending_key = NULL;
     }
-    if (parent->weight > YTREE_MAX_NODES)
-        return fail(b, mark, "document expands to more than %s nodes through aliases",
-                    "100000");
     return 0;
 }
 
@@ -254,6 +288,8 @@ static int on_scalar(struct builder *b, yaml_event_t *ev)
     const char *tag = (const char *)ev->data.scalar.tag;
     if (tag && strcmp(tag, YAML_STR_TAG) != 0)
         return fail(b, ev->start_mark, "unsupported tag '%s'", tag);
+    if (too_many_nodes(b, ev->start_mark) < 0)
+        return -1;
     struct ynode *n = new_node(b, YNODE_SCALAR, ev->start_mark);
     n->len = ev->data.scalar.length;
     n->str = xstrndup((const char *)ev->data.scalar.value, n->len);
@@ -269,6 +305,11 @@ static int on_alias(struct builder *b, yaml_event_t *ev)
     struct ynode *n = find_anchor(b, name);
     if (!n)
         return fail(b, ev->start_mark, "unknown anchor '%s'", name);
+    /* The "billion laughs" guard: each alias stands for its whole expanded subtree. */
+    b->alias_nodes = add_weight(b->alias_nodes, n->weight);
+    if (b->alias_nodes > YTREE_MAX_ALIAS_NODES)
+        return fail(b, ev->start_mark, "document expands by more than %s nodes through aliases",
+                    "100000");
     return attach(b, n, ev->start_mark);
 }
 
@@ -282,6 +323,8 @@ static int on_open(struct builder *b, yaml_event_t *ev, enum ynode_kind kind)
         return fail(b, ev->start_mark, "unsupported tag '%s'", (const char *)tag);
     if (b->depth == YTREE_MAX_DEPTH)
         return fail(b, ev->start_mark, "nesting deeper than %s levels", "64");
+    if (too_many_nodes(b, ev->start_mark) < 0)
+        return -1;
     struct frame *f = &b->stack[b->depth++];
     memset(f, 0, sizeof(*f));
     f->node = new_node(b, kind, ev->start_mark);

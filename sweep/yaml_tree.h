@@ -5,9 +5,11 @@
  * What it does beyond libyaml: resolves anchors and aliases (an alias shares the
  * anchored node, so the tree is a DAG), applies `<<` merge keys (explicit keys win,
  * then merged maps in the order listed), refuses duplicate keys, non-scalar keys,
- * several documents, unknown tags, nesting deeper than YTREE_MAX_DEPTH and
- * documents that expand through aliases to more than YTREE_MAX_NODES nodes (the
- * "billion laughs" guard, so walking the tree is always cheap).
+ * several documents, unknown tags, nesting deeper than YTREE_MAX_DEPTH, documents
+ * of more than YTREE_MAX_NODES written nodes (a cap on memory) and documents whose
+ * aliases, all together, stand for more than YTREE_MAX_ALIAS_NODES nodes (the
+ * "billion laughs" guard). So the expanded tree has at most the sum of the two
+ * limits, and walking it is always cheap.
  *
  * It knows nothing about sweeps. Ownership: every node belongs to its ydoc and lives
  * until ydoc_free(); pointers into the tree are borrowed.
@@ -22,7 +24,8 @@
 #include "diag.h"
 
 #define YTREE_MAX_DEPTH 64
-#define YTREE_MAX_NODES 100000
+#define YTREE_MAX_NODES 1000000       /* nodes written in the document */
+#define YTREE_MAX_ALIAS_NODES 100000  /* nodes reached through aliases, counted per alias */
 
 enum ynode_kind { YNODE_SCALAR, YNODE_SEQ, YNODE_MAP };
 

@@ -7,16 +7,25 @@
 # plan says of them, a directory or nothing). A first line "# args: ..." adds plan
 # options. When the status is not 0, plan without --dry-run (into a scratch
 # registry) must exit the same with the same lines on stderr, nothing on stdout and
-# no registry written. GOLDEN_UPDATE=1 rewrites the .expect files (then read the
-# diff before committing it).
+# no registry written. A sweep file too big to commit is NAME.make instead: a sh
+# script that writes NAME.yaml on stdout, run here first; the file is removed at the
+# end. GOLDEN_UPDATE=1 rewrites the .expect files (then read the diff before
+# committing it).
 here=$(cd "$(dirname "$0")" && pwd)
 MAINLINE=${MAINLINE:-$here/../../bin/mainline}
 cd "$here" || exit 1
 unset OPENBLAS_VERBOSE   # it makes OpenBLAS print its core on stderr (shell/lib.sh)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mainline-golden.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+made=
+trap 'rm -rf "$tmp" $made' EXIT
 passed=0
 failed=0
+
+for m in *.make; do
+    [ -e "$m" ] || continue
+    made="$made ${m%.make}.yaml"
+    sh "$m" >"${m%.make}.yaml" || { failed=$((failed + 1)); echo "FAIL $m: exit $?"; }
+done
 
 # refused NAME ARGS...: plan (not a dry run) of NAME.yaml refuses it as NAME.expect
 # says, writing nothing; else prints what differs and fails.

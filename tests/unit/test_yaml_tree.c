@@ -3,8 +3,8 @@
  *
  * Parses small YAML literals and checks the tree: 1-based positions, anchors and
  * aliases (shared nodes), `<<` merges (explicit keys win, first listed map wins),
- * the refusals (duplicate keys, several documents, tags, depth, alias expansion,
- * non-scalar keys) with their exact "file:line:col: message" text, the typed
+ * the refusals (duplicate keys, several documents, tags, depth, node count, alias
+ * expansion, non-scalar keys) with their exact "file:line:col: message" text, the typed
  * scalar views and ynode_to_json. Not a test of libyaml's own grammar.
  */
 #include <stdio.h>
@@ -316,6 +316,23 @@ static void test_merge_chains_and_inline_maps(void)
     ydoc_free(doc);
 }
 
+static void test_merge_weight_counts_the_result(void)
+{
+    /* The merged map weighs what it expands to: the '<<' pair and the keys an
+     * earlier pair already has are not counted. */
+    const char *text =
+        "a: &a {x: 1, y: 2}\n"
+        "m: {<<: [*a, *a], x: 3}\n";
+    struct ydoc *doc = PARSE_OK(text);
+    if (!doc)
+        return;
+    const struct ynode *m = ymap_get(doc->root, "m");
+    CHECK_INT(m->n, 2);
+    CHECK_STR(ymap_get(m, "x")->str, "3");
+    CHECK_INT(m->weight, 5);
+    ydoc_free(doc);
+}
+
 static void test_merge_quoted_key_is_plain_key(void)
 {
     struct ydoc *doc = PARSE_OK("a: &a {x: 1}\nm: {\"<<\": *a}\n");
@@ -448,12 +465,55 @@ static void test_alias_expansion_budget(void)
         CHECK(doc->n_nodes < 100);
     }
     ydoc_free(doc);
-    /* One more level: the tenth *d pushes e past 100000 expanded nodes. */
+    /* One more level. The aliases above stand for 12330 nodes (10 * 11 + 10 * 111 +
+     * 10 * 1111); each *d adds 11111, so the eighth brings the total past 100000. */
     struct strbuf sb = STRBUF_INIT;
     sb_adds(&sb, ok);
     sb_adds(&sb, "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n");
-    PARSE_FAILS(sb.buf, "t.yaml:5:44: document expands to more than 100000 nodes through "
+    PARSE_FAILS(sb.buf, "t.yaml:5:36: document expands by more than 100000 nodes through "
                 "aliases");
+    sb_free(&sb);
+    /* Aliases count together wherever they are: no one list goes past the budget. */
+    sb_adds(&sb, ok);
+    for (int i = 0; i < 4; i++)
+        sb_addf(&sb, "e%d: [*d, *d]\n", i);
+    PARSE_FAILS(sb.buf, "t.yaml:8:10: document expands by more than 100000 nodes through "
+                "aliases");
+    sb_free(&sb);
+}
+
+/* A mapping of `keys` plain pairs, no aliases: 2 * keys + 1 nodes. */
+static void plain_keys(struct strbuf *sb, int keys)
+{
+    for (int i = 0; i < keys; i++)
+        sb_addf(sb, "key%d: value%d\n", i, i);
+}
+
+static void test_node_limit_without_aliases(void)
+{
+    /* More nodes than the alias budget, no alias: loads (it once got the alias
+     * message). */
+    struct strbuf sb = STRBUF_INIT;
+    plain_keys(&sb, 150000);
+    struct ydoc *doc = PARSE_OK(sb.buf);
+    if (doc) {
+        CHECK_INT(doc->n_nodes, 300001);
+        CHECK_INT(doc->root->n, 150000);
+        CHECK_INT(doc->root->weight, 300001);
+    }
+    ydoc_free(doc);
+    sb_free(&sb);
+    /* Exactly YTREE_MAX_NODES nodes load; one more is refused where it is written. */
+    sb_adds(&sb, "l:\n");
+    for (int i = 0; i < YTREE_MAX_NODES - 3; i++)
+        sb_adds(&sb, "- x\n");
+    doc = PARSE_OK(sb.buf);
+    if (doc)
+        CHECK_INT(doc->n_nodes, YTREE_MAX_NODES);
+    ydoc_free(doc);
+    sb_adds(&sb, "- x\n");
+    PARSE_FAILS(sb.buf, "t.yaml:999999:3: document has more than 1000000 nodes (scalars, "
+                "lists and mappings)");
     sb_free(&sb);
 }
 
@@ -754,6 +814,7 @@ int main(void)
     TEST(test_merge_explicit_keys_win);
     TEST(test_merge_list_first_listed_wins);
     TEST(test_merge_chains_and_inline_maps);
+    TEST(test_merge_weight_counts_the_result);
     TEST(test_merge_quoted_key_is_plain_key);
     TEST(test_merge_of_non_mapping_refused);
     TEST(test_merged_key_is_not_a_duplicate);
@@ -762,6 +823,7 @@ int main(void)
     TEST(test_unsupported_tags);
     TEST(test_depth_limit);
     TEST(test_alias_expansion_budget);
+    TEST(test_node_limit_without_aliases);
     TEST(test_non_scalar_keys_refused);
     TEST(test_syntax_error_has_position);
     TEST(test_diagnostics_append);
