@@ -116,7 +116,7 @@ int cmd_run(int argc, char **argv, struct cli *cli)
     o.poll_s = env_seconds("MAINLINE_POLL", 0.2);
     if (!cli_registry(cli)) {
         free(only);
-        return EXIT_FATAL;
+        return cli->open_failed_exit;
     }
     struct run_progress progress;
     run_progress_init(&progress, quiet);
