@@ -76,6 +76,7 @@ REGISTRY_OBJS += registry/reg_read.o
 REGISTRY_OBJS += registry/reg_exec.o
 REGISTRY_OBJS += registry/reg_results.o
 REGISTRY_OBJS += registry/reg_stmt.o
+REGISTRY_OBJS += registry/reg_check.o
 
 # sweep: the sweep file (YAML tree, loading, parameters, expansion), its sources
 # (fetch, cache, unpack), provenance and the plan it records in the registry.

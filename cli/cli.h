@@ -16,6 +16,7 @@
 struct cli {
     const char *registry_path;   /* --registry, $MAINLINE_REGISTRY, or ./mainline.db */
     struct registry *reg;        /* opened by cli_registry(), closed by the dispatcher */
+    int open_failed_exit;        /* set when cli_registry() gives NULL: the exit code */
 };
 
 typedef int (*cmd_fn)(int argc, char **argv, struct cli *cli);
@@ -32,10 +33,12 @@ int cmd_show(int argc, char **argv, struct cli *cli);
 int cmd_status(int argc, char **argv, struct cli *cli);
 
 /* The registry, opened on first use (it must exist). NULL after printing why; the
- * command then returns EXIT_FATAL. Closed by the dispatcher. */
+ * command then returns cli->open_failed_exit: EXIT_FAILURES for a damaged registry
+ * (refused, with the way out), EXIT_FATAL otherwise. Closed by the dispatcher. */
 struct registry *cli_registry(struct cli *cli);
 
-/* Print a registry failure as "fatal: ..." style error and return EXIT_FATAL. */
+/* Print a registry failure as an error and return EXIT_FATAL, or EXIT_FAILURES for
+ * REG_ERR_DAMAGED (the message then ends with how to save what can be read). */
 int cli_reg_error(struct cli *cli, enum reg_status st, const char *doing);
 
 /* Print `usage` of the running command to stderr and return EXIT_USAGE. */

@@ -225,12 +225,12 @@ static int operational_change(struct cli *cli, const struct plan *p)
 
 static int record(struct cli *cli, const struct plan *p, int new_version)
 {
-    char msg[512];
+    char msg[4096];
     enum reg_status st = reg_open(cli->registry_path, REG_OPEN_CREATE, &cli->reg, msg,
                                   sizeof(msg));
     if (st != REG_OK) {
         error("%s", msg);
-        return EXIT_FATAL;
+        return st == REG_ERR_DAMAGED ? EXIT_FAILURES : EXIT_FATAL;
     }
     struct reg_sweep_info old = { 0 };
     st = reg_sweep_latest(cli->reg, p->sweep.name, &old);

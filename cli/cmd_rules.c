@@ -46,7 +46,7 @@ static int rules_of_file(struct cli *cli, const char *path)
     int rc = EXIT_OK;
     /* No registry is fine; one that exists and does not open is not. */
     if (stat(cli->registry_path, &sb) == 0 && !cli_registry(cli))
-        rc = EXIT_FATAL;
+        rc = cli->open_failed_exit;
     else if (cli->reg && reg_sweep_latest(cli->reg, s.name, &info) == REG_OK)
         printf("registry: sweep '%s' version %d has %s rules\n", s.name, info.version,
                info.contract_sha256 && !strcmp(info.contract_sha256, sha) ? "the same"
@@ -64,7 +64,7 @@ int cmd_rules(int argc, char **argv, struct cli *cli)
     if (stat(argv[1], &sb) == 0 && S_ISREG(sb.st_mode))
         return rules_of_file(cli, argv[1]);
     if (!cli_registry(cli))
-        return EXIT_FATAL;
+        return cli->open_failed_exit;
     struct reg_results res;
     enum reg_status st = reg_results_load(cli->reg, argv[1], &res);
     if (st == REG_ERR_NOT_FOUND) {

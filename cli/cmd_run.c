@@ -120,7 +120,7 @@ int cmd_run(int argc, char **argv, struct cli *cli)
     o.registry_wait_s = env_seconds("MAINLINE_REGISTRY_WAIT", 300);
     if (!cli_registry(cli)) {
         free(only);
-        return EXIT_FATAL;
+        return cli->open_failed_exit;
     }
     struct run_progress progress;
     run_progress_init(&progress, quiet);

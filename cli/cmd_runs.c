@@ -171,7 +171,7 @@ int cmd_runs(int argc, char **argv, struct cli *cli)
     q.terms = terms;
     if (!cli_registry(cli)) {
         free(terms);
-        return EXIT_FATAL;
+        return cli->open_failed_exit;
     }
     static const char *const head[] = { "SWEEP", "RUN", "STAGE", "CONDITION", "LR", "SEED",
                                         "STATE", NULL };

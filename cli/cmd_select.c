@@ -31,7 +31,7 @@ static int compute(struct cli *cli, const char *name, struct reg_results *res,
     memset(sel, 0, sizeof(*sel));
     struct registry *reg = cli_registry(cli);
     if (!reg)
-        return EXIT_FATAL;
+        return cli->open_failed_exit;
     enum reg_status st = reg_results_load(reg, name, res);
     if (st == REG_ERR_NOT_FOUND) {
         error("no sweep named '%s' in %s (plan it first: mainline plan SWEEP.yaml)", name,

@@ -140,7 +140,7 @@ int cmd_show(int argc, char **argv, struct cli *cli)
     if (argc != 2 + as_json || argv[argc - 1][0] == '-')
         return cli_usage(show_usage);
     if (!cli_registry(cli))
-        return EXIT_FATAL;
+        return cli->open_failed_exit;
     struct reg_run_query q = { 0 };
     split_ref(argv[argc - 1], &q);
     struct found f = { .names = STRBUF_INIT };

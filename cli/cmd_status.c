@@ -150,7 +150,7 @@ int cmd_status(int argc, char **argv, struct cli *cli)
         return cli_usage(usage);
     const char *sweep = argc == 2 ? argv[1] : NULL;
     if (!cli_registry(cli))
-        return EXIT_FATAL;
+        return cli->open_failed_exit;
     struct status_ctx ctx = { .reg = cli->reg };
     enum reg_status st = reg_stage_summary(cli->reg, sweep, add_stage, &ctx);
     flush_table(&ctx);

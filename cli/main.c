@@ -193,6 +193,10 @@ static int cmd_version(int argc, char **argv, struct cli *cli)
 
 int cli_reg_error(struct cli *cli, enum reg_status st, const char *doing)
 {
+    if (st == REG_ERR_DAMAGED) {
+        error("%s: %s", doing, reg_errmsg(cli->reg));
+        return EXIT_FAILURES;
+    }
     error("%s: %s (%s)", doing, cli->reg ? reg_errmsg(cli->reg) : "", reg_strerror(st));
     return EXIT_FATAL;
 }
@@ -223,9 +227,10 @@ struct registry *cli_registry(struct cli *cli)
 
 static int open_registry(struct cli *cli)
 {
-    char msg[512];
+    char msg[4096];
     enum reg_status st = reg_open(cli->registry_path, REG_OPEN_EXISTING, &cli->reg, msg,
                                   sizeof(msg));
+    cli->open_failed_exit = st == REG_ERR_DAMAGED ? EXIT_FAILURES : EXIT_FATAL;
     if (st == REG_ERR_MISSING) {
         error("no registry at '%s' (plan a sweep first: mainline plan SWEEP.yaml)",
               cli->registry_path);

@@ -176,8 +176,10 @@ void plan_print_estimates(const struct plan *p, const char *registry_path)
         return;
     }
     struct registry *reg = NULL;
-    if (access(registry_path, F_OK) == 0)
-        reg_open(registry_path, REG_OPEN_EXISTING, &reg, NULL, 0);
+    if (access(registry_path, F_OK) == 0 &&
+        reg_open(registry_path, REG_OPEN_EXISTING, &reg, NULL, 0) == REG_ERR_DAMAGED)
+        printf("estimate: registry '%s' is damaged: its measured throughput is not used\n",
+               registry_path);
     struct base *bases = xcalloc(p->runs.n + 1, sizeof(*bases));
     size_t n = 0;
     for (size_t r = 0; r < p->runs.n; r++) {

@@ -16,7 +16,7 @@
 #include "error.h"
 #include "registry.h"
 
-#define REG_ERRMSG_MAX 1024
+#define REG_ERRMSG_MAX 4096   /* a refusal of a damaged registry names its path six times */
 #define REG_BUSY_TIMEOUT_MS 5000
 /* PRAGMA application_id of a mainline registry: "MLN1" read as a big-endian int. */
 #define REG_APPLICATION_ID 0x4d4c4e31
@@ -29,6 +29,16 @@ struct registry {
     char errmsg[REG_ERRMSG_MAX];   /* the last failure, "" before any */
     struct reg_cached *stmts;      /* prepared once each, finalized by reg_free() */
     size_t n_stmts, alloc_stmts;
+
+    /* The damage check (reg_check.c). */
+    char *files_at_open;    /* the main file and its WAL before SQLite opened them */
+    int new_file;           /* neither held a byte: nothing to check */
+    int file_version;       /* user_version as opened, -1 before it is read */
+    int verified;           /* quick_check passed, the stamp matched, or a new file */
+    int stamp_after_open;   /* quick_check ran and passed: stamp once the open succeeds */
+    int committed;          /* this handle committed a transaction */
+    int opened;             /* reg_open() succeeded: a refusal can no longer say that
+                               nothing was changed */
 };
 
 /* ---- schema (reg_schema.c) ---- */
@@ -36,6 +46,25 @@ struct registry {
 /* reg_migrations[i], a NULL-terminated list of SQL texts, takes user_version i to i + 1. */
 extern const char *const *const reg_migrations[];
 extern const int reg_n_migrations;
+
+/* ---- the damage check (reg_check.c) ---- */
+
+/* Describe the registry's files into files_at_open, before SQLite opens them. */
+void reg_describe_files(struct registry *reg);
+/* PRAGMA quick_check unless the stamp matches files_at_open (or the file is new):
+ * REG_OK, REG_ERR_DAMAGED with the refusal in errmsg, or how the check failed. */
+enum reg_status reg_check_damage(struct registry *reg);
+/* Write the stamp when reg_check_damage() ran the check and it passed; call once
+ * the open has succeeded (a file that is not a registry gets no stamp). */
+void reg_stamp_after_open(struct registry *reg);
+/* After sqlite3_close: stamp the files again if this handle committed and its
+ * open was clean (its own writes are trusted; see reg_check.c). */
+void reg_stamp_after_close(const struct registry *reg);
+/* Record the refusal of a damaged registry: "registry 'P' is damaged (<fmt>)",
+ * whether anything was changed, and the commands that save what can still be
+ * read; drop the stamp. Returns REG_ERR_DAMAGED. */
+enum reg_status reg_fail_damaged(struct registry *reg, const char *fmt, ...)
+    ATTR_PRINTF(2, 3);
 
 /* ---- errors and transactions (registry.c) ---- */
 

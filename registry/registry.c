@@ -30,6 +30,7 @@ const char *reg_strerror(enum reg_status st)
     case REG_ERR_AMBIGUOUS:    return "ambiguous run id";
     case REG_ERR_BUSY:         return "registry busy";
     case REG_ERR_FULL:         return "registry disk full";
+    case REG_ERR_DAMAGED:      return "damaged registry";
     }
     return "unknown registry status";
 }
@@ -75,9 +76,12 @@ enum reg_status reg_fail(struct registry *reg, enum reg_status st, const char *f
     return st;
 }
 
-/* Constraint failures are the caller's doing, so they get the caller-facing statuses. */
+/* Constraint failures are the caller's doing, so they get the caller-facing statuses;
+ * a damaged file gets its own, whichever statement met the damage. */
 static enum reg_status status_of_sqlite(int ext_code)
 {
+    if ((ext_code & 0xff) == SQLITE_CORRUPT)
+        return REG_ERR_DAMAGED;
     switch (ext_code) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -100,8 +104,10 @@ static enum reg_status status_of_sqlite(int ext_code)
 
 enum reg_status reg_sql_fail(struct registry *reg, const char *what)
 {
-    return reg_fail(reg, status_of_sqlite(sqlite3_extended_errcode(reg->db)), "%s: %s",
-                    what, sqlite3_errmsg(reg->db));
+    enum reg_status st = status_of_sqlite(sqlite3_extended_errcode(reg->db));
+    if (st == REG_ERR_DAMAGED)
+        return reg_fail_damaged(reg, "%s: %s", what, sqlite3_errmsg(reg->db));
+    return reg_fail(reg, st, "%s: %s", what, sqlite3_errmsg(reg->db));
 }
 
 const char *reg_errmsg(const struct registry *reg)
@@ -169,6 +175,8 @@ enum reg_status reg_commit(struct registry *reg)
     enum reg_status st = run_kept(reg, "COMMIT", "committing");
     if (st != REG_OK)
         reg_rollback(reg);
+    else
+        reg->committed = 1;
     return st;
 }
 
@@ -308,7 +316,6 @@ static enum reg_status migrate(struct registry *reg)
 
 static enum reg_status configure(struct registry *reg)
 {
-    sqlite3_busy_timeout(reg->db, REG_BUSY_TIMEOUT_MS);
     enum reg_status st = reg_exec(reg, "PRAGMA foreign_keys = ON", "enabling foreign keys");
     if (st == REG_OK)
         st = reg_exec(reg, "PRAGMA journal_mode = WAL", "switching to WAL mode");
@@ -326,12 +333,20 @@ static enum reg_status open_db(struct registry *reg, enum reg_open_mode mode)
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (mode == REG_OPEN_CREATE)
         flags |= SQLITE_OPEN_CREATE;
+    reg_describe_files(reg);   /* before SQLite makes a -wal or writes anything */
     if (sqlite3_open_v2(reg->path, &reg->db, flags, NULL) != SQLITE_OK) {
         if (!reg->db)
             return reg_fail(reg, REG_ERR_OPEN, "out of memory");
         return reg_fail(reg, REG_ERR_OPEN, "%s", sqlite3_errmsg(reg->db));
     }
-    enum reg_status st = configure(reg);
+    sqlite3_busy_timeout(reg->db, REG_BUSY_TIMEOUT_MS);
+    /* The version first: a file that is not a database fails here as one. Then the
+     * damage check, before configure() and migrate() may write. */
+    enum reg_status st = pragma_int(reg, "PRAGMA user_version", &reg->file_version);
+    if (st == REG_OK)
+        st = reg_check_damage(reg);
+    if (st == REG_OK)
+        st = configure(reg);
     if (st != REG_OK)
         return open_status(reg, st);
     return migrate(reg);
@@ -361,17 +376,23 @@ enum reg_status reg_open(const char *path, enum reg_open_mode mode, struct regis
     }
     struct registry *reg = xcalloc(1, sizeof(*reg));
     reg->path = xstrdup(path);
+    reg->file_version = -1;
     enum reg_status st = REG_OK;
     if (mode == REG_OPEN_EXISTING)
         st = check_exists(reg);
     if (st == REG_OK)
         st = open_db(reg, mode);
     if (st != REG_OK) {
-        if (errbuf && errlen)
+        /* The refusal of a damaged registry names the path itself. */
+        if (errbuf && errlen && st == REG_ERR_DAMAGED)
+            snprintf(errbuf, errlen, "%s", reg->errmsg);
+        else if (errbuf && errlen)
             snprintf(errbuf, errlen, "registry '%s': %s", path, reg->errmsg);
         reg_free(reg);
         return st;
     }
+    reg->opened = 1;
+    reg_stamp_after_open(reg);
     *out = reg;
     return REG_OK;
 }
@@ -382,6 +403,8 @@ void reg_free(struct registry *reg)
         return;
     reg_stmt_cache_free(reg);
     sqlite3_close_v2(reg->db);   /* a NULL handle is a harmless no-op */
+    reg_stamp_after_close(reg);  /* after the close: the last one checkpoints the WAL */
+    free(reg->files_at_open);
     free(reg->path);
     free(reg);
 }

@@ -31,6 +31,8 @@ enum reg_status {
     REG_ERR_AMBIGUOUS,     /* a run id that matches runs of several sweeps */
     REG_ERR_BUSY,          /* another process held the write lock past the busy timeout */
     REG_ERR_FULL,          /* the registry's disk is full */
+    REG_ERR_DAMAGED,       /* damaged pages: PRAGMA quick_check at open, or SQLITE_CORRUPT;
+                              reg_errmsg says how to save what can still be read */
 };
 
 const char *reg_strerror(enum reg_status st);
@@ -48,11 +50,18 @@ struct registry;  /* opaque */
 /*
  * Open (and migrate) the registry at path. On success *out is the caller's and must
  * be closed with reg_free(). On failure *out is NULL and, when errbuf is not NULL,
- * a message naming the path is copied into errbuf (errlen bytes).
+ * a message naming the path is copied into errbuf (errlen bytes; 4096 hold any).
+ *
+ * Before anything is written, a registry whose files changed since the last clean
+ * check (the stamp `<path>.checked`) is checked with PRAGMA quick_check; damage is
+ * REG_ERR_DAMAGED, with a message that says how to save what can still be read
+ * (reg_check.c says what is checked when, and what it costs).
  */
 enum reg_status reg_open(const char *path, enum reg_open_mode mode, struct registry **out,
                          char *errbuf, size_t errlen);
-void reg_free(struct registry *reg);   /* accepts NULL */
+/* Close; stamps the files as checked when this handle wrote to a clean registry.
+ * Accepts NULL. */
+void reg_free(struct registry *reg);
 const char *reg_errmsg(const struct registry *reg);
 int reg_schema_version(struct registry *reg);
 #define REG_SCHEMA_VERSION 5

@@ -131,6 +131,31 @@ sql() {
     sqlite3 -cmd ".timeout 5000" mainline.db "$@"
 }
 
+# write_fake_sweep NAME: in this directory, s.yaml, a sweep NAME of three runs
+# (main-seed-0, -1, -2) for the fake trainer, with its data and a 4 KiB base model.
+write_fake_sweep() {
+    cp -R "$TOP/sweeps/data" . && mkdir -p models &&
+    head -c 4096 "$TOP/sweeps/models/tiny-base/model.safetensors" >models/base.bin &&
+    cat >s.yaml <<EOF_YAML
+sweep: $1
+base_model: models/base.bin
+datasets: {train: data/arith-train.jsonl}
+trainer: {command: [$TOP/${BUILD:-build}/tests/fakes/fake_trainer], resume: true}
+defaults: {lr: 1.0e-4, x_steps: 4}
+grid: {seed: [0, 1, 2]}
+EOF_YAML
+}
+
+# db_is_sound DB: PRAGMA integrity_check finds nothing wrong with DB. SQLite 3.40.1
+# (Debian 12) says "NULL value in metrics.step" for every row of metrics, a WITHOUT
+# ROWID table whose key lists its columns in another order, when nothing is wrong
+# (registry/reg_check.c filters the same lines); those lines are left out here.
+db_is_sound() {
+    sqlite3 "$1" "PRAGMA integrity_check" >integrity.out 2>&1 || { cat integrity.out; return 1; }
+    grep -v -e '^ok$' -e '^NULL value in metrics\.' integrity.out >integrity.bad || :
+    must_be_empty integrity.bad
+}
+
 # refute CMD...: CMD must fail (a bare `! CMD` never stops a `set -e` body).
 refute() {
     if "$@"; then

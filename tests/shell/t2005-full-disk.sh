@@ -4,7 +4,6 @@
 # small tmpfs (root); skips with a message where that is not allowed.
 . "$(dirname "$0")/lib.sh"
 
-FAKES="$TOP/${BUILD:-build}/tests/fakes"
 DISK="$SCRATCH/disk"
 mkdir -p "$DISK"
 if ! mount -t tmpfs -o size=1m tmpfs "$DISK" 2>/dev/null; then
@@ -14,20 +13,6 @@ if ! mount -t tmpfs -o size=1m tmpfs "$DISK" 2>/dev/null; then
 fi
 trap 'umount "$DISK" 2>/dev/null' EXIT
 
-# A three-run sweep for the fake trainer in the current directory.
-write_sweep() {
-    cp -R "$TOP/sweeps/data" . && mkdir -p models &&
-    head -c 4096 "$TOP/sweeps/models/tiny-base/model.safetensors" >models/base.bin &&
-    cat >s.yaml <<EOF_YAML
-sweep: full
-base_model: models/base.bin
-datasets: {train: data/arith-train.jsonl}
-trainer: {command: [$FAKES/fake_trainer], resume: true}
-defaults: {lr: 1.0e-4, x_steps: 4}
-grid: {seed: [0, 1, 2]}
-EOF_YAML
-}
-
 # Fill the disk at $1 but for a few KiB.
 fill() {
     free=$(df -k --output=avail "$1" | tail -1)
@@ -35,14 +20,14 @@ fill() {
 }
 
 test_expect_success 'run directories on a full disk: runs fail clearly, then finish' '
-    write_sweep &&
+    write_fake_sweep full &&
     mkdir -p "$DISK/runs" && ln -s "$DISK/runs" runs &&
     mainline plan s.yaml >/dev/null &&
     fill "$DISK" &&
     expect_exit 1 mainline run full -q >out 2>err &&
     cat err &&
     grep "No space left on device" err &&
-    test "$(sqlite3 mainline.db "PRAGMA integrity_check")" = ok &&
+    db_is_sound mainline.db &&
     test "$(sqlite3 mainline.db "SELECT count(*) FROM runs WHERE state = '"'"'failed'"'"'
                                  AND fail_reason LIKE '"'"'%No space left%'"'"'")" -ge 1 &&
     test -z "$(find "$DISK/runs" -name "*.tmp-*")" &&

@@ -17,6 +17,7 @@
 
 #include "reg_exec.h"
 #include "reg_internal.h"
+#include "fsutil.h"
 #include "registry.h"
 #include "strbuf.h"
 #include "testhelp.h"
@@ -516,6 +517,105 @@ static void test_migrate_from_v0(void)
     }
     CHECK_INT(reg_open(tmp_path("junk.db"), REG_OPEN_EXISTING, &reg, err, sizeof(err)),
               REG_ERR_OPEN);
+}
+
+/* ---- the damage check at open ---- */
+
+static char *read_whole(const char *path, size_t *len)
+{
+    char *data = NULL;
+    struct strbuf err = STRBUF_INIT;
+    if (read_file(path, &data, len, &err) < 0) {
+        fprintf(stderr, "%s\n", err.buf);
+        exit(1);
+    }
+    sb_free(&err);
+    return data;
+}
+
+static nlink_t link_count(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? sb.st_nlink : 0;
+}
+
+/* Text over the page header of `table`'s root page: no longer a b-tree page. */
+static void damage_root_page(const char *name, const char *table)
+{
+    sqlite3 *db = raw_open(name);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT rootpage FROM sqlite_master WHERE name = '%s'", table);
+    long long page = raw_int(db, sql);
+    long long size = raw_int(db, "PRAGMA page_size");
+    sqlite3_close(db);   /* the last connection: the WAL is in the file now */
+    FILE *f = fopen(tmp_path(name), "r+b");
+    CHECK(f != NULL && page > 1);
+    if (!f)
+        return;
+    fseek(f, (long)((page - 1) * size), SEEK_SET);
+    fputs("not a b-tree page, not a b-tree page", f);
+    fclose(f);
+}
+
+/* A closed registry with its stamp is opened without a check; a damaged one is
+ * refused, in either mode, byte for byte as it was, with the way out. */
+static void test_damaged_refused(void)
+{
+    struct registry *reg = open_new("damaged.db");
+    record_fixture(reg, "demo", 1);
+    reg_free(reg);
+    char stamp[4400], link_path[4400];
+    snprintf(stamp, sizeof(stamp), "%s", tmp_path("damaged.db.checked"));
+    snprintf(link_path, sizeof(link_path), "%s", tmp_path("stamp-link"));
+    CHECK(file_exists(stamp));   /* reg_free stamped what it wrote */
+    CHECK_INT(link(stamp, link_path), 0);
+    reg = NULL;
+    CHECK_INT(reg_open(tmp_path("damaged.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
+    reg_free(reg);
+    CHECK_INT(link_count(stamp), 2);   /* not checked, so not stamped again */
+    unlink(link_path);
+
+    damage_root_page("damaged.db", "runs");
+    size_t len_before, len_after;
+    char *before = read_whole(tmp_path("damaged.db"), &len_before);
+    char err[4096] = "";
+    for (int mode = 0; mode < 2; mode++) {
+        reg = (struct registry *)&reg;
+        CHECK_INT(reg_open(tmp_path("damaged.db"), mode ? REG_OPEN_CREATE : REG_OPEN_EXISTING,
+                           &reg, err, sizeof(err)), REG_ERR_DAMAGED);
+        CHECK(reg == NULL);
+        CHECK(strstr(err, "damaged.db' is damaged (PRAGMA quick_check: ") != NULL);
+        CHECK(strstr(err, "); nothing was changed.\n") != NULL);
+        CHECK(strstr(err, " .recover | sqlite3 ") != NULL);
+        CHECK(strstr(err, "damaged-recovered.db 'PRAGMA user_version = 5; ") != NULL);
+        CHECK(!file_exists(stamp));
+    }
+    char *after = read_whole(tmp_path("damaged.db"), &len_after);
+    CHECK(len_before == len_after && memcmp(before, after, len_before) == 0);
+    free(before);
+    free(after);
+    CHECK_STR(reg_strerror(REG_ERR_DAMAGED), "damaged registry");
+}
+
+/* SQLite 3.40.1 reports "NULL value in metrics.step" (and .name) for every row of
+ * metrics when nothing is wrong; that is not damage. */
+static void test_metrics_rows_not_damage(void)
+{
+    struct registry *reg = open_new("metrics-rows.db");
+    record_fixture(reg, "demo", 1);
+    reg_free(reg);
+    sqlite3 *db = raw_open("metrics-rows.db");   /* a change from outside: checked */
+    raw_exec(db, "INSERT INTO metrics (run, attempt, step, name, value, src_offset)"
+                 " VALUES (1, 1, 10, 'loss', 2.0, 0), (1, 1, 10, 'val_nll', 0.5, 0)");
+    sqlite3_close(db);
+    char err[4096] = "";
+    reg = NULL;
+    CHECK_INT(reg_open(tmp_path("metrics-rows.db"), REG_OPEN_EXISTING, &reg, err, sizeof(err)),
+              REG_OK);
+    if (!reg)
+        fprintf(stderr, "%s\n", err);
+    reg_free(reg);
+    CHECK(file_exists(tmp_path("metrics-rows.db.checked")));
 }
 
 /* ---- recording and reading back ---- */
@@ -1160,6 +1260,8 @@ int main(void)
     TEST(test_migrate_from_v0);
     TEST(test_migrate_from_v1);
     TEST(test_migrate_from_v3);
+    TEST(test_damaged_refused);
+    TEST(test_metrics_rows_not_damage);
     TEST(test_record_and_read);
     TEST(test_git_nulls);
     TEST(test_conflict);
