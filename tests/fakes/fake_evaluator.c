@@ -13,10 +13,13 @@
  *   the answer is "PROMPT from RUN", or "from base" for the baseline)
  *   --nul K (0): the outputs of the first K examples hold a NUL (\u0000), as a model with
  *   all-zero or NaN weights generates
+ *   --sleep-ms MS (0): take about MS to evaluate, spread over the examples (each line of
+ *   predictions.jsonl is flushed), so a fault battery can kill it midway
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -35,6 +38,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int n = 6, nul = 0;
+    long sleep_ms = 0;
     long base_correct = -1;
     const char *base_retention = NULL, *probe = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -48,6 +52,8 @@ int main(int argc, char **argv)
             probe = argv[i + 1];
         else if (!strcmp(argv[i], "--nul"))
             nul = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--sleep-ms"))
+            sleep_ms = atol(argv[i + 1]);
     }
     json_t *params = json_object_get(cfg, "params"), *stepv = json_object_get(cfg, "step");
     long step = json_is_integer(stepv) ? (long)json_integer_value(stepv) : -1;
@@ -58,6 +64,10 @@ int main(int argc, char **argv)
     FILE *p = fopen(path, "w");
     int correct = 0;
     for (int k = 0; k < n && p; k++) {
+        long ms = sleep_ms / (n > 0 ? n : 1);
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0)
+            ;
         int ok = want >= 0 ? (k + shift) % n < want
                  : step < 0 ? k % 2 == 0 : (k + step) % 3 != 0;
         correct += ok;
@@ -65,6 +75,7 @@ int main(int argc, char **argv)
                 "\"extracted\":\"%d\",\"gold\":\"%d\",\"correct\":%s,\"extraction_failed\":false,"
                 "\"tokens\":3}\n", k, k, k, k < nul ? "\\u0000" : "", ok ? k : -1, k,
                 ok ? "true" : "false");
+        fflush(p);
     }
     if (p)
         fclose(p);
