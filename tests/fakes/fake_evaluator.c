@@ -13,7 +13,8 @@
  *   the answer is "PROMPT from RUN", or "from base" for the baseline)
  *   --nul K (0): the outputs of the first K examples hold a NUL (\u0000), as a model with
  *   all-zero or NaN weights generates
- *   --sleep-ms MS (0): take that long before writing anything (a slow evaluation)
+ *   --sleep-ms MS (0): take about MS to evaluate, spread over the examples (each line of
+ *   predictions.jsonl is flushed), so a fault battery can kill it midway
  *   --log-starts FILE: append a line "PID DIR" to FILE when it starts (to count starts)
  */
 #include <stdio.h>
@@ -39,9 +40,9 @@ int main(int argc, char **argv)
         return 2;
     }
     int n = 6, nul = 0;
+    long sleep_ms = 0;
     long base_correct = -1;
     const char *base_retention = NULL, *probe = NULL, *log_starts = NULL;
-    long sleep_ms = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--n"))
             n = atoi(argv[i + 1]);
@@ -65,9 +66,6 @@ int main(int argc, char **argv)
             fclose(f);
         }
     }
-    struct timespec ts = { sleep_ms / 1000, (sleep_ms % 1000) * 1000000L };
-    while (sleep_ms > 0 && nanosleep(&ts, &ts) < 0)
-        ;
     json_t *params = json_object_get(cfg, "params"), *stepv = json_object_get(cfg, "step");
     long step = json_is_integer(stepv) ? (long)json_integer_value(stepv) : -1;
     long want = step < 0 ? base_correct : knob(params, "x_eval_correct", -1);
@@ -77,6 +75,10 @@ int main(int argc, char **argv)
     FILE *p = fopen(path, "w");
     int correct = 0;
     for (int k = 0; k < n && p; k++) {
+        long ms = sleep_ms / (n > 0 ? n : 1);
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+        while (nanosleep(&ts, &ts) < 0)
+            ;
         int ok = want >= 0 ? (k + shift) % n < want
                  : step < 0 ? k % 2 == 0 : (k + step) % 3 != 0;
         correct += ok;
@@ -84,6 +86,7 @@ int main(int argc, char **argv)
                 "\"extracted\":\"%d\",\"gold\":\"%d\",\"correct\":%s,\"extraction_failed\":false,"
                 "\"tokens\":3}\n", k, k, k, k < nul ? "\\u0000" : "", ok ? k : -1, k,
                 ok ? "true" : "false");
+        fflush(p);
     }
     if (p)
         fclose(p);
