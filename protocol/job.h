@@ -16,6 +16,8 @@ enum job_exit {
     JOB_EXIT_BAD_CONFIG = 2,    /* the config cannot work: never retried */
     JOB_EXIT_DIVERGED = 3,      /* the loss became NaN or infinite: never retried */
     JOB_EXIT_UNREADABLE = 4,    /* an input file cannot be read or parsed */
+    JOB_EXIT_TIME_LIMIT = 5,    /* checkpointed and stopped before a time limit (SIGUSR1):
+                                   resume it; not a failure */
     JOB_EXIT_NOT_FOUND = 127,   /* the command does not exist (what a shell reports) */
     JOB_EXIT_CANCELLED = 143,   /* 128 + SIGTERM, what a shell reports */
 };

@@ -9,7 +9,8 @@
  * run ends well (trainer/export.h); DIR must not exist yet.
  * (MAINLINE_CONFIG, MAINLINE_RUN_DIR, MAINLINE_THREADS and MAINLINE_RESUME=1 stand
  * in for missing options.) Exit status: 0 done, 2 bad configuration, 3 diverged,
- * 4 unreadable inputs, 143 stopped by SIGTERM (or SIGINT), 1 anything else.
+ * 4 unreadable inputs, 5 checkpointed and stopped for a time limit (SIGUSR1, e.g.
+ * Slurm's --signal=B:USR1@N), 143 stopped by SIGTERM (or SIGINT), 1 anything else.
  *
  * It is not an evaluator (no generation) and not a general trainer: one objective
  * (SFT), one optimizer (AdamW), llama-style models on the CPU.
@@ -34,12 +35,18 @@ struct train_args {
     const char *export_dir;       /* NULL: no export */
 };
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, time_limit_near;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+static void on_time_limit_signal(int sig)
+{
+    (void)sig;
+    time_limit_near = 1;
 }
 
 static const char usage_text[] =
@@ -53,6 +60,7 @@ static int exit_code(enum train_status st)
     case TRAIN_DIVERGED: return JOB_EXIT_DIVERGED;
     case TRAIN_UNREADABLE: return JOB_EXIT_UNREADABLE;
     case TRAIN_CANCELLED: return JOB_EXIT_CANCELLED;
+    case TRAIN_TIME_LIMIT: return JOB_EXIT_TIME_LIMIT;
     default: return JOB_EXIT_FAILED;
     }
 }
@@ -101,6 +109,8 @@ static int parse_args(int argc, char **argv, struct train_args *a)
     return rc;
 }
 
+/* SIGTERM and SIGINT stop the run between micro-batches; SIGUSR1 (a time limit
+ * near) at the next boundary between optimizer steps, after a checkpoint. */
 static void catch_stop_signals(void)
 {
     struct sigaction sa;
@@ -110,6 +120,8 @@ static void catch_stop_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_time_limit_signal;
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* A fresh start clears checkpoints an earlier run left here; a resume only the
@@ -137,6 +149,7 @@ static enum train_status run(const struct train_config *cfg, const struct train_
         st = trainer_setup(&t, cfg, run_dir, err);
     t.mx = &mx;
     t.stop = &stop_requested;
+    t.time_limit = &time_limit_near;
     t.threads = a->threads;
     if (st == TRAIN_OK)
         prepare_checkpoints(run_dir, a->resume);
@@ -146,7 +159,7 @@ static enum train_status run(const struct train_config *cfg, const struct train_
         st = trainer_run(&t, err);
     if (st == TRAIN_OK && a->export_dir && trainer_export(&t, a->export_dir, err) < 0)
         st = TRAIN_FAILED;
-    if (st != TRAIN_OK && st != TRAIN_CANCELLED && err->len && mx.f)
+    if (st != TRAIN_OK && st != TRAIN_CANCELLED && st != TRAIN_TIME_LIMIT && err->len && mx.f)
         metrics_emit(&mx, json_pack("{s:s,s:s}", "event", "error", "message", err->buf));
     trainer_free(&t);
     if (metrics_close(&mx) < 0 && st == TRAIN_OK) {
@@ -174,6 +187,9 @@ static int train_main(int argc, char **argv)
         st = run(&cfg, &a, run_dir, &err);
     if (st == TRAIN_CANCELLED)
         warning("stopped by a signal; --resume continues from the last checkpoint");
+    else if (st == TRAIN_TIME_LIMIT)
+        warning("stopped for the time limit (SIGUSR1) after a checkpoint; --resume continues "
+                "from it");
     else if (st != TRAIN_OK)
         error("%s", err.len ? err.buf : "training failed");
     train_config_free(&cfg);

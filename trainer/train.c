@@ -19,6 +19,11 @@ int trainer_stopping(const struct trainer *t)
     return t->stop && *t->stop;
 }
 
+int trainer_time_limit_near(const struct trainer *t)
+{
+    return t->time_limit && *t->time_limit;
+}
+
 static void emit(struct trainer *t, json_t *ev)
 {
     if (t->mx)
@@ -218,6 +223,7 @@ static enum train_status save_checkpoint(struct trainer *t, double nll, long cou
     long bytes = 0;
     if (checkpoint_save(t->run_dir, &c, &t->pr, &bytes, err) < 0)
         return TRAIN_FAILED;
+    t->saved_step = t->pr.step;
     json_t *ev = metrics_event("checkpoint");
     json_object_set_new(ev, "step", json_integer(t->pr.step));
     char path[64];
@@ -291,6 +297,7 @@ enum train_status trainer_resume(struct trainer *t, struct strbuf *err)
             t->pr = pr;
             t->lo.rng = pr.dropout_rng;
             t->resumed_from = s;
+            t->saved_step = s;
             trainer_begin_epoch(t);
         }
         if (cs != CHECKPOINT_UNREADABLE) {
@@ -320,13 +327,33 @@ static void emit_done(struct trainer *t)
         t->pr.best_step);
 }
 
+/* The time limit is near: keep the step reached, as a checkpoint without a
+ * validation (val_nll NaN: never the best), unless it is on disk already (an
+ * eval_at step just saved, or the step resumed from); step 0 needs none. */
+static enum train_status stop_for_time_limit(struct trainer *t, struct strbuf *err)
+{
+    if (t->pr.step > 0 && t->saved_step != t->pr.step &&
+        save_checkpoint(t, NAN, 0, err) != TRAIN_OK)
+        return TRAIN_FAILED;
+    say("stopped for the time limit at step %ld/%ld\n", t->pr.step, t->total_steps);
+    return TRAIN_TIME_LIMIT;
+}
+
 enum train_status trainer_run(struct trainer *t, struct strbuf *err)
 {
     enum train_status st = TRAIN_OK;
     emit_start(t);
     while (st == TRAIN_OK && t->pr.step < t->total_steps) {
+        if (trainer_stopping(t)) {
+            st = TRAIN_CANCELLED;
+            break;
+        }
+        if (trainer_time_limit_near(t)) {
+            st = stop_for_time_limit(t, err);
+            break;
+        }
         double loss = 0, lr = lr_at(&t->sched, t->pr.step + 1), t0 = clock_now_s();
-        st = trainer_stopping(t) ? TRAIN_CANCELLED : trainer_step(t, &loss, err);
+        st = trainer_step(t, &loss, err);
         t->rate_seconds += clock_now_s() - t0;
         if (st != TRAIN_OK)
             break;
@@ -339,6 +366,9 @@ enum train_status trainer_run(struct trainer *t, struct strbuf *err)
         emit_step_event(t, "diverged", t->diverged_at);
     else if (st == TRAIN_CANCELLED)
         emit_step_event(t, "cancelled", t->pr.step);
+    else if (st == TRAIN_TIME_LIMIT)
+        emit(t, json_pack("{s:s,s:s,s:I}", "event", "stopped", "reason", "time_limit", "step",
+                          (json_int_t)t->pr.step));
     else if (st == TRAIN_OK)
         emit_done(t);
     return st;

@@ -13,7 +13,12 @@
  *   - every report_every steps a `train` event; at every eval_at step the NLL of
  *     the WHOLE validation set (dropout off) as a `val` event, and a checkpoint of
  *     exactly the weights validated (`checkpoint` event), then retention;
- *   - a non-finite loss or gradient norm stops the run (`diverged`).
+ *   - a non-finite loss or gradient norm stops the run (`diverged`);
+ *   - a time limit near (*t->time_limit set, by SIGUSR1): at the next boundary
+ *     between optimizer steps, a checkpoint of the step reached (as at an eval_at
+ *     step, without the validation; none when that step's checkpoint is already on
+ *     disk), a `stopped` event with reason `time_limit`, and TRAIN_TIME_LIMIT. A
+ *     step, a validation or a checkpoint under way when it comes is finished first.
  * The same config, seed and thread count give bitwise identical weights, and a
  * run resumed from any checkpoint ends with the weights of one never interrupted.
  *
@@ -21,8 +26,8 @@
  * events go to metrics.jsonl and progress lines to stdout. Nothing here exits.
  *
  * Ownership: trainer_setup() fills *t (it borrows cfg and run_dir, which must
- * outlive it; the caller sets mx, stop and threads after it, or leaves them zero:
- * no events, no early stop); trainer_free() releases the rest and accepts a zeroed
+ * outlive it; the caller sets mx, stop, time_limit and threads after it, or leaves
+ * them zero: no events, no early stop); trainer_free() releases the rest and accepts a zeroed
  * struct.
  */
 #ifndef MAINLINE_TRAINER_TRAIN_H
@@ -49,6 +54,7 @@ enum train_status {
     TRAIN_DIVERGED,      /* exit 3 */
     TRAIN_UNREADABLE,    /* exit 4 */
     TRAIN_CANCELLED,     /* SIGTERM: stopped between micro-batches */
+    TRAIN_TIME_LIMIT,    /* SIGUSR1: checkpointed between steps and stopped; exit 5 */
     TRAIN_FAILED,        /* anything else (a checkpoint that cannot be written...) */
 };
 
@@ -59,6 +65,7 @@ struct trainer {
     const char *run_dir;              /* borrowed */
     struct metrics *mx;               /* borrowed */
     volatile sig_atomic_t *stop;      /* borrowed; NULL: never stops early */
+    volatile sig_atomic_t *time_limit; /* borrowed; NULL: no time limit (SIGUSR1) */
     int threads;                      /* reported only */
 
     struct model model;               /* the base model; trained tensors change in place */
@@ -88,6 +95,7 @@ struct trainer {
 
     struct train_progress pr;
     long resumed_from;                /* checkpoint step resumed from, 0 for a fresh start */
+    long saved_step;                  /* the newest checkpoint written or resumed from, or 0 */
     double t_start;                   /* monotonic seconds at setup */
     double rate_seconds;              /* time in optimizer steps since the last report */
     long rate_tokens;                 /* tokens trained on in that time */
@@ -120,5 +128,8 @@ enum train_status trainer_valid_nll(struct trainer *t, struct lora *lo, struct l
 
 /* Has a stop been asked for (SIGTERM)? Checked between micro-batches. */
 int trainer_stopping(const struct trainer *t);
+
+/* Is the time limit near (SIGUSR1)? Checked between optimizer steps only. */
+int trainer_time_limit_near(const struct trainer *t);
 
 #endif

@@ -3,7 +3,8 @@
 # docs/protocol.md describes: a LoRA run's events and PEFT files; full fine-tuning
 # overfits four examples; partial fine-tuning trains exactly its tensors; two runs
 # write identical bytes; a run killed with SIGKILL (or stopped by SIGTERM) and
-# resumed ends bitwise where an uninterrupted run ends; retention; exit statuses
+# resumed ends bitwise where an uninterrupted run ends; SIGUSR1 (a time limit near)
+# checkpoints, exits 5 and resumes to the same bits; retention; exit statuses
 # 2, 3 and 4; and on llama2.c's stories260K (skipped where absent: lib.sh) LoRA
 # learns a pattern and a TinyStories sentence costs a few nats per token.
 . "$(dirname "$0")/lib.sh"
@@ -244,6 +245,44 @@ test_body 'SIGTERM stops it cleanly (exit 143); MAINLINE_RESUME=1 continues' <<\
     grep -q "stopped by a signal" err1
     MAINLINE_RESUME=1 "$TRAINER" --config config.json --run-dir . --threads 1 >out2
     test "$(events done steps)" -eq 45
+EOF
+
+test_body 'SIGUSR1: checkpoint, "stopped" event, exit 5; resumed: bitwise the same end' <<\EOF
+    mkdir full usr1
+    (cd full && config "$PARAMS_RESUME" && train >out)
+    cd usr1
+    config "$PARAMS_RESUME"
+    "$TRAINER" --config config.json --run-dir . --threads 1 >out1 2>err1 &
+    pid=$!
+    wait_for 60 '"event":"train","step":5,'
+    kill -USR1 "$pid"   # in step 6 or a little later
+    rc=0
+    wait "$pid" || rc=$?
+    cat err1
+    test "$rc" -eq 5
+    grep -q "stopped for the time limit" err1
+    tail -n 2 metrics.jsonl
+    step=$(events stopped step)
+    echo "stopped at step $step"
+    test "$step" -ge 5
+    test "$step" -lt 45
+    check_eq "last line" "{\"event\":\"stopped\",\"reason\":\"time_limit\",\"step\":$step}" \
+        "$(tail -n 1 metrics.jsonl)"
+    # its checkpoint is the one before the stop, complete, whatever the step
+    grep "^{\"event\":\"checkpoint\"" metrics.jsonl | tail -n 1 |
+        grep -q "^{\"event\":\"checkpoint\",\"step\":$step,\"path\":\"checkpoints/step-$step\","
+    test -f "checkpoints/step-$step/trainer_state.safetensors"
+    refute grep -q '"event":"done"' metrics.jsonl
+    refute grep -q '"event":"error"' metrics.jsonl
+    run_rc 0 train --resume
+    test "$(events start resumed_from | sed -n '$p')" -eq "$step"
+    test "$(events done steps)" -eq 45
+    ls ../full/checkpoints >expect
+    ls checkpoints >dirs
+    test_cmp expect dirs                 # best+last: step-$step went with the next checkpoint
+    diff -r ../full/checkpoints checkpoints
+    cmp ../full/checkpoints/step-45/adapter_model.safetensors \
+        checkpoints/step-45/adapter_model.safetensors
 EOF
 
 test_body 'keep: best+last, best, last and all leave exactly those checkpoints' <<\EOF

@@ -5,13 +5,16 @@
  * a data-parallel step on 2 and 3 threads gives the same gradient; partial
  * fine-tuning trains exactly the tensors asked for (counted by hand) and leaves
  * the rest bitwise alone; two runs agree bitwise; and a checkpoint saved mid-run,
- * restored into a fresh trainer, continues to bitwise the same weights (the last
- * two on one thread and again split over two).
+ * restored into a fresh trainer, continues to bitwise the same weights; a time
+ * limit near (SIGUSR1's flag) checkpoints the step reached and stops, and the run
+ * resumed from there ends bitwise where an uninterrupted one does (the last three
+ * on one thread and again split over two).
  * Run from the repository's top directory (as `make check` does).
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -285,6 +288,90 @@ static void test_checkpoint_resumes_bitwise(void)
     remove_tree(dir);
 }
 
+/* trainer_run() with its progress lines (stdout) sent to /dev/null. */
+static enum train_status run_quietly(struct trainer *t, struct strbuf *err)
+{
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+        dup2(null, STDOUT_FILENO);
+        close(null);
+    }
+    enum train_status st = trainer_run(t, err);
+    fflush(stdout);
+    if (saved >= 0) {
+        dup2(saved, STDOUT_FILENO);
+        close(saved);
+    }
+    return st;
+}
+
+static int same_weights(const struct trainer *a, const struct trainer *b)
+{
+    int same = a->n_segs == b->n_segs;
+    for (size_t s = 0; same && s < a->n_segs; s++)
+        same = memcmp(a->segs[s].p, b->segs[s].p, a->segs[s].n * sizeof(float)) == 0;
+    return same;
+}
+
+/* trainer_run() with the time-limit flag set: at step 0 it stops with nothing to
+ * save; after 4 steps it saves step-4 and stops; resumed from step-4 with the flag
+ * still set it stops again without a new checkpoint; with it clear it runs to the
+ * end, with the weights of a run never stopped. Validation ignores the flag. */
+static void test_time_limit_stops_and_resumes_bitwise(void)
+{
+    static const char params[] = "\"rank\": 4, \"dropout\": 0.1, \"targets\": [\"all-linear\"], "
+                                 "\"train_rows\": 12, \"valid_rows\": 4, \"batch_size\": 4, "
+                                 "\"lr\": 0.01, \"seed\": 9, \"epochs\": 3, "
+                                 "\"eval_at\": [{\"every\": 3}]";
+    char full_dir[] = "/tmp/test_trainer_run.XXXXXX", dir[] = "/tmp/test_trainer_run.XXXXXX";
+    CHECK(mkdtemp(full_dir) != NULL && mkdtemp(dir) != NULL);
+    struct fixture full, a, b;
+    if (setup(&full, params, full_dir) < 0 || setup(&a, params, dir) < 0 ||
+        setup(&b, params, dir) < 0) {
+        CHECK(0);
+        return;
+    }
+    struct strbuf err = STRBUF_INIT;
+    volatile sig_atomic_t near = 1;
+    CHECK_INT(run_quietly(&full.t, &err), TRAIN_OK);
+    CHECK_INT(full.t.pr.step, 9);
+
+    a.t.time_limit = &near;
+    CHECK_INT(run_quietly(&a.t, &err), TRAIN_TIME_LIMIT);
+    CHECK_INT(a.t.pr.step, 0);
+    CHECK_INT(checkpoint_newest(dir, 0), 0);
+    struct loss_sum acc = { 0, 0 };
+    CHECK_INT(trainer_valid_nll(&a.t, a.t.lora, &acc, &err), TRAIN_OK);
+    CHECK_INT(acc.count, a.t.valid.loss_tokens);
+    CHECK_INT(steps(&a.t, 4), TRAIN_OK);   /* into the second epoch, past step 3's save */
+    CHECK_INT(run_quietly(&a.t, &err), TRAIN_TIME_LIMIT);
+    CHECK_INT(a.t.pr.step, 4);
+    CHECK_INT(checkpoint_newest(dir, 0), 4);
+
+    b.t.time_limit = &near;
+    CHECK_INT(trainer_resume(&b.t, &err), TRAIN_OK);
+    CHECK_INT(b.t.resumed_from, 4);
+    CHECK_INT(run_quietly(&b.t, &err), TRAIN_TIME_LIMIT);
+    CHECK_INT(b.t.pr.step, 4);
+    near = 0;
+    CHECK_INT(run_quietly(&b.t, &err), TRAIN_OK);
+    CHECK_INT(b.t.pr.step, 9);
+    CHECK(same_weights(&full.t, &b.t));
+    CHECK(memcmp(full.t.opt.v, b.t.opt.v, full.t.opt.n * sizeof(float)) == 0);
+    CHECK_INT(checkpoint_newest(dir, 0), 9);
+    fprintf(stderr, "  stopped at step %ld, resumed to step %ld: weights %s\n", a.t.pr.step,
+            b.t.pr.step, same_weights(&full.t, &b.t) ? "bitwise equal" : "DIFFER");
+    if (err.len)
+        fprintf(stderr, "  %s\n", err.buf);
+    sb_free(&err);
+    teardown(&full);
+    teardown(&a);
+    teardown(&b);
+    remove_tree(full_dir);
+    remove_tree(dir);
+}
+
 int main(void)
 {
     if (access("sweeps/models/tiny-base/model.safetensors", R_OK) != 0) {
@@ -297,10 +384,12 @@ int main(void)
     TEST(test_partial_trains_only_its_tensors);
     TEST(test_two_runs_agree_bitwise);
     TEST(test_checkpoint_resumes_bitwise);
+    TEST(test_time_limit_stops_and_resumes_bitwise);
     fprintf(stderr, "-- again with the work split over 2 threads\n");
     par_set_threads(2);
     TEST(test_two_runs_agree_bitwise);
     TEST(test_checkpoint_resumes_bitwise);
+    TEST(test_time_limit_stops_and_resumes_bitwise);
     par_set_threads(1);
     return test_report();
 }
