@@ -7,22 +7,11 @@
 # skip: line.
 . "$(dirname "$0")/lib.sh"
 
-SLURM_LOCAL="$TOP/scripts/slurm-local.sh"
 CLUSTER=$SCRATCH/slurm
-export CLUSTER SLURM_LOCAL
-
-slurm_local() { sh "$SLURM_LOCAL" "$@"; }
 
 # job_field ID FIELD: FIELD of job ID in `scontrol show job -o` (its first line).
 job_field() {
     scontrol show job -o "$1" 2>/dev/null | head -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-job_state_is() { [ "$(job_field "$1" JobState)" = "$2" ]; }
-# no_active ID: job or array ID has left the active queue (squeue lists only active jobs).
-no_active() { [ -z "$(squeue -h -j "$1" -o %i 2>/dev/null)" ]; }
-# gone PID: no such process, or a zombie (daemons that exit linger as zombies of PID 1 here).
-gone() {
-    [ ! -r "/proc/$1/stat" ] || [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" = Z ]
 }
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -79,7 +68,7 @@ echo "$id" >"$SCRATCH/held.id"
 check_eq 'held state' PENDING "$(job_field "$id" JobState)"
 check_eq 'held reason' JobHeldUser "$(job_field "$id" Reason)"
 scontrol release "$id"
-wait_until 20 no_active "$id"
+wait_until 20 slurm_inactive "$id"
 check_eq 'squeue -t all' "$id|t9001-held|run main-seed-0|COMPLETED" \
     "$(squeue -t all -h -j "$id" -o '%i|%j|%k|%T')"
 check_eq 'exit code' 0:0 "$(job_field "$id" ExitCode)"
@@ -89,7 +78,7 @@ EOF
 
 test_body 'an array: one record a task, exit codes per task, the last index keeps the id' <<\EOF
 a=$(sbatch --parsable --array=0-3 -o /dev/null --wrap 'exit $SLURM_ARRAY_TASK_ID')
-wait_until 20 no_active "$a"
+wait_until 20 slurm_inactive "$a"
 scontrol show job -o "$a" >records
 check_eq 'records' 4 "$(wc -l <records)"
 for t in 0 1 2 3; do
@@ -105,15 +94,15 @@ test_body 'scancel: a running job ends CANCELLED with its processes, and a whole
 id=$(sbatch --parsable -o /dev/null --wrap "sleep 600 & echo \$! >$PWD/sleep.pid; wait")
 wait_until 20 test -s sleep.pid
 scancel "$id"
-wait_until 10 no_active "$id"
+wait_until 10 slurm_inactive "$id"
 check_eq 'state' CANCELLED "$(job_field "$id" JobState)"
 check_eq 'exit code' 0:15 "$(job_field "$id" ExitCode)"
-wait_until 5 gone "$(cat sleep.pid)"
+wait_until 5 proc_gone "$(cat sleep.pid)"
 a=$(sbatch --parsable --array=0-3 -o /dev/null --wrap 'sleep 600')
 wait_until 20 sh -c "squeue -h -j $a -t R -o %i | grep -q _1"
 check_eq 'pending' "${a}_[2-3]" "$(squeue -h -j "$a" -t PD -o %i)"
 scancel "$a"
-wait_until 10 no_active "$a"
+wait_until 10 slurm_inactive "$a"
 squeue -t all -h -j "$a" -o '%i %T' >states
 cat states
 check_eq 'cancelled' 3 "$(grep -c ' CANCELLED$' states)"
@@ -125,7 +114,7 @@ held=$(cat "$SCRATCH/held.id")
 id=$(sbatch --hold --parsable -J t9001-restart -o /dev/null --wrap true)
 ctld=$(cat "$CLUSTER/run/slurmctld.pid")
 kill "$ctld"
-wait_until 10 gone "$ctld"
+wait_until 10 proc_gone "$ctld"
 run_rc 1 slurm_local status "$CLUSTER"
 grep -qx 'slurmctld: not running' out
 run_rc 0 slurm_local start "$CLUSTER"
@@ -137,7 +126,7 @@ check_eq 'the finished one' COMPLETED "$(job_field "$held" JobState)"
 next=$(sbatch --parsable -o /dev/null --wrap true)
 test "$next" -gt "$id"
 scontrol release "$id"
-wait_until 20 no_active "$id"
+wait_until 20 slurm_inactive "$id"
 check_eq 'released' COMPLETED "$(job_field "$id" JobState)"
 EOF
 
@@ -152,7 +141,7 @@ run_rc 0 slurm_local stop "$CLUSTER"
 echo "stop took $(( $(date +%s%3N) - t0 )) ms"
 mv err stop.err
 cat stop.err
-for p in $pids $(cat sleep.pid); do gone "$p"; done
+for p in $pids $(cat sleep.pid); do proc_gone "$p"; done
 if pgrep -af "$CLUSTER"; then echo "left running"; exit 1; fi
 run_rc 1 slurm_local status "$CLUSTER"
 grep -qx 'slurmctld: not running' out
