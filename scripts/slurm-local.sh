@@ -18,7 +18,12 @@
 prog=slurm-local.sh
 
 say() { echo "$prog: $*" >&2; }
-fail() { say "$*"; exit 1; }
+# fail MESSAGE: say it and exit 1; during a start, first stop what that start started.
+fail() {
+    say "$*"
+    [ -z "${started:-}" ] || undo_start
+    exit 1
+}
 unavailable() { say "$*"; exit 3; }
 usage() {
     echo "usage: $prog start [--accounting] STATE_DIR | stop STATE_DIR | status STATE_DIR" >&2
@@ -122,20 +127,22 @@ start_munge() {
     mkdir -p /run/munge && chown munge:munge /run/munge
     m_old=$(cat /run/munge/munged.pid 2>/dev/null)
     if alive "$m_old" munged; then
+        wait_for 5 munge_works && return 0
         fail "munged (pid $m_old) runs but 'munge -n | unmunge' fails: see /var/log/munge/munged.log"
     fi
     # a munged that died uncleanly leaves its socket and lock; --force starts over them
-    runuser -u munge -- /usr/sbin/munged --force </dev/null >>"$S/log/munged.log" 2>&1 ||
+    runuser -u munge -- /usr/sbin/munged --force </dev/null >>"$S/log/munged.log" 2>&1 9>&- ||
         fail "munged did not start (log: $S/log/munged.log, /var/log/munge/munged.log)"
     wait_for 5 munge_works ||
         fail "munged started but 'munge -n | unmunge' fails (log: /var/log/munge/munged.log)"
     cat /run/munge/munged.pid >"$MUNGE_MARK"
+    started="$started munged"
     say "started munged (pid $(cat "$MUNGE_MARK"))"
 }
 
 # other_slurm_daemons: pids of live slurm daemons that are not this cluster's.
 other_slurm_daemons() {
-    for o_pid in $(pgrep -x 'slurmctld|slurmd|slurmdbd|slurmstepd'); do
+    for o_pid in $(pgrep -x slurmctld; pgrep -x slurmd; pgrep -x slurmdbd; pgrep -x slurmstepd); do
         alive "$o_pid" || continue
         case " $(cat "$S"/run/slurm*.pid 2>/dev/null | tr '\n' ' ') " in
             *" $o_pid "*) continue ;;
@@ -145,6 +152,7 @@ other_slurm_daemons() {
 }
 
 stop_munge() {
+    [ -n "${locked:-}" ] || machine_lock
     m_pid=$(cat /run/munge/munged.pid 2>/dev/null)
     alive "$m_pid" munged || return 0
     if [ "$(cat "$MUNGE_MARK" 2>/dev/null)" != "$m_pid" ]; then
@@ -158,6 +166,16 @@ stop_munge() {
         return 0
     fi
     stop_pid munged "$m_pid" && rm -f "$MUNGE_MARK"
+}
+
+# machine_lock: hold /run/slurm-local.lock (fd 9) until this process exits. Starts hold it
+# from munged on, so that concurrent starts neither both start munged nor take the same ports,
+# and a stop takes it before it decides to stop munged. Daemons are started with 9>&-.
+LOCK=/run/slurm-local.lock
+machine_lock() {
+    locked=1
+    exec 9>>"$LOCK" || fail "cannot open $LOCK"
+    flock -w 60 9 || fail "another slurm-local.sh has held $LOCK for 60 s"
 }
 
 # ---- configuration ----
@@ -281,10 +299,11 @@ start_mariadb() {
             fail "mariadb-install-db failed (log: $mlog)"
     fi
     rm -f "$S/mysql/mariadbd.pid"
+    started="$started mariadbd"
     setsid mariadbd --no-defaults --user=mysql --datadir="$S/mysql/data" \
         --socket="$S/mysql/mysqld.sock" --pid-file="$S/mysql/mariadbd.pid" \
         --log-error="$mlog" --bind-address=127.0.0.1 --port="$mysql_port" \
-        --skip-name-resolve </dev/null >>"$mlog" 2>&1 &
+        --skip-name-resolve </dev/null >>"$mlog" 2>&1 9>&- &
     wait_for 30 mysql_up || fail "MariaDB did not answer within 30 s (log: $mlog)"
     # slurmdbd has no socket option: it reaches MariaDB over TCP on 127.0.0.1 as user slurm
     my -e "CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY '$pass';
@@ -320,7 +339,8 @@ dbd_listening() { ss -Htln 2>/dev/null | awk '{print $4}' | grep -q ":$dbd_port\
 start_slurmdbd() {
     running slurmdbd >/dev/null && return 0
     rm -f "$S/run/slurmdbd.pid"
-    SLURM_CONF=$S/slurm.conf slurmdbd </dev/null >>"$S/log/slurmdbd.log" 2>&1 ||
+    started="$started slurmdbd"
+    SLURM_CONF=$S/slurm.conf slurmdbd </dev/null >>"$S/log/slurmdbd.log" 2>&1 9>&- ||
         fail "slurmdbd did not start (log: $S/log/slurmdbd.log)"
     wait_for 20 dbd_listening ||
         fail "slurmdbd does not listen on port $dbd_port after 20 s (log: $S/log/slurmdbd.log)"
@@ -342,12 +362,16 @@ start_slurm() {
     rm -f "$S/run/$ss_name.pid"
     ss_log=$S/log/$ss_name.log
     ss_from=$(log_size "$ss_log")
-    "$ss_name" "$@" </dev/null >>"$ss_log" 2>&1
+    started="$started $ss_name"
+    "$ss_name" "$@" </dev/null >>"$ss_log" 2>&1 9>&-
     if wait_for 10 running "$ss_name" >/dev/null; then
         sleep 0.3    # a busy port kills it within about 0.2 s of its pid file
         running "$ss_name" >/dev/null && return 0
     fi
-    why=$(since "$ss_log" "$ss_from" | grep -E 'error|fatal' | tail -n 3)
+    # the fatal line, else the last errors but those every first start logs (state files, PMIx)
+    why=$(since "$ss_log" "$ss_from" | grep 'fatal' | tail -n 2)
+    [ -n "$why" ] || why=$(since "$ss_log" "$ss_from" | grep 'error' |
+        grep -vE 'state file|state save file|pmix|MPI' | tail -n 2)
     return 1
 }
 
@@ -405,9 +429,26 @@ warm_done() {
     fail "warm-up job $warm ended $wd (logs: $S/log/slurmctld.log, $S/log/slurmd.log)"
 }
 
+# undo_start: stop, newest first, the daemons this start started (a failed start leaves none).
+undo_start() {
+    u_list=$started
+    started=""
+    say "stopping what this start started:$u_list"
+    for u in $(echo "$u_list" | tr ' ' '\n' | sed '1!G;h;$!d'); do
+        case $u in
+            munged) stop_munge ;;
+            mariadbd)
+                u_pid=$(cat "$S/mysql/mariadbd.pid" 2>/dev/null)
+                if alive "$u_pid" mariadbd; then stop_pid mariadbd "$u_pid"; fi ;;
+            *) stop_daemon "$u" ;;
+        esac
+    done
+}
+
 slurm_up() { running slurmctld >/dev/null || running slurmd >/dev/null; }
 
 cmd_start() {
+    started=""
     [ "$(id -u)" -eq 0 ] || unavailable "must run as root (SlurmUser=root, munged, apt-get)"
     mkdir -p "$S/state" "$S/spool" "$S/run" "$S/log" || fail "cannot make directories in $S"
     S=$(cd "$S" && pwd) || fail "cannot enter $S"
@@ -422,6 +463,7 @@ cmd_start() {
     [ -n "$accounting" ] && pkgs="$pkgs slurmdbd mariadb-server"
     # shellcheck disable=SC2086
     install $pkgs
+    machine_lock
     start_munge
     # a daemon that runs keeps its port; slurm.conf is written anew only when neither
     # slurmctld nor slurmd runs
