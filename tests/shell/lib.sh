@@ -222,6 +222,24 @@ no_jobs_left() {
     fi
 }
 
+# ---- Slurm tests (t9xxx): a one-node cluster from scripts/slurm-local.sh ----
+
+# slurm_local start|stop|status [--accounting] DIR: the project's cluster script.
+slurm_local() {
+    sh "$TOP/scripts/slurm-local.sh" "$@"
+}
+
+# slurm_inactive ID: job or array ID has left squeue's active jobs (finished or cancelled).
+slurm_inactive() {
+    [ -z "$(squeue -h -j "$1" -o %i 2>/dev/null)" ]
+}
+
+# proc_gone PID: no such process, or a zombie: daemons that exit linger as zombies of PID 1
+# here, and kill -0 succeeds on those.
+proc_gone() {
+    [ ! -r "/proc/$1/stat" ] || [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" = Z ]
+}
+
 test_done() {
     [ "$test_failed" -eq 0 ] && rm -rf "$SCRATCH"
     echo "$test_passed passed, $test_failed failed"
