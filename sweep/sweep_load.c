@@ -16,6 +16,7 @@
 #include "sweep.h"
 #include "sweep_audit.h"
 #include "sweep_params.h"
+#include "sweep_slurm.h"
 
 struct loader {
     const char *file;
@@ -31,15 +32,16 @@ static const char *const top_keys[] = { "sweep", "description", "base_model", "d
                                         "conditions", "defaults", "grid", "stages",
                                         "evaluation", "selection", "mainline", "trainer",
                                         "evaluator", "timeout", "retries", "render", "audit",
-                                        "cost" };
+                                        "cost", "executor", "slurm" };
 static const char *const render_keys[] = { "system", "template" };
 static const char *const trainer_keys[] = { "command", "resume", "parse_stdout" };
 static const char *const evaluator_keys[] = { "command" };
 static const char *const parse_keys[] = { "pattern", "event", "fields" };
-static const char *const stage_keys[] = { "needs", "grid", "overrides", "pick", "description" };
+static const char *const stage_keys[] = { "needs", "grid", "overrides", "pick", "description",
+                                          "slurm" };
 static const char *const eval_keys[] = { "dataset", "max_new_tokens", "extract", "pattern",
                                          "match", "baseline", "stop", "temperature", "limit",
-                                         "retention", "probes" };
+                                         "retention", "probes", "slurm" };
 static const char *const selection_keys[] = { "checkpoint", "compare" };
 static const char *const compare_keys[] = { "metric", "over", "winner_threshold", "test" };
 static const char *const pick_keys[] = { "per", "param", "by" };
@@ -448,6 +450,8 @@ static void load_stage(struct loader *L, struct sweep_stage *st, const struct yn
             json_decref(o);
         } else if (!strcmp(k->str, "description"))
             want_kind(L, v, YNODE_SCALAR, "description");
+        else if (!strcmp(k->str, "slurm"))
+            st->slurm = sweep_slurm_value(L->file, v, L->dl);
         else if (load_param(L, st->overrides, k, v, st) < 0)
             unknown_stage_key(L, k);
     }
@@ -549,6 +553,9 @@ static void load_evaluation(struct loader *L, const struct ynode *map)
         want_kind(L, pattern, YNODE_SCALAR, "pattern");
     want_strings(L, ymap_get(map, "stop"), "stop");
     want_strings(L, ymap_get(map, "probes"), "probes");
+    const struct ynode *slurm = ymap_get(map, "slurm");
+    if (slurm)
+        L->s->eval_slurm = sweep_slurm_value(L->file, slurm, L->dl);
 }
 
 static void load_selection(struct loader *L, const struct ynode *map)
@@ -831,7 +838,7 @@ static void order_stages(struct loader *L)
     free(placed);
 }
 
-/* ---- execution: trainer, evaluator, timeout, retries ---- */
+/* ---- execution: trainer, evaluator, timeout, retries, executor, slurm ---- */
 
 static const char *const builtin_placeholders[] = {
     "run_dir", "config", "run_id", "stage", "sweep", "threads", "attempt", "metrics",
@@ -993,6 +1000,18 @@ static void load_execution(struct loader *L, const struct ynode *root)
         diag_add(L->dl, AT(v), "'retries' must be an integer from 0 to 100");
     else if (v)
         L->s->retries = (int)r;
+    v = ymap_get(root, "executor");
+    if (v) {
+        static const char *const executors[] = { "local", "slurm", NULL };
+        struct param_def def = { "executor", PT_CHOICE, executors, "" };
+        json_t *e = param_value(L->file, &def, "executor", v, L->dl);
+        if (e)
+            L->s->executor = strcmp(json_string_value(e), "slurm") ? "local" : "slurm";
+        json_decref(e);
+    }
+    v = ymap_get(root, "slurm");
+    if (v)
+        L->s->slurm = sweep_slurm_value(L->file, v, L->dl);
 }
 
 /* ---- rendering ---- */
@@ -1215,6 +1234,7 @@ static void stage_free(struct sweep_stage *st)
         free(st->pick->by);
         free(st->pick);
     }
+    json_decref(st->slurm);
 }
 
 void sweep_free(struct sweep *s)
@@ -1246,6 +1266,8 @@ void sweep_free(struct sweep *s)
     json_decref(s->trainer_cmd);
     json_decref(s->parse_stdout);
     json_decref(s->evaluator_cmd);
+    json_decref(s->slurm);
+    json_decref(s->eval_slurm);
     memset(s, 0, sizeof(*s));
 }
 
