@@ -1149,15 +1149,21 @@ static void finish(struct loader *L, const struct ynode *root)
         check_stage_refs(L, &s->stages[i]);
     order_stages(L);
     s->spec = ynode_to_json(root);
-    /* How long to wait and how often to retry do not change what a run is. */
+    /* How long to wait, how often to retry and where runs execute do not change
+     * what a run is. */
     json_object_del(s->spec, "timeout");
     json_object_del(s->spec, "retries");
+    json_object_del(s->spec, "executor");
+    json_object_del(s->spec, "slurm");
+    json_object_del(json_object_get(s->spec, "evaluation"), "slurm");
     json_object_del(s->spec, "cost");   /* a price changes estimates, not runs */
     json_object_del(s->spec, "description");
     json_t *stage;
     const char *name;
-    json_object_foreach(json_object_get(s->spec, "stages"), name, stage)
+    json_object_foreach(json_object_get(s->spec, "stages"), name, stage) {
         json_object_del(stage, "description");
+        json_object_del(stage, "slurm");
+    }
     s->contract = frozen_contract(s->spec);
     sweep_load_audit(L->file, root, s, L->dl);
 }

@@ -602,6 +602,28 @@ static void test_slurm_refused(void)
         sweep_free(&s);
 }
 
+/* Not part of what a run is: gone from the spec and the contract. */
+static void test_slurm_not_in_spec(void)
+{
+    struct sweep with, without;
+    if (LOAD_OK(slurm_example, &with) < 0)
+        return;
+    const char *plain =
+        "sweep: t\n"
+        "datasets: {bench: data/b.jsonl}\n"
+        "stages:\n"
+        "  lr_select: {grid: {seed: [7]}}\n"
+        "  main: {grid: {seed: [0, 1]}}\n"
+        "evaluation: {dataset: bench}\n";
+    if (LOAD_OK(plain, &without) == 0) {
+        CHECK(json_equal(with.spec, without.spec));
+        CHECK(json_equal(with.contract, without.contract));
+        sweep_free(&without);
+    }
+    CHECK_JSON(json_object_get(with.contract, "evaluation"), "{\"dataset\":\"bench\"}");
+    sweep_free(&with);
+}
+
 /* Effective resources compared, not spellings nor where a key was written. */
 static void test_slurm_equal(void)
 {
@@ -689,6 +711,7 @@ int main(void)
     TEST(test_slurm_resources_unset);
     TEST(test_slurm_normalized);
     TEST(test_slurm_refused);
+    TEST(test_slurm_not_in_spec);
     TEST(test_slurm_equal);
     TEST(test_refused_file_is_released);
     TEST(test_diag_list_keeps_earlier_messages);
