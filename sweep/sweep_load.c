@@ -1000,7 +1000,13 @@ static void load_execution(struct loader *L, const struct ynode *root)
         diag_add(L->dl, AT(v), "'retries' must be an integer from 0 to 100");
     else if (v)
         L->s->retries = (int)r;
-    v = ymap_get(root, "executor");
+}
+
+/* `executor:` and the top-level `slurm:`, before the stages and evaluation that may
+ * override the resources (so their problems are listed in that order too). */
+static void load_executor(struct loader *L, const struct ynode *root)
+{
+    const struct ynode *v = ymap_get(root, "executor");
     if (v) {
         static const char *const executors[] = { "local", "slurm", NULL };
         struct param_def def = { "executor", PT_CHOICE, executors, "" };
@@ -1083,6 +1089,7 @@ static void load_top(struct loader *L, const struct ynode *root)
     v = ymap_get(root, "defaults");
     check_condition_ref(L, json_object_get(s->defaults, "condition"),
                         v ? condition_node(v) : root);
+    load_executor(L, root);
     const struct ynode *stages = ymap_get(root, "stages"), *grid = ymap_get(root, "grid");
     if (stages && grid)
         diag_add(L->dl, AT(grid), "a top-level 'grid' is for sweeps without 'stages'; "
