@@ -93,6 +93,7 @@ SWEEP_OBJS += sweep/unpack.o
 SWEEP_OBJS += sweep/source.o
 SWEEP_OBJS += sweep/sweep_load.o
 SWEEP_OBJS += sweep/sweep_audit.o
+SWEEP_OBJS += sweep/sweep_slurm.o
 SWEEP_OBJS += sweep/sweep_expand.o
 SWEEP_OBJS += sweep/json_diff.o
 SWEEP_OBJS += sweep/plan.o

@@ -204,23 +204,40 @@ static int refuse_changed(const struct plan *p, const struct reg_sweep_info *old
     return EXIT_FAILURES;
 }
 
-/* Do the recorded sweep's timeout and retries differ from the file's? They are
- * left out of the canonical spec (they do not change what a run is). */
-static int operational_change(struct cli *cli, const struct plan *p)
+/* The recorded sweep's settings that differ from the file's, among those left out of
+ * the canonical spec because they do not change what a run is: "timeout and retries",
+ * "executor", ... into *what (empty when none differ). */
+static void operational_change(struct cli *cli, const struct plan *p, struct strbuf *what)
 {
     struct reg_exec_sweep old;
     if (reg_exec_sweep_latest(cli->reg, p->sweep.name, &old) != REG_OK)
-        return 0;
+        return;
     struct sweep s;
     struct diag_list dl = { 0 };
-    int changed = 0;
     if (sweep_load_text(old.spec_path, old.spec_text, strlen(old.spec_text), &s, &dl) == 0) {
-        changed = s.timeout_s != p->sweep.timeout_s || s.retries != p->sweep.retries;
+        const struct sweep *now = &p->sweep;
+        const char *changed[4];
+        size_t n = 0;
+        if (s.timeout_s != now->timeout_s)
+            changed[n++] = "timeout";
+        if (s.retries != now->retries)
+            changed[n++] = "retries";
+        if (strcmp(s.executor ? s.executor : "local", now->executor ? now->executor : "local"))
+            changed[n++] = "executor";
+        if (!sweep_slurm_equal(&s, now))
+            changed[n++] = "slurm resources";
+        for (size_t i = 0; i < n; i++)
+            sb_addf(what, "%s%s", i == 0 ? "" : i + 1 < n ? ", " : " and ", changed[i]);
         sweep_free(&s);
     }
     diag_free(&dl);
     reg_exec_sweep_free(&old);
-    return changed;
+}
+
+/* "timeout" is updated, "retries" and "slurm resources" are. */
+static int one_setting(const char *list)
+{
+    return !strcmp(list, "timeout") || !strcmp(list, "executor");
 }
 
 static int record(struct cli *cli, const struct plan *p, int new_version)
@@ -238,17 +255,19 @@ static int record(struct cli *cli, const struct plan *p, int new_version)
         return cli_reg_error(cli, st, "cannot read the registry");
     int version = st == REG_OK ? old.version + 1 : 1;
     int rc = EXIT_OK;
-    if (st == REG_OK && !strcmp(old.canon_sha256, p->canon_sha256) &&
-        operational_change(cli, p)) {
-        /* Same runs, same data, but a different timeout or retries: `mainline run`
-         * reads the recorded text, so it must hold the new settings. */
+    struct strbuf changed = STRBUF_INIT;
+    if (st == REG_OK && !strcmp(old.canon_sha256, p->canon_sha256))
+        operational_change(cli, p, &changed);
+    if (changed.len) {
+        /* Same runs, same data, but a different timeout, retries, executor or Slurm
+         * resources: `mainline run` reads the recorded text, so it must hold them. */
         st = reg_sweep_update_text(cli->reg, old.rowid, p->sweep.text, p->spec_sha256);
         if (st != REG_OK)
             rc = cli_reg_error(cli, st, "cannot update the sweep");
         else
             printf("\nsweep '%s' version %d is already planned with this exact spec and data: "
-                   "nothing to do\n(its timeout and retries are updated)\n", p->sweep.name,
-                   old.version);
+                   "nothing to do\n(its %s %s updated)\n", p->sweep.name, old.version,
+                   changed.buf, one_setting(changed.buf) ? "is" : "are");
     } else if (st == REG_OK && !strcmp(old.canon_sha256, p->canon_sha256)) {
         printf("\nsweep '%s' version %d is already planned with this exact spec and data: "
                "nothing to do\n", p->sweep.name, old.version);
@@ -265,6 +284,7 @@ static int record(struct cli *cli, const struct plan *p, int new_version)
             print_provenance(&p->prov);
         }
     }
+    sb_free(&changed);
     reg_sweep_info_free(&old);
     return rc;
 }

@@ -80,6 +80,7 @@ struct sweep_stage {
     struct sweep_from *froms;
     size_t n_froms;
     struct sweep_pick *pick;   /* NULL when the stage picks nothing */
+    json_t *slurm;       /* the stage's `slurm:`, normalized (sweep_slurm.h); NULL: none */
     const struct ynode *node;
 };
 
@@ -111,6 +112,11 @@ struct sweep {
     json_t *evaluator_cmd;   /* NULL: the built-in evaluator */
     double timeout_s;        /* per attempt; 0 = none */
     int retries;             /* extra attempts after a failure */
+    const char *executor;    /* `executor:` as declared, "local" or "slurm" (static
+                              * strings); NULL: not declared (`mainline run` decides) */
+    json_t *slurm;           /* top-level `slurm:`, normalized; NULL: none. Read resources
+                              * with sweep_slurm_resources(), not these objects. */
+    json_t *eval_slurm;      /* `evaluation: {slurm: ...}`, likewise */
 };
 
 /* ---- sources (sweep_source.c) ---- */
@@ -147,6 +153,46 @@ struct render_contract sweep_render_contract(const struct sweep *s,
                                              const struct sweep_dataset *d);
 const struct sweep_stage *sweep_find_stage(const struct sweep *s, const char *name);
 const struct sweep_condition *sweep_find_condition(const struct sweep *s, const char *name);
+
+/* ---- Slurm resources (sweep_slurm.c) ---- */
+
+/*
+ * What one Slurm job of the sweep asks for: the top-level `slurm:` with a stage's
+ * (or the evaluations') `slurm:` laid over it key by key (docs/sweep-format.md,
+ * "executor and slurm"). Every value was validated by sweep_load(); each string is
+ * one sbatch argument's value, to be passed as its own argv entry. A key declared
+ * nowhere is NULL (strings, extra), 0 (time_s, cpus_per_task, max_array) or -1
+ * (signal_before_end): the executor's default, or Slurm's.
+ *
+ * Ownership: the struct owns its strings and the extra array; release it with
+ * slurm_resources_free(), which accepts a zeroed struct.
+ */
+struct slurm_resources {
+    char *partition;         /* a partition, or several separated by ',' */
+    char *account;
+    char *qos;
+    char *time;              /* "[D-]H:MM:SS", normalized from any accepted spelling */
+    long time_s;             /* the same in seconds (Slurm rounds up to minutes) */
+    char *mem;               /* "32G", "4096" (no suffix: megabytes), "0": all of a node */
+    char *gres;              /* "gpu:1", "gpu:a100:2,shard:1" */
+    int cpus_per_task;       /* 1..4096 */
+    int max_array;           /* 1..100000: array tasks running at once */
+    int signal_before_end;   /* seconds before the time limit to warn the job; 0: never */
+    char **extra;            /* more sbatch options, each "--opt" or "--opt=value";
+                              * NULL when not declared, non-NULL (maybe n_extra 0) when
+                              * declared, even as [] */
+    size_t n_extra;
+};
+
+/* The effective resources of `stage`'s runs, or of evaluations when stage is NULL.
+ * Returns 0 and fills *out, or -1 (and a zeroed *out) when there is no such stage. */
+int sweep_slurm_resources(const struct sweep *s, const char *stage,
+                          struct slurm_resources *out);
+void slurm_resources_free(struct slurm_resources *r);   /* accepts a zeroed struct */
+
+/* Do a and b give every stage (matched by name) and evaluations the same effective
+ * resources? Spellings do not count: `time: 2h` is `time: "2:00:00"`. */
+int sweep_slurm_equal(const struct sweep *a, const struct sweep *b);
 
 /* ---- expansion ---- */
 

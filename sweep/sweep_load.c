@@ -16,6 +16,7 @@
 #include "sweep.h"
 #include "sweep_audit.h"
 #include "sweep_params.h"
+#include "sweep_slurm.h"
 
 struct loader {
     const char *file;
@@ -31,15 +32,16 @@ static const char *const top_keys[] = { "sweep", "description", "base_model", "d
                                         "conditions", "defaults", "grid", "stages",
                                         "evaluation", "selection", "mainline", "trainer",
                                         "evaluator", "timeout", "retries", "render", "audit",
-                                        "cost" };
+                                        "cost", "executor", "slurm" };
 static const char *const render_keys[] = { "system", "template" };
 static const char *const trainer_keys[] = { "command", "resume", "parse_stdout" };
 static const char *const evaluator_keys[] = { "command" };
 static const char *const parse_keys[] = { "pattern", "event", "fields" };
-static const char *const stage_keys[] = { "needs", "grid", "overrides", "pick", "description" };
+static const char *const stage_keys[] = { "needs", "grid", "overrides", "pick", "description",
+                                          "slurm" };
 static const char *const eval_keys[] = { "dataset", "max_new_tokens", "extract", "pattern",
                                          "match", "baseline", "stop", "temperature", "limit",
-                                         "retention", "probes" };
+                                         "retention", "probes", "slurm" };
 static const char *const selection_keys[] = { "checkpoint", "compare" };
 static const char *const compare_keys[] = { "metric", "over", "winner_threshold", "test" };
 static const char *const pick_keys[] = { "per", "param", "by" };
@@ -448,6 +450,8 @@ static void load_stage(struct loader *L, struct sweep_stage *st, const struct yn
             json_decref(o);
         } else if (!strcmp(k->str, "description"))
             want_kind(L, v, YNODE_SCALAR, "description");
+        else if (!strcmp(k->str, "slurm"))
+            st->slurm = sweep_slurm_value(L->file, v, L->dl);
         else if (load_param(L, st->overrides, k, v, st) < 0)
             unknown_stage_key(L, k);
     }
@@ -549,6 +553,9 @@ static void load_evaluation(struct loader *L, const struct ynode *map)
         want_kind(L, pattern, YNODE_SCALAR, "pattern");
     want_strings(L, ymap_get(map, "stop"), "stop");
     want_strings(L, ymap_get(map, "probes"), "probes");
+    const struct ynode *slurm = ymap_get(map, "slurm");
+    if (slurm)
+        L->s->eval_slurm = sweep_slurm_value(L->file, slurm, L->dl);
 }
 
 static void load_selection(struct loader *L, const struct ynode *map)
@@ -831,7 +838,7 @@ static void order_stages(struct loader *L)
     free(placed);
 }
 
-/* ---- execution: trainer, evaluator, timeout, retries ---- */
+/* ---- execution: trainer, evaluator, timeout, retries, executor, slurm ---- */
 
 static const char *const builtin_placeholders[] = {
     "run_dir", "config", "run_id", "stage", "sweep", "threads", "attempt", "metrics",
@@ -995,6 +1002,24 @@ static void load_execution(struct loader *L, const struct ynode *root)
         L->s->retries = (int)r;
 }
 
+/* `executor:` and the top-level `slurm:`, before the stages and evaluation that may
+ * override the resources (so their problems are listed in that order too). */
+static void load_executor(struct loader *L, const struct ynode *root)
+{
+    const struct ynode *v = ymap_get(root, "executor");
+    if (v) {
+        static const char *const executors[] = { "local", "slurm", NULL };
+        struct param_def def = { "executor", PT_CHOICE, executors, "" };
+        json_t *e = param_value(L->file, &def, "executor", v, L->dl);
+        if (e)
+            L->s->executor = strcmp(json_string_value(e), "slurm") ? "local" : "slurm";
+        json_decref(e);
+    }
+    v = ymap_get(root, "slurm");
+    if (v)
+        L->s->slurm = sweep_slurm_value(L->file, v, L->dl);
+}
+
 /* ---- rendering ---- */
 
 static void load_render(struct loader *L, const struct ynode *v)
@@ -1064,6 +1089,7 @@ static void load_top(struct loader *L, const struct ynode *root)
     v = ymap_get(root, "defaults");
     check_condition_ref(L, json_object_get(s->defaults, "condition"),
                         v ? condition_node(v) : root);
+    load_executor(L, root);
     const struct ynode *stages = ymap_get(root, "stages"), *grid = ymap_get(root, "grid");
     if (stages && grid)
         diag_add(L->dl, AT(grid), "a top-level 'grid' is for sweeps without 'stages'; "
@@ -1130,15 +1156,21 @@ static void finish(struct loader *L, const struct ynode *root)
         check_stage_refs(L, &s->stages[i]);
     order_stages(L);
     s->spec = ynode_to_json(root);
-    /* How long to wait and how often to retry do not change what a run is. */
+    /* How long to wait, how often to retry and where runs execute do not change
+     * what a run is. */
     json_object_del(s->spec, "timeout");
     json_object_del(s->spec, "retries");
+    json_object_del(s->spec, "executor");
+    json_object_del(s->spec, "slurm");
+    json_object_del(json_object_get(s->spec, "evaluation"), "slurm");
     json_object_del(s->spec, "cost");   /* a price changes estimates, not runs */
     json_object_del(s->spec, "description");
     json_t *stage;
     const char *name;
-    json_object_foreach(json_object_get(s->spec, "stages"), name, stage)
+    json_object_foreach(json_object_get(s->spec, "stages"), name, stage) {
         json_object_del(stage, "description");
+        json_object_del(stage, "slurm");
+    }
     s->contract = frozen_contract(s->spec);
     sweep_load_audit(L->file, root, s, L->dl);
 }
@@ -1215,6 +1247,7 @@ static void stage_free(struct sweep_stage *st)
         free(st->pick->by);
         free(st->pick);
     }
+    json_decref(st->slurm);
 }
 
 void sweep_free(struct sweep *s)
@@ -1246,6 +1279,8 @@ void sweep_free(struct sweep *s)
     json_decref(s->trainer_cmd);
     json_decref(s->parse_stdout);
     json_decref(s->evaluator_cmd);
+    json_decref(s->slurm);
+    json_decref(s->eval_slurm);
     memset(s, 0, sizeof(*s));
 }
 

@@ -323,4 +323,35 @@ $(sqlite3 reg.db "SELECT spec_text FROM sweeps WHERE version = 1")
 EOF_TEXT
 '
 
+test_body 'declaring executor and slurm is no new version; changing them updates the recorded text' <<\EOF
+    setup_sweep &&
+    run_rc 0 mainline --registry reg.db plan $SWEEP &&
+    sqlite3 reg.db "SELECT version, canon_sha256, contract_sha256 FROM sweeps" >before &&
+    counts >counts_before &&
+    printf 'executor: slurm\nslurm: {partition: gpu, time: "4:00:00", extra: ["--constraint=a100"]}\n' >>$SWEEP &&
+    edit 's/^    pick: \(.*\)$/    pick: \1\n    slurm: {time: 30m}/; s/match: exact, baseline: true}/match: exact, baseline: true, slurm: {cpus_per_task: 4}}/' $SWEEP &&
+    grep -q "^    slurm: {time: 30m}$" $SWEEP &&
+    grep -q "cpus_per_task: 4}}$" $SWEEP &&
+    run_rc 0 mainline --registry reg.db plan $SWEEP &&
+    grep -q "^sweep 'lora-attn-vs-all' version 1 is already planned with this exact spec and data: nothing to do$" out &&
+    check_eq "updated" "(its executor and slurm resources are updated)" "$(tail -n 1 out)" &&
+    check_eq "recorded text" "$(sha $SWEEP)" "$(sqlite3 reg.db "SELECT spec_sha256 FROM sweeps")" &&
+    edit 's/time: "4:00:00"/time: 4h/' $SWEEP &&
+    run_rc 0 mainline --registry reg.db plan $SWEEP &&
+    check_eq "a respelling changes nothing" "nothing to do" "$(tail -n 1 out | sed 's/.*: //')" &&
+    edit 's/partition: gpu/partition: gpu2/' $SWEEP &&
+    run_rc 0 mainline --registry reg.db plan $SWEEP &&
+    check_eq "updated" "(its slurm resources are updated)" "$(tail -n 1 out)" &&
+    edit 's/^executor: slurm$/executor: local/' $SWEEP &&
+    run_rc 0 mainline --registry reg.db plan $SWEEP &&
+    check_eq "updated" "(its executor is updated)" "$(tail -n 1 out)" &&
+    sqlite3 reg.db "SELECT version, canon_sha256, contract_sha256 FROM sweeps" >after &&
+    test_cmp before after &&
+    counts >counts_after &&
+    test_cmp counts_before counts_after &&
+    grep -q "^executor: local$" <<EOF_TEXT
+$(sqlite3 reg.db "SELECT spec_text FROM sweeps WHERE version = 1")
+EOF_TEXT
+EOF
+
 test_done

@@ -439,6 +439,223 @@ static void test_aliases_are_canonical(void)
     sweep_free(&s);
 }
 
+/* ---- executor and slurm ---- */
+
+/* The example: top-level resources, a stage's time, evaluation's cpus and time. */
+static const char slurm_example[] =
+    "sweep: t\n"
+    "datasets: {bench: data/b.jsonl}\n"
+    "executor: slurm\n"
+    "slurm: {partition: gpu, account: lab, time: \"4:00:00\", cpus_per_task: 8, mem: 32G,\n"
+    "        gres: \"gpu:1\", qos: normal, extra: [\"--constraint=a100\"], max_array: 100,\n"
+    "        signal_before_end: 120}\n"
+    "stages:\n"
+    "  lr_select: {grid: {seed: [7]}, slurm: {time: \"0:30:00\"}}\n"
+    "  main: {grid: {seed: [0, 1]}, slurm: {extra: [], partition: \"gpu,gpu2\"}}\n"
+    "evaluation: {dataset: bench, slurm: {cpus_per_task: 4, time: \"1:00:00\"}}\n";
+
+static void test_slurm_resources_merge(void)
+{
+    struct sweep s;
+    if (LOAD_OK(slurm_example, &s) < 0)
+        return;
+    CHECK_STR(s.executor, "slurm");
+    struct slurm_resources r;
+    CHECK_INT(sweep_slurm_resources(&s, "lr_select", &r), 0);
+    CHECK_STR(r.time, "0:30:00");
+    CHECK_INT(r.time_s, 1800);
+    CHECK_STR(r.partition, "gpu");
+    CHECK_STR(r.account, "lab");
+    CHECK_STR(r.qos, "normal");
+    CHECK_STR(r.mem, "32G");
+    CHECK_STR(r.gres, "gpu:1");
+    CHECK_INT(r.cpus_per_task, 8);
+    CHECK_INT(r.max_array, 100);
+    CHECK_INT(r.signal_before_end, 120);
+    CHECK(r.n_extra == 1 && r.extra && !strcmp(r.extra[0], "--constraint=a100"));
+    slurm_resources_free(&r);
+    /* `extra: []` replaces the top-level list with none; declared, so not NULL. */
+    CHECK_INT(sweep_slurm_resources(&s, "main", &r), 0);
+    CHECK_STR(r.partition, "gpu,gpu2");
+    CHECK_STR(r.time, "4:00:00");
+    CHECK_INT(r.time_s, 4 * 3600);
+    CHECK(r.extra != NULL && r.n_extra == 0);
+    slurm_resources_free(&r);
+    CHECK_INT(sweep_slurm_resources(&s, NULL, &r), 0);
+    CHECK_INT(r.cpus_per_task, 4);
+    CHECK_STR(r.time, "1:00:00");
+    CHECK_STR(r.partition, "gpu");
+    CHECK_INT(r.n_extra, 1);
+    slurm_resources_free(&r);
+    memset(&r, 0xa5, sizeof(r));
+    CHECK_INT(sweep_slurm_resources(&s, "nope", &r), -1);
+    CHECK(r.partition == NULL && r.extra == NULL && r.cpus_per_task == 0);
+    slurm_resources_free(&r);
+    sweep_free(&s);
+}
+
+/* Nothing declared: every field unset, executor NULL, also for the implicit stage. */
+static void test_slurm_resources_unset(void)
+{
+    struct sweep s;
+    if (LOAD_OK("sweep: t\ngrid: {seed: [0]}\n", &s) < 0)
+        return;
+    CHECK(s.executor == NULL);
+    struct slurm_resources r;
+    CHECK_INT(sweep_slurm_resources(&s, "main", &r), 0);
+    CHECK(!r.partition && !r.account && !r.qos && !r.time && !r.mem && !r.gres && !r.extra);
+    CHECK_INT(r.time_s, 0);
+    CHECK_INT(r.cpus_per_task, 0);
+    CHECK_INT(r.max_array, 0);
+    CHECK_INT(r.signal_before_end, -1);
+    slurm_resources_free(&r);
+    sweep_free(&s);
+    if (LOAD_OK("sweep: t\nexecutor: local\ngrid: {seed: [0]}\n"
+                "slurm: {signal_before_end: 0, mem: 0}\n", &s) < 0)
+        return;
+    CHECK_STR(s.executor, "local");
+    CHECK_INT(sweep_slurm_resources(&s, "main", &r), 0);
+    CHECK_INT(r.signal_before_end, 0);
+    CHECK_STR(r.mem, "0");
+    slurm_resources_free(&r);
+    sweep_free(&s);
+}
+
+/* Every accepted spelling of time and mem, and what it is normalized to. */
+static void test_slurm_normalized(void)
+{
+    static const struct { const char *written, *slurm; long secs; } times[] = {
+        { "30", "0:30:00", 1800 },           /* a bare number is minutes, as for sbatch */
+        { "\"30:15\"", "0:30:15", 1815 },
+        { "\"4:00:00\"", "4:00:00", 14400 },
+        { "\"90:00:00\"", "3-18:00:00", 90 * 3600 },
+        { "\"1-12\"", "1-12:00:00", 129600 },
+        { "2-3:4", "2-03:04:00", 2 * 86400 + 3 * 3600 + 240 },
+        { "1-0:0:5", "1-00:00:05", 86405 },
+        { "1h30m", "1:30:00", 5400 },        /* the sweep file's own durations */
+        { "90s", "0:01:30", 90 },
+        { "1.5s", "0:00:02", 2 },            /* whole seconds, rounded up */
+        { "1d", "1-00:00:00", 86400 },
+        { "365-0", "365-00:00:00", 365L * 86400 },
+    };
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof(yaml), "sweep: t\ngrid: {seed: [0]}\nslurm: {time: %s}\n",
+                 times[i].written);
+        struct sweep s;
+        if (LOAD_OK(yaml, &s) < 0)
+            continue;
+        struct slurm_resources r;
+        sweep_slurm_resources(&s, "main", &r);
+        CHECK_STR(r.time, times[i].slurm);
+        CHECK_INT(r.time_s, times[i].secs);
+        slurm_resources_free(&r);
+        sweep_free(&s);
+    }
+    struct sweep s;
+    if (LOAD_OK("sweep: t\ngrid: {seed: [0]}\nslurm: {mem: 512k}\n", &s) == 0) {
+        CHECK_JSON(s.slurm, "{\"mem\":\"512K\"}");
+        sweep_free(&s);
+    }
+}
+
+/* What the loader refuses, one diagnostic each (the messages: tests/golden). */
+static void test_slurm_refused(void)
+{
+    static const char *const bad[] = {
+        "executor: slrum", "executor: [slurm]", "slurm: gpu", "slurm: {partiton: gpu}",
+        "slurm: {partition: \"\"}", "slurm: {partition: \"-p\"}", "slurm: {partition: \"a,\"}",
+        "slurm: {partition: \"a b\"}", "slurm: {account: \"la\\tb\"}", "slurm: {qos: [a]}",
+        "slurm: {qos: \"a,b\"}", "slurm: {qos: true}", "slurm: {gres: \"gpu;1\"}",
+        "slurm: {time: 0}", "slurm: {time: 0s}", "slurm: {time: \"365-0:0:1\"}",
+        "slurm: {time: 1.5}", "slurm: {time: \"1:2:3:4\"}", "slurm: {time: \"1-2-3\"}",
+        "slurm: {time: UNLIMITED}", "slurm: {time: \"-5\"}", "slurm: {cpus_per_task: 0}",
+        "slurm: {cpus_per_task: 4097}", "slurm: {cpus_per_task: \"8\"}", "slurm: {mem: 32GB}",
+        "slurm: {mem: G}", "slurm: {mem: -1}", "slurm: {max_array: 0}",
+        "slurm: {max_array: 100001}", "slurm: {signal_before_end: -1}",
+        "slurm: {signal_before_end: 65536}", "slurm: {extra: \"--x=1\"}",
+        "slurm: {extra: [-J]}", "slurm: {extra: [\"--\"]}", "slurm: {extra: [\"--X\"]}",
+        "slurm: {extra: [\"--job-name=x\"]}", "slurm: {extra: [\"--out=x\"]}",
+        "slurm: {extra: [\"--no-requeue\"]}", "slurm: {extra: [\"--time=5\"]}",
+        "slurm: {extra: [\"--wait\"]}", "slurm: {extra: [\"--constraint=a\\n\"]}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof(yaml), "sweep: t\ngrid: {seed: [0]}\n%s\n", bad[i]);
+        struct diag_list dl = { 0 };
+        struct sweep s;
+        int rc = load(yaml, &s, &dl);
+        CHECK_INT(rc, -1);
+        CHECK_INT(dl.count, 1);
+        if (rc == 0 || dl.count != 1)
+            fprintf(stderr, "    for: %s\n", bad[i]);
+        diag_free(&dl);
+    }
+    /* The edges that are fine. */
+    struct sweep s;
+    if (LOAD_OK("sweep: t\ngrid: {seed: [0]}\n"
+                "slurm: {cpus_per_task: 4096, max_array: 100000, signal_before_end: 65535,\n"
+                "        partition: \"a,b.c,d-e\", account: 1234, gres: \"gpu:a100:2,shard:1\",\n"
+                "        extra: [\"--nice\", \"--mem-per-gpu=10G\", \"--export-file=f\",\n"
+                "                \"--wait-all-nodes=1\", \"--constraint=[a100|h100]\"]}\n",
+                &s) == 0)
+        sweep_free(&s);
+}
+
+/* Not part of what a run is: gone from the spec and the contract. */
+static void test_slurm_not_in_spec(void)
+{
+    struct sweep with, without;
+    if (LOAD_OK(slurm_example, &with) < 0)
+        return;
+    const char *plain =
+        "sweep: t\n"
+        "datasets: {bench: data/b.jsonl}\n"
+        "stages:\n"
+        "  lr_select: {grid: {seed: [7]}}\n"
+        "  main: {grid: {seed: [0, 1]}}\n"
+        "evaluation: {dataset: bench}\n";
+    if (LOAD_OK(plain, &without) == 0) {
+        CHECK(json_equal(with.spec, without.spec));
+        CHECK(json_equal(with.contract, without.contract));
+        sweep_free(&without);
+    }
+    CHECK_JSON(json_object_get(with.contract, "evaluation"), "{\"dataset\":\"bench\"}");
+    sweep_free(&with);
+}
+
+/* Effective resources compared, not spellings nor where a key was written. */
+static void test_slurm_equal(void)
+{
+#define ONE_STAGE "sweep: t\nstages: {main: {grid: {seed: [0]}"
+    static const struct { const char *a, *b; int same; } cases[] = {
+        { ONE_STAGE "}}\nslurm: {time: 2h}\n", ONE_STAGE "}}\nslurm: {time: \"2:00:00\"}\n", 1 },
+        { ONE_STAGE ", slurm: {mem: 4G}}}\nslurm: {mem: 4g}\n", ONE_STAGE "}}\nslurm: {mem: 4G}\n",
+          1 },
+        /* Evaluations count even in a sweep without an evaluation section. */
+        { ONE_STAGE ", slurm: {mem: 4G}}}\n", ONE_STAGE "}}\nslurm: {mem: 4G}\n", 0 },
+        { ONE_STAGE "}}\n", ONE_STAGE "}}\nslurm: {}\n", 1 },
+        { ONE_STAGE "}}\nslurm: {time: 2h}\n", ONE_STAGE "}}\nslurm: {time: 3h}\n", 0 },
+        { ONE_STAGE "}}\n", ONE_STAGE "}}\nslurm: {extra: []}\n", 0 },
+        { ONE_STAGE ", slurm: {qos: a}}}\n", ONE_STAGE ", slurm: {qos: b}}}\n", 0 },
+    };
+#undef ONE_STAGE
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sweep a, b;
+        if (LOAD_OK(cases[i].a, &a) < 0)
+            continue;
+        if (LOAD_OK(cases[i].b, &b) == 0) {
+            int f0 = th_failed;
+            CHECK_INT(sweep_slurm_equal(&a, &b), cases[i].same);
+            CHECK_INT(sweep_slurm_equal(&b, &a), cases[i].same);
+            if (th_failed != f0)
+                fprintf(stderr, "    for case %zu\n", i);
+            sweep_free(&b);
+        }
+        sweep_free(&a);
+    }
+}
+
 /* ---- refused files ---- */
 
 /* A refused file leaves a released (zeroed) struct behind, whichever check refused
@@ -490,6 +707,12 @@ int main(void)
     TEST(test_fields_and_render);
     TEST(test_normalized_spellings);
     TEST(test_aliases_are_canonical);
+    TEST(test_slurm_resources_merge);
+    TEST(test_slurm_resources_unset);
+    TEST(test_slurm_normalized);
+    TEST(test_slurm_refused);
+    TEST(test_slurm_not_in_spec);
+    TEST(test_slurm_equal);
     TEST(test_refused_file_is_released);
     TEST(test_diag_list_keeps_earlier_messages);
     return test_report();
