@@ -102,6 +102,8 @@ SWEEP_OBJS += sweep/plan.o
 # executor, ingestion of what jobs write, stage picks. Prints nothing (cli/ does).
 EXEC_OBJS += exec/proc.o
 EXEC_OBJS += exec/executor_local.o
+EXEC_OBJS += exec/executor_slurm.o
+EXEC_OBJS += exec/command.o
 EXEC_OBJS += exec/job_lock.o
 EXEC_OBJS += exec/ingest.o
 EXEC_OBJS += exec/eval_result.o
@@ -185,6 +187,7 @@ CLI_OBJS += cli/cmd_plan.o
 CLI_OBJS += cli/fetch_bar.o
 CLI_OBJS += cli/cmd_status.o
 CLI_OBJS += cli/cmd_run.o
+CLI_OBJS += cli/cmd_cancel.o
 CLI_OBJS += cli/run_progress.o
 CLI_OBJS += cli/cmd_runs.o
 CLI_OBJS += cli/cmd_show.o

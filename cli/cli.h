@@ -21,6 +21,7 @@ struct cli {
 
 typedef int (*cmd_fn)(int argc, char **argv, struct cli *cli);
 
+int cmd_cancel(int argc, char **argv, struct cli *cli);
 int cmd_data(int argc, char **argv, struct cli *cli);
 int cmd_doctor(int argc, char **argv, struct cli *cli);
 int cmd_plan(int argc, char **argv, struct cli *cli);

@@ -16,7 +16,8 @@
 
 static const char run_usage[] =
     "usage: mainline run SWEEP [-j N] [--threads-per-run T] [--stage S] [--only RUN]...\n"
-    "                    [--retry-failed] [--fail-fast] [--quiet]\n";
+    "                    [--retry-failed] [--fail-fast] [--quiet] [--executor local|slurm]\n"
+    "                    [--detach]\n";
 
 static int parse_positive(const char *s, int *out)
 {
@@ -69,7 +70,9 @@ static int summarize(const struct sched *s)
     if (o.unrecorded)
         printf("  %d job(s) ended but the registry would not take what they wrote: they stay "
                "`running`, and the next `mainline run` records them\n", o.unrecorded);
-    int rc = o.unfinished || o.eval_failures || o.interrupted || o.runs_dir_failed ||
+    /* Detached, unfinished runs are the point: only failures count. */
+    int unfinished = o.detached ? o.counts[RUN_FAILED] > 0 : o.unfinished;
+    int rc = unfinished || o.eval_failures || o.interrupted || o.runs_dir_failed ||
              o.unrecorded ? EXIT_FAILURES : EXIT_OK;
     sched_outcome_free(&o);
     return rc;
@@ -85,6 +88,8 @@ int cmd_run(int argc, char **argv, struct cli *cli)
         { "retry-failed", no_argument, NULL, 'r' },
         { "fail-fast", no_argument, NULL, 'f' },
         { "quiet", no_argument, NULL, 'q' },
+        { "executor", required_argument, NULL, 'e' },
+        { "detach", no_argument, NULL, 'd' },
         { NULL, 0, NULL, 0 },
     };
     struct sched_options o = { .threads_per_run = 1 };
@@ -107,13 +112,18 @@ int cmd_run(int argc, char **argv, struct cli *cli)
             o.fail_fast = 1;
         else if (c == 'q')
             quiet = 1;
+        else if (c == 'e' && strcmp(optarg, "local") && strcmp(optarg, "slurm"))
+            bad = error("--executor: '%s' is not local or slurm", optarg) || 1;
+        else if (c == 'e')
+            o.executor = optarg;
+        else if (c == 'd')
+            o.detach = 1;
     }
     if (bad || argc - optind != 1) {
         free(only);
         return cli_usage(run_usage);
     }
-    if (!o.jobs)
-        o.jobs = default_jobs(o.threads_per_run);
+    o.default_jobs = default_jobs(o.threads_per_run);
     o.only = n_only ? only : NULL;
     o.kill_grace_s = env_seconds("MAINLINE_KILL_GRACE", 10);
     o.poll_s = env_seconds("MAINLINE_POLL", 0.2);

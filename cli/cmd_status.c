@@ -49,6 +49,41 @@ static void print_evals(struct registry *reg, const char *sweep)
     reg_exec_sweep_free(&sw);
 }
 
+/* The Slurm jobs of running runs and evaluations, when there are any. */
+static void print_batch_jobs(struct registry *reg, const char *sweep)
+{
+    struct reg_exec_sweep sw;
+    struct reg_exec_run *runs = NULL;
+    struct reg_eval_job *evals = NULL;
+    size_t n_runs = 0, n_evals = 0;
+    if (reg_exec_sweep_latest(reg, sweep, &sw) != REG_OK)
+        return;
+    reg_exec_load_runs(reg, sw.rowid, &runs, &n_runs);
+    reg_eval_jobs_load(reg, sw.rowid, &evals, &n_evals);
+    int said = 0;
+    for (size_t i = 0; i < n_runs; i++) {
+        if (runs[i].state != RUN_RUNNING || runs[i].job_id <= 0)
+            continue;
+        printf("%s %s=%lld", said++ ? "," : "  slurm jobs:", runs[i].run_id,
+               (long long)runs[i].job_id);
+    }
+    for (size_t i = 0; i < n_evals; i++) {
+        if (evals[i].state != RUN_RUNNING || evals[i].job_id <= 0)
+            continue;
+        const char *owner = "baseline";
+        for (size_t k = 0; k < n_runs; k++)
+            if (runs[k].rowid == evals[i].run)
+                owner = runs[k].run_id;
+        printf("%s %s-eval=%lld", said++ ? "," : "  slurm jobs:", owner,
+               (long long)evals[i].job_id);
+    }
+    if (said)
+        printf(" (squeue -j ID shows their state)\n");
+    reg_exec_runs_free(runs, n_runs);
+    reg_eval_jobs_free(evals, n_evals);
+    reg_exec_sweep_free(&sw);
+}
+
 static void flush_table(struct status_ctx *ctx)
 {
     if (!ctx->table.n_cols)
@@ -57,6 +92,7 @@ static void flush_table(struct status_ctx *ctx)
     table_print(&ctx->table, stdout, "  ");
     table_free(&ctx->table);
     print_evals(ctx->reg, ctx->name);
+    print_batch_jobs(ctx->reg, ctx->name);
 }
 
 static int add_stage(const struct reg_stage_row *row, void *ud)

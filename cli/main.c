@@ -34,6 +34,12 @@ static int cmd_version(int argc, char **argv, struct cli *cli);
 
 /* Sorted by name. */
 static const struct command commands[] = {
+    { "cancel", cmd_cancel, NEED_REGISTRY, "cancel a sweep's jobs on Slurm",
+      "usage: mainline cancel SWEEP [RUN...]\n"
+      "\n"
+      "scancel the Slurm jobs of SWEEP's running runs and their evaluations (all of them,\n"
+      "or those of the RUNs named). An attached 'mainline run' records them cancelled and\n"
+      "does not start them again; a later 'mainline run' starts them again.\n" },
     { "data", cmd_data, 0, "data tools: synth-math, render, stats, audit, split",
       "usage: mainline data <subcommand> [<args>]\n"
       "\n"
@@ -90,7 +96,8 @@ static const struct command commands[] = {
       "and report carries.\n" },
     { "run", cmd_run, NEED_REGISTRY, "execute the runs of a sweep, in parallel, resumably",
       "usage: mainline run SWEEP [-j N] [--threads-per-run T] [--stage S] [--only RUN]...\n"
-      "                    [--retry-failed] [--fail-fast] [--quiet]\n"
+      "                    [--retry-failed] [--fail-fast] [--quiet] [--executor local|slurm]\n"
+      "                    [--detach]\n"
       "\n"
       "Start a trainer per planned run (and an evaluator per checkpoint that needs one),\n"
       "N at a time, ingest what they write, resolve stage picks, and release waiting\n"
@@ -104,7 +111,14 @@ static const struct command commands[] = {
       "      --only RUN          only this run; may be repeated\n"
       "      --retry-failed      start failed runs again\n"
       "      --fail-fast         the first failure cancels everything else\n"
-      "  -q, --quiet             no progress lines, only state changes\n" },
+      "  -q, --quiet             no progress lines, only state changes\n"
+      "      --executor E        local (this machine) or slurm (sbatch; docs/slurm.md);\n"
+      "                          default: the sweep's `executor`, else local\n"
+      "      --detach            submit what can start and return; a later run attaches\n"
+      "\n"
+      "Environment: MAINLINE_KILL_GRACE (10 s), MAINLINE_REGISTRY_WAIT (300 s: how long a\n"
+      "finished job waits for a busy or full registry), MAINLINE_SLURM_POLL (2 s between\n"
+      "squeue calls), MAINLINE_SLURM_LOST_AFTER (60 s).\n" },
     { "runs", cmd_runs, NEED_REGISTRY, "list runs, filtered",
       "usage: mainline runs [--sweep NAME] [--where 'KEY=VALUE ...']... [--all-versions]\n"
       "                     [--json]\n"

@@ -79,3 +79,15 @@ void sb_free(struct strbuf *sb)
     sb->buf = NULL;
     sb->len = sb->alloc = 0;
 }
+
+void sb_add_shell_quoted(struct strbuf *sb, const char *s)
+{
+    sb_addc(sb, '\'');
+    for (; *s; s++) {
+        if (*s == '\'')
+            sb_adds(sb, "'\\''");
+        else
+            sb_addc(sb, *s);
+    }
+    sb_addc(sb, '\'');
+}

@@ -27,6 +27,8 @@ void sb_addc(struct strbuf *sb, char c);
 void sb_addf(struct strbuf *sb, const char *fmt, ...) ATTR_PRINTF(2, 3);
 /* The same with a va_list (left consumed, as by vsnprintf). */
 void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap) ATTR_PRINTF(2, 0);
+/* s as one word for sh, in single quotes (' becomes '\''). */
+void sb_add_shell_quoted(struct strbuf *sb, const char *s);
 void sb_reset(struct strbuf *sb);
 /* The contents as a C string; "" for an empty buffer (never NULL). */
 const char *sb_str(const struct strbuf *sb);

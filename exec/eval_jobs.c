@@ -97,10 +97,10 @@ static void launch(struct sched *s, struct reg_eval_job *e, size_t ri, const cha
     j->started = clock_now_s();
     job_set_paths(j, dir);
     char **env = job_env(s, dir, config, j->attempt, 0);
-    struct strbuf ignored = STRBUF_INIT;
-    if (job_submit(s, j, argv, env, &ignored) == 0)
-        reg_eval_job_set_pid(s->reg, e->rowid, j->proc.pid, j->proc.start);
-    sb_free(&ignored);
+    struct strbuf err = STRBUF_INIT;
+    if (job_submit(s, j, argv, env, &err) < 0)
+        sched_error(s, "%s", err.buf);   /* the slot records it failed */
+    sb_free(&err);
     argv_free(env);
 }
 

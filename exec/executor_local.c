@@ -214,12 +214,27 @@ static int local_cancel(struct executor *ex, const struct exec_proc *proc,
     return rc;
 }
 
+/* The supervisor lives, or its command does (it holds the directory's lock). */
+static int local_alive(struct executor *ex, const struct exec_proc *proc,
+                       const char *status_path)
+{
+    (void)ex;
+    if (proc->pid > 0 && proc_alive(proc->pid, proc->start))
+        return 1;
+    char *dir = job_dir_of(status_path);
+    int held = job_lock_probe(dir, NULL) == JOB_LOCK_HELD;
+    free(dir);
+    return held;
+}
+
 void executor_local_init(struct executor *ex, const char *supervisor)
 {
     static struct local_priv priv;
     priv.supervisor = supervisor;
+    memset(ex, 0, sizeof(*ex));
     ex->name = "local";
     ex->submit = local_submit;
+    ex->alive = local_alive;
     ex->poll = local_poll;
     ex->cancel = local_cancel;
     ex->priv = &priv;

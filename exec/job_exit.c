@@ -67,10 +67,53 @@ static void exit_reason(const struct job *j, const struct exec_result *res, doub
         snprintf(buf, len, "exit status %d: see stderr.log", res->exit_code);
 }
 
+/* A batch system's verdict on a job its code did not end: cancelled from outside,
+ * a time limit, preemption or a node, memory, or a job it forgot. 1 when it decided. */
+static int batch_verdict(const struct job *j, const struct exec_result *res,
+                         struct job_verdict *v)
+{
+    const char *st = res->state;
+    if (!st[0] || j->stop != JOB_STOP_NONE || (res->known && res->exit_code == JOB_EXIT_OK))
+        return 0;
+    const char *why = res->reason[0] ? res->reason : NULL;
+    if (!strcmp(st, "CANCELLED")) {
+        v->state = RUN_CANCELLED;
+        v->cancelled_outside = 1;
+        snprintf(v->reason, sizeof(v->reason), "cancelled in Slurm%s%s%s", why ? " (" : "",
+                 why ? why : "", why ? ")" : "");
+    } else if (res->resubmit) {
+        v->state = RUN_FAILED;
+        v->resubmit = 1;
+        snprintf(v->reason, sizeof(v->reason), "Slurm ended it: %s%s%s%s", st, why ? " (" : "",
+                 why ? why : "", why ? ")" : "");
+    } else if (!strcmp(st, "OUT_OF_MEMORY")) {
+        v->state = RUN_FAILED;
+        snprintf(v->reason, sizeof(v->reason), "out of memory (Slurm: OUT_OF_MEMORY): ask for "
+                 "more with slurm: {mem: ...}");
+    } else if (!strcmp(st, "LOST") && !res->known) {
+        v->state = RUN_FAILED;
+        snprintf(v->reason, sizeof(v->reason), "lost: Slurm no longer knows the job and it "
+                 "wrote no exit status");
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 void job_verdict(const struct job *j, const struct exec_result *res, double timeout_s,
                  struct job_verdict *v)
 {
     memset(v, 0, sizeof(*v));
+    if (batch_verdict(j, res, v))
+        return;
+    if (j->stop == JOB_STOP_NONE && res->known && res->exit_code == JOB_EXIT_TIME_LIMIT) {
+        /* It checkpointed before a time limit: go on from there, not a failure. */
+        v->state = RUN_FAILED;
+        v->resubmit = 1;
+        snprintf(v->reason, sizeof(v->reason), "stopped for its time limit (exit %d), "
+                 "checkpointed", JOB_EXIT_TIME_LIMIT);
+        return;
+    }
     if (j->stop == JOB_STOP_CANCELLED)
         v->state = RUN_CANCELLED;
     else if (j->stop == JOB_STOP_NONE && res->known && res->exit_code == JOB_EXIT_OK)

@@ -55,6 +55,15 @@ void job_set_paths(struct job *j, const char *dir)
     j->stdout_path = sb_detach(&sb);
 }
 
+const char *proc_text(const struct exec_proc *proc, char *buf, size_t len)
+{
+    if (proc->job_id > 0)
+        snprintf(buf, len, "Slurm job %lld", (long long)proc->job_id);
+    else
+        snprintf(buf, len, "pid %d", (int)proc->pid);
+    return buf;
+}
+
 const char *job_name(const struct sched *s, const struct job *j, char *buf, size_t len)
 {
     const struct reg_exec_run *r = job_run(s, j);
@@ -90,16 +99,62 @@ int job_ingest(struct sched *s, struct job *j, int ended)
     return rc;
 }
 
+/* The name a batch system knows the job by: its identity in this registry, so a
+ * job submitted but never recorded is found again. */
+void job_batch_name(const struct sched *s, const struct job *j, struct strbuf *sb)
+{
+    const struct reg_exec_run *r = job_run(s, j);
+    sb_addf(sb, "mainline/%s@v%d/", s->sw.name, s->sw.version);
+    if (j->kind == JOB_TRAIN)
+        sb_addf(sb, "%s/a%d", r->run_id, j->attempt);
+    else if (!r)
+        sb_addf(sb, "baseline/e%d", j->attempt);
+    else
+        sb_addf(sb, "%s/eval@%lld/e%d", r->run_id, (long long)j->eval_step, j->attempt);
+}
+
+enum reg_status job_record_proc(struct sched *s, const struct job *j, const char *name)
+{
+    struct reg_job_proc p = { j->proc.pid, j->proc.start, j->proc.job_id, s->ex.name, name,
+                              j->attempt };
+    return j->kind == JOB_TRAIN ? reg_run_set_proc(s->reg, job_run(s, j)->rowid, &p)
+                                : reg_eval_job_set_proc(s->reg, j->eval_rowid, &p);
+}
+
 int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct strbuf *err)
 {
-    struct strbuf errlog = STRBUF_INIT;
+    struct strbuf errlog = STRBUF_INIT, name = STRBUF_INIT;
     sb_addf(&errlog, "%s/" JOB_FILE_STDERR, j->dir);
-    struct exec_spec spec = { argv, env, j->dir, j->stdout_path, errlog.buf, j->status_path };
-    int forked = s->ex.submit(&s->ex, &spec, &j->proc, err) == 0;
+    job_batch_name(s, j, &name);
+    const struct reg_exec_run *r = job_run(s, j);
+    struct slurm_resources res;
+    sweep_slurm_resources(&s->spec, j->kind == JOB_TRAIN ? r->stage : NULL, &res);
+    struct exec_spec spec = { argv, env, j->dir, j->stdout_path, errlog.buf, j->status_path,
+                              name.buf, &res, s->opt.threads_per_run };
+    int ok = s->ex.submit(&s->ex, &spec, &j->proc, err) == 0;
+    if (ok && job_record_proc(s, j, name.buf) != REG_OK) {
+        if (s->ex.release) {
+            /* Held and unrecorded: it must not run. */
+            sb_addf(err, "cannot record batch job %lld: %s", (long long)j->proc.job_id,
+                    reg_errmsg(s->reg));
+            s->ex.cancel(&s->ex, &j->proc, j->status_path, SIGKILL);
+            ok = 0;
+        } else {
+            char what[300];
+            sched_warning(s, "%s: its pid is not recorded (%s); its pid file in %s has it",
+                          job_name(s, j, what, sizeof(what)), reg_errmsg(s->reg), j->dir);
+        }
+    }
+    if (ok && s->ex.release && s->ex.release(&s->ex, &j->proc, err) < 0) {
+        s->ex.cancel(&s->ex, &j->proc, j->status_path, SIGKILL);
+        ok = 0;
+    }
+    slurm_resources_free(&res);
     sb_free(&errlog);
-    if (!forked)
+    sb_free(&name);
+    if (!ok)
         j->stop = JOB_STOP_COULD_NOT_START;   /* the job slot records the failure */
-    return forked ? 0 : -1;
+    return ok ? 0 : -1;
 }
 
 static void job_stop(struct sched *s, struct job *j, enum job_stop why, int sig)
@@ -152,9 +207,9 @@ static int check_job(struct sched *s, struct job *j, double t)
 {
     if (!j->ended) {
         struct exec_result res = { 0 };
-        enum exec_state st = j->proc.pid > 0 ? s->ex.poll(&s->ex, &j->proc, j->status_path,
-                                                          &res)
-                                             : EXEC_FINISHED;
+        int started = j->proc.pid > 0 || j->proc.job_id > 0;
+        enum exec_state st = started ? s->ex.poll(&s->ex, &j->proc, j->status_path, &res)
+                                     : EXEC_FINISHED;
         if (st == EXEC_ORPHANED && !j->supervisor_gone) {
             char name[300];
             j->supervisor_gone = 1;
@@ -178,6 +233,8 @@ static int check_job(struct sched *s, struct job *j, double t)
                                         : eval_job_finished(s, j, &j->res);
     if (recorded < 0)
         return keep_unrecorded(s, j, t);
+    if (j->proc.job_id > 0 && j->res.state[0])
+        reg_batch_job_end(s->reg, j->proc.job_id, j->res.state, j->res.reason);
     if (s->opt.fail_fast && s->failures && !s->stopping) {
         s->stopping = 1;
         sched_note(s, "--fail-fast: stopping the other jobs");

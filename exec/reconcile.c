@@ -19,15 +19,41 @@
 #include "proc.h"
 #include "sched_internal.h"
 
-/* A job of this host still alive: its supervisor, or (the supervisor killed alone)
- * its command, which holds the directory's lock. */
-static int job_alive(const char *host, const struct exec_proc *proc, const char *dir)
+/* A job still alive: a batch job its batch system still holds, or a local job of
+ * this host whose supervisor lives, or whose command does (it holds the lock). */
+static int job_alive(struct sched *s, const char *host, const struct exec_proc *proc,
+                     const char *dir)
 {
+    if (proc->job_id > 0)
+        return s->ex.alive && strcmp(s->ex.name, "slurm") == 0 &&
+               s->ex.alive(&s->ex, proc, NULL);
     if (!host || strcmp(host, proc_hostname()) != 0)
         return 0;
     if (proc->pid > 0 && proc_alive(proc->pid, proc->start))
         return 1;
     return dir && job_lock_probe(dir, NULL) == JOB_LOCK_HELD;
+}
+
+/* A batch job submitted for j but never recorded (the orchestrator died between
+ * sbatch and the record): found by its name, recorded now and released. 1 when found. */
+static int find_unrecorded(struct sched *s, struct job *j, struct exec_proc *proc)
+{
+    if (!s->ex.find)
+        return 0;
+    struct strbuf name = STRBUF_INIT, err = STRBUF_INIT;
+    job_batch_name(s, j, &name);
+    int found = s->ex.find(&s->ex, name.buf, proc);
+    if (found) {
+        j->proc = *proc;
+        if (job_record_proc(s, j, name.buf) != REG_OK)
+            sched_warning(s, "batch job %lld is not recorded: %s", (long long)proc->job_id,
+                          reg_errmsg(s->reg));
+        if (s->ex.release && s->ex.release(&s->ex, proc, &err) < 0)
+            sched_warning(s, "%s", err.buf);   /* it may have been released already */
+    }
+    sb_free(&name);
+    sb_free(&err);
+    return found;
 }
 
 /* The supervisor's pid and start from the pid file it writes in dir before it
@@ -50,7 +76,9 @@ static struct job *adopt(struct sched *s, struct reg_exec_run *r, const struct e
     j->started = clock_now_s();
     j->adopted = 1;
     job_set_paths(j, r->run_dir);
-    sched_note(s, "%s is still running (pid %d): adopted", r->run_id, (int)proc->pid);
+    char where[64];
+    sched_note(s, "%s is still running (%s): adopted", r->run_id,
+               proc_text(proc, where, sizeof(where)));
     return j;
 }
 
@@ -85,7 +113,7 @@ static void finish_orphan(struct sched *s, struct reg_exec_run *r, struct exec_p
                             res.exit_code, done ? NULL : reason);
     if (st != REG_OK) {
         /* Its rows or its end wait for the registry: the loop keeps trying. */
-        struct exec_proc none = { 0, 0 };
+        struct exec_proc none = { 0, 0, 0 };
         adopt_ended(adopt(s, r, &none), &res);
         return;
     }
@@ -103,12 +131,18 @@ static void finish_orphan(struct sched *s, struct reg_exec_run *r, struct exec_p
 
 static void reconcile_run(struct sched *s, struct reg_exec_run *r)
 {
-    struct exec_proc proc = { (pid_t)r->pid, r->proc_start };
+    struct exec_proc proc = { (pid_t)r->pid, r->proc_start, r->job_id };
     /* Died between marking the run running and recording the pid: the supervisor's
-     * pid file says whether the job got started at all. */
-    if (r->run_dir && proc.pid == 0)
+     * pid file says whether the job got started at all; a batch job is found by the
+     * name it was submitted under. */
+    if (r->run_dir && proc.pid == 0 && proc.job_id == 0)
         proc_from_dir(r->run_dir, &proc);
-    if (job_alive(r->host, &proc, r->run_dir))
+    if (r->run_dir && proc.pid == 0 && proc.job_id == 0) {
+        struct job tmp = { .kind = JOB_TRAIN, .run = (size_t)(r - s->runs),
+                           .attempt = r->attempt };
+        find_unrecorded(s, &tmp, &proc);
+    }
+    if (job_alive(s, r->host, &proc, r->run_dir))
         adopt(s, r, &proc);
     else if (r->run_dir)
         finish_orphan(s, r, &proc);
@@ -130,12 +164,17 @@ static size_t run_index(const struct sched *s, int64_t rowid)
  * without a status is cancelled, and so done again. */
 static void reconcile_eval(struct sched *s, const struct reg_eval_job *e)
 {
-    struct exec_proc proc = { (pid_t)e->pid, e->proc_start };
-    if (e->dir && proc.pid == 0)
-        proc_from_dir(e->dir, &proc);
+    struct exec_proc proc = { (pid_t)e->pid, e->proc_start, e->job_id };
     size_t ri = e->run ? run_index(s, e->run) : (size_t)-1;
+    if (e->dir && proc.pid == 0 && proc.job_id == 0)
+        proc_from_dir(e->dir, &proc);
+    if (e->dir && proc.pid == 0 && proc.job_id == 0) {
+        struct job tmp = { .kind = JOB_EVAL, .run = ri, .eval_rowid = e->rowid,
+                           .eval_step = e->step, .attempt = e->attempt };
+        find_unrecorded(s, &tmp, &proc);
+    }
     struct exec_result res;
-    int alive = job_alive(e->host, &proc, e->dir);
+    int alive = job_alive(s, e->host, &proc, e->dir);
     int ended = !alive && e->dir && !(e->run && ri == (size_t)-1);
     if (ended) {
         struct strbuf status = STRBUF_INIT;
@@ -165,7 +204,9 @@ static void reconcile_eval(struct sched *s, const struct reg_eval_job *e)
         adopt_ended(j, &res);
         sched_note(s, "%s finished while no orchestrator watched: recording it", name);
     } else {
-        sched_note(s, "%s is still running (pid %d): adopted", name, (int)proc.pid);
+        char where[64];
+        sched_note(s, "%s is still running (%s): adopted", name,
+                   proc_text(&proc, where, sizeof(where)));
     }
 }
 
@@ -201,9 +242,9 @@ void reconcile_orphans(struct sched *s)
 
 int reconcile_unrecorded(struct sched *s, struct reg_exec_run *r, const char *dir)
 {
-    struct exec_proc proc = { 0, 0 };
+    struct exec_proc proc = { 0, 0, 0 };
     proc_from_dir(dir, &proc);
-    if (!job_alive(proc_hostname(), &proc, dir) ||
+    if (!job_alive(s, proc_hostname(), &proc, dir) ||
         reg_run_start(s->reg, r->rowid, r->attempt + 1, 0, proc.pid, proc.start,
                       proc_hostname(), dir) != REG_OK)
         return 0;

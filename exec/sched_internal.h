@@ -70,6 +70,9 @@ struct run_note {
     int tries;          /* attempts started by this invocation */
     int orphaned;       /* found running with nobody watching: restart it */
     int no_retry;       /* failed in a way a retry cannot fix */
+    int resubmits;      /* attempts ended by the batch system or a time limit */
+    int cancelled;      /* cancelled from outside (scancel): not started again by this
+                         * invocation */
 };
 
 struct sched {
@@ -157,14 +160,22 @@ void job_free(struct job *j);
 struct reg_exec_run *job_run(const struct sched *s, const struct job *j);
 /* dir and the paths of the files the job writes in it (owned by the job). */
 void job_set_paths(struct job *j, const char *dir);
+/* "pid N" or "Slurm job N" in buf. */
+const char *proc_text(const struct exec_proc *proc, char *buf, size_t len);
 /* "RUN", "RUN eval@STEP" or "baseline eval" in buf. */
 const char *job_name(const struct sched *s, const struct job *j, char *buf, size_t len);
 /* Read what a train job wrote since last time (`ended`: the last line too, newline
  * or not). 0, or -1 when something could not be read or recorded (said as a
  * warning the first time; the lines stay in the file for the next look). */
 int job_ingest(struct sched *s, struct job *j, int ended);
-/* Submit argv with env through the executor (stderr.log in the job's directory).
- * 0, or -1 with the message in *err and j->stop = JOB_STOP_COULD_NOT_START. */
+/* The name a batch system knows the job by ("mainline/SWEEP@vN/RUN/aATTEMPT"): how
+ * a job submitted but never recorded is found again. Appended to *sb. */
+void job_batch_name(const struct sched *s, const struct job *j, struct strbuf *sb);
+/* Record where the job runs (its pid, or its batch job under `name`). */
+enum reg_status job_record_proc(struct sched *s, const struct job *j, const char *name);
+/* Submit argv with env through the executor (stderr.log in the job's directory),
+ * record where it runs, and release it where the executor submits held. 0, or -1
+ * with the message in *err and j->stop = JOB_STOP_COULD_NOT_START. */
 int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct strbuf *err);
 /* Look at every active job: ingest, enforce timeouts, record and drop the ended. */
 void jobs_check(struct sched *s);
@@ -177,6 +188,9 @@ void jobs_stop(struct sched *s, const struct job *except, enum job_stop why, int
 struct job_verdict {
     enum reg_run_state state; /* RUN_DONE, RUN_FAILED or RUN_CANCELLED */
     int no_retry;             /* failed in a way a retry cannot fix */
+    int resubmit;             /* ended by its batch system or its time limit, not its code:
+                               * start it again, resuming, without counting a failure */
+    int cancelled_outside;    /* cancelled in the batch system (scancel), not by us */
     char reason[256];         /* "" when done */
 };
 

@@ -92,7 +92,21 @@ enum sched_status sched_open(struct sched **out, struct registry *reg,
     enum sched_status found = find_programs(s, registry_path, err);
     if (found != SCHED_OK)
         return found;
-    executor_local_init(&s->ex, s->supervisor);
+    /* The command line's choice, else the sweep's, else this machine. */
+    const char *executor = opt->executor ? opt->executor
+                           : s->spec.executor ? s->spec.executor : "local";
+    if (!strcmp(executor, "slurm")) {
+        executor_slurm_init(&s->ex, s->supervisor);
+    } else if (!strcmp(executor, "local")) {
+        executor_local_init(&s->ex, s->supervisor);
+    } else {
+        sb_addf(err, "unknown executor '%s' (local or slurm)", executor);
+        return SCHED_ERROR;
+    }
+    /* A batch system queues what it cannot run yet: give it everything ready. */
+    if (s->opt.jobs <= 0)
+        s->opt.jobs = strcmp(s->ex.name, "slurm") == 0 ? 4096
+                      : s->opt.default_jobs > 0 ? s->opt.default_jobs : 1;
     sched_install_signals();
     enum sched_status locked = sched_lock_take(s, err);
     if (locked != SCHED_OK)
@@ -116,6 +130,7 @@ void sched_free(struct sched *s)
         job_free(&s->jobs[i]);
     free(s->jobs);
     sched_lock_drop(s);
+    executor_slurm_free(&s->ex);
     reg_exec_runs_free(s->runs, s->n_runs);
     reg_exec_sweep_free(&s->sw);
     sweep_free(&s->spec);

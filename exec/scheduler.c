@@ -115,8 +115,9 @@ static int startable(struct sched *s, size_t i)
         return 0;
     switch (r->state) {
     case RUN_PLANNED:
-    case RUN_CANCELLED:
         return n->tries <= s->spec.retries;
+    case RUN_CANCELLED:
+        return !n->cancelled && n->tries <= s->spec.retries;
     case RUN_FAILED:
         if (n->no_retry && !s->opt.retry_failed)
             return 0;
@@ -217,6 +218,11 @@ void sched_run(struct sched *s)
         jobs_check(s);
         if (s->report.tick)
             s->report.tick(s->report.data, s);
+        if (s->opt.detach) {
+            sched_note(s, "detached: %zu job(s) run on; `mainline run %s` attaches to them",
+                       s->n_jobs, s->sw.name);
+            break;
+        }
         if (s->n_jobs == 0 && (s->stopping || !has_startable(s))) {
             if (!s->stopping && picks_resolve(s) > 0)
                 continue;
@@ -266,6 +272,7 @@ void sched_outcome(const struct sched *s, struct sched_outcome *o)
     o->interrupted = interrupts > 0;
     o->runs_dir_failed = s->runs_dir_failed;
     o->unrecorded = s->unrecorded;
+    o->detached = s->opt.detach;
 }
 
 void sched_outcome_free(struct sched_outcome *o)

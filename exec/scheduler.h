@@ -44,7 +44,9 @@ struct sched_report {
 };
 
 struct sched_options {
-    int jobs;                 /* parallel jobs */
+    int jobs;                 /* parallel jobs; 0: default_jobs locally, as many as there
+                               * are runs to start on a batch system */
+    int default_jobs;         /* this machine's share of cores per job */
     int threads_per_run;      /* BLAS threads each job may use */
     const char *stage;        /* only runs of this stage (NULL: all) */
     char **only;              /* only these run ids (NULL-terminated, or NULL) */
@@ -52,6 +54,9 @@ struct sched_options {
     int fail_fast;            /* the first failure cancels the rest */
     double kill_grace_s;      /* SIGTERM -> SIGKILL delay */
     double poll_s;            /* longest sleep between looks at the jobs */
+    const char *executor;     /* "local" or "slurm"; NULL: the sweep's `executor`, else local */
+    int detach;               /* submit what can start and return: the jobs run on, a later
+                               * `mainline run` attaches to them */
     double registry_wait_s;   /* how long an ended job's rows and end may wait for a
                                * busy or full registry before the run is left `running`
                                * for the next `mainline run` */
@@ -122,6 +127,7 @@ struct sched_outcome {
     int runs_dir_failed;      /* runs/SWEEP could not be made: nothing started */
     int unrecorded;           /* jobs ended whose rows or end the registry would not take
                                * within registry_wait_s: left `running` */
+    int detached;             /* --detach: jobs were left running on purpose */
 };
 
 /* Fill *o after sched_run(); free it with sched_outcome_free(). */

@@ -6,7 +6,8 @@
  * lock outlives a supervisor killed with -9), writes "<STATUS_FILE>.pid" (its pid
  * and start time) before starting the command, waits for it, forwards SIGTERM/SIGINT/SIGHUP to it, and writes
  * {"exit": N} or {"signal": N} to STATUS_FILE, so whoever watches next learns how
- * the job ended. It links only libc and mainline's small helpers: it starts once
+ * the job ended. SIGUSR1 is forwarded too: Slurm sends it before a job's time limit.
+ * It links only libc and mainline's small helpers: it starts once
  * per job, and its start-up is orchestration overhead.
  */
 #include <errno.h>
@@ -94,6 +95,7 @@ static int supervise_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);   /* Slurm's warning before a time limit (--signal=B:USR1) */
     pid_t pid = fork();
     if (pid < 0) {
         perror("mainline-supervise: fork");

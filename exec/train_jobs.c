@@ -15,6 +15,11 @@
 #include "rundir.h"
 #include "sched_internal.h"
 
+/* Attempts ended by the batch system or a time limit that are started again without
+ * counting as failures; past that they count (a job that can never finish in its time
+ * limit must not loop). */
+#define MAX_RESUBMITS 5
+
 /* What a failed start leaves: nothing started, and whether the registry refused
  * for now (busy or full: try again later) rather than for good. */
 struct start_failure {
@@ -83,12 +88,7 @@ static int launch(struct sched *s, struct reg_exec_run *r, const char *dir, int 
     free(r->run_dir);
     r->run_dir = xstrdup(dir);
     j->started = clock_now_s();
-    if (job_submit(s, j, argv, env, &f->msg) < 0)
-        return -1;   /* the job slot records the failure */
-    if (reg_run_set_pid(s->reg, r->rowid, j->proc.pid, j->proc.start) != REG_OK)
-        sched_warning(s, "%s: its pid is not recorded (%s); its pid file in %s has it",
-                      r->run_id, reg_errmsg(s->reg), dir);
-    return 0;
+    return job_submit(s, j, argv, env, &f->msg);   /* a failure: the slot records it */
 }
 
 /* Write config.json, build the command and environment, launch. */
@@ -188,11 +188,20 @@ int train_job_finished(struct sched *s, struct job *j, const struct exec_result 
     }
     sched_note(s, "%s %s: %s", v.state == RUN_CANCELLED ? "cancel" : "FAIL  ", r->run_id,
                reason);
-    if (v.state == RUN_FAILED) {
+    struct run_note *n = &s->notes[j->run];
+    if (v.resubmit && n->resubmits < MAX_RESUBMITS) {
+        /* Not a failure of its code: this attempt does not count against retries. */
+        n->resubmits++;
+        n->tries--;
+        n->orphaned = 1;
+        sched_note(s, "%s will be resubmitted, resuming (%d of at most %d)", r->run_id,
+                   n->resubmits, MAX_RESUBMITS);
+    } else if (v.state == RUN_FAILED) {
         s->failures++;
-        s->notes[j->run].no_retry = v.no_retry;
+        n->no_retry = v.no_retry;
         /* Adopted from a dead orchestrator: its retries are this invocation's too. */
-        s->notes[j->run].orphaned |= j->adopted;
+        n->orphaned |= j->adopted;
     }
+    n->cancelled |= v.cancelled_outside;
     return 0;
 }

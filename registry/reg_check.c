@@ -264,14 +264,7 @@ static void add_shell_word(struct strbuf *sb, const char *s)
         sb_adds(sb, s);
         return;
     }
-    sb_addc(sb, '\'');
-    for (; *s; s++) {
-        if (*s == '\'')
-            sb_adds(sb, "'\\''");
-        else
-            sb_addc(sb, *s);
-    }
-    sb_addc(sb, '\'');
+    sb_add_shell_quoted(sb, s);
 }
 
 /* "<path without .db>-recovered.db", beside the registry. Caller frees. */

@@ -94,6 +94,7 @@ static void read_exec_run(sqlite3_stmt *st, struct reg_exec_run *r)
     r->fail_reason = reg_column_dup(st, 13);
     r->has_exit_status = sqlite3_column_type(st, 14) != SQLITE_NULL;
     r->exit_status = sqlite3_column_int(st, 14);
+    r->job_id = sqlite3_column_int64(st, 15);
 }
 
 enum reg_status reg_exec_load_runs(struct registry *reg, int64_t sweep_rowid,
@@ -104,7 +105,8 @@ enum reg_status reg_exec_load_runs(struct registry *reg, int64_t sweep_rowid,
     struct reg_stmt s;
     reg_stmt_start(&s, reg,
         "SELECT id, run_id, stage, condition, params, pending, state, attempt, base_attempt,"
-        " pid, proc_start, host, run_dir, fail_reason, exit_status FROM runs"
+        " pid, proc_start, host, run_dir, fail_reason, exit_status, coalesce(job_id, 0)"
+        " FROM runs"
         " WHERE sweep_id = :sweep ORDER BY ord");
     reg_bind_rowid(&s, ":sweep", sweep_rowid);
     size_t alloc = 0;
@@ -153,30 +155,81 @@ enum reg_status reg_run_start(struct registry *reg, int64_t run, int attempt, in
     return exec_alone(&s, "starting a run", ONE_CHANGE);
 }
 
-/* Record the pid of a job already marked running: `sql` updates the row :id. */
-static enum reg_status set_pid(struct registry *reg, const char *sql, int64_t id, int64_t pid,
-                               int64_t proc_start)
+/* Record where a job already marked running runs, inside the caller's transaction:
+ * `sql` updates the row :id with :pid, :start and :job. */
+static enum reg_status set_proc(struct registry *reg, const char *sql, int64_t id,
+                                const struct reg_job_proc *p)
 {
     struct reg_stmt s;
     reg_stmt_start(&s, reg, sql);
     reg_bind_int64(&s, ":id", id);
-    reg_bind_int64(&s, ":pid", pid);
-    reg_bind_int64(&s, ":start", proc_start);
-    return exec_alone(&s, "recording a pid", ONE_CHANGE);
+    reg_bind_int64(&s, ":pid", p->pid);
+    reg_bind_int64(&s, ":start", p->proc_start);
+    if (p->job_id > 0)
+        reg_bind_int64(&s, ":job", p->job_id);
+    else
+        reg_bind_null(&s, ":job");
+    reg_stmt_run(&s, "recording a job");
+    if (s.status == REG_OK && sqlite3_changes(reg->db) != 1)
+        s.status = reg_fail(reg, REG_ERR_CONFLICT, "recording a job: the row is not running");
+    return reg_stmt_end(&s);
 }
 
-enum reg_status reg_run_set_pid(struct registry *reg, int64_t run, int64_t pid,
-                                int64_t proc_start)
+static enum reg_status add_batch_job(struct registry *reg, int64_t run, int64_t eval_job,
+                                     const struct reg_job_proc *p)
 {
-    return set_pid(reg, "UPDATE runs SET pid = :pid, proc_start = :start"
-                   " WHERE id = :id AND state = 'running'", run, pid, proc_start);
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
+        "INSERT OR IGNORE INTO batch_jobs (job_id, executor, run, eval_job, attempt, name,"
+        " submitted_at) VALUES (:job, :executor, :run, :eval, :attempt, :name, " NOW ")");
+    reg_bind_int64(&s, ":job", p->job_id);
+    reg_bind_text(&s, ":executor", p->executor);
+    bind_at_least(&s, ":run", run, 1);
+    bind_at_least(&s, ":eval", eval_job, 1);
+    reg_bind_int64(&s, ":attempt", p->attempt);
+    reg_bind_text(&s, ":name", p->name);
+    reg_stmt_run(&s, "recording a batch job");
+    return reg_stmt_end(&s);
 }
 
-enum reg_status reg_eval_job_set_pid(struct registry *reg, int64_t job, int64_t pid,
-                                     int64_t proc_start)
+static enum reg_status record_proc(struct registry *reg, const char *sql, int64_t id,
+                                   int64_t run, int64_t eval_job, const struct reg_job_proc *p)
 {
-    return set_pid(reg, "UPDATE eval_jobs SET pid = :pid, proc_start = :start"
-                   " WHERE id = :id AND state = 'running'", job, pid, proc_start);
+    enum reg_status st = reg_begin(reg);
+    if (st == REG_OK)
+        st = set_proc(reg, sql, id, p);
+    if (st == REG_OK && p->job_id > 0)
+        st = add_batch_job(reg, run, eval_job, p);
+    if (st != REG_OK) {
+        reg_rollback(reg);
+        return st;
+    }
+    return reg_commit(reg);
+}
+
+enum reg_status reg_run_set_proc(struct registry *reg, int64_t run, const struct reg_job_proc *p)
+{
+    return record_proc(reg, "UPDATE runs SET pid = :pid, proc_start = :start, job_id = :job"
+                       " WHERE id = :id AND state = 'running'", run, run, 0, p);
+}
+
+enum reg_status reg_eval_job_set_proc(struct registry *reg, int64_t job,
+                                      const struct reg_job_proc *p)
+{
+    return record_proc(reg, "UPDATE eval_jobs SET pid = :pid, proc_start = :start,"
+                       " job_id = :job WHERE id = :id AND state = 'running'", job, 0, job, p);
+}
+
+enum reg_status reg_batch_job_end(struct registry *reg, int64_t job_id, const char *state,
+                                  const char *reason)
+{
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, "UPDATE batch_jobs SET state = :state, reason = :reason,"
+                   " ended_at = " NOW " WHERE job_id = :job");
+    reg_bind_int64(&s, ":job", job_id);
+    reg_bind_text(&s, ":state", state);
+    reg_bind_text(&s, ":reason", reason && *reason ? reason : NULL);
+    return exec_alone(&s, "recording how a batch job ended", ANY_CHANGES);
 }
 
 enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
@@ -573,7 +626,7 @@ enum reg_status reg_eval_jobs_load(struct registry *reg, int64_t sweep,
     struct reg_stmt s;
     reg_stmt_start(&s, reg,
         "SELECT id, coalesce(run, 0), coalesce(step, -1), checkpoint, dir, state, attempt,"
-        " coalesce(pid, 0), coalesce(proc_start, 0), host FROM eval_jobs"
+        " coalesce(pid, 0), coalesce(proc_start, 0), host, coalesce(job_id, 0) FROM eval_jobs"
         " WHERE sweep_id = :sweep ORDER BY id");
     reg_bind_int64(&s, ":sweep", sweep);
     size_t alloc = 0;
@@ -591,6 +644,7 @@ enum reg_status reg_eval_jobs_load(struct registry *reg, int64_t sweep,
         j->pid = sqlite3_column_int64(st, 7);
         j->proc_start = sqlite3_column_int64(st, 8);
         j->host = reg_column_dup(st, 9);
+        j->job_id = sqlite3_column_int64(st, 10);
     }
     return reg_stmt_end(&s);
 }

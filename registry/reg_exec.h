@@ -17,6 +17,7 @@ struct reg_exec_run {
     enum reg_run_state state;
     int attempt, base_attempt;
     int64_t pid, proc_start;              /* 0 when never started */
+    int64_t job_id;                       /* its batch job (Slurm), or 0 */
     char *host, *run_dir, *fail_reason;   /* may be NULL */
     int has_exit_status, exit_status;
 };
@@ -43,12 +44,22 @@ void reg_exec_sweep_free(struct reg_exec_sweep *s);
 enum reg_status reg_run_start(struct registry *reg, int64_t run, int attempt, int from_scratch,
                               int64_t pid, int64_t proc_start, const char *host,
                               const char *run_dir);
-/* Record the pid of a run already marked running. */
-enum reg_status reg_run_set_pid(struct registry *reg, int64_t run, int64_t pid,
-                                int64_t proc_start);
-/* Record the pid of an evaluation already marked running. */
-enum reg_status reg_eval_job_set_pid(struct registry *reg, int64_t job, int64_t pid,
-                                     int64_t proc_start);
+/* Where a job marked running runs: a local pid, or a batch job. */
+struct reg_job_proc {
+    int64_t pid, proc_start;   /* 0 for a batch job */
+    int64_t job_id;            /* the batch system's id, or 0 */
+    const char *executor;      /* "slurm" (with job_id) */
+    const char *name;          /* the name it was submitted under (with job_id) */
+    int attempt;
+};
+/* Record it for a run / an evaluation already marked running; a batch job also gets
+ * its batch_jobs row, in the same transaction. */
+enum reg_status reg_run_set_proc(struct registry *reg, int64_t run, const struct reg_job_proc *p);
+enum reg_status reg_eval_job_set_proc(struct registry *reg, int64_t job,
+                                      const struct reg_job_proc *p);
+/* How the batch system ended a job (its state and reason). */
+enum reg_status reg_batch_job_end(struct registry *reg, int64_t job_id, const char *state,
+                                  const char *reason);
 /* running -> done|failed|cancelled (or planned, to hand a run back untouched). */
 enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
                                int has_exit_status, int exit_status, const char *reason);
@@ -151,6 +162,7 @@ struct reg_eval_job {
     enum reg_run_state state;    /* planned, running, done, failed, cancelled */
     int attempt;
     int64_t pid, proc_start;
+    int64_t job_id;              /* its batch job (Slurm), or 0 */
     char *host;
 };
 

@@ -351,6 +351,34 @@ static const char migration_5_audit[] =
 
 static const char *const migration_5[] = { migration_5_audit, NULL };
 
+/* ---- version 5 -> 6: jobs a batch system (Slurm) ran ---- */
+
+/*
+ * runs.job_id and eval_jobs.job_id: the batch job of the current attempt (NULL for
+ * local jobs, which have a pid). batch_jobs: one row per submitted batch job, kept
+ * across attempts: which attempt it was, the name it was submitted under (how a job
+ * submitted but never recorded is found again), and how the batch system ended it.
+ */
+static const char migration_6_batch[] =
+    "ALTER TABLE runs ADD COLUMN job_id INTEGER;\n"
+    "ALTER TABLE eval_jobs ADD COLUMN job_id INTEGER;\n"
+    "CREATE TABLE batch_jobs (\n"
+    "    job_id       INTEGER PRIMARY KEY,\n"
+    "    executor     TEXT NOT NULL,\n"
+    "    run          INTEGER REFERENCES runs(id) ON DELETE CASCADE,\n"
+    "    eval_job     INTEGER REFERENCES eval_jobs(id) ON DELETE CASCADE,\n"
+    "    attempt      INTEGER NOT NULL,\n"
+    "    name         TEXT NOT NULL,\n"
+    "    state        TEXT,\n"
+    "    reason       TEXT,\n"
+    "    submitted_at TEXT NOT NULL,\n"
+    "    ended_at     TEXT,\n"
+    "    CHECK ((run IS NULL) <> (eval_job IS NULL) OR (run IS NULL AND eval_job IS NULL))\n"
+    ");\n"
+    "CREATE INDEX batch_jobs_run ON batch_jobs(run);\n";
+
+static const char *const migration_6[] = { migration_6_batch, NULL };
+
 /* ---- the list ---- */
 
 const char *const *const reg_migrations[] = {
@@ -359,6 +387,7 @@ const char *const *const reg_migrations[] = {
     migration_3,
     migration_4,
     migration_5,
+    migration_6,
 };
 const int reg_n_migrations = (int)(sizeof(reg_migrations) / sizeof(reg_migrations[0]));
 

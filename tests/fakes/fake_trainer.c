@@ -10,6 +10,8 @@
  *   x_steps (5)  x_sleep_ms (0)  x_val_every (2)  x_fail_at (-1) x_exit (1)
  *   x_signal_at (-1: raise SIGKILL at that step)  x_ignore_term (false)
  *   x_malformed_at (-1: write a broken line at that step)  x_no_val (false)
+ *   On SIGUSR1 (a batch system's warning before a time limit) it finishes its step,
+ *   writes a checkpoint and exits 5 (JOB_EXIT_TIME_LIMIT), as the protocol asks.
  *   x_record (false: write its arguments to argv.txt and the whole environment it got
  *   to env.txt in the run directory, each argument and VAR=value ending in a NUL byte)
  * and, for reports, numbers the built-in trainer logs (left out when unset):
@@ -31,6 +33,13 @@
 #include <jansson.h>
 
 static json_t *params;
+static volatile sig_atomic_t time_limit;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    time_limit = 1;
+}
 
 static long knob(const char *name, long fallback)
 {
@@ -109,6 +118,15 @@ static int checkpoint(FILE *m, const char *dir, long step)
     return 0;
 }
 
+static int checkpoint_failed(FILE *m, json_t *cfg, long step)
+{
+    fprintf(stderr, "fake_trainer: cannot write the checkpoint of step %ld: %s\n", step,
+            strerror(errno));
+    fclose(m);
+    json_decref(cfg);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     int resume = 0;
@@ -131,6 +149,7 @@ int main(int argc, char **argv)
     }
     if (knob("x_ignore_term", 0))
         signal(SIGTERM, SIG_IGN);
+    signal(SIGUSR1, on_usr1);
     long steps = knob("x_steps", 5), sleep = knob("x_sleep_ms", 0);
     long val_every = knob("x_val_every", 2), fail_at = knob("x_fail_at", -1);
     double lr = json_number_value(json_object_get(params, "lr"));
@@ -170,6 +189,7 @@ int main(int argc, char **argv)
                  "\"tok_per_s\":1000}", step, loss, lr, step * 64);
         printf("Iter %ld: Train loss %.6f\n", step, loss);
         fflush(stdout);
+        int saved = 0;
         if (!knob("x_no_val", 0) && (step % val_every == 0 || step == steps)) {
             long flat = knob("x_val_flat_from", -1);
             long at = flat > 0 && step > flat ? flat : step;
@@ -177,13 +197,18 @@ int main(int argc, char **argv)
             emit(m, "{\"event\":\"val\",\"step\":%ld,\"nll\":%.6f}", step, nll);
             printf("Iter %ld: Val loss %.6f\n", step, nll);
             fflush(stdout);
-            if (checkpoint(m, dir, step) < 0) {
-                fprintf(stderr, "fake_trainer: cannot write the checkpoint of step %ld: %s\n",
-                        step, strerror(errno));
-                fclose(m);
-                json_decref(cfg);
-                return 1;
-            }
+            if (checkpoint(m, dir, step) < 0)
+                return checkpoint_failed(m, cfg, step);
+            saved = 1;
+        }
+        if (time_limit) {
+            if (!saved && checkpoint(m, dir, step) < 0)
+                return checkpoint_failed(m, cfg, step);
+            emit(m, "{\"event\":\"stopped\",\"reason\":\"time_limit\",\"step\":%ld}", step);
+            fprintf(stderr, "fake_trainer: stopped for the time limit at step %ld\n", step);
+            fclose(m);
+            json_decref(cfg);
+            return 5;
         }
     }
     emit(m, "{\"event\":\"done\",\"steps\":%ld}", steps);

@@ -251,7 +251,7 @@ test_body 'exit 3 is "diverged" and exit 2 "bad configuration": neither is retri
     { sweep_head dv "[env, ASAN_OPTIONS=detect_leaks=0, $FAKES/fake_trainer, '{run_dir}']"
       cat <<EOT; } >dv.yaml
 defaults: {x_steps: 4, x_fail_at: 2}
-conditions: {div: {x_exit: 3}, cfg: {x_exit: 2}, other: {x_exit: 5}}
+conditions: {div: {x_exit: 3}, cfg: {x_exit: 2}, other: {x_exit: 7}}
 grid: {condition: [div, cfg, other]}
 retries: 2
 EOT
@@ -265,7 +265,7 @@ EOT
     test "$(col main-cfg "state, attempt, exit_status")" = "failed|1|2"
     col main-cfg fail_reason | grep "bad configuration"
     # any other exit is retried while retries allow
-    test "$(col main-other "state, attempt, exit_status")" = "failed|3|5"
+    test "$(col main-other "state, attempt, exit_status")" = "failed|3|7"
 EOF
 
 test_body 'a run directory that cannot be written: clear error, run failed, rest done' <<\EOF

@@ -341,7 +341,7 @@ static void test_create(void)
 {
     struct registry *reg = open_new("create.db");
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
-    CHECK_INT(REG_SCHEMA_VERSION, 5);
+    CHECK_INT(REG_SCHEMA_VERSION, 6);
     /* Connection settings live on the registry's own handle. */
     CHECK_ROWS(reg->db, "PRAGMA journal_mode", "wal");
     CHECK_ROWS(reg->db, "PRAGMA foreign_keys", "1");
@@ -354,9 +354,12 @@ static void test_create(void)
                           "WHERE name = 'audit_json'"), 1);
     CHECK_INT(raw_int(db, "PRAGMA application_id"), REG_APPLICATION_ID);
     CHECK_ROWS(db, "PRAGMA journal_mode", "wal");   /* WAL is a property of the file */
+    /* migration 6: the batch jobs of runs and evaluations */
+    CHECK_INT(raw_int(db, "SELECT count(*) FROM pragma_table_info('runs') "
+                          "WHERE name = 'job_id'"), 1);
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-               "artifacts;checkpoints;eval_jobs;evals;events;ingest_offsets;locks;metrics;"
-               "predictions;probe_answers;run_artifacts;runs;selections;sweeps");
+               "artifacts;batch_jobs;checkpoints;eval_jobs;evals;events;ingest_offsets;locks;"
+               "metrics;predictions;probe_answers;run_artifacts;runs;selections;sweeps");
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name",
                "v_condition_summary;v_disagreement;v_latest_sweeps;v_lr_selection;v_mainline;"
                "v_runs;v_stage_summary");
@@ -587,7 +590,7 @@ static void test_damaged_refused(void)
         CHECK(strstr(err, "damaged.db' is damaged (PRAGMA quick_check: ") != NULL);
         CHECK(strstr(err, "); nothing was changed.\n") != NULL);
         CHECK(strstr(err, " .recover | sqlite3 ") != NULL);
-        CHECK(strstr(err, "damaged-recovered.db 'PRAGMA user_version = 5; ") != NULL);
+        CHECK(strstr(err, "damaged-recovered.db 'PRAGMA user_version = 6; ") != NULL);
         CHECK(!file_exists(stamp));
     }
     char *after = read_whole(tmp_path("damaged.db"), &len_after);
@@ -1162,8 +1165,17 @@ static void test_busy_is_transient(void)
     CHECK(strstr(reg_errmsg(reg), "locked") != NULL);
     CHECK_INT(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     CHECK_INT(reg_run_start(reg, run, 1, 1, 0, 0, "h", "/d"), REG_OK);
-    CHECK_INT(reg_run_set_pid(reg, run, 4242, 7), REG_OK);
-    CHECK_ROWS(db, "SELECT state, pid, proc_start FROM runs WHERE id = 1", "running|4242|7");
+    struct reg_job_proc local = { 4242, 7, 0, "local", NULL, 1 };
+    CHECK_INT(reg_run_set_proc(reg, run, &local), REG_OK);
+    CHECK_ROWS(db, "SELECT state, pid, proc_start, job_id FROM runs WHERE id = 1",
+               "running|4242|7|NULL");
+    struct reg_job_proc batch = { 0, 0, 991, "slurm", "mainline/demo@v1/x/a1", 1 };
+    CHECK_INT(reg_run_set_proc(reg, run, &batch), REG_OK);
+    CHECK_INT(reg_batch_job_end(reg, 991, "TIMEOUT", "TimeLimit"), REG_OK);
+    CHECK_ROWS(db, "SELECT job_id, executor, run, eval_job IS NULL, attempt, name, state, reason,"
+               " ended_at IS NOT NULL FROM batch_jobs",
+               "991|slurm|1|1|1|mainline/demo@v1/x/a1|TIMEOUT|TimeLimit|1");
+    CHECK_ROWS(db, "SELECT pid, job_id FROM runs WHERE id = 1", "0|991");
     CHECK(!reg_status_transient(REG_ERR_SQL) && !reg_status_transient(REG_ERR_CONFLICT));
     CHECK(reg_status_transient(REG_ERR_FULL));
     sqlite3_close(db);
