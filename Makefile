@@ -229,7 +229,7 @@ JOB_LIBS := $(MODEL_LIBS) $(call pkg_libs,$(COMMON_PKGS)) -lm
 CLI_LINK := $(EXEC_LIB) $(REPORTS_LIB) $(SWEEP_LIB) $(REGISTRY_LIB) $(DATA_LIB) $(JOB_LINK)
 CLI_LIBS := $(call pkg_libs,$(SWEEP_PKGS) $(REGISTRY_PKGS)) $(JOB_LIBS)
 
-.PHONY: all test check asan fuzz fuzz-extract fuzz-build demo deps detect clean unit-tests bench \
+.PHONY: all test check asan fuzz fuzz-extract fuzz-build demo deps detect clean unit-tests bench bench-slurm \
         base-model base-model-check faults
 all: detect $(BINDIR)/mainline $(BINDIR)/mainline-supervise $(BINDIR)/mainline-train \
      $(BINDIR)/mainline-eval
@@ -310,6 +310,11 @@ $(BUILD)/bench/instant_trainer: bench/instant_trainer.c
 
 bench: all $(BENCHES) $(BUILD)/bench/instant_trainer
 	@BUILD=$(BUILD) BINDIR=$(BINDIR) sh bench/run.sh
+
+# A sweep on a one-node Slurm cluster against a raw sbatch --array of the same jobs
+# (minutes; root). BENCH_SLURM_RUNS sets the runs (1000).
+bench-slurm: all $(BUILD)/bench/instant_trainer
+	@BUILD=$(BUILD) BINDIR=$(BINDIR) sh bench/bench_slurm.sh
 
 # Say what was found and how to get what is missing.
 detect:

@@ -186,17 +186,19 @@ int train_job_finished(struct sched *s, struct job *j, const struct exec_result 
         eval_jobs_plan(s, r);
         return 0;
     }
-    sched_note(s, "%s %s: %s", v.state == RUN_CANCELLED ? "cancel" : "FAIL  ", r->run_id,
-               reason);
     struct run_note *n = &s->notes[j->run];
     if (v.resubmit && n->resubmits < MAX_RESUBMITS) {
         /* Not a failure of its code: this attempt does not count against retries. */
         n->resubmits++;
         n->tries--;
         n->orphaned = 1;
-        sched_note(s, "%s will be resubmitted, resuming (%d of at most %d)", r->run_id,
-                   n->resubmits, MAX_RESUBMITS);
-    } else if (v.state == RUN_FAILED) {
+        sched_note(s, "stop   %s: %s; resubmitted, resuming (%d of at most %d)", r->run_id,
+                   reason, n->resubmits, MAX_RESUBMITS);
+        return 0;
+    }
+    sched_note(s, "%s %s: %s", v.state == RUN_CANCELLED ? "cancel" : "FAIL  ", r->run_id,
+               reason);
+    if (v.state == RUN_FAILED) {
         s->failures++;
         n->no_retry = v.no_retry;
         /* Adopted from a dead orchestrator: its retries are this invocation's too. */

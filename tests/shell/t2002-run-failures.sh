@@ -156,6 +156,30 @@ EOT
     no_jobs_left
 EOF
 
+test_body 'SIGUSR1 (the warning before a time limit): checkpoint, exit 5, resumed, no failure' <<\EOF
+    trap kill_leftovers EXIT
+    { sweep_head tl; cat <<EOT; } >tl.yaml
+defaults: {x_steps: 20, x_sleep_ms: 100, x_val_every: 100}
+grid: {seed: [0]}
+EOT
+    mainline plan tl.yaml >plan.out
+    "$MAINLINE" run tl >run.out 2>&1 &
+    pid=$!
+    f=runs/tl/main-seed-0/metrics.jsonl
+    wait_until 20 grep -q '"event":"train","step":4' $f
+    # a batch system warns the job's supervisor, which passes it on
+    kill -USR1 "$(cut -d" " -f1 runs/tl/main-seed-0/exit.json.pid)"
+    rc=0
+    wait "$pid" || rc=$?
+    pid=
+    cat run.out
+    test "$rc" -eq 0
+    grep -q "stop   main-seed-0: stopped for its time limit (exit 5), checkpointed; resubmitted, resuming (1 of at most 5)" run.out
+    test "$(col main-seed-0 "state, attempt")" = "done|2"
+    test "$(grep -c '"event":"train"' $f)" -eq 20
+    test "$(sql "SELECT count(*) FROM metrics WHERE name = 'loss'")" -eq 20
+EOF
+
 test_body 'a trainer killed by a signal ends failed, the reason names signal 9' <<\EOF
     { sweep_head sg; cat <<EOT; } >sg.yaml
 defaults: {x_steps: 4, x_signal_at: 2}

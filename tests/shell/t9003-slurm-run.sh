@@ -122,7 +122,7 @@ test_body 'the warning before a time limit: checkpoint, resubmit, resume, no los
     cat run.out
     test "$rc" -eq 0
     grep -q "stopped for its time limit" run.out
-    grep -q "main-seed-0 will be resubmitted, resuming" run.out
+    grep -q "stop   main-seed-0: .*; resubmitted, resuming (1 of at most 5)" run.out
     test "$(sql "SELECT state || attempt FROM runs")" = done2
     f=runs/t/main-seed-0/metrics.jsonl
     grep -q '"event":"stopped","reason":"time_limit"' $f
