@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "command.h"
 #include "reg_exec.h"
 #include "table.h"
 
@@ -49,23 +50,56 @@ static void print_evals(struct registry *reg, const char *sweep)
     reg_exec_sweep_free(&sw);
 }
 
-/* The Slurm jobs of running runs and evaluations, when there are any. */
+/* One line per state of the Slurm jobs of running runs and evaluations, when there
+ * are any: "RUN=ID" by the state squeue gives (one call for all; "unknown" when it
+ * does not answer). */
+struct batch_job_line {
+    char name[300];
+    long long id;
+    char state[24];
+};
+
+static void squeue_states(struct batch_job_line *jobs, size_t n)
+{
+    struct strbuf ids = STRBUF_INIT, out = STRBUF_INIT, err = STRBUF_INIT;
+    for (size_t i = 0; i < n; i++)
+        sb_addf(&ids, "%s%lld", i ? "," : "", jobs[i].id);
+    char *argv[] = { "squeue", "-h", "-t", "all", "-j", ids.buf, "-o", "%i %T", NULL };
+    if (command_run(argv, 30, &out, &err) == 0) {
+        for (char *line = out.buf; line && *line;) {
+            char *nl = strchr(line, '\n');
+            long long id;
+            char state[24];
+            if (sscanf(line, "%lld %23s", &id, state) == 2)
+                for (size_t i = 0; i < n; i++)
+                    if (jobs[i].id == id)
+                        snprintf(jobs[i].state, sizeof(jobs[i].state), "%s", state);
+            line = nl ? nl + 1 : NULL;
+        }
+    }
+    sb_free(&ids);
+    sb_free(&out);
+    sb_free(&err);
+}
+
 static void print_batch_jobs(struct registry *reg, const char *sweep)
 {
     struct reg_exec_sweep sw;
     struct reg_exec_run *runs = NULL;
     struct reg_eval_job *evals = NULL;
-    size_t n_runs = 0, n_evals = 0;
+    size_t n_runs = 0, n_evals = 0, n = 0, alloc = 0;
+    struct batch_job_line *jobs = NULL;
     if (reg_exec_sweep_latest(reg, sweep, &sw) != REG_OK)
         return;
     reg_exec_load_runs(reg, sw.rowid, &runs, &n_runs);
     reg_eval_jobs_load(reg, sw.rowid, &evals, &n_evals);
-    int said = 0;
     for (size_t i = 0; i < n_runs; i++) {
         if (runs[i].state != RUN_RUNNING || runs[i].job_id <= 0)
             continue;
-        printf("%s %s=%lld", said++ ? "," : "  slurm jobs:", runs[i].run_id,
-               (long long)runs[i].job_id);
+        jobs = xgrow(jobs, n + 1, &alloc, sizeof(*jobs));
+        snprintf(jobs[n].name, sizeof(jobs[n].name), "%s", runs[i].run_id);
+        jobs[n].id = runs[i].job_id;
+        snprintf(jobs[n++].state, sizeof(jobs[0].state), "unknown");
     }
     for (size_t i = 0; i < n_evals; i++) {
         if (evals[i].state != RUN_RUNNING || evals[i].job_id <= 0)
@@ -74,11 +108,17 @@ static void print_batch_jobs(struct registry *reg, const char *sweep)
         for (size_t k = 0; k < n_runs; k++)
             if (runs[k].rowid == evals[i].run)
                 owner = runs[k].run_id;
-        printf("%s %s-eval=%lld", said++ ? "," : "  slurm jobs:", owner,
-               (long long)evals[i].job_id);
+        jobs = xgrow(jobs, n + 1, &alloc, sizeof(*jobs));
+        snprintf(jobs[n].name, sizeof(jobs[n].name), "%s eval", owner);
+        jobs[n].id = evals[i].job_id;
+        snprintf(jobs[n++].state, sizeof(jobs[0].state), "unknown");
     }
-    if (said)
-        printf(" (squeue -j ID shows their state)\n");
+    if (n)
+        squeue_states(jobs, n);
+    for (size_t i = 0; i < n; i++)
+        printf("%s %s=%lld (%s)%s", i ? "," : "  slurm jobs:", jobs[i].name, jobs[i].id,
+               jobs[i].state, i + 1 == n ? "\n" : "");
+    free(jobs);
     reg_exec_runs_free(runs, n_runs);
     reg_eval_jobs_free(evals, n_evals);
     reg_exec_sweep_free(&sw);

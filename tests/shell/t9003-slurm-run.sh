@@ -141,6 +141,7 @@ test_body '--detach returns at once; mainline cancel; a later run attaches and f
     test "$(squeue -h -o '%j' | grep -c '^mainline/d@v1/')" -ge 2
     mainline status d >status.out
     cat status.out
+    grep -q "slurm jobs: main-seed-0=[0-9]* (\(PENDING\|RUNNING\)), main-seed-1=" status.out
     mainline cancel d main-seed-1 >cancel.out
     cat cancel.out
     grep -q "cancelled main-seed-1 (Slurm job [0-9]*)" cancel.out
