@@ -133,6 +133,47 @@ test_body 'the warning before a time limit: checkpoint, resubmit, resume, no los
                  ORDER BY id DESC LIMIT 1")" -gt 0
 EOF
 
+# builtin NAME EXECUTOR: a one-run LoRA sweep of the built-in trainer, planned.
+builtin() {
+    cp -r "$TOP/sweeps/data" "$TOP/sweeps/models" .
+    cat >"$1.yaml" <<EOF_YAML
+sweep: $1
+base_model: models/tiny-base/model.safetensors
+datasets: {train: data/arith-train.jsonl, valid: data/arith-valid.jsonl}
+executor: $2
+defaults: {adapter: lora, rank: 4, targets: [all-linear], lr: 0.005, batch_size: 8,
+           micro_batch_size: 3, epochs: 3, train_rows: 120, valid_rows: 24, dropout: 0.1,
+           eval_at: [{every: 10}], report_every: 5, keep: all}
+grid: {seed: [7]}
+EOF_YAML
+    mainline plan "$1.yaml" >/dev/null
+}
+
+test_body 'the built-in trainer warned of its time limit on Slurm ends bitwise where it would have' <<\EOF
+    trap 'kill -9 $pid 2>/dev/null || :' EXIT
+    mkdir here there
+    (cd here && builtin b local && mainline run b >run.out 2>&1 || { cat run.out; false; })
+    cd there
+    builtin b slurm
+    "$MAINLINE" run b >run.out 2>&1 &
+    pid=$!
+    f=runs/b/main-seed-7/metrics.jsonl
+    wait_until 60 grep -q '"event":"train","step":5,' $f
+    scancel --batch --signal=USR1 "$(job_of main-seed-7)"
+    rc=0
+    wait "$pid" || rc=$?
+    pid=
+    cat run.out
+    test "$rc" -eq 0
+    grep -q "stop   main-seed-7: stopped for its time limit (exit 5), checkpointed; resubmitted" run.out
+    grep -q '"event":"stopped","reason":"time_limit"' $f
+    test "$(sql "SELECT state || attempt FROM runs")" = done2
+    last=$(ls ../here/runs/b/main-seed-7/checkpoints | sort -t- -k2 -n | tail -n 1)
+    echo "last checkpoint: $last"
+    cmp ../here/runs/b/main-seed-7/checkpoints/$last/adapter_model.safetensors \
+        runs/b/main-seed-7/checkpoints/$last/adapter_model.safetensors
+EOF
+
 test_body '--detach returns at once; mainline cancel; a later run attaches and finishes' <<\EOF
     slurm_sweep d "x_steps: 20, x_sleep_ms: 200" "0, 1"
     mainline run d --detach >run1.out 2>&1 || { cat run1.out; false; }
