@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "fsutil.h"
+#include "proc.h"
 #include "sched_internal.h"
 
 /* One line of *err per diagnostic. */
@@ -60,6 +61,31 @@ static enum sched_status find_programs(struct sched *s, const char *registry_pat
         return SCHED_ERROR;
     }
     return SCHED_OK;
+}
+
+/* Jobs left running by the other executor cannot be watched by this one: say which
+ * executor they need rather than take them for dead and start them again. */
+static int check_executor(struct sched *s, struct strbuf *err)
+{
+    int slurm = strcmp(s->ex.name, "slurm") == 0;
+    for (size_t i = 0; i < s->n_runs; i++) {
+        const struct reg_exec_run *r = &s->runs[i];
+        int on_slurm = r->job_id > 0;
+        int here = !on_slurm && r->pid > 0 && r->host && !strcmp(r->host, proc_hostname()) &&
+                   proc_alive((pid_t)r->pid, r->proc_start);
+        if (r->state != RUN_RUNNING || (slurm ? !here : !on_slurm))
+            continue;
+        if (slurm)
+            sb_addf(err, "%s is running on this machine (pid %lld), not on Slurm: let it end "
+                    "with `mainline run %s --executor local`, then switch", r->run_id,
+                    (long long)r->pid, s->sw.name);
+        else
+            sb_addf(err, "%s is running on Slurm (job %lld): attach with `mainline run %s "
+                    "--executor slurm`, or `mainline cancel %s`", r->run_id,
+                    (long long)r->job_id, s->sw.name, s->sw.name);
+        return -1;
+    }
+    return 0;
 }
 
 static enum sched_status reg_failed(struct sched *s, const char *doing, struct strbuf *err)
@@ -114,6 +140,8 @@ enum sched_status sched_open(struct sched **out, struct registry *reg,
     if (reg_exec_load_runs(reg, s->sw.rowid, &s->runs, &s->n_runs) != REG_OK)
         return reg_failed(s, "cannot read the runs", err);
     s->notes = xcalloc(s->n_runs + 1, sizeof(*s->notes));
+    if (check_executor(s, err) < 0)
+        return SCHED_ERROR;
     reconcile_orphans(s);
     if (json_is_true(json_object_get(json_object_get(s->spec.contract, "evaluation"),
                                      "baseline")))

@@ -183,6 +183,12 @@ test_body '--detach returns at once; mainline cancel; a later run attaches and f
     mainline status d >status.out
     cat status.out
     grep -q "slurm jobs: main-seed-0=[0-9]* (\(PENDING\|RUNNING\)), main-seed-1=" status.out
+    # its jobs run on Slurm: the local executor refuses rather than start them again
+    rc=0
+    mainline run d --executor local >local.out 2>&1 || rc=$?
+    cat local.out
+    test "$rc" -ne 0
+    grep -q "is running on Slurm (job [0-9]*): attach with .mainline run d --executor slurm." local.out
     mainline cancel d main-seed-1 >cancel.out
     cat cancel.out
     grep -q "cancelled main-seed-1 (Slurm job [0-9]*)" cancel.out
