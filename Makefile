@@ -17,7 +17,7 @@
 CC       ?= cc
 BUILD    ?= build
 BINDIR   ?= bin
-PKGS     := sqlite3 yaml-0.1 jansson libgit2 libcrypto libcurl libarchive
+PKGS     := sqlite3 yaml-0.1 jansson libgit2 libcrypto libcurl libarchive libpcre2-8
 MODEL_PKGS := openblas
 OPT      ?= -O2
 SAN_FLAGS =
@@ -86,6 +86,8 @@ SWEEP_OBJS += sweep/yaml_tree.o
 SWEEP_OBJS += sweep/diag.o
 SWEEP_OBJS += sweep/sweep_params.o
 SWEEP_OBJS += sweep/sweep_source.o
+SWEEP_OBJS += sweep/stdout_rules.o
+SWEEP_OBJS += sweep/sweep_stdout.o
 SWEEP_OBJS += sweep/source_url.o
 SWEEP_OBJS += sweep/cache.o
 SWEEP_OBJS += sweep/fetch.o
@@ -222,7 +224,7 @@ ALL_ROOM_OBJS := $(COMMON_OBJS) $(PROTOCOL_OBJS) $(REGISTRY_OBJS) $(SWEEP_OBJS) 
 # The external libraries each room brings (pkg-config names):
 COMMON_PKGS := jansson libcrypto
 REGISTRY_PKGS := sqlite3
-SWEEP_PKGS := yaml-0.1 libgit2 libcurl libarchive
+SWEEP_PKGS := yaml-0.1 libgit2 libcurl libarchive libpcre2-8
 pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 JOB_LINK := $(MODEL_LIB) $(PROTOCOL_LIB) $(COMMON_LIB)
 JOB_LIBS := $(MODEL_LIBS) $(call pkg_libs,$(COMMON_PKGS)) -lm

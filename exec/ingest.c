@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,92 +21,6 @@
 
 enum { READ_CHUNK = 1 << 20, BATCH_LINES = 20000, MAX_LINE = 1 << 20 };
 
-/* ---- stdout rules ---- */
-
-struct stdout_rule {
-    regex_t re;
-    char *event;
-    char **fields;       /* capture group i+1 -> fields[i] */
-    size_t n_fields;
-};
-
-struct stdout_rules {
-    struct stdout_rule *rules;
-    size_t n;
-};
-
-struct stdout_rules *stdout_rules_compile(const json_t *rules, struct strbuf *err)
-{
-    if (!json_array_size(rules))
-        return NULL;
-    struct stdout_rules *r = xcalloc(1, sizeof(*r));
-    r->rules = xcalloc(json_array_size(rules), sizeof(*r->rules));
-    size_t i;
-    json_t *item;
-    json_array_foreach(rules, i, item) {
-        struct stdout_rule *rule = &r->rules[r->n];
-        const char *pattern = json_string_value(json_object_get(item, "pattern"));
-        int rc = regcomp(&rule->re, pattern ? pattern : "", REG_EXTENDED);
-        if (rc != 0) {
-            char msg[256];
-            regerror(rc, &rule->re, msg, sizeof(msg));
-            sb_addf(err, "parse_stdout pattern '%s': %s", pattern ? pattern : "", msg);
-            stdout_rules_free(r);
-            return NULL;
-        }
-        r->n++;
-        rule->event = xstrdup(json_string_value(json_object_get(item, "event")));
-        json_t *fields = json_object_get(item, "fields");
-        rule->n_fields = json_array_size(fields);
-        rule->fields = xcalloc(rule->n_fields + 1, sizeof(char *));
-        for (size_t k = 0; k < rule->n_fields; k++)
-            rule->fields[k] = xstrdup(json_string_value(json_array_get(fields, k)));
-    }
-    return r;
-}
-
-void stdout_rules_free(struct stdout_rules *r)
-{
-    if (!r)
-        return;
-    for (size_t i = 0; i < r->n; i++) {
-        regfree(&r->rules[i].re);
-        free(r->rules[i].event);
-        for (size_t k = 0; k < r->rules[i].n_fields; k++)
-            free(r->rules[i].fields[k]);
-        free(r->rules[i].fields);
-    }
-    free(r->rules);
-    free(r);
-}
-
-/* A stdout line that matches a rule becomes the protocol object it stands for. */
-static json_t *match_stdout(const struct stdout_rules *r, const char *line)
-{
-    regmatch_t m[16];
-    for (size_t i = 0; i < r->n; i++) {
-        const struct stdout_rule *rule = &r->rules[i];
-        if (regexec(&rule->re, line, 16, m, 0) != 0)
-            continue;
-        json_t *obj = json_pack("{s:s}", "event", rule->event);
-        for (size_t k = 0; k < rule->n_fields && k + 1 < 16; k++) {
-            if (m[k + 1].rm_so < 0)
-                continue;
-            char *text = xstrndup(line + m[k + 1].rm_so, (size_t)(m[k + 1].rm_eo - m[k + 1].rm_so));
-            char *end;
-            double v = strtod(text, &end);
-            if (*end == '\0' && end != text)
-                json_object_set_new(obj, rule->fields[k], !strcmp(rule->fields[k], "step")
-                                                              ? json_integer((json_int_t)v)
-                                                              : json_real(v));
-            else
-                json_object_set_new(obj, rule->fields[k], json_string(text));
-            free(text);
-        }
-        return obj;
-    }
-    return NULL;
-}
 
 /* ---- rows of one batch ---- */
 
@@ -336,21 +249,23 @@ static int flush(struct reader *rd, int64_t offset, int64_t line, struct strbuf 
 
 static void take_line(struct reader *rd, char *text, int64_t line, int64_t offset)
 {
-    json_t *obj = NULL;
-    json_error_t jerr;
     if (rd->rules) {
-        obj = match_stdout(rd->rules, text);
-        if (!obj)
-            return;
-    } else {
-        obj = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-        if (!obj || !json_is_object(obj)) {
-            add_malformed(&rd->batch, rd->file, line, offset,
-                          obj ? "not a JSON object" : jerr.text);
-            rd->stats->malformed++;
-            json_decref(obj);
-            return;
-        }
+        /* a printed line: the events the sweep's rules make of it, if any */
+        json_t *events = stdout_rules_match(rd->rules, text), *obj;
+        size_t i;
+        json_array_foreach(events, i, obj)
+            if (map_line(&rd->batch, obj, rd->file, rd->run_dir, line, offset, rd->stats))
+                rd->stats->done_seen = 1;
+        json_decref(events);
+        return;
+    }
+    json_error_t jerr;
+    json_t *obj = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!obj || !json_is_object(obj)) {
+        add_malformed(&rd->batch, rd->file, line, offset, obj ? "not a JSON object" : jerr.text);
+        rd->stats->malformed++;
+        json_decref(obj);
+        return;
     }
     if (map_line(&rd->batch, obj, rd->file, rd->run_dir, line, offset, rd->stats))
         rd->stats->done_seen = 1;

@@ -18,15 +18,9 @@
 #include <jansson.h>
 
 #include "reg_exec.h"
+#include "stdout_rules.h"
 #include "strbuf.h"
 
-/* Regexes that turn an external trainer's stdout lines into protocol events. */
-struct stdout_rules;
-
-/* Compile `rules` (a JSON array of {pattern, event, fields}) -- already validated by
- * the sweep loader. Returns NULL when rules is NULL or empty. */
-struct stdout_rules *stdout_rules_compile(const json_t *rules, struct strbuf *err);
-void stdout_rules_free(struct stdout_rules *r);
 
 struct ingest_stats {
     int64_t lines, metrics, checkpoints, events, malformed;

@@ -13,6 +13,7 @@
 #include "fsutil.h"
 #include "strbuf.h"
 #include "suggest.h"
+#include "sweep_stdout.h"
 #include "sweep.h"
 #include "sweep_audit.h"
 #include "sweep_params.h"
@@ -36,7 +37,6 @@ static const char *const top_keys[] = { "sweep", "description", "base_model", "d
 static const char *const render_keys[] = { "system", "template" };
 static const char *const trainer_keys[] = { "command", "resume", "parse_stdout" };
 static const char *const evaluator_keys[] = { "command" };
-static const char *const parse_keys[] = { "pattern", "event", "fields" };
 static const char *const stage_keys[] = { "needs", "grid", "overrides", "pick", "description",
                                           "slurm" };
 static const char *const eval_keys[] = { "dataset", "max_new_tokens", "extract", "pattern",
@@ -917,39 +917,6 @@ static json_t *load_command(struct loader *L, const struct ynode *v)
     return cmd;
 }
 
-static void load_parse_stdout(struct loader *L, const struct ynode *v)
-{
-    if (v->kind != YNODE_SEQ) {
-        want_kind(L, v, YNODE_SEQ, "parse_stdout");
-        return;
-    }
-    L->s->parse_stdout = json_array();
-    for (size_t i = 0; i < v->n; i++) {
-        const struct ynode *r = v->items[i];
-        if (want_kind(L, r, YNODE_MAP, "parse_stdout item") < 0 ||
-            check_keys(L, r, "parse_stdout", parse_keys, COUNT(parse_keys)) < 0)
-            continue;
-        const struct ynode *pat = ymap_get(r, "pattern"), *ev = ymap_get(r, "event");
-        const struct ynode *fields = ymap_get(r, "fields");
-        if (!pat || !ev || !fields || fields->kind != YNODE_SEQ) {
-            diag_add(L->dl, AT(r), "parse_stdout items need pattern, event and a list of "
-                     "fields (one per capture group)");
-            continue;
-        }
-        json_t *names = json_array();
-        for (size_t k = 0; k < fields->n; k++)
-            if (want_kind(L, fields->items[k], YNODE_SCALAR, "fields") == 0)
-                json_array_append_new(names, json_string(fields->items[k]->str));
-        if (want_kind(L, pat, YNODE_SCALAR, "pattern") == 0 &&
-            want_kind(L, ev, YNODE_SCALAR, "event") == 0)
-            json_array_append_new(L->s->parse_stdout,
-                                  json_pack("{s:s,s:s,s:o}", "pattern", pat->str, "event",
-                                            ev->str, "fields", names));
-        else
-            json_decref(names);
-    }
-}
-
 static void load_trainer(struct loader *L, const struct ynode *v)
 {
     if (want_kind(L, v, YNODE_MAP, "trainer") < 0)
@@ -963,7 +930,7 @@ static void load_trainer(struct loader *L, const struct ynode *v)
     if (resume && !ynode_bool(resume, &L->s->trainer_resume))
         diag_add(L->dl, AT(resume), "'resume' must be true or false");
     if (parse)
-        load_parse_stdout(L, parse);
+        L->s->parse_stdout = sweep_parse_stdout_value(L->file, parse, L->dl);
 }
 
 static void load_evaluator(struct loader *L, const struct ynode *v)
