@@ -123,6 +123,7 @@ EXEC_OBJS += exec/blas_env.o
 
 # reports: selection by the frozen rules, statistics, Markdown/HTML/CSV/JSON reports.
 REPORTS_OBJS += reports/stats.o
+REPORTS_OBJS += reports/chart.o
 REPORTS_OBJS += reports/rules.o
 REPORTS_OBJS += reports/select.o
 REPORTS_OBJS += reports/select_compare.o
