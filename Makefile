@@ -131,6 +131,7 @@ REPORTS_OBJS += reports/select_mainline.o
 REPORTS_OBJS += reports/report_model.o
 REPORTS_OBJS += reports/report_md.o
 REPORTS_OBJS += reports/report_html.o
+REPORTS_OBJS += reports/report_gap.o
 
 # data: canonical text, the demo task, the integrity gates, token counts with a
 # base model's tokenizer (so it uses model).
