@@ -112,6 +112,14 @@ static void verdict(const json_t *m, struct strbuf *out)
                                                                                     : " none");
     esc(out, str(GET(ml, "verdict")));
     sb_adds(out, "</strong></div>\n");
+    if (json_is_string(GET(cmp, "leader")) && json_is_string(GET(cmp, "runner_up"))) {
+        sb_adds(out, "<p class=\"small\">Every gap in this report is the higher mean minus the "
+                "lower, here ");
+        esc(out, str(GET(cmp, "leader")));
+        sb_adds(out, " &minus; ");
+        esc(out, str(GET(cmp, "runner_up")));
+        sb_adds(out, ": positive when the first is ahead.</p>\n");
+    }
     if (!json_is_true(GET(ml, "declared")))
         return;
     static const char *const heads[] = { "candidate", "base survived", "landed", "usable",
@@ -774,8 +782,8 @@ static void variants(const json_t *m, struct strbuf *out)
         sb_adds(out, "</tr>\n");
     }
     table_end(out);
-    sb_adds(out, "<p class=\"small\">Val loss is the validation NLL at the selected checkpoint; "
-            "train loss the last reported; peak MB the trainer's peak resident memory.</p>\n");
+    sb_adds(out, "<p class=\"small\">Val loss is the validation NLL at the selected checkpoint, "
+            "train loss the last reported, both in nats per token; peak MB the trainer's peak resident memory.</p>\n");
 }
 
 static void throughput(const json_t *m, struct strbuf *out)
