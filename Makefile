@@ -125,6 +125,7 @@ EXEC_OBJS += exec/blas_env.o
 
 # reports: selection by the frozen rules, statistics, Markdown/HTML/CSV/JSON reports.
 REPORTS_OBJS += reports/stats.o
+REPORTS_OBJS += reports/chart.o
 REPORTS_OBJS += reports/rules.o
 REPORTS_OBJS += reports/select.o
 REPORTS_OBJS += reports/select_compare.o
@@ -132,6 +133,7 @@ REPORTS_OBJS += reports/select_mainline.o
 REPORTS_OBJS += reports/report_model.o
 REPORTS_OBJS += reports/report_md.o
 REPORTS_OBJS += reports/report_html.o
+REPORTS_OBJS += reports/report_gap.o
 
 # data: canonical text, the demo task, the integrity gates, token counts with a
 # base model's tokenizer (so it uses model).

@@ -33,4 +33,17 @@ void report_num(struct strbuf *out, const json_t *v, const char *fmt);
  * did. Plain text (no markup). */
 void report_nul_note(const json_t *model, struct strbuf *out);
 
+/* The one sign convention for gaps: the higher mean minus the lower (the verdict's
+ * leader first). A pair stored as (a, b) with b ahead is turned round: first = b,
+ * delta and the bootstrap's observed gap and interval negated (lo and hi swapped).
+ * The names are borrowed from the pair. */
+struct report_gap {
+    const char *first, *second;
+    long long delta;                 /* examples only `first` got right minus only `second` */
+    int has_bootstrap;
+    double observed, lo, hi;
+};
+int report_pair_reversed(const json_t *model, const json_t *pair);
+void report_gap(const json_t *model, const json_t *pair, struct report_gap *g);
+
 #endif

@@ -9,9 +9,12 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "chart.h"
 #include "report.h"
+#include "error.h"
 
 #define GET json_object_get
 
@@ -53,9 +56,15 @@ static const char css[] =
     "th,td{border-bottom:1px solid #e3e3e3;padding:.3em .5em;text-align:left;"
     "vertical-align:top}td.n{text-align:right;font-variant-numeric:tabular-nums}"
     ".pass{color:#2e7d32;font-weight:600}.fail{color:#c62828;font-weight:600}"
-    "svg{width:100%;height:auto;display:block}svg text{font:11px system-ui,sans-serif;"
-    "fill:#333}.multiples{display:flex;flex-wrap:wrap;gap:10px}"
-    ".multiples figure{margin:0;flex:1 1 200px;max-width:300px}"
+    "svg{width:100%;height:auto;display:block}svg text{font:12px system-ui,sans-serif;"
+    "fill:#333}svg text.title{font-weight:600}"
+    ".chart .narrow{display:none}@media(max-width:759px){.chart .narrow{display:block}"
+    ".chart .wide{display:none}.chart svg{max-width:480px!important}}"
+    ".legend{display:flex;flex-wrap:wrap;gap:.2em 1.1em;font-size:.85em;margin:.3em 0}"
+    ".legend .key{display:inline-flex;align-items:center;gap:.35em}"
+    ".legend svg{width:auto;display:inline}"
+    ".multiples{display:flex;flex-wrap:wrap;gap:10px}"
+    ".multiples figure{margin:0;flex:1 1 200px;max-width:300px;min-width:0}"
     "figcaption{font-size:.8em;color:#444}code{font-size:.85em;word-break:break-all}"
     "ul{padding-left:1.2em}@media(max-width:600px){body{font-size:14px;padding:8px}}";
 
@@ -103,6 +112,14 @@ static void verdict(const json_t *m, struct strbuf *out)
                                                                                     : " none");
     esc(out, str(GET(ml, "verdict")));
     sb_adds(out, "</strong></div>\n");
+    if (json_is_string(GET(cmp, "leader")) && json_is_string(GET(cmp, "runner_up"))) {
+        sb_adds(out, "<p class=\"small\">Every gap in this report is the higher mean minus the "
+                "lower, here ");
+        esc(out, str(GET(cmp, "leader")));
+        sb_adds(out, " &minus; ");
+        esc(out, str(GET(cmp, "runner_up")));
+        sb_adds(out, ": positive when the first is ahead.</p>\n");
+    }
     if (!json_is_true(GET(ml, "declared")))
         return;
     static const char *const heads[] = { "candidate", "base survived", "landed", "usable",
@@ -130,7 +147,13 @@ static void verdict(const json_t *m, struct strbuf *out)
     table_end(out);
 }
 
-/* ---- accuracy by condition: seeds as points, mean as a bar, the base model ---- */
+/* ---- chart pieces: every chart is drawn twice, for a phone (CHART_NARROW user units
+ * wide) and for a laptop (CHART_WIDE), and CSS shows the one that fits, so the SVG
+ * text (12 user units) renders at 11 px or more at 390 px and 1280 px alike ---- */
+
+#define CHART_NARROW 340
+#define CHART_WIDE 720
+#define CHAR_W 6.9                   /* a 12px system-ui character, generously */
 
 struct scale {
     double lo, hi, px0, px1;     /* value range onto pixel range (px1 may be < px0) */
@@ -150,26 +173,124 @@ static void widen(double *lo, double *hi, double v)
         *hi = v;
 }
 
-static void y_axis(struct strbuf *out, const struct scale *y, double x, double x_end,
-                   const char *fmt)
+/* How seeds are told apart: the k-th seed's dash pattern and marker. */
+static const char *const seed_dash[] = { "", "7 3", "2 3", "9 3 2 3", "4 4" };
+#define N_DASHES (sizeof(seed_dash) / sizeof(seed_dash[0]))
+
+static void marker(struct strbuf *out, size_t k, double x, double y, const char *col)
 {
-    for (int i = 0; i <= 4; i++) {
-        double v = y->lo + (y->hi - y->lo) * i / 4, py = at(y, v);
-        sb_addf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e6e6e6\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", x, x_end, py, py, x - 4,
-                py + 4);
-        sb_addf(out, fmt, v);
-        sb_adds(out, "</text>");
+    switch (k % 4) {
+    case 0:
+        sb_addf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\"", x, y);
+        break;
+    case 1:
+        sb_addf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"9\" height=\"9\"", x - 4.5, y - 4.5);
+        break;
+    case 2:
+        sb_addf(out, "<path d=\"M%.1f %.1fl5.5 9.5h-11z\"", x, y - 5.5);
+        break;
+    default:
+        sb_addf(out, "<path d=\"M%.1f %.1fl5.5 5.5-5.5 5.5-5.5-5.5z\"", x, y - 5.5);
     }
+    sb_addf(out, " fill=\"%s\" fill-opacity=\".8\"", col);
 }
 
-static void accuracy_chart(const json_t *m, struct strbuf *out)
+/* A y axis: grid lines and labels at round ticks of [y->lo, y->hi], and its title.
+ * data-lo/data-hi say what the quantity can be, for the layout check. */
+static void y_axis(struct strbuf *out, const struct scale *y, double x, double x_end,
+                   const char *title, double can_lo, double can_hi)
 {
-    const json_t *conds = GET(m, "conditions"), *base = GET(m, "baseline");
+    struct chart_ticks t;
+    chart_ticks(y->lo, y->hi, 5, &t);
+    sb_addf(out, "<g class=\"axis\" data-lo=\"%g\" data-hi=\"", can_lo);
+    if (isinf(can_hi))
+        sb_adds(out, "Infinity\">");
+    else
+        sb_addf(out, "%g\">", can_hi);
+    for (int i = 0; i < t.n; i++) {
+        double py = at(y, t.v[i]);
+        sb_addf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e6e6e6\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" data-v=\"%.*f\">%.*f</text>",
+                x, x_end, py, py, x - 4, py + 4, t.decimals, t.v[i], t.decimals, t.v[i]);
+    }
+    double mid = (y->px0 + y->px1) / 2;
+    sb_addf(out, "</g><text x=\"0\" y=\"0\" transform=\"translate(13 %.1f) rotate(-90)\" "
+            "text-anchor=\"middle\" class=\"title\">%s</text>", mid, title);
+}
+
+/* A linear x axis (steps): round ticks below the plot, and its title. */
+static void x_axis(struct strbuf *out, const struct scale *x, double y, const char *title)
+{
+    struct chart_ticks t;
+    int target = (int)((x->px1 - x->px0) / 70) + 1;
+    while (chart_ticks(x->lo, x->hi, target, &t) > 1 && t.step < 1 && target > 3)
+        target--;   /* steps are whole numbers */
+    sb_addf(out, "<g class=\"axis\" data-lo=\"%g\" data-hi=\"%g\">", x->lo, x->hi);
+    for (int i = 0; i < t.n; i++) {
+        double px = at(x, t.v[i]);
+        sb_addf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/>"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" data-v=\"%.*f\">%.*f</text>",
+                px, px, y, y + 4, px, y + 17, t.decimals, t.v[i], t.decimals, t.v[i]);
+    }
+    sb_addf(out, "</g><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"title\">%s"
+            "</text>", (x->px0 + x->px1) / 2, y + 33, title);
+}
+
+/* `s` cut to fit `px` pixels of 12px text, with an ellipsis; the whole in a title. */
+static void fitted_text(struct strbuf *out, const char *s, double px)
+{
+    size_t max = px > CHAR_W ? (size_t)(px / CHAR_W) : 1, n = strlen(s);
+    sb_adds(out, "<title>");
+    esc(out, s);
+    sb_adds(out, "</title>");
+    if (n <= max) {
+        esc(out, s);
+        return;
+    }
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%.*s", (int)(max > 1 ? max - 1 : 1), s);
+    esc(out, buf);
+    sb_adds(out, "&#8230;");
+}
+
+/* A legend item in HTML (it wraps; its text is the page's own size): a swatch, a label. */
+static void legend_line(struct strbuf *out, const char *col, const char *dash, const char *label)
+{
+    sb_addf(out, "<span class=\"key\"><svg viewBox=\"0 0 26 10\" width=\"26\" height=\"10\" "
+            "aria-hidden=\"true\"><line x1=\"0\" x2=\"26\" y1=\"5\" y2=\"5\" stroke=\"%s\" "
+            "stroke-width=\"2\" stroke-dasharray=\"%s\"/></svg>", col, dash);
+    esc(out, label);
+    sb_adds(out, "</span>");
+}
+
+static void legend_marker(struct strbuf *out, size_t k, const char *col, const char *label)
+{
+    sb_adds(out, "<span class=\"key\"><svg viewBox=\"0 0 14 14\" width=\"14\" height=\"14\" "
+            "aria-hidden=\"true\">");
+    marker(out, k, 7, 7, col);
+    sb_adds(out, "/></svg>");
+    esc(out, label);
+    sb_adds(out, "</span>");
+}
+
+typedef void (*chart_fn)(const void *ctx, struct strbuf *out, double width);
+
+static void both_widths(struct strbuf *out, chart_fn fn, const void *ctx)
+{
+    sb_adds(out, "<div class=\"chart\"><div class=\"narrow\">");
+    fn(ctx, out, CHART_NARROW);
+    sb_adds(out, "</div><div class=\"wide\">");
+    fn(ctx, out, CHART_WIDE);
+    sb_adds(out, "</div></div>");
+}
+
+/* ---- accuracy by condition: seeds as points, mean as a bar, the base model ---- */
+
+static void accuracy_svg(const void *ctx, struct strbuf *out, double w)
+{
+    const json_t *m = ctx, *conds = GET(m, "conditions"), *base = GET(m, "baseline");
     const char *metric = str(GET(GET(m, "compare"), "metric"));
     size_t n = json_array_size(conds), i, j;
-    if (!n)
-        return;
     double lo = INFINITY, hi = -INFINITY;
     json_t *c, *s;
     json_array_foreach(conds, i, c)
@@ -177,41 +298,76 @@ static void accuracy_chart(const json_t *m, struct strbuf *out)
             widen(&lo, &hi, json_number_value(GET(s, metric)));
     if (json_is_object(base))
         widen(&lo, &hi, json_number_value(GET(base, "accuracy")));
-    double pad = (hi - lo) * 0.15 + 0.005;
-    struct scale y = { lo - pad, hi + pad, 230, 20 };
-    double w = 640, left = 60, band = (w - left - 10) / (double)n;
-    sb_addf(out, "<h2>%s by condition</h2><svg viewBox=\"0 0 %.0f 270\" role=\"img\" "
-            "aria-label=\"%s by condition, one point per seed\">", metric, w, metric);
-    y_axis(out, &y, left, w - 10, "%.3f");
+    double ylo, yhi;
+    chart_range(lo, hi, 0.15, 0.02, 0, 1, &ylo, &yhi);
+    double h = 250, left = 58, right = 8, bottom = h - 30;
+    struct scale y = { ylo, yhi, bottom, 10 };
+    double band = (w - left - right) / (double)n;
+    sb_addf(out, "<svg viewBox=\"0 0 %.0f %.0f\" style=\"max-width:%.0fpx\" role=\"img\" "
+            "aria-label=\"%s by condition, one mark per seed\">", w, h, w, metric);
+    char title[96];
+    snprintf(title, sizeof(title), "%s (fraction correct)", metric);
+    y_axis(out, &y, left, w - right, title, 0, 1);
     if (json_is_object(base)) {
         double py = at(&y, json_number_value(GET(base, "accuracy")));
-        sb_addf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#777\" "
-                "stroke-dasharray=\"5 4\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">"
-                "base model %.4f</text>", left, w - 10, py, py, w - 12, py - 4,
-                json_number_value(GET(base, "accuracy")));
+        sb_addf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" "
+                "stroke-dasharray=\"5 4\"/>", left, w - right, py, py);
     }
     json_array_foreach(conds, i, c) {
         double cx = left + band * ((double)i + 0.5), mean = json_number_value(GET(c, "mean"));
         const char *col = palette[i % N_COLORS];
         sb_addf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                "stroke-width=\"3\"/>", cx - band * 0.25, cx + band * 0.25, at(&y, mean),
+                "stroke-width=\"3\"/>", cx - band * 0.3, cx + band * 0.3, at(&y, mean),
                 at(&y, mean), col);
         size_t k = json_array_size(GET(c, "seeds"));
         json_array_foreach(GET(c, "seeds"), j, s) {
-            double dx = k > 1 ? ((double)j / (double)(k - 1) - 0.5) * band * 0.3 : 0;
-            sb_addf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\" "
-                    "fill-opacity=\".75\"><title>", cx + dx,
-                    at(&y, json_number_value(GET(s, metric))), col);
+            double dx = k > 1 ? ((double)j / (double)(k - 1) - 0.5) * band * 0.4 : 0;
+            marker(out, j, cx + dx, at(&y, json_number_value(GET(s, metric))), col);
+            sb_adds(out, "><title>");
             esc(out, str(GET(s, "run")));
-            sb_addf(out, ": %.4f</title></circle>", json_number_value(GET(s, metric)));
+            sb_addf(out, ": %.4f</title></%s>", json_number_value(GET(s, metric)),
+                    j % 4 == 0 ? "circle" : j % 4 == 1 ? "rect" : "path");
         }
-        sb_addf(out, "<text x=\"%.1f\" y=\"250\" text-anchor=\"middle\">", cx);
-        esc(out, str(GET(c, "condition")));
-        sb_addf(out, "</text><text x=\"%.1f\" y=\"264\" text-anchor=\"middle\">mean %.4f, "
-                "range %.4f</text>", cx, mean, json_number_value(GET(c, "range")));
+        sb_addf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", cx, bottom + 20);
+        fitted_text(out, str(GET(c, "condition")), band - 6);
+        sb_adds(out, "</text>");
     }
-    sb_adds(out, "</svg><p class=\"small\">One point per seed; the bar is the mean over "
-            "seeds; the dashed line is the untouched base model.</p>\n");
+    sb_adds(out, "</svg>");
+}
+
+static void accuracy_chart(const json_t *m, struct strbuf *out)
+{
+    const json_t *conds = GET(m, "conditions"), *base = GET(m, "baseline");
+    const char *metric = str(GET(GET(m, "compare"), "metric"));
+    const char *over = str(GET(GET(m, "compare"), "over"));
+    if (!json_array_size(conds))
+        return;
+    sb_addf(out, "<h2>%s by condition</h2>", metric);
+    both_widths(out, accuracy_svg, m);
+    sb_adds(out, "<p class=\"legend\">");
+    size_t i, j;
+    json_t *c, *s;
+    json_array_foreach(conds, i, c) {
+        char label[256];
+        snprintf(label, sizeof(label), "%s: mean %.4f, range %.4f over %zu %ss",
+                 str(GET(c, "condition")), json_number_value(GET(c, "mean")),
+                 json_number_value(GET(c, "range")), json_array_size(GET(c, "seeds")), over);
+        legend_line(out, palette[i % N_COLORS], "", label);
+    }
+    json_array_foreach(GET(json_array_get(conds, 0), "seeds"), j, s) {
+        char label[96];
+        snprintf(label, sizeof(label), "%s %s", over, str(GET(s, over)));
+        legend_marker(out, j, "#555", label);
+    }
+    if (json_is_object(base)) {
+        char label[96];
+        snprintf(label, sizeof(label), "untouched base model: %.4f",
+                 json_number_value(GET(base, "accuracy")));
+        legend_line(out, "#555", "5 4", label);
+    }
+    sb_addf(out, "</p><p class=\"small\">Accuracy is the fraction of the benchmark's examples "
+            "answered correctly (0 to 1). One mark per %s (its shape tells the %ss apart); "
+            "the bar is the mean over %ss.</p>\n", over, over, over);
 }
 
 /* ---- disagreement small multiples ---- */
@@ -228,17 +384,19 @@ static void one_multiple(struct strbuf *out, const json_t *seed, const char *ove
     const char *names[] = { a, b };
     double ws[] = { wa, wb }, vs[] = { va, vb };
     for (int k = 0; k < 2; k++) {
-        double y = 26 + k * 34;   /* the label above its bar: names can be long */
+        double y = 28 + k * 34;   /* the label above its bar: names can be long */
         sb_addf(out, "<text x=\"0\" y=\"%.0f\">", y);
-        esc(out, names[k]);
-        sb_addf(out, " only: %.0f</text><rect x=\"0\" y=\"%.0f\" width=\"%.1f\" height=\"14\" "
-                "fill=\"%s\"/>", vs[k], y + 4, ws[k], palette[k]);
+        char label[160];
+        snprintf(label, sizeof(label), "%s only: %.0f", names[k], vs[k]);
+        fitted_text(out, label, 236);
+        sb_addf(out, "</text><rect x=\"0\" y=\"%.0f\" width=\"%.1f\" height=\"14\" "
+                "fill=\"%s\"/>", y + 4, ws[k], palette[k]);
     }
     sb_adds(out, "</svg><figcaption>both correct ");
     num(out, GET(seed, "both"), "%g");
     sb_adds(out, " · both wrong ");
     num(out, GET(seed, "neither"), "%g");
-    sb_adds(out, " · delta ");
+    sb_addf(out, " · %s only minus %s only ", a, b);
     sb_addf(out, "%+lld", (long long)json_integer_value(GET(seed, "delta")));
     sb_adds(out, " · McNemar p ");
     num(out, GET(seed, "mcnemar_p"), "%.3g");
@@ -248,37 +406,48 @@ static void one_multiple(struct strbuf *out, const json_t *seed, const char *ove
 static void disagreement(const json_t *m, struct strbuf *out)
 {
     const char *over = str(GET(GET(m, "compare"), "over"));
+    const char *metric = str(GET(GET(m, "compare"), "metric"));
     size_t i, j;
     json_t *p, *s;
     json_array_foreach(GET(m, "pairs"), i, p) {
+        struct report_gap g;
+        report_gap(m, p, &g);
+        int rev = report_pair_reversed(m, p);
         const char *a = str(GET(p, "a")), *b = str(GET(p, "b"));
         sb_adds(out, "<h2>Where ");
-        esc(out, a);
+        esc(out, g.first);
         sb_adds(out, " and ");
-        esc(out, b);
+        esc(out, g.second);
         sb_addf(out, " disagree, per %s</h2><div class=\"multiples\">", over);
         double max = 0;
         json_array_foreach(GET(p, "seeds"), j, s) {
             widen(&(double){ 0 }, &max, json_number_value(GET(s, "a_only")));
             widen(&(double){ 0 }, &max, json_number_value(GET(s, "b_only")));
         }
-        json_array_foreach(GET(p, "seeds"), j, s)
-            one_multiple(out, s, over, a, b, max);
+        json_array_foreach(GET(p, "seeds"), j, s) {
+            json_t *o = json_deep_copy(s);   /* the leader's numbers first */
+            if (rev) {
+                json_object_set(o, "a_only", GET(s, "b_only"));
+                json_object_set(o, "b_only", GET(s, "a_only"));
+                json_object_set_new(o, "delta", json_integer(-json_integer_value(GET(s, "delta"))));
+            }
+            one_multiple(out, o, over, rev ? b : a, rev ? a : b, max);
+            json_decref(o);
+        }
         sb_adds(out, "</div><p class=\"small\">Over all seeds: ");
-        num(out, GET(p, "a_only"), "%g");
+        num(out, GET(p, rev ? "b_only" : "a_only"), "%g");
         sb_adds(out, " vs ");
-        num(out, GET(p, "b_only"), "%g");
+        num(out, GET(p, rev ? "a_only" : "b_only"), "%g");
         sb_adds(out, " examples only one got right, exact McNemar p ");
         num(out, GET(p, "mcnemar_p"), "%.4g");
-        const json_t *bs = GET(p, "bootstrap");
-        if (json_is_object(bs)) {
-            sb_adds(out, "; paired bootstrap of the mean gap ");
-            num(out, GET(bs, "observed"), "%.4f");
-            sb_addf(out, ", %.0f%% interval [", 100 * json_number_value(GET(bs, "level")));
-            num(out, GET(bs, "lo"), "%.4f");
-            sb_adds(out, ", ");
-            num(out, GET(bs, "hi"), "%.4f");
-            sb_adds(out, "] (");
+        if (g.has_bootstrap) {
+            const json_t *bs = GET(p, "bootstrap");
+            sb_addf(out, "; paired bootstrap of the mean %s gap (", metric);
+            esc(out, g.first);
+            sb_adds(out, " &minus; ");
+            esc(out, g.second);
+            sb_addf(out, ") %.4f, %.0f%% interval [%.4f, %.4f] (", g.observed,
+                    100 * json_number_value(GET(bs, "level")), g.lo, g.hi);
             num(out, GET(bs, "samples"), "%g");
             sb_adds(out, " resamples over seeds and examples, seed ");
             num(out, GET(bs, "seed"), "%g");
@@ -305,70 +474,213 @@ static void statements(const json_t *m, struct strbuf *out)
     }
 }
 
-/* ---- validation NLL by step ---- */
+/* ---- validation NLL by step: one chart per stage, colour per series, dash per seed ---- */
 
-static long cond_color(const json_t *m, const json_t *run)
+#define MAX_SERIES 64
+
+/* The runs of one stage drawn together; series are what the runs differ in but the
+ * seed (the run id without its stage and seed parts: a condition, an lr, ...). */
+struct nll_panel {
+    const json_t *m;
+    const char *stage;
+    double x0, x1;                   /* the steps drawn */
+    int zoom;                        /* y fitted to the steps drawn only */
+    char *series[MAX_SERIES];
+    size_t n_series;
+    const json_t *seeds[MAX_SERIES];
+    size_t n_seeds;
+};
+
+static void series_key(const json_t *run, char *buf, size_t size)
 {
-    size_t i;
-    json_t *c;
-    json_array_foreach(GET(m, "conditions"), i, c)
-        if (json_equal(GET(c, "condition"), GET(run, "condition")))
-            return (long)i;
-    return N_COLORS - 1;
+    const char *id = str(GET(run, "run")), *stage = str(GET(run, "stage"));
+    size_t sl = strlen(stage);
+    if (!strncmp(id, stage, sl) && id[sl] == '-')
+        id += sl + 1;
+    snprintf(buf, size, "%s", id);
+    char seed[48];
+    snprintf(seed, sizeof(seed), "seed-%lld", (long long)json_integer_value(GET(run, "seed")));
+    char *at_seed = json_is_integer(GET(run, "seed")) ? strstr(buf, seed) : NULL;
+    if (at_seed && (at_seed[strlen(seed)] == '\0' || at_seed[strlen(seed)] == '-')) {
+        memmove(at_seed > buf ? at_seed - 1 : at_seed, at_seed + strlen(seed),
+                strlen(at_seed + strlen(seed)) + 1);
+    }
+    if (!buf[0])
+        snprintf(buf, size, "%s", str(GET(run, "run")));
 }
 
-static void nll_chart(const json_t *m, struct strbuf *out)
+static size_t series_of(struct nll_panel *p, const json_t *run)
 {
-    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    char key[256];
+    series_key(run, key, sizeof(key));
+    size_t i;
+    for (i = 0; i < p->n_series; i++)
+        if (!strcmp(p->series[i], key))
+            return i;
+    if (p->n_series < MAX_SERIES)
+        p->series[p->n_series++] = xstrdup(key);
+    return i < MAX_SERIES ? i : MAX_SERIES - 1;
+}
+
+static size_t seed_of(struct nll_panel *p, const json_t *run)
+{
+    const json_t *seed = GET(run, "seed");
+    size_t i;
+    for (i = 0; i < p->n_seeds; i++)
+        if (json_equal(p->seeds[i], seed))
+            return i;
+    if (p->n_seeds < MAX_SERIES)
+        p->seeds[p->n_seeds++] = seed;
+    return i < MAX_SERIES ? i : MAX_SERIES - 1;
+}
+
+static int in_stage(const json_t *run, const char *stage)
+{
+    return !strcmp(str(GET(run, "stage")), stage) && json_array_size(GET(run, "curve"));
+}
+
+static double pt_x(const json_t *pt)
+{
+    return json_number_value(json_array_get(pt, 0));
+}
+
+static double pt_y(const json_t *pt)
+{
+    return json_number_value(json_array_get(pt, 1));
+}
+
+static void nll_svg(const void *ctx, struct strbuf *out, double w)
+{
+    struct nll_panel *p = (struct nll_panel *)ctx;
+    double y0 = INFINITY, y1 = -INFINITY;
     size_t i, j;
     json_t *r, *pt;
-    json_array_foreach(GET(m, "runs"), i, r)
-        json_array_foreach(GET(r, "curve"), j, pt) {
-            widen(&x0, &x1, json_number_value(json_array_get(pt, 0)));
-            widen(&y0, &y1, json_number_value(json_array_get(pt, 1)));
-        }
-    if (!(x1 >= x0))
-        return;
-    double pad = (y1 - y0) * 0.08 + 1e-6, w = 640, left = 60;
-    struct scale x = { x0, x1, left, w - 12 }, y = { y0 - pad, y1 + pad, 230, 14 };
-    sb_adds(out, "<h2>Validation NLL by step</h2><svg viewBox=\"0 0 640 262\" role=\"img\" "
-            "aria-label=\"validation NLL by step per run\">");
-    y_axis(out, &y, left, w - 12, "%.3f");
-    sb_addf(out, "<text x=\"%.0f\" y=\"250\">step %.0f</text><text x=\"%.0f\" y=\"250\" "
-            "text-anchor=\"end\">step %.0f</text>", left, x0, w - 12, x1);
-    json_array_foreach(GET(m, "runs"), i, r) {
-        if (!json_array_size(GET(r, "curve")))
+    json_array_foreach(GET(p->m, "runs"), i, r)
+        if (in_stage(r, p->stage))
+            json_array_foreach(GET(r, "curve"), j, pt)
+                if (pt_x(pt) >= p->x0)
+                    widen(&y0, &y1, pt_y(pt));
+    double ylo, yhi, h = 260, left = 58, right = 10, bottom = h - 44;
+    chart_range(y0, y1, 0.08, 0.01, 0, INFINITY, &ylo, &yhi);
+    struct scale x = { p->x0, p->x1, left, w - right }, y = { ylo, yhi, bottom, 10 };
+    sb_addf(out, "<svg viewBox=\"0 0 %.0f %.0f\" style=\"max-width:%.0fpx\" role=\"img\" "
+            "aria-label=\"validation NLL by step, stage ", w, h, w);
+    esc(out, p->stage);
+    sb_adds(out, "\">");
+    y_axis(out, &y, left, w - right, "validation NLL (nats/token)", 0, INFINITY);
+    x_axis(out, &x, bottom, "training step");
+    sb_addf(out, "<clipPath id=\"c%p%.0f%d\"><rect x=\"%.1f\" y=\"0\" width=\"%.1f\" "
+            "height=\"%.1f\"/></clipPath><g clip-path=\"url(#c%p%.0f%d)\">", (void *)p, w,
+            p->zoom, left - 6, w - left - right + 12, bottom + 1, (void *)p, w, p->zoom);
+    json_array_foreach(GET(p->m, "runs"), i, r) {
+        if (!in_stage(r, p->stage))
             continue;
-        const char *col = palette[cond_color(m, r) % N_COLORS];
-        int main_run = json_is_integer(GET(r, "selected_step"));
-        sb_addf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" %s points=\"",
-                col, main_run ? "" : "stroke-dasharray=\"3 3\" stroke-opacity=\".5\"");
+        const char *col = palette[series_of(p, r) % N_COLORS];
+        size_t k = seed_of(p, r);
+        sb_addf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                "stroke-dasharray=\"%s\" points=\"", col, seed_dash[k % N_DASHES]);
         json_array_foreach(GET(r, "curve"), j, pt)
-            sb_addf(out, "%.1f,%.1f ", at(&x, json_number_value(json_array_get(pt, 0))),
-                    at(&y, json_number_value(json_array_get(pt, 1))));
+            sb_addf(out, "%.1f,%.1f ", at(&x, pt_x(pt)), at(&y, pt_y(pt)));
         sb_adds(out, "\"><title>");
         esc(out, str(GET(r, "run")));
         sb_adds(out, "</title></polyline>");
         json_array_foreach(GET(r, "curve"), j, pt)
             if (json_equal(json_array_get(pt, 0), GET(r, "selected_step"))) {
                 sb_addf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#fff\" stroke=\"%s\""
-                        " stroke-width=\"2\"><title>", at(&x, json_number_value(json_array_get(pt, 0))),
-                        at(&y, json_number_value(json_array_get(pt, 1))), col);
+                        " stroke-width=\"2\"><title>", at(&x, pt_x(pt)), at(&y, pt_y(pt)), col);
                 esc(out, str(GET(r, "run")));
                 sb_addf(out, ": selected step %lld, val_nll %.4f</title></circle>",
-                        (long long)json_integer_value(json_array_get(pt, 0)),
-                        json_number_value(json_array_get(pt, 1)));
+                        (long long)json_integer_value(json_array_get(pt, 0)), pt_y(pt));
             }
     }
-    sb_adds(out, "</svg><p class=\"small\">Solid: judged runs, the ring marks the checkpoint the "
-            "frozen rule selected. Dashed: runs of a picking stage (LR selection). Colours: ");
-    json_t *c;
-    json_array_foreach(GET(m, "conditions"), i, c) {
-        sb_addf(out, "%s<span style=\"color:%s\">&#9632;</span> ", i ? ", " : "",
-                palette[i % N_COLORS]);
-        esc(out, str(GET(c, "condition")));
+    sb_adds(out, "</g></svg>");
+}
+
+static void nll_legend(struct nll_panel *p, struct strbuf *out)
+{
+    sb_adds(out, "<p class=\"legend\">");
+    for (size_t i = 0; i < p->n_series && p->n_series > 1; i++)
+        legend_line(out, palette[i % N_COLORS], "", p->series[i]);
+    for (size_t k = 0; k < p->n_seeds; k++) {
+        char label[64];
+        if (json_is_integer(p->seeds[k]))
+            snprintf(label, sizeof(label), "seed %lld", (long long)json_integer_value(p->seeds[k]));
+        else
+            snprintf(label, sizeof(label), "no seed");
+        legend_line(out, "#555", seed_dash[k % N_DASHES], label);
     }
-    sb_adds(out, ".</p>\n");
+    sb_adds(out, "</p>");
+}
+
+static void nll_stage(const json_t *m, const char *stage, struct strbuf *out)
+{
+    struct nll_panel p = { .m = m, .stage = stage, .x0 = INFINITY, .x1 = -INFINITY };
+    double y0 = INFINITY, y1 = -INFINITY;
+    int judged = 0;
+    size_t i, j;
+    json_t *r, *pt;
+    json_array_foreach(GET(m, "runs"), i, r)
+        if (in_stage(r, stage)) {
+            judged |= json_is_integer(GET(r, "selected_step"));
+            json_array_foreach(GET(r, "curve"), j, pt) {
+                widen(&p.x0, &p.x1, pt_x(pt));
+                widen(&y0, &y1, pt_y(pt));
+            }
+        }
+    sb_adds(out, "<h2>Validation NLL by step: ");
+    esc(out, stage);
+    sb_adds(out, judged ? "</h2>" : " (a picking stage)</h2>");
+    both_widths(out, nll_svg, &p);
+    nll_legend(&p, out);
+    sb_addf(out, "<p class=\"small\">Colour: %s; line style: the seed.%s</p>",
+            p.n_series > 1 ? "the run's settings but the seed (its id without stage and "
+            "seed)" : "one setting", judged ? " The ring marks the checkpoint the frozen "
+            "rule selected." : " Runs of a stage that picks a setting (LR selection): no "
+            "checkpoint of theirs is judged.");
+    /* the end of training is where the runs differ: fit the y axis to its last half when
+     * the start squeezes it */
+    double mid = p.x0 + (p.x1 - p.x0) / 2, z0 = INFINITY, z1 = -INFINITY;
+    json_array_foreach(GET(m, "runs"), i, r)
+        if (in_stage(r, stage))
+            json_array_foreach(GET(r, "curve"), j, pt)
+                if (pt_x(pt) >= mid)
+                    widen(&z0, &z1, pt_y(pt));
+    if (z1 > z0 && (z1 - z0) < 0.4 * (y1 - y0)) {
+        struct nll_panel z = p;
+        z.x0 = mid;
+        z.zoom = 1;
+        sb_addf(out, "<p class=\"small\">The last half of training (from step %.0f), its own "
+                "y axis:</p>", mid);
+        both_widths(out, nll_svg, &z);
+    }
+    for (size_t k = 0; k < p.n_series; k++)
+        free(p.series[k]);
+    sb_adds(out, "\n");
+}
+
+static void nll_chart(const json_t *m, struct strbuf *out)
+{
+    /* the judged stage first, then the picking stages in plan order */
+    const char *stages[MAX_SERIES];
+    size_t n = 0, i, k;
+    json_t *r;
+    for (int pass = 0; pass < 2; pass++)
+        json_array_foreach(GET(m, "runs"), i, r) {
+            const char *stage = str(GET(r, "stage"));
+            if (!json_array_size(GET(r, "curve")) ||
+                json_is_integer(GET(r, "selected_step")) != !pass)
+                continue;
+            for (k = 0; k < n && strcmp(stages[k], stage); k++)
+                ;
+            if (k == n && n < MAX_SERIES)
+                stages[n++] = stage;
+        }
+    for (k = 0; k < n; k++)
+        nll_stage(m, stages[k], out);
+    if (n)
+        sb_adds(out, "<p class=\"small\">NLL in nats per token: the mean negative natural "
+                "log-likelihood of each completion token (EOS included), as mainline's trainer "
+                "computes it (a trainer of your own logs its own unit).</p>\n");
 }
 
 /* ---- tables ---- */
@@ -470,8 +782,8 @@ static void variants(const json_t *m, struct strbuf *out)
         sb_adds(out, "</tr>\n");
     }
     table_end(out);
-    sb_adds(out, "<p class=\"small\">Val loss is the validation NLL at the selected checkpoint; "
-            "train loss the last reported; peak MB the trainer's peak resident memory.</p>\n");
+    sb_adds(out, "<p class=\"small\">Val loss is the validation NLL at the selected checkpoint, "
+            "train loss the last reported, both in nats per token; peak MB the trainer's peak resident memory.</p>\n");
 }
 
 static void throughput(const json_t *m, struct strbuf *out)

@@ -180,11 +180,12 @@ static void pairs_tables(const json_t *m, struct strbuf *out)
             num(GET(p, "both"), "%g"), num(GET(p, "neither"), "%g"), signed_int(GET(p, "delta")),
             num(GET(p, "mcnemar_p"), "%.4g"), NULL);
         const json_t *bs = GET(p, "bootstrap");
-        if (json_is_object(bs))
+        struct report_gap g;
+        report_gap(m, p, &g);
+        if (g.has_bootstrap)
             sb_addf(out, "\nPaired bootstrap of the mean gap (%s - %s) over %ss and examples: "
-                    "%s, %s%% interval [%s, %s] (%s resamples, seed %s)\n", a, b, over,
-                    num(GET(bs, "observed"), "%.4f"), pct(GET(bs, "level")),
-                    num(GET(bs, "lo"), "%.4f"), num(GET(bs, "hi"), "%.4f"),
+                    "%.4f, %s%% interval [%.4f, %.4f] (%s resamples, seed %s)\n", g.first,
+                    g.second, over, g.observed, pct(GET(bs, "level")), g.lo, g.hi,
                     num(GET(bs, "samples"), "%g"), num(GET(bs, "seed"), "%g"));
         sb_adds(out, "\n");
     }

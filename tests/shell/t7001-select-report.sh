@@ -5,7 +5,8 @@
 # problem) and one failing base_survived (a quality problem); the checkpoint rule's
 # tie going to the earlier step; re-running select gives byte-identical output and
 # no duplicate rows; `mainline rules`; the views; every report format; the HTML page
-# rendered by headless Chromium with no console error and a screenshot kept.
+# rendered by headless Chromium with no console error and a screenshot kept, and its
+# layout checked at 390 and 1280 px (tests/shell/layout-check.js).
 . "$(dirname "$0")/lib.sh"
 
 FAKES="$TOP/${BUILD:-build}/tests/fakes"
@@ -202,6 +203,21 @@ test_body 'the HTML report renders in headless Chromium without console errors' 
         "file://$PWD/report.html" >dom.html 2>/dev/null
     grep -q 'inconclusive (mean accuracy 0.9000 for a' dom.html
     test "$(grep -o '<svg' dom.html | wc -l)" -ge 5
+    # the layout at a phone's and a laptop's width: no text below 11 px, overlapping or
+    # cut off, no tick outside what the quantity can be, nothing wider than the page
+    for w in 390 1280; do
+        { printf '<!DOCTYPE html><html><body style="margin:0"><iframe id="f" src="report.html"'
+          printf ' style="border:0;width:%spx;height:3000px"></iframe><script>' $w
+          cat "$TOP/tests/shell/layout-check.js"
+          echo 'document.getElementById("f").onload = function () { check(this.contentWindow); };'
+          echo '</script></body></html>'; } >check-$w.html
+        timeout 120 chromium --headless --disable-gpu --no-sandbox --allow-file-access-from-files \
+            --window-size=$w,3000 --dump-dom "file://$PWD/check-$w.html" 2>/dev/null |
+            sed -n '/<pre id="layout-check">/,/<\/pre>/p' >layout-$w.out
+        cat layout-$w.out
+        grep -q "checked [1-9][0-9]* texts, [1-9][0-9]* ticks at $w px" layout-$w.out
+        refute grep -q FAIL layout-$w.out
+    done
     # the scratch directory goes when every test passes: keep the pictures apart
     keep=${MAINLINE_TEST_ARTIFACTS:-${TMPDIR:-/tmp}/mainline-test-artifacts}/t7001
     mkdir -p "$keep" && cp shot-*.png report.html "$keep/"
