@@ -88,6 +88,7 @@ SWEEP_OBJS += sweep/sweep_params.o
 SWEEP_OBJS += sweep/sweep_source.o
 SWEEP_OBJS += sweep/stdout_rules.o
 SWEEP_OBJS += sweep/sweep_stdout.o
+SWEEP_OBJS += sweep/code_files.o
 SWEEP_OBJS += sweep/source_url.o
 SWEEP_OBJS += sweep/cache.o
 SWEEP_OBJS += sweep/fetch.o

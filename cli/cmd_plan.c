@@ -175,8 +175,12 @@ static void print_plan(const struct plan *p, int verbose)
 
 /* ---- recording ---- */
 
-static void print_provenance(const struct provenance *g)
+static void print_provenance(const struct provenance *g, const json_t *canon)
 {
+    const char *name;
+    json_t *sha;
+    json_object_foreach(json_object_get(canon, "code"), name, sha)
+        printf("code file: %s sha256:%.12s\n", name, json_string_value(sha));
     if (strcmp(g->status, "ok") != 0) {
         printf("code: %s\n", g->status);
         return;
@@ -281,7 +285,7 @@ static int record(struct cli *cli, const struct plan *p, int new_version)
         else {
             printf("\nrecorded sweep '%s' version %d: %zu runs in %s\n", p->sweep.name,
                    version, p->runs.n, cli->registry_path);
-            print_provenance(&p->prov);
+            print_provenance(&p->prov, p->canon);
         }
     }
     sb_free(&changed);

@@ -836,14 +836,25 @@ static void provenance(const json_t *m, struct strbuf *out)
     kv(out, "sweep", str(GET(p, "sweep")));
     kv(out, "version", version);
     kv(out, "planned at", str(GET(p, "planned_at")));
-    kv(out, "git commit", str(GET(p, "git_commit")));
-    kv(out, "git dirty", json_is_true(GET(p, "git_dirty")) ? "yes (the diff is recorded)" : "no");
+    const char *git = json_string_value(GET(p, "git_status"));
+    if (git && strcmp(git, "ok") != 0) {
+        kv(out, "git", git);   /* "not a git repository": not "commit -, clean" */
+    } else {
+        kv(out, "git commit", str(GET(p, "git_commit")));
+        kv(out, "git dirty", json_is_true(GET(p, "git_dirty")) ? "yes (the diff is recorded)"
+                                                              : "no");
+    }
     kv(out, "rules sha256", str(GET(p, "rules_sha256")));
     size_t i;
     json_t *a;
     json_array_foreach(GET(p, "artifacts"), i, a) {
         char what[160];
         snprintf(what, sizeof(what), "%s %s sha256", str(GET(a, "role")), str(GET(a, "name")));
+        kv(out, what, str(GET(a, "sha256")));
+    }
+    json_array_foreach(GET(p, "code"), i, a) {
+        char what[300];
+        snprintf(what, sizeof(what), "code %s sha256", str(GET(a, "name")));
         kv(out, what, str(GET(a, "sha256")));
     }
     table_end(out);

@@ -329,11 +329,22 @@ static void provenance(const json_t *m, struct strbuf *out)
     row(out, "sweep", str(GET(p, "sweep")), NULL);
     row(out, "version", v, NULL);
     row(out, "planned at", str(GET(p, "planned_at")), NULL);
-    row(out, "git commit", str(GET(p, "git_commit")), NULL);
-    row(out, "git dirty", json_is_true(GET(p, "git_dirty")) ? "yes (diff recorded)" : "no", NULL);
+    const char *git = json_string_value(GET(p, "git_status"));
+    if (git && strcmp(git, "ok") != 0) {
+        row(out, "git", git, NULL);   /* "not a git repository": not "commit -, clean" */
+    } else {
+        row(out, "git commit", str(GET(p, "git_commit")), NULL);
+        row(out, "git dirty", json_is_true(GET(p, "git_dirty")) ? "yes (diff recorded)" : "no",
+            NULL);
+    }
     row(out, "rules sha256", str(GET(p, "rules_sha256")), NULL);
     size_t i;
     json_t *a;
+    json_array_foreach(GET(p, "code"), i, a) {
+        char what[300];
+        snprintf(what, sizeof(what), "code %s sha256", str(GET(a, "name")));
+        row(out, what, str(GET(a, "sha256")), NULL);
+    }
     json_array_foreach(GET(p, "artifacts"), i, a) {
         char what[160];
         snprintf(what, sizeof(what), "%s %s sha256", str(GET(a, "role")), str(GET(a, "name")));

@@ -167,13 +167,22 @@ static json_t *provenance_json(const struct reg_results *res)
                                               a->name, "sha256", a->sha256, "bytes",
                                               (json_int_t)a->bytes));
     }
-    return json_pack("{s:s,s:i,s:s,s:o,s:o,s:o,s:b,s:s,s:o}", "sweep", res->name, "version",
+    /* the code the runs executed, as plan hashed it (code_files.h): in the canon */
+    json_t *canon = res->canon_json ? json_loads(res->canon_json, 0, NULL) : NULL;
+    json_t *code = json_object_get(canon, "code");
+    json_t *codes = json_array();
+    const char *name;
+    json_t *sha;
+    json_object_foreach(code, name, sha)
+        json_array_append_new(codes, json_pack("{s:s,s:O}", "name", name, "sha256", sha));
+    json_decref(canon);
+    return json_pack("{s:s,s:i,s:s,s:o,s:o,s:o,s:b,s:s,s:o,s:o}", "sweep", res->name, "version",
                      res->version, "planned_at", res->created_at ?: "", "git_status",
                      res->git_status ? json_string(res->git_status) : json_null(),
                      "git_commit", res->git_commit ? json_string(res->git_commit) : json_null(),
                      "git_branch", res->git_branch ? json_string(res->git_branch) : json_null(),
                      "git_dirty", res->git_dirty, "rules_sha256", res->contract_sha256 ?: "",
-                     "artifacts", arts);
+                     "artifacts", arts, "code", codes);
 }
 
 json_t *report_model(const struct reg_results *res, json_t *sel)

@@ -7,6 +7,7 @@
 
 #include "audit.h"
 #include "canon_json.h"
+#include "code_files.h"
 #include "fsutil.h"
 #include "plan.h"
 #include "source.h"
@@ -179,7 +180,7 @@ static void hash_artifacts(struct plan *p, struct source_ctx *ctx, struct diag_l
     free(datasets);
 }
 
-static void build_canon(struct plan *p)
+static void build_canon(struct plan *p, json_t *code)
 {
     json_t *arts = json_object();
     for (size_t i = 0; i < p->n_artifacts; i++) {
@@ -189,6 +190,9 @@ static void build_canon(struct plan *p)
         sb_free(&key);
     }
     p->canon = json_pack("{s:O,s:o}", "spec", p->sweep.spec, "artifacts", arts);
+    /* Only when there is code to name: sweeps without keep the hash they had. */
+    if (json_object_size(code))
+        json_object_set(p->canon, "code", code);
     p->canon_text = json_canon(p->canon);
     sha256_hex(p->canon_text, strlen(p->canon_text), p->canon_sha256);
     p->contract_text = json_canon(p->sweep.contract);
@@ -227,9 +231,13 @@ int plan_build(const char *sweep_path, const struct fetch_observer *obs, struct 
     }
     hash_artifacts(out, &ctx, dl);
     source_ctx_free(&ctx);
-    if (dl->count != before)
+    json_t *code = code_files_digest(&out->sweep, dl);
+    if (dl->count != before) {
+        json_decref(code);
         goto failed;
-    build_canon(out);
+    }
+    build_canon(out, code);
+    json_decref(code);
     if (sweep_audit_run(&out->sweep, dataset_path, out, &out->audit, &err) < 0) {
         diag_add(dl, sweep_path, 0, 0, "data audit: %s", err.buf);
         sb_free(&err);

@@ -109,6 +109,8 @@ struct sweep {
     json_t *trainer_cmd;     /* array of strings with {placeholders}; NULL: built-in */
     int trainer_resume;      /* the trainer continues from its last checkpoint (--resume) */
     json_t *parse_stdout;    /* [{pattern, event, fields}] for trainers that only print */
+    const struct ynode **code;   /* `code:` paths (nodes of the document; owned array) */
+    size_t n_code;
     json_t *evaluator_cmd;   /* NULL: the built-in evaluator */
     double timeout_s;        /* per attempt; 0 = none */
     int retries;             /* extra attempts after a failure */

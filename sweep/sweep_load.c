@@ -33,7 +33,7 @@ static const char *const top_keys[] = { "sweep", "description", "base_model", "d
                                         "conditions", "defaults", "grid", "stages",
                                         "evaluation", "selection", "mainline", "trainer",
                                         "evaluator", "timeout", "retries", "render", "audit",
-                                        "cost", "executor", "slurm" };
+                                        "cost", "executor", "slurm", "code" };
 static const char *const render_keys[] = { "system", "template" };
 static const char *const trainer_keys[] = { "command", "resume", "parse_stdout" };
 static const char *const evaluator_keys[] = { "command" };
@@ -943,8 +943,27 @@ static void load_evaluator(struct loader *L, const struct ynode *v)
         L->s->evaluator_cmd = load_command(L, cmd);
 }
 
+/* `code:` the files and directories a run's code lives in, besides those its
+ * commands name (code_files.h). */
+static void load_code(struct loader *L, const struct ynode *v)
+{
+    if (want_kind(L, v, YNODE_SEQ, "code") < 0)
+        return;
+    L->s->code = xcalloc(v->n + 1, sizeof(*L->s->code));
+    for (size_t i = 0; i < v->n; i++) {
+        const struct ynode *item = v->items[i];
+        if (want_kind(L, item, YNODE_SCALAR, "code") == 0 && item->str[0])
+            L->s->code[L->s->n_code++] = item;
+        else if (item->kind == YNODE_SCALAR)
+            diag_add(L->dl, AT(item), "'code' paths must not be empty");
+    }
+}
+
 static void load_execution(struct loader *L, const struct ynode *root)
 {
+    const struct ynode *code = ymap_get(root, "code");
+    if (code)
+        load_code(L, code);
     const struct ynode *v = ymap_get(root, "trainer");
     L->s->trainer_resume = 1;
     if (v)
@@ -1223,6 +1242,7 @@ void sweep_free(struct sweep *s)
     free(s->dir);
     free(s->text);
     ydoc_free(s->doc);
+    free(s->code);
     free(s->name);
     json_decref(s->spec);
     for (size_t i = 0; i < s->n_datasets; i++) {

@@ -256,4 +256,52 @@ EOF
       SELECT json_extract(params, '\''\$.base_model.sha256'\'') FROM runs WHERE run_id = '\''main-other-seed-1'\''")"
 '
 
+test_body 'the code a run executes is provenance: an edited train.py is a changed sweep' <<\EOF
+    cp -r "$TOP/sweeps/data" "$TOP/sweeps/models" .
+    printf 'print(1)\n' >train.py
+    mkdir lib && echo a >lib/x.py
+    cat >s.yaml <<EOF_YAML
+sweep: pv
+base_model: models/tiny-base/model.safetensors
+datasets: {train: data/arith-train.jsonl}
+trainer: {command: [python3, train.py, --lr, "{lr}"]}
+code: [lib]
+grid: {seed: [0]}
+EOF_YAML
+    GIT_CEILING_DIRECTORIES=$PWD/.. mainline plan s.yaml >plan1.out
+    grep -q "^code file: train.py sha256:$(sha256sum train.py | cut -c1-12)$" plan1.out
+    grep -q "^code file: lib sha256:" plan1.out
+    # unchanged: nothing to do
+    mainline plan s.yaml >plan2.out
+    grep -q "already planned with this exact spec and data" plan2.out
+    # an edit to the trainer's code is a change like any other
+    printf 'print(2)\n' >train.py
+    rc=0
+    mainline plan s.yaml >plan3.out 2>&1 || rc=$?
+    cat plan3.out
+    test "$rc" -eq 1
+    grep -q '~ code.train.py: "' plan3.out
+    # and so is one in a directory named by code:
+    printf 'print(1)\n' >train.py
+    mainline plan s.yaml >plan4.out
+    echo b >lib/x.py
+    rc=0
+    mainline plan s.yaml >plan5.out 2>&1 || rc=$?
+    test "$rc" -eq 1
+    grep -q '~ code.lib: "' plan5.out
+    # a code: path that does not exist is an error at its place
+    sed 's/code: \[lib\]/code: [lib, nosuch.py]/' s.yaml >t.yaml
+    rc=0
+    mainline plan --dry-run t.yaml >t.out 2>&1 || rc=$?
+    cat t.out
+    test "$rc" -eq 1
+    grep -q "^error: t.yaml:5:13: code: cannot read" t.out
+    # outside git the report says so, not "commit -, not dirty"
+    echo a >lib/x.py
+    mainline select pv >/dev/null 2>&1 || :
+    mainline report pv -f md >report.md
+    grep -q "^| git | not a git repository |" report.md
+    grep -q "^| code train.py sha256 | $(sha256sum train.py | cut -d' ' -f1) |" report.md
+EOF
+
 test_done
