@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "job.h"
 #include "sched_internal.h"
@@ -36,35 +37,96 @@ static const char *exit_meaning(int code)
     case JOB_EXIT_DIVERGED:
         return "diverged: the loss became NaN or infinite (exit 3)";
     case JOB_EXIT_BAD_CONFIG:
-        return "bad configuration (exit 2): see stderr.log";
+        return "bad configuration (exit 2)";
     case JOB_EXIT_NOT_FOUND:
-        return "the command could not be run (exit 127): see stderr.log";
+        return "the command could not be run (exit 127)";
     default:
         return NULL;
     }
 }
 
-/* Why a job that was not done ended. */
+/* The last non-empty line of the job's stderr.log (at most `len` - 1 bytes, from its
+ * last 4 KiB), or "" when there is none. */
+static void stderr_tail(const char *dir, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    char path[4200], text[4097];
+    snprintf(path, sizeof(path), "%s/" JOB_FILE_STDERR, dir ? dir : ".");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    if (fseek(f, -4096, SEEK_END) < 0)
+        rewind(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (text[i] == '\0' || text[i] == '\r' || text[i] == '\t')
+            text[i] = ' ';
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
+        text[--n] = '\0';
+    char *line = strrchr(text, '\n');
+    line = line ? line + 1 : text;
+    size_t m = strlen(line);
+    if (m >= len)
+        m = len - 1;
+    memcpy(buf, line, m);
+    buf[m] = '\0';
+}
+
+/* The job's stderr.log, as a path from the current directory when it lies below it. */
+static void stderr_path(const char *dir, char *buf, size_t len)
+{
+    char cwd[4096];
+    size_t n = getcwd(cwd, sizeof(cwd)) ? strlen(cwd) : 0;
+    if (dir && n && !strncmp(dir, cwd, n) && dir[n] == '/')
+        dir += n + 1;
+    snprintf(buf, len, "%s/" JOB_FILE_STDERR, dir ? dir : ".");
+}
+
+/* Why a job that was not done ended: what happened, then (when the job's own output
+ * may say more) the last line it wrote to stderr and where the rest is. */
 static void exit_reason(const struct job *j, const struct exec_result *res, double timeout_s,
                         char *buf, size_t len)
 {
     const char *meaning = res->known && !res->signal ? exit_meaning(res->exit_code) : NULL;
-    if (j->stop != JOB_STOP_NONE)
-        job_stop_text(j->stop, timeout_s, buf, len);
-    else if (!res->known && j->supervisor_gone)
-        snprintf(buf, len, "its supervisor was killed and the job ran on to its end, with no "
-                 "exit status: see stderr.log");
-    else if (!res->known)
-        snprintf(buf, len, "killed with its supervisor (no exit status)");
-    else if (res->status_lost)
-        snprintf(buf, len, "exit status %d, from its supervisor, which could not write "
-                 JOB_FILE_EXIT ": see stderr.log", res->exit_code);
-    else if (res->signal)
-        snprintf(buf, len, "killed by signal %d (%s)", res->signal, strsignal(res->signal));
-    else if (meaning)
-        snprintf(buf, len, "%s", meaning);
+    char what[200];
+    int tell = 1;
+    if (j->stop != JOB_STOP_NONE) {
+        job_stop_text(j->stop, timeout_s, what, sizeof(what));
+        tell = 0;
+    } else if (!res->known && j->supervisor_gone) {
+        snprintf(what, sizeof(what), "its supervisor was killed and the job ran on to its end, "
+                 "with no exit status");
+    } else if (!res->known) {
+        snprintf(what, sizeof(what), "killed with its supervisor (no exit status)");
+        tell = 0;
+    } else if (res->status_lost) {
+        snprintf(what, sizeof(what), "exit status %d, from its supervisor, which could not "
+                 "write " JOB_FILE_EXIT, res->exit_code);
+    } else if (res->signal) {
+        snprintf(what, sizeof(what), "killed by signal %d (%s)", res->signal,
+                 strsignal(res->signal));
+    } else if (meaning) {
+        snprintf(what, sizeof(what), "%s", meaning);
+        tell = res->exit_code != JOB_EXIT_DIVERGED;
+    } else {
+        snprintf(what, sizeof(what), "exit status %d", res->exit_code);
+    }
+    if (!tell) {
+        snprintf(buf, len, "%s", what);
+        return;
+    }
+    char tail[160], path[300];
+    stderr_tail(j->dir, tail, sizeof(tail));
+    stderr_path(j->dir, path, sizeof(path));
+    struct strbuf sb = STRBUF_INIT;
+    if (tail[0])
+        sb_addf(&sb, "%s: %s (%s)", what, tail, path);
     else
-        snprintf(buf, len, "exit status %d: see stderr.log", res->exit_code);
+        sb_addf(&sb, "%s: see %s", what, path);
+    snprintf(buf, len, "%.*s", (int)(sb.len < len ? sb.len : len - 1), sb.buf);
+    sb_free(&sb);
 }
 
 /* A batch system's verdict on a job its code did not end: cancelled from outside,

@@ -191,7 +191,7 @@ struct job_verdict {
     int resubmit;             /* ended by its batch system or its time limit, not its code:
                                * start it again, resuming, without counting a failure */
     int cancelled_outside;    /* cancelled in the batch system (scancel), not by us */
-    char reason[256];         /* "" when done */
+    char reason[600];         /* "" when done */
 };
 
 /* The text of a stop reason ("cancelled", "timeout after 5 s", "could not start"). */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # t0005: every command of the command table, run where there is no registry.
 #
-# The commands that read one (status, runs, show, select, report, run, and rules
+# The commands that read one (status, runs, show, select, report, run, cancel, and rules
 # of a sweep name) exit 128 with "error: no registry at 'PATH' (plan a sweep
 # first: ...)", PATH being the default, $MAINLINE_REGISTRY or --registry, and
 # create nothing; their usage errors are still usage errors (129). The others
@@ -27,6 +27,9 @@ report --format html -o report.html s
 rules s
 run s
 run s -j 1 --stage main --only r --retry-failed --fail-fast --quiet
+run s --executor slurm --detach
+cancel s
+cancel s r
 EOF
 }
 
@@ -41,6 +44,8 @@ report --format pdf s
 rules
 run
 run s -j 0
+run s --executor pbs
+cancel
 EOF
 }
 

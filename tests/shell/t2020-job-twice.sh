@@ -139,7 +139,7 @@ test_body 'a run directory made read-only mid-run: the job'"'"'s own exit status
     cat run.out
     test "$rc" -eq 1
     refute grep -q "killed with its supervisor" run.out
-    grep "FAIL   main-seed-0: exit status [0-9]*, from its supervisor, which could not write exit.json: see stderr.log" run.out
+    grep "FAIL   main-seed-0: exit status [0-9]*, from its supervisor, which could not write exit.json: .*(runs/t2020-ro/main-seed-0/stderr.log)$" run.out
     grep -q "Read-only file system\|Permission denied" "$d/stderr.log"
 EOF
 
