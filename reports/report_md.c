@@ -132,11 +132,27 @@ static void checkpoints_table(const json_t *m, struct strbuf *out)
     sb_adds(out, "\n");
 }
 
+/* What the compared cells are: "condition", or compare.by's names ("lr, rank"). */
+static void by_label(const json_t *cmp, char *buf, size_t len)
+{
+    size_t i, at = 0;
+    json_t *name;
+    snprintf(buf, len, "condition");
+    json_array_foreach(GET(cmp, "by"), i, name)
+        if (at < len)
+            at += (size_t)snprintf(buf + at, len - at, "%s%s", i ? ", " : "",
+                                   json_string_value(name));
+}
+
 static void conditions_table(const json_t *m, struct strbuf *out)
 {
     const json_t *cmp = GET(m, "compare");
-    sb_addf(out, "### %s by condition over %s\n\n", str(GET(cmp, "metric")), str(GET(cmp, "over")));
-    row(out, "condition", "seeds", "mean", "min", "max", "range", "per seed", NULL);
+    char by[256];
+    by_label(cmp, by, sizeof(by));
+    sb_addf(out, "### %s by %s over %s%s\n\n", str(GET(cmp, "metric")), by,
+            str(GET(cmp, "over")), !strcmp(str(GET(cmp, "direction")), "min") ?
+            " (lower is better)" : "");
+    row(out, by, "seeds", "mean", "min", "max", "range", "per seed", NULL);
     rule_line(out, 7);
     size_t i, j;
     json_t *c, *s;
@@ -159,12 +175,39 @@ static void conditions_table(const json_t *m, struct strbuf *out)
     sb_adds(out, "\n");
 }
 
+/* A trainer metric's pair: per seed, both values and A - B; a bootstrap over seeds. */
+static void metric_pair_table(const json_t *p, const char *over, struct strbuf *out)
+{
+    const char *a = str(GET(p, "a")), *b = str(GET(p, "b")), *metric = str(GET(p, "metric"));
+    size_t j;
+    json_t *s;
+    sb_addf(out, "### %s: %s vs %s\n\n", metric, a, b);
+    row(out, over, a, b, "difference", NULL);
+    rule_line(out, 4);
+    json_array_foreach(GET(p, "seeds"), j, s)
+        row(out, str(GET(s, over)), num(GET(s, "a"), "%.4f"), num(GET(s, "b"), "%.4f"),
+            num(GET(s, "diff"), "%+.4f"), NULL);
+    row(out, "mean", "", "", num(GET(p, "diff"), "%+.4f"), NULL);
+    const json_t *bs = GET(p, "bootstrap");
+    if (json_is_object(bs))
+        sb_addf(out, "\nBootstrap of the mean difference (%s - %s) over %ss only (no "
+                "per-example results): %s, %s%% interval [%s, %s] (%s resamples, seed %s)\n",
+                a, b, over, num(GET(bs, "observed"), "%.4f"), pct(GET(bs, "level")),
+                num(GET(bs, "lo"), "%.4f"), num(GET(bs, "hi"), "%.4f"),
+                num(GET(bs, "samples"), "%g"), num(GET(bs, "seed"), "%g"));
+    sb_adds(out, "\n");
+}
+
 static void pairs_tables(const json_t *m, struct strbuf *out)
 {
     const char *over = str(GET(GET(m, "compare"), "over"));
     size_t i, j;
     json_t *p, *s;
     json_array_foreach(GET(m, "pairs"), i, p) {
+        if (GET(p, "metric")) {
+            metric_pair_table(p, over, out);
+            continue;
+        }
         const char *a = str(GET(p, "a")), *b = str(GET(p, "b"));
         char ha[96], hb[96];
         snprintf(ha, sizeof(ha), "%s only", a);

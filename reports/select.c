@@ -14,6 +14,11 @@
 #include "select_internal.h"
 #include "params.h"
 
+int sel_better(const struct sel_ctx *c, double a, double b)
+{
+    return c->lower_better ? a < b : a > b;
+}
+
 int sel_eval_number(const struct reg_res_eval *e, const char *name, double *out)
 {
     if (!strncmp(name, "eval_", 5))
@@ -56,6 +61,18 @@ static int stage_picks(const struct sel_ctx *c, const char *stage)
 
 /* ---- the checkpoint rule, per run ---- */
 
+/* The trainer's validation metric `name` at `step`; later lines win. */
+static int val_at(const struct reg_res_run *run, const char *name, int64_t step, double *out)
+{
+    int found = 0;
+    for (size_t i = 0; i < run->n_val; i++)
+        if (run->val[i].step == step && !strcmp(run->val[i].name, name)) {
+            *out = run->val[i].value;
+            found = 1;
+        }
+    return found;
+}
+
 static int value_at(const struct sel_ctx *c, const struct reg_res_run *run, int64_t step,
                     double *out)
 {
@@ -63,13 +80,7 @@ static int value_at(const struct sel_ctx *c, const struct reg_res_run *run, int6
         const struct reg_res_eval *e = find_eval(c, run->rowid, step);
         return e && sel_eval_number(e, c->rule.metric, out);
     }
-    int found = 0;
-    for (size_t i = 0; i < run->n_val; i++)
-        if (run->val[i].step == step && !strcmp(run->val[i].name, c->rule.metric)) {
-            *out = run->val[i].value;
-            found = 1;
-        }
-    return found;
+    return val_at(run, c->rule.metric, step, out);
 }
 
 static void choose_checkpoint(struct sel_ctx *c, struct sel_run *sr)
@@ -91,8 +102,16 @@ static void choose_checkpoint(struct sel_ctx *c, struct sel_run *sr)
         sr->has_value = cand[sr->ckpt].has_value;
         sr->value = cand[sr->ckpt].value;
         sr->eval = find_eval(c, run->rowid, run->ckpts[sr->ckpt].step);
-        if (!sr->eval)
-            sr->note = "its selected checkpoint has no evaluation";
+        if (c->cmp_kind == CMP_ACCURACY) {
+            sr->has_cmp = sr->eval != NULL;
+            sr->cmp = sr->eval ? sr->eval->accuracy : 0;
+            if (!sr->eval)
+                sr->note = "its selected checkpoint has no evaluation";
+        } else {
+            sr->has_cmp = val_at(run, c->metric, run->ckpts[sr->ckpt].step, &sr->cmp);
+            if (!sr->has_cmp)
+                sr->note = "its selected checkpoint has no value of the compared metric";
+        }
     } else {
         sr->note = run->n_ckpts ? "no checkpoint has the rule's metric" : "no checkpoint";
     }
@@ -108,6 +127,46 @@ static char *rep_text(const struct reg_res_run *run, const char *over)
     return text;
 }
 
+/* The run's cell of compare.by: its name ("-" for no parameter; the condition alone
+ * for by [condition]; else "p=v q=w") and its values. */
+static void cell_of(const struct sel_ctx *c, struct sel_run *sr)
+{
+    json_t *params = json_loads(sr->run->params_json, 0, NULL);
+    struct strbuf sb = STRBUF_INIT;
+    sr->cell_params = json_object();
+    for (size_t i = 0; i < c->n_by; i++) {
+        const char *name = c->by[i];
+        json_t *v = !strcmp(name, "condition") ? json_string(sr->cond)
+                                                : json_incref(json_object_get(params, name));
+        char *text = v ? param_value_text(v) : xstrdup("-");
+        if (c->by_condition)
+            sb_adds(&sb, text);
+        else
+            sb_addf(&sb, "%s%s=%s", i ? " " : "", name, text);
+        json_object_set_new(sr->cell_params, name, v ? v : json_null());
+        free(text);
+    }
+    if (!c->n_by)
+        sb_adds(&sb, "-");
+    sr->cell = sb_detach(&sb);
+    json_decref(params);
+}
+
+/* A seed counts once per cell: a second run of a cell with the same replicate
+ * (another stage, or a parameter not in compare.by) is left out, with a note. */
+static void one_replicate_per_cell(struct sel_ctx *c)
+{
+    for (size_t i = 0; i < c->n_runs; i++)
+        for (size_t j = 0; c->runs[i].has_cmp && j < i; j++)
+            if (c->runs[j].has_cmp && !strcmp(c->runs[i].cell, c->runs[j].cell) &&
+                !strcmp(c->runs[i].rep, c->runs[j].rep)) {
+                c->runs[i].has_cmp = 0;
+                c->runs[i].note = "another run of its cell has the same replicate: add the "
+                                  "parameter that differs to compare.by";
+                break;
+            }
+}
+
 static void gather_runs(struct sel_ctx *c)
 {
     c->runs = xcalloc(c->res->n_runs + 1, sizeof(*c->runs));
@@ -119,8 +178,10 @@ static void gather_runs(struct sel_ctx *c)
         sr->run = run;
         sr->cond = run->condition ? run->condition : "-";
         sr->rep = rep_text(run, c->over);
+        cell_of(c, sr);
         choose_checkpoint(c, sr);
     }
+    one_replicate_per_cell(c);
 }
 
 static json_t *checkpoint_json(const struct sel_ctx *c, const struct sel_run *sr)
@@ -133,8 +194,12 @@ static json_t *checkpoint_json(const struct sel_ctx *c, const struct sel_run *sr
         json_object_set_new(o, "step", json_integer(k->step));
         json_object_set_new(o, "bytes", k->bytes >= 0 ? json_integer(k->bytes) : json_null());
     }
+    if (!c->by_condition)
+        json_object_set_new(o, "cell", json_string(sr->cell));
     if (sr->has_value)
         json_object_set_new(o, c->rule.metric, json_real(sr->value));
+    if (sr->has_cmp && c->cmp_kind == CMP_TRAINER)
+        json_object_set_new(o, c->metric, json_real(sr->cmp));
     if (sr->eval) {
         json_object_set_new(o, "accuracy", json_real(sr->eval->accuracy));
         json_object_set_new(o, "n", json_integer(sr->eval->n));
@@ -146,6 +211,89 @@ static json_t *checkpoint_json(const struct sel_ctx *c, const struct sel_run *sr
 }
 
 /* ---- rules ---- */
+
+/* `accuracy` (higher is better, from scored predictions), or min(M)/max(M) of a
+ * trainer's validation metric M (val_*) at each run's selected checkpoint. */
+static int read_metric(struct sel_ctx *c, const char *text, struct strbuf *err)
+{
+    struct ckpt_rule r;
+    c->cmp_kind = CMP_ACCURACY;
+    c->metric = "accuracy";
+    if (!text || !strcmp(text, "accuracy") || !strcmp(text, "eval_accuracy"))
+        return 0;
+    if (ckpt_rule_parse(text, &r) < 0 || r.kind == RULE_LAST) {
+        sb_addf(err, "compare metric '%s' is not accuracy, min(METRIC) or max(METRIC)", text);
+        return -1;
+    }
+    if (!strcmp(r.metric, "accuracy") || !strcmp(r.metric, "eval_accuracy")) {
+        if (r.kind == RULE_MAX)
+            return 0;
+        sb_addf(err, "compare metric '%s': higher accuracy is better", text);
+        return -1;
+    }
+    if (strncmp(r.metric, "val_", 4) != 0) {
+        sb_addf(err, "compare metric '%s': verdicts read a trainer's validation metric "
+                "(val_*)", text);
+        return -1;
+    }
+    snprintf(c->metric_name, sizeof(c->metric_name), "%s", r.metric);
+    c->metric = c->metric_name;
+    c->cmp_kind = CMP_TRAINER;
+    c->lower_better = r.kind == RULE_MIN;
+    return 0;
+}
+
+static void add_by(struct sel_ctx *c, const char *name)
+{
+    c->by = xrealloc(c->by, (c->n_by + 1) * sizeof(*c->by));
+    c->by[c->n_by++] = xstrdup(param_find(name) ? param_canonical_name(name) : name);
+}
+
+/* The default cells: the condition when conditions are declared, else every
+ * parameter swept (more than one value) in a stage that does not pick, but over. */
+static void default_by(struct sel_ctx *c)
+{
+    if (json_object_size(json_object_get(c->spec, "conditions"))) {
+        add_by(c, "condition");
+        return;
+    }
+    json_t *stages = json_object_get(c->spec, "stages"), *st, *grids = json_array();
+    const char *name;
+    if (json_is_object(stages)) {
+        json_object_foreach(stages, name, st)
+            if (!json_object_get(st, "pick"))
+                json_array_append(grids, json_object_get(st, "grid"));
+    } else {
+        json_array_append(grids, json_object_get(c->spec, "grid"));
+    }
+    size_t i;
+    json_t *grid, *values;
+    json_array_foreach(grids, i, grid) {
+        json_object_foreach(grid, name, values) {
+            const char *canon = param_find(name) ? param_canonical_name(name) : name;
+            int seen = !strcmp(canon, c->over);
+            for (size_t j = 0; !seen && j < c->n_by; j++)
+                seen = !strcmp(c->by[j], canon);
+            if (!seen && json_array_size(values) > 1)
+                add_by(c, canon);
+        }
+    }
+    json_decref(grids);
+}
+
+static void read_by(struct sel_ctx *c, const json_t *by)
+{
+    size_t i;
+    json_t *v;
+    if (json_is_string(by))
+        add_by(c, json_string_value(by));
+    json_array_foreach(by, i, v)
+        add_by(c, json_string_value(v));
+    if (!by)
+        default_by(c);
+    c->by_condition = c->n_by == 1 && !strcmp(c->by[0], "condition");
+    c->unit = c->by_condition || !c->n_by ? "condition" : "cell";
+}
 
 static int read_rules(struct sel_ctx *c, struct strbuf *err)
 {
@@ -164,16 +312,13 @@ static int read_rules(struct sel_ctx *c, struct strbuf *err)
         return -1;
     }
     c->compare_declared = json_is_object(cmp);
-    c->metric = json_string_value(json_object_get(cmp, "metric")) ?: "accuracy";
     c->over = json_string_value(json_object_get(cmp, "over")) ?: "seed";
     c->test = json_string_value(json_object_get(cmp, "test")) ?: "none";
     json_t *t = json_object_get(cmp, "winner_threshold");
     c->threshold = json_is_number(t) ? json_number_value(t) : 0;
-    if (strcmp(c->metric, "accuracy") != 0) {
-        sb_addf(err, "compare metric '%s': mainline select compares accuracy, the metric "
-                "every prediction is scored on", c->metric);
+    if (read_metric(c, json_string_value(json_object_get(cmp, "metric")), err) < 0)
         return -1;
-    }
+    read_by(c, json_object_get(cmp, "by"));
     char msg[256] = "";
     if (mainline_rules_parse(json_object_get(c->contract, "mainline"), &c->ml, msg,
                              sizeof(msg)) < 0) {
@@ -209,9 +354,14 @@ static void checkpoint_rows(const struct sel_ctx *c, struct selection *s)
 static void compare_row(const struct sel_ctx *c, struct selection *s)
 {
     char scope[160], rule[200];
-    snprintf(scope, sizeof(scope), "condition over %s", c->over);
-    snprintf(rule, sizeof(rule), "mean(%s) gap >= %.15g; test %s", c->metric, c->threshold,
-             c->test);
+    struct strbuf by = STRBUF_INIT;
+    for (size_t i = 0; i < c->n_by; i++)
+        sb_addf(&by, "%s%s", i ? ", " : "", c->by[i]);
+    snprintf(scope, sizeof(scope), "%s over %s", c->n_by ? by.buf : "condition", c->over);
+    sb_free(&by);
+    snprintf(rule, sizeof(rule), "%s(%s) gap >= %.15g; test %s",
+             c->lower_better ? "mean, lower is better," : "mean", c->metric, c->threshold,
+             c->cmp_kind == CMP_TRAINER ? "bootstrap over seeds" : c->test);
     json_t *inputs = json_pack("{s:O,s:O}", "conditions",
                                json_object_get(c->doc, "conditions"), "pairs",
                                json_object_get(c->doc, "pairs"));
@@ -246,9 +396,14 @@ static void release_ctx(struct sel_ctx *c)
 {
     for (size_t i = 0; i < c->n_runs; i++) {
         free(c->runs[i].rep);
+        free(c->runs[i].cell);
+        json_decref(c->runs[i].cell_params);
         json_decref(c->runs[i].inputs);
     }
     free(c->runs);
+    for (size_t i = 0; i < c->n_by; i++)
+        free(c->by[i]);
+    free(c->by);
     for (size_t i = 0; i < c->n_conds; i++) {
         free(c->conds[i].members);
         free(c->conds[i].values);

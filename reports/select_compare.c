@@ -1,8 +1,10 @@
 /*
- * select_compare.c - conditions against each other (select_internal.h): the
- * metric over seeds per condition, the per-seed paired disagreement tables of
- * every pair of conditions with the exact McNemar test and a paired bootstrap,
- * and the verdict of the frozen threshold rule for the two best conditions.
+ * select_compare.c - cells against each other (select_internal.h): a cell is a
+ * value of compare.by (the condition by default), its runs replicates over seeds.
+ * The metric over seeds per cell; per pair of cells, the per-seed paired
+ * disagreement tables with the exact McNemar test and a paired bootstrap over
+ * seeds and examples (accuracy), or per-seed values and a bootstrap over seeds
+ * (a trainer metric); the verdict of the frozen threshold rule for the two best.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,13 +30,14 @@ static void build_conditions(struct sel_ctx *c)
 {
     for (size_t i = 0; i < c->n_runs; i++) {
         struct sel_run *sr = &c->runs[i];
-        if (!sr->eval)
+        if (!sr->has_cmp)
             continue;
-        struct sel_cond *k = cond_of(c, sr->cond);
+        struct sel_cond *k = cond_of(c, sr->cell);
+        k->params = sr->cell_params;
         k->members = xrealloc(k->members, (k->n + 1) * sizeof(*k->members));
         k->values = xrealloc(k->values, (k->n + 1) * sizeof(*k->values));
         k->members[k->n] = i;
-        k->values[k->n++] = sr->eval->accuracy;
+        k->values[k->n++] = sr->cmp;
     }
     json_t *list = json_array();
     for (size_t i = 0; i < c->n_conds; i++) {
@@ -46,11 +49,12 @@ static void build_conditions(struct sel_ctx *c)
             json_array_append_new(seeds, json_pack("{s:s,s:s,s:f}", c->over, sr->rep, "run",
                                                    sr->run->run_id, c->metric, k->values[j]));
         }
-        json_array_append_new(list, json_pack("{s:s,s:I,s:f,s:f,s:f,s:f,s:o}", "condition",
-                                               k->name, "n", (json_int_t)k->n, "mean",
-                                               k->sum.mean, "min", k->sum.min, "max",
-                                               k->sum.max, "range", k->sum.range, "seeds",
-                                               seeds));
+        json_t *o = json_pack("{s:s,s:I,s:f,s:f,s:f,s:f,s:o}", "condition", k->name, "n",
+                              (json_int_t)k->n, "mean", k->sum.mean, "min", k->sum.min, "max",
+                              k->sum.max, "range", k->sum.range, "seeds", seeds);
+        if (!c->by_condition)
+            json_object_set(o, "params", (json_t *)k->params);
+        json_array_append_new(list, o);
     }
     json_object_set_new(c->doc, "conditions", list);
 }
@@ -105,9 +109,49 @@ static const struct sel_run *member_with_rep(const struct sel_ctx *c, const stru
     return NULL;
 }
 
+static json_t *bootstrap_json(const struct stats_bootstrap *bs)
+{
+    return json_pack("{s:f,s:f,s:f,s:I,s:I,s:f}", "observed", bs->observed, "lo", bs->lo,
+                     "hi", bs->hi, "samples", (json_int_t)bs->samples, "seed",
+                     (json_int_t)bs->seed, "level", 1 - bs->alpha);
+}
+
+/* A trainer metric has one value per run: per seed, A's and B's values and A - B;
+ * the bootstrap resamples seeds only (there are no per-example results). */
+static json_t *metric_pair_json(const struct sel_ctx *c, const struct sel_cond *a,
+                                const struct sel_cond *b)
+{
+    json_t *seeds = json_array();
+    double *diff = xcalloc(a->n + 1, sizeof(*diff));
+    size_t n = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const struct sel_run *ra = &c->runs[a->members[i]];
+        const struct sel_run *rb = member_with_rep(c, b, ra->rep);
+        if (!rb)
+            continue;
+        diff[n++] = ra->cmp - rb->cmp;
+        json_array_append_new(seeds, json_pack("{s:s,s:f,s:f,s:f}", c->over, ra->rep, "a",
+                                               ra->cmp, "b", rb->cmp, "diff", ra->cmp - rb->cmp));
+    }
+    json_t *pair = json_pack("{s:s,s:s,s:s,s:I,s:o}", "a", a->name, "b", b->name, "metric",
+                             c->metric, "paired", (json_int_t)n, "seeds", seeds);
+    struct stats_bootstrap bs;
+    if (stats_seed_bootstrap(diff, n, SELECT_BOOTSTRAP_SAMPLES, SELECT_BOOTSTRAP_SEED,
+                             SELECT_BOOTSTRAP_ALPHA, &bs) == 0) {
+        json_object_set_new(pair, "diff", json_real(bs.observed));
+        json_object_set_new(pair, "bootstrap", bootstrap_json(&bs));
+    } else {
+        json_object_set_new(pair, "bootstrap", json_null());
+    }
+    free(diff);
+    return pair;
+}
+
 static json_t *pair_json(const struct sel_ctx *c, const struct sel_cond *a,
                          const struct sel_cond *b)
 {
+    if (c->cmp_kind == CMP_TRAINER)
+        return metric_pair_json(c, a, b);
     json_t *seeds = json_array();
     struct table2 total = { 0 };
     int8_t **groups = xcalloc(a->n + 1, sizeof(*groups));
@@ -139,11 +183,7 @@ static json_t *pair_json(const struct sel_ctx *c, const struct sel_cond *a,
     if (stats_paired_bootstrap((const int8_t *const *)groups, sizes, n_groups,
                                SELECT_BOOTSTRAP_SAMPLES, SELECT_BOOTSTRAP_SEED,
                                SELECT_BOOTSTRAP_ALPHA, &bs) == 0)
-        json_object_set_new(pair, "bootstrap",
-                            json_pack("{s:f,s:f,s:f,s:I,s:I,s:f}", "observed", bs.observed,
-                                      "lo", bs.lo, "hi", bs.hi, "samples",
-                                      (json_int_t)bs.samples, "seed", (json_int_t)bs.seed,
-                                      "level", 1 - bs.alpha));
+        json_object_set_new(pair, "bootstrap", bootstrap_json(&bs));
     else
         json_object_set_new(pair, "bootstrap", json_null());
     for (size_t i = 0; i < n_groups; i++)
@@ -159,10 +199,10 @@ static void rank(struct sel_ctx *c)
 {
     for (size_t i = 0; i < c->n_conds; i++) {
         double m = c->conds[i].sum.mean;
-        if (c->leader < 0 || m > c->conds[c->leader].sum.mean) {
+        if (c->leader < 0 || sel_better(c, m, c->conds[c->leader].sum.mean)) {
             c->runner_up = c->leader;
             c->leader = (long)i;
-        } else if (c->runner_up < 0 || m > c->conds[c->runner_up].sum.mean) {
+        } else if (c->runner_up < 0 || sel_better(c, m, c->conds[c->runner_up].sum.mean)) {
             c->runner_up = (long)i;
         }
     }
@@ -186,15 +226,21 @@ static void verdict(struct sel_ctx *c, json_t *pairs)
     json_t *v = json_pack("{s:b,s:s,s:s,s:f,s:s}", "declared", c->compare_declared, "metric",
                           c->metric, "over", c->over, "winner_threshold", c->threshold,
                           "test", c->test);
-    char text[512];
+    json_t *by = json_array();
+    for (size_t i = 0; i < c->n_by; i++)
+        json_array_append_new(by, json_string(c->by[i]));
+    json_object_set_new(v, "by", by);
+    json_object_set_new(v, "direction", json_string(c->lower_better ? "min" : "max"));
+    const char *lower = c->lower_better ? ", lower is better" : "";
+    char text[768];
     if (c->leader < 0 || c->runner_up < 0) {
-        snprintf(text, sizeof(text), "inconclusive: %zu evaluated condition%s, nothing to "
-                 "compare", c->n_conds, c->n_conds == 1 ? "" : "s");
+        snprintf(text, sizeof(text), "inconclusive: %zu evaluated %s%s, nothing to "
+                 "compare", c->n_conds, c->unit, c->n_conds == 1 ? "" : "s");
         json_object_set_new(v, "verdict", json_string("inconclusive"));
         json_object_set_new(v, "winner", json_null());
     } else {
         const struct sel_cond *L = &c->conds[c->leader], *R = &c->conds[c->runner_up];
-        double gap = L->sum.mean - R->sum.mean;
+        double gap = c->lower_better ? R->sum.mean - L->sum.mean : L->sum.mean - R->sum.mean;
         int win = gap > 0 && gap >= c->threshold - SLACK;
         json_object_set_new(v, "leader", json_string(L->name));
         json_object_set_new(v, "runner_up", json_string(R->name));
@@ -207,13 +253,13 @@ static void verdict(struct sel_ctx *c, json_t *pairs)
             json_object_set(v, "bootstrap", json_object_get(p, "bootstrap"));
         }
         if (win)
-            snprintf(text, sizeof(text), "winner: %s (mean %s %.4f vs %.4f for %s: gap %.4f "
+            snprintf(text, sizeof(text), "winner: %s (mean %s %.4f vs %.4f for %s%s: gap %.4f "
                      ">= threshold %.4g)", L->name, c->metric, L->sum.mean, R->sum.mean,
-                     R->name, gap, c->threshold);
+                     R->name, lower, gap, c->threshold);
         else
-            snprintf(text, sizeof(text), "inconclusive (mean %s %.4f for %s vs %.4f for %s: "
+            snprintf(text, sizeof(text), "inconclusive (mean %s %.4f for %s vs %.4f for %s%s: "
                      "gap %.4f < threshold %.4g)", c->metric, L->sum.mean, L->name,
-                     R->sum.mean, R->name, gap, c->threshold);
+                     R->sum.mean, R->name, lower, gap, c->threshold);
     }
     json_object_set_new(v, "text", json_string(text));
     json_object_set_new(c->doc, "compare", v);

@@ -19,7 +19,11 @@
 struct sel_run {
     const struct reg_res_run *run;
     const char *cond;                 /* the condition, "-" when the run has none */
+    char *cell;                       /* its values of compare.by, as text (owned) */
+    json_t *cell_params;              /* the same as {param: value} (owned) */
     char *rep;                        /* its value of compare.over, as text (owned) */
+    int has_cmp;
+    double cmp;                       /* the compared metric at the chosen checkpoint */
     long ckpt;                        /* index into run->ckpts, -1: none chosen */
     int has_value;
     double value;                     /* the rule's metric at the chosen checkpoint */
@@ -28,8 +32,10 @@ struct sel_run {
     const char *note;                 /* why it is left out of the comparison, or NULL */
 };
 
+/* One cell of compare.by (a condition by default), its runs the replicates. */
 struct sel_cond {
     const char *name;
+    const json_t *params;             /* {param: value} of the cell (borrowed from a run) */
     size_t *members;                  /* indexes of evaluated sel_runs (owned) */
     size_t n;
     double *values;                   /* the metric per member (owned) */
@@ -41,7 +47,14 @@ struct sel_cond {
 struct sel_ctx {
     const struct reg_results *res;
     json_t *contract, *spec;          /* parsed (owned) */
-    const char *rule_text, *metric, *over, *test;
+    const char *rule_text, *metric, *over, *test;   /* metric: "accuracy", "val_nll"... */
+    enum { CMP_ACCURACY, CMP_TRAINER } cmp_kind;   /* scored predictions or val_* */
+    int lower_better;                 /* min(METRIC) */
+    char metric_name[64];             /* what metric points at */
+    char **by;                        /* compare.by, declared or the default (owned) */
+    size_t n_by;
+    int by_condition;                 /* by is [condition]: cells are named by it alone */
+    const char *unit;                 /* "condition" or "cell", for sentences */
     struct ckpt_rule rule;
     int compare_declared;
     double threshold;
@@ -56,6 +69,9 @@ struct sel_ctx {
     long leader, runner_up;           /* condition indexes, -1 when none */
     long mainline;                    /* the chosen candidate, -1 when none */
 };
+
+/* Is a better than b on the compared metric (strictly)? */
+int sel_better(const struct sel_ctx *c, double a, double b);
 
 /* A number from an evaluation: accuracy, tok_per_s, or any number of its summary. */
 int sel_eval_number(const struct reg_res_eval *e, const char *name, double *out);

@@ -23,7 +23,8 @@ static void retention(const struct sel_ctx *c, const struct sel_cond *k,
         return;
     for (size_t i = 0; i < k->n; i++) {
         double v;
-        if (!sel_eval_number(c->runs[k->members[i]].eval, "retention_nll", &v)) {
+        const struct reg_res_eval *e = c->runs[k->members[i]].eval;
+        if (!e || !sel_eval_number(e, "retention_nll", &v)) {
             n->has_nll_increase = 0;
             return;
         }
@@ -40,7 +41,7 @@ static void usability(const struct sel_ctx *c, const struct sel_cond *k,
     for (size_t i = 0; i < k->n; i++) {
         const struct sel_run *sr = &c->runs[k->members[i]];
         int64_t bytes = sr->ckpt >= 0 ? sr->run->ckpts[sr->ckpt].bytes : -1;
-        double mb = (double)bytes / 1e6, tps = sr->eval->tok_per_s;
+        double mb = (double)bytes / 1e6, tps = sr->eval ? sr->eval->tok_per_s : 0;
         if (bytes < 0)
             n->has_adapter_mb = 0;
         else if (i == 0 || mb > n->adapter_mb)
@@ -58,7 +59,7 @@ static void measure(const struct sel_ctx *c, struct sel_cond *k)
     memset(n, 0, sizeof(*n));
     n->mean = k->sum.mean;
     n->range = k->sum.range;
-    if (c->baseline) {
+    if (c->baseline && c->cmp_kind == CMP_ACCURACY) {
         n->has_gain = 1;
         n->gain = k->sum.mean - c->baseline->accuracy;
     }
@@ -184,7 +185,7 @@ static void say(json_t *list, const char *fmt, ...)
 
 static void baseline_statements(const struct sel_ctx *c, json_t *can)
 {
-    if (!c->baseline || !c->n_conds)
+    if (!c->baseline || !c->n_conds || c->cmp_kind != CMP_ACCURACY)
         return;
     size_t above = 0;
     for (size_t i = 0; i < c->n_conds; i++)
@@ -202,7 +203,7 @@ static void baseline_statements(const struct sel_ctx *c, json_t *can)
 static void compare_statements(const struct sel_ctx *c, json_t *can, json_t *cannot)
 {
     const struct sel_cond *L = &c->conds[c->leader], *R = &c->conds[c->runner_up];
-    double gap = L->sum.mean - R->sum.mean;
+    double gap = c->lower_better ? R->sum.mean - L->sum.mean : L->sum.mean - R->sum.mean;
     int win = json_is_string(json_object_get(c->compare, "winner"));
     json_t *pair = json_object_get(c->compare, "bootstrap");
     double p = json_number_value(json_object_get(c->compare, "mcnemar_p"));
@@ -210,24 +211,34 @@ static void compare_statements(const struct sel_ctx *c, json_t *can, json_t *can
         say(can, "%s and %s had the same %zu-%s mean %s in this run set (%.4f)", L->name,
             R->name, L->n, c->over, c->metric, L->sum.mean);
     else
-        say(can, "%s had the higher %zu-%s mean %s in this run set (%.4f vs %.4f)", L->name,
-            L->n, c->over, c->metric, L->sum.mean, R->sum.mean);
+        say(can, "%s had the %s %zu-%s mean %s in this run set (%.4f vs %.4f)", L->name,
+            c->lower_better ? "lower" : "higher", L->n, c->over, c->metric, L->sum.mean,
+            R->sum.mean);
     if (win) {
         say(can, "the gap (%.4f) is at or beyond the frozen %.4g threshold for a winner claim",
             gap, c->threshold);
-        say(cannot, "%s wins beyond these %s values, this benchmark and this model", L->name,
-            c->over);
+        say(cannot, "%s wins beyond these %s values, this %s and this model", L->name,
+            c->over, c->cmp_kind == CMP_ACCURACY ? "benchmark" : "validation set");
     } else {
         say(can, "the gap (%.4f) is below the frozen %.4g threshold for a winner claim", gap,
             c->threshold);
         say(cannot, "%s is generally better than %s", L->name, R->name);
         say(cannot, "%s is bad", R->name);
     }
-    if (json_is_object(pair) && json_number_value(json_object_get(pair, "lo")) <= 0 &&
-        json_number_value(json_object_get(pair, "hi")) >= 0)
+    double lo = json_number_value(json_object_get(pair, "lo"));
+    double hi = json_number_value(json_object_get(pair, "hi"));
+    if (c->cmp_kind == CMP_TRAINER) {
+        say(cannot, "the gap is more than noise between examples: with one %s per run and "
+            "no per-example results, the bootstrap resamples only the %zu paired %s values, "
+            "so its interval measures the spread between %ss alone (coarse with few of them)",
+            c->metric, L->n < R->n ? L->n : R->n, c->over, c->over);
+        if (json_is_object(pair) && lo <= 0 && hi >= 0)
+            say(cannot, "the gap is more than seed noise (the bootstrap interval over %ss "
+                "[%.4f, %.4f] includes 0)", c->over, lo, hi);
+    } else if (json_is_object(pair) && lo <= 0 && hi >= 0) {
         say(cannot, "the gap is more than seed and example noise (the paired bootstrap "
-            "interval [%.4f, %.4f] includes 0)", json_number_value(json_object_get(pair, "lo")),
-            json_number_value(json_object_get(pair, "hi")));
+            "interval [%.4f, %.4f] includes 0)", lo, hi);
+    }
     if (json_is_number(json_object_get(c->compare, "mcnemar_p")) && p >= 0.05)
         say(cannot, "the examples the conditions disagree on lean one way beyond chance "
             "(exact McNemar p = %.3g)", p);
@@ -244,7 +255,11 @@ void sel_statements(struct sel_ctx *c)
     else if (c->ml.declared)
         say(can, "no candidate passes every declared mainline layer");
     say(cannot, "the same result holds for other ranks, models, datasets or benchmarks");
-    say(cannot, "validation NLL explains the benchmark gap as a mechanism");
+    if (c->cmp_kind == CMP_ACCURACY)
+        say(cannot, "validation NLL explains the benchmark gap as a mechanism");
+    else
+        say(cannot, "a better %s means better answers on a task: no benchmark was scored",
+            c->metric);
     json_object_set_new(c->doc, "can_say", can);
     json_object_set_new(c->doc, "cannot_say", cannot);
 }

@@ -89,6 +89,18 @@ static double resample(const int8_t *const *groups, const size_t *n, size_t n_gr
     return total / (double)n_groups;
 }
 
+/* Sort the resampled statistics and keep the percentile interval of out->alpha. */
+static void percentile_interval(double *stat, struct stats_bootstrap *out)
+{
+    size_t samples = out->samples;
+    double alpha = out->alpha;
+    qsort(stat, samples, sizeof(*stat), cmp_double);
+    size_t lo = (size_t)floor(alpha / 2 * (double)samples);
+    size_t hi = (size_t)ceil((1 - alpha / 2) * (double)samples);
+    out->lo = stat[lo < samples ? lo : samples - 1];
+    out->hi = stat[hi >= 1 ? hi - 1 : 0];
+}
+
 int stats_paired_bootstrap(const int8_t *const *groups, const size_t *n, size_t n_groups,
                            size_t samples, uint64_t seed, double alpha,
                            struct stats_bootstrap *out)
@@ -110,11 +122,33 @@ int stats_paired_bootstrap(const int8_t *const *groups, const size_t *n, size_t 
     uint64_t rng = seed;
     for (size_t s = 0; s < samples; s++)
         stat[s] = resample(groups, n, n_groups, &rng);
-    qsort(stat, samples, sizeof(*stat), cmp_double);
-    size_t lo = (size_t)floor(alpha / 2 * (double)samples);
-    size_t hi = (size_t)ceil((1 - alpha / 2) * (double)samples);
-    out->lo = stat[lo < samples ? lo : samples - 1];
-    out->hi = stat[hi >= 1 ? hi - 1 : 0];
+    percentile_interval(stat, out);
+    free(stat);
+    return 0;
+}
+
+int stats_seed_bootstrap(const double *diff, size_t n, size_t samples, uint64_t seed,
+                         double alpha, struct stats_bootstrap *out)
+{
+    out->samples = samples;
+    out->seed = seed;
+    out->alpha = alpha;
+    out->observed = out->lo = out->hi = 0;
+    if (n == 0 || samples == 0)
+        return -1;
+    double sum = 0;
+    for (size_t g = 0; g < n; g++)
+        sum += diff[g];
+    out->observed = sum / (double)n;
+    double *stat = xcalloc(samples, sizeof(*stat));
+    uint64_t rng = seed;
+    for (size_t s = 0; s < samples; s++) {
+        double total = 0;
+        for (size_t g = 0; g < n; g++)
+            total += diff[stats_rng_below(&rng, n)];
+        stat[s] = total / (double)n;
+    }
+    percentile_interval(stat, out);
     free(stat);
     return 0;
 }

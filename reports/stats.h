@@ -51,4 +51,13 @@ int stats_paired_bootstrap(const int8_t *const *groups, const size_t *n, size_t 
                            size_t samples, uint64_t seed, double alpha,
                            struct stats_bootstrap *out);
 
+/*
+ * The same over replicates alone, for a metric with one value per run (a trainer's
+ * validation NLL): diff[g] is A - B on replicate g; each resample draws n
+ * replicates with replacement and takes their mean. Same interval, same generator.
+ * Returns 0, or -1 when n == 0.
+ */
+int stats_seed_bootstrap(const double *diff, size_t n, size_t samples, uint64_t seed,
+                         double alpha, struct stats_bootstrap *out);
+
 #endif

@@ -43,7 +43,8 @@ static const char *const eval_keys[] = { "dataset", "max_new_tokens", "extract",
                                          "match", "baseline", "stop", "temperature", "limit",
                                          "retention", "probes", "slurm" };
 static const char *const selection_keys[] = { "checkpoint", "compare" };
-static const char *const compare_keys[] = { "metric", "over", "winner_threshold", "test" };
+static const char *const compare_keys[] = { "metric", "over", "by", "winner_threshold",
+                                            "test" };
 static const char *const pick_keys[] = { "per", "param", "by" };
 static const char *const mainline_keys[] = { "base_survived", "landed", "usable", "prefer" };
 static const char *const survived_keys[] = { "probe", "max_nll_increase" };
@@ -580,6 +581,142 @@ static void load_selection(struct loader *L, const struct ynode *map)
     check_choice_key(L, cmp, "test", tests);
 }
 
+/* ---- what compare compares: `by` cells and the metric ---- */
+
+/* The parameters swept in stages that do not pick (the compared runs), in file
+ * order, and "condition" when conditions are declared. Caller frees the array. */
+static const char **compared_params(const struct sweep *s, size_t *n)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < s->n_stages; i++)
+        cap += s->stages[i].n_axes;
+    const char **names = xcalloc(cap, sizeof(*names));
+    *n = 0;
+    if (s->n_conditions)
+        names[(*n)++] = "condition";
+    for (size_t i = 0; i < s->n_stages; i++)
+        for (size_t j = 0; !s->stages[i].pick && j < s->stages[i].n_axes; j++) {
+            const char *p = s->stages[i].axes[j].param;
+            if (!is_known(p, names, *n))
+                names[(*n)++] = p;
+        }
+    return names;
+}
+
+/* Only the replicate may vary within a cell of an explicit `by`: an axis of a
+ * compared stage with more than one value must be in `by` (or be `over`). */
+static void check_cells(struct loader *L, const struct ynode *at, const char **by, size_t n_by,
+                        const char *over)
+{
+    const struct sweep *s = L->s;
+    for (size_t i = 0; i < s->n_stages; i++)
+        for (size_t j = 0; !s->stages[i].pick && j < s->stages[i].n_axes; j++) {
+            const struct sweep_axis *ax = &s->stages[i].axes[j];
+            if (json_array_size(ax->values) > 1 && strcmp(ax->param, over) != 0 &&
+                !is_known(ax->param, by, n_by))
+                diag_add(L->dl, AT(at), "'%s' also varies in stage '%s' (%zu values): add it "
+                         "to compare by, so that only %s varies within a compared cell",
+                         ax->param, s->stages[i].name, json_array_size(ax->values), over);
+        }
+}
+
+static void check_by(struct loader *L, const struct ynode *v, const char *over)
+{
+    size_t n = v->kind == YNODE_SEQ ? v->n : 1, n_known, n_by = 0;
+    if (v->kind == YNODE_SEQ && n == 0) {
+        diag_add(L->dl, AT(v), "compare by is empty: name a parameter, or leave 'by' out");
+        return;
+    }
+    const char **known = compared_params(L->s, &n_known);
+    const char **by = xcalloc(n, sizeof(*by));
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        const struct ynode *item = v->kind == YNODE_SEQ ? v->items[i] : v;
+        if (want_kind(L, item, YNODE_SCALAR, "by") < 0) {
+            ok = 0;
+            continue;
+        }
+        const char *name = param_find(item->str) ? param_canonical_name(item->str) : item->str;
+        const char *near = closest_word(item->str, known, n_known);
+        if (!strcmp(name, over))
+            diag_add(L->dl, AT(item), "compare by '%s': %s is what each cell is replicated "
+                     "over (compare over)", item->str, over);
+        else if (!strcmp(name, "condition") && !L->s->n_conditions)
+            diag_add(L->dl, AT(item), "compare by 'condition': the sweep declares no "
+                     "conditions");
+        else if (is_known(name, by, n_by))
+            diag_add(L->dl, AT(item), "compare by lists '%s' twice", item->str);
+        else if (is_known(name, known, n_known)) {
+            by[n_by++] = name;
+            continue;
+        } else if (near)
+            diag_add(L->dl, AT(item), "compare by '%s' is not swept in a compared stage (did "
+                     "you mean '%s'?)", item->str, near);
+        else
+            diag_add(L->dl, AT(item), "compare by '%s' is not swept in a compared stage "
+                     "(stages that pick are not compared)", item->str);
+        ok = 0;
+    }
+    if (ok)
+        check_cells(L, v, by, n_by, over);
+    free(by);
+    free(known);
+}
+
+/* What the built-in trainer reports per validation (its `val` event: nll, tokens). */
+static const char *const builtin_val_metrics[] = { "val_nll", "val_tokens" };
+
+/* `accuracy`, or min(METRIC)/max(METRIC) of a metric of the trainer's val events. */
+static void check_compare_metric(struct loader *L, const struct ynode *m)
+{
+    const char *s = m->str;
+    if (!strcmp(s, "accuracy") || !strcmp(s, "eval_accuracy") || !strcmp(s, "max(accuracy)") ||
+        !strcmp(s, "max(eval_accuracy)"))
+        return;
+    size_t len = strlen(s);
+    int wrapped = (!strncmp(s, "min(", 4) || !strncmp(s, "max(", 4)) && len > 5 &&
+                  s[len - 1] == ')';
+    if (!wrapped) {
+        diag_add(L->dl, AT(m), "compare metric '%s' needs a direction: accuracy, or "
+                 "min(METRIC) or max(METRIC) of a metric the trainer reports", s);
+        return;
+    }
+    char name[64];
+    snprintf(name, sizeof(name), "%.*s", (int)(len - 5 < 63 ? len - 5 : 63), s + 4);
+    if (!strcmp(name, "accuracy") || !strcmp(name, "eval_accuracy")) {
+        diag_add(L->dl, AT(m), "compare metric '%s': higher accuracy is better: write "
+                 "accuracy or max(%s)", s, name);
+    } else if (strncmp(name, "val_", 4) != 0) {
+        diag_add(L->dl, AT(m), "compare metric '%s': verdicts read the trainer's validation "
+                 "metrics (val_<field> of its val events) at the selected checkpoint", s);
+    } else if (!L->s->trainer_cmd &&
+               !is_known(name, builtin_val_metrics, COUNT(builtin_val_metrics))) {
+        const char *near = closest_word(name, builtin_val_metrics,
+                                        COUNT(builtin_val_metrics));
+        diag_add(L->dl, AT(m), "compare metric '%s': the built-in trainer reports no '%s' "
+                 "(%s%s%s)", s, name, near ? "did you mean '" : "it reports val_nll and "
+                 "val_tokens", near ? near : "", near ? "'?" : "");
+    }
+}
+
+/* After the stages, conditions and trainer are known. */
+static void check_compare_refs(struct loader *L, const struct ynode *root)
+{
+    const struct ynode *sel = ymap_get(root, "selection");
+    const struct ynode *cmp = sel && sel->kind == YNODE_MAP ? ymap_get(sel, "compare") : NULL;
+    if (!cmp || cmp->kind != YNODE_MAP)
+        return;
+    const struct ynode *m = ymap_get(cmp, "metric"), *by = ymap_get(cmp, "by");
+    const struct ynode *over = ymap_get(cmp, "over");
+    if (m && ynode_is_string(m))
+        check_compare_metric(L, m);
+    const char *over_name = "seed";
+    if (over && ynode_is_string(over) && param_find(over->str))
+        over_name = param_canonical_name(over->str);
+    if (by)
+        check_by(L, by, over_name);
+}
+
 /* ---- the mainline rules: seed 000's three layers ---- */
 
 /* A mapping of `layer` with its keys checked; NULL when absent or not a mapping. */
@@ -1103,6 +1240,7 @@ static void load_top(struct loader *L, const struct ynode *root)
     if (v)
         load_cost(L, v);
     load_execution(L, root);
+    check_compare_refs(L, root);
 }
 
 /*

@@ -8,6 +8,9 @@
  * k % 2 == 0 right. For selection tests, knobs from the run's x_ parameters:
  *   x_eval_correct K   K examples right: k is right when (k + x_eval_shift + seed) % n < K
  *   x_eval_shift S     (0)  x_eval_tok_per_s T (1800)  x_retention_nll X (summary field)
+ *   x_eval_per_rank R  (0: R * rank more right)  x_eval_lr_penalty P (0: round(P *
+ *                      |log10(lr) + 3.5|) fewer right; with these a rank x lr grid has a
+ *                      known best cell, high rank at lr near 3e-4, as the fake trainer's NLL)
  * and from argv, for every evaluation and the baseline's:
  *   --n N (6)  --base-correct K  --base-retention X  --probe PROMPT (writes probes.jsonl:
  *   the answer is "PROMPT from RUN", or "from base" for the baseline)
@@ -17,6 +20,7 @@
  *   predictions.jsonl is flushed), so a fault battery can kill it midway
  *   --log-starts FILE: append a line "PID DIR" to FILE when it starts (to count starts)
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +73,11 @@ int main(int argc, char **argv)
     json_t *params = json_object_get(cfg, "params"), *stepv = json_object_get(cfg, "step");
     long step = json_is_integer(stepv) ? (long)json_integer_value(stepv) : -1;
     long want = step < 0 ? base_correct : knob(params, "x_eval_correct", -1);
+    double lr = json_number_value(json_object_get(params, "lr"));
+    if (step >= 0 && want >= 0)
+        want += knob(params, "x_eval_per_rank", 0) * knob(params, "rank", 0) -
+                lround((double)knob(params, "x_eval_lr_penalty", 0) *
+                       fabs(log10(lr > 0 ? lr : 3.16e-4) + 3.5));
     long shift = knob(params, "x_eval_shift", 0) + knob(params, "seed", 0);
     char path[4096];
     snprintf(path, sizeof(path), "%s/predictions.jsonl", dir);

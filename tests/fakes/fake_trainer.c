@@ -18,6 +18,7 @@
  *   x_ckpt_bytes (checkpoint `bytes`)  x_trainable_pct (`start` trainable_pct and
  *   trainable_params)  x_peak_rss_mb (`train` peak_rss_mb)  x_val_flat_from (from that
  *   step on the validation NLL stays at its value there: ties for the checkpoint rule)
+ *   x_val_seed_jitter (0: the validation NLL gains jitter * seed / 1000, so seeds differ)
  */
 #include <errno.h>
 #include <math.h>
@@ -193,7 +194,8 @@ int main(int argc, char **argv)
         if (!knob("x_no_val", 0) && (step % val_every == 0 || step == steps)) {
             long flat = knob("x_val_flat_from", -1);
             long at = flat > 0 && step > flat ? flat : step;
-            double nll = 1.0 + fabs(log10(lr > 0 ? lr : 1e-4) + 3.5) + 1.0 / (double)at;
+            double nll = 1.0 + fabs(log10(lr > 0 ? lr : 1e-4) + 3.5) + 1.0 / (double)at +
+                         (double)knob("x_val_seed_jitter", 0) * (double)knob("seed", 0) / 1000;
             emit(m, "{\"event\":\"val\",\"step\":%ld,\"nll\":%.6f}", step, nll);
             printf("Iter %ld: Val loss %.6f\n", step, nll);
             fflush(stdout);

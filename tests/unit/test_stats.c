@@ -104,6 +104,24 @@ static void test_bootstrap(void)
     CHECK(stats_paired_bootstrap(g2, n2, 0, 10, 1, 0.05, &b) < 0);
 }
 
+/* Over seeds alone: constant differences give a point interval; mixed ones an
+ * interval inside [min, max] of the differences, the same on every run. */
+static void test_seed_bootstrap(void)
+{
+    double flat[3] = { -0.25, -0.25, -0.25 }, mixed[4] = { -0.3, -0.1, 0.05, -0.2 };
+    struct stats_bootstrap b, c;
+    CHECK(stats_seed_bootstrap(flat, 3, 1000, 5, 0.05, &b) == 0);
+    CHECK_NEAR(b.observed, -0.25, 1e-15);
+    CHECK_NEAR(b.lo, -0.25, 1e-15);
+    CHECK_NEAR(b.hi, -0.25, 1e-15);
+    CHECK(stats_seed_bootstrap(mixed, 4, 2000, 42, 0.05, &b) == 0);
+    CHECK(stats_seed_bootstrap(mixed, 4, 2000, 42, 0.05, &c) == 0);
+    CHECK_NEAR(b.observed, -0.1375, 1e-15);
+    CHECK(b.lo == c.lo && b.hi == c.hi);
+    CHECK(b.lo >= -0.3 && b.lo < b.observed && b.observed < b.hi && b.hi <= 0.05);
+    CHECK(stats_seed_bootstrap(mixed, 0, 10, 1, 0.05, &b) < 0);
+}
+
 int main(void)
 {
     TEST(test_mcnemar_small_by_hand);
@@ -111,5 +129,6 @@ int main(void)
     TEST(test_summary);
     TEST(test_rng);
     TEST(test_bootstrap);
+    TEST(test_seed_bootstrap);
     return test_report();
 }
