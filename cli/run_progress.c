@@ -24,13 +24,17 @@ static void clear_block(struct run_progress *p)
     p->lines = 0;
 }
 
+/* State changes go to stdout; a failure (its reason names the job's stderr.log and
+ * its last line) to stderr, where a user looks for what went wrong. */
 static void on_note(void *data, double elapsed_s, const char *line)
 {
     struct run_progress *p = data;
     if (p->tty)
         clear_block(p);
-    printf("[%7.1fs] %s\n", elapsed_s, line);
+    FILE *to = strncmp(line, "FAIL", 4) == 0 ? stderr : stdout;
     fflush(stdout);
+    fprintf(to, "[%7.1fs] %s\n", elapsed_s, line);
+    fflush(to);
 }
 
 static void on_error(void *data, const char *msg)
