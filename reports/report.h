@@ -3,7 +3,8 @@
  * reader needs from the registry (validation curves, the LR selection, the
  * variants, throughput, provenance) as one JSON model, rendered as Markdown, a
  * self-contained HTML page (inline CSS and SVG, no script, no network), CSV
- * (one row per run) or the JSON model itself.
+ * (one row per run) or the JSON model itself. Every run table carries the swept
+ * parameters (reg_results.swept) as columns.
  *
  * Every number comes from the registry; nothing is estimated or filled in. Every
  * function appends to a strbuf the caller owns; report_model() returns a new
