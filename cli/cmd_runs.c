@@ -1,7 +1,9 @@
 /*
  * cmd_runs.c - `mainline runs`: list runs, filtered with --where terms that the
- * registry binds as parameters (never pasted into SQL).
+ * registry binds as parameters (never pasted into SQL); the table has a column per
+ * swept parameter (the registry's view run_params).
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,30 +71,19 @@ int cli_parse_where(char *expr, struct reg_filter_term **terms, size_t *n)
 
 /* ---- output ---- */
 
+/* A listed run, kept until every row is in: the table's columns depend on all. */
+struct kept_run {
+    int64_t sweep_rowid;
+    char *sweep, *run_id, *stage, *state;
+    json_t *params, *pending;   /* pending NULL unless waiting */
+};
+
 struct runs_ctx {
     int json;
     json_t *array;
-    struct table table;
-    int rows;
+    struct kept_run *runs;
+    size_t n;
 };
-
-static char *lr_text(const struct reg_run_row *r)
-{
-    if (r->has_lr) {
-        json_t *v = json_real(r->lr);
-        char *t = param_value_text(v);
-        json_decref(v);
-        return t;
-    }
-    json_t *pending = r->pending_json ? json_loads(r->pending_json, 0, NULL) : NULL;
-    const char *from = json_string_value(json_object_get(pending, "lr"));
-    struct strbuf sb = STRBUF_INIT;
-    sb_adds(&sb, from ? "from " : "-");
-    if (from)
-        sb_adds(&sb, from);
-    json_decref(pending);
-    return sb_detach(&sb);
-}
 
 static json_t *run_json(const struct reg_run_row *r)
 {
@@ -110,22 +101,164 @@ static json_t *run_json(const struct reg_run_row *r)
     return o;
 }
 
-static int print_run(const struct reg_run_row *r, void *ud)
+static int keep_run(const struct reg_run_row *r, void *ud)
 {
     struct runs_ctx *ctx = ud;
-    ctx->rows++;
     if (ctx->json) {
         json_array_append_new(ctx->array, run_json(r));
+        ctx->n++;
         return 0;
     }
-    char *lr = lr_text(r);
-    char seed[32] = "-";
-    if (r->has_seed)
-        snprintf(seed, sizeof(seed), "%lld", (long long)r->seed);
-    const char *row[] = { r->sweep, r->run_id, r->stage, r->condition, lr, seed, r->state };
-    table_add(&ctx->table, row);
-    free(lr);
+    ctx->runs = xrealloc(ctx->runs, (ctx->n + 1) * sizeof(*ctx->runs));
+    struct kept_run *k = &ctx->runs[ctx->n++];
+    k->sweep_rowid = r->sweep_rowid;
+    k->sweep = xstrdup(r->sweep);
+    k->run_id = xstrdup(r->run_id);
+    k->stage = xstrdup(r->stage);
+    k->state = xstrdup(r->state);
+    k->params = json_loads(r->params_json, 0, NULL);
+    k->pending = r->pending_json ? json_loads(r->pending_json, 0, NULL) : NULL;
     return 0;
+}
+
+static void kept_runs_free(struct runs_ctx *ctx)
+{
+    for (size_t i = 0; i < ctx->n && ctx->runs; i++) {
+        struct kept_run *k = &ctx->runs[i];
+        free(k->sweep);
+        free(k->run_id);
+        free(k->stage);
+        free(k->state);
+        json_decref(k->params);
+        json_decref(k->pending);
+    }
+    free(ctx->runs);
+}
+
+/* A run's value of parameter `name`: as in run ids, "from STAGE" while a pick has
+ * not released it, "-" when the run has none. */
+static char *param_cell(const struct kept_run *k, const char *name)
+{
+    const char *from = json_string_value(json_object_get(k->pending, name));
+    const json_t *v = json_object_get(k->params, name);
+    if (from) {
+        struct strbuf sb = STRBUF_INIT;
+        sb_addf(&sb, "from %s", from);
+        return sb_detach(&sb);
+    }
+    return v ? param_value_text(v) : xstrdup("-");
+}
+
+static int has_name(char *const *names, const char *name)
+{
+    for (; names && *names; names++)
+        if (!strcmp(*names, name))
+            return 1;
+    return 0;
+}
+
+/* The swept parameters of each listed sweep version, in listing order. */
+struct swept_set {
+    int64_t sweep_rowid;
+    char **names;
+};
+
+static char **swept_of(const struct swept_set *sets, size_t n, int64_t sweep_rowid)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sets[i].sweep_rowid == sweep_rowid)
+            return sets[i].names;
+    return NULL;
+}
+
+/*
+ * The table: SWEEP RUN STAGE, a column per swept parameter, STATE. When the listed
+ * sweeps sweep different parameters, the columns are those every one sweeps and
+ * OTHER lists each run's other swept parameters as k=v.
+ */
+static int print_table(struct cli *cli, const struct runs_ctx *ctx)
+{
+    struct swept_set *sets = NULL;
+    size_t n_sets = 0;
+    enum reg_status st = REG_OK;
+    for (size_t i = 0; i < ctx->n && st == REG_OK; i++) {
+        if (n_sets && sets[n_sets - 1].sweep_rowid == ctx->runs[i].sweep_rowid)
+            continue;   /* rows come sweep by sweep */
+        sets = xrealloc(sets, (n_sets + 1) * sizeof(*sets));
+        sets[n_sets].sweep_rowid = ctx->runs[i].sweep_rowid;
+        st = reg_swept_params(cli->reg, ctx->runs[i].sweep_rowid, &sets[n_sets].names);
+        n_sets += st == REG_OK;
+    }
+    int rc = st == REG_OK ? EXIT_OK : cli_reg_error(cli, st, "cannot list runs");
+    int other = 0;
+    size_t n_cols = 0;
+    const char **cols = xcalloc(1, sizeof(*cols));   /* the swept names every set has */
+    for (size_t j = 0; n_sets && sets[0].names[j]; j++) {
+        const char *name = sets[0].names[j];
+        int everywhere = 1;
+        for (size_t i = 1; i < n_sets; i++)
+            everywhere = everywhere && has_name(sets[i].names, name);
+        if (everywhere) {
+            cols = xrealloc(cols, (n_cols + 2) * sizeof(*cols));
+            cols[n_cols++] = name;
+            cols[n_cols] = NULL;
+        }
+    }
+    for (size_t i = 0; i < n_sets; i++)
+        for (size_t j = 0; sets[i].names[j]; j++)
+            other = other || !has_name((char *const *)cols, sets[i].names[j]);
+    size_t width = 3 + n_cols + other + 1;
+    char **head = xcalloc(width + 1, sizeof(*head));
+    head[0] = xstrdup("SWEEP");
+    head[1] = xstrdup("RUN");
+    head[2] = xstrdup("STAGE");
+    for (size_t c = 0; c < n_cols; c++) {
+        head[3 + c] = xstrdup(cols[c]);
+        for (char *p = head[3 + c]; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+    }
+    if (other)
+        head[3 + n_cols] = xstrdup("OTHER");
+    head[width - 1] = xstrdup("STATE");
+    struct table t;
+    table_init(&t, (const char *const *)head);
+    char **row = xcalloc(width, sizeof(*row));
+    for (size_t i = 0; rc == EXIT_OK && i < ctx->n; i++) {
+        const struct kept_run *k = &ctx->runs[i];
+        row[0] = xstrdup(k->sweep);
+        row[1] = xstrdup(k->run_id);
+        row[2] = xstrdup(k->stage);
+        for (size_t c = 0; c < n_cols; c++)
+            row[3 + c] = param_cell(k, cols[c]);
+        if (other) {
+            struct strbuf sb = STRBUF_INIT;
+            char **names = swept_of(sets, n_sets, k->sweep_rowid);
+            for (size_t j = 0; names && names[j]; j++) {
+                if (has_name((char *const *)cols, names[j]))
+                    continue;
+                char *v = param_cell(k, names[j]);
+                sb_addf(&sb, "%s%s=%s", sb.len ? " " : "", names[j], v);
+                free(v);
+            }
+            row[3 + n_cols] = sb_detach(&sb);
+        }
+        row[width - 1] = xstrdup(k->state);
+        table_add(&t, (const char *const *)row);
+        for (size_t c = 0; c < width; c++)
+            free(row[c]);
+    }
+    if (rc == EXIT_OK)
+        table_print(&t, stdout, "");
+    table_free(&t);
+    free(row);
+    for (size_t c = 0; c <= width; c++)
+        free(head[c]);
+    free(head);
+    free(cols);
+    for (size_t i = 0; i < n_sets; i++)
+        reg_names_free(sets[i].names);
+    free(sets);
+    return rc;
 }
 
 static int sweep_exists(struct cli *cli, const char *name)
@@ -173,11 +306,8 @@ int cmd_runs(int argc, char **argv, struct cli *cli)
         free(terms);
         return cli->open_failed_exit;
     }
-    static const char *const head[] = { "SWEEP", "RUN", "STAGE", "CONDITION", "LR", "SEED",
-                                        "STATE", NULL };
-    table_init(&ctx.table, head);
     ctx.array = json_array();
-    enum reg_status st = reg_query_runs(cli->reg, &q, print_run, &ctx);
+    enum reg_status st = reg_query_runs(cli->reg, &q, keep_run, &ctx);
     if (st == REG_ERR_INVALID) {
         error("%s", reg_errmsg(cli->reg));
         rc = EXIT_USAGE;
@@ -187,15 +317,15 @@ int cmd_runs(int argc, char **argv, struct cli *cli)
         char *s = json_dumps(ctx.array, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
         puts(s);
         free(s);
-    } else if (!ctx.rows && q.sweep && !sweep_exists(cli, q.sweep)) {
+    } else if (!ctx.n && q.sweep && !sweep_exists(cli, q.sweep)) {
         error("no sweep named '%s' in %s", q.sweep, cli->registry_path);
         rc = EXIT_FAILURES;
-    } else if (!ctx.rows) {
+    } else if (!ctx.n) {
         fprintf(stderr, "no runs match\n");
     } else {
-        table_print(&ctx.table, stdout, "");
+        rc = print_table(cli, &ctx);
     }
-    table_free(&ctx.table);
+    kept_runs_free(&ctx);
     json_decref(ctx.array);
     free(terms);
     return rc;

@@ -127,6 +127,8 @@ static const struct command commands[] = {
       "KEY OP VALUE with OP one of = != < <= > >=, separated by spaces; terms are ANDed.\n"
       "KEY is a column (run, stage, condition, lr, seed, state, attempt, sweep) or any\n"
       "parameter of the run (rank, alpha, epochs, ...).\n"
+      "The table has a column per swept parameter (a value that differs between runs of\n"
+      "the sweep, and seed); sweeps that sweep different ones share OTHER (k=v).\n"
       "\n"
       "  -s, --sweep NAME    only runs of this sweep\n"
       "  -w, --where EXPR    filter; may be repeated\n"

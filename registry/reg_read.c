@@ -88,6 +88,46 @@ void reg_sweep_info_free(struct reg_sweep_info *info)
     memset(info, 0, sizeof(*info));
 }
 
+/* ---- swept parameters ---- */
+
+static const char sql_swept[] =
+    "SELECT DISTINCT name FROM run_params WHERE sweep_id = :sweep AND swept"
+    " ORDER BY name = 'seed', name <> 'condition', name";
+
+struct names_ctx {
+    char **names;
+    size_t n;
+};
+
+static int swept_row(sqlite3_stmt *st, void *ud)
+{
+    struct names_ctx *c = ud;
+    c->names = xrealloc(c->names, (c->n + 2) * sizeof(*c->names));
+    c->names[c->n++] = reg_column_dup(st, 0);
+    c->names[c->n] = NULL;
+    return 0;
+}
+
+enum reg_status reg_swept_params(struct registry *reg, int64_t sweep_rowid, char ***names)
+{
+    struct names_ctx c = { xcalloc(1, sizeof(char *)), 0 };
+    enum reg_status st = reg_walk_sweep(reg, sql_swept, sweep_rowid, "reading parameters",
+                                        swept_row, &c);
+    if (st != REG_OK) {
+        reg_names_free(c.names);
+        c.names = NULL;
+    }
+    *names = c.names;
+    return st;
+}
+
+void reg_names_free(char **names)
+{
+    for (size_t i = 0; names && names[i]; i++)
+        free(names[i]);
+    free(names);
+}
+
 /* ---- runs: building the query ---- */
 
 /*

@@ -301,6 +301,8 @@ enum reg_status reg_results_load(struct registry *reg, const char *name,
         st = reg_walk_sweep(reg, sql_probes, s, "reading probe answers", probe_row, out);
     if (st == REG_OK)
         st = reg_walk_sweep(reg, sql_picks, s, "reading picks", pick_row, out);
+    if (st == REG_OK)
+        st = reg_swept_params(reg, s, &out->swept);
     if (st != REG_OK)
         reg_results_free(out);
     return st;
@@ -377,6 +379,7 @@ void reg_results_free(struct reg_results *r)
         eval_free(&r->evals[i]);
     free(r->evals);
     reg_res_selections_free(r->picks, r->n_picks);
+    reg_names_free(r->swept);
     memset(r, 0, sizeof(*r));
 }
 

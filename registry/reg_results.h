@@ -92,6 +92,7 @@ struct reg_results {
     size_t n_evals;
     struct reg_res_selection *picks;  /* kind 'pick', recording order */
     size_t n_picks;
+    char **swept;             /* the swept parameters (reg_swept_params), NULL-terminated */
 };
 
 /* Everything about the latest version of sweep `name`; REG_ERR_NOT_FOUND if none. */

@@ -379,6 +379,34 @@ static const char migration_6_batch[] =
 
 static const char *const migration_6[] = { migration_6_batch, NULL };
 
+/* ---- version 6 -> 7: parameters as rows ---- */
+
+/*
+ * run_params: one row per run and parameter (every key of runs.params), with the
+ * value as SQLite holds it (numbers as numbers, lists and mappings as JSON text).
+ * `swept` is 1 for a parameter whose value differs between the runs of the sweep
+ * version (a grid axis, a stage's own value, a value a pick released; absent from
+ * some runs counts as differing) and for seed: the parameters a report and
+ * `mainline runs` show as columns.
+ */
+static const char migration_7_params[] =
+    "CREATE VIEW run_params AS\n"
+    "WITH p AS (\n"
+    "    SELECT r.id AS run, r.sweep_id, r.run_id, r.stage, r.ord, j.key AS name,\n"
+    "           j.value AS value\n"
+    "    FROM runs r, json_each(r.params) j),\n"
+    "swept AS (\n"
+    "    SELECT p.sweep_id, p.name FROM p GROUP BY p.sweep_id, p.name\n"
+    "    HAVING p.name = 'seed' OR count(DISTINCT p.value) > 1\n"
+    "        OR count(*) < (SELECT count(*) FROM runs r2 WHERE r2.sweep_id = p.sweep_id))\n"
+    "SELECT s.name AS sweep, s.version, p.run_id AS run, p.stage, p.name, p.value,\n"
+    "       EXISTS (SELECT 1 FROM swept w WHERE w.sweep_id = p.sweep_id\n"
+    "               AND w.name = p.name) AS swept,\n"
+    "       p.ord, p.run AS run_rowid, p.sweep_id\n"
+    "FROM p JOIN sweeps s ON s.id = p.sweep_id;\n";
+
+static const char *const migration_7[] = { migration_7_params, NULL };
+
 /* ---- the list ---- */
 
 const char *const *const reg_migrations[] = {
@@ -388,6 +416,7 @@ const char *const *const reg_migrations[] = {
     migration_4,
     migration_5,
     migration_6,
+    migration_7,
 };
 const int reg_n_migrations = (int)(sizeof(reg_migrations) / sizeof(reg_migrations[0]));
 

@@ -64,7 +64,7 @@ enum reg_status reg_open(const char *path, enum reg_open_mode mode, struct regis
 void reg_free(struct registry *reg);
 const char *reg_errmsg(const struct registry *reg);
 int reg_schema_version(struct registry *reg);
-#define REG_SCHEMA_VERSION 6
+#define REG_SCHEMA_VERSION 7
 
 /* Run states, in lifecycle order. The text form is what the `state` column holds. */
 enum reg_run_state {
@@ -217,6 +217,15 @@ struct reg_run_row {
     const char *run_dir;                      /* may be NULL */
     const char *fail_reason;                  /* why it failed or was cancelled, or NULL */
 };
+
+/*
+ * The swept parameters of the sweep version with row id `sweep_rowid` (the view
+ * run_params, docs/registry.md): condition first, seed last, the others by name.
+ * *names is a new NULL-terminated array of new strings; release it with
+ * reg_names_free (which accepts NULL).
+ */
+enum reg_status reg_swept_params(struct registry *reg, int64_t sweep_rowid, char ***names);
+void reg_names_free(char **names);
 
 /* Return nonzero from the callback to stop early (reg_query_runs then returns REG_OK). */
 typedef int (*reg_run_cb)(const struct reg_run_row *row, void *ud);

@@ -3,7 +3,8 @@
  * reader needs from the registry (validation curves, the LR selection, the
  * variants, throughput, provenance) as one JSON model, rendered as Markdown, a
  * self-contained HTML page (inline CSS and SVG, no script, no network), CSV
- * (one row per run) or the JSON model itself.
+ * (one row per run) or the JSON model itself. Every run table carries the swept
+ * parameters (reg_results.swept) as columns.
  *
  * Every number comes from the registry; nothing is estimated or filled in. Every
  * function appends to a strbuf the caller owns; report_model() returns a new
@@ -29,6 +30,20 @@ void report_csv(const json_t *model, struct strbuf *out);
 
 /* Shared by the renderers: a number as text ("-" for a missing one). */
 void report_num(struct strbuf *out, const json_t *v, const char *fmt);
+/* Shared by the renderers: swept parameter `name` of a run of the model as short
+ * text (3e-4, q_proj+v_proj), or `missing` when the run has no value for it. */
+void report_param(struct strbuf *out, const json_t *run, const char *name,
+                  const char *missing);
+/* For each swept parameter of the model, emit(out, text) with the run's value as
+ * report_param gives it ("-" when missing); for every one "-" when run is NULL
+ * (the base model's row). */
+void report_param_cells(const json_t *model, const json_t *run,
+                        void (*emit)(struct strbuf *out, const char *text), struct strbuf *out);
+/* The header cells: `before` (NULL-terminated), the model's swept parameters, then
+ * `after` (NULL-terminated), as a new NULL-terminated array of borrowed strings;
+ * the caller frees the array. */
+const char **report_heads(const json_t *model, const char *const *before,
+                          const char *const *after);
 /* The sentence saying how many evaluator outputs held a NUL, or nothing when none
  * did. Plain text (no markup). */
 void report_nul_note(const json_t *model, struct strbuf *out);

@@ -756,17 +756,34 @@ static void probes(struct strbuf *out, const json_t *list)
     sb_adds(out, "</td>");
 }
 
+/* A run table's header: run, the swept parameters, then `after`. */
+static void run_th_row(const json_t *m, const char *const *after, struct strbuf *out)
+{
+    static const char *const before[] = { "run", NULL };
+    const char **heads = report_heads(m, before, after);
+    th_row(out, heads);
+    free(heads);
+}
+
+/* A run table row's first cells: the run and its swept parameters; NULL: the base
+ * model's, "(base model)" and "-" for every parameter. */
+static void run_tds(const json_t *m, const json_t *r, struct strbuf *out)
+{
+    td(out, r ? str(GET(r, "run")) : "(base model)");
+    report_param_cells(m, r, td, out);
+}
+
 static void variants(const json_t *m, struct strbuf *out)
 {
     sb_adds(out, "<h2>Variants</h2>");
-    static const char *const heads[] = { "run", "type", "trainable %", "train loss",
-                                         "val loss", "peak MB", "probe answers", NULL };
-    th_row(out, heads);
+    static const char *const after[] = { "type", "trainable %", "train loss", "val loss",
+                                         "peak MB", "probe answers", NULL };
+    run_th_row(m, after, out);
     size_t i;
     json_t *r;
     json_array_foreach(GET(m, "runs"), i, r) {
         sb_adds(out, "<tr>");
-        td(out, str(GET(r, "run")));
+        run_tds(m, r, out);
         td(out, str(GET(r, "type")));
         td_num(out, GET(r, "trainable_pct"), "%.3f");
         td_num(out, GET(r, "train_loss"), "%.4f");
@@ -776,8 +793,9 @@ static void variants(const json_t *m, struct strbuf *out)
         sb_adds(out, "</tr>\n");
     }
     if (json_array_size(GET(m, "baseline_probes"))) {
-        sb_adds(out, "<tr><td>(base model)</td><td>-</td><td>-</td><td>-</td><td>-</td>"
-                "<td>-</td>");
+        sb_adds(out, "<tr>");
+        run_tds(m, NULL, out);
+        sb_adds(out, "<td>-</td><td>-</td><td>-</td><td>-</td><td>-</td>");
         probes(out, GET(m, "baseline_probes"));
         sb_adds(out, "</tr>\n");
     }
@@ -789,19 +807,21 @@ static void variants(const json_t *m, struct strbuf *out)
 static void throughput(const json_t *m, struct strbuf *out)
 {
     sb_adds(out, "<h2>Throughput</h2>");
-    static const char *const heads[] = { "run", "train tok/s", "eval tok/s", NULL };
-    th_row(out, heads);
+    static const char *const after[] = { "train tok/s", "eval tok/s", NULL };
+    run_th_row(m, after, out);
     size_t i;
     json_t *r;
     json_array_foreach(GET(m, "runs"), i, r) {
         sb_adds(out, "<tr>");
-        td(out, str(GET(r, "run")));
+        run_tds(m, r, out);
         td_num(out, GET(r, "train_tok_per_s"), "%.0f");
         td_num(out, GET(r, "eval_tok_per_s"), "%.0f");
         sb_adds(out, "</tr>\n");
     }
     if (json_is_number(GET(m, "baseline_tok_per_s"))) {
-        sb_adds(out, "<tr><td>(base model)</td><td class=\"n\">-</td>");
+        sb_adds(out, "<tr>");
+        run_tds(m, NULL, out);
+        sb_adds(out, "<td class=\"n\">-</td>");
         td_num(out, GET(m, "baseline_tok_per_s"), "%.0f");
         sb_adds(out, "</tr>\n");
     }

@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
@@ -317,26 +318,57 @@ static void probes_cell(const json_t *probes, struct strbuf *sb)
         sb_adds(sb, "-");
 }
 
+/* The header of a run table: run, the swept parameters, then `after`. */
+static void run_head(const json_t *m, const char *const *after, struct strbuf *out)
+{
+    static const char *const before[] = { "run", NULL };
+    const char **heads = report_heads(m, before, after);
+    int n = 0;
+    sb_adds(out, "|");
+    for (; heads[n]; n++)
+        cell(out, heads[n]);
+    sb_adds(out, "\n");
+    rule_line(out, n);
+    free(heads);
+}
+
+/* A run table row's first cells: "| run | p1 | p2 |"; the caller adds the rest.
+ * NULL: the base model's row, "(base model)" and "-" for every parameter. */
+static void run_cells(const json_t *m, const json_t *r, struct strbuf *out)
+{
+    sb_adds(out, "|");
+    cell(out, r ? str(GET(r, "run")) : "(base model)");
+    report_param_cells(m, r, cell, out);
+}
+
 static void variants(const json_t *m, struct strbuf *out)
 {
+    static const char *const after[] = { "type", "trainable %", "train loss", "val loss",
+                                         "peak MB", "probe answers", NULL };
     sb_adds(out, "### Variants\n\n");
-    row(out, "run", "type", "trainable %", "train loss", "val loss", "peak MB", "probe answers",
-        NULL);
-    rule_line(out, 7);
+    run_head(m, after, out);
     size_t i;
     json_t *r;
     json_array_foreach(GET(m, "runs"), i, r) {
         struct strbuf pr = STRBUF_INIT;
         probes_cell(GET(r, "probes"), &pr);
-        row(out, str(GET(r, "run")), str(GET(r, "type")), num(GET(r, "trainable_pct"), "%.3f"),
-            num(GET(r, "train_loss"), "%.4f"), num(GET(r, "val_nll"), "%.4f"),
-            num(GET(r, "peak_rss_mb"), "%.0f"), pr.buf, NULL);
+        run_cells(m, r, out);
+        const char *rest[] = { str(GET(r, "type")), num(GET(r, "trainable_pct"), "%.3f"),
+                               num(GET(r, "train_loss"), "%.4f"), num(GET(r, "val_nll"), "%.4f"),
+                               num(GET(r, "peak_rss_mb"), "%.0f"), pr.buf };
+        for (size_t k = 0; k < sizeof(rest) / sizeof(rest[0]); k++)
+            cell(out, rest[k]);
+        sb_adds(out, "\n");
         sb_free(&pr);
     }
     if (json_array_size(GET(m, "baseline_probes"))) {
         struct strbuf pr = STRBUF_INIT;
         probes_cell(GET(m, "baseline_probes"), &pr);
-        row(out, "(base model)", "-", "-", "-", "-", "-", pr.buf, NULL);
+        run_cells(m, NULL, out);
+        for (int k = 0; k < 5; k++)
+            cell(out, "-");
+        cell(out, pr.buf);
+        sb_adds(out, "\n");
         sb_free(&pr);
     }
     sb_adds(out, "\n");
@@ -344,16 +376,23 @@ static void variants(const json_t *m, struct strbuf *out)
 
 static void throughput(const json_t *m, struct strbuf *out)
 {
+    static const char *const after[] = { "train tok/s", "eval tok/s", NULL };
     sb_adds(out, "### Throughput\n\n");
-    row(out, "run", "train tok/s", "eval tok/s", NULL);
-    rule_line(out, 3);
+    run_head(m, after, out);
     size_t i;
     json_t *r;
-    json_array_foreach(GET(m, "runs"), i, r)
-        row(out, str(GET(r, "run")), num(GET(r, "train_tok_per_s"), "%.0f"),
-            num(GET(r, "eval_tok_per_s"), "%.0f"), NULL);
-    if (json_is_number(GET(m, "baseline_tok_per_s")))
-        row(out, "(base model)", "-", num(GET(m, "baseline_tok_per_s"), "%.0f"), NULL);
+    json_array_foreach(GET(m, "runs"), i, r) {
+        run_cells(m, r, out);
+        cell(out, num(GET(r, "train_tok_per_s"), "%.0f"));
+        cell(out, num(GET(r, "eval_tok_per_s"), "%.0f"));
+        sb_adds(out, "\n");
+    }
+    if (json_is_number(GET(m, "baseline_tok_per_s"))) {
+        run_cells(m, NULL, out);
+        cell(out, "-");
+        cell(out, num(GET(m, "baseline_tok_per_s"), "%.0f"));
+        sb_adds(out, "\n");
+    }
     sb_adds(out, "\n");
     size_t before = out->len;
     report_nul_note(m, out);
@@ -407,32 +446,56 @@ void report_md(const json_t *m, struct strbuf *out)
     provenance(m, out);
 }
 
+/* A CSV field: quoted, since a type or a parameter's text may hold a comma. */
+static void csv_text(struct strbuf *out, const char *s)
+{
+    sb_addc(out, '"');
+    for (; *s; s++)
+        *s == '"' ? sb_adds(out, "\"\"") : sb_addc(out, *s);
+    sb_addc(out, '"');
+}
+
+/* One row per run: the sweep, the run, its swept parameters (short text, as in run
+ * ids; empty when the run has none yet), then the fixed columns. */
 void report_csv(const json_t *m, struct strbuf *out)
 {
-    static const char *const cols[] = { "run", "stage", "condition", "seed", "lr", "state",
-                                        "type", "selected_step", "val_nll", "accuracy",
-                                        "trainable_pct", "train_loss", "peak_rss_mb",
-                                        "train_tok_per_s", "eval_tok_per_s", NULL };
-    sb_adds(out, "sweep,version,rules_sha256");
-    for (int c = 0; cols[c]; c++)
-        sb_addf(out, ",%s", cols[c]);
+    static const char *const before[] = { "sweep", "version", "rules_sha256", "run", "stage",
+                                          NULL };
+    static const char *const cols[] = { "state", "type", "selected_step", "val_nll",
+                                        "accuracy", "trainable_pct", "train_loss",
+                                        "peak_rss_mb", "train_tok_per_s", "eval_tok_per_s",
+                                        NULL };
+    const char **heads = report_heads(m, before, cols);
+    for (int c = 0; heads[c]; c++)
+        sb_addf(out, "%s%s", c ? "," : "", heads[c]);
     sb_adds(out, "\n");
-    size_t i;
-    json_t *r;
+    free(heads);
+    size_t i, j;
+    json_t *r, *name;
     json_array_foreach(GET(m, "runs"), i, r) {
-        sb_addf(out, "%s,%s,%s", str(GET(m, "sweep")), num(GET(m, "version"), "%g"),
+        sb_addf(out, "%s,%s,%s,", str(GET(m, "sweep")), num(GET(m, "version"), "%g"),
                 str(GET(m, "rules_sha256")));
+        csv_text(out, str(GET(r, "run")));
+        sb_adds(out, ",");
+        csv_text(out, str(GET(r, "stage")));
+        json_array_foreach(GET(m, "parameters"), j, name) {
+            const json_t *v = GET(r, json_string_value(name));
+            struct strbuf t = STRBUF_INIT;
+            report_param(&t, r, json_string_value(name), "");
+            sb_adds(out, ",");
+            if (json_is_number(v) || !t.len)
+                sb_adds(out, t.buf);
+            else
+                csv_text(out, t.buf);
+            sb_free(&t);
+        }
         for (int c = 0; cols[c]; c++) {
             const json_t *v = GET(r, cols[c]);
             sb_adds(out, ",");
-            if (json_is_string(v)) {   /* quoted: a type may hold a comma */
-                sb_addc(out, '"');
-                for (const char *s = json_string_value(v); *s; s++)
-                    *s == '"' ? sb_adds(out, "\"\"") : sb_addc(out, *s);
-                sb_addc(out, '"');
-            } else if (!json_is_null(v) && v) {
+            if (json_is_string(v))
+                csv_text(out, json_string_value(v));
+            else if (!json_is_null(v) && v)
                 report_num(out, v, "%.15g");
-            }
         }
         sb_adds(out, "\n");
     }

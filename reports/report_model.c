@@ -1,6 +1,7 @@
 /*
  * report_model.c - the report's JSON model (report.h): the selection document
- * plus per-run training and throughput numbers, validation curves, probe answers,
+ * plus per-run training and throughput numbers, the swept parameters (one field
+ * each, listed in "parameters"), validation curves, probe answers,
  * the LR selection (the stage picks recorded by `mainline run`) and provenance.
  */
 #include <stdio.h>
@@ -19,6 +20,51 @@ void report_num(struct strbuf *out, const json_t *v, const char *fmt)
         sb_addf(out, fmt, json_number_value(v));
     else
         sb_adds(out, "-");
+}
+
+void report_param(struct strbuf *out, const json_t *run, const char *name,
+                  const char *missing)
+{
+    const json_t *v = json_object_get(run, name);
+    if (!v || json_is_null(v)) {
+        sb_adds(out, missing);
+        return;
+    }
+    char *t = param_value_text(v);
+    sb_adds(out, t);
+    free(t);
+}
+
+void report_param_cells(const json_t *model, const json_t *run,
+                        void (*emit)(struct strbuf *out, const char *text), struct strbuf *out)
+{
+    size_t i;
+    json_t *name;
+    json_array_foreach(json_object_get(model, "parameters"), i, name) {
+        struct strbuf v = STRBUF_INIT;
+        report_param(&v, run, json_string_value(name), "-");
+        emit(out, v.buf);
+        sb_free(&v);
+    }
+}
+
+const char **report_heads(const json_t *model, const char *const *before,
+                          const char *const *after)
+{
+    const json_t *names = json_object_get(model, "parameters");
+    size_t n = json_array_size(names) + 1, k = 0;
+    for (size_t i = 0; before[i]; i++)
+        n++;
+    for (size_t i = 0; after[i]; i++)
+        n++;
+    const char **heads = xcalloc(n, sizeof(*heads));
+    for (size_t i = 0; before[i]; i++)
+        heads[k++] = before[i];
+    for (size_t i = 0; i < json_array_size(names); i++)
+        heads[k++] = json_string_value(json_array_get(names, i));
+    for (size_t i = 0; after[i]; i++)
+        heads[k++] = after[i];
+    return heads;
 }
 
 static json_t *opt_real(int has, double v)
@@ -85,6 +131,17 @@ static json_t *curve_json(const struct reg_res_run *run)
     return curve;
 }
 
+/* The swept parameters (res->swept) of a run as fields of o, as the sweep declared
+ * them (numbers as numbers); null for one the run lacks (a value a pick has not
+ * released yet). */
+static void swept_fields(const struct reg_results *res, const json_t *params, json_t *o)
+{
+    for (size_t i = 0; res->swept && res->swept[i]; i++) {
+        json_t *v = json_object_get(params, res->swept[i]);
+        json_object_set_new(o, res->swept[i], v ? json_incref(v) : json_null());
+    }
+}
+
 static json_t *run_json(const struct reg_results *res, const json_t *sel,
                         const struct reg_res_run *run)
 {
@@ -106,6 +163,7 @@ static json_t *run_json(const struct reg_results *res, const json_t *sel,
                           "seed", run->has_seed ? json_integer(run->seed) : json_null(),
                           "lr", opt_real(run->has_lr, run->lr), "state", run->state,
                           "type", variant_type(params));
+    swept_fields(res, params, o);   /* condition, lr, seed: the same values as above */
     json_object_set_new(o, "trainable_pct", opt_real(run->has_trainable, run->trainable_pct));
     json_object_set_new(o, "train_loss", opt_real(run->has_train_loss, run->train_loss));
     json_object_set_new(o, "selected_step", step ? json_incref(step) : json_null());
@@ -192,6 +250,10 @@ json_t *report_model(const struct reg_results *res, json_t *sel)
     for (size_t i = 0; i < res->n_runs; i++)
         json_array_append_new(runs, run_json(res, sel, &res->runs[i]));
     json_object_set_new(m, "runs", runs);
+    json_t *names = json_array();
+    for (size_t i = 0; res->swept && res->swept[i]; i++)
+        json_array_append_new(names, json_string(res->swept[i]));
+    json_object_set_new(m, "parameters", names);
     const struct reg_res_eval *base = eval_at(res, 0, -1);
     json_object_set_new(m, "baseline_probes", probes_json(base));
     json_object_set_new(m, "baseline_tok_per_s", opt_real(base && base->tok_per_s > 0,

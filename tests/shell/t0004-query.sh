@@ -213,6 +213,43 @@ test_expect_success 'runs --where on the columns sweep, state, run, attempt' '
         rank-lr-grid/main-rank-16-lr-1e-4-seed-1
 '
 
+test_expect_success 'runs: a column per swept parameter; OTHER when the sweeps differ' '
+    setup_two &&
+    run_rc 0 mainline --registry reg.db runs --sweep rank-lr-grid --where rank=8 &&
+    cat >expect <<\EOF &&
+SWEEP         RUN                         STAGE  LR    RANK  SEED  STATE
+rank-lr-grid  main-rank-8-lr-1e-4-seed-0  main   1e-4  8     0     planned
+rank-lr-grid  main-rank-8-lr-1e-4-seed-1  main   1e-4  8     1     planned
+rank-lr-grid  main-rank-8-lr-3e-4-seed-0  main   3e-4  8     0     planned
+rank-lr-grid  main-rank-8-lr-3e-4-seed-1  main   3e-4  8     1     planned
+EOF
+    test_cmp expect out &&
+    run_rc 0 mainline --registry reg.db runs --sweep lora-attn-vs-all &&
+    check_eq "lora-attn-vs-all columns" "SWEEP RUN STAGE CONDITION EPOCHS LR TARGETS TRAIN_ROWS VALID_ROWS SEED STATE" \
+        "$(head -n 1 out | tr -s " ")" &&
+    grep -x "lora-attn-vs-all  main-all_layer-seed-2 *main *all_layer *2 *from lr_select *q_proj+k_proj+v_proj+o_proj+gate_proj+up_proj+down_proj *- *- *2 *waiting" out &&
+    run_rc 0 mainline --registry reg.db runs &&
+    check_eq "both sweeps: the common columns, then OTHER" "SWEEP RUN STAGE LR SEED OTHER STATE" \
+        "$(head -n 1 out | tr -s " ")" &&
+    grep -x "rank-lr-grid *main-rank-16-lr-3e-4-seed-1 *main *3e-4 *1 *rank=16 *planned" out &&
+    grep -x "lora-attn-vs-all *main-all_layer-seed-0 *main *from lr_select *0 *condition=all_layer epochs=2 targets=q_proj+k_proj+v_proj+o_proj+gate_proj+up_proj+down_proj train_rows=- valid_rows=- *waiting" out
+'
+
+test_expect_success 'the view run_params: one row per run and parameter, swept marked' '
+    setup_two &&
+    check_eq "rank 16 runs" "4|16" \
+        "$(sqlite3 reg.db "SELECT count(*), max(value) FROM run_params WHERE name = '\''rank'\'' AND value = 16")" &&
+    check_eq "rows of one run: one per key of its params" \
+        "$(sqlite3 reg.db "SELECT count(*) FROM json_each((SELECT params FROM runs WHERE run_id = '\''main-all_layer-seed-0'\''))")" \
+        "$(sqlite3 reg.db "SELECT count(*) FROM run_params WHERE run = '\''main-all_layer-seed-0'\''")" &&
+    check_eq "swept in lora-attn-vs-all" "condition epochs lr seed targets train_rows valid_rows" \
+        "$(sqlite3 reg.db "SELECT group_concat(name, '\'' '\'') FROM (SELECT DISTINCT name FROM run_params WHERE sweep = '\''lora-attn-vs-all'\'' AND swept ORDER BY name)")" &&
+    check_eq "swept in rank-lr-grid" "lr rank seed" \
+        "$(sqlite3 reg.db "SELECT group_concat(name, '\'' '\'') FROM (SELECT DISTINCT name FROM run_params WHERE sweep = '\''rank-lr-grid'\'' AND swept ORDER BY name)")" &&
+    check_eq "a row" "rank-lr-grid|1|main-rank-4-lr-3e-4-seed-1|main|lr|0.0003|1" \
+        "$(sqlite3 reg.db "SELECT sweep, version, run, stage, name, value, swept FROM run_params WHERE run = '\''main-rank-4-lr-3e-4-seed-1'\'' AND name = '\''lr'\''")"
+'
+
 test_expect_success 'runs --json parses and has the right runs' '
     setup_two &&
     run_rc 0 mainline --registry reg.db runs --json &&

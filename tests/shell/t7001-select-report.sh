@@ -163,7 +163,10 @@ test_body 'report: refused before select; md, csv, json; -o writes the file' <<\
              '### Variants' '### Throughput' '### Provenance' '### This result cannot say'; do
         grep -qF "$h" r.md
     done
-    grep -q '| main-a-seed-0 | lora q_proj+v_proj | 1.000 |' r.md
+    # every parameter that differs between runs is a column: the conditions' own
+    # settings too, and seed
+    grep -q '^| run | condition | targets | x_ckpt_bytes | .* | seed | type | trainable % |' r.md
+    grep -q '^| main-a-seed-0 | a | q_proj+v_proj | 30800000 | .* | 0 | lora q_proj+v_proj | 1.000 |' r.md
     grep -qF 'Hello -> Hello from main-a-seed-0' r.md
     (umask 022 && mainline report rep -f csv -o r.csv)
     test "$(wc -l <r.csv)" -eq 7
@@ -181,6 +184,57 @@ assert len(m["runs"]) == 6 and m["provenance"]["rules_sha256"] == m["rules_sha25
 assert m["pairs"][0]["bootstrap"]["lo"] > 0
 PY
     run_rc 129 mainline report rep --format pdf
+EOF
+
+test_body 'rank x lr x seed with no conditions: every swept parameter is a column' <<\EOF
+    cp -r "$TOP/sweeps/data" "$TOP/sweeps/models" .
+    cat >grid.yaml <<YAML
+sweep: grid
+base_model: models/tiny-base/model.safetensors
+datasets: {train: data/arith-train.jsonl, valid: data/arith-valid.jsonl,
+           bench: data/arith-test.jsonl}
+trainer: {command: [$FAKES/fake_trainer], resume: true}
+evaluator: {command: [$FAKES/fake_evaluator, --n, "100", --probe, Hello]}
+defaults: {adapter: lora, targets: [q_proj, v_proj], x_steps: 4, x_eval_correct: 70,
+           x_peak_rss_mb: 300}
+grid: {rank: [4, 16], lr: [1.0e-4, 3.0e-4], seed: [0, 1]}
+evaluation: {dataset: bench}
+selection: {checkpoint: last, compare: {metric: accuracy, over: seed}}
+YAML
+    mainline plan grid.yaml >plan.out
+    mainline run -q -j 2 grid >run.out 2>&1 || { cat run.out; exit 1; }
+    mainline select grid >/dev/null
+    mainline report grid -f csv -o r.csv
+    check_eq "csv header" "sweep,version,rules_sha256,run,stage,lr,rank,seed,state,type,selected_step,val_nll,accuracy,trainable_pct,train_loss,peak_rss_mb,train_tok_per_s,eval_tok_per_s" \
+        "$(head -n 1 r.csv)"
+    test "$(wc -l <r.csv)" -eq 9
+    grep -q '^grid,1,[0-9a-f]*,"main-rank-16-lr-3e-4-seed-1","main",3e-4,16,1,"done",' r.csv
+    mainline report grid -f json -o r.json
+    python3 - <<\PY
+import json
+m = json.load(open("r.json"))
+assert m["parameters"] == ["lr", "rank", "seed"], m["parameters"]
+r = [r for r in m["runs"] if r["run"] == "main-rank-16-lr-3e-4-seed-1"][0]
+assert (r["rank"], r["lr"], r["seed"]) == (16, 0.0003, 1), r
+assert isinstance(r["rank"], int) and isinstance(r["lr"], float)
+assert "targets" not in r and "adapter" not in r
+PY
+    mainline report grid -o r.md
+    grep -qx '| run | lr | rank | seed | type | trainable % | train loss | val loss | peak MB | probe answers |' r.md
+    grep -q '^| main-rank-4-lr-1e-4-seed-0 | 1e-4 | 4 | 0 | lora q_proj+v_proj |' r.md
+    grep -qx '| run | lr | rank | seed | train tok/s | eval tok/s |' r.md
+    mainline report grid -f html -o r.html
+    grep -q '<th>run</th><th>lr</th><th>rank</th><th>seed</th><th>type</th>' r.html
+    grep -q '<td>main-rank-4-lr-1e-4-seed-0</td><td>1e-4</td><td>4</td><td>0</td>' r.html
+    sql "SELECT run, value FROM run_params WHERE name = 'rank' AND swept ORDER BY ord" >got
+    printf '%s\n' 'main-rank-4-lr-1e-4-seed-0|4' 'main-rank-4-lr-1e-4-seed-1|4' \
+        'main-rank-4-lr-3e-4-seed-0|4' 'main-rank-4-lr-3e-4-seed-1|4' \
+        'main-rank-16-lr-1e-4-seed-0|16' 'main-rank-16-lr-1e-4-seed-1|16' \
+        'main-rank-16-lr-3e-4-seed-0|16' 'main-rank-16-lr-3e-4-seed-1|16' >want
+    test_cmp want got
+    check_eq "swept" "lr rank seed" \
+        "$(sql "SELECT group_concat(name, ' ') FROM (SELECT DISTINCT name FROM run_params
+                WHERE sweep = 'grid' AND swept ORDER BY name)")"
 EOF
 
 test_body 'the HTML report renders in headless Chromium without console errors' <<\EOF

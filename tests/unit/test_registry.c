@@ -341,7 +341,7 @@ static void test_create(void)
 {
     struct registry *reg = open_new("create.db");
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
-    CHECK_INT(REG_SCHEMA_VERSION, 6);
+    CHECK_INT(REG_SCHEMA_VERSION, 7);
     /* Connection settings live on the registry's own handle. */
     CHECK_ROWS(reg->db, "PRAGMA journal_mode", "wal");
     CHECK_ROWS(reg->db, "PRAGMA foreign_keys", "1");
@@ -361,7 +361,7 @@ static void test_create(void)
                "artifacts;batch_jobs;checkpoints;eval_jobs;evals;events;ingest_offsets;locks;"
                "metrics;predictions;probe_answers;run_artifacts;runs;selections;sweeps");
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name",
-               "v_condition_summary;v_disagreement;v_latest_sweeps;v_lr_selection;v_mainline;"
+               "run_params;v_condition_summary;v_disagreement;v_latest_sweeps;v_lr_selection;v_mainline;"
                "v_runs;v_stage_summary");
     /* metrics is keyed in ingestion order, without a rowid (ingestion speed). */
     CHECK_ROWS(db, "SELECT name FROM pragma_index_info('sqlite_autoindex_metrics_1')"
@@ -590,7 +590,7 @@ static void test_damaged_refused(void)
         CHECK(strstr(err, "damaged.db' is damaged (PRAGMA quick_check: ") != NULL);
         CHECK(strstr(err, "); nothing was changed.\n") != NULL);
         CHECK(strstr(err, " .recover | sqlite3 ") != NULL);
-        CHECK(strstr(err, "damaged-recovered.db 'PRAGMA user_version = 6; ") != NULL);
+        CHECK(strstr(err, "damaged-recovered.db 'PRAGMA user_version = 7; ") != NULL);
         CHECK(!file_exists(stamp));
     }
     char *after = read_whole(tmp_path("damaged.db"), &len_after);
