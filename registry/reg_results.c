@@ -269,6 +269,15 @@ static enum reg_status load_sweep_row(struct registry *reg, const char *name,
     return reg_stmt_end(&s);
 }
 
+static int metric_name_row(sqlite3_stmt *st, void *ctx)
+{
+    struct reg_results *r = ctx;
+    r->metric_names = xrealloc(r->metric_names, (r->n_metric_names + 2) * sizeof(char *));
+    r->metric_names[r->n_metric_names++] = reg_column_dup(st, 0);
+    r->metric_names[r->n_metric_names] = NULL;
+    return 0;
+}
+
 enum reg_status reg_results_load(struct registry *reg, const char *name,
                                  struct reg_results *out)
 {
@@ -303,6 +312,10 @@ enum reg_status reg_results_load(struct registry *reg, const char *name,
         st = reg_walk_sweep(reg, sql_picks, s, "reading picks", pick_row, out);
     if (st == REG_OK)
         st = reg_swept_params(reg, s, &out->swept);
+    if (st == REG_OK)
+        st = reg_walk_sweep(reg, "SELECT DISTINCT m.name FROM metrics m JOIN runs r"
+                            " ON r.id = m.run WHERE r.sweep_id = :sweep ORDER BY 1", s,
+                            "reading metric names", metric_name_row, out);
     if (st != REG_OK)
         reg_results_free(out);
     return st;
@@ -360,6 +373,9 @@ void reg_results_free(struct reg_results *r)
     free(r->name);
     free(r->contract_json);
     free(r->canon_json);
+    for (size_t i = 0; i < r->n_metric_names; i++)
+        free(r->metric_names[i]);
+    free(r->metric_names);
     free(r->contract_sha256);
     free(r->created_at);
     free(r->git_status);

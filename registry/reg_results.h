@@ -93,6 +93,8 @@ struct reg_results {
     struct reg_res_selection *picks;  /* kind 'pick', recording order */
     size_t n_picks;
     char **swept;             /* the swept parameters (reg_swept_params), NULL-terminated */
+    char **metric_names;      /* every metric name the runs reported, sorted, NULL-terminated */
+    size_t n_metric_names;
 };
 
 /* Everything about the latest version of sweep `name`; REG_ERR_NOT_FOUND if none. */

@@ -414,6 +414,31 @@ static void release_ctx(struct sel_ctx *c)
     json_decref(c->doc);
 }
 
+/* A rule over a metric no run reported at any checkpoint selects nothing: say so,
+ * naming what the runs did report, rather than leave every run without a
+ * checkpoint ("val_loss" where the trainer writes "val_nll"). */
+static int check_rule_metric(const struct sel_ctx *c, struct strbuf *err)
+{
+    if (c->rule.kind == RULE_LAST)
+        return 0;
+    size_t with_ckpts = 0;
+    for (size_t i = 0; i < c->n_runs; i++) {
+        if (c->runs[i].ckpt >= 0)
+            return 0;
+        with_ckpts += c->runs[i].run->n_ckpts > 0;
+    }
+    if (!with_ckpts)
+        return 0;
+    const struct reg_results *res = c->res;
+    sb_addf(err, "no run reported '%s' at a checkpoint, so the rule %s selects nothing; they "
+            "reported: ", c->rule.metric, c->rule_text);
+    for (size_t i = 0; i < res->n_metric_names; i++)
+        sb_addf(err, "%s%s", i ? ", " : "", res->metric_names[i]);
+    if (!res->n_metric_names)
+        sb_adds(err, "no metric at all");
+    return -1;
+}
+
 int select_compute(const struct reg_results *res, struct selection *out, struct strbuf *err)
 {
     memset(out, 0, sizeof(*out));
@@ -423,6 +448,10 @@ int select_compute(const struct reg_results *res, struct selection *out, struct 
         return -1;
     }
     gather_runs(&c);
+    if (check_rule_metric(&c, err) < 0) {
+        release_ctx(&c);
+        return -1;
+    }
     c.baseline = find_eval(&c, 0, -1);
     c.doc = json_pack("{s:s,s:i,s:s,s:O,s:s}", "sweep", res->name, "version", res->version,
                       "rules_sha256", res->contract_sha256 ? res->contract_sha256 : "",

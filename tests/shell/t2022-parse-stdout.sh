@@ -60,6 +60,15 @@ EOF_YAML
     mainline select m >select.out 2>&1 || :
     cat select.out
     grep -q "^| main-seed-0 | - | 0 | 30 | 2.300000 |" select.out
+    # a rule over a metric the trainer does not report fails, naming what it did report
+    sed -e 's/^sweep: m/sweep: m2/' -e 's/min(val_nll)/min(val_loss)/' m.yaml >m2.yaml
+    mainline plan m2.yaml >/dev/null
+    mainline run m2 >run2.out 2>&1 || { cat run2.out; false; }
+    rc=0
+    mainline select m2 >sel2.out 2>&1 || rc=$?
+    cat sel2.out
+    test "$rc" -eq 1
+    grep -q "no run reported 'val_loss' at a checkpoint, so the rule min(val_loss) selects nothing; they reported: it_per_s, loss, lr, peak_mem_gb, tok_per_s, tokens, val_nll, val_seconds" sel2.out
 EOF
 
 test_body 'a pattern written the Python way (\d, \.) gives rows; a broken one is refused at plan' <<\EOF
