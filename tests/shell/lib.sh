@@ -240,6 +240,61 @@ proc_gone() {
     [ ! -r "/proc/$1/stat" ] || [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" = Z ]
 }
 
+# slurm_test_cluster TEST [PORT]: start this test's cluster in $SCRATCH/cluster ($CLUSTER),
+# export its SLURM_CONF and stop it on exit (call slurm_test_cluster_stop before
+# test_done, which removes the pid files). PORT (and PORT + 1): slurmctld's and slurmd's,
+# else the first free from 6817. Where Slurm cannot be had, says `skip:` for TEST and exits.
+slurm_test_cluster() {
+    CLUSTER="$SCRATCH/cluster"
+    export CLUSTER
+    stc_rc=0
+    SLURM_LOCAL_CTLD_PORT=${2:-} SLURM_LOCAL_SLURMD_PORT=${2:+$(($2 + 1))} \
+        slurm_local start "$CLUSTER" >"$SCRATCH/cluster.env" 2>"$SCRATCH/cluster.err" ||
+        stc_rc=$?
+    if [ "$stc_rc" -eq 3 ]; then
+        skip "$1" "no Slurm cluster here: $(tail -n 1 "$SCRATCH/cluster.err")"
+        echo "0 passed, 0 failed"
+        exit 0
+    elif [ "$stc_rc" -ne 0 ]; then
+        cat "$SCRATCH/cluster.err"
+        echo "cannot start the test cluster"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    . "$SCRATCH/cluster.env"
+    export SLURM_CONF
+    trap 'slurm_local stop "$CLUSTER" >/dev/null 2>&1' EXIT
+    trap 'exit 1' INT TERM
+}
+
+# slurm_test_cluster_stop: stop the cluster of slurm_test_cluster; a failure to is one.
+slurm_test_cluster_stop() {
+    if ! slurm_local stop "$CLUSTER" >"$SCRATCH/stop.err" 2>&1; then
+        cat "$SCRATCH/stop.err"
+        echo "FAIL stopping the test cluster"
+        test_failed=$((test_failed + 1))
+    fi
+    trap - EXIT
+}
+
+# slurm_sweep NAME DEFAULTS SEEDS: a fake sweep that declares the Slurm executor, planned.
+slurm_sweep() {
+    fake_sweep "$1" "$2" "$3"
+    echo "executor: slurm" >>"$1.yaml"
+    mainline plan "$1.yaml" >/dev/null
+}
+
+# no_double_submits: no job name was submitted twice (of the jobs Slurm still knows).
+no_double_submits() {
+    squeue -h -t all -o '%j' | grep '^mainline/' | sort | uniq -d >doubles
+    must_be_empty doubles
+}
+
+# job_of RUN: the Slurm job id the registry records for RUN.
+job_of() {
+    sql "SELECT job_id FROM runs WHERE run_id = '$1'"
+}
+
 test_done() {
     [ "$test_failed" -eq 0 ] && rm -rf "$SCRATCH"
     echo "$test_passed passed, $test_failed failed"

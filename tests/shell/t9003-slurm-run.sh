@@ -6,31 +6,8 @@
 # with a line saying why, where Slurm cannot be had (not root, no packages).
 . "$(dirname "$0")/lib.sh"
 
-CLUSTER="$SCRATCH/cluster"
-rc=0
-sh "$TOP/scripts/slurm-local.sh" start "$CLUSTER" >"$SCRATCH/cluster.env" \
-    2>"$SCRATCH/cluster.err" || rc=$?
-if [ "$rc" -eq 3 ]; then
-    skip "t9003" "no Slurm cluster here: $(tail -n 1 "$SCRATCH/cluster.err")"
-    echo "0 passed, 0 failed"
-    exit 0
-elif [ "$rc" -ne 0 ]; then
-    cat "$SCRATCH/cluster.err"
-    echo "cannot start the test cluster"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-. "$SCRATCH/cluster.env"
-export SLURM_CONF
-trap 'sh "$TOP/scripts/slurm-local.sh" stop "$CLUSTER" >/dev/null 2>&1' EXIT
+slurm_test_cluster t9003
 export MAINLINE_SLURM_POLL=0.5
-
-# slurm_sweep NAME DEFAULTS SEEDS: a fake sweep that declares the Slurm executor.
-slurm_sweep() {
-    fake_sweep "$1" "$2" "$3"
-    echo "executor: slurm" >>"$1.yaml"
-    mainline plan "$1.yaml" >/dev/null
-}
 
 # rows: every metric row and evaluation, by run id (what must not depend on where
 # the jobs ran).
@@ -39,16 +16,6 @@ rows() {
          JOIN runs r ON r.id = m.run ORDER BY 1, 2, 3, 4"
     sql "SELECT coalesce(r.run_id, 'baseline'), e.checkpoint_step, e.n, e.correct
          FROM evals e LEFT JOIN runs r ON r.id = e.run ORDER BY 1, 2"
-}
-
-# No job name was submitted twice (jobs Slurm still knows about).
-no_double_submits() {
-    squeue -h -t all -o '%j' | grep '^mainline/' | sort | uniq -d >doubles
-    must_be_empty doubles
-}
-
-job_of() {
-    sql "SELECT job_id FROM runs WHERE run_id = '$1'"
 }
 
 running_on_slurm() {
@@ -199,4 +166,5 @@ test_body '--detach returns at once; mainline cancel; a later run attaches and f
     no_double_submits
 EOF
 
+slurm_test_cluster_stop
 test_done
