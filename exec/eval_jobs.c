@@ -259,6 +259,10 @@ int eval_job_finished(struct sched *s, struct job *j, const struct exec_result *
     const char *reason = v.reason;
     struct strbuf err = STRBUF_INIT;
     int rc = 0;
+    if (v.resubmit) {
+        /* Ended by the batch system (a node, a time limit): done again, not failed. */
+        v.state = RUN_CANCELLED;
+    }
     if (v.state == RUN_DONE) {
         rc = record_eval(s, j, &err);
         if (rc == -1) {
@@ -282,6 +286,12 @@ int eval_job_finished(struct sched *s, struct job *j, const struct exec_result *
     if (v.state == RUN_FAILED) {
         s->failures++;
         s->eval_failures++;
+    }
+    if (v.cancelled_outside) {
+        /* cancelled from outside (scancel, mainline cancel): not again this time */
+        s->unstartable = xgrow(s->unstartable, s->n_unstartable + 1, &s->alloc_unstartable,
+                               sizeof(*s->unstartable));
+        s->unstartable[s->n_unstartable++] = j->eval_rowid;
     }
     if (v.state == RUN_DONE)
         reason = NULL;

@@ -40,6 +40,7 @@ struct exec_proc {
 };
 
 enum exec_state {
+    EXEC_QUEUED,      /* waiting in a batch system's queue: not running yet */
     EXEC_RUNNING,
     EXEC_ORPHANED,    /* the supervisor is gone but its command still runs (it holds the
                        * job's lock, job_lock.h): still running, its exit status lost */

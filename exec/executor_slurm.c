@@ -324,8 +324,10 @@ static enum exec_state slurm_poll(struct executor *ex, const struct exec_proc *p
 {
     struct slurm_priv *p = ex->priv;
     struct slurm_job_seen *j = look(p, proc->job_id);
+    if (j && (!strcmp(j->state, "PENDING") || !strcmp(j->state, "CONFIGURING")))
+        return EXEC_QUEUED;
     if (!j || is_active(j->state))
-        return EXEC_RUNNING;   /* not answered yet, or queued or running */
+        return EXEC_RUNNING;   /* not answered yet, or running */
     if (!j->state[0] && clock_now_s() - j->missing_since < p->lost_after_s &&
         access(status_path, R_OK) != 0)
         return EXEC_RUNNING;   /* squeue may miss a job for a moment */

@@ -217,6 +217,8 @@ static int check_job(struct sched *s, struct job *j, double t)
                        "for it to end before anything else starts in its directory",
                        job_name(s, j, name, sizeof(name)), (int)j->proc.pid);
         }
+        if (st == EXEC_QUEUED)
+            j->started = t;   /* the sweep's `timeout` counts from when it runs */
         if (st != EXEC_FINISHED) {
             job_ingest(s, j, 0);
             enforce_limits(s, j, t);
@@ -233,8 +235,12 @@ static int check_job(struct sched *s, struct job *j, double t)
                                         : eval_job_finished(s, j, &j->res);
     if (recorded < 0)
         return keep_unrecorded(s, j, t);
-    if (j->proc.job_id > 0 && j->res.state[0])
-        reg_batch_job_end(s->reg, j->proc.job_id, j->res.state, j->res.reason);
+    if (j->proc.job_id > 0 && j->res.state[0]) {
+        struct strbuf name = STRBUF_INIT;
+        job_batch_name(s, j, &name);
+        reg_batch_job_end(s->reg, j->proc.job_id, name.buf, j->res.state, j->res.reason);
+        sb_free(&name);
+    }
     if (s->opt.fail_fast && s->failures && !s->stopping) {
         s->stopping = 1;
         sched_note(s, "--fail-fast: stopping the other jobs");

@@ -63,6 +63,24 @@ static enum sched_status find_programs(struct sched *s, const char *registry_pat
     return SCHED_OK;
 }
 
+/* Whether a run or evaluation of the sweep is running as a Slurm job. */
+static int on_slurm(struct sched *s)
+{
+    struct reg_exec_run *runs = NULL;
+    struct reg_eval_job *evals = NULL;
+    size_t n_runs = 0, n_evals = 0;
+    int found = 0;
+    if (reg_exec_load_runs(s->reg, s->sw.rowid, &runs, &n_runs) == REG_OK)
+        for (size_t i = 0; i < n_runs && !found; i++)
+            found = runs[i].state == RUN_RUNNING && runs[i].job_id > 0;
+    if (!found && reg_eval_jobs_load(s->reg, s->sw.rowid, &evals, &n_evals) == REG_OK)
+        for (size_t i = 0; i < n_evals && !found; i++)
+            found = evals[i].state == RUN_RUNNING && evals[i].job_id > 0;
+    reg_exec_runs_free(runs, n_runs);
+    reg_eval_jobs_free(evals, n_evals);
+    return found;
+}
+
 /* Jobs left running by the other executor cannot be watched by this one: say which
  * executor they need rather than take them for dead and start them again. */
 static int check_executor(struct sched *s, struct strbuf *err)
@@ -118,9 +136,11 @@ enum sched_status sched_open(struct sched **out, struct registry *reg,
     enum sched_status found = find_programs(s, registry_path, err);
     if (found != SCHED_OK)
         return found;
-    /* The command line's choice, else the sweep's, else this machine. */
+    /* The command line's choice, else the sweep's, else Slurm when jobs of the sweep
+     * are running there (a `--executor slurm --detach` before), else this machine. */
     const char *executor = opt->executor ? opt->executor
-                           : s->spec.executor ? s->spec.executor : "local";
+                           : s->spec.executor ? s->spec.executor
+                           : on_slurm(s) ? "slurm" : "local";
     if (!strcmp(executor, "slurm")) {
         executor_slurm_init(&s->ex, s->supervisor);
     } else if (!strcmp(executor, "local")) {

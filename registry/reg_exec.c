@@ -220,13 +220,14 @@ enum reg_status reg_eval_job_set_proc(struct registry *reg, int64_t job,
                        " job_id = :job WHERE id = :id AND state = 'running'", job, 0, job, p);
 }
 
-enum reg_status reg_batch_job_end(struct registry *reg, int64_t job_id, const char *state,
-                                  const char *reason)
+enum reg_status reg_batch_job_end(struct registry *reg, int64_t job_id, const char *name,
+                                  const char *state, const char *reason)
 {
     struct reg_stmt s;
     reg_stmt_start(&s, reg, "UPDATE batch_jobs SET state = :state, reason = :reason,"
-                   " ended_at = " NOW " WHERE job_id = :job");
+                   " ended_at = " NOW " WHERE job_id = :job AND name = :name");
     reg_bind_int64(&s, ":job", job_id);
+    reg_bind_text(&s, ":name", name);
     reg_bind_text(&s, ":state", state);
     reg_bind_text(&s, ":reason", reason && *reason ? reason : NULL);
     return exec_alone(&s, "recording how a batch job ended", ANY_CHANGES);

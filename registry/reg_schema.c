@@ -358,12 +358,15 @@ static const char *const migration_5[] = { migration_5_audit, NULL };
  * local jobs, which have a pid). batch_jobs: one row per submitted batch job, kept
  * across attempts: which attempt it was, the name it was submitted under (how a job
  * submitted but never recorded is found again), and how the batch system ended it.
+ * A job id alone is not unique: a cluster whose state was lost, or another cluster,
+ * hands out the same ids again; with the name (sweep, version, run, attempt) it is.
  */
 static const char migration_6_batch[] =
     "ALTER TABLE runs ADD COLUMN job_id INTEGER;\n"
     "ALTER TABLE eval_jobs ADD COLUMN job_id INTEGER;\n"
     "CREATE TABLE batch_jobs (\n"
-    "    job_id       INTEGER PRIMARY KEY,\n"
+    "    id           INTEGER PRIMARY KEY,\n"
+    "    job_id       INTEGER NOT NULL,\n"
     "    executor     TEXT NOT NULL,\n"
     "    run          INTEGER REFERENCES runs(id) ON DELETE CASCADE,\n"
     "    eval_job     INTEGER REFERENCES eval_jobs(id) ON DELETE CASCADE,\n"
@@ -373,7 +376,8 @@ static const char migration_6_batch[] =
     "    reason       TEXT,\n"
     "    submitted_at TEXT NOT NULL,\n"
     "    ended_at     TEXT,\n"
-    "    CHECK ((run IS NULL) <> (eval_job IS NULL) OR (run IS NULL AND eval_job IS NULL))\n"
+    "    CHECK ((run IS NULL) <> (eval_job IS NULL) OR (run IS NULL AND eval_job IS NULL)),\n"
+    "    UNIQUE (job_id, name)\n"
     ");\n"
     "CREATE INDEX batch_jobs_run ON batch_jobs(run);\n";
 

@@ -166,5 +166,29 @@ test_body '--detach returns at once; mainline cancel; a later run attaches and f
     no_double_submits
 EOF
 
+test_body 'a plain mainline run attaches to jobs an --executor slurm --detach left' <<\EOF
+    fake_sweep a "x_steps: 12, x_sleep_ms: 200" "0"
+    mainline plan a.yaml >/dev/null
+    mainline run a --executor slurm --detach >run1.out 2>&1 || { cat run1.out; false; }
+    mainline run a >run2.out 2>&1 || { cat run1.out run2.out; false; }
+    cat run2.out
+    grep -q "main-seed-0 is still running (Slurm job [0-9]*): adopted" run2.out
+    test "$(sql "SELECT state || attempt FROM runs")" = done1
+    test "$(sql "SELECT count(*) FROM batch_jobs WHERE run IS NOT NULL")" -eq 1
+EOF
+
+test_body 'the sweep'"'"'s timeout counts from when a job runs, not while it waits in the queue' <<\EOF
+    fake_sweep q "x_steps: 10, x_sleep_ms: 100" "0"
+    printf 'executor: slurm\ntimeout: 4s\n' >>q.yaml
+    mainline plan q.yaml >/dev/null
+    # the node's two CPUs taken for 6 s: the run waits longer than its timeout
+    hog=$(sbatch --parsable -c 2 -o /dev/null --wrap 'sleep 6')
+    mainline run q >run.out 2>&1 || { cat run.out; false; }
+    cat run.out
+    test "$(sql "SELECT state || attempt FROM runs")" = done1
+    test "$(grep -c '"event":"train"' runs/q/main-seed-0/metrics.jsonl)" -eq 10
+    scancel "$hog" 2>/dev/null || :
+EOF
+
 slurm_test_cluster_stop
 test_done

@@ -1171,7 +1171,8 @@ static void test_busy_is_transient(void)
                "running|4242|7|NULL");
     struct reg_job_proc batch = { 0, 0, 991, "slurm", "mainline/demo@v1/x/a1", 1 };
     CHECK_INT(reg_run_set_proc(reg, run, &batch), REG_OK);
-    CHECK_INT(reg_batch_job_end(reg, 991, "TIMEOUT", "TimeLimit"), REG_OK);
+    CHECK_INT(reg_batch_job_end(reg, 991, "mainline/demo@v1/x/a1", "TIMEOUT", "TimeLimit"),
+              REG_OK);
     CHECK_ROWS(db, "SELECT job_id, executor, run, eval_job IS NULL, attempt, name, state, reason,"
                " ended_at IS NOT NULL FROM batch_jobs",
                "991|slurm|1|1|1|mainline/demo@v1/x/a1|TIMEOUT|TimeLimit|1");
