@@ -99,8 +99,11 @@ int cmd_run(int argc, char **argv, struct cli *cli)
     int c, bad = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "j:q", opts, NULL)) != -1) {
-        if ((c == 'j' && parse_positive(optarg, &o.jobs) < 0) ||
-            (c == 't' && parse_positive(optarg, &o.threads_per_run) < 0) || c == '?')
+        if ((c == 'j' || c == 't') &&
+            parse_positive(optarg, c == 'j' ? &o.jobs : &o.threads_per_run) < 0)
+            bad = error("--%s: '%s' is not a whole number from 1 to 4096",
+                        c == 'j' ? "jobs" : "threads-per-run", optarg) || 1;
+        else if (c == '?')
             bad = 1;
         else if (c == 's')
             o.stage = optarg;

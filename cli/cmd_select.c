@@ -153,8 +153,12 @@ int cmd_report(int argc, char **argv, struct cli *cli)
         else
             return cli_usage(report_usage);
     }
-    if (argc - optind != 1 || (strcmp(format, "md") && strcmp(format, "html") &&
-                               strcmp(format, "csv") && strcmp(format, "json")))
+    if (strcmp(format, "md") && strcmp(format, "html") && strcmp(format, "csv") &&
+        strcmp(format, "json")) {
+        error("--format: '%s' is not md, html, csv or json", format);
+        return cli_usage(report_usage);
+    }
+    if (argc - optind != 1)
         return cli_usage(report_usage);
     struct reg_results res;
     struct selection sel;

@@ -76,6 +76,20 @@ test_expect_success 'runs --bogus, runs with an argument, status with two: 129 w
     grep "^usage: mainline show" err
 '
 
+test_body 'bad option values say what was wrong, then the usage (129)' <<\EOF
+    expect_exit 129 mainline run X -j abc 2>err1
+    grep -q "^error: --jobs: 'abc' is not a whole number from 1 to 4096$" err1
+    expect_exit 129 mainline run X -j 0 2>err2
+    grep -q "^error: --jobs: '0' is not" err2
+    expect_exit 129 mainline run X --threads-per-run -3 2>err3
+    grep -q "^error: --threads-per-run: '-3' is not" err3
+    expect_exit 129 mainline run X --executor pbs 2>err4
+    grep -q "^error: --executor: 'pbs' is not local or slurm$" err4
+    expect_exit 129 mainline report X -f pdf 2>err5
+    grep -q "^error: --format: 'pdf' is not md, html, csv or json$" err5
+    grep -q "^usage: mainline report" err5
+EOF
+
 test_expect_success 'unknown command plna: 129, did you mean plan (a transposition)' '
     run_rc 129 mainline plna &&
     echo "error: unknown command '\''plna'\'' (did you mean '\''plan'\''?)" >expect &&
