@@ -369,11 +369,19 @@ static int on_event(struct builder *b, yaml_event_t *ev)
     }
 }
 
-static void report_parser_error(struct builder *b, yaml_parser_t *p)
+static void report_parser_error(struct builder *b, yaml_parser_t *p, const char *text,
+                                size_t len)
 {
     yaml_mark_t mark = p->problem_mark;
     const char *problem = p->problem ? p->problem : "invalid YAML";
     struct strbuf sb = STRBUF_INIT;
+    if (mark.index < len && text[mark.index] == '\t') {
+        /* libyaml says "found character that cannot start any token" */
+        diag_add(b->diags, b->doc->file, (int)mark.line + 1, (int)mark.column + 1,
+                 "a tab: YAML does not allow tabs for indentation (indent with spaces)");
+        b->failed = 1;
+        return;
+    }
     sb_adds(&sb, problem);
     if (p->context)
         sb_addf(&sb, " (%s at line %zu)", p->context, p->context_mark.line + 1);
@@ -405,7 +413,7 @@ int ydoc_parse(const char *file, const char *text, size_t len, struct ydoc **out
     while (!done && !b.failed) {
         yaml_event_t ev;
         if (!yaml_parser_parse(&parser, &ev)) {
-            report_parser_error(&b, &parser);
+            report_parser_error(&b, &parser, text, len);
             break;
         }
         on_event(&b, &ev);
