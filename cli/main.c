@@ -182,6 +182,8 @@ static void print_overview(FILE *f)
     fputs("\nSee 'mainline help <command>' for one command.\n", f);
 }
 
+static const char *suggest_command(const char *name);
+
 static int cmd_help(int argc, char **argv, struct cli *cli)
 {
     (void)cli;
@@ -191,7 +193,11 @@ static int cmd_help(int argc, char **argv, struct cli *cli)
     }
     const struct command *c = find_command(argv[1]);
     if (!c) {
-        error("no such command '%s'", argv[1]);
+        const char *near = suggest_command(argv[1]);
+        if (near)
+            error("no such command '%s' (did you mean '%s'?)", argv[1], near);
+        else
+            error("no such command '%s'", argv[1]);
         return EXIT_USAGE;
     }
     fputs(c->usage, stdout);
@@ -295,8 +301,10 @@ static int parse_global(int argc, char **argv, struct cli *cli)
                 error("%s needs an argument", a);
                 exit(cli_usage(global_usage));
             }
-            if (a[1] == 'C' && chdir(argv[i + 1]) < 0)
-                die("cannot change to '%s': %s", argv[i + 1], strerror(errno));
+            if (a[1] == 'C' && chdir(argv[i + 1]) < 0) {
+                error("-C: cannot change to '%s': %s", argv[i + 1], strerror(errno));
+                exit(EXIT_FATAL);
+            }
             if (a[1] != 'C')
                 cli->registry_path = argv[i + 1];
             i++;

@@ -90,6 +90,13 @@ test_body 'bad option values say what was wrong, then the usage (129)' <<\EOF
     grep -q "^usage: mainline report" err5
 EOF
 
+test_body 'help of an unknown command suggests; -C of a missing directory is an error, 128' <<\EOF
+    expect_exit 129 mainline help sattus 2>err1
+    grep -q "^error: no such command 'sattus' (did you mean 'status'?)$" err1
+    expect_exit 128 "$MAINLINE" -C "$PWD/no/such/dir" status 2>err2
+    grep -q "^error: -C: cannot change to '$PWD/no/such/dir': No such file or directory$" err2
+EOF
+
 test_expect_success 'unknown command plna: 129, did you mean plan (a transposition)' '
     run_rc 129 mainline plna &&
     echo "error: unknown command '\''plna'\'' (did you mean '\''plan'\''?)" >expect &&
