@@ -145,9 +145,9 @@ test_expect_success 'status, runs and show without a registry: 128, plan first' 
     no_registry
 '
 
-test_expect_success '-C into a missing directory is fatal' '
+test_expect_success '-C into a missing directory is an error, 128' '
     run_rc 128 mainline -C nowhere status &&
-    echo "fatal: cannot change to '\''nowhere'\'': No such file or directory" >expect &&
+    echo "error: -C: cannot change to '\''nowhere'\'': No such file or directory" >expect &&
     test_cmp expect err
 '
 
