@@ -149,13 +149,22 @@ static int split(int argc, char **argv, struct cli *cli)
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv, struct cli *cli);
+    const char *usage;
 } subcommands[] = {
-    { "audit", cmd_data_audit },
-    { "render", cmd_data_render },
-    { "split", split },
-    { "stats", cmd_data_stats },
-    { "synth-math", synth_math },
+    { "audit", cmd_data_audit, cmd_data_audit_usage },
+    { "render", cmd_data_render, cmd_data_render_usage },
+    { "split", split, split_usage },
+    { "stats", cmd_data_stats, cmd_data_stats_usage },
+    { "synth-math", synth_math, synth_usage },
 };
+
+const char *cmd_data_usage(const char *sub)
+{
+    for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+        if (!strcmp(sub, subcommands[i].name))
+            return subcommands[i].usage;
+    return NULL;
+}
 
 int cmd_data(int argc, char **argv, struct cli *cli)
 {

@@ -14,6 +14,11 @@
 #include "sweep.h"
 #include "tokenizer.h"
 
+/* The usage texts of the subcommands (`mainline data SUB --help` prints them). */
+extern const char cmd_data_audit_usage[], cmd_data_render_usage[], cmd_data_stats_usage[];
+/* The usage of data subcommand `sub`, or NULL when there is no such subcommand. */
+const char *cmd_data_usage(const char *sub);
+
 /* The integer value of option `opt`, >= min; -1 after printing an error. */
 long cmd_data_parse_count(const char *opt, const char *s, long min);
 

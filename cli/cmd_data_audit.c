@@ -18,7 +18,7 @@
 #include "fsutil.h"
 #include "plan.h"
 
-static const char audit_usage[] = "usage: mainline data audit --sweep S [--json FILE]\n";
+const char cmd_data_audit_usage[] = "usage: mainline data audit --sweep S [--json FILE]\n";
 
 int cli_audit_write_json(const char *path, const json_t *report)
 {
@@ -74,10 +74,10 @@ int cmd_data_audit(int argc, char **argv, struct cli *cli)
         else if (c == 'j')
             json = optarg;
         else
-            return cli_usage(audit_usage);
+            return cli_usage(cmd_data_audit_usage);
     }
     if (!sweep || optind != argc)
-        return cli_usage(audit_usage);
+        return cli_usage(cmd_data_audit_usage);
     /* What plan does up to recording: load, fetch, hash, audit. */
     struct diag_list dl = { 0 };
     struct plan p;

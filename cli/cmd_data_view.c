@@ -15,9 +15,9 @@
 #include "token_stats.h"
 #include "table.h"
 
-static const char render_usage[] =
+const char cmd_data_render_usage[] =
     "usage: mainline data render FILE --sweep S [--row N] [--dataset NAME]\n";
-static const char stats_usage[] =
+const char cmd_data_stats_usage[] =
     "usage: mainline data stats FILE --sweep S [--dataset NAME] [--max-seq-len N]\n";
 
 /* ---- the sweep a file is seen through ---- */
@@ -185,7 +185,7 @@ int cmd_data_render(int argc, char **argv, struct cli *cli)
     const char *file = NULL, *sweep = NULL, *dataset = NULL;
     long row = 1;
     if (view_args(argc, argv, "row", &file, &sweep, &dataset, &row) < 0)
-        return cli_usage(render_usage);
+        return cli_usage(cmd_data_render_usage);
     struct cmd_data_sweep d;
     if (cmd_data_sweep_open(sweep, file, dataset, &d) < 0)
         return EXIT_FAILURES;
@@ -237,7 +237,7 @@ int cmd_data_stats(int argc, char **argv, struct cli *cli)
     const char *file = NULL, *sweep = NULL, *dataset = NULL;
     long max_len = 0;
     if (view_args(argc, argv, "max-seq-len", &file, &sweep, &dataset, &max_len) < 0)
-        return cli_usage(stats_usage);
+        return cli_usage(cmd_data_stats_usage);
     struct cmd_data_sweep d;
     if (cmd_data_sweep_open(sweep, file, dataset, &d) < 0)
         return EXIT_FAILURES;

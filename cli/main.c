@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cmd_data.h"
 #include "suggest.h"
 #include "sweep_params.h"
 
@@ -268,7 +269,9 @@ static int open_registry(struct cli *cli)
 static int run_command(const struct command *c, int argc, char **argv, struct cli *cli)
 {
     if (wants_help(argc, argv)) {
-        fputs(c->usage, stdout);
+        /* `data SUB --help`: that subcommand's usage, not the overview of data */
+        const char *sub = c->fn == cmd_data && argc > 1 ? cmd_data_usage(argv[1]) : NULL;
+        fputs(sub ? sub : c->usage, stdout);
         return EXIT_OK;
     }
     /* Commands flagged NEED_REGISTRY open it with cli_registry() once their

@@ -97,6 +97,15 @@ test_body 'help of an unknown command suggests; -C of a missing directory is an 
     grep -q "^error: -C: cannot change to '$PWD/no/such/dir': No such file or directory$" err2
 EOF
 
+test_body 'data SUB --help prints that subcommand'"'"'s usage, exit 0' <<\EOF
+    for sub in audit render split stats synth-math; do
+        mainline data $sub --help >out
+        head -n 1 out | grep -q "^usage: mainline data $sub "
+    done
+    mainline data --help >out
+    head -n 1 out | grep -q "^usage: mainline data <subcommand>"
+EOF
+
 test_expect_success 'unknown command plna: 129, did you mean plan (a transposition)' '
     run_rc 129 mainline plna &&
     echo "error: unknown command '\''plna'\'' (did you mean '\''plan'\''?)" >expect &&
