@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "blas_env.h"
+#include "code_files.h"
 #include "fsutil.h"
 #include "job.h"
 #include "rundir.h"
@@ -187,5 +188,13 @@ char **job_argv(struct sched *s, const json_t *cmd, const char *program, int res
     json_t *tmpl = cmd ? json_incref((json_t *)cmd) : default_command(s, program, resume);
     char **argv = command_expand(tmpl, vars, params, err);
     json_decref(tmpl);
+    /* A job runs in its run directory: `python3 train.py` means the sweep's train.py. */
+    for (size_t i = 0; cmd && argv && argv[i]; i++) {
+        char *abs = code_files_resolve(&s->spec, argv[i]);
+        if (abs) {
+            free(argv[i]);
+            argv[i] = abs;
+        }
+    }
     return argv;
 }

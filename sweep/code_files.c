@@ -100,6 +100,16 @@ static char *command_file(const struct sweep *s, const char *item)
     return NULL;
 }
 
+char *code_files_resolve(const struct sweep *s, const char *item)
+{
+    if (!item[0] || item[0] == '/')
+        return NULL;
+    char *path = command_file(s, item);
+    char *abs = path ? realpath(path, NULL) : NULL;
+    free(path);
+    return abs;
+}
+
 static void add_command_files(const struct sweep *s, const json_t *cmd, json_t *out)
 {
     size_t i;

@@ -20,4 +20,10 @@ struct sweep;
  * cannot be read is an error at its position. New reference. */
 json_t *code_files_digest(const struct sweep *s, struct diag_list *dl);
 
+/* The absolute path of a command item that names a file relative to the sweep file's
+ * directory (`train.py`), or NULL (absolute already, a program in PATH, an option, a
+ * placeholder). Jobs run in their run directory: their commands get these paths.
+ * Caller frees. */
+char *code_files_resolve(const struct sweep *s, const char *item);
+
 #endif

@@ -98,4 +98,20 @@ EOF_YAML
     grep -q "^error: q.yaml:7:[0-9]*: parse_stdout pattern: missing closing parenthesis" q.out
 EOF
 
+test_body 'a command naming a file beside the sweep (sh printer.sh) runs it from the run directory' <<\EOF
+    write_printer
+    cp -r "$TOP/sweeps/data" "$TOP/sweeps/models" .
+    cat >r.yaml <<EOF_YAML
+sweep: r
+base_model: models/tiny-base/model.safetensors
+datasets: {train: data/arith-train.jsonl}
+trainer: {command: [sh, printer.sh], parse_stdout: mlx-lm}
+grid: {seed: [0]}
+EOF_YAML
+    mainline plan r.yaml >plan.out
+    grep -q "^code file: printer.sh sha256:" plan.out
+    mainline run r >run.out 2>&1 || { cat run.out; false; }
+    test "$(sql "SELECT count(*) FROM metrics WHERE name = 'val_nll'")" -eq 4
+EOF
+
 test_done
