@@ -56,6 +56,14 @@ struct exec_result {
                        * preemption, a failed node): resubmit it resuming, not a failure */
     char state[24];   /* the batch system's last state (COMPLETED, TIMEOUT...), or "" */
     char reason[96];  /* and its reason, when it gave one */
+    /* Where and how long a batch job ran, as its batch system said ("" and 0: not said) */
+    char partition[64];
+    char nodes[256];  /* the node list ("vm", "gpu[01-02]") */
+    int has_elapsed, has_max_rss;
+    int64_t elapsed_s;
+    int64_t max_rss;  /* bytes: the highest resident set of its steps (Slurm: sacct's
+                       * MaxRSS, which needs accounting and one sample in the job) */
+    int acct_confirmed;   /* the accounting (sacct) confirmed its end state */
 };
 
 struct executor {

@@ -202,6 +202,16 @@ static int keep_unrecorded(struct sched *s, struct job *j, double t)
     return 1;
 }
 
+/* What the batch system said of the job's end, into its batch_jobs row. */
+static void record_batch_end(struct sched *s, const struct job *j)
+{
+    const struct exec_result *res = &j->res;
+    struct reg_batch_end end = { res->state, res->reason, res->partition, res->nodes,
+                                 res->has_elapsed ? res->elapsed_s : -1,
+                                 res->has_max_rss ? res->max_rss : -1, res->acct_confirmed };
+    reg_batch_job_end(s->reg, j->proc.job_id, &end);
+}
+
 /* Look at one job; returns 1 when it is done with: ended and recorded (or given up). */
 static int check_job(struct sched *s, struct job *j, double t)
 {
@@ -234,7 +244,7 @@ static int check_job(struct sched *s, struct job *j, double t)
     if (recorded < 0)
         return keep_unrecorded(s, j, t);
     if (j->proc.job_id > 0 && j->res.state[0])
-        reg_batch_job_end(s->reg, j->proc.job_id, j->res.state, j->res.reason);
+        record_batch_end(s, j);
     if (s->opt.fail_fast && s->failures && !s->stopping) {
         s->stopping = 1;
         sched_note(s, "--fail-fast: stopping the other jobs");

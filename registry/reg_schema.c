@@ -379,6 +379,28 @@ static const char migration_6_batch[] =
 
 static const char *const migration_6[] = { migration_6_batch, NULL };
 
+/* ---- version 6 -> 7: where and how long a batch job ran ---- */
+
+/*
+ * What the batch system says of a job when it ends (squeue, and sacct where there is
+ * accounting): its array index (NULL for a plain job), partition, node list, elapsed
+ * seconds, the highest resident memory of its steps (sacct's MaxRSS, in bytes), and
+ * whether sacct confirmed the end state (0: squeue and exit.json alone).
+ */
+static const char migration_7_batch_ran[] =
+    "ALTER TABLE batch_jobs ADD COLUMN array_index INTEGER\n"
+    "    CHECK (array_index IS NULL OR array_index >= 0);\n"
+    "ALTER TABLE batch_jobs ADD COLUMN partition TEXT;\n"
+    "ALTER TABLE batch_jobs ADD COLUMN nodes TEXT;\n"
+    "ALTER TABLE batch_jobs ADD COLUMN elapsed_s INTEGER\n"
+    "    CHECK (elapsed_s IS NULL OR elapsed_s >= 0);\n"
+    "ALTER TABLE batch_jobs ADD COLUMN max_rss_bytes INTEGER\n"
+    "    CHECK (max_rss_bytes IS NULL OR max_rss_bytes >= 0);\n"
+    "ALTER TABLE batch_jobs ADD COLUMN acct_confirmed INTEGER NOT NULL DEFAULT 0\n"
+    "    CHECK (acct_confirmed IN (0, 1));\n";
+
+static const char *const migration_7[] = { migration_7_batch_ran, NULL };
+
 /* ---- the list ---- */
 
 const char *const *const reg_migrations[] = {
@@ -388,6 +410,7 @@ const char *const *const reg_migrations[] = {
     migration_4,
     migration_5,
     migration_6,
+    migration_7,
 };
 const int reg_n_migrations = (int)(sizeof(reg_migrations) / sizeof(reg_migrations[0]));
 
