@@ -29,6 +29,8 @@ struct exec_spec {
                                 * a batch system's job name, found again after a crash */
     const struct slurm_resources *slurm;   /* what to ask Slurm for (NULL: defaults) */
     int threads;               /* CPUs the job uses */
+    const char *exclude;       /* nodes it must not run on, "a,b" (NULL: none; Slurm's
+                                * --exclude, ignored by the local executor) */
 };
 
 /* A submitted job: locally the supervisor's pid (also its process group) and start

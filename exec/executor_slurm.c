@@ -191,6 +191,8 @@ static int slurm_submit(struct executor *ex, const struct exec_spec *spec,
     arg(&a, "--error=%s", spec->stderr_path);
     arg(&a, "--open-mode=append");
     resource_args(&a, spec);
+    if (spec->exclude && *spec->exclude)
+        arg(&a, "--exclude=%s", spec->exclude);
     arg(&a, "%s", script);
     struct strbuf out = STRBUF_INIT, serr = STRBUF_INIT;
     int rc = command_run(a.v, SLURM_CMD_TIMEOUT_S, &out, &serr);

@@ -129,8 +129,9 @@ int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct s
     const struct reg_exec_run *r = job_run(s, j);
     struct slurm_resources res;
     sweep_slurm_resources(&s->spec, j->kind == JOB_TRAIN ? r->stage : NULL, &res);
+    char *exclude = j->kind == JOB_TRAIN ? train_job_exclude(s, j->run) : NULL;
     struct exec_spec spec = { argv, env, j->dir, j->stdout_path, errlog.buf, j->status_path,
-                              name.buf, &res, s->opt.threads_per_run };
+                              name.buf, &res, s->opt.threads_per_run, exclude };
     int ok = s->ex.submit(&s->ex, &spec, &j->proc, err) == 0;
     if (ok && job_record_proc(s, j, name.buf) != REG_OK) {
         if (s->ex.release) {
@@ -150,6 +151,7 @@ int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct s
         ok = 0;
     }
     slurm_resources_free(&res);
+    free(exclude);
     sb_free(&errlog);
     sb_free(&name);
     if (!ok)
