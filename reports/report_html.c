@@ -474,11 +474,15 @@ static void variants(const json_t *m, struct strbuf *out)
             "train loss the last reported; peak MB the trainer's peak resident memory.</p>\n");
 }
 
+/* With the Slurm job and state of each run's last attempt where runs ran on Slurm. */
 static void throughput(const json_t *m, struct strbuf *out)
 {
+    int slurm = report_has_slurm(m);
     sb_adds(out, "<h2>Throughput</h2>");
-    static const char *const heads[] = { "run", "train tok/s", "eval tok/s", NULL };
-    th_row(out, heads);
+    static const char *const heads[] = { "run", "train tok/s", "eval tok/s", "Slurm job",
+                                         "Slurm state", NULL };
+    static const char *const local_heads[] = { "run", "train tok/s", "eval tok/s", NULL };
+    th_row(out, slurm ? heads : local_heads);
     size_t i;
     json_t *r;
     json_array_foreach(GET(m, "runs"), i, r) {
@@ -486,12 +490,16 @@ static void throughput(const json_t *m, struct strbuf *out)
         td(out, str(GET(r, "run")));
         td_num(out, GET(r, "train_tok_per_s"), "%.0f");
         td_num(out, GET(r, "eval_tok_per_s"), "%.0f");
+        if (slurm) {
+            td_num(out, GET(r, "slurm_job"), "%g");
+            td(out, str(GET(r, "slurm_state")));
+        }
         sb_adds(out, "</tr>\n");
     }
     if (json_is_number(GET(m, "baseline_tok_per_s"))) {
         sb_adds(out, "<tr><td>(base model)</td><td class=\"n\">-</td>");
         td_num(out, GET(m, "baseline_tok_per_s"), "%.0f");
-        sb_adds(out, "</tr>\n");
+        sb_adds(out, slurm ? "<td class=\"n\">-</td><td>-</td></tr>\n" : "</tr>\n");
     }
     table_end(out);
     struct strbuf note = STRBUF_INIT;

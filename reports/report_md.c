@@ -298,18 +298,24 @@ static void variants(const json_t *m, struct strbuf *out)
     sb_adds(out, "\n");
 }
 
+/* With the Slurm job and state of each run's last attempt where runs ran on Slurm
+ * (without, the NULL in their place ends the row early). */
 static void throughput(const json_t *m, struct strbuf *out)
 {
+    int slurm = report_has_slurm(m);
     sb_adds(out, "### Throughput\n\n");
-    row(out, "run", "train tok/s", "eval tok/s", NULL);
-    rule_line(out, 3);
+    row(out, "run", "train tok/s", "eval tok/s", slurm ? "Slurm job" : NULL, "Slurm state",
+        NULL);
+    rule_line(out, slurm ? 5 : 3);
     size_t i;
     json_t *r;
     json_array_foreach(GET(m, "runs"), i, r)
         row(out, str(GET(r, "run")), num(GET(r, "train_tok_per_s"), "%.0f"),
-            num(GET(r, "eval_tok_per_s"), "%.0f"), NULL);
+            num(GET(r, "eval_tok_per_s"), "%.0f"), slurm ? num(GET(r, "slurm_job"), "%g") : NULL,
+            str(GET(r, "slurm_state")), NULL);
     if (json_is_number(GET(m, "baseline_tok_per_s")))
-        row(out, "(base model)", "-", num(GET(m, "baseline_tok_per_s"), "%.0f"), NULL);
+        row(out, "(base model)", "-", num(GET(m, "baseline_tok_per_s"), "%.0f"),
+            slurm ? "-" : NULL, "-", NULL);
     sb_adds(out, "\n");
     size_t before = out->len;
     report_nul_note(m, out);
@@ -354,10 +360,18 @@ void report_md(const json_t *m, struct strbuf *out)
 
 void report_csv(const json_t *m, struct strbuf *out)
 {
-    static const char *const cols[] = { "run", "stage", "condition", "seed", "lr", "state",
-                                        "type", "selected_step", "val_nll", "accuracy",
-                                        "trainable_pct", "train_loss", "peak_rss_mb",
-                                        "train_tok_per_s", "eval_tok_per_s", NULL };
+    /* the last two only where runs ran on Slurm */
+    static const char *const all_cols[] = { "run", "stage", "condition", "seed", "lr", "state",
+                                            "type", "selected_step", "val_nll", "accuracy",
+                                            "trainable_pct", "train_loss", "peak_rss_mb",
+                                            "train_tok_per_s", "eval_tok_per_s", "slurm_job",
+                                            "slurm_state", NULL };
+    static const char *const local_cols[] = { "run", "stage", "condition", "seed", "lr",
+                                              "state", "type", "selected_step", "val_nll",
+                                              "accuracy", "trainable_pct", "train_loss",
+                                              "peak_rss_mb", "train_tok_per_s",
+                                              "eval_tok_per_s", NULL };
+    const char *const *cols = report_has_slurm(m) ? all_cols : local_cols;
     sb_adds(out, "sweep,version,rules_sha256");
     for (int c = 0; cols[c]; c++)
         sb_addf(out, ",%s", cols[c]);
