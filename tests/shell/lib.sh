@@ -229,6 +229,46 @@ slurm_local() {
     sh "$TOP/scripts/slurm-local.sh" "$@"
 }
 
+# slurm_test_cluster [--accounting]: start a cluster in $SCRATCH/cluster for the whole
+# test file (CLUSTER and SLURM_CONF exported), stopped when the file exits. Where Slurm
+# cannot be had (not root, no packages) it says so in a skip: line and the file exits 0;
+# a start that fails shows why and the file exits 1. End the file with slurm_test_done.
+slurm_test_cluster() {
+    CLUSTER=$SCRATCH/cluster
+    mkdir -p "$CLUSTER"
+    stc_rc=0
+    slurm_local start "$@" "$CLUSTER" >"$SCRATCH/cluster.env" 2>"$SCRATCH/cluster.err" ||
+        stc_rc=$?
+    if [ "$stc_rc" -eq 3 ]; then
+        skip "$(basename "$0" .sh)" "no Slurm cluster here: $(tail -n 1 "$SCRATCH/cluster.err")"
+        echo "0 passed, 0 failed"
+        exit 0
+    elif [ "$stc_rc" -ne 0 ]; then
+        cat "$SCRATCH/cluster.err"
+        echo "cannot start the test cluster"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+    . "$SCRATCH/cluster.env"
+    export SLURM_CONF CLUSTER
+    trap 'slurm_local stop "$CLUSTER" >/dev/null 2>&1' EXIT
+}
+
+# slurm_test_done: stop the cluster, then test_done (which removes $SCRATCH, and with it
+# the pid files a stop needs: stopping after it would leave the daemons running).
+slurm_test_done() {
+    slurm_local stop "$CLUSTER" >/dev/null 2>&1
+    test_done
+}
+
+# slurm_sweep NAME DEFAULTS SEEDS [MORE-YAML]: fake_sweep's NAME.yaml on the Slurm
+# executor, with MORE-YAML lines, planned.
+slurm_sweep() {
+    fake_sweep "$1" "$2" "$3"
+    printf 'executor: slurm\n%s\n' "${4:-}" >>"$1.yaml"
+    mainline plan "$1.yaml" >/dev/null
+}
+
 # slurm_inactive ID: job or array ID has left squeue's active jobs (finished or cancelled).
 slurm_inactive() {
     [ -z "$(squeue -h -j "$1" -o %i 2>/dev/null)" ]

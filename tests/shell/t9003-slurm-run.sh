@@ -6,31 +6,8 @@
 # with a line saying why, where Slurm cannot be had (not root, no packages).
 . "$(dirname "$0")/lib.sh"
 
-CLUSTER="$SCRATCH/cluster"
-rc=0
-sh "$TOP/scripts/slurm-local.sh" start "$CLUSTER" >"$SCRATCH/cluster.env" \
-    2>"$SCRATCH/cluster.err" || rc=$?
-if [ "$rc" -eq 3 ]; then
-    skip "t9003" "no Slurm cluster here: $(tail -n 1 "$SCRATCH/cluster.err")"
-    echo "0 passed, 0 failed"
-    exit 0
-elif [ "$rc" -ne 0 ]; then
-    cat "$SCRATCH/cluster.err"
-    echo "cannot start the test cluster"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-. "$SCRATCH/cluster.env"
-export SLURM_CONF
-trap 'sh "$TOP/scripts/slurm-local.sh" stop "$CLUSTER" >/dev/null 2>&1' EXIT
+slurm_test_cluster
 export MAINLINE_SLURM_POLL=0.5
-
-# slurm_sweep NAME DEFAULTS SEEDS: a fake sweep that declares the Slurm executor.
-slurm_sweep() {
-    fake_sweep "$1" "$2" "$3"
-    echo "executor: slurm" >>"$1.yaml"
-    mainline plan "$1.yaml" >/dev/null
-}
 
 # rows: every metric row and evaluation, by run id (what must not depend on where
 # the jobs ran).
@@ -64,7 +41,10 @@ test_body 'a sweep on Slurm: the same rows and evaluations as on this machine' <
     cat there/run.out
     (cd there && rows >rows && test "$(sql "SELECT count(*) FROM batch_jobs")" -eq 5 &&
      test "$(sql "SELECT count(*) FROM batch_jobs WHERE state = 'COMPLETED'")" -eq 5 &&
-     test "$(sql "SELECT count(*) FROM runs WHERE state = 'done' AND job_id > 0")" -eq 2)
+     test "$(sql "SELECT count(*) FROM runs WHERE state = 'done' AND job_id > 0")" -eq 2 &&
+     # no accounting here: where and how long from squeue, the end from exit.json
+     test "$(sql "SELECT count(*) FROM batch_jobs WHERE partition = 'debug' AND nodes <> ''
+                  AND elapsed_s >= 0 AND max_rss_bytes IS NULL AND acct_confirmed = 0")" -eq 5)
     test -s here/rows
     test_cmp here/rows there/rows
     # switching the executor is not a new version of the sweep
@@ -151,4 +131,4 @@ test_body '--detach returns at once; mainline cancel; a later run attaches and f
     no_double_submits
 EOF
 
-test_done
+slurm_test_done
