@@ -106,6 +106,7 @@ SWEEP_OBJS += sweep/plan.o
 EXEC_OBJS += exec/proc.o
 EXEC_OBJS += exec/executor_local.o
 EXEC_OBJS += exec/executor_slurm.o
+EXEC_OBJS += exec/slurm_acct.o
 EXEC_OBJS += exec/command.o
 EXEC_OBJS += exec/job_lock.o
 EXEC_OBJS += exec/ingest.o

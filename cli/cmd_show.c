@@ -1,6 +1,7 @@
 /*
  * cmd_show.c - `mainline show [--json] RUN`: one run with its parameters, the
- * files it uses (with sha256) and the provenance of its sweep.
+ * files it uses (with sha256), the provenance of its sweep and the batch (Slurm)
+ * jobs of its attempts and evaluations.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "cli.h"
 #include "strbuf.h"
+#include "table.h"
 
 static const char show_usage[] = "usage: mainline show [--json] RUN|SWEEP/RUN\n";
 
@@ -61,6 +63,33 @@ static int add_artifact(const struct reg_artifact_row *a, void *ud)
     return 0;
 }
 
+static json_t *opt_text(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static int add_batch_job(const struct reg_batch_job_row *b, void *ud)
+{
+    json_t *o = json_pack("{s:I,s:s,s:s,s:i}", "job_id", (json_int_t)b->job_id, "executor",
+                          b->executor, "name", b->name, "attempt", b->attempt);
+    json_object_set_new(o, "eval_step", b->is_eval ? json_integer(b->eval_step) : json_null());
+    json_object_set_new(o, "array_index", b->has_array_index ? json_integer(b->array_index)
+                                                             : json_null());
+    json_object_set_new(o, "state", opt_text(b->state));
+    json_object_set_new(o, "reason", opt_text(b->reason));
+    json_object_set_new(o, "partition", opt_text(b->partition));
+    json_object_set_new(o, "nodes", opt_text(b->nodes));
+    json_object_set_new(o, "elapsed_s", b->has_elapsed ? json_integer(b->elapsed_s)
+                                                       : json_null());
+    json_object_set_new(o, "max_rss_bytes", b->has_max_rss ? json_integer(b->max_rss_bytes)
+                                                           : json_null());
+    json_object_set_new(o, "acct_confirmed", json_boolean(b->acct_confirmed));
+    json_object_set_new(o, "submitted_at", json_string(b->submitted_at));
+    json_object_set_new(o, "ended_at", opt_text(b->ended_at));
+    json_array_append_new(ud, o);
+    return 0;
+}
+
 static void add_provenance(struct cli *cli, json_t *run)
 {
     const char *sweep = json_string_value(json_object_get(run, "sweep"));
@@ -84,6 +113,66 @@ static const char *str(const json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));
     return s ? s : "-";
+}
+
+/* Seconds as Slurm writes a time: "M:SS", "H:MM:SS", "D-HH:MM:SS". */
+static void elapsed_text(json_int_t s, char *buf, size_t len)
+{
+    if (s >= 86400)
+        snprintf(buf, len, "%lld-%02lld:%02lld:%02lld", (long long)(s / 86400),
+                 (long long)(s % 86400 / 3600), (long long)(s % 3600 / 60), (long long)(s % 60));
+    else if (s >= 3600)
+        snprintf(buf, len, "%lld:%02lld:%02lld", (long long)(s / 3600),
+                 (long long)(s % 3600 / 60), (long long)(s % 60));
+    else
+        snprintf(buf, len, "%lld:%02lld", (long long)(s / 60), (long long)(s % 60));
+}
+
+/* The batch jobs, one line each: which attempt or evaluation, and what Slurm said. */
+static void print_batch_jobs(const json_t *jobs)
+{
+    if (!json_array_size(jobs))
+        return;
+    static const char *const head[] = { "job", "for", "state", "reason", "partition", "nodes",
+                                        "elapsed", "MaxRSS", NULL };
+    struct table t;
+    table_init(&t, head);
+    size_t i;
+    json_t *b;
+    json_array_foreach(jobs, i, b) {
+        char id[32], what[48], elapsed[32] = "", rss[32] = "", state[40];
+        snprintf(id, sizeof(id), "%lld",
+                 (long long)json_integer_value(json_object_get(b, "job_id")));
+        if (json_is_integer(json_object_get(b, "array_index")))
+            snprintf(id + strlen(id), sizeof(id) - strlen(id), "_%lld",
+                     (long long)json_integer_value(json_object_get(b, "array_index")));
+        const json_t *step = json_object_get(b, "eval_step");
+        if (json_is_integer(step) && json_integer_value(step) < 0)
+            snprintf(what, sizeof(what), "eval (base model)");
+        else if (json_is_integer(step))
+            snprintf(what, sizeof(what), "eval@%lld", (long long)json_integer_value(step));
+        else
+            snprintf(what, sizeof(what), "attempt %lld",
+                     (long long)json_integer_value(json_object_get(b, "attempt")));
+        const json_t *el = json_object_get(b, "elapsed_s");
+        if (json_is_integer(el))
+            elapsed_text(json_integer_value(el), elapsed, sizeof(elapsed));
+        const json_t *mr = json_object_get(b, "max_rss_bytes");
+        if (json_is_integer(mr))
+            snprintf(rss, sizeof(rss), "%.1f MiB", (double)json_integer_value(mr) / 1048576.0);
+        const char *st = json_string_value(json_object_get(b, "state"));
+        snprintf(state, sizeof(state), "%s%s", st ? st : "not ended",
+                 json_is_true(json_object_get(b, "acct_confirmed")) ? " (sacct)" : "");
+        const char *cells[] = { id, what, state,
+                                json_string_value(json_object_get(b, "reason")),
+                                json_string_value(json_object_get(b, "partition")),
+                                json_string_value(json_object_get(b, "nodes")),
+                                elapsed[0] ? elapsed : NULL, rss[0] ? rss : NULL };
+        table_add(&t, cells);
+    }
+    printf("batch jobs\n");
+    table_print(&t, stdout, "  ");
+    table_free(&t);
 }
 
 static void print_text(const json_t *run)
@@ -119,6 +208,7 @@ static void print_text(const json_t *run)
         printf("code       ok %s on %s%s\n", str(git, "commit"), str(git, "branch"),
                json_is_true(json_object_get(git, "dirty")) ? " (dirty)" : "");
     printf("contract   sha256:%s\n", str(run, "contract_sha256"));
+    print_batch_jobs(json_object_get(run, "batch_jobs"));
 }
 
 /* "SWEEP/RUN" narrows to one sweep; a plain id searches every sweep. */
@@ -161,9 +251,13 @@ int cmd_show(int argc, char **argv, struct cli *cli)
         int64_t rowid = json_integer_value(json_object_get(f.json, "rowid"));
         st = reg_run_artifacts(cli->reg, rowid, add_artifact, arts);
         json_object_set_new(f.json, "artifacts", arts);
+        json_t *jobs = json_array();
+        if (st == REG_OK)
+            st = reg_run_batch_jobs(cli->reg, rowid, add_batch_job, jobs);
+        json_object_set_new(f.json, "batch_jobs", jobs);
         add_provenance(cli, f.json);
         if (st != REG_OK) {
-            rc = cli_reg_error(cli, st, "cannot read the run's artifacts");
+            rc = cli_reg_error(cli, st, "cannot read the run's artifacts and batch jobs");
         } else if (as_json) {
             char *s = json_dumps(f.json, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
             puts(s);

@@ -29,6 +29,8 @@ struct exec_spec {
                                 * a batch system's job name, found again after a crash */
     const struct slurm_resources *slurm;   /* what to ask Slurm for (NULL: defaults) */
     int threads;               /* CPUs the job uses */
+    const char *exclude;       /* nodes it must not run on, "a,b" (NULL: none; Slurm's
+                                * --exclude, ignored by the local executor) */
 };
 
 /* A submitted job: locally the supervisor's pid (also its process group) and start
@@ -57,6 +59,14 @@ struct exec_result {
                        * preemption, a failed node): resubmit it resuming, not a failure */
     char state[24];   /* the batch system's last state (COMPLETED, TIMEOUT...), or "" */
     char reason[96];  /* and its reason, when it gave one */
+    /* Where and how long a batch job ran, as its batch system said ("" and 0: not said) */
+    char partition[64];
+    char nodes[256];  /* the node list ("vm", "gpu[01-02]") */
+    int has_elapsed, has_max_rss;
+    int64_t elapsed_s;
+    int64_t max_rss;  /* bytes: the highest resident set of its steps (Slurm: sacct's
+                       * MaxRSS, which needs accounting and one sample in the job) */
+    int acct_confirmed;   /* the accounting (sacct) confirmed its end state */
 };
 
 struct executor {

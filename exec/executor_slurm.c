@@ -16,7 +16,14 @@
  * is ended when its exit.json is there; without one it is LOST after a grace period
  * (squeue may briefly miss a job; Slurm forgets finished jobs after MinJobAge).
  * squeue failing (slurmctld restarting) leaves every job as it was: one missing
- * answer never ends a run.
+ * answer never ends a run. While no job changes, the time between two squeue calls
+ * grows (x1.5, up to MAINLINE_SLURM_POLL_MAX); a change, or a job's exit.json
+ * appearing, brings it back to MAINLINE_SLURM_POLL.
+ *
+ * Jobs that ended are confirmed by one `sacct` for all of them (slurm_acct.c), which
+ * also has their MaxRSS; sacct lags, so an end waits for it at most
+ * MAINLINE_SLURM_ACCT_WAIT seconds. Without accounting (no sacct, or "accounting
+ * storage is disabled": never asked again) ends come from exit.json and squeue.
  */
 #include <errno.h>
 #include <signal.h>
@@ -30,6 +37,7 @@
 #include "command.h"
 #include "executor.h"
 #include "fsutil.h"
+#include "slurm_acct.h"
 #include "sweep.h"
 
 #define SLURM_CMD_TIMEOUT_S 60.0
@@ -38,6 +46,12 @@ struct slurm_job_seen {
     int64_t id;
     char state[24], reason[96];
     double missing_since;     /* when squeue first did not list it (0: it did) */
+    char partition[64], nodes[256];   /* squeue's, at its last answer */
+    int64_t elapsed_s;        /* -1 unknown */
+    int listed;               /* in squeue's last answer */
+    double ended_at;          /* when it was first seen ended (0: not yet) */
+    struct slurm_acct acct;   /* what sacct said of it */
+    int settled;              /* sacct has its end (slurm_acct_settled) */
 };
 
 struct slurm_priv {
@@ -45,6 +59,12 @@ struct slurm_priv {
     double poll_s;            /* least time between two squeue calls */
     double lost_after_s;      /* a job squeue forgot, without exit.json, is lost after */
     double last_query;        /* when squeue last answered */
+    double interval;          /* the time between two squeue calls now: poll_s, more
+                               * while nothing changes */
+    double max_interval;      /* at most */
+    double acct_wait_s;       /* how long an end waits for sacct to have it */
+    double last_acct;         /* when sacct was last asked */
+    int no_acct;              /* no accounting here: sacct is never asked again */
     struct slurm_job_seen *jobs;   /* the jobs polled since the last query */
     size_t n_jobs, alloc_jobs;
     int64_t *watch;           /* ids to ask about at the next query */
@@ -171,6 +191,8 @@ static int slurm_submit(struct executor *ex, const struct exec_spec *spec,
     arg(&a, "--error=%s", spec->stderr_path);
     arg(&a, "--open-mode=append");
     resource_args(&a, spec);
+    if (spec->exclude && *spec->exclude)
+        arg(&a, "--exclude=%s", spec->exclude);
     arg(&a, "%s", script);
     struct strbuf out = STRBUF_INIT, serr = STRBUF_INIT;
     int rc = command_run(a.v, SLURM_CMD_TIMEOUT_S, &out, &serr);
@@ -234,8 +256,49 @@ static void watch(struct slurm_priv *p, int64_t id)
     p->watch[p->n_watch++] = id;
 }
 
-/* One squeue for every watched job: "ID|STATE|REASON" lines. 0, or -1 when squeue
- * did not answer (nothing is changed then). */
+static int is_active(const char *state);
+
+/* Take squeue's lines (slurm_acct.h's SLURM_SQUEUE_FORMAT) into the watched jobs; a
+ * watched job it does not list is missing. 1 when a job's state or reason changed. */
+static int take_answer(struct slurm_priv *p, char *out, double now)
+{
+    int changed = 0;
+    for (size_t i = 0; i < p->n_watch; i++)
+        seen(p, p->watch[i], 1)->listed = 0;
+    for (char *line = out; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        struct slurm_squeue_line q;
+        struct slurm_job_seen *j = slurm_squeue_parse(line, &q) == 0 ? seen(p, q.id, 0) : NULL;
+        if (j) {
+            changed |= strcmp(j->state, q.state) != 0 || strcmp(j->reason, q.reason) != 0;
+            snprintf(j->state, sizeof(j->state), "%s", q.state);
+            snprintf(j->reason, sizeof(j->reason), "%s", q.reason);
+            snprintf(j->partition, sizeof(j->partition), "%s", q.partition);
+            snprintf(j->nodes, sizeof(j->nodes), "%s", q.nodes);
+            j->elapsed_s = q.elapsed_s;
+            j->listed = 1;
+            j->missing_since = 0;
+            if (!is_active(j->state) && !j->ended_at)
+                j->ended_at = now;   /* asked about in the next sacct */
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    for (size_t i = 0; i < p->n_watch; i++) {
+        struct slurm_job_seen *j = seen(p, p->watch[i], 1);
+        if (j->listed)
+            continue;
+        changed |= j->state[0] || !j->missing_since;
+        j->state[0] = '\0';
+        if (!j->missing_since)
+            j->missing_since = now;
+    }
+    return changed;
+}
+
+/* One squeue for every watched job. 0, or -1 when squeue did not answer (nothing is
+ * changed then). */
 static int query(struct slurm_priv *p)
 {
     if (!p->n_watch)
@@ -243,40 +306,20 @@ static int query(struct slurm_priv *p)
     struct strbuf ids = STRBUF_INIT, out = STRBUF_INIT, err = STRBUF_INIT;
     for (size_t i = 0; i < p->n_watch; i++)
         sb_addf(&ids, "%s%lld", i ? "," : "", (long long)p->watch[i]);
-    char *argv[] = { "squeue", "-h", "-t", "all", "-j", ids.buf, "-o", "%i|%T|%r", NULL };
+    char *argv[] = { "squeue", "-h", "-t", "all", "-j", ids.buf, "-o", SLURM_SQUEUE_FORMAT,
+                     NULL };
     int rc = command_run(argv, SLURM_CMD_TIMEOUT_S, &out, &err);
     /* squeue exits 1 ("Invalid job id specified") when every id asked about is gone
      * from slurmctld's memory: an answer, that all of them are missing. */
     int answered = rc == 0 || (rc == 1 && err.buf && strstr(err.buf, "Invalid job id"));
     if (answered) {
         double now = clock_now_s();
-        for (size_t i = 0; i < p->n_watch; i++) {
-            struct slurm_job_seen *j = seen(p, p->watch[i], 1);
-            j->state[0] = '\0';
-        }
-        for (char *line = out.buf; line && *line;) {
-            char *nl = strchr(line, '\n');
-            if (nl)
-                *nl = '\0';
-            long long id = 0;
-            char state[24] = "", reason[96] = "";
-            if (sscanf(line, "%lld|%23[^|]|%95[^\n]", &id, state, reason) >= 2) {
-                struct slurm_job_seen *j = seen(p, id, 0);
-                if (j) {
-                    snprintf(j->state, sizeof(j->state), "%s", state);
-                    snprintf(j->reason, sizeof(j->reason), "%s",
-                             strcmp(reason, "None") ? reason : "");
-                }
-            }
-            line = nl ? nl + 1 : NULL;
-        }
-        for (size_t i = 0; i < p->n_watch; i++) {
-            struct slurm_job_seen *j = seen(p, p->watch[i], 1);
-            if (j->state[0])
-                j->missing_since = 0;
-            else if (!j->missing_since)
-                j->missing_since = now;
-        }
+        /* nothing changed: look less often; a change: at the poll interval again */
+        if (take_answer(p, out.buf, now))
+            p->interval = p->poll_s;
+        else
+            p->interval = p->interval * 1.5 < p->max_interval ? p->interval * 1.5
+                                                               : p->max_interval;
         p->last_query = now;
     }
     p->n_watch = 0;
@@ -306,24 +349,79 @@ static int is_resubmitted(const char *state)
            !strcmp(state, "DEADLINE");
 }
 
-/* Ask squeue when the last answer is older than poll_s; poll() then reads the cache.
- * Every job polled is asked about at the next query, so one call covers all. */
-static struct slurm_job_seen *look(struct slurm_priv *p, int64_t id)
+/* Ask squeue when the last answer is older than the interval; poll() then reads the
+ * cache. Every job polled is asked about at the next query, so one call covers all.
+ * A job squeue last saw active whose exit.json is there has ended: ask soon. */
+static struct slurm_job_seen *look(struct slurm_priv *p, int64_t id, const char *status_path)
 {
     watch(p, id);
     struct slurm_job_seen *j = seen(p, id, 0);
-    if (!j || clock_now_s() - p->last_query >= p->poll_s) {
+    if (j && is_active(j->state) && access(status_path, F_OK) == 0)
+        p->interval = p->poll_s;
+    if (!j || clock_now_s() - p->last_query >= p->interval) {
         query(p);
         j = seen(p, id, 0);
     }
     return j;
 }
 
+/* One sacct for every job seen ended and not settled yet (within acct_wait_s of its
+ * end: after that it is reported without). A job it does not list is lag. */
+static void account(struct slurm_priv *p, double now)
+{
+    struct slurm_acct *accts = xcalloc(p->n_jobs + 1, sizeof(*accts));
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_jobs; i++) {
+        const struct slurm_job_seen *j = &p->jobs[i];
+        if (j->ended_at && !j->settled && now - j->ended_at < p->acct_wait_s)
+            slurm_acct_init(&accts[n++], j->id);
+    }
+    enum slurm_acct_answer a = slurm_acct_query(accts, n, SLURM_CMD_TIMEOUT_S);
+    p->last_acct = now;
+    p->no_acct = a == SLURM_ACCT_NONE;
+    for (size_t i = 0; a == SLURM_ACCT_OK && i < n; i++) {
+        struct slurm_job_seen *j = seen(p, accts[i].id, 0);
+        if (j && accts[i].listed) {
+            j->acct = accts[i];
+            j->settled = slurm_acct_settled(&accts[i]);
+        }
+    }
+    free(accts);
+}
+
+/* Whether an ended job may be reported: sacct has its end, there is no accounting,
+ * or sacct did not have it within acct_wait_s. */
+static int confirmed(struct slurm_priv *p, struct slurm_job_seen *j)
+{
+    double now = clock_now_s();
+    if (!j->ended_at)
+        j->ended_at = now;
+    if (!p->no_acct && !j->settled && now - j->ended_at < p->acct_wait_s &&
+        now - p->last_acct >= p->poll_s)
+        account(p, now);
+    return p->no_acct || j->settled || now - j->ended_at >= p->acct_wait_s;
+}
+
+/* Where and how long it ran: sacct's word where it has one, else squeue's. */
+static void batch_details(const struct slurm_job_seen *j, struct exec_result *res)
+{
+    const struct slurm_acct *a = j->acct.listed ? &j->acct : NULL;
+    snprintf(res->partition, sizeof(res->partition), "%s",
+             a && a->partition[0] ? a->partition : j->partition);
+    snprintf(res->nodes, sizeof(res->nodes), "%s", a && a->nodes[0] ? a->nodes : j->nodes);
+    int64_t elapsed = a && a->elapsed_s >= 0 ? a->elapsed_s : j->elapsed_s;
+    res->has_elapsed = elapsed >= 0;
+    res->elapsed_s = elapsed >= 0 ? elapsed : 0;
+    res->has_max_rss = a && a->max_rss >= 0;
+    res->max_rss = res->has_max_rss ? a->max_rss : 0;
+    res->acct_confirmed = j->settled;
+}
+
 static enum exec_state slurm_poll(struct executor *ex, const struct exec_proc *proc,
                                   const char *status_path, struct exec_result *res)
 {
     struct slurm_priv *p = ex->priv;
-    struct slurm_job_seen *j = look(p, proc->job_id);
+    struct slurm_job_seen *j = look(p, proc->job_id, status_path);
     if (j && (!strcmp(j->state, "PENDING") || !strcmp(j->state, "CONFIGURING")))
         return EXEC_QUEUED;
     if (!j || is_active(j->state))
@@ -331,14 +429,18 @@ static enum exec_state slurm_poll(struct executor *ex, const struct exec_proc *p
     if (!j->state[0] && clock_now_s() - j->missing_since < p->lost_after_s &&
         access(status_path, R_OK) != 0)
         return EXEC_RUNNING;   /* squeue may miss a job for a moment */
+    if (!confirmed(p, j))
+        return EXEC_RUNNING;   /* ended: a moment for sacct to have it */
     memset(res, 0, sizeof(*res));
     int have_status = exec_read_status(status_path, res) == 0;
-    snprintf(res->state, sizeof(res->state), "%s", j->state[0] ? j->state : "LOST");
+    const char *state = j->settled ? j->acct.state : j->state[0] ? j->state : "LOST";
+    snprintf(res->state, sizeof(res->state), "%s", state);
     snprintf(res->reason, sizeof(res->reason), "%s", j->reason);
+    batch_details(j, res);
     /* A job its supervisor saw to the end says how it ended; one Slurm ended (a time
      * limit passed without a checkpoint, a node failed, preemption) is resubmitted. */
     if (!have_status || res->exit_code != 0)
-        res->resubmit = is_resubmitted(j->state);
+        res->resubmit = is_resubmitted(state);
     return EXEC_FINISHED;
 }
 
@@ -413,7 +515,12 @@ void executor_slurm_init(struct executor *ex, const char *supervisor)
     struct slurm_priv *p = xcalloc(1, sizeof(*p));
     p->supervisor = supervisor;
     p->poll_s = env_seconds("MAINLINE_SLURM_POLL", 2);
+    p->interval = p->poll_s;
+    p->max_interval = env_seconds("MAINLINE_SLURM_POLL_MAX", 10);
+    if (p->max_interval < p->poll_s)
+        p->max_interval = p->poll_s;
     p->lost_after_s = env_seconds("MAINLINE_SLURM_LOST_AFTER", 60);
+    p->acct_wait_s = env_seconds("MAINLINE_SLURM_ACCT_WAIT", 10);
     memset(ex, 0, sizeof(*ex));
     ex->name = "slurm";
     ex->submit = slurm_submit;

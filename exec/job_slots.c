@@ -129,8 +129,9 @@ int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct s
     const struct reg_exec_run *r = job_run(s, j);
     struct slurm_resources res;
     sweep_slurm_resources(&s->spec, j->kind == JOB_TRAIN ? r->stage : NULL, &res);
+    char *exclude = j->kind == JOB_TRAIN ? train_job_exclude(s, j->run) : NULL;
     struct exec_spec spec = { argv, env, j->dir, j->stdout_path, errlog.buf, j->status_path,
-                              name.buf, &res, s->opt.threads_per_run };
+                              name.buf, &res, s->opt.threads_per_run, exclude };
     int ok = s->ex.submit(&s->ex, &spec, &j->proc, err) == 0;
     if (ok && job_record_proc(s, j, name.buf) != REG_OK) {
         if (s->ex.release) {
@@ -150,6 +151,7 @@ int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct s
         ok = 0;
     }
     slurm_resources_free(&res);
+    free(exclude);
     sb_free(&errlog);
     sb_free(&name);
     if (!ok)
@@ -202,6 +204,19 @@ static int keep_unrecorded(struct sched *s, struct job *j, double t)
     return 1;
 }
 
+/* What the batch system said of the job's end, into its batch_jobs row. */
+static void record_batch_end(struct sched *s, const struct job *j)
+{
+    const struct exec_result *res = &j->res;
+    struct reg_batch_end end = { res->state, res->reason, res->partition, res->nodes,
+                                 res->has_elapsed ? res->elapsed_s : -1,
+                                 res->has_max_rss ? res->max_rss : -1, res->acct_confirmed };
+    struct strbuf name = STRBUF_INIT;
+    job_batch_name(s, j, &name);
+    reg_batch_job_end(s->reg, j->proc.job_id, name.buf, &end);
+    sb_free(&name);
+}
+
 /* Look at one job; returns 1 when it is done with: ended and recorded (or given up). */
 static int check_job(struct sched *s, struct job *j, double t)
 {
@@ -235,12 +250,8 @@ static int check_job(struct sched *s, struct job *j, double t)
                                         : eval_job_finished(s, j, &j->res);
     if (recorded < 0)
         return keep_unrecorded(s, j, t);
-    if (j->proc.job_id > 0 && j->res.state[0]) {
-        struct strbuf name = STRBUF_INIT;
-        job_batch_name(s, j, &name);
-        reg_batch_job_end(s->reg, j->proc.job_id, name.buf, j->res.state, j->res.reason);
-        sb_free(&name);
-    }
+    if (j->proc.job_id > 0 && j->res.state[0])
+        record_batch_end(s, j);
     if (s->opt.fail_fast && s->failures && !s->stopping) {
         s->stopping = 1;
         sched_note(s, "--fail-fast: stopping the other jobs");

@@ -65,6 +65,12 @@ struct job {
     int record_warned;        /* a refused record of its end was said */
 };
 
+/* Nodes a run's attempts failed on (a job's whole node list counts as one). */
+struct node_failures {
+    char *nodes;        /* "vm", "gpu[01-02]" */
+    int count;          /* attempts that failed there, in this invocation */
+};
+
 /* Per-run notes of one invocation, kept beside sched.runs. */
 struct run_note {
     int tries;          /* attempts started by this invocation */
@@ -73,6 +79,8 @@ struct run_note {
     int resubmits;      /* attempts ended by the batch system or a time limit */
     int cancelled;      /* cancelled from outside (scancel): not started again by this
                          * invocation */
+    struct node_failures *node_failures;   /* where its attempts failed (train_jobs.c) */
+    size_t n_node_failures;
 };
 
 struct sched {
@@ -229,6 +237,11 @@ void train_job_start(struct sched *s, size_t i);
 /* Record how a train job ended (its lines are ingested). 0, or -1 when the
  * registry refused: nothing changed, call again later. */
 int train_job_finished(struct sched *s, struct job *j, const struct exec_result *res);
+/* The nodes run i's next attempts avoid: those where NODE_FAILURES_EXCLUDE of its
+ * attempts failed, "a,b" (malloc'd), or NULL when none. */
+char *train_job_exclude(const struct sched *s, size_t i);
+/* Free a run note's node failures. */
+void run_note_free(struct run_note *n);
 
 /* ---- eval_jobs.c ---- */
 

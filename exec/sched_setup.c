@@ -187,6 +187,8 @@ void sched_free(struct sched *s)
     free(s->bindir);
     free(s->self_exe);
     free(s->supervisor);
+    for (size_t i = 0; s->notes && i <= s->n_runs; i++)
+        run_note_free(&s->notes[i]);
     free(s->notes);
     free(s->unstartable);
     free(s);

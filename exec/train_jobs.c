@@ -6,6 +6,7 @@
  */
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -19,6 +20,9 @@
  * counting as failures; past that they count (a job that can never finish in its time
  * limit must not loop). */
 #define MAX_RESUBMITS 5
+
+/* Attempts of one run that failed on a node before its next attempts exclude it. */
+#define NODE_FAILURES_EXCLUDE 2
 
 /* What a failed start leaves: nothing started, and whether the registry refused
  * for now (busy or full: try again later) rather than for good. */
@@ -163,6 +167,55 @@ void train_job_start(struct sched *s, size_t i)
     sb_free(&f.msg);
 }
 
+/* ---- nodes that failed a run ---- */
+
+/* An attempt that failed where the node may be to blame: not stopped by us, not
+ * cancelled, not the code's own doing (a bad config, divergence, too little memory
+ * asked for), not a time limit or preemption; a node Slurm says failed is. */
+static int node_may_be_at_fault(const struct job *j, const struct job_verdict *v,
+                                const struct exec_result *res)
+{
+    if (!res->nodes[0] || j->stop != JOB_STOP_NONE || v->state != RUN_FAILED || v->no_retry ||
+        !strcmp(res->state, "OUT_OF_MEMORY"))
+        return 0;
+    if (v->resubmit)
+        return !strcmp(res->state, "NODE_FAIL") || !strcmp(res->state, "BOOT_FAIL");
+    return 1;
+}
+
+/* Count the failure against its nodes; 1 when that excludes them from now on. */
+static int note_node_failure(struct run_note *n, const char *nodes)
+{
+    for (size_t i = 0; i < n->n_node_failures; i++)
+        if (!strcmp(n->node_failures[i].nodes, nodes))
+            return ++n->node_failures[i].count == NODE_FAILURES_EXCLUDE;
+    n->node_failures = xrealloc(n->node_failures,
+                                (n->n_node_failures + 1) * sizeof(*n->node_failures));
+    n->node_failures[n->n_node_failures++] = (struct node_failures){ xstrdup(nodes), 1 };
+    return NODE_FAILURES_EXCLUDE == 1;
+}
+
+char *train_job_exclude(const struct sched *s, size_t i)
+{
+    const struct run_note *n = &s->notes[i];
+    struct strbuf sb = STRBUF_INIT;
+    for (size_t k = 0; k < n->n_node_failures; k++)
+        if (n->node_failures[k].count >= NODE_FAILURES_EXCLUDE)
+            sb_addf(&sb, "%s%s", sb.len ? "," : "", n->node_failures[k].nodes);
+    return sb.len ? sb_detach(&sb) : NULL;
+}
+
+void run_note_free(struct run_note *n)
+{
+    for (size_t i = 0; i < n->n_node_failures; i++)
+        free(n->node_failures[i].nodes);
+    free(n->node_failures);
+    n->node_failures = NULL;
+    n->n_node_failures = 0;
+}
+
+/* ---- the end of an attempt ---- */
+
 int train_job_finished(struct sched *s, struct job *j, const struct exec_result *res)
 {
     struct reg_exec_run *r = job_run(s, j);
@@ -187,6 +240,9 @@ int train_job_finished(struct sched *s, struct job *j, const struct exec_result 
         return 0;
     }
     struct run_note *n = &s->notes[j->run];
+    if (node_may_be_at_fault(j, &v, res) && note_node_failure(n, res->nodes))
+        sched_note(s, "%s failed %d times on %s: its next attempts exclude it", r->run_id,
+                   NODE_FAILURES_EXCLUDE, res->nodes);
     if (v.resubmit && n->resubmits < MAX_RESUBMITS) {
         /* Not a failure of its code: this attempt does not count against retries. */
         n->resubmits++;

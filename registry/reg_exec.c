@@ -220,16 +220,28 @@ enum reg_status reg_eval_job_set_proc(struct registry *reg, int64_t job,
                        " job_id = :job WHERE id = :id AND state = 'running'", job, 0, job, p);
 }
 
+static void bind_known_text(struct reg_stmt *s, const char *param, const char *text)
+{
+    reg_bind_text(s, param, text && *text ? text : NULL);
+}
+
 enum reg_status reg_batch_job_end(struct registry *reg, int64_t job_id, const char *name,
-                                  const char *state, const char *reason)
+                                  const struct reg_batch_end *end)
 {
     struct reg_stmt s;
     reg_stmt_start(&s, reg, "UPDATE batch_jobs SET state = :state, reason = :reason,"
+                   " partition = :partition, nodes = :nodes, elapsed_s = :elapsed,"
+                   " max_rss_bytes = :rss, acct_confirmed = :confirmed,"
                    " ended_at = " NOW " WHERE job_id = :job AND name = :name");
     reg_bind_int64(&s, ":job", job_id);
     reg_bind_text(&s, ":name", name);
-    reg_bind_text(&s, ":state", state);
-    reg_bind_text(&s, ":reason", reason && *reason ? reason : NULL);
+    reg_bind_text(&s, ":state", end->state);
+    bind_known_text(&s, ":reason", end->reason);
+    bind_known_text(&s, ":partition", end->partition);
+    bind_known_text(&s, ":nodes", end->nodes);
+    bind_at_least(&s, ":elapsed", end->elapsed_s, 0);
+    bind_at_least(&s, ":rss", end->max_rss_bytes, 0);
+    reg_bind_int64(&s, ":confirmed", end->acct_confirmed ? 1 : 0);
     return exec_alone(&s, "recording how a batch job ended", ANY_CHANGES);
 }
 

@@ -57,9 +57,18 @@ struct reg_job_proc {
 enum reg_status reg_run_set_proc(struct registry *reg, int64_t run, const struct reg_job_proc *p);
 enum reg_status reg_eval_job_set_proc(struct registry *reg, int64_t job,
                                       const struct reg_job_proc *p);
-/* How the batch system ended job `job_id` submitted under `name` (state, reason). */
+/* How the batch system ended job `job_id` submitted under `name`, and where and how
+ * long it ran. */
+struct reg_batch_end {
+    const char *state;               /* COMPLETED, FAILED, CANCELLED, LOST... */
+    const char *reason;              /* NULL or "": none given */
+    const char *partition, *nodes;   /* NULL or "": not known */
+    int64_t elapsed_s;               /* -1: not known */
+    int64_t max_rss_bytes;           /* -1: not known */
+    int acct_confirmed;              /* the accounting (sacct) confirmed the state */
+};
 enum reg_status reg_batch_job_end(struct registry *reg, int64_t job_id, const char *name,
-                                  const char *state, const char *reason);
+                                  const struct reg_batch_end *end);
 /* running -> done|failed|cancelled (or planned, to hand a run back untouched). */
 enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
                                int has_exit_status, int exit_status, const char *reason);

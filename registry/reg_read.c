@@ -445,6 +445,67 @@ enum reg_status reg_run_artifacts(struct registry *reg, int64_t run_rowid,
     return reg_stmt_end(&s);
 }
 
+/* ---- batch jobs ---- */
+
+static const char sql_run_batch_jobs[] =
+    "SELECT b.job_id, b.executor, b.name, b.attempt, b.eval_job IS NOT NULL,"
+    " coalesce(e.step, -1), b.array_index, b.state, b.reason, b.partition, b.nodes,"
+    " b.elapsed_s, b.max_rss_bytes, b.acct_confirmed, b.submitted_at, b.ended_at"
+    " FROM batch_jobs b LEFT JOIN eval_jobs e ON e.id = b.eval_job"
+    " WHERE b.run = :run OR e.run = :run ORDER BY b.submitted_at, b.job_id";
+
+struct batch_job_walk {
+    reg_batch_job_cb cb;
+    void *ud;
+};
+
+static const char *col_text_or_null(sqlite3_stmt *st, int col)
+{
+    return col_is_null(st, col) ? NULL : col_text(st, col);
+}
+
+static int batch_job_row(sqlite3_stmt *st, void *ctx)
+{
+    struct batch_job_walk *w = ctx;
+    struct reg_batch_job_row row = {
+        .job_id = sqlite3_column_int64(st, 0),
+        .executor = col_text(st, 1),
+        .name = col_text(st, 2),
+        .attempt = sqlite3_column_int(st, 3),
+        .is_eval = sqlite3_column_int(st, 4),
+        .eval_step = sqlite3_column_int64(st, 5),
+        .has_array_index = !col_is_null(st, 6),
+        .array_index = sqlite3_column_int64(st, 6),
+        .state = col_text_or_null(st, 7),
+        .reason = col_text_or_null(st, 8),
+        .partition = col_text_or_null(st, 9),
+        .nodes = col_text_or_null(st, 10),
+        .has_elapsed = !col_is_null(st, 11),
+        .elapsed_s = sqlite3_column_int64(st, 11),
+        .has_max_rss = !col_is_null(st, 12),
+        .max_rss_bytes = sqlite3_column_int64(st, 12),
+        .acct_confirmed = sqlite3_column_int(st, 13),
+        .submitted_at = col_text(st, 14),
+        .ended_at = col_text_or_null(st, 15),
+    };
+    return w->cb(&row, w->ud);
+}
+
+enum reg_status reg_run_batch_jobs(struct registry *reg, int64_t run_rowid,
+                                   reg_batch_job_cb cb, void *ud)
+{
+    if (!reg)
+        return REG_ERR_INVALID;
+    if (!cb)
+        return reg_fail(reg, REG_ERR_INVALID, "reg_run_batch_jobs: no callback");
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql_run_batch_jobs);
+    reg_bind_int64(&s, ":run", run_rowid);
+    struct batch_job_walk w = { cb, ud };
+    reg_stmt_each(&s, "reading batch jobs", batch_job_row, &w);
+    return reg_stmt_end(&s);
+}
+
 /* ---- measured throughput ---- */
 
 static const char sql_throughput[] =

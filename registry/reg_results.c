@@ -89,6 +89,8 @@ static int run_row(sqlite3_stmt *st, void *ctx)
     run->has_trainable = sqlite3_column_type(st, 11) != SQLITE_NULL;
     run->trainable_pct = sqlite3_column_double(st, 11);
     run->trainable_params = sqlite3_column_int64(st, 12);
+    run->slurm_job = sqlite3_column_int64(st, 13);
+    run->slurm_state = reg_column_dup(st, 14);
     return 0;
 }
 
@@ -205,6 +207,12 @@ static int pick_row(sqlite3_stmt *st, void *ctx)
 #define LINEAGE(name_cond) \
     "FROM metrics m WHERE m.run = r.id AND m.attempt >= r.base_attempt AND " name_cond
 
+/* The Slurm job of a run's last attempt (the latest, should it have been submitted
+ * twice). */
+#define LAST_SLURM_JOB \
+    "FROM batch_jobs b WHERE b.run = r.id AND b.attempt = r.attempt" \
+    " AND b.executor = 'slurm' ORDER BY b.job_id DESC LIMIT 1"
+
 static const char sql_runs[] =
     "SELECT r.id, r.run_id, r.stage, r.condition, r.lr, r.seed, r.state, r.params,"
     " (SELECT m.value " LINEAGE("m.name = 'loss'") " ORDER BY m.step DESC, m.attempt DESC,"
@@ -216,7 +224,8 @@ static const char sql_runs[] =
     "  ORDER BY e.id DESC LIMIT 1),"
     " (SELECT json_extract(e.data, '$.trainable_params') FROM events e WHERE e.run = r.id"
     "  AND e.kind = 'start' AND json_extract(e.data, '$.trainable_pct') IS NOT NULL"
-    "  ORDER BY e.id DESC LIMIT 1)"
+    "  ORDER BY e.id DESC LIMIT 1),"
+    " (SELECT b.job_id " LAST_SLURM_JOB "), (SELECT b.state " LAST_SLURM_JOB ")"
     " FROM runs r WHERE r.sweep_id = :sweep ORDER BY r.ord";
 
 static const char sql_val[] =
@@ -347,6 +356,7 @@ static void run_free(struct reg_res_run *run)
     free(run->condition);
     free(run->state);
     free(run->params_json);
+    free(run->slurm_state);
     for (size_t i = 0; i < run->n_val; i++)
         free(run->val[i].name);
     free(run->val);

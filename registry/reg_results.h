@@ -42,6 +42,8 @@ struct reg_res_run {
     double peak_rss_mb;       /* highest `peak_rss_mb` */
     double trainable_pct;     /* from the trainer's `start` event */
     int64_t trainable_params;
+    int64_t slurm_job;        /* the Slurm job of its last attempt, 0 when it ran elsewhere */
+    char *slurm_state;        /* how Slurm ended it; NULL while not ended */
 };
 
 struct reg_res_pred {

@@ -360,6 +360,9 @@ static const char *const migration_5[] = { migration_5_audit, NULL };
  * submitted but never recorded is found again), and how the batch system ended it.
  * A job id alone is not unique: a cluster whose state was lost, or another cluster,
  * hands out the same ids again; with the name (sweep, version, run, attempt) it is.
+ * When it ends: its array index (NULL for a plain job), partition, node list, elapsed
+ * seconds, the highest resident memory of its steps (sacct's MaxRSS, in bytes), and
+ * whether sacct confirmed the end state (0: squeue and exit.json alone).
  */
 static const char migration_6_batch[] =
     "ALTER TABLE runs ADD COLUMN job_id INTEGER;\n"
@@ -376,6 +379,12 @@ static const char migration_6_batch[] =
     "    reason       TEXT,\n"
     "    submitted_at TEXT NOT NULL,\n"
     "    ended_at     TEXT,\n"
+    "    array_index  INTEGER CHECK (array_index IS NULL OR array_index >= 0),\n"
+    "    partition    TEXT,\n"
+    "    nodes        TEXT,\n"
+    "    elapsed_s    INTEGER CHECK (elapsed_s IS NULL OR elapsed_s >= 0),\n"
+    "    max_rss_bytes INTEGER CHECK (max_rss_bytes IS NULL OR max_rss_bytes >= 0),\n"
+    "    acct_confirmed INTEGER NOT NULL DEFAULT 0 CHECK (acct_confirmed IN (0, 1)),\n"
     "    CHECK ((run IS NULL) <> (eval_job IS NULL) OR (run IS NULL AND eval_job IS NULL)),\n"
     "    UNIQUE (job_id, name)\n"
     ");\n"

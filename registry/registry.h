@@ -258,6 +258,27 @@ typedef int (*reg_artifact_cb)(const struct reg_artifact_row *row, void *ud);
 enum reg_status reg_run_artifacts(struct registry *reg, int64_t run_rowid,
                                   reg_artifact_cb cb, void *ud);
 
+/* A batch job (Slurm) of a run: one of its attempts, or an evaluation of one of its
+ * checkpoints. Strings are NULL when not known, and borrowed for the callback. */
+struct reg_batch_job_row {
+    int64_t job_id;
+    const char *executor, *name;
+    int attempt;
+    int is_eval;                  /* an evaluation's job ... */
+    int64_t eval_step;            /* ... of this checkpoint step */
+    int has_array_index, has_elapsed, has_max_rss;
+    int64_t array_index, elapsed_s, max_rss_bytes;
+    const char *state, *reason;   /* NULL until it ended */
+    const char *partition, *nodes;
+    int acct_confirmed;           /* sacct confirmed the state */
+    const char *submitted_at, *ended_at;
+};
+typedef int (*reg_batch_job_cb)(const struct reg_batch_job_row *row, void *ud);
+
+/* The batch jobs of a run and of its evaluations, in submission order. */
+enum reg_status reg_run_batch_jobs(struct registry *reg, int64_t run_rowid,
+                                   reg_batch_job_cb cb, void *ud);
+
 /* Append an audit event (in its own transaction). run_rowid/sweep_rowid 0 = none. */
 enum reg_status reg_log_event(struct registry *reg, int64_t sweep_rowid, int64_t run_rowid,
                               const char *kind, const char *message, const char *data_json);

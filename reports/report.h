@@ -28,6 +28,10 @@ void report_md(const json_t *model, struct strbuf *out);
 void report_html(const json_t *model, struct strbuf *out);
 void report_csv(const json_t *model, struct strbuf *out);
 
+/* Some run's last attempt ran on Slurm: the runs carry slurm_job and slurm_state, and
+ * the run tables get those columns. */
+int report_has_slurm(const json_t *model);
+
 /* Shared by the renderers: a number as text ("-" for a missing one). */
 void report_num(struct strbuf *out, const json_t *v, const char *fmt);
 /* Shared by the renderers: swept parameter `name` of a run of the model as short

@@ -804,11 +804,15 @@ static void variants(const json_t *m, struct strbuf *out)
             "train loss the last reported, both in nats per token; peak MB the trainer's peak resident memory.</p>\n");
 }
 
+/* With the Slurm job and state of each run's last attempt where runs ran on Slurm. */
 static void throughput(const json_t *m, struct strbuf *out)
 {
+    int slurm = report_has_slurm(m);
     sb_adds(out, "<h2>Throughput</h2>");
-    static const char *const after[] = { "train tok/s", "eval tok/s", NULL };
-    run_th_row(m, after, out);
+    static const char *const after[] = { "train tok/s", "eval tok/s", "Slurm job",
+                                         "Slurm state", NULL };
+    static const char *const after_local[] = { "train tok/s", "eval tok/s", NULL };
+    run_th_row(m, slurm ? after : after_local, out);
     size_t i;
     json_t *r;
     json_array_foreach(GET(m, "runs"), i, r) {
@@ -816,6 +820,10 @@ static void throughput(const json_t *m, struct strbuf *out)
         run_tds(m, r, out);
         td_num(out, GET(r, "train_tok_per_s"), "%.0f");
         td_num(out, GET(r, "eval_tok_per_s"), "%.0f");
+        if (slurm) {
+            td_num(out, GET(r, "slurm_job"), "%g");
+            td(out, str(GET(r, "slurm_state")));
+        }
         sb_adds(out, "</tr>\n");
     }
     if (json_is_number(GET(m, "baseline_tok_per_s"))) {
@@ -823,7 +831,7 @@ static void throughput(const json_t *m, struct strbuf *out)
         run_tds(m, NULL, out);
         sb_adds(out, "<td class=\"n\">-</td>");
         td_num(out, GET(m, "baseline_tok_per_s"), "%.0f");
-        sb_adds(out, "</tr>\n");
+        sb_adds(out, slurm ? "<td class=\"n\">-</td><td>-</td></tr>\n" : "</tr>\n");
     }
     table_end(out);
     struct strbuf note = STRBUF_INIT;

@@ -374,23 +374,35 @@ static void variants(const json_t *m, struct strbuf *out)
     sb_adds(out, "\n");
 }
 
+/* With the Slurm job and state of each run's last attempt where runs ran on Slurm. */
 static void throughput(const json_t *m, struct strbuf *out)
 {
-    static const char *const after[] = { "train tok/s", "eval tok/s", NULL };
+    int slurm = report_has_slurm(m);
+    static const char *const after_local[] = { "train tok/s", "eval tok/s", NULL };
+    static const char *const after_slurm[] = { "train tok/s", "eval tok/s", "Slurm job",
+                                               "Slurm state", NULL };
     sb_adds(out, "### Throughput\n\n");
-    run_head(m, after, out);
+    run_head(m, slurm ? after_slurm : after_local, out);
     size_t i;
     json_t *r;
     json_array_foreach(GET(m, "runs"), i, r) {
         run_cells(m, r, out);
         cell(out, num(GET(r, "train_tok_per_s"), "%.0f"));
         cell(out, num(GET(r, "eval_tok_per_s"), "%.0f"));
+        if (slurm) {
+            cell(out, num(GET(r, "slurm_job"), "%g"));
+            cell(out, str(GET(r, "slurm_state")));
+        }
         sb_adds(out, "\n");
     }
     if (json_is_number(GET(m, "baseline_tok_per_s"))) {
         run_cells(m, NULL, out);
         cell(out, "-");
         cell(out, num(GET(m, "baseline_tok_per_s"), "%.0f"));
+        if (slurm) {
+            cell(out, "-");
+            cell(out, "-");
+        }
         sb_adds(out, "\n");
     }
     sb_adds(out, "\n");
@@ -461,10 +473,18 @@ void report_csv(const json_t *m, struct strbuf *out)
 {
     static const char *const before[] = { "sweep", "version", "rules_sha256", "run", "stage",
                                           NULL };
-    static const char *const cols[] = { "state", "type", "selected_step", "val_nll",
-                                        "accuracy", "trainable_pct", "train_loss",
-                                        "peak_rss_mb", "train_tok_per_s", "eval_tok_per_s",
-                                        NULL };
+    /* the last two only where runs ran on Slurm */
+    static const char *const all_cols[] = { "state", "type", "selected_step", "val_nll",
+                                            "accuracy", "trainable_pct", "train_loss",
+                                            "peak_rss_mb", "train_tok_per_s", "eval_tok_per_s",
+                                            "slurm_job", "slurm_state", NULL };
+    const char *const *cols = all_cols;
+    static const char *const local_cols[] = { "state", "type", "selected_step", "val_nll",
+                                              "accuracy", "trainable_pct", "train_loss",
+                                              "peak_rss_mb", "train_tok_per_s",
+                                              "eval_tok_per_s", NULL };
+    if (!report_has_slurm(m))
+        cols = local_cols;
     const char **heads = report_heads(m, before, cols);
     for (int c = 0; heads[c]; c++)
         sb_addf(out, "%s%s", c ? "," : "", heads[c]);

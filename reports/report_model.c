@@ -243,12 +243,36 @@ static json_t *provenance_json(const struct reg_results *res)
                      "artifacts", arts, "code", codes);
 }
 
+/* Where runs ran on Slurm, every run gets slurm_job and slurm_state (null for a run
+ * whose last attempt did not); where none did, neither key is there. */
+static void add_slurm_jobs(const struct reg_results *res, json_t *runs)
+{
+    int any = 0;
+    for (size_t i = 0; i < res->n_runs; i++)
+        any |= res->runs[i].slurm_job > 0;
+    for (size_t i = 0; any && i < res->n_runs; i++) {
+        const struct reg_res_run *r = &res->runs[i];
+        json_t *o = json_array_get(runs, i);
+        json_object_set_new(o, "slurm_job", r->slurm_job > 0 ? json_integer(r->slurm_job)
+                                                             : json_null());
+        json_object_set_new(o, "slurm_state", r->slurm_job > 0 && r->slurm_state ?
+                            json_string(r->slurm_state) : json_null());
+    }
+}
+
+int report_has_slurm(const json_t *model)
+{
+    return json_object_get(json_array_get(json_object_get(model, "runs"), 0),
+                           "slurm_job") != NULL;
+}
+
 json_t *report_model(const struct reg_results *res, json_t *sel)
 {
     json_t *m = json_deep_copy(sel);
     json_t *runs = json_array();
     for (size_t i = 0; i < res->n_runs; i++)
         json_array_append_new(runs, run_json(res, sel, &res->runs[i]));
+    add_slurm_jobs(res, runs);
     json_object_set_new(m, "runs", runs);
     json_t *names = json_array();
     for (size_t i = 0; res->swept && res->swept[i]; i++)

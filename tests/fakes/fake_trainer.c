@@ -14,6 +14,8 @@
  *   writes a checkpoint and exits 5 (JOB_EXIT_TIME_LIMIT), as the protocol asks.
  *   x_record (false: write its arguments to argv.txt and the whole environment it got
  *   to env.txt in the run directory, each argument and VAR=value ending in a NUL byte)
+ *   x_alloc_mb (0: allocate and touch that many MiB first and hold them to the end, for
+ *   a batch system's memory accounting to see)
  * and, for reports, numbers the built-in trainer logs (left out when unset):
  *   x_ckpt_bytes (checkpoint `bytes`)  x_trainable_pct (`start` trainable_pct and
  *   trainable_params)  x_peak_rss_mb (`train` peak_rss_mb)  x_val_flat_from (from that
@@ -34,6 +36,7 @@
 #include <jansson.h>
 
 static json_t *params;
+static char *volatile held_memory;   /* x_alloc_mb: volatile, so it is not optimized away */
 static volatile sig_atomic_t time_limit;
 
 static void on_usr1(int sig)
@@ -150,6 +153,10 @@ int main(int argc, char **argv)
     }
     if (knob("x_ignore_term", 0))
         signal(SIGTERM, SIG_IGN);
+    size_t held = (size_t)knob("x_alloc_mb", 0) << 20;
+    held_memory = held ? malloc(held) : NULL;
+    if (held_memory)
+        memset(held_memory, 1, held);   /* touched: resident, not just reserved */
     signal(SIGUSR1, on_usr1);
     long steps = knob("x_steps", 5), sleep = knob("x_sleep_ms", 0);
     long val_every = knob("x_val_every", 2), fail_at = knob("x_fail_at", -1);
@@ -216,5 +223,6 @@ int main(int argc, char **argv)
     emit(m, "{\"event\":\"done\",\"steps\":%ld}", steps);
     fclose(m);
     json_decref(cfg);
+    free(held_memory);
     return 0;
 }

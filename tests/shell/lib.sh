@@ -240,19 +240,23 @@ proc_gone() {
     [ ! -r "/proc/$1/stat" ] || [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c1)" = Z ]
 }
 
-# slurm_test_cluster TEST [PORT]: start this test's cluster in $SCRATCH/cluster ($CLUSTER),
-# export its SLURM_CONF and stop it on exit (call slurm_test_cluster_stop before
-# test_done, which removes the pid files). PORT (and PORT + 1): slurmctld's and slurmd's,
-# else the first free from 6817. Where Slurm cannot be had, says `skip:` for TEST and exits.
+# slurm_test_cluster [--accounting] [TEST [PORT]]: start this test's cluster in
+# $SCRATCH/cluster ($CLUSTER), export its SLURM_CONF and stop it on exit (end the file
+# with slurm_test_done, or call slurm_test_cluster_stop before test_done, which removes
+# the pid files a stop needs). PORT (and PORT + 1): slurmctld's and slurmd's, else the
+# first free from 6817. Where Slurm cannot be had, says `skip:` for TEST and exits 0.
 slurm_test_cluster() {
+    stc_acct=
+    [ "${1:-}" = --accounting ] && stc_acct=--accounting && shift
+    stc_test=${1:-$(basename "$0" .sh)}
     CLUSTER="$SCRATCH/cluster"
     export CLUSTER
     stc_rc=0
     SLURM_LOCAL_CTLD_PORT=${2:-} SLURM_LOCAL_SLURMD_PORT=${2:+$(($2 + 1))} \
-        slurm_local start "$CLUSTER" >"$SCRATCH/cluster.env" 2>"$SCRATCH/cluster.err" ||
-        stc_rc=$?
+        slurm_local start $stc_acct "$CLUSTER" >"$SCRATCH/cluster.env" \
+        2>"$SCRATCH/cluster.err" || stc_rc=$?
     if [ "$stc_rc" -eq 3 ]; then
-        skip "$1" "no Slurm cluster here: $(tail -n 1 "$SCRATCH/cluster.err")"
+        skip "$stc_test" "no Slurm cluster here: $(tail -n 1 "$SCRATCH/cluster.err")"
         echo "0 passed, 0 failed"
         exit 0
     elif [ "$stc_rc" -ne 0 ]; then
@@ -277,10 +281,17 @@ slurm_test_cluster_stop() {
     trap - EXIT
 }
 
-# slurm_sweep NAME DEFAULTS SEEDS: a fake sweep that declares the Slurm executor, planned.
+# slurm_test_done: slurm_test_cluster_stop, then test_done.
+slurm_test_done() {
+    slurm_test_cluster_stop
+    test_done
+}
+
+# slurm_sweep NAME DEFAULTS SEEDS [MORE-YAML]: fake_sweep's NAME.yaml on the Slurm
+# executor, with MORE-YAML lines, planned.
 slurm_sweep() {
     fake_sweep "$1" "$2" "$3"
-    echo "executor: slurm" >>"$1.yaml"
+    printf 'executor: slurm\n%s\n' "${4:-}" >>"$1.yaml"
     mainline plan "$1.yaml" >/dev/null
 }
 

@@ -31,7 +31,10 @@ test_body 'a sweep on Slurm: the same rows and evaluations as on this machine' <
     cat there/run.out
     (cd there && rows >rows && test "$(sql "SELECT count(*) FROM batch_jobs")" -eq 5 &&
      test "$(sql "SELECT count(*) FROM batch_jobs WHERE state = 'COMPLETED'")" -eq 5 &&
-     test "$(sql "SELECT count(*) FROM runs WHERE state = 'done' AND job_id > 0")" -eq 2)
+     test "$(sql "SELECT count(*) FROM runs WHERE state = 'done' AND job_id > 0")" -eq 2 &&
+     # no accounting here: where and how long from squeue, the end from exit.json
+     test "$(sql "SELECT count(*) FROM batch_jobs WHERE partition = 'debug' AND nodes <> ''
+                  AND elapsed_s >= 0 AND max_rss_bytes IS NULL AND acct_confirmed = 0")" -eq 5)
     test -s here/rows
     test_cmp here/rows there/rows
     # switching the executor is not a new version of the sweep

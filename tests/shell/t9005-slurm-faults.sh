@@ -194,7 +194,7 @@ EOF_YAML
     test "$rc" -eq 1
     grep -q '^f: 0 done, 2 failed' run.out
     # exit 1: failed, tried once more (retries: 1), failed again
-    check_eq boom "failed|2|1|exit status 1: see stderr.log" \
+    check_eq boom "failed|2|1|exit status 1: fake_trainer: failing at step 3 as asked (runs/f/main-boom-seed-0/stderr.log)" \
         "$(sql "SELECT state, attempt, exit_status, fail_reason FROM runs
                 WHERE run_id = 'main-boom-seed-0'")"
     # exit 3 (diverged): failed once, not retried
@@ -269,8 +269,7 @@ test_body 'a node that fails under a running job: NODE_FAIL, resubmitted resumin
     wait_until 30 slurm_state_is "$first" NODE_FAIL
     scontrol update nodename="$NODE" state=resume 2>/dev/null || :
     ended_ok 120
-    grep -q 'FAIL   main-seed-0: Slurm ended it: NODE_FAIL (NodeDown)' run.out
-    grep -q 'main-seed-0 will be resubmitted, resuming (1 of at most 5)' run.out
+    grep -q 'stop   main-seed-0: Slurm ended it: NODE_FAIL.*; resubmitted, resuming (1 of at most 5)' run.out
     grep -q 'start  main-seed-0 (attempt 2, resuming)' run.out
     # retries: 0, and still done: the node's failure was not counted against the run
     test "$(sql "SELECT state || attempt FROM runs")" = done2

@@ -357,6 +357,10 @@ static void test_create(void)
     /* migration 6: the batch jobs of runs and evaluations */
     CHECK_INT(raw_int(db, "SELECT count(*) FROM pragma_table_info('runs') "
                           "WHERE name = 'job_id'"), 1);
+    /* migration 6 too: where and how long a batch job ran */
+    CHECK_ROWS(db, "SELECT name FROM pragma_table_info('batch_jobs') WHERE cid >= 11"
+               " ORDER BY cid", "array_index;partition;nodes;elapsed_s;max_rss_bytes;"
+               "acct_confirmed");
     CHECK_ROWS(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
                "artifacts;batch_jobs;checkpoints;eval_jobs;evals;events;ingest_offsets;locks;"
                "metrics;predictions;probe_answers;run_artifacts;runs;selections;sweeps");
@@ -484,6 +488,23 @@ static void test_migrate_from_v3(void)
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
     reg_free(reg);
     CHECK_ROWS(db, "SELECT name, path, source IS NULL FROM artifacts", "train|/d/train.jsonl|1");
+    sqlite3_close(db);
+}
+
+/* A registry written by version 6 keeps its batch jobs, which gain the columns of
+ * version 7: NULL (not known), and not confirmed by accounting. */
+static void test_migrate_from_v6(void)
+{
+    sqlite3 *db = raw_at_version("v6.db", 6);
+    raw_exec(db, "INSERT INTO batch_jobs (job_id, executor, attempt, name, state,"
+                 " submitted_at) VALUES (7, 'slurm', 1, 'mainline/x', 'COMPLETED', 'now')");
+    struct registry *reg = NULL;
+    CHECK_INT(reg_open(tmp_path("v6.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
+    CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
+    reg_free(reg);
+    CHECK_ROWS(db, "SELECT job_id, state, array_index, partition, nodes, elapsed_s,"
+               " max_rss_bytes, acct_confirmed FROM batch_jobs",
+               "7|COMPLETED|NULL|NULL|NULL|NULL|NULL|0");
     sqlite3_close(db);
 }
 
@@ -1147,6 +1168,29 @@ static void test_ingest_batches(void)
 
 /* ---- a busy registry, and an evaluation recorded with its end ---- */
 
+/* reg_run_batch_jobs rows as "ID aATTEMPT STATE REASON PARTITION NODES ELAPSED RSS
+ * CONFIRMED;" ('-' for what is not known). */
+struct got_batch_jobs {
+    char *text;
+};
+
+static int collect_batch_job(const struct reg_batch_job_row *r, void *ud)
+{
+    struct got_batch_jobs *g = ud;
+    struct strbuf sb = STRBUF_INIT;
+    if (g->text)
+        sb_adds(&sb, g->text);
+    sb_addf(&sb, "%lld a%d %s %s %s %s ", (long long)r->job_id, r->attempt,
+            r->state ? r->state : "-", r->reason ? r->reason : "-",
+            r->partition ? r->partition : "-", r->nodes ? r->nodes : "-");
+    sb_addf(&sb, r->has_elapsed ? "%lld " : "- ", (long long)r->elapsed_s);
+    sb_addf(&sb, r->has_max_rss ? "%lld " : "- ", (long long)r->max_rss_bytes);
+    sb_addf(&sb, "%d;", r->acct_confirmed);
+    free(g->text);
+    g->text = sb_detach(&sb);
+    return 0;
+}
+
 /* Another connection holding the write lock past the busy timeout is REG_ERR_BUSY,
  * a status to wait on (reg_status_transient), not a failure of what was recorded. */
 static void test_busy_is_transient(void)
@@ -1171,11 +1215,22 @@ static void test_busy_is_transient(void)
                "running|4242|7|NULL");
     struct reg_job_proc batch = { 0, 0, 991, "slurm", "mainline/demo@v1/x/a1", 1 };
     CHECK_INT(reg_run_set_proc(reg, run, &batch), REG_OK);
-    CHECK_INT(reg_batch_job_end(reg, 991, "mainline/demo@v1/x/a1", "TIMEOUT", "TimeLimit"),
-              REG_OK);
+    struct reg_batch_end end = { "TIMEOUT", "TimeLimit", "debug", "vm", 93784, 99041280, 1 };
+    CHECK_INT(reg_batch_job_end(reg, 991, "mainline/demo@v1/x/a1", &end), REG_OK);
     CHECK_ROWS(db, "SELECT job_id, executor, run, eval_job IS NULL, attempt, name, state, reason,"
                " ended_at IS NOT NULL FROM batch_jobs",
                "991|slurm|1|1|1|mainline/demo@v1/x/a1|TIMEOUT|TimeLimit|1");
+    CHECK_ROWS(db, "SELECT array_index, partition, nodes, elapsed_s, max_rss_bytes,"
+               " acct_confirmed FROM batch_jobs", "NULL|debug|vm|93784|99041280|1");
+    struct got_batch_jobs b = { 0 };
+    CHECK_INT(reg_run_batch_jobs(reg, run, collect_batch_job, &b), REG_OK);
+    CHECK_STR(b.text, "991 a1 TIMEOUT TimeLimit debug vm 93784 99041280 1;");
+    free(b.text);
+    /* not known: NULL, never 0 or "" */
+    struct reg_batch_end unknown = { "LOST", "", NULL, "", -1, -1, 0 };
+    CHECK_INT(reg_batch_job_end(reg, 991, "mainline/demo@v1/x/a1", &unknown), REG_OK);
+    CHECK_ROWS(db, "SELECT state, reason, partition, nodes, elapsed_s, max_rss_bytes,"
+               " acct_confirmed FROM batch_jobs", "LOST|NULL|NULL|NULL|NULL|NULL|0");
     CHECK_ROWS(db, "SELECT pid, job_id FROM runs WHERE id = 1", "0|991");
     CHECK(!reg_status_transient(REG_ERR_SQL) && !reg_status_transient(REG_ERR_CONFLICT));
     CHECK(reg_status_transient(REG_ERR_FULL));
@@ -1273,6 +1328,7 @@ int main(void)
     TEST(test_migrate_from_v0);
     TEST(test_migrate_from_v1);
     TEST(test_migrate_from_v3);
+    TEST(test_migrate_from_v6);
     TEST(test_damaged_refused);
     TEST(test_metrics_rows_not_damage);
     TEST(test_record_and_read);
