@@ -226,13 +226,23 @@ static void split_ref(char *ref, struct reg_run_query *q)
 
 int cmd_show(int argc, char **argv, struct cli *cli)
 {
-    int as_json = argc == 3 && !strcmp(argv[1], "--json");
-    if (argc != 2 + as_json || argv[argc - 1][0] == '-')
+    /* --json before or after the run, as with every command's options */
+    int as_json = 0;
+    char *ref = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json") && !as_json)
+            as_json = 1;
+        else if (argv[i][0] != '-' && !ref)
+            ref = argv[i];
+        else
+            return cli_usage(show_usage);
+    }
+    if (!ref)
         return cli_usage(show_usage);
     if (!cli_registry(cli))
         return cli->open_failed_exit;
     struct reg_run_query q = { 0 };
-    split_ref(argv[argc - 1], &q);
+    split_ref(ref, &q);
     struct found f = { .names = STRBUF_INIT };
     enum reg_status st = reg_query_runs(cli->reg, &q, collect, &f);
     int rc = EXIT_OK;

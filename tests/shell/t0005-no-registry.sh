@@ -21,6 +21,7 @@ runs
 runs --sweep s --where seed=0 --all-versions --json
 show r
 show --json s/r
+show s/r --json
 select s
 report s
 report --format html -o report.html s
