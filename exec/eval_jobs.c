@@ -98,8 +98,9 @@ static void launch(struct sched *s, struct reg_eval_job *e, size_t ri, const cha
     job_set_paths(j, dir);
     char **env = job_env(s, dir, config, j->attempt, 0);
     struct strbuf err = STRBUF_INIT;
-    if (job_submit(s, j, argv, env, &err) < 0)
-        sched_error(s, "%s", err.buf);   /* the slot records it failed */
+    char name[300];
+    if (job_submit(s, j, argv, env, &err) < 0)   /* the slot records it failed */
+        sched_error(s, "%s: %s", job_name(s, j, name, sizeof(name)), err.buf);
     sb_free(&err);
     argv_free(env);
 }
