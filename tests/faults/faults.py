@@ -516,12 +516,17 @@ class Round:
             self.problems.append(f'needless rerun of {kind} {key}')
 
     def check_processes(self, procs):
-        """Two trainers (or evaluators) alive in one directory at once."""
+        """Two trainers (or evaluators) alive in one directory at once, not counting a
+        job's own children."""
         by_dir = {}
         for p in procs:
             if p.kind in ('trainer', 'evaluator'):
                 by_dir.setdefault((p.kind, p.cwd), []).append(p)
         for (kind, cwd), ps in sorted(by_dir.items()):
+            # A job's own children are not a second job: LeakSanitizer's tracer under
+            # ASan (a clone of the process, same name), a trainer's worker processes.
+            pids = {p.pid for p in ps}
+            ps = [p for p in ps if p.ppid not in pids]
             ps.sort(key=lambda p: p.first)
             rel = os.path.relpath(cwd, self.dir)
             if any(b.first <= a.last for i, a in enumerate(ps) for b in ps[i + 1:]):
