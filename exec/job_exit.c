@@ -180,10 +180,10 @@ void job_verdict(const struct job *j, const struct exec_result *res, double time
         v->state = RUN_CANCELLED;
     else if (j->stop == JOB_STOP_NONE && res->known && res->exit_code == JOB_EXIT_OK)
         v->state = RUN_DONE;
-    else if (j->stop == JOB_STOP_NONE && !res->known && j->stats.done_seen)
-        /* Its exit status died with its supervisor (killed alone: the job ran on, or
-         * ended before anyone looked), but it said it was done, the protocol's last
-         * line before exit 0: running it again would only redo it. */
+    else if (j->stop == JOB_STOP_NONE && j->stats.done_seen && (!res->known || res->signal))
+        /* It said it was done, the protocol's last line before exit 0, and then its
+         * exit status died with its supervisor, or a signal from outside ended it on
+         * its way out: running it again would only redo it. */
         v->state = RUN_DONE;
     else
         v->state = RUN_FAILED;
