@@ -2,8 +2,9 @@
 # t8001: the demo sweep of `make demo` stays runnable: synth-math with the demo's
 # seed reproduces exactly the bytes sweeps/demo.yaml pins, the committed base
 # model and retention set match their pins, every integrity gate passes, and the
-# plan has the expected stages (4 LR-selection runs, 6 main runs waiting on them).
-# The full demo (training and evaluation, ~6 minutes on 2 cores) is `make demo`.
+# plan has the expected stages (4 LR-selection runs, 6 main runs waiting on them,
+# 3 runs of the gentle variant at its fixed lr).
+# The full demo (training and evaluation, under 10 minutes on 2 cores) is `make demo`.
 . "$(dirname "$0")/lib.sh"
 
 test_body 'demo.yaml plans: its data, model and retention pins hold; the gates pass' <<\EOF
@@ -16,8 +17,8 @@ test_body 'demo.yaml plans: its data, model and retention pins hold; the gates p
     run_rc 0 mainline plan sweeps/demo.yaml
     cat out
     grep -q "^audit passed" out
-    grep -q "recorded sweep 'demo' version 1: 10 runs" out
-    check_eq "stages" "lr_select|4|0;main|6|6" \
+    grep -q "recorded sweep 'demo' version 1: 13 runs" out
+    check_eq "stages" "lr_select|4|0;main|6|6;fixed_lr|3|0" \
         "$(sql "select stage, runs, waiting from v_stage_summary order by first_ord" | tr '\n' ';' | sed 's/;$//')"
 EOF
 
