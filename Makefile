@@ -6,7 +6,8 @@
 #   make asan       the same tests under AddressSanitizer + UBSan (build-asan/)
 #   make fuzz       fuzz the sweep loader (libFuzzer, FUZZ_SECONDS=180)
 #   make fuzz-extract  fuzz answer extraction and normalization (the same way)
-#   make demo       run the demo sweep end to end
+#   make demo       run the demo sweep end to end (writes demo/numbers.md)
+#   make readme-numbers  put demo/numbers.md into README.md between its markers
 #   make base-model train sweeps/models/demo-base/ from scratch (about an hour on 2 cores)
 #   make base-model-check  retrain it and check the committed bytes are reproduced
 #   make bench      build and run the benchmarks in bench/ (not part of test or check)
@@ -235,7 +236,7 @@ JOB_LIBS := $(MODEL_LIBS) $(call pkg_libs,$(COMMON_PKGS)) -lm
 CLI_LINK := $(EXEC_LIB) $(REPORTS_LIB) $(SWEEP_LIB) $(REGISTRY_LIB) $(DATA_LIB) $(JOB_LINK)
 CLI_LIBS := $(call pkg_libs,$(SWEEP_PKGS) $(REGISTRY_PKGS)) $(JOB_LIBS)
 
-.PHONY: all test check asan fuzz fuzz-extract fuzz-build demo deps detect clean unit-tests bench bench-slurm \
+.PHONY: all test check asan fuzz fuzz-extract fuzz-build demo readme-numbers deps detect clean unit-tests bench bench-slurm \
         base-model base-model-check faults
 all: detect $(BINDIR)/mainline $(BINDIR)/mainline-supervise $(BINDIR)/mainline-train \
      $(BINDIR)/mainline-eval
@@ -375,6 +376,10 @@ fuzz-extract: build-fuzz/fuzz_extract
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@BINDIR=$(BINDIR) sh scripts/demo.sh
+
+# The README's demo figures, from the file the last `make demo` wrote (demo/numbers.md).
+readme-numbers:
+	@sh scripts/readme-numbers.sh demo/numbers.md README.md
 
 # The demo's base model, trained by mainline-train from random initialization
 # (scripts/make-base-model.py; sweeps/models/demo-base/README.md says how).

@@ -3,8 +3,10 @@
 # and base model. Generates the synthetic benchmark (deterministic: the sweep pins
 # its sha256), plans sweeps/demo.yaml (the integrity gates run here), runs it with
 # the built-in trainer and evaluator (an LR-selection stage, then attention-only vs
-# all-layer LoRA x 3 seeds at the picked LR, plus the untouched base model),
-# selects by the frozen rules and writes the report. Everything lives under demo/;
+# all-layer LoRA x 3 seeds at the picked LR, a gentle variant x 3 seeds at a fixed
+# low LR, plus the untouched base model), selects by the frozen rules and writes the
+# report, and the figures the README quotes (demo/numbers.md: `make readme-numbers`
+# puts them into README.md). Everything lives under demo/;
 # running it again reuses what is done (plan is a no-op, finished runs are kept).
 set -e
 cd "$(dirname "$0")/.."
@@ -40,4 +42,7 @@ grep -m1 '^\*\*Mainline' "$out/report.md" || :
 echo
 echo "report: $out/report.html (and $out/report.md); registry: $db"
 echo "try:    sqlite3 -header -column $db 'select * from v_condition_summary'"
-echo "demo took $(( $(date +%s) - start )) s"
+secs=$(( $(date +%s) - start ))
+sh scripts/demo-numbers.sh "$out/select.txt" "$secs" >"$out/numbers.md"
+echo "figures: $out/numbers.md (make readme-numbers puts them into README.md)"
+echo "demo took $secs s"
