@@ -94,25 +94,34 @@ static int run_row(sqlite3_stmt *st, void *ctx)
     return 0;
 }
 
-/* A resumed run may log a step twice: the later line (ordered last) wins. */
-static int val_row(sqlite3_stmt *st, void *ctx)
+/* A metric point of a run's series (*pts, *n), ordered by step: a resumed run may
+ * log a step twice, and the later line (ordered last) wins. */
+static void add_point(struct reg_res_point **pts, size_t *n, sqlite3_stmt *st)
 {
-    struct reg_results *r = ctx;
-    struct reg_res_run *run = run_by_rowid(r, sqlite3_column_int64(st, 0));
-    if (!run)
-        return 0;
     int64_t step = sqlite3_column_int64(st, 1);
     const char *name = (const char *)sqlite3_column_text(st, 2);
-    struct reg_res_point *last = run->n_val ? &run->val[run->n_val - 1] : NULL;
-    for (struct reg_res_point *p = last; p && p >= run->val && p->step == step; p--)
+    struct reg_res_point *last = *n ? &(*pts)[*n - 1] : NULL;
+    for (struct reg_res_point *p = last; p && p >= *pts && p->step == step; p--)
         if (!strcmp(p->name, name)) {
             p->value = sqlite3_column_double(st, 3);
-            return 0;
+            return;
         }
-    struct reg_res_point *p = push(&run->val, &run->n_val, sizeof(*p));
+    struct reg_res_point *p = push(pts, n, sizeof(*p));
     p->step = step;
     p->name = xstrdup(name);
     p->value = sqlite3_column_double(st, 3);
+}
+
+/* A val_* metric joins the run's validation series, the train `loss` its train series. */
+static int curve_row(sqlite3_stmt *st, void *ctx)
+{
+    struct reg_results *r = ctx;
+    struct reg_res_run *run = run_by_rowid(r, sqlite3_column_int64(st, 0));
+    const char *name = (const char *)sqlite3_column_text(st, 2);
+    if (run && name && !strcmp(name, "loss"))
+        add_point(&run->train, &run->n_train, st);
+    else if (run)
+        add_point(&run->val, &run->n_val, st);
     return 0;
 }
 
@@ -231,7 +240,7 @@ static const char sql_runs[] =
 static const char sql_val[] =
     "SELECT m.run, m.step, m.name, m.value FROM metrics m JOIN runs r ON r.id = m.run"
     " WHERE r.sweep_id = :sweep AND m.attempt >= r.base_attempt AND m.value IS NOT NULL"
-    " AND m.name LIKE 'val!_%' ESCAPE '!'"
+    " AND (m.name LIKE 'val!_%' ESCAPE '!' OR m.name = 'loss')"
     " ORDER BY m.run, m.step, m.attempt, m.src_offset";
 
 static const char sql_ckpts[] =
@@ -308,7 +317,8 @@ enum reg_status reg_results_load(struct registry *reg, const char *name,
     if (st == REG_OK)
         st = reg_walk_sweep(reg, sql_runs, s, "reading runs", run_row, out);
     if (st == REG_OK)
-        st = reg_walk_sweep(reg, sql_val, s, "reading validation metrics", val_row, out);
+        st = reg_walk_sweep(reg, sql_val, s, "reading validation metrics and train losses",
+                            curve_row, out);
     if (st == REG_OK)
         st = reg_walk_sweep(reg, sql_ckpts, s, "reading checkpoints", ckpt_row, out);
     if (st == REG_OK)
@@ -360,6 +370,9 @@ static void run_free(struct reg_res_run *run)
     for (size_t i = 0; i < run->n_val; i++)
         free(run->val[i].name);
     free(run->val);
+    for (size_t i = 0; i < run->n_train; i++)
+        free(run->train[i].name);
+    free(run->train);
     free(run->ckpts);
 }
 

@@ -1,6 +1,7 @@
 /*
  * reg_results.h - what `mainline select` and `mainline report` read from the
- * registry about one sweep version (runs, their validation curves, checkpoints,
+ * registry about one sweep version (runs, their validation and train-loss curves,
+ * checkpoints,
  * training numbers, evaluations with every prediction, picks, provenance), and
  * the one write they make: the selections of a rules hash, replaced in one
  * transaction.
@@ -15,9 +16,9 @@
 
 #include "registry.h"
 
-struct reg_res_point {        /* one val_* metric at one step */
+struct reg_res_point {        /* one val_* metric (or the train `loss`) at one step */
     int64_t step;
-    char *name;               /* "val_nll", ... */
+    char *name;               /* "val_nll", ..., "loss" */
     double value;
 };
 
@@ -34,6 +35,8 @@ struct reg_res_run {
     int64_t seed;
     struct reg_res_point *val;        /* current lineage, by step then name */
     size_t n_val;
+    struct reg_res_point *train;      /* the train events' `loss`, current lineage, by step */
+    size_t n_train;
     struct reg_res_checkpoint *ckpts; /* current lineage, by step */
     size_t n_ckpts;
     int has_train_loss, has_train_tok_s, has_peak_rss, has_trainable;

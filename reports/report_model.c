@@ -1,7 +1,8 @@
 /*
  * report_model.c - the report's JSON model (report.h): the selection document
  * plus per-run training and throughput numbers, the swept parameters (one field
- * each, listed in "parameters"), validation curves, probe answers,
+ * each, listed in "parameters"), validation NLL curves ("curve") and train-loss
+ * curves ("train_curve", both [[step, value], ...]), probe answers,
  * the LR selection (the stage picks recorded by `mainline run`) and provenance.
  */
 #include <stdio.h>
@@ -121,13 +122,14 @@ static json_t *probes_json(const struct reg_res_eval *e)
     return list;
 }
 
-static json_t *curve_json(const struct reg_res_run *run)
+/* The points of `name` among n points pts as [[step, value], ...]. */
+static json_t *curve_json(const struct reg_res_point *pts, size_t n, const char *name)
 {
     json_t *curve = json_array();
-    for (size_t i = 0; i < run->n_val; i++)
-        if (!strcmp(run->val[i].name, "val_nll"))
-            json_array_append_new(curve, json_pack("[I,f]", (json_int_t)run->val[i].step,
-                                                   run->val[i].value));
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(pts[i].name, name))
+            json_array_append_new(curve, json_pack("[I,f]", (json_int_t)pts[i].step,
+                                                   pts[i].value));
     return curve;
 }
 
@@ -173,7 +175,8 @@ static json_t *run_json(const struct reg_results *res, const json_t *sel,
     json_object_set_new(o, "eval_tok_per_s", opt_real(e && e->tok_per_s > 0,
                                                       e ? e->tok_per_s : 0));
     json_object_set_new(o, "accuracy", opt_real(e != NULL, e ? e->accuracy : 0));
-    json_object_set_new(o, "curve", curve_json(run));
+    json_object_set_new(o, "curve", curve_json(run->val, run->n_val, "val_nll"));
+    json_object_set_new(o, "train_curve", curve_json(run->train, run->n_train, "loss"));
     json_object_set_new(o, "probes", probes_json(e));
     json_decref(params);
     return o;
