@@ -2,7 +2,8 @@
  * chart.h - the arithmetic of the report's charts, apart from any markup: round
  * axis ticks (1-2-5 steps) inside an axis range, and the range itself (the data
  * padded, never past what the quantity can be: an accuracy in [0, 1], an NLL at or
- * above 0). Pure functions, unit-tested (tests/unit/test_chart.c).
+ * above 0), on a linear or a log axis. Pure functions, unit-tested
+ * (tests/unit/test_chart.c).
  */
 #ifndef MAINLINE_CHART_H
 #define MAINLINE_CHART_H
@@ -27,5 +28,23 @@ int chart_ticks(double lo, double hi, int target, struct chart_ticks *t);
  * ceil] (pass -INFINITY / INFINITY for no bound). */
 void chart_range(double dmin, double dmax, double pad, double min_span, double floor_,
                  double ceil_, double *lo, double *hi);
+
+/* Ticks for a log axis over [lo, hi] (0 < lo < hi, swapped if given the wrong way
+ * round): 1, 2 and 5 times the powers of ten inside the range when at most `target`
+ * of them fit, else 1 and 3 times, else the powers of ten alone (every k-th decade
+ * when even those are too many), else, when fewer than 2 land inside, the linear ticks of chart_ticks().
+ * t->step is 0 for log ticks; t->decimals the digits the smallest tick needs.
+ * Returns t->n (0 for a range not above 0 or not finite). */
+int chart_log_ticks(double lo, double hi, int target, struct chart_ticks *t);
+
+/* A log axis pays for the harder reading when the data spans more than this factor
+ * (largest over smallest, both above 0): the report draws NLL and train loss on a
+ * log scale then, linearly otherwise. */
+#define CHART_LOG_RATIO 10.0
+int chart_wants_log(double dmin, double dmax);
+
+/* chart_range() for a log axis: [dmin, dmax] (both > 0) widened by `pad` of its
+ * span in decades each side. */
+void chart_log_range(double dmin, double dmax, double pad, double *lo, double *hi);
 
 #endif

@@ -4,6 +4,7 @@
  * axis range clamped to what the quantity can be.
  */
 #include <math.h>
+#include <stdio.h>
 
 #include "chart.h"
 #include "testhelp.h"
@@ -85,8 +86,56 @@ static void test_range(void)
     CHECK(t.v[0] >= 0);
 }
 
+/* Log ticks: 1-2-5 in each decade while they fit, then 1-3, then the powers of ten; every
+ * tick inside the range, ascending; the issue's NLL spans (0.08 .. 3.4 nats). */
+static void test_log(void)
+{
+    struct chart_ticks t;
+    CHECK_INT(chart_log_ticks(0.08, 3.4, 8, &t), 5);   /* 0.1 0.2 0.5 1 2 */
+    CHECK_INT(chart_log_ticks(0.08, 3.4, 5, &t), 5);
+    CHECK_NEAR(t.v[0], 0.1, 1e-12);
+    CHECK_NEAR(t.v[4], 2, 1e-12);
+    CHECK_INT(t.decimals, 1);
+    CHECK_INT(chart_log_ticks(0.08, 3.4, 4, &t), 4);   /* 0.1 0.3 1 3 */
+    CHECK_NEAR(t.v[1], 0.3, 1e-12);
+    CHECK_INT(chart_log_ticks(0.08, 3.4, 3, &t), 2);   /* 0.1, 1 */
+    CHECK_NEAR(t.v[1], 1, 1e-12);
+    CHECK_INT(chart_log_ticks(1e-6, 1e3, 5, &t), 5);   /* 1e-6, 1e-4, ..., 1e2 */
+    for (int i = 1; i < t.n; i++)
+        CHECK_NEAR(t.v[i] / t.v[i - 1], 100, 1e-6);
+    CHECK_INT(chart_log_ticks(5, 0.3, 5, &t), 4);      /* swapped: 0.5 1 2 5 */
+    CHECK_NEAR(t.v[0], 0.5, 1e-12);
+    /* no two log ticks inside a narrow range: the linear ones */
+    CHECK_INT(chart_log_ticks(1.1, 1.9, 5, &t), 4);
+    CHECK(t.step > 0);
+    CHECK_INT(chart_log_ticks(0, 1, 5, &t), 0);
+    CHECK_INT(chart_log_ticks(-1, 1, 5, &t), 0);
+    static const double ranges[][2] = { { 0.05, 4 }, { 0.3, 3.1 }, { 1e-4, 9 }, { 2, 250 },
+                                        { 0.011, 0.9 }, { 1e-9, 1e9 } };
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+        for (int target = 3; target <= 10; target++) {
+            int n = chart_log_ticks(ranges[i][0], ranges[i][1], target, &t);
+            if (!(n >= 2 && n <= target))
+                fprintf(stderr, "  [%g, %g] target %d: %d ticks\n", ranges[i][0], ranges[i][1],
+                        target, n);
+            CHECK(n >= 2 && n <= target);
+            for (int k = 0; k < n; k++)
+                CHECK(t.v[k] >= ranges[i][0] * (1 - 1e-9) && t.v[k] <= ranges[i][1] * (1 + 1e-9));
+            for (int k = 1; k < n; k++)
+                CHECK(t.v[k] > t.v[k - 1]);
+        }
+    CHECK(chart_wants_log(0.1, 3.4));
+    CHECK(!chart_wants_log(0.5, 3.4));
+    CHECK(!chart_wants_log(0, 3.4));
+    double lo, hi;
+    chart_log_range(0.1, 10, 0.05, &lo, &hi);
+    CHECK(lo > 0 && lo < 0.1 && hi > 10);
+    CHECK_NEAR(log10(hi) - 1, -1 - log10(lo), 1e-12);
+}
+
 int main(void)
 {
+    TEST(test_log);
     TEST(test_examples);
     TEST(test_properties);
     TEST(test_range);
