@@ -157,11 +157,18 @@ static void verdict(const json_t *m, struct strbuf *out)
 
 struct scale {
     double lo, hi, px0, px1;     /* value range onto pixel range (px1 may be < px0) */
+    int log;                     /* log10 scale (lo > 0) */
 };
 
 static double at(const struct scale *s, double v)
 {
-    double t = s->hi > s->lo ? (v - s->lo) / (s->hi - s->lo) : 0.5;
+    double lo = s->lo, hi = s->hi;
+    if (s->log) {
+        v = log10(v);
+        lo = log10(lo);
+        hi = log10(hi);
+    }
+    double t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
     return s->px0 + t * (s->px1 - s->px0);
 }
 
@@ -195,13 +202,17 @@ static void marker(struct strbuf *out, size_t k, double x, double y, const char 
     sb_addf(out, " fill=\"%s\" fill-opacity=\".8\"", col);
 }
 
-/* A y axis: grid lines and labels at round ticks of [y->lo, y->hi], and its title.
- * data-lo/data-hi say what the quantity can be, for the layout check. */
+/* A y axis: grid lines and labels at round ticks of [y->lo, y->hi] (1-2-5 per
+ * decade on a log scale), and its title. data-lo/data-hi say what the quantity can
+ * be, for the layout check. */
 static void y_axis(struct strbuf *out, const struct scale *y, double x, double x_end,
                    const char *title, double can_lo, double can_hi)
 {
     struct chart_ticks t;
-    chart_ticks(y->lo, y->hi, 5, &t);
+    if (y->log)
+        chart_log_ticks(y->lo, y->hi, 5, &t);
+    else
+        chart_ticks(y->lo, y->hi, 5, &t);
     sb_addf(out, "<g class=\"axis\" data-lo=\"%g\" data-hi=\"", can_lo);
     if (isinf(can_hi))
         sb_adds(out, "Infinity\">");
@@ -209,9 +220,14 @@ static void y_axis(struct strbuf *out, const struct scale *y, double x, double x
         sb_addf(out, "%g\">", can_hi);
     for (int i = 0; i < t.n; i++) {
         double py = at(y, t.v[i]);
+        char label[32];   /* log ticks (step 0) span decades: the shortest form */
+        if (t.step > 0)
+            snprintf(label, sizeof(label), "%.*f", t.decimals, t.v[i]);
+        else
+            snprintf(label, sizeof(label), "%g", t.v[i]);
         sb_addf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e6e6e6\"/>"
-                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" data-v=\"%.*f\">%.*f</text>",
-                x, x_end, py, py, x - 4, py + 4, t.decimals, t.v[i], t.decimals, t.v[i]);
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" data-v=\"%s\">%s</text>",
+                x, x_end, py, py, x - 4, py + 4, label, label);
     }
     double mid = (y->px0 + y->px1) / 2;
     sb_addf(out, "</g><text x=\"0\" y=\"0\" transform=\"translate(13 %.1f) rotate(-90)\" "
@@ -286,35 +302,50 @@ static void both_widths(struct strbuf *out, chart_fn fn, const void *ctx)
 
 /* ---- accuracy by condition: seeds as points, mean as a bar, the base model ---- */
 
+/* Accuracy is drawn in % (0 to 100); a trainer metric as it is, at or above 0. */
+static int is_accuracy(const char *metric)
+{
+    return !strcmp(metric, "accuracy");
+}
+
+static double shown(const char *metric, const json_t *v)
+{
+    return json_number_value(v) * (is_accuracy(metric) ? 100 : 1);
+}
+
 static void accuracy_svg(const void *ctx, struct strbuf *out, double w)
 {
     const json_t *m = ctx, *conds = GET(m, "conditions"), *base = GET(m, "baseline");
     const char *metric = str(GET(GET(m, "compare"), "metric"));
+    int acc = is_accuracy(metric);
     size_t n = json_array_size(conds), i, j;
     double lo = INFINITY, hi = -INFINITY;
     json_t *c, *s;
     json_array_foreach(conds, i, c)
         json_array_foreach(GET(c, "seeds"), j, s)
-            widen(&lo, &hi, json_number_value(GET(s, metric)));
-    if (json_is_object(base))
-        widen(&lo, &hi, json_number_value(GET(base, "accuracy")));
+            widen(&lo, &hi, shown(metric, GET(s, metric)));
+    if (json_is_object(base) && acc)
+        widen(&lo, &hi, shown(metric, GET(base, "accuracy")));
     double ylo, yhi;
-    chart_range(lo, hi, 0.15, 0.02, 0, 1, &ylo, &yhi);
+    if (acc)
+        chart_range(lo, hi, 0.15, 2, 0, 100, &ylo, &yhi);
+    else
+        chart_range(lo, hi, 0.15, 0.02, 0, INFINITY, &ylo, &yhi);
     double h = 250, left = 58, right = 8, bottom = h - 30;
-    struct scale y = { ylo, yhi, bottom, 10 };
+    struct scale y = { ylo, yhi, bottom, 10, 0 };
     double band = (w - left - right) / (double)n;
     sb_addf(out, "<svg viewBox=\"0 0 %.0f %.0f\" style=\"max-width:%.0fpx\" role=\"img\" "
             "aria-label=\"%s by condition, one mark per seed\">", w, h, w, metric);
     char title[96];
-    snprintf(title, sizeof(title), "%s (fraction correct)", metric);
-    y_axis(out, &y, left, w - right, title, 0, 1);
-    if (json_is_object(base)) {
-        double py = at(&y, json_number_value(GET(base, "accuracy")));
+    snprintf(title, sizeof(title), acc ? "%s (%% correct)" : "%s", metric);
+    y_axis(out, &y, left, w - right, title, 0, acc ? 100 : INFINITY);
+    if (json_is_object(base) && acc) {
+        double py = at(&y, shown(metric, GET(base, "accuracy")));
         sb_addf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" "
                 "stroke-dasharray=\"5 4\"/>", left, w - right, py, py);
     }
     json_array_foreach(conds, i, c) {
-        double cx = left + band * ((double)i + 0.5), mean = json_number_value(GET(c, "mean"));
+        double cx = left + band * ((double)i + 0.5), mean = shown(metric, GET(c, "mean"));
         const char *col = palette[i % N_COLORS];
         sb_addf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
                 "stroke-width=\"3\"/>", cx - band * 0.3, cx + band * 0.3, at(&y, mean),
@@ -322,10 +353,11 @@ static void accuracy_svg(const void *ctx, struct strbuf *out, double w)
         size_t k = json_array_size(GET(c, "seeds"));
         json_array_foreach(GET(c, "seeds"), j, s) {
             double dx = k > 1 ? ((double)j / (double)(k - 1) - 0.5) * band * 0.4 : 0;
-            marker(out, j, cx + dx, at(&y, json_number_value(GET(s, metric))), col);
+            marker(out, j, cx + dx, at(&y, shown(metric, GET(s, metric))), col);
             sb_adds(out, "><title>");
             esc(out, str(GET(s, "run")));
-            sb_addf(out, ": %.4f</title></%s>", json_number_value(GET(s, metric)),
+            sb_addf(out, acc ? ": %.1f%%</title></%s>" : ": %.4f</title></%s>",
+                    shown(metric, GET(s, metric)),
                     j % 4 == 0 ? "circle" : j % 4 == 1 ? "rect" : "path");
         }
         sb_addf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", cx, bottom + 20);
@@ -349,9 +381,11 @@ static void accuracy_chart(const json_t *m, struct strbuf *out)
     json_t *c, *s;
     json_array_foreach(conds, i, c) {
         char label[256];
-        snprintf(label, sizeof(label), "%s: mean %.4f, range %.4f over %zu %ss",
-                 str(GET(c, "condition")), json_number_value(GET(c, "mean")),
-                 json_number_value(GET(c, "range")), json_array_size(GET(c, "seeds")), over);
+        snprintf(label, sizeof(label), is_accuracy(metric) ?
+                 "%s: mean %.1f%%, range %.1f points over %zu %ss" :
+                 "%s: mean %.4f, range %.4f over %zu %ss", str(GET(c, "condition")),
+                 shown(metric, GET(c, "mean")), shown(metric, GET(c, "range")),
+                 json_array_size(GET(c, "seeds")), over);
         legend_line(out, palette[i % N_COLORS], "", label);
     }
     json_array_foreach(GET(json_array_get(conds, 0), "seeds"), j, s) {
@@ -359,15 +393,16 @@ static void accuracy_chart(const json_t *m, struct strbuf *out)
         snprintf(label, sizeof(label), "%s %s", over, str(GET(s, over)));
         legend_marker(out, j, "#555", label);
     }
-    if (json_is_object(base)) {
+    if (json_is_object(base) && is_accuracy(metric)) {
         char label[96];
-        snprintf(label, sizeof(label), "untouched base model: %.4f",
-                 json_number_value(GET(base, "accuracy")));
+        snprintf(label, sizeof(label), "untouched base model: %.1f%%",
+                 shown(metric, GET(base, "accuracy")));
         legend_line(out, "#555", "5 4", label);
     }
-    sb_addf(out, "</p><p class=\"small\">Accuracy is the fraction of the benchmark's examples "
-            "answered correctly (0 to 1). One mark per %s (its shape tells the %ss apart); "
-            "the bar is the mean over %ss.</p>\n", over, over, over);
+    sb_addf(out, "</p><p class=\"small\">%s One mark per %s (its shape tells the %ss apart); "
+            "the bar is the mean over %ss.</p>\n", is_accuracy(metric) ? "Accuracy is the "
+            "share of the benchmark's examples answered correctly, in % (the tables give it as "
+            "a fraction, 0 to 1)." : "", over, over, over);
 }
 
 /* ---- disagreement small multiples ---- */
@@ -474,15 +509,30 @@ static void statements(const json_t *m, struct strbuf *out)
     }
 }
 
-/* ---- validation NLL by step: one chart per stage, colour per series, dash per seed ---- */
+/* ---- validation NLL and training loss by step: per stage, colour per series, dash
+ * per seed; a log y axis when the values drawn span more than CHART_LOG_RATIO ---- */
 
 #define MAX_SERIES 64
 
+/* One quantity by step for the runs of one stage: "curve" (the validation NLL) or
+ * "train_curve" (the train events' loss). */
+struct curve_kind {
+    const char *key, *title, *log_title, *label;   /* titles fit a 216-unit axis */
+};
+static const struct curve_kind val_kind = { "curve", "validation NLL (nats/token)",
+                                            "val. NLL (nats/token, log)", "validation NLL" };
+static const struct curve_kind train_kind = { "train_curve", "training loss (nats/token)",
+                                              "train loss (nats/token, log)",
+                                              "training loss" };
+
 /* The runs of one stage drawn together; series are what the runs differ in but the
- * seed (the run id without its stage and seed parts: a condition, an lr, ...). */
+ * seed (the run id without its stage and seed parts: a condition, an lr, ...). The
+ * series and seeds are gathered once for the stage (panel_runs), so the NLL and the
+ * train-loss charts give a run the same colour and dash. */
 struct nll_panel {
     const json_t *m;
     const char *stage;
+    const struct curve_kind *kind;
     double x0, x1;                   /* the steps drawn */
     int zoom;                        /* y fitted to the steps drawn only */
     char *series[MAX_SERIES];
@@ -534,9 +584,14 @@ static size_t seed_of(struct nll_panel *p, const json_t *run)
     return i < MAX_SERIES ? i : MAX_SERIES - 1;
 }
 
-static int in_stage(const json_t *run, const char *stage)
+static int in_stage(const json_t *run, const char *stage, const char *key)
 {
-    return !strcmp(str(GET(run, "stage")), stage) && json_array_size(GET(run, "curve"));
+    return !strcmp(str(GET(run, "stage")), stage) && json_array_size(GET(run, key));
+}
+
+static int in_panel(const struct nll_panel *p, const json_t *run)
+{
+    return in_stage(run, p->stage, p->kind->key);
 }
 
 static double pt_x(const json_t *pt)
@@ -549,43 +604,63 @@ static double pt_y(const json_t *pt)
     return json_number_value(json_array_get(pt, 1));
 }
 
+/* The range of the panel's values at steps >= from; *x0, *x1 its steps (NULL: not wanted). */
+static void panel_extent(const struct nll_panel *p, double from, double *y0, double *y1,
+                         double *x0, double *x1)
+{
+    size_t i, j;
+    json_t *r, *pt;
+    *y0 = INFINITY;
+    *y1 = -INFINITY;
+    json_array_foreach(GET(p->m, "runs"), i, r)
+        if (in_panel(p, r))
+            json_array_foreach(GET(r, p->kind->key), j, pt)
+                if (pt_x(pt) >= from) {
+                    widen(y0, y1, pt_y(pt));
+                    if (x0)
+                        widen(x0, x1, pt_x(pt));
+                }
+}
+
 static void nll_svg(const void *ctx, struct strbuf *out, double w)
 {
     struct nll_panel *p = (struct nll_panel *)ctx;
-    double y0 = INFINITY, y1 = -INFINITY;
+    double y0, y1;
     size_t i, j;
     json_t *r, *pt;
-    json_array_foreach(GET(p->m, "runs"), i, r)
-        if (in_stage(r, p->stage))
-            json_array_foreach(GET(r, "curve"), j, pt)
-                if (pt_x(pt) >= p->x0)
-                    widen(&y0, &y1, pt_y(pt));
+    panel_extent(p, p->x0, &y0, &y1, NULL, NULL);
     double ylo, yhi, h = 260, left = 58, right = 10, bottom = h - 44;
-    chart_range(y0, y1, 0.08, 0.01, 0, INFINITY, &ylo, &yhi);
-    struct scale x = { p->x0, p->x1, left, w - right }, y = { ylo, yhi, bottom, 10 };
+    int log_y = chart_wants_log(y0, y1);
+    if (log_y)
+        chart_log_range(y0, y1, 0.04, &ylo, &yhi);
+    else
+        chart_range(y0, y1, 0.08, 0.01, 0, INFINITY, &ylo, &yhi);
+    struct scale x = { p->x0, p->x1, left, w - right, 0 }, y = { ylo, yhi, bottom, 10, log_y };
     sb_addf(out, "<svg viewBox=\"0 0 %.0f %.0f\" style=\"max-width:%.0fpx\" role=\"img\" "
-            "aria-label=\"validation NLL by step, stage ", w, h, w);
+            "aria-label=\"%s by step, stage ", w, h, w, p->kind->label);
     esc(out, p->stage);
     sb_adds(out, "\">");
-    y_axis(out, &y, left, w - right, "validation NLL (nats/token)", 0, INFINITY);
+    y_axis(out, &y, left, w - right, log_y ? p->kind->log_title : p->kind->title, 0, INFINITY);
     x_axis(out, &x, bottom, "training step");
     sb_addf(out, "<clipPath id=\"c%p%.0f%d\"><rect x=\"%.1f\" y=\"0\" width=\"%.1f\" "
             "height=\"%.1f\"/></clipPath><g clip-path=\"url(#c%p%.0f%d)\">", (void *)p, w,
             p->zoom, left - 6, w - left - right + 12, bottom + 1, (void *)p, w, p->zoom);
     json_array_foreach(GET(p->m, "runs"), i, r) {
-        if (!in_stage(r, p->stage))
+        if (!in_panel(p, r))
             continue;
         const char *col = palette[series_of(p, r) % N_COLORS];
         size_t k = seed_of(p, r);
         sb_addf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
                 "stroke-dasharray=\"%s\" points=\"", col, seed_dash[k % N_DASHES]);
-        json_array_foreach(GET(r, "curve"), j, pt)
-            sb_addf(out, "%.1f,%.1f ", at(&x, pt_x(pt)), at(&y, pt_y(pt)));
+        json_array_foreach(GET(r, p->kind->key), j, pt)
+            if (!log_y || pt_y(pt) > 0)
+                sb_addf(out, "%.1f,%.1f ", at(&x, pt_x(pt)), at(&y, pt_y(pt)));
         sb_adds(out, "\"><title>");
         esc(out, str(GET(r, "run")));
         sb_adds(out, "</title></polyline>");
-        json_array_foreach(GET(r, "curve"), j, pt)
-            if (json_equal(json_array_get(pt, 0), GET(r, "selected_step"))) {
+        json_array_foreach(GET(r, p->kind->key), j, pt)
+            if (p->kind == &val_kind &&
+                json_equal(json_array_get(pt, 0), GET(r, "selected_step"))) {
                 sb_addf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#fff\" stroke=\"%s\""
                         " stroke-width=\"2\"><title>", at(&x, pt_x(pt)), at(&y, pt_y(pt)), col);
                 esc(out, str(GET(r, "run")));
@@ -612,47 +687,59 @@ static void nll_legend(struct nll_panel *p, struct strbuf *out)
     sb_adds(out, "</p>");
 }
 
+/* The panel's chart over all its steps, then, when the start squeezes the end of
+ * training (where the runs differ) on a linear axis, its last half on a y axis of
+ * its own. */
+static void curve_charts(struct nll_panel *p, struct strbuf *out)
+{
+    double y0, y1;
+    p->x0 = INFINITY;
+    p->x1 = -INFINITY;
+    p->zoom = 0;
+    panel_extent(p, -INFINITY, &y0, &y1, &p->x0, &p->x1);
+    both_widths(out, nll_svg, p);
+    double mid = p->x0 + (p->x1 - p->x0) / 2, z0, z1;
+    panel_extent(p, mid, &z0, &z1, NULL, NULL);
+    if (!chart_wants_log(y0, y1) && z1 > z0 && (z1 - z0) < 0.4 * (y1 - y0)) {
+        struct nll_panel z = *p;
+        z.x0 = mid;
+        z.zoom = 1 + (p->kind == &train_kind);
+        sb_addf(out, "<p class=\"small\">The last half of training (from step %.0f), its own "
+                "y axis:</p>", mid);
+        both_widths(out, nll_svg, &z);
+    }
+}
+
 static void nll_stage(const json_t *m, const char *stage, struct strbuf *out)
 {
-    struct nll_panel p = { .m = m, .stage = stage, .x0 = INFINITY, .x1 = -INFINITY };
-    double y0 = INFINITY, y1 = -INFINITY;
-    int judged = 0;
-    size_t i, j;
-    json_t *r, *pt;
-    json_array_foreach(GET(m, "runs"), i, r)
-        if (in_stage(r, stage)) {
+    struct nll_panel p = { .m = m, .stage = stage, .kind = &val_kind };
+    int judged = 0, train = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(GET(m, "runs"), i, r)   /* every run's colour and dash, once */
+        if (in_stage(r, stage, val_kind.key) || in_stage(r, stage, train_kind.key)) {
             judged |= json_is_integer(GET(r, "selected_step"));
-            json_array_foreach(GET(r, "curve"), j, pt) {
-                widen(&p.x0, &p.x1, pt_x(pt));
-                widen(&y0, &y1, pt_y(pt));
-            }
+            train |= in_stage(r, stage, train_kind.key);
+            series_of(&p, r);
+            seed_of(&p, r);
         }
     sb_adds(out, "<h2>Validation NLL by step: ");
     esc(out, stage);
     sb_adds(out, judged ? "</h2>" : " (a picking stage)</h2>");
-    both_widths(out, nll_svg, &p);
+    curve_charts(&p, out);
+    if (train) {
+        sb_adds(out, "<p class=\"small\">Training loss by step, the same runs, colours and "
+                "line styles (the loss each train event reported, over its batch):</p>");
+        struct nll_panel t = p;
+        t.kind = &train_kind;
+        curve_charts(&t, out);
+    }
     nll_legend(&p, out);
     sb_addf(out, "<p class=\"small\">Colour: %s; line style: the seed.%s</p>",
             p.n_series > 1 ? "the run's settings but the seed (its id without stage and "
             "seed)" : "one setting", judged ? " The ring marks the checkpoint the frozen "
             "rule selected." : " Runs of a stage that picks a setting (LR selection): no "
             "checkpoint of theirs is judged.");
-    /* the end of training is where the runs differ: fit the y axis to its last half when
-     * the start squeezes it */
-    double mid = p.x0 + (p.x1 - p.x0) / 2, z0 = INFINITY, z1 = -INFINITY;
-    json_array_foreach(GET(m, "runs"), i, r)
-        if (in_stage(r, stage))
-            json_array_foreach(GET(r, "curve"), j, pt)
-                if (pt_x(pt) >= mid)
-                    widen(&z0, &z1, pt_y(pt));
-    if (z1 > z0 && (z1 - z0) < 0.4 * (y1 - y0)) {
-        struct nll_panel z = p;
-        z.x0 = mid;
-        z.zoom = 1;
-        sb_addf(out, "<p class=\"small\">The last half of training (from step %.0f), its own "
-                "y axis:</p>", mid);
-        both_widths(out, nll_svg, &z);
-    }
     for (size_t k = 0; k < p.n_series; k++)
         free(p.series[k]);
     sb_adds(out, "\n");
@@ -660,7 +747,7 @@ static void nll_stage(const json_t *m, const char *stage, struct strbuf *out)
 
 static void nll_chart(const json_t *m, struct strbuf *out)
 {
-    /* the judged stage first, then the picking stages in plan order */
+    /* the judged stages first, then the picking stages in plan order */
     const char *stages[MAX_SERIES];
     size_t n = 0, i, k;
     json_t *r;
@@ -678,9 +765,11 @@ static void nll_chart(const json_t *m, struct strbuf *out)
     for (k = 0; k < n; k++)
         nll_stage(m, stages[k], out);
     if (n)
-        sb_adds(out, "<p class=\"small\">NLL in nats per token: the mean negative natural "
-                "log-likelihood of each completion token (EOS included), as mainline's trainer "
-                "computes it (a trainer of your own logs its own unit).</p>\n");
+        sb_addf(out, "<p class=\"small\">NLL and training loss in nats per token: the mean "
+                "negative natural log-likelihood of each completion token (EOS included), as "
+                "mainline's trainer computes it (a trainer of your own logs its own unit). A "
+                "chart whose values span more than %.0fx (largest over smallest) has a log "
+                "y axis, marked \"log\" in its axis title; the others are linear.</p>\n", CHART_LOG_RATIO);
 }
 
 /* ---- tables ---- */

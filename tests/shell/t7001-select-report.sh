@@ -242,10 +242,20 @@ test_body 'the HTML report renders in headless Chromium without console errors' 
         echo "SKIP: chromium is not installed (make deps installs it)"
         exit 0
     fi
-    sweep web 90 89 0.05 "" "" "max_adapter_mb: 50"
+    # 30 steps: the fake trainer's loss falls from 2.02 to 0.09, more than 10x, so the
+    # train-loss chart has a log y axis; its validation NLL (1.52 to 1.05) a linear one
+    sweep web 90 89 0.05 ", x_steps: 30" ", x_steps: 30" "max_adapter_mb: 50"
     mainline select web >/dev/null
     mainline report web -f html -o report.html
     refute grep -qiE '<script|https?://|src=' report.html
+    # validation NLL and, beside it, the train loss of every run (narrow and wide)
+    test "$(grep -o 'aria-label="validation NLL by step, stage main"' report.html | wc -l)" -ge 2
+    test "$(grep -o 'aria-label="training loss by step, stage main"' report.html | wc -l)" -eq 2
+    grep -q '>train loss (nats/token, log)</text>' report.html
+    grep -q '>validation NLL (nats/token)</text>' report.html
+    refute grep -q 'NLL (nats/token, log)' report.html
+    grep -q '>accuracy (% correct)</text>' report.html
+    grep -q 'a: mean 90.0%, range 0.0 points over 3 seeds' report.html
     for size in 390,2400 1280,2400; do
         timeout 120 chromium --headless --disable-gpu --no-sandbox --enable-logging=stderr \
             --v=0 --screenshot="$PWD/shot-$size.png" --window-size=$size \
@@ -256,7 +266,7 @@ test_body 'the HTML report renders in headless Chromium without console errors' 
     timeout 120 chromium --headless --disable-gpu --no-sandbox --dump-dom \
         "file://$PWD/report.html" >dom.html 2>/dev/null
     grep -q 'inconclusive (mean accuracy 0.9000 for a' dom.html
-    test "$(grep -o '<svg' dom.html | wc -l)" -ge 5
+    test "$(grep -o '<svg' dom.html | wc -l)" -ge 7
     # the layout at a phone's and a laptop's width: no text below 11 px, overlapping or
     # cut off, no tick outside what the quantity can be, nothing wider than the page
     for w in 390 1280; do
