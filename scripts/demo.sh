@@ -7,7 +7,9 @@
 # low LR, plus the untouched base model), selects by the frozen rules and writes the
 # report, and the figures the README quotes (demo/numbers.md: `make readme-numbers`
 # puts them into README.md). Everything lives under demo/;
-# running it again reuses what is done (plan is a no-op, finished runs are kept).
+# running it again reuses what is done (plan is a no-op, finished runs are kept);
+# after a change to the sweep (or the code its runs hash) it plans and runs a new
+# version instead of stopping at the refusal.
 set -e
 cd "$(dirname "$0")/.."
 bin=${BINDIR:-bin}
@@ -22,7 +24,7 @@ echo "== mainline data synth-math (the demo task)"
 
 echo
 echo "== mainline plan sweeps/demo.yaml"
-ml plan sweeps/demo.yaml
+ml plan --new-version sweeps/demo.yaml
 
 echo
 echo "== mainline run demo"
