@@ -241,6 +241,8 @@ static void x_axis(struct strbuf *out, const struct scale *x, double y, const ch
     int target = (int)((x->px1 - x->px0) / 70) + 1;
     while (chart_ticks(x->lo, x->hi, target, &t) > 1 && t.step < 1 && target > 3)
         target--;   /* steps are whole numbers */
+    if (t.n == 1)
+        t.decimals = 0;   /* one step drawn: the step itself, not 20.0000 */
     sb_addf(out, "<g class=\"axis\" data-lo=\"%g\" data-hi=\"%g\">", x->lo, x->hi);
     for (int i = 0; i < t.n; i++) {
         double px = at(x, t.v[i]);
@@ -658,6 +660,10 @@ static void nll_svg(const void *ctx, struct strbuf *out, double w)
         sb_adds(out, "\"><title>");
         esc(out, str(GET(r, "run")));
         sb_adds(out, "</title></polyline>");
+        pt = json_array_get(GET(r, p->kind->key), 0);
+        if (json_array_size(GET(r, p->kind->key)) == 1 && (!log_y || pt_y(pt) > 0))
+            sb_addf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/>",
+                    at(&x, pt_x(pt)), at(&y, pt_y(pt)), col);   /* one point: no line */
         json_array_foreach(GET(r, p->kind->key), j, pt)
             if (p->kind == &val_kind &&
                 json_equal(json_array_get(pt, 0), GET(r, "selected_step"))) {
