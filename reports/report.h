@@ -1,6 +1,6 @@
 /*
  * report.h - `mainline report`: the selection (select.h) and everything else a
- * reader needs from the registry (validation curves, the LR selection, the
+ * reader needs from the registry (validation NLL and train-loss curves, the LR selection, the
  * variants, throughput, provenance) as one JSON model, rendered as Markdown, a
  * self-contained HTML page (inline CSS and SVG, no script, no network), CSV
  * (one row per run) or the JSON model itself. Every run table carries the swept
