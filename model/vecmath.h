@@ -13,14 +13,17 @@
 #include <string.h>
 
 /* Hot loops are compiled for AVX-512 and for AVX2 + FMA too, picked once at load
- * time by the CPU, so a machine always runs the same code. Sums are never
+ * time by the CPU's features, so a machine always runs the same code. The AVX2 + FMA
+ * clone is x86-64-v3, not "arch=haswell": GCC dispatches an arch= clone on the CPU
+ * model, so an AMD CPU without AVX-512 ran the scalar default (the demo trained ~7x
+ * slower on such an EPYC). Sums are never
  * reassociated, so the vector width does not change a result. Whether a multiply
  * and an add may fuse is the including file's choice (its -ffp-contract): ops.c,
  * whose kernels the decoder shares, keeps ISO C's separate roundings, so an
  * element computes the same bits in a loop's vector body and in its scalar tail;
  * attention.c (training only) fuses them. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 #else
 #define VECTOR_CLONES
 #endif
