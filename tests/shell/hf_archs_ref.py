@@ -20,6 +20,9 @@ Each OUTDIR/CASE/ gets the model and reference.safetensors (F32) holding:
   grad.<PEFT name>                    d loss / d every LoRA A and B
 and __metadata__ lora_rank, lora_alpha. The loss is the mean cross-entropy over
 every position.
+
+hf_archs_ref.py --byte-model DIR writes one more model: a Qwen3 with every option
+over mainline's byte tokenizer, for the trainer and evaluator runs of t3012.
 """
 import json
 import math
@@ -263,7 +266,21 @@ def lora_init(cfg, gen):
     return out
 
 
+def byte_model(outdir):
+    """A Qwen3 with every option (head_dim 12, q/k norms, attention_bias) over the
+    byte tokenizer (vocabulary 260), in BF16: for the trainer and the evaluator."""
+    cfg = dict(BASE_CONFIG, **CASES["qwen3"][0])
+    cfg.update({"attention_bias": True, "vocab_size": 260, "max_position_embeddings": 320,
+                "bos_token_id": 256, "eos_token_id": 257, "pad_token_id": 258,
+                "tokenizer": "bytes", "tie_word_embeddings": True})
+    gen = torch.Generator().manual_seed(99)
+    save_model(outdir, cfg, random_weights(cfg, gen), "BF16", 2)
+
+
 def main():
+    if sys.argv[1] == "--byte-model":
+        byte_model(sys.argv[2])
+        return
     outdir = sys.argv[1]
     for name, (over, dtype, shards) in CASES.items():
         cfg = dict(BASE_CONFIG, **over)

@@ -7,13 +7,21 @@
 # Logits within 1e-4 (alone, with LoRA on all seven projections, through the
 # KV-cache decoder, merged LoRA through the decoder), the gradients of every base
 # tensor and LoRA A/B within 1e-4 of the largest reference entry, a save/load round
-# trip (build/tests/test_hf_archs does the C side). Skipped when no python3 has torch.
+# trip (build/tests/test_hf_archs does the C side). Then mainline-train on a BF16,
+# sharded Qwen3 with every option (head_dim 12, q/k norms, attention_bias) over the
+# byte tokenizer: a LoRA run writes PEFT adapters under the real module paths and
+# exports a Qwen3 config.json; a full run's checkpoints hold the trained biases and
+# q/k norms under their Hugging Face names. Skipped when no python3 has torch.
 . "$(dirname "$0")/lib.sh"
 
 # A python3 that imports torch: the one in PATH, else Debian's (python3-torch).
 find_torch_python
 HF_ARCHS="$TOP/${BUILD:-build}/tests/test_hf_archs"
-export HF_ARCHS
+case "${BINDIR:-bin}" in
+/*) TRAINER=${TRAINER:-${BINDIR}/mainline-train} ;;
+*) TRAINER=${TRAINER:-$TOP/${BINDIR:-bin}/mainline-train} ;;
+esac
+export HF_ARCHS TRAINER
 
 if [ -z "$TORCH_PY" ]; then
     skip "t3012 PyTorch comparison of Llama 3, Qwen2, Qwen3, Mistral" \
@@ -46,6 +54,56 @@ json.dump(index, open(p, "w"))
 PY
     MAINLINE_HF_REF=$PWD/ref "$HF_ARCHS" >out 2>&1 && false
     grep "index.json: tensor 'model.norm.weight' is not in model-0000" out
+EOF
+
+    test_body 'mainline-train on a Qwen3: PEFT names, export, full checkpoints with biases and norms' <<\EOF
+    "$TORCH_PY" "$TOP/tests/shell/hf_archs_ref.py" --byte-model qwen3
+    python3 "$TOP/scripts/make-pretrain-corpus.py" corpus.jsonl --rows 64 --seed 5
+    python3 "$TOP/scripts/make-pretrain-corpus.py" valid.jsonl --rows 8 --seed 6
+    mkdir lora full
+    cat >lora/config.json <<X
+{"params": {"adapter": "lora", "rank": 4, "alpha": 8, "targets": ["all-linear"], "lr": 0.01,
+            "batch_size": 4, "max_steps": 4, "max_seq_len": 64, "eval_at": ["end"], "seed": 1},
+ "base_model": {"path": "$PWD/qwen3"},
+ "datasets": {"train": {"path": "$PWD/corpus.jsonl"}, "valid": {"path": "$PWD/valid.jsonl"}}}
+X
+    "$TRAINER" --config lora/config.json --run-dir lora --threads 2 --export exported >out
+    sed 's/"adapter": "lora", "rank": 4, "alpha": 8, "targets": \["all-linear"\]/"full": true/;
+         s/"eval_at": \["end"\]/"eval_at": [2, "end"], "keep": "all"/' lora/config.json \
+        >full/config.json
+    "$TRAINER" --config full/config.json --run-dir full --threads 1 >>out
+    "$TORCH_PY" - <<\PY
+import json, struct
+def names(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        h = json.loads(f.read(n))
+    h.pop("__metadata__", None)
+    return h
+ad = json.load(open("lora/checkpoints/step-4/adapter_config.json"))
+assert ad["target_modules"] == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                "up_proj", "down_proj"], ad["target_modules"]
+t = names("lora/checkpoints/step-4/adapter_model.safetensors")
+p = "base_model.model.model.layers.1.self_attn."
+assert t[p + "q_proj.lora_A.weight"]["shape"] == [4, 32]
+assert t[p + "q_proj.lora_B.weight"]["shape"] == [48, 4]      # q is 4 heads x 12 wide
+assert t[p + "o_proj.lora_A.weight"]["shape"] == [4, 48]
+assert len(t) == 2 * 7 * 2
+c = json.load(open("exported/config.json"))
+assert c["architectures"] == ["Qwen3ForCausalLM"] and c["model_type"] == "qwen3"
+assert c["head_dim"] == 12 and c["attention_bias"] is True and c["tokenizer"] == "bytes"
+e = names("exported/model.safetensors")
+for n, shape in [("q_norm.weight", [12]), ("k_norm.weight", [12]), ("q_proj.bias", [48]),
+                 ("k_proj.bias", [24]), ("o_proj.bias", [32]), ("q_proj.weight", [48, 32]),
+                 ("o_proj.weight", [32, 48])]:
+    assert e["model.layers.0.self_attn." + n]["shape"] == shape, n
+f = names("full/checkpoints/step-2/model.safetensors")
+for n in ["q_norm.weight", "k_norm.weight", "q_proj.bias", "k_proj.bias", "v_proj.bias",
+          "o_proj.bias"]:
+    assert "model.layers.1.self_attn." + n in f, n
+print("ok: %d adapter tensors, %d exported, %d in the full checkpoint" % (len(t), len(e), len(f)))
+PY
+    test "$(grep -c '"event":"val"' full/metrics.jsonl)" -eq 2
 EOF
 fi
 test_done
