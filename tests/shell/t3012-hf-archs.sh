@@ -11,17 +11,20 @@
 # sharded Qwen3 with every option (head_dim 12, q/k norms, attention_bias) over the
 # byte tokenizer: a LoRA run writes PEFT adapters under the real module paths and
 # exports a Qwen3 config.json; a full run's checkpoints hold the trained biases and
-# q/k norms under their Hugging Face names. Skipped when no python3 has torch.
+# q/k norms under their Hugging Face names; mainline-eval decodes the base model and
+# both checkpoints. Skipped when no python3 has torch.
 . "$(dirname "$0")/lib.sh"
 
 # A python3 that imports torch: the one in PATH, else Debian's (python3-torch).
 find_torch_python
 HF_ARCHS="$TOP/${BUILD:-build}/tests/test_hf_archs"
 case "${BINDIR:-bin}" in
-/*) TRAINER=${TRAINER:-${BINDIR}/mainline-train} ;;
-*) TRAINER=${TRAINER:-$TOP/${BINDIR:-bin}/mainline-train} ;;
+/*) BIN=$BINDIR ;;
+*) BIN=$TOP/${BINDIR:-bin} ;;
 esac
-export HF_ARCHS TRAINER
+TRAINER=$BIN/mainline-train
+EVAL=$BIN/mainline-eval
+export HF_ARCHS TRAINER EVAL
 
 if [ -z "$TORCH_PY" ]; then
     skip "t3012 PyTorch comparison of Llama 3, Qwen2, Qwen3, Mistral" \
@@ -56,7 +59,7 @@ PY
     grep "index.json: tensor 'model.norm.weight' is not in model-0000" out
 EOF
 
-    test_body 'mainline-train on a Qwen3: PEFT names, export, full checkpoints with biases and norms' <<\EOF
+    test_body 'mainline-train and -eval on a Qwen3: PEFT names, export, full checkpoints with biases and norms' <<\EOF
     "$TORCH_PY" "$TOP/tests/shell/hf_archs_ref.py" --byte-model qwen3
     python3 "$TOP/scripts/make-pretrain-corpus.py" corpus.jsonl --rows 64 --seed 5
     python3 "$TOP/scripts/make-pretrain-corpus.py" valid.jsonl --rows 8 --seed 6
@@ -104,6 +107,19 @@ for n in ["q_norm.weight", "k_norm.weight", "q_proj.bias", "k_proj.bias", "v_pro
 print("ok: %d adapter tensors, %d exported, %d in the full checkpoint" % (len(t), len(e), len(f)))
 PY
     test "$(grep -c '"event":"val"' full/metrics.jsonl)" -eq 2
+    # the evaluator decodes the base model, the LoRA checkpoint and the full one
+    for ck in null "\"$PWD/lora/checkpoints/step-4\"" "\"$PWD/full/checkpoints/step-2\""; do
+        cat >eval.json <<X
+{"protocol": 1, "sweep": "t3012", "run": null, "attempt": 1, "step": null, "checkpoint": $ck,
+ "base_model": {"path": "$PWD/qwen3"},
+ "datasets": {"bench": {"path": "$TOP/sweeps/data/arith-test.jsonl"}},
+ "evaluation": {"dataset": "bench", "max_new_tokens": 8, "extract": "regex",
+                "pattern": "#### (-?[0-9.,]+)", "limit": 4}}
+X
+        rm -rf ev
+        "$EVAL" --config eval.json --out ev --threads 1 >>out
+        test "$(wc -l <ev/predictions.jsonl)" -eq 4
+    done
 EOF
 fi
 test_done
