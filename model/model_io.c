@@ -227,7 +227,7 @@ int model_load_llama2c(const char *path, struct model *m, struct strbuf *err)
 
 void model_hf_paths(const char *path, char **config_json, char **safetensors)
 {
-    if (has_suffix(path, ".safetensors")) {
+    if (has_suffix(path, ".safetensors") || has_suffix(path, ".safetensors.index.json")) {
         char *dir = path_dirname(path);
         *config_json = path_join(dir, HF_CONFIG);
         *safetensors = xstrdup(path);
@@ -576,13 +576,22 @@ static int hf_open_index(const char *dir, const char *index, struct hf_files *h,
     return rc;
 }
 
-/* Open the weights of a Hugging Face model path: st_path when it exists (or the
- * path is a .safetensors file), else the shards of dir/model.safetensors.index.json. */
+/* Open the weights of a Hugging Face model path: the shards of the index when the
+ * path names a *.safetensors.index.json; st_path when it exists (or the path is a
+ * .safetensors file); else the shards of dir/model.safetensors.index.json. */
 static int hf_open(const char *path, const char *st_path, struct hf_files *h,
                    struct strbuf *err)
 {
     struct stat st;
     memset(h, 0, sizeof(*h));
+    if (has_suffix(path, ".safetensors.index.json")) {   /* the index named itself */
+        char *dir = path_dirname(path);
+        int rc = hf_open_index(dir, path, h, err);
+        free(dir);
+        if (rc < 0)
+            hf_files_free(h);
+        return rc;
+    }
     char *index = has_suffix(path, ".safetensors") ? NULL : path_join(path, HF_INDEX);
     if (index && stat(st_path, &st) < 0 && errno == ENOENT && stat(index, &st) == 0) {
         int rc = hf_open_index(path, index, h, err);

@@ -14,7 +14,9 @@
  *     Mistral (config.json model_type llama, qwen2, qwen3, mistral): a directory
  *     holding config.json and model.safetensors, or, when that is absent, the
  *     shards model.safetensors.index.json's weight_map names; or a `.safetensors`
- *     file with config.json beside it. F32, F16 and BF16 tensors are converted to
+ *     file, or a `*.safetensors.index.json` (the shards it names), with config.json
+ *     beside it: a sweep's base_model names one file, and a sharded model is named
+ *     by its index. F32, F16 and BF16 tensors are converted to
  *     float32. Mistral's sliding_window is kept in the config, and sequences
  *     longer than it are refused by the forward and the decoder (sliding-window
  *     attention is not implemented). Unknown model types, MoE, MLP biases, rope
@@ -70,8 +72,8 @@ int model_save_extra(const char *dir, const struct model *m, const char *extra_j
  * llama2.c checkpoint. */
 int model_config_extras(const char *path, char **json, struct strbuf *err);
 
-/* Where the config.json and model.safetensors of a Hugging Face model path are.
- * Caller frees both. */
+/* Where the config.json and model.safetensors (or the index or .safetensors file the
+ * path names) of a Hugging Face model path are. Caller frees both. */
 void model_hf_paths(const char *path, char **config_json, char **safetensors);
 
 #endif

@@ -71,9 +71,11 @@ EOF
  "datasets": {"train": {"path": "$PWD/corpus.jsonl"}, "valid": {"path": "$PWD/valid.jsonl"}}}
 X
     "$TRAINER" --config lora/config.json --run-dir lora --threads 2 --export exported >out
+    # the full run names the sharded model by its index, as a sweep's base_model does
     sed 's/"adapter": "lora", "rank": 4, "alpha": 8, "targets": \["all-linear"\]/"full": true/;
-         s/"eval_at": \["end"\]/"eval_at": [2, "end"], "keep": "all"/' lora/config.json \
-        >full/config.json
+         s/"eval_at": \["end"\]/"eval_at": [2, "end"], "keep": "all"/;
+         s|qwen3"}|qwen3/model.safetensors.index.json"}|' lora/config.json >full/config.json
+    grep -q 'index.json"}' full/config.json
     "$TRAINER" --config full/config.json --run-dir full --threads 1 >>out
     "$TORCH_PY" - <<\PY
 import json, struct
