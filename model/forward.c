@@ -412,7 +412,8 @@ int model_backward(const struct model *m, struct lora *lo, const struct trainabl
         return -1;
     if (trainable_count(tr, &m->cfg) > 0 &&
         (!grads || grads->cfg.n_layers != L || grads->cfg.dim != C ||
-         grads->cfg.vocab_size != a->V || grads->cfg.tied_embeddings != m->cfg.tied_embeddings))
+         grads->cfg.vocab_size != a->V || grads->cfg.tied_embeddings != m->cfg.tied_embeddings ||
+         grads->n_params != m->n_params))
         return -1;
     if (lora_active(lo) && !lora_cache_fits(&a->lc, lo, (size_t)N))
         return -1;
