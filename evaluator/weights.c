@@ -126,6 +126,8 @@ static struct tensor_ref tensor_by_name(const struct model *m, const char *name)
     char buf[128];
     for (int k = 0; k < TK_COUNT; k++) {
         int per_layer = tensor_kind_is_per_layer((enum tensor_kind)k);
+        if (!model_has_kind(&m->cfg, (enum tensor_kind)k))
+            continue;
         for (int l = 0; l < (per_layer ? m->cfg.n_layers : 1); l++) {
             model_tensor_name((enum tensor_kind)k, per_layer ? l : -1, buf, sizeof(buf));
             if (!strcmp(buf, name) && !(k == TK_LM_HEAD && m->cfg.tied_embeddings))

@@ -60,7 +60,7 @@ int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R,
     memset(d, 0, sizeof(*d));
     const struct model_config *cfg = &m->cfg;
     if (model_config_check(cfg, NULL, 0) < 0 || S <= 0 || P <= 0 || R <= 0 ||
-        P > cfg->max_seq_len)
+        P > cfg->max_seq_len || (cfg->sliding_window > 0 && P > cfg->sliding_window))
         return -1;
     d->m = m;
     d->pool = pool;
@@ -71,19 +71,22 @@ int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R,
     d->C = cfg->dim;
     d->NH = cfg->n_heads;
     d->NKV = cfg->n_kv_heads;
-    d->HS = cfg->dim / cfg->n_heads;
+    d->HS = model_head_size(cfg);
+    d->QD = d->HS * d->NH;
     d->KV = d->HS * d->NKV;
     d->H = cfg->hidden_dim;
     d->V = cfg->vocab_size;
     d->klen = attention_keys_len(P, d->NKV, d->HS);
     size_t kcache = (size_t)d->L * S * d->klen, cache = (size_t)d->L * S * P * d->KV;
-    size_t rc = (size_t)R * d->C, rkv = (size_t)R * d->KV;
+    size_t rc = (size_t)R * d->C, rkv = (size_t)R * d->KV, rq = (size_t)R * d->QD;
+    size_t ratt = rq > rc ? rq : rc, qn = cfg->qk_norm ? 1 : 0;
     size_t scores = ((size_t)R / ATT_CHUNK_ROWS + 1) * P * (d->NH / d->NKV);
     size_t rh = (size_t)R * d->H, half = (size_t)P * (d->HS / 2);
     struct { float **field; size_t n; } parts[] = {
         { &d->kc, kcache }, { &d->vc, cache }, { &d->rope_cos, half }, { &d->rope_sin, half },
-        { &d->x, rc }, { &d->xn, rc }, { &d->q, rc }, { &d->k, rkv }, { &d->v, rkv },
-        { &d->att, rc }, { &d->tmp, rc }, { &d->g, rh }, { &d->u, rh }, { &d->h, rh },
+        { &d->x, rc }, { &d->xn, rc }, { &d->q, rq }, { &d->k, rkv }, { &d->v, rkv },
+        { &d->qpre, qn * rq }, { &d->kpre, qn * rkv }, { &d->hrstd, qn * R * d->NH },
+        { &d->att, ratt }, { &d->tmp, rc }, { &d->g, rh }, { &d->u, rh }, { &d->h, rh },
         { &d->rstd, (size_t)R }, { &d->scores, scores }, { &d->logits, (size_t)R * d->V },
     };
     size_t total = 0, nparts = sizeof(parts) / sizeof(parts[0]);
@@ -95,7 +98,7 @@ int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R,
         *parts[i].field = p;
         p += parts[i].n;
     }
-    rope_table(d->rope_cos, d->rope_sin, P, d->HS, cfg->rope_theta);
+    model_rope_table(cfg, d->rope_cos, d->rope_sin, P);
     pack_weights(d);
     return 0;
 }
@@ -136,7 +139,7 @@ static void proj_chunk(void *arg, int chunk)
     matmul_rows_packed(j->y, j->x, j->wp, j->n, j->in, j->out, b0, b1);
 }
 
-/* y (n, out) = x (n, in) W^T for the projection k of layer l (0 for lm_head). */
+/* y (n, out) = x (n, in) W^T (+ bias) for the projection k of layer l (0 for lm_head). */
 static void proj(const struct decoder *d, enum tensor_kind k, int l, float *y, const float *x,
                  int n)
 {
@@ -146,6 +149,10 @@ static void proj(const struct decoder *d, enum tensor_kind k, int l, float *y, c
                           (int)out };
     int chunks = (matmul_rows_blocks((int)out) + PROJ_CHUNK_BLOCKS - 1) / PROJ_CHUNK_BLOCKS;
     pool_run((double)n * in * out < PARALLEL_MIN_MACS ? NULL : d->pool, proj_chunk, &j, chunks);
+    enum tensor_kind bk = k == TK_WQ ? TK_BQ : k == TK_WK ? TK_BK : k == TK_WV ? TK_BV
+                        : k == TK_WO ? TK_BO : TK_COUNT;
+    if (bk != TK_COUNT && model_has_kind(&d->m->cfg, bk))
+        bias_forward(y, model_tensor(d->m, bk, l).data, n, (int)out);
 }
 
 struct att_job {
@@ -164,7 +171,7 @@ static void att_chunk(void *arg, int chunk)
     int r0 = chunk * ATT_CHUNK_ROWS, r1 = r0 + ATT_CHUNK_ROWS < j->n ? r0 + ATT_CHUNK_ROWS : j->n;
     for (int r = r0; r < r1; r++) {
         const struct decode_row *w = &j->rows[r];
-        attention_row_forward(d->att + (size_t)r * d->C, scores, d->q + (size_t)r * d->C,
+        attention_row_forward(d->att + (size_t)r * d->QD, scores, d->q + (size_t)r * d->QD,
                               keys_at(d, j->l, w->slot), values_at(d, j->l, w->slot), w->pos + 1,
                               d->P, d->KV, d->NH, d->NKV, d->HS);
     }
@@ -173,17 +180,24 @@ static void att_chunk(void *arg, int chunk)
 /* x -> x + attention(rmsnorm(x)) for layer l. */
 static void attn_step(struct decoder *d, const struct decode_row *rows, int n, int l)
 {
-    int C = d->C, KV = d->KV, half = d->HS / 2;
+    int C = d->C, KV = d->KV, half = d->HS / 2, QD = d->QD, HS = d->HS;
+    const struct model_config *cfg = &d->m->cfg;
     rmsnorm_forward(d->xn, d->rstd, d->x, d->m->w.attn_norm + (size_t)l * C, n, C,
-                    d->m->cfg.norm_eps);
-    proj(d, TK_WQ, l, d->q, d->xn, n);
-    proj(d, TK_WK, l, d->k, d->xn, n);
+                    cfg->norm_eps);
+    proj(d, TK_WQ, l, cfg->qk_norm ? d->qpre : d->q, d->xn, n);
+    proj(d, TK_WK, l, cfg->qk_norm ? d->kpre : d->k, d->xn, n);
     proj(d, TK_WV, l, d->v, d->xn, n);
+    if (cfg->qk_norm) {   /* per head: rows of HS */
+        rmsnorm_forward(d->q, d->hrstd, d->qpre, d->m->w.q_norm + (size_t)l * HS, n * d->NH,
+                        HS, cfg->norm_eps);
+        rmsnorm_forward(d->k, d->hrstd, d->kpre, d->m->w.k_norm + (size_t)l * HS, n * d->NKV,
+                        HS, cfg->norm_eps);
+    }
     for (int r = 0; r < n; r++) {
         const struct decode_row *w = &rows[r];
         const float *c = d->rope_cos + (size_t)w->pos * half;   /* (HS/2) */
         const float *s = d->rope_sin + (size_t)w->pos * half;
-        float *q = d->q + (size_t)r * C, *k = d->k + (size_t)r * KV;
+        float *q = d->q + (size_t)r * QD, *k = d->k + (size_t)r * KV;
         rope_forward(q, q, c, s, 1, 1, d->NH, d->HS);
         rope_forward(k, k, c, s, 1, 1, d->NKV, d->HS);
         size_t at = (size_t)w->pos * KV;

@@ -54,6 +54,7 @@ struct decoder {
     int P;                        /* positions per slot */
     int R;                        /* rows one step may run */
     int L, C, KV, H, V, NH, NKV, HS;
+    int QD;                       /* NH * HS: the width of q and att */
     float *slab;                  /* owned: every float buffer below */
     size_t klen;                  /* floats of one slot's keys of one layer */
     float *kc;                    /* (L, S, klen) keys after RoPE, packed per kv head (ops.h) */
@@ -61,9 +62,11 @@ struct decoder {
     float *rope_cos, *rope_sin;   /* (P, HS/2) */
     float *x;                     /* (R, C) residual stream */
     float *xn;                    /* (R, C) a norm's output */
-    float *q;                     /* (R, C) */
+    float *q;                     /* (R, QD) */
     float *k, *v;                 /* (R, KV) */
-    float *att;                   /* (R, C) */
+    float *qpre, *kpre;           /* (R, QD), (R, KV) before q_norm, k_norm (qk_norm only) */
+    float *hrstd;                 /* (R, NH) the per-head norms' rstd (qk_norm only) */
+    float *att;                   /* (R, max(QD, C)) */
     float *tmp;                   /* (R, C) o_proj / down_proj output */
     float *g, *u, *h;             /* (R, H) */
     float *rstd;                  /* (R) */
@@ -73,7 +76,8 @@ struct decoder {
     size_t *packed;               /* owned: (TK_COUNT, L) offset in wpack of kind k, layer l */
 };
 
-/* A cache of S slots x P positions (P <= the model's max_seq_len) and buffers for
+/* A cache of S slots x P positions (P <= the model's max_seq_len and its
+ * sliding_window when it has one: refused, not implemented) and buffers for
  * steps of up to R rows. A step splits its work over the pool's threads (NULL:
  * the caller's thread only): each projection's output columns, and the rows'
  * attention; no result depends on the split. */

@@ -23,7 +23,8 @@ int model_acts_alloc(struct model_acts *a, const struct model_config *cfg, const
                      int B, int T)
 {
     memset(a, 0, sizeof(*a));
-    if (model_config_check(cfg, NULL, 0) < 0 || B <= 0 || T <= 0 || T > cfg->max_seq_len)
+    if (model_config_check(cfg, NULL, 0) < 0 || B <= 0 || T <= 0 || T > cfg->max_seq_len ||
+        (cfg->sliding_window > 0 && T > cfg->sliding_window))
         return -1;
     a->B = B;
     a->T = T;
@@ -31,22 +32,28 @@ int model_acts_alloc(struct model_acts *a, const struct model_config *cfg, const
     a->C = cfg->dim;
     a->NH = cfg->n_heads;
     a->NKV = cfg->n_kv_heads;
-    a->HS = cfg->dim / cfg->n_heads;
+    a->HS = model_head_size(cfg);
+    a->QD = a->HS * a->NH;
+    a->qk_norm = cfg->qk_norm != 0;
     a->KV = a->HS * a->NKV;
     a->H = cfg->hidden_dim;
     a->V = cfg->vocab_size;
     size_t L = (size_t)a->L, N = (size_t)B * T, C = (size_t)a->C, KV = (size_t)a->KV;
-    size_t H = (size_t)a->H, V = (size_t)a->V, TT = (size_t)T * T;
+    size_t H = (size_t)a->H, V = (size_t)a->V, TT = (size_t)T * T, QD = (size_t)a->QD;
+    size_t qn = a->qk_norm ? 1 : 0;   /* the q/k norm caches exist */
     struct { float **field; size_t n; } parts[] = {
         { &a->rope_cos, (size_t)T * a->HS / 2 }, { &a->rope_sin, (size_t)T * a->HS / 2 },
         { &a->x, (L + 1) * N * C }, { &a->rstd1, L * N }, { &a->xn1, L * N * C },
-        { &a->q, L * N * C }, { &a->k, L * N * KV }, { &a->v, L * N * KV },
-        { &a->probs, L * (size_t)B * a->NH * TT }, { &a->att, L * N * C },
+        { &a->q, L * N * QD }, { &a->k, L * N * KV }, { &a->v, L * N * KV },
+        { &a->probs, L * (size_t)B * a->NH * TT }, { &a->att, L * N * QD },
+        { &a->qpre, qn * L * N * QD }, { &a->kpre, qn * L * N * KV },
+        { &a->qrstd, qn * L * N * a->NH }, { &a->krstd, qn * L * N * a->NKV },
+        { &a->dqn, qn * N * QD }, { &a->dkn, qn * N * KV },
         { &a->xmid, L * N * C }, { &a->rstd2, L * N }, { &a->xn2, L * N * C },
         { &a->g, L * N * H }, { &a->u, L * N * H }, { &a->h, L * N * H },
         { &a->rstdf, N }, { &a->xf, N * C }, { &a->logits, N * V }, { &a->tmp, N * C },
-        { &a->dres, N * C }, { &a->dxn, N * C }, { &a->datt, N * C }, { &a->dq, N * C },
-        { &a->dk, N * KV }, { &a->dv, N * KV }, { &a->dq_pre, N * C }, { &a->dk_pre, N * KV },
+        { &a->dres, N * C }, { &a->dxn, N * C }, { &a->datt, N * QD }, { &a->dq, N * QD },
+        { &a->dk, N * KV }, { &a->dv, N * KV }, { &a->dq_pre, N * QD }, { &a->dk_pre, N * KV },
         { &a->dh, N * H }, { &a->dg, N * H }, { &a->du, N * H }, { &a->dscores, TT },
     };
     size_t nparts = sizeof(parts) / sizeof(parts[0]);
@@ -59,7 +66,7 @@ int model_acts_alloc(struct model_acts *a, const struct model_config *cfg, const
         p += parts[i].n;
     }
     a->tokens = xcalloc(N, sizeof(int));
-    rope_table(a->rope_cos, a->rope_sin, T, a->HS, cfg->rope_theta);
+    model_rope_table(cfg, a->rope_cos, a->rope_sin, T);
     if (lo)
         lora_cache_alloc(&a->lc, lo, N);
     return 0;
@@ -81,11 +88,26 @@ static float *at(const struct model_acts *a, float *base, int l, size_t width)
 
 /* ---- forward ---- */
 
+/* The bias kind of projection kind k (TK_COUNT for none). */
+static enum tensor_kind bias_kind(enum tensor_kind k)
+{
+    switch (k) {
+    case TK_WQ: return TK_BQ;
+    case TK_WK: return TK_BK;
+    case TK_WV: return TK_BV;
+    case TK_WO: return TK_BO;
+    default: return TK_COUNT;
+    }
+}
+
 void model_proj_forward(const struct model *m, struct lora *lo, struct lora_cache *lc,
                         enum tensor_kind k, int layer, float *y, const float *x, int N)
 {
     struct tensor_ref w = model_tensor(m, k, layer);   /* (out, in) */
     matmul_forward(y, x, w.data, N, (int)w.cols, (int)w.rows);
+    enum tensor_kind bk = bias_kind(k);
+    if (bk != TK_COUNT && model_has_kind(&m->cfg, bk))
+        bias_forward(y, model_tensor(m, bk, layer).data, N, (int)w.rows);
     int idx = lora_active(lo) ? lora_find(lo, k, layer) : -1;
     if (idx >= 0)
         lora_forward(lo, lc, idx, y, x, N);
@@ -98,20 +120,29 @@ void model_embed_forward(const struct model *m, struct model_acts *a)
 
 void model_attn_forward(const struct model *m, struct lora *lo, struct model_acts *a, int l)
 {
-    int B = a->cur_B, T = a->cur_T, N = B * T, C = a->C, KV = a->KV;
+    int B = a->cur_B, T = a->cur_T, N = B * T, C = a->C, KV = a->KV, QD = a->QD;
     float *x = at(a, a->x, l, C);          /* (N, C) */
     float *rstd = at(a, a->rstd1, l, 1);   /* (N) */
     float *xn = at(a, a->xn1, l, C);       /* (N, C) */
-    float *q = at(a, a->q, l, C);          /* (N, C) */
+    float *q = at(a, a->q, l, QD);         /* (N, QD) */
     float *k = at(a, a->k, l, KV);         /* (N, KV) */
     float *v = at(a, a->v, l, KV);         /* (N, KV) */
     float *probs = a->probs + (size_t)l * a->B * a->NH * a->T * a->T;   /* (B, NH, T, T) */
-    float *att = at(a, a->att, l, C);      /* (N, C) */
+    float *att = at(a, a->att, l, QD);     /* (N, QD) */
     float *xmid = at(a, a->xmid, l, C);    /* (N, C) */
+    float *qp = a->qk_norm ? at(a, a->qpre, l, QD) : q;   /* q_proj's output */
+    float *kp = a->qk_norm ? at(a, a->kpre, l, KV) : k;
     rmsnorm_forward(xn, rstd, x, m->w.attn_norm + (size_t)l * C, N, C, m->cfg.norm_eps);
-    model_proj_forward(m, lo, &a->lc, TK_WQ, l, q, xn, N);
-    model_proj_forward(m, lo, &a->lc, TK_WK, l, k, xn, N);
+    model_proj_forward(m, lo, &a->lc, TK_WQ, l, qp, xn, N);
+    model_proj_forward(m, lo, &a->lc, TK_WK, l, kp, xn, N);
     model_proj_forward(m, lo, &a->lc, TK_WV, l, v, xn, N);
+    if (a->qk_norm) {   /* per head: rows of HS */
+        int HS = a->HS;
+        rmsnorm_forward(q, at(a, a->qrstd, l, a->NH), qp, m->w.q_norm + (size_t)l * HS,
+                        N * a->NH, HS, m->cfg.norm_eps);
+        rmsnorm_forward(k, at(a, a->krstd, l, a->NKV), kp, m->w.k_norm + (size_t)l * HS,
+                        N * a->NKV, HS, m->cfg.norm_eps);
+    }
     rope_forward(q, q, a->rope_cos, a->rope_sin, N, T, a->NH, a->HS);
     rope_forward(k, k, a->rope_cos, a->rope_sin, N, T, a->NKV, a->HS);
     attention_forward(att, probs, q, k, v, B, T, a->NH, a->NKV, a->HS);
@@ -149,7 +180,8 @@ int model_forward(const struct model *m, struct lora *lo, const int *tokens, int
                   struct model_acts *a)
 {
     if (B <= 0 || T <= 0 || B > a->B || T > a->T || m->cfg.dim != a->C ||
-        m->cfg.n_layers != a->L || m->cfg.vocab_size != a->V)
+        m->cfg.n_layers != a->L || m->cfg.vocab_size != a->V ||
+        model_q_dim(&m->cfg) != a->QD || (m->cfg.qk_norm != 0) != a->qk_norm)
         return -1;
     if (lora_active(lo) && !lora_cache_fits(&a->lc, lo, (size_t)B * T))
         return -1;
@@ -204,20 +236,23 @@ static int kind_trains(const struct lora *lo, const struct trainable *tr, enum t
 static int lowest_stage(const struct model_config *cfg, const struct lora *lo,
                         const struct trainable *tr)
 {
-    static const enum tensor_kind part_kinds[PARTS_PER_LAYER][3] = {
-        [PART_ATTN_NORM] = { TK_ATTN_NORM, TK_ATTN_NORM, TK_ATTN_NORM },
-        [PART_QKV] = { TK_WQ, TK_WK, TK_WV },
-        [PART_WO] = { TK_WO, TK_WO, TK_WO },
-        [PART_MLP_NORM] = { TK_MLP_NORM, TK_MLP_NORM, TK_MLP_NORM },
-        [PART_GATE_UP] = { TK_GATE, TK_UP, TK_UP },
-        [PART_DOWN] = { TK_DOWN, TK_DOWN, TK_DOWN },
+    static const enum tensor_kind part_kinds[PARTS_PER_LAYER][8] = {
+        [PART_ATTN_NORM] = { TK_ATTN_NORM, TK_ATTN_NORM, TK_ATTN_NORM, TK_ATTN_NORM,
+                             TK_ATTN_NORM, TK_ATTN_NORM, TK_ATTN_NORM, TK_ATTN_NORM },
+        [PART_QKV] = { TK_WQ, TK_WK, TK_WV, TK_BQ, TK_BK, TK_BV, TK_Q_NORM, TK_K_NORM },
+        [PART_WO] = { TK_WO, TK_BO, TK_WO, TK_WO, TK_WO, TK_WO, TK_WO, TK_WO },
+        [PART_MLP_NORM] = { TK_MLP_NORM, TK_MLP_NORM, TK_MLP_NORM, TK_MLP_NORM,
+                            TK_MLP_NORM, TK_MLP_NORM, TK_MLP_NORM, TK_MLP_NORM },
+        [PART_GATE_UP] = { TK_GATE, TK_UP, TK_UP, TK_UP, TK_UP, TK_UP, TK_UP, TK_UP },
+        [PART_DOWN] = { TK_DOWN, TK_DOWN, TK_DOWN, TK_DOWN, TK_DOWN, TK_DOWN, TK_DOWN,
+                        TK_DOWN },
     };
     int L = cfg->n_layers;
     if (trainable_on(tr, TK_EMBED, 0))
         return STAGE_EMBED;
     for (int l = 0; l < L; l++)
         for (int p = 0; p < PARTS_PER_LAYER; p++)
-            for (int i = 0; i < 3; i++)
+            for (int i = 0; i < 8; i++)
                 if (kind_trains(lo, tr, part_kinds[p][i], l))
                     return layer_stage(l, (enum layer_part)p);
     if (trainable_on(tr, TK_FINAL_NORM, 0))
@@ -265,6 +300,10 @@ static void proj_backward(const struct bw *w, enum tensor_kind k, int l, float *
     /* undoes: y = x W^T (+ scale * B A dropout(x)) */
     struct tensor_ref wt = model_tensor(w->m, k, l);   /* (out, in) */
     matmul_backward(dx, grad_of(w, k, l), dy, x, wt.data, w->N, (int)wt.cols, (int)wt.rows);
+    enum tensor_kind bk = bias_kind(k);
+    float *db = bk != TK_COUNT && model_has_kind(&w->m->cfg, bk) ? grad_of(w, bk, l) : NULL;
+    if (db)
+        bias_backward(db, dy, w->N, (int)wt.rows);
     int idx = lora_active(w->lo) ? lora_find(w->lo, k, l) : -1;
     if (idx >= 0)
         lora_backward(w->lo, &w->a->lc, idx, dx, dy, x, w->N);
@@ -309,36 +348,51 @@ static int mlp_backward(const struct bw *w, int l)
 static int attn_backward(const struct bw *w, int l)
 {
     struct model_acts *a = w->a;
-    int N = w->N, C = a->C, KV = a->KV, B = a->cur_B, T = a->cur_T;
-    size_t NC = (size_t)N * C, NKVs = (size_t)N * KV;
+    int N = w->N, C = a->C, KV = a->KV, B = a->cur_B, T = a->cur_T, QD = a->QD;
+    size_t NC = (size_t)N * C, NKVs = (size_t)N * KV, NQ = (size_t)N * QD;
     int need;
     /* undoes: xmid = x[l] + tmp; tmp = att Wo^T  (d tmp = dres) */
     need = w->lowest < layer_stage(l, PART_WO);
     if (need)
-        zero_floats(a->datt, NC);
-    proj_backward(w, TK_WO, l, need ? a->datt : NULL, a->dres, at(a, a->att, l, C));
+        zero_floats(a->datt, NQ);
+    proj_backward(w, TK_WO, l, need ? a->datt : NULL, a->dres, at(a, a->att, l, QD));
     if (!need)
         return 1;
     /* undoes: att = attention(q, k, v) */
-    zero_floats(a->dq, NC);
+    zero_floats(a->dq, NQ);
     zero_floats(a->dk, NKVs);
     zero_floats(a->dv, NKVs);
     const float *probs = a->probs + (size_t)l * a->B * a->NH * a->T * a->T;
-    attention_backward(a->dq, a->dk, a->dv, a->dscores, a->datt, at(a, a->q, l, C),
+    attention_backward(a->dq, a->dk, a->dv, a->dscores, a->datt, at(a, a->q, l, QD),
                        at(a, a->k, l, KV), at(a, a->v, l, KV), probs, B, T, a->NH, a->NKV,
                        a->HS);
     /* undoes: q = rope(q_pre); k = rope(k_pre) */
-    zero_floats(a->dq_pre, NC);
+    zero_floats(a->dq_pre, NQ);
     zero_floats(a->dk_pre, NKVs);
     rope_backward(a->dq_pre, a->dq, a->rope_cos, a->rope_sin, N, T, a->NH, a->HS);
     rope_backward(a->dk_pre, a->dk, a->rope_cos, a->rope_sin, N, T, a->NKV, a->HS);
+    float *dqp = a->dq_pre, *dkp = a->dk_pre;   /* gradients of q_proj's, k_proj's output */
+    if (a->qk_norm) {
+        /* undoes: q = q_norm(q_pre), k = k_norm(k_pre) per head (rows of HS) */
+        int HS = a->HS;
+        zero_floats(a->dqn, NQ);
+        zero_floats(a->dkn, NKVs);
+        rmsnorm_backward(a->dqn, grad_of(w, TK_Q_NORM, l), a->dq_pre, at(a, a->qpre, l, QD),
+                         w->m->w.q_norm + (size_t)l * HS, at(a, a->qrstd, l, a->NH),
+                         N * a->NH, HS);
+        rmsnorm_backward(a->dkn, grad_of(w, TK_K_NORM, l), a->dk_pre, at(a, a->kpre, l, KV),
+                         w->m->w.k_norm + (size_t)l * HS, at(a, a->krstd, l, a->NKV),
+                         N * a->NKV, HS);
+        dqp = a->dqn;
+        dkp = a->dkn;
+    }
     /* undoes: q_pre = xn1 Wq^T; k_pre = xn1 Wk^T; v = xn1 Wv^T */
     need = w->lowest < layer_stage(l, PART_QKV);
     if (need)
         zero_floats(a->dxn, NC);
     float *xn = at(a, a->xn1, l, C);
-    proj_backward(w, TK_WQ, l, need ? a->dxn : NULL, a->dq_pre, xn);
-    proj_backward(w, TK_WK, l, need ? a->dxn : NULL, a->dk_pre, xn);
+    proj_backward(w, TK_WQ, l, need ? a->dxn : NULL, dqp, xn);
+    proj_backward(w, TK_WK, l, need ? a->dxn : NULL, dkp, xn);
     proj_backward(w, TK_WV, l, need ? a->dxn : NULL, a->dv, xn);
     if (!need)
         return 1;
@@ -358,7 +412,8 @@ int model_backward(const struct model *m, struct lora *lo, const struct trainabl
         return -1;
     if (trainable_count(tr, &m->cfg) > 0 &&
         (!grads || grads->cfg.n_layers != L || grads->cfg.dim != C ||
-         grads->cfg.vocab_size != a->V || grads->cfg.tied_embeddings != m->cfg.tied_embeddings))
+         grads->cfg.vocab_size != a->V || grads->cfg.tied_embeddings != m->cfg.tied_embeddings ||
+         grads->n_params != m->n_params))
         return -1;
     if (lora_active(lo) && !lora_cache_fits(&a->lc, lo, (size_t)N))
         return -1;

@@ -9,6 +9,8 @@
  *   per layer l:                                               model_attn_forward
  *     xn1    = rmsnorm(x[l]) * attn_norm
  *     q, k   = rope(xn1 Wq^T), rope(xn1 Wk^T);  v = xn1 Wv^T   (+ LoRA deltas)
+ *              (+ biases when the config has them; q, k through the per-head
+ *              q_norm / k_norm before RoPE when it has qk_norm)
  *     att    = causal GQA softmax(q k^T / sqrt(HS)) v
  *     xmid   = x[l] + att Wo^T
  *                                                              model_mlp_forward
@@ -40,6 +42,8 @@ struct model_acts {
     int B, T;              /* the largest batch the buffers hold */
     int cur_B, cur_T;      /* the shape of the last forward (<= B, T) */
     int L, C, KV, H, V, NH, NKV, HS;
+    int QD;                /* NH * HS, the width of q and att (C unless head_dim says) */
+    int qk_norm;           /* the config's per-head q/k RMSNorm (the buffers below) */
     size_t n_floats;       /* floats in the slab */
     float *slab;           /* owned: every float buffer below */
     int *tokens;           /* owned: (B, T) the last forward's tokens */
@@ -50,11 +54,15 @@ struct model_acts {
     float *x;              /* (L+1, B, T, C) residual stream into each layer; x[L] -> final norm */
     float *rstd1;          /* (L, B, T) */
     float *xn1;            /* (L, B, T, C) attn_norm output, input of q/k/v_proj */
-    float *q;              /* (L, B, T, C) after RoPE */
+    float *q;              /* (L, B, T, QD) after RoPE (and q_norm) */
     float *k;              /* (L, B, T, KV) after RoPE */
     float *v;              /* (L, B, T, KV) */
     float *probs;          /* (L, B, NH, T, T) attention probabilities */
-    float *att;            /* (L, B, T, C) attention output, input of o_proj */
+    float *att;            /* (L, B, T, QD) attention output, input of o_proj */
+    float *qpre;           /* (L, B, T, QD) q_proj output before q_norm (qk_norm only) */
+    float *kpre;           /* (L, B, T, KV) k_proj output before k_norm (qk_norm only) */
+    float *qrstd;          /* (L, B, T, NH) q_norm's rstd per head (qk_norm only) */
+    float *krstd;          /* (L, B, T, NKV) (qk_norm only) */
     float *xmid;           /* (L, B, T, C) residual stream after attention */
     float *rstd2;          /* (L, B, T) */
     float *xn2;            /* (L, B, T, C) mlp_norm output, input of gate/up_proj */
@@ -69,12 +77,14 @@ struct model_acts {
     /* backward scratch */
     float *dres;           /* (B, T, C) gradient of the residual stream */
     float *dxn;            /* (B, T, C) gradient of a norm's output (and of xf) */
-    float *datt;           /* (B, T, C) */
-    float *dq;             /* (B, T, C) gradient of q after RoPE */
+    float *datt;           /* (B, T, QD) */
+    float *dq;             /* (B, T, QD) gradient of q after RoPE */
     float *dk;             /* (B, T, KV) */
     float *dv;             /* (B, T, KV) */
-    float *dq_pre;         /* (B, T, C) gradient of q before RoPE */
+    float *dq_pre;         /* (B, T, QD) gradient of q before RoPE */
     float *dk_pre;         /* (B, T, KV) */
+    float *dqn;            /* (B, T, QD) gradient of q_proj's output (qk_norm only) */
+    float *dkn;            /* (B, T, KV) (qk_norm only) */
     float *dh;             /* (B, T, H) */
     float *dg;             /* (B, T, H) */
     float *du;             /* (B, T, H) */
@@ -85,7 +95,9 @@ struct model_acts {
 };
 
 /* Buffers for batches up to (B, T) of model cfg, with LoRA caches when lo is not
- * NULL. 0, or -1 when the shape is unusable (T > max_seq_len...). */
+ * NULL. 0, or -1 when the shape is unusable (T > max_seq_len, T > a Mistral
+ * sliding_window: sliding-window attention is not implemented, so sequences that
+ * would need it are refused...). */
 int model_acts_alloc(struct model_acts *a, const struct model_config *cfg, const struct lora *lo,
                      int B, int T);
 void model_acts_free(struct model_acts *a);
@@ -122,8 +134,9 @@ void model_mlp_forward(const struct model *m, struct lora *lo, struct model_acts
 /* x[L] -> logits */
 void model_head_forward(const struct model *m, struct model_acts *a);
 
-/* y (N, out) = x (N, in) W^T for projection kind k of layer, plus its LoRA delta when
- * lo is active and adapts it (lc must then hold N rows; lo NULL or merged: base only). */
+/* y (N, out) = x (N, in) W^T (+ b when the config has the projection's bias) for
+ * projection kind k of layer, plus its LoRA delta when lo is active and adapts it
+ * (lc must then hold N rows; lo NULL or merged: base only). */
 void model_proj_forward(const struct model *m, struct lora *lo, struct lora_cache *lc,
                         enum tensor_kind k, int layer, float *y, const float *x, int N);
 

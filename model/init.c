@@ -9,13 +9,16 @@
 
 static int kind_is_norm(enum tensor_kind k)
 {
-    return k == TK_ATTN_NORM || k == TK_MLP_NORM || k == TK_FINAL_NORM;
+    return k == TK_ATTN_NORM || k == TK_MLP_NORM || k == TK_FINAL_NORM || k == TK_Q_NORM ||
+           k == TK_K_NORM;
 }
 
 double model_init_std(const struct model_config *cfg, enum tensor_kind k, double std)
 {
     if (kind_is_norm(k))
         return 0.0;
+    if (k == TK_BQ || k == TK_BK || k == TK_BV || k == TK_BO)
+        return -1.0;
     if (k == TK_WO || k == TK_DOWN)
         return std / sqrt(2.0 * cfg->n_layers);
     return std;
@@ -24,7 +27,7 @@ double model_init_std(const struct model_config *cfg, enum tensor_kind k, double
 static void fill(float *w, size_t n, double sd, uint64_t *rng)
 {
     for (size_t i = 0; i < n; i++)
-        w[i] = sd > 0 ? (float)(sd * rng_normal(rng)) : 1.0f;
+        w[i] = sd > 0 ? (float)(sd * rng_normal(rng)) : sd == 0 ? 1.0f : 0.0f;
 }
 
 void model_init_random(struct model *m, uint64_t seed, double std)

@@ -28,7 +28,8 @@
 /* Overwrite every weight of m (allocated by model_alloc) as described above. */
 void model_init_random(struct model *m, uint64_t seed, double std);
 
-/* The standard deviation kind k is drawn with (0 for the norm vectors, which are 1). */
+/* The standard deviation kind k is drawn with (0 for the norm vectors, which are 1;
+ * -1 for the biases, which are 0). */
 double model_init_std(const struct model_config *cfg, enum tensor_kind k, double std);
 
 #endif

@@ -1,8 +1,11 @@
 /*
  * model_io.c - model_load() and model_save() (see model_io.h): llama2.c
- * checkpoints and the Hugging Face Llama layout in, Hugging Face layout out.
- * Not a converter for other architectures: anything that is not a plain Llama
- * (RoPE scaling, biases, another activation) is refused with a message.
+ * checkpoints and the Hugging Face layouts of Llama, Qwen2, Qwen3 and Mistral in
+ * (one safetensors file or a sharded set with model.safetensors.index.json),
+ * Hugging Face layout out. What these architectures can say in config.json that
+ * mainline's forward pass does not do (another activation, MoE, rope types other
+ * than default and llama3, MLP biases, Qwen's use_sliding_window) is refused with
+ * a message naming config.json and the key.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -22,7 +25,9 @@
 #endif
 
 #define HF_WEIGHTS "model.safetensors"
+#define HF_INDEX "model.safetensors.index.json"
 #define HF_CONFIG "config.json"
+#define HF_MAX_SHARDS 4096
 #define NAME_MAX_LEN 128
 
 /* Keys model_save() writes to config.json itself, in the order it writes them. */
@@ -31,6 +36,15 @@ static const char *const config_keys[] = {
     "num_attention_heads", "num_key_value_heads", "num_hidden_layers", "vocab_size",
     "max_position_embeddings", "hidden_act", "rms_norm_eps", "rope_theta",
     "tie_word_embeddings", "bos_token_id", "eos_token_id", "torch_dtype",
+    "head_dim", "attention_bias", "rope_scaling",
+};
+
+/* model_type, architectures[0] of each enum model_arch. */
+static const char *const arch_names[][2] = {
+    [ARCH_LLAMA] = { "llama", "LlamaForCausalLM" },
+    [ARCH_QWEN2] = { "qwen2", "Qwen2ForCausalLM" },
+    [ARCH_QWEN3] = { "qwen3", "Qwen3ForCausalLM" },
+    [ARCH_MISTRAL] = { "mistral", "MistralForCausalLM" },
 };
 
 static int has_suffix(const char *s, const char *suffix)
@@ -41,7 +55,7 @@ static int has_suffix(const char *s, const char *suffix)
 
 static int kind_is_vector(enum tensor_kind k)
 {
-    return k == TK_ATTN_NORM || k == TK_MLP_NORM || k == TK_FINAL_NORM;
+    return k == TK_ATTN_NORM || k == TK_MLP_NORM || k == TK_FINAL_NORM || k >= TK_BQ;
 }
 
 /* Floats of kind k over all layers (what a llama2.c file stores for it). */
@@ -213,7 +227,7 @@ int model_load_llama2c(const char *path, struct model *m, struct strbuf *err)
 
 void model_hf_paths(const char *path, char **config_json, char **safetensors)
 {
-    if (has_suffix(path, ".safetensors")) {
+    if (has_suffix(path, ".safetensors") || has_suffix(path, ".safetensors.index.json")) {
         char *dir = path_dirname(path);
         *config_json = path_join(dir, HF_CONFIG);
         *safetensors = xstrdup(path);
@@ -265,29 +279,130 @@ static int cfg_float(json_t *root, const char *key, float def, float *out, const
     return 0;
 }
 
-/* Refuse what a plain Llama with mainline's forward pass cannot represent. */
-static const char *cfg_unsupported(json_t *root, const struct model_config *c)
+/* A boolean key: absent or null -> 0; -1 when it is something else. */
+static int cfg_bool(json_t *root, const char *key, int *out, const char **bad)
+{
+    json_t *v = json_object_get(root, key);
+    *out = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_boolean(v)) {
+        *bad = key;
+        return -1;
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* model_type -> c->arch and what the architecture implies; NULL or a reason. */
+static const char *cfg_arch(json_t *root, struct model_config *c, char *why, size_t len)
+{
+    json_t *mt = json_object_get(root, "model_type");
+    if (!mt || json_is_null(mt)) {   /* older plain Llama configs */
+        c->arch = ARCH_LLAMA;
+        return NULL;
+    }
+    if (!json_is_string(mt))
+        return "\"model_type\" is not a string";
+    for (int a = 0; a < (int)(sizeof(arch_names) / sizeof(arch_names[0])); a++)
+        if (strcmp(json_string_value(mt), arch_names[a][0]) == 0) {
+            c->arch = a;
+            c->qkv_bias = a == ARCH_QWEN2;   /* Qwen2's q/k/v always have biases */
+            c->qk_norm = a == ARCH_QWEN3;
+            return NULL;
+        }
+    snprintf(why, len, "\"model_type\": \"%s\" is not supported (llama, qwen2, qwen3, "
+             "mistral)", json_string_value(mt));
+    return why;
+}
+
+/* rope_scaling: null, {"rope_type" (or "type"): "default"} or llama3's. */
+static const char *cfg_rope_scaling(json_t *root, struct model_config *c, char *why,
+                                    size_t len)
+{
+    json_t *rs = json_object_get(root, "rope_scaling");
+    if (!rs || json_is_null(rs))
+        return NULL;
+    json_t *type = json_object_get(rs, "rope_type");
+    if (!type)
+        type = json_object_get(rs, "type");
+    if (!json_is_object(rs) || !json_is_string(type))
+        return "\"rope_scaling\" must be null or an object with a \"rope_type\"";
+    const char *t = json_string_value(type);
+    if (strcmp(t, "default") == 0)
+        return NULL;
+    if (strcmp(t, "llama3") != 0) {
+        snprintf(why, len, "\"rope_scaling\": rope_type \"%s\" is not supported (default, "
+                 "llama3)", t);
+        return why;
+    }
+    const char *bad = NULL;
+    c->rope_scaling = ROPE_LLAMA3;
+    if (cfg_float(rs, "factor", 8.0f, &c->rope_factor, &bad) < 0 ||
+        cfg_float(rs, "low_freq_factor", 1.0f, &c->rope_low_freq_factor, &bad) < 0 ||
+        cfg_float(rs, "high_freq_factor", 4.0f, &c->rope_high_freq_factor, &bad) < 0 ||
+        cfg_int(rs, "original_max_position_embeddings", 8192, &c->rope_original_max_pos,
+                &bad) < 0) {
+        snprintf(why, len, "\"rope_scaling\": \"%s\" is not a number", bad);
+        return why;
+    }
+    return NULL;
+}
+
+/* The architecture's options beyond a plain Llama, and what mainline refuses. */
+static const char *cfg_arch_options(json_t *root, struct model_config *c, char *why,
+                                    size_t len)
 {
     json_t *act = json_object_get(root, "hidden_act");
-    json_t *head_dim = json_object_get(root, "head_dim");
-    json_t *scaling = json_object_get(root, "rope_scaling");
+    const char *bad = NULL, *r;
+    int attn_bias = 0, mlp_bias = 0, use_sw = 0;
+    if ((r = cfg_arch(root, c, why, len)) != NULL)
+        return r;
     if (act && !json_is_null(act) && (!json_is_string(act) ||
                                       strcmp(json_string_value(act), "silu") != 0))
-        return "hidden_act other than \"silu\" is not supported";
-    if (scaling && !json_is_null(scaling))
-        return "rope_scaling is not supported";
-    if (json_is_true(json_object_get(root, "attention_bias")) ||
-        json_is_true(json_object_get(root, "mlp_bias")))
-        return "biases are not supported";
-    if (head_dim && !json_is_null(head_dim) && c->n_heads > 0 &&
-        (!json_is_integer(head_dim) || json_integer_value(head_dim) != c->dim / c->n_heads))
-        return "head_dim other than hidden_size / num_attention_heads is not supported";
+        return "\"hidden_act\" other than \"silu\" is not supported";
+    if ((r = cfg_rope_scaling(root, c, why, len)) != NULL)
+        return r;
+    if (cfg_bool(root, "attention_bias", &attn_bias, &bad) < 0 ||
+        cfg_bool(root, "mlp_bias", &mlp_bias, &bad) < 0 ||
+        cfg_bool(root, "use_sliding_window", &use_sw, &bad) < 0 ||
+        cfg_int(root, "head_dim", 0, &c->head_dim, &bad) < 0) {
+        snprintf(why, len, "\"%s\" is not a %s", bad,
+                 strcmp(bad, "head_dim") == 0 ? "number" : "boolean");
+        return why;
+    }
+    if (mlp_bias)
+        return "\"mlp_bias\": true is not supported";
+    if (attn_bias && c->arch != ARCH_QWEN2) {
+        c->qkv_bias = 1;
+        c->o_bias = 1;
+    }
+    if (c->head_dim == c->dim / (c->n_heads > 0 ? c->n_heads : 1) &&
+        c->dim % (c->n_heads > 0 ? c->n_heads : 1) == 0)
+        c->head_dim = 0;   /* the default, as llama2.c and older configs say */
+    static const char *const moe[] = { "num_experts", "num_local_experts", "n_routed_experts" };
+    for (size_t i = 0; i < sizeof(moe) / sizeof(moe[0]); i++) {
+        json_t *v = json_object_get(root, moe[i]);
+        if (v && json_is_integer(v) && json_integer_value(v) > 0) {
+            snprintf(why, len, "\"%s\": mixture-of-experts models are not supported", moe[i]);
+            return why;
+        }
+    }
+    if (c->arch == ARCH_MISTRAL) {
+        int sw = 0;
+        if (cfg_int(root, "sliding_window", 0, &sw, &bad) < 0 || sw < 0)
+            return "\"sliding_window\" is not a positive integer or null";
+        c->sliding_window = sw;
+    } else if (use_sw) {
+        return "\"use_sliding_window\": true is not supported";
+    }
     return NULL;
 }
 
 static int hf_config(const char *path, json_t *root, struct model_config *c, struct strbuf *err)
 {
     const char *bad = NULL;
+    char why[200];
     json_t *tie = json_object_get(root, "tie_word_embeddings");
     memset(c, 0, sizeof(*c));
     if (cfg_int(root, "hidden_size", INT_MIN, &c->dim, &bad) < 0 ||
@@ -309,7 +424,7 @@ static int hf_config(const char *path, json_t *root, struct model_config *c, str
         return -1;
     }
     c->tied_embeddings = json_is_true(tie);
-    const char *unsupported = cfg_unsupported(root, c);
+    const char *unsupported = cfg_arch_options(root, c, why, sizeof(why));
     if (unsupported) {
         sb_addf(err, "%s: %s", path, unsupported);
         return -1;
@@ -349,6 +464,8 @@ static size_t hf_tensors(const struct model_config *c, struct hf_tensor *out)
         int layers = tensor_kind_is_per_layer((enum tensor_kind)k) ? c->n_layers : 1;
         if (k == TK_LM_HEAD && c->tied_embeddings)
             continue;
+        if (!model_has_kind(c, (enum tensor_kind)k))
+            continue;
         for (int l = 0; l < layers; l++) {
             struct hf_tensor *t = &out[n++];
             t->kind = (enum tensor_kind)k;
@@ -361,77 +478,207 @@ static size_t hf_tensors(const struct model_config *c, struct hf_tensor *out)
     return n;
 }
 
-/* The index in f of expected tensor t, or -1 with a message when it is missing or
- * has another shape or a non-float dtype. */
-static long hf_find_checked(const struct sft_file *f, const struct hf_tensor *t,
-                            struct strbuf *err)
+/* The safetensors files a Hugging Face model's weights are in: one, or the shards
+ * model.safetensors.index.json names. */
+struct hf_files {
+    struct sft_file *f;
+    size_t n;
+};
+
+static void hf_files_free(struct hf_files *h)
 {
-    const struct sft_tensor *st = sft_find(f, t->name);
-    if (!st) {
-        sb_addf(err, "%s: missing tensor '%s'", f->path, t->name);
+    for (size_t i = 0; i < h->n; i++)
+        sft_free(&h->f[i]);
+    free(h->f);
+    memset(h, 0, sizeof(*h));
+}
+
+/* The file and tensor called name, or NULL. */
+static const struct sft_tensor *hf_find(const struct hf_files *h, const char *name,
+                                        size_t *file)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        const struct sft_tensor *t = sft_find(&h->f[i], name);
+        if (t) {
+            *file = i;
+            return t;
+        }
+    }
+    return NULL;
+}
+
+static const char *path_basename_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* A shard name from the index: a plain file name in the model's directory. */
+static int shard_name_ok(const char *name)
+{
+    return name[0] && name[0] != '.' && !strchr(name, '/') && has_suffix(name, ".safetensors");
+}
+
+/* Open the shards of index (a model.safetensors.index.json in dir). */
+static int hf_open_index(const char *dir, const char *index, struct hf_files *h,
+                         struct strbuf *err)
+{
+    json_t *root = NULL, *map, *v;
+    const char *key;
+    if (load_json_object(index, &root, err) < 0)
+        return -1;
+    map = json_object_get(root, "weight_map");
+    int rc = json_is_object(map) && json_object_size(map) > 0 ? 0 : -1;
+    if (rc < 0)
+        sb_addf(err, "%s: \"weight_map\" is missing or not a non-empty object", index);
+    const char **names = xcalloc(json_object_size(map) + 1, sizeof(*names));
+    size_t n = 0;
+    json_object_foreach(map, key, v) {
+        if (rc < 0)
+            break;
+        if (!json_is_string(v) || !shard_name_ok(json_string_value(v))) {
+            sb_addf(err, "%s: weight_map[\"%s\"] is not a .safetensors file name in the "
+                    "model's directory", index, key);
+            rc = -1;
+            break;
+        }
+        size_t i = 0;
+        while (i < n && strcmp(names[i], json_string_value(v)) != 0)
+            i++;
+        if (i == n)
+            names[n++] = json_string_value(v);
+    }
+    if (rc == 0 && n > HF_MAX_SHARDS) {
+        sb_addf(err, "%s: more than %d shards", index, HF_MAX_SHARDS);
+        rc = -1;
+    }
+    h->f = xcalloc(n + 1, sizeof(*h->f));
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char *path = path_join(dir, names[i]);
+        rc = sft_open(path, &h->f[i], err);
+        free(path);
+        if (rc == 0)
+            h->n++;
+    }
+    /* every tensor the index names is in the shard it names */
+    json_object_foreach(map, key, v) {
+        size_t at;
+        if (rc < 0)
+            break;
+        if (!hf_find(h, key, &at) || strcmp(path_basename_of(h->f[at].path),
+                                             json_string_value(v)) != 0) {
+            sb_addf(err, "%s: tensor '%s' is not in %s", index, key, json_string_value(v));
+            rc = -1;
+        }
+    }
+    free(names);
+    json_decref(root);
+    return rc;
+}
+
+/* Open the weights of a Hugging Face model path: the shards of the index when the
+ * path names a *.safetensors.index.json; st_path when it exists (or the path is a
+ * .safetensors file); else the shards of dir/model.safetensors.index.json. */
+static int hf_open(const char *path, const char *st_path, struct hf_files *h,
+                   struct strbuf *err)
+{
+    struct stat st;
+    memset(h, 0, sizeof(*h));
+    if (has_suffix(path, ".safetensors.index.json")) {   /* the index named itself */
+        char *dir = path_dirname(path);
+        int rc = hf_open_index(dir, path, h, err);
+        free(dir);
+        if (rc < 0)
+            hf_files_free(h);
+        return rc;
+    }
+    char *index = has_suffix(path, ".safetensors") ? NULL : path_join(path, HF_INDEX);
+    if (index && stat(st_path, &st) < 0 && errno == ENOENT && stat(index, &st) == 0) {
+        int rc = hf_open_index(path, index, h, err);
+        free(index);
+        if (rc < 0)
+            hf_files_free(h);
+        return rc;
+    }
+    free(index);
+    h->f = xcalloc(1, sizeof(*h->f));
+    if (sft_open(st_path, &h->f[0], err) < 0) {
+        hf_files_free(h);
         return -1;
     }
-    if (sft_check_f32(f, st, t->shape, t->ndim, err) < 0)
-        return -1;
-    return st - f->tensors;
+    h->n = 1;
+    return 0;
 }
 
 /* Before allocating anything: every expected tensor present with its exact shape
- * and a float dtype, and nothing else in the file. */
-static int hf_check_tensors(const struct sft_file *f, const struct hf_tensor *want, size_t n,
+ * and a float dtype, and nothing else in the files. */
+static int hf_check_tensors(const struct hf_files *h, const struct hf_tensor *want, size_t n,
                             struct strbuf *err)
 {
-    char *used = xcalloc(f->n_tensors + 1, 1);
+    char **used = xcalloc(h->n, sizeof(*used));
     int rc = 0;
+    for (size_t i = 0; i < h->n; i++)
+        used[i] = xcalloc(h->f[i].n_tensors + 1, 1);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        long at = hf_find_checked(f, &want[i], err);
-        if (at < 0)
+        size_t file = 0;
+        const struct sft_tensor *st = hf_find(h, want[i].name, &file);
+        if (!st) {
+            sb_addf(err, "%s: missing tensor '%s'", h->f[0].path, want[i].name);
             rc = -1;
-        else
-            used[at] = 1;
+        } else if (sft_check_f32(&h->f[file], st, want[i].shape, want[i].ndim, err) < 0) {
+            rc = -1;
+        } else {
+            used[file][st - h->f[file].tensors] = 1;
+        }
     }
-    for (size_t i = 0; rc == 0 && i < f->n_tensors; i++) {
-        const char *name = f->tensors[i].name;
-        if (used[i])
-            continue;
-        sb_addf(err, "%s: unexpected tensor '%s'%s", f->path, name,
-                strcmp(name, "lm_head.weight") == 0 ? " (config.json says tie_word_embeddings)"
-                : " (not part of a Llama model with this config)");
-        rc = -1;
-    }
+    for (size_t fi = 0; rc == 0 && fi < h->n; fi++)
+        for (size_t i = 0; rc == 0 && i < h->f[fi].n_tensors; i++) {
+            const char *name = h->f[fi].tensors[i].name;
+            if (used[fi][i])
+                continue;
+            sb_addf(err, "%s: unexpected tensor '%s'%s", h->f[fi].path, name,
+                    strcmp(name, "lm_head.weight") == 0
+                    ? " (config.json says tie_word_embeddings)"
+                    : " (not part of a model with this config.json)");
+            rc = -1;
+        }
+    for (size_t i = 0; i < h->n; i++)
+        free(used[i]);
     free(used);
     return rc;
 }
 
-static int hf_read_tensors(const struct sft_file *f, struct model *m,
+static int hf_read_tensors(const struct hf_files *h, struct model *m,
                            const struct hf_tensor *want, size_t n, struct strbuf *err)
 {
     for (size_t i = 0; i < n; i++) {
         struct tensor_ref t = model_tensor(m, want[i].kind, want[i].layer);
-        if (sft_read_f32_named(f, want[i].name, want[i].shape, want[i].ndim, t.data, err) < 0)
+        size_t file = 0;
+        const struct sft_tensor *st = hf_find(h, want[i].name, &file);
+        if (!st || sft_read_f32(&h->f[file], st, want[i].shape, want[i].ndim, t.data, err) < 0)
             return -1;
     }
     return 0;
 }
 
-static int hf_read_weights(const struct sft_file *f, const char *cfg_path,
+static int hf_read_weights(const struct hf_files *h, const char *cfg_path,
                            const struct model_config *cfg, struct model *m,
                            struct strbuf *err)
 {
-    char why[160];
+    char why[200];
     if (model_config_check(cfg, why, sizeof(why)) < 0) {
         sb_addf(err, "%s: unusable model configuration: %s", cfg_path, why);
         return -1;
     }
     struct hf_tensor *want = xcalloc(hf_tensor_cap(cfg), sizeof(*want));
     size_t n = hf_tensors(cfg, want);
-    int rc = hf_check_tensors(f, want, n, err);
+    int rc = hf_check_tensors(h, want, n, err);
     if (rc == 0 && model_alloc(m, cfg) < 0) {
         sb_addf(err, "%s: cannot allocate the model", cfg_path);
         rc = -1;
     }
     if (rc == 0)
-        rc = hf_read_tensors(f, m, want, n, err);
+        rc = hf_read_tensors(h, m, want, n, err);
     free(want);
     return rc;
 }
@@ -440,23 +687,25 @@ int model_load_hf(const char *path, struct model *m, struct strbuf *err)
 {
     char *cfg_path, *st_path;
     json_t *root = NULL;
-    struct sft_file f;
+    struct hf_files h;
     struct model_config cfg;
     memset(m, 0, sizeof(*m));
+    memset(&h, 0, sizeof(h));
     model_hf_paths(path, &cfg_path, &st_path);
     int rc = load_json_object(cfg_path, &root, err);
     if (rc == 0)
         rc = hf_config(cfg_path, root, &cfg, err);
     json_decref(root);
     if (rc == 0)
-        rc = sft_open(st_path, &f, err);
+        rc = hf_open(path, st_path, &h, err);
     if (rc == 0) {
-        if (!sft_find(&f, "lm_head.weight"))
+        size_t file;
+        if (!hf_find(&h, "lm_head.weight", &file))
             cfg.tied_embeddings = 1;
-        rc = hf_read_weights(&f, cfg_path, &cfg, m, err);
+        rc = hf_read_weights(&h, cfg_path, &cfg, m, err);
         if (rc < 0)
             model_free(m);
-        sft_free(&f);
+        hf_files_free(&h);
     }
     free(cfg_path);
     free(st_path);
@@ -504,8 +753,9 @@ static json_t *json_token_id(int id)
 static json_t *config_json(const struct model_config *c)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "architectures", json_pack("[s]", "LlamaForCausalLM"));
-    json_object_set_new(o, "model_type", json_string("llama"));
+    int arch = c->arch >= 0 && c->arch <= ARCH_MISTRAL ? c->arch : ARCH_LLAMA;
+    json_object_set_new(o, "architectures", json_pack("[s]", arch_names[arch][1]));
+    json_object_set_new(o, "model_type", json_string(arch_names[arch][0]));
     json_object_set_new(o, "hidden_size", json_integer(c->dim));
     json_object_set_new(o, "intermediate_size", json_integer(c->hidden_dim));
     json_object_set_new(o, "num_attention_heads", json_integer(c->n_heads));
@@ -520,6 +770,21 @@ static json_t *config_json(const struct model_config *c)
     json_object_set_new(o, "bos_token_id", json_token_id(c->bos_id));
     json_object_set_new(o, "eos_token_id", json_token_id(c->eos_id));
     json_object_set_new(o, "torch_dtype", json_string("float32"));
+    if (c->head_dim > 0 || arch != ARCH_LLAMA)
+        json_object_set_new(o, "head_dim", json_integer(model_head_size(c)));
+    if (arch != ARCH_QWEN2 && (c->o_bias || arch != ARCH_LLAMA))
+        json_object_set_new(o, "attention_bias", json_boolean(c->o_bias));
+    if (c->rope_scaling == ROPE_LLAMA3)
+        json_object_set_new(o, "rope_scaling",
+                            json_pack("{s:s,s:o,s:o,s:o,s:i}", "rope_type", "llama3",
+                                      "factor", json_float(c->rope_factor),
+                                      "low_freq_factor", json_float(c->rope_low_freq_factor),
+                                      "high_freq_factor", json_float(c->rope_high_freq_factor),
+                                      "original_max_position_embeddings",
+                                      c->rope_original_max_pos));
+    if (arch == ARCH_MISTRAL)
+        json_object_set_new(o, "sliding_window", c->sliding_window > 0
+                            ? json_integer(c->sliding_window) : json_null());
     return o;
 }
 

@@ -10,8 +10,18 @@
  *     from llama2.c's adjacent-pair RoPE to mainline's rotate_half convention
  *     (see model.h), so the loaded model is an ordinary Hugging Face-convention
  *     model.
- *   - Hugging Face Llama layout: a directory holding model.safetensors and
- *     config.json, or a `.safetensors` file with config.json beside it.
+ *   - Hugging Face layout of Llama (rope_scaling llama3 too), Qwen2, Qwen3 and
+ *     Mistral (config.json model_type llama, qwen2, qwen3, mistral): a directory
+ *     holding config.json and model.safetensors, or, when that is absent, the
+ *     shards model.safetensors.index.json's weight_map names; or a `.safetensors`
+ *     file, or a `*.safetensors.index.json` (the shards it names), with config.json
+ *     beside it: a sweep's base_model names one file, and a sharded model is named
+ *     by its index. F32, F16 and BF16 tensors are converted to
+ *     float32. Mistral's sliding_window is kept in the config, and sequences
+ *     longer than it are refused by the forward and the decoder (sliding-window
+ *     attention is not implemented). Unknown model types, MoE, MLP biases, rope
+ *     types other than default and llama3 and use_sliding_window are refused
+ *     with a message naming config.json and the key.
  * model_save() always writes the Hugging Face layout, which model_load() reads
  * back bit for bit.
  *
@@ -42,7 +52,9 @@ int model_load_llama2c(const char *path, struct model *m, struct strbuf *err);
 int model_load_hf(const char *path, struct model *m, struct strbuf *err);
 
 /* Write dir/model.safetensors and dir/config.json (each atomically), creating dir
- * and its parents when missing. */
+ * and its parents when missing. config.json names the model's architecture
+ * (architectures, model_type) and its options (head_dim, attention_bias,
+ * rope_scaling, sliding_window) as Hugging Face reads them. */
 int model_save(const char *dir, const struct model *m, struct strbuf *err);
 
 /*
@@ -60,8 +72,8 @@ int model_save_extra(const char *dir, const struct model *m, const char *extra_j
  * llama2.c checkpoint. */
 int model_config_extras(const char *path, char **json, struct strbuf *err);
 
-/* Where the config.json and model.safetensors of a Hugging Face model path are.
- * Caller frees both. */
+/* Where the config.json and model.safetensors (or the index or .safetensors file the
+ * path names) of a Hugging Face model path are. Caller frees both. */
 void model_hf_paths(const char *path, char **config_json, char **safetensors);
 
 #endif

@@ -196,6 +196,26 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, c
         par_for(N, 1, rmsnorm_dx_rows, &j);
 }
 
+/* ---- bias ---- */
+
+void bias_forward(float *y, const float *b, int N, int n)
+{
+    for (int r = 0; r < N; r++) {
+        float *row = y + (size_t)r * n;
+        for (int i = 0; i < n; i++)
+            row[i] += b[i];
+    }
+}
+
+void bias_backward(float *db, const float *dy, int N, int n)
+{
+    for (int r = 0; r < N; r++) {
+        const float *row = dy + (size_t)r * n;
+        for (int i = 0; i < n; i++)
+            db[i] += row[i];
+    }
+}
+
 /* ---- rope ---- */
 
 void rope_table(float *cos_t, float *sin_t, int T, int HS, float theta)

@@ -54,6 +54,13 @@ void matmul_forward_naive(float *y, const float *x, const float *w, int N, int i
 /* p[0..n) = 0, split over the threads (the backward's gradient buffers). */
 void zero_floats(float *p, size_t n);
 
+/* ---- bias of a projection ---- */
+
+/* y (N, n) += b (n) on every row. */
+void bias_forward(float *y, const float *b, int N, int n);
+/* db (n) += the column sums of dy (N, n), rows in order. */
+void bias_backward(float *db, const float *dy, int N, int n);
+
 /* ---- rmsnorm: out = w * x / sqrt(mean(x^2) + eps) ---- */
 
 /* out, x (N, C); w (C); rstd (N) cached for the backward. out may not alias x. */

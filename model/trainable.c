@@ -18,6 +18,15 @@ static void set(struct trainable *t, enum tensor_kind k, int layer)
     t->mask[(size_t)k * t->n_layers + (tensor_kind_is_per_layer(k) ? layer : 0)] = 1;
 }
 
+/* Kinds the config has no tensors of never train (their mask rows stay 0). */
+static int clear_absent(struct trainable *t, const struct model_config *cfg)
+{
+    for (int k = 0; k < TK_COUNT; k++)
+        if (!model_has_kind(cfg, (enum tensor_kind)k))
+            memset(t->mask + (size_t)k * t->n_layers, 0, (size_t)t->n_layers);
+    return 0;
+}
+
 int trainable_init(struct trainable *t, const struct model_config *cfg,
                    const struct trainable_spec *spec, char *why, size_t errlen)
 {
@@ -34,12 +43,14 @@ int trainable_init(struct trainable *t, const struct model_config *cfg,
     t->mask = xcalloc((size_t)TK_COUNT * L, 1);
     if (spec->full) {
         memset(t->mask, 1, (size_t)TK_COUNT * L);
-        return 0;
+        return clear_absent(t, cfg);
     }
     if (spec->parts & TRAIN_NORM) {
         for (int l = 0; l < L; l++) {
             set(t, TK_ATTN_NORM, l);
             set(t, TK_MLP_NORM, l);
+            set(t, TK_Q_NORM, l);
+            set(t, TK_K_NORM, l);
         }
         set(t, TK_FINAL_NORM, 0);
     }
@@ -67,7 +78,7 @@ int trainable_init(struct trainable *t, const struct model_config *cfg,
                     set(t, (enum tensor_kind)k, l);
         }
     }
-    return 0;
+    return clear_absent(t, cfg);
 }
 
 void trainable_free(struct trainable *t)

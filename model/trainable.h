@@ -10,7 +10,9 @@
  *
  * Ownership: trainable_init() allocates the mask, trainable_free() releases it
  * (and accepts a zeroed struct). A NULL struct trainable pointer means "no base
- * tensor trains" wherever one is accepted.
+ * tensor trains" wherever one is accepted. Kinds the config has no tensors of
+ * (model_has_kind) never train; "full" and whole blocks include the biases and
+ * q/k norms of the configs that have them.
  */
 #ifndef MAINLINE_TRAINABLE_H
 #define MAINLINE_TRAINABLE_H
@@ -20,7 +22,8 @@
 #include "model.h"
 
 enum train_part {
-    TRAIN_NORM = 1 << 0,        /* attn_norm, mlp_norm of every layer, final_norm */
+    TRAIN_NORM = 1 << 0,        /* attn_norm, mlp_norm (q_norm, k_norm) of every layer,
+                                 * final_norm */
     TRAIN_LM_HEAD = 1 << 1,
     TRAIN_EMBEDDINGS = 1 << 2,
     TRAIN_BLOCKS = 1 << 3,      /* every tensor of the layers chosen below */

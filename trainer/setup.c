@@ -56,6 +56,14 @@ static enum train_status load_model(struct trainer *t, struct strbuf *err)
                 c->max_seq_len, t->model.cfg.max_seq_len);
         return TRAIN_BAD_CONFIG;
     }
+    int sw = t->model.cfg.sliding_window;
+    long len = c->max_seq_len ? c->max_seq_len : t->model.cfg.max_seq_len;
+    if (sw > 0 && len > sw) {
+        sb_addf(err, "params.max_seq_len: %ld is more than the model's sliding_window %d "
+                "(config.json): sliding-window attention is not implemented, set "
+                "max_seq_len to at most %d", len, sw, sw);
+        return TRAIN_BAD_CONFIG;
+    }
     if (t->tok.bos_id < 0 || t->tok.eos_id < 0) {
         sb_addf(err, "%s: the tokenizer has no BOS or EOS token", c->base_model);
         return TRAIN_UNREADABLE;

@@ -76,6 +76,19 @@ expect_exit() {
 
 # ---- helpers the test families share ----
 
+# TORCH_PY: a python3 that imports torch, the one in PATH, else Debian's
+# (python3-torch); empty when there is none.
+find_torch_python() {
+    TORCH_PY=
+    for py in python3 /usr/bin/python3; do
+        if "$py" -c 'import torch' 2>/dev/null; then
+            TORCH_PY=$(command -v "$py")
+            break
+        fi
+    done
+    export TORCH_PY
+}
+
 # skip WHAT WHY: say that WHAT does not run here, in the "skip:" line that
 # tests/run-tests.sh repeats in its summary.
 skip() {

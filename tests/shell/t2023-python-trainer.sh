@@ -77,14 +77,7 @@ PY
 EOF
 
 # A python3 that imports torch: the one in PATH, else Debian's (python3-torch).
-TORCH_PY=
-for py in python3 /usr/bin/python3; do
-    if "$py" -c 'import torch' 2>/dev/null; then
-        TORCH_PY=$(command -v "$py")
-        break
-    fi
-done
-export TORCH_PY
+find_torch_python
 
 # torch_example: the example sweep, its trainer, the module and the data laid out here as
 # in the repository, with the python3 that has torch; PYTHONPATH finds train and mainline_log.

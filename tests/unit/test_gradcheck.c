@@ -56,6 +56,10 @@ static unsigned urand(unsigned n)
     return (unsigned)((rng_state >> 33) % n);
 }
 
+/* When set, tiny_config() has every Hugging Face option (Qwen3's head_dim != C / NH
+ * and q/k norms, biases on q, k, v and o, Llama 3 RoPE scaling). */
+static int gc_hf_options;
+
 static struct model_config tiny_config(int tied)
 {
     struct model_config c = {
@@ -63,6 +67,16 @@ static struct model_config tiny_config(int tied)
         .vocab_size = 32, .max_seq_len = 16, .norm_eps = 1e-5f, .rope_theta = 10000.0f,
         .tied_embeddings = tied, .bos_id = -1, .eos_id = -1,
     };
+    if (gc_hf_options) {
+        c.arch = ARCH_QWEN3;
+        c.head_dim = 6;
+        c.qkv_bias = c.o_bias = c.qk_norm = 1;
+        c.rope_scaling = ROPE_LLAMA3;
+        c.rope_factor = 8;
+        c.rope_low_freq_factor = 1;
+        c.rope_high_freq_factor = 4;
+        c.rope_original_max_pos = 16;
+    }
     return c;
 }
 
@@ -72,7 +86,8 @@ static void randomize(struct model *m)
     for (size_t i = 0; i < m->n_params; i++)
         m->slab[i] = 0.4f * frand();
     for (int k = 0; k < TK_COUNT; k++) {
-        if (k != TK_ATTN_NORM && k != TK_MLP_NORM && k != TK_FINAL_NORM)
+        if (k != TK_ATTN_NORM && k != TK_MLP_NORM && k != TK_FINAL_NORM && k != TK_Q_NORM &&
+            k != TK_K_NORM)
             continue;
         int layers = tensor_kind_is_per_layer((enum tensor_kind)k) ? m->cfg.n_layers : 1;
         for (int l = 0; l < layers; l++) {
@@ -243,6 +258,8 @@ static void check_all(struct gc *c, const char *tag)
     for (int k = 0; k < TK_COUNT; k++) {
         if (k == TK_LM_HEAD && c->m.cfg.tied_embeddings)
             continue;   /* one tensor with the embedding: checked there */
+        if (!model_has_kind(&c->m.cfg, (enum tensor_kind)k))
+            continue;
         int layers = tensor_kind_is_per_layer((enum tensor_kind)k) ? c->m.cfg.n_layers : 1;
         for (int l = 0; l < layers; l++) {
             struct tensor_ref w = model_tensor(&c->m, (enum tensor_kind)k, l);
@@ -273,6 +290,21 @@ static void test_gradcheck_untied(void)
     gc_init(&c, 0, LORA_TARGETS_ALL_LINEAR, 0.0f);
     check_all(&c, "untied");
     gc_free(&c);
+}
+
+static void test_gradcheck_hf_options(void)
+{
+    /* head_dim 6 (q 24 wide, C 16), q/k/v/o biases, per-head q/k norms, llama3 RoPE */
+    struct gc c;
+    gc_hf_options = 1;
+    gc_init(&c, 0, LORA_TARGETS_ALL_LINEAR, 0.0f);
+    CHECK(c.m.cfg.qk_norm && model_q_dim(&c.m.cfg) == 24);
+    check_all(&c, "hf");
+    gc_free(&c);
+    gc_init(&c, 1, LORA_TARGETS_ATTN, 0.0f);
+    check_all(&c, "hf-tied");
+    gc_free(&c);
+    gc_hf_options = 0;
 }
 
 static void test_gradcheck_catches_errors(void)
@@ -641,6 +673,7 @@ int main(void)
 {
     TEST(test_gradcheck_untied);
     TEST(test_gradcheck_tied);
+    TEST(test_gradcheck_hf_options);
     TEST(test_gradcheck_catches_errors);
     TEST(test_gradcheck_dropout);
     TEST(test_partial_backward);

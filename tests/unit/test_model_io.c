@@ -371,12 +371,14 @@ static void write_variant(const char *dir, const struct model *m, const char *sk
     struct strbuf err = STRBUF_INIT;
     for (int k = 0; k < TK_COUNT; k++) {
         int layers = tensor_kind_is_per_layer((enum tensor_kind)k) ? m->cfg.n_layers : 1;
+        if (!model_has_kind(&m->cfg, (enum tensor_kind)k))
+            continue;
         for (int l = 0; l < layers && !(k == TK_LM_HEAD && m->cfg.tied_embeddings); l++) {
             struct tensor_ref t = model_tensor(m, (enum tensor_kind)k, l);
             model_tensor_name(t.kind, l, names[n], sizeof(names[n]));
             if (skip && strcmp(names[n], skip) == 0)
                 continue;
-            int vec = k == TK_ATTN_NORM || k == TK_MLP_NORM || k == TK_FINAL_NORM;
+            int vec = t.cols == 1;
             int swap = bad && strcmp(names[n], bad) == 0;
             e[n] = (struct sft_entry){ names[n], vec ? 1 : 2,
                                        { swap ? t.cols : t.rows, swap ? t.rows : t.cols },
@@ -478,6 +480,45 @@ static void write_config(const char *dir, const char *json)
     sb_free(&err);
 }
 
+/* Every Hugging Face option round-trips through model_save / model_load, and the
+ * config.json written names the architecture and its options. */
+static void test_hf_arch_round_trip(void)
+{
+    static const int archs[] = { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3, ARCH_MISTRAL };
+    for (size_t i = 0; i < sizeof(archs) / sizeof(archs[0]); i++) {
+        struct model_config cfg = small_config((int)i % 2);
+        cfg.arch = archs[i];
+        cfg.head_dim = archs[i] == ARCH_QWEN3 ? 6 : 0;
+        cfg.qkv_bias = archs[i] == ARCH_QWEN2 || archs[i] == ARCH_LLAMA;
+        cfg.o_bias = archs[i] == ARCH_LLAMA;
+        cfg.qk_norm = archs[i] == ARCH_QWEN3;
+        cfg.sliding_window = archs[i] == ARCH_MISTRAL ? 4 : 0;
+        if (archs[i] == ARCH_LLAMA) {
+            cfg.rope_scaling = ROPE_LLAMA3;
+            cfg.rope_factor = 32;
+            cfg.rope_low_freq_factor = 1;
+            cfg.rope_high_freq_factor = 4;
+            cfg.rope_original_max_pos = 8192;
+        }
+        struct model m, back;
+        struct strbuf err = STRBUF_INIT;
+        char *dir = tmp_path("arch");
+        CHECK_INT(model_alloc(&m, &cfg), 0);
+        fill_random(m.slab, m.n_params);
+        CHECK_INT(model_save(dir, &m, &err), 0);
+        CHECK_INT(model_load(dir, &back, &err), 0);
+        CHECK_STR(sb_str(&err), "");
+        CHECK(memcmp(&back.cfg, &m.cfg, sizeof(cfg)) == 0);
+        CHECK(back.n_params == m.n_params &&
+              memcmp(back.slab, m.slab, m.n_params * sizeof(float)) == 0);
+        CHECK(!model_has_kind(&cfg, TK_BO) || back.w.bo[0] == m.w.bo[0]);
+        model_free(&back);
+        model_free(&m);
+        free(dir);
+        sb_free(&err);
+    }
+}
+
 static void test_hf_config_refuses(void)
 {
     static const char *const cases[][2] = {
@@ -486,7 +527,27 @@ static void test_hf_config_refuses(void)
         { "[1]", "not a JSON object" },
         { "{\"hidden_size\": 16, \"intermediate_size\": 24, \"num_hidden_layers\": 2, "
           "\"num_attention_heads\": 4, \"vocab_size\": 11, \"max_position_embeddings\": 8, "
-          "\"rope_scaling\": {\"type\": \"linear\"}}", "rope_scaling is not supported" },
+          "\"rope_scaling\": {\"type\": \"linear\"}}",
+          "\"rope_scaling\": rope_type \"linear\" is not supported" },
+        { "{\"hidden_size\": 16, \"intermediate_size\": 24, \"num_hidden_layers\": 2, "
+          "\"num_attention_heads\": 4, \"vocab_size\": 11, \"max_position_embeddings\": 8, "
+          "\"model_type\": \"qwen3_moe\", \"num_experts\": 8}",
+          "\"model_type\": \"qwen3_moe\" is not supported" },
+        { "{\"hidden_size\": 16, \"intermediate_size\": 24, \"num_hidden_layers\": 2, "
+          "\"num_attention_heads\": 4, \"vocab_size\": 11, \"max_position_embeddings\": 8, "
+          "\"model_type\": \"mistral\", \"num_local_experts\": 8}",
+          "\"num_local_experts\": mixture-of-experts models are not supported" },
+        { "{\"hidden_size\": 16, \"intermediate_size\": 24, \"num_hidden_layers\": 2, "
+          "\"num_attention_heads\": 4, \"vocab_size\": 11, \"max_position_embeddings\": 8, "
+          "\"mlp_bias\": true}", "\"mlp_bias\": true is not supported" },
+        { "{\"hidden_size\": 16, \"intermediate_size\": 24, \"num_hidden_layers\": 2, "
+          "\"num_attention_heads\": 4, \"vocab_size\": 11, \"max_position_embeddings\": 8, "
+          "\"model_type\": \"qwen2\", \"use_sliding_window\": true}",
+          "\"use_sliding_window\": true is not supported" },
+        { "{\"hidden_size\": 16, \"intermediate_size\": 24, \"num_hidden_layers\": 2, "
+          "\"num_attention_heads\": 4, \"vocab_size\": 11, \"max_position_embeddings\": 8, "
+          "\"num_key_value_heads\": 2, \"model_type\": \"qwen3\"}",
+          "missing tensor 'model.layers.0.self_attn.q_norm.weight'" },
         { "{\"hidden_size\": 16, \"intermediate_size\": 24, \"num_hidden_layers\": 2, "
           "\"num_attention_heads\": 3, \"vocab_size\": 11, \"max_position_embeddings\": 8}",
           "dim must be a multiple of n_heads" },
@@ -570,6 +631,7 @@ int main(void)
     TEST(test_hf_refuses);
     TEST(test_hf_tying);
     TEST(test_hf_config_refuses);
+    TEST(test_hf_arch_round_trip);
     TEST(test_config_extras);
     if (!getenv("KEEP_TMP"))
         nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
