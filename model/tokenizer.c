@@ -496,8 +496,9 @@ int tokenizer_decode(const struct tokenizer *tok, const int *ids, size_t n, int 
                 return -1;
         return hf_decode(tok->hf, ids, n, skip_special, out);
     }
+    /* the text starts as after BOS: llama2.c's dummy-prefix space goes */
     for (size_t i = 0; i < n; i++)
-        if (tokenizer_decode_append(tok, i ? ids[i - 1] : -1, ids[i], out) < 0)
+        if (tokenizer_decode_append(tok, i ? ids[i - 1] : tok->bos_id, ids[i], out) < 0)
             return -1;
     return 0;
 }

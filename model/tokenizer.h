@@ -121,7 +121,9 @@ int tokenizer_encode_special(const struct tokenizer *tok, const char *text, size
  * Append the text of ids[0..n) to out as a whole: for tokenizer.json Hugging
  * Face's decode(ids) (special tokens kept unless skip_special, the decoder chain,
  * clean_up_tokenization_spaces as tokenizer_config.json says); for the others the
- * pieces of tokenizer_decode_append() with BOS, EOS and PAD written as nothing.
+ * pieces of tokenizer_decode_append() with BOS, EOS and PAD written as nothing,
+ * the first as if after BOS (llama2.c's dummy-prefix space dropped, so that
+ * decoding what tokenizer_encode() gave returns the text).
  * Returns -1 for an id outside the vocabulary (out then holds what came before).
  */
 int tokenizer_decode(const struct tokenizer *tok, const int *ids, size_t n, int skip_special,
