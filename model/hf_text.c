@@ -428,6 +428,16 @@ void hf_steps_free(struct hf_step *steps, int n)
 
 static void nfc(const char *s, size_t len, struct strbuf *out)
 {
+    /* Text of characters below U+0300 (lead bytes below 0xCC) is already NFC: they
+     * all have NFC_Quick_Check=Yes and every canonical composition needs a second
+     * character at U+0300 or above. */
+    size_t i = 0;
+    while (i < len && (unsigned char)s[i] < 0xCC)
+        i++;
+    if (i == len) {
+        sb_add(out, s, len);
+        return;
+    }
     utf8proc_uint8_t *res = NULL;
     utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &res,
                                       UTF8PROC_STABLE | UTF8PROC_COMPOSE);
