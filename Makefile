@@ -19,7 +19,7 @@ CC       ?= cc
 BUILD    ?= build
 BINDIR   ?= bin
 PKGS     := sqlite3 yaml-0.1 jansson libgit2 libcrypto libcurl libarchive libpcre2-8
-MODEL_PKGS := openblas
+MODEL_PKGS := openblas libpcre2-8 libutf8proc
 OPT      ?= -O2
 SAN_FLAGS =
 ifeq ($(SAN),1)
@@ -163,6 +163,9 @@ MODEL_OBJS += model/loss.o
 MODEL_OBJS += model/forward.o
 MODEL_OBJS += model/safetensors.o
 MODEL_OBJS += model/model_io.o
+MODEL_OBJS += model/hf_bpe.o
+MODEL_OBJS += model/hf_text.o
+MODEL_OBJS += model/hf_tokenizer.o
 MODEL_OBJS += model/tokenizer.o
 MODEL_OBJS += model/decode.o
 MODEL_OBJS += model/generate.o
@@ -201,6 +204,7 @@ CLI_OBJS += cli/cmd_show.o
 CLI_OBJS += cli/cmd_rules.o
 CLI_OBJS += cli/cmd_select.o
 CLI_OBJS += cli/cmd_data.o
+CLI_OBJS += cli/cmd_tokenize.o
 CLI_OBJS += cli/cmd_data_view.o
 CLI_OBJS += cli/cmd_data_audit.o
 CLI_OBJS += cli/cli_audit_print.o
@@ -237,6 +241,7 @@ CLI_LINK := $(EXEC_LIB) $(REPORTS_LIB) $(SWEEP_LIB) $(REGISTRY_LIB) $(DATA_LIB) 
 CLI_LIBS := $(call pkg_libs,$(SWEEP_PKGS) $(REGISTRY_PKGS)) $(JOB_LIBS)
 
 .PHONY: all test check asan fuzz fuzz-extract fuzz-build demo readme-numbers deps detect clean unit-tests bench bench-slurm \
+        bench-tokenize check-tokenizers \
         base-model base-model-check faults
 all: detect $(BINDIR)/mainline $(BINDIR)/mainline-supervise $(BINDIR)/mainline-train \
      $(BINDIR)/mainline-eval
@@ -305,7 +310,7 @@ unit-tests: $(UNIT_TESTS) $(FAKES)
 # Benchmarks: linked like unit tests, run only by `make bench` (never by test or
 # check); their numbers go in README.md, "Benchmarks".
 BENCHES := $(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_overhead $(BUILD)/bench/bench_decode \
-           $(BUILD)/bench/bench_train
+           $(BUILD)/bench/bench_train $(BUILD)/bench/bench_tokenize
 $(BUILD)/bench/bench_%: bench/bench_%.c $(BUILD)/bench/bench_tmpdir.o $(TEST_LINK)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CLI_LIBS)
@@ -317,6 +322,16 @@ $(BUILD)/bench/instant_trainer: bench/instant_trainer.c
 
 bench: all $(BENCHES) $(BUILD)/bench/instant_trainer
 	@BUILD=$(BUILD) BINDIR=$(BINDIR) sh bench/run.sh
+
+# Tokenizer encoding MB/s with the Qwen3 tokenizer.json against Hugging Face's JavaScript
+# and Rust tokenizers (node and the npm registry; part of `make bench`).
+bench-tokenize: $(BUILD)/bench/bench_tokenize
+	@BUILD=$(BUILD) sh bench/bench_tokenize.sh
+
+# t3010 with Gemma 3 too (its 240 MB tokenizer.json: a minute or more on 2 cores).
+check-tokenizers: all
+	@T3010_TOKENIZERS="qwen3 qwen2_5 llama3 llama3_1 llama2 gpt2 gemma3" BUILD=$(BUILD) \
+	    BINDIR=$(BINDIR) MAINLINE=$(abspath $(BINDIR))/mainline sh tests/shell/t3010-tokenizer-json.sh
 
 # A sweep on a one-node Slurm cluster against a raw sbatch --array of the same jobs
 # (minutes; root). BENCH_SLURM_RUNS sets the runs (1000).

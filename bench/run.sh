@@ -17,3 +17,6 @@ echo
 echo
 # Sets OPENBLAS_CORETYPE for itself when the CPU calls for one (see bench_train.c).
 "$BUILD/bench/bench_train"
+echo
+# Needs node and the npm registry (says so and goes on without them).
+BUILD=$BUILD sh bench/bench_tokenize.sh

@@ -153,6 +153,22 @@ static const struct command commands[] = {
       "\n"
       "Count the runs of each stage by state for the latest version of SWEEP (or of\n"
       "every sweep), and say what waiting runs wait for.\n" },
+    { "tokenize", cmd_tokenize, 0, "text to token ids (or back) with a model's tokenizer",
+      "usage: mainline tokenize MODEL [--add-special] [--decode [--skip-special]] [--jsonl]\n"
+      "\n"
+      "Read UTF-8 text on standard input and print its token ids as one JSON array on\n"
+      "one line, with the tokenizer mainline's trainer and evaluator use for MODEL: its\n"
+      "tokenizer.json (Hugging Face), else its llama2.c tokenizer or byte vocabulary.\n"
+      "Added and special tokens written in the text (<|im_start|>) become their ids.\n"
+      "\n"
+      "      --add-special   add what the tokenizer adds for a model input (tokenizer.json:\n"
+      "                      its post_processor, e.g. Llama 3's <|begin_of_text|>; llama2.c\n"
+      "                      and bytes: BOS); without it nothing is added\n"
+      "      --decode        read a JSON array of ids and print their text, exactly: no\n"
+      "                      newline is added (Hugging Face's decode, special tokens kept)\n"
+      "      --skip-special  with --decode, leave special tokens out\n"
+      "      --jsonl         many at once: a JSON string per input line, an array per\n"
+      "                      output line (with --decode: arrays in, JSON strings out)\n" },
     { "version", cmd_version, 0, "print the version", "usage: mainline version\n" },
 };
 

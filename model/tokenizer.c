@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "fsutil.h"
+#include "hf_tokenizer.h"
 #include "json_file.h"
 #include "model_io.h"
 #include "tokenizer.h"
@@ -194,8 +195,23 @@ int tokenizer_init_bytes(struct tokenizer *tok, int vocab_size, int bos, int eos
     return 0;
 }
 
+int tokenizer_load_hf(const char *dir, struct tokenizer *tok, struct strbuf *err)
+{
+    memset(tok, 0, sizeof(*tok));
+    if (hf_tokenizer_load(dir, &tok->hf, err) < 0)
+        return -1;
+    tok->kind = TOKENIZER_HF;
+    tok->vocab_size = hf_vocab_size(tok->hf);
+    tok->bos_id = hf_bos_id(tok->hf);
+    tok->eos_id = hf_eos_id(tok->hf);
+    tok->pad_id = hf_pad_id(tok->hf);
+    tok->space_id = -1;
+    return 0;
+}
+
 void tokenizer_free(struct tokenizer *tok)
 {
+    hf_tokenizer_free(tok->hf);
     for (int i = 0; tok->pieces && i < tok->vocab_size; i++)
         free(tok->pieces[i]);
     free(tok->pieces);
@@ -375,6 +391,23 @@ int tokenizer_encode(const struct tokenizer *tok, const char *text, size_t len, 
     if ((add_bos && tok->bos_id < 0) || (add_eos && tok->eos_id < 0) ||
         tok->kind == TOKENIZER_NONE)
         return -1;
+    if (tok->kind == TOKENIZER_HF) {
+        int *body;
+        size_t nb;
+        hf_encode(tok->hf, text, len, 0, &body, &nb);
+        int *out = xmalloc((nb + 2) * sizeof(int));
+        size_t k = 0;
+        if (add_bos)
+            out[k++] = tok->bos_id;
+        memcpy(out + k, body, nb * sizeof(int));
+        k += nb;
+        if (add_eos)
+            out[k++] = tok->eos_id;
+        free(body);
+        *ids = out;
+        *n = k;
+        return 0;
+    }
     int *out = xmalloc((len + 3) * sizeof(int));
     size_t k = 0;
     if (tok->kind == TOKENIZER_LLAMA2C) {
@@ -419,6 +452,12 @@ int tokenizer_decode_append(const struct tokenizer *tok, int prev_id, int id,
         return -1;
     if (id == tok->bos_id || id == tok->eos_id || id == tok->pad_id)
         return 0;
+    if (tok->kind == TOKENIZER_HF) {
+        if (id >= hf_vocab_size(tok->hf))
+            return 0;             /* a model id past the tokenizer's: no text */
+        int first = prev_id < 0 || prev_id == tok->bos_id || hf_is_special(tok->hf, prev_id);
+        return hf_decode_token(tok->hf, id, first, out);
+    }
     if (tok->kind == TOKENIZER_BYTES) {
         if (id < 256)
             sb_addc(out, (char)id);
@@ -435,6 +474,32 @@ int tokenizer_decode_append(const struct tokenizer *tok, int prev_id, int id,
         sb_addc(out, (char)byte);
     else
         sb_add(out, p, len);
+    return 0;
+}
+
+int tokenizer_encode_special(const struct tokenizer *tok, const char *text, size_t len,
+                             int **ids, size_t *n)
+{
+    if (tok->kind == TOKENIZER_HF) {
+        hf_encode(tok->hf, text, len, 1, ids, n);
+        return 0;
+    }
+    return tokenizer_encode(tok, text, len, tok->bos_id >= 0, 0, ids, n);
+}
+
+int tokenizer_decode(const struct tokenizer *tok, const int *ids, size_t n, int skip_special,
+                     struct strbuf *out)
+{
+    if (tok->kind == TOKENIZER_HF) {
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] < 0 || ids[i] >= tok->vocab_size)
+                return -1;
+        return hf_decode(tok->hf, ids, n, skip_special, out);
+    }
+    /* the text starts as after BOS: llama2.c's dummy-prefix space goes */
+    for (size_t i = 0; i < n; i++)
+        if (tokenizer_decode_append(tok, i ? ids[i - 1] : tok->bos_id, ids[i], out) < 0)
+            return -1;
     return 0;
 }
 
@@ -519,6 +584,30 @@ static int llama2c_beside(const char *model_path, const char *dir,
     return rc;
 }
 
+static int has_tokenizer_json(const char *dir)
+{
+    char *path = path_join(dir, "tokenizer.json");
+    int yes = file_exists(path);
+    free(path);
+    return yes;
+}
+
+/* dir/tokenizer.json for a model whose vocabulary must hold its ids. */
+static int hf_for_model(const char *dir, const struct model_config *cfg, struct tokenizer *tok,
+                        struct strbuf *err)
+{
+    if (tokenizer_load_hf(dir, tok, err) < 0)
+        return -1;
+    if (tok->vocab_size > cfg->vocab_size) {
+        sb_addf(err, "%s/tokenizer.json: its ids go up to %d but the model's vocab_size is %d",
+                dir, tok->vocab_size - 1, cfg->vocab_size);
+        tokenizer_free(tok);
+        return -1;
+    }
+    tok->vocab_size = cfg->vocab_size;
+    return 0;
+}
+
 char *tokenizer_file_for_model(const char *model_path, int vocab_size)
 {
     char *config_path, *weights_path, *dir, *path = NULL;
@@ -526,8 +615,15 @@ char *tokenizer_file_for_model(const char *model_path, int vocab_size)
     int pad;
     model_hf_paths(model_path, &config_path, &weights_path);
     dir = path_dirname(has_suffix(model_path, ".bin") ? model_path : config_path);
-    if (has_suffix(model_path, ".bin") || config_says_bytes(config_path, &pad, &err) == 0)
-        path = find_llama2c_tokenizer(dir, vocab_size);
+    if (has_suffix(model_path, ".bin") || config_says_bytes(config_path, &pad, &err) == 0) {
+        char *json = path_join(dir, "tokenizer.json");
+        if (!has_suffix(model_path, ".bin") && file_exists(json))
+            path = json;
+        else
+            free(json);
+        if (!path)
+            path = find_llama2c_tokenizer(dir, vocab_size);
+    }
     sb_free(&err);
     free(dir);
     free(config_path);
@@ -552,6 +648,8 @@ int tokenizer_for_model(const char *model_path, const struct model_config *cfg,
         rc = -1;
     else if (says_bytes == 1)
         rc = bytes_for_model(config_path, cfg, pad, tok, err);
+    else if (!has_suffix(model_path, ".bin") && has_tokenizer_json(dir))
+        rc = hf_for_model(dir, cfg, tok, err);
     else
         rc = llama2c_beside(model_path, dir, cfg, tok, err);
     free(dir);
