@@ -227,18 +227,11 @@ static void split_ref(char *ref, struct reg_run_query *q)
 int cmd_show(int argc, char **argv, struct cli *cli)
 {
     /* --json before or after the run, as with every command's options */
-    int as_json = 0;
-    char *ref = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json") && !as_json)
-            as_json = 1;
-        else if (argv[i][0] != '-' && !ref)
-            ref = argv[i];
-        else
-            return cli_usage(show_usage);
-    }
-    if (!ref)
-        return cli_usage(show_usage);
+    int as_json;
+    char *ref;   /* argv's own string: split_ref cuts it at the slash */
+    int urc = cli_operand_json(argc, argv, 1, show_usage, &ref, &as_json);
+    if (urc)
+        return urc;
     if (!cli_registry(cli))
         return cli->open_failed_exit;
     struct reg_run_query q = { 0 };

@@ -96,6 +96,85 @@ EOF
     test_cmp expect err
 '
 
+test_body 'status --json: every sweep, stage counts, waiting runs; SWEEP before or after' <<\EOF
+    setup_two
+    run_rc 0 mainline --registry reg.db status --json
+    must_be_empty err
+    python3 -c '
+import json
+d = json.load(open("out"))
+assert d["registry"] == "reg.db", d["registry"]
+names = [s["sweep"] for s in d["sweeps"]]
+assert names == ["lora-attn-vs-all", "rank-lr-grid"], names
+lav = d["sweeps"][0]
+assert lav["version"] == 1
+st = {s["stage"]: s for s in lav["stages"]}
+assert st["lr_select"]["runs"] == 6 and st["lr_select"]["planned"] == 6, st
+assert st["main"]["waiting"] == 6 and st["main"]["done"] == 0, st
+assert len(lav["waiting"]) == 6, lav["waiting"]
+assert all(w["pending"] == {"lr": "lr_select"} and w["stage"] == "main" for w in lav["waiting"])
+assert lav["failed"] == [] and lav["evaluations"] is None, lav
+assert d["sweeps"][1]["waiting"] == []
+'
+    run_rc 0 mainline --registry reg.db status rank-lr-grid --json
+    cp out one.json
+    run_rc 0 mainline --registry reg.db status --json rank-lr-grid
+    test_cmp one.json out
+    python3 -c '
+import json
+d = json.load(open("out"))
+assert [s["sweep"] for s in d["sweeps"]] == ["rank-lr-grid"], d
+assert d["sweeps"][0]["stages"] == [{"stage": "main", "runs": 12, "waiting": 0, "planned": 12,
+    "running": 0, "done": 0, "failed": 0, "cancelled": 0}], d
+'
+    run_rc 1 mainline --registry reg.db status nosuch --json
+    must_be_empty out
+    run_rc 129 mainline --registry reg.db status --jsn
+EOF
+
+test_body 'status --json of failed runs has their reasons' <<\EOF
+    write_fake_sweep f
+    sed -i 's/x_steps: 4}/x_steps: 4, x_fail_at: 2}/' s.yaml
+    mainline plan s.yaml >/dev/null
+    mainline run f >run.out 2>&1 || :
+    run_rc 0 mainline status f --json
+    python3 -c '
+import json
+d = json.load(open("out"))
+f = d["sweeps"][0]["failed"]
+assert len(f) == 3 and f[0]["run"] == "main-seed-0" and f[0]["attempt"] >= 1, f
+assert "exit status 1" in f[0]["reason"], f[0]["reason"]
+'
+EOF
+
+test_body 'plan --dry-run --json: runs, stages, artifacts and the audit; nothing written' <<\EOF
+    cp "$TOP/sweeps/lora-attn-vs-all.yaml" .
+    cp -R "$TOP/sweeps/data" "$TOP/sweeps/models" .
+    run_rc 0 mainline --registry reg.db plan --dry-run --json lora-attn-vs-all.yaml
+    test ! -e reg.db
+    python3 -c '
+import json
+d = json.load(open("out"))
+assert d["sweep"] == "lora-attn-vs-all" and d["dry_run"] is True, d["sweep"]
+assert len(d["runs"]) == 12, len(d["runs"])
+r = d["runs"][0]
+assert r["run"] == "lr_select-attention_only-lr-1e-4-seed-7" and r["stage"] == "lr_select", r
+assert r["params"]["lr"] == 0.0001 and r["pending"] == {}, r
+m = [x for x in d["runs"] if x["stage"] == "main"][0]
+assert m["pending"] == {"lr": "lr_select"} and "lr" not in m["params"], m
+assert d["stages"] == [
+    {"stage": "lr_select", "runs": 6, "state": "planned", "waits_for": {}},
+    {"stage": "main", "runs": 6, "state": "waiting", "waits_for": {"lr": "lr_select"}}], d["stages"]
+roles = sorted((a["role"], a["name"]) for a in d["artifacts"])
+assert ("base_model", "tiny-base") in roles and ("dataset", "train") in roles, roles
+assert all(len(a["sha256"]) == 64 for a in d["artifacts"])
+assert d["audit_passed"] is True and len(d["contract_sha256"]) == 64
+'
+    run_rc 129 mainline --registry reg.db plan --json lora-attn-vs-all.yaml
+    grep -q "^error: plan: --json goes with --dry-run" err
+    test ! -e reg.db
+EOF
+
 # ---- runs --where ----
 
 test_expect_success 'runs --where "condition=all_layer seed=0" returns exactly that run' '

@@ -90,6 +90,22 @@ test_body 'select again: byte-identical output, no duplicate rows' <<\EOF
     test "$(sql "SELECT count(*) FROM selections")" -eq "$(echo "$ids" | cut -d'|' -f1)"
     test "$(sql "SELECT count(*) FROM (SELECT kind, scope FROM selections
                  GROUP BY kind, scope HAVING count(*) > 1)")" -eq 0
+    # --json, before or after the sweep: the same decision as one document
+    mainline select --json again >sel.json
+    mainline select again --json >sel2.json
+    test_cmp sel.json sel2.json
+    python3 -c '
+import json, sys
+d = json.load(open("sel.json"))
+assert d["sweep"] == "again" and d["version"] == 1, d
+assert d["recorded"] == int(sys.argv[1]), d["recorded"]
+assert d["checkpoint_rule"] == "min(val_nll)"
+assert len(d["checkpoints"]) == 6 and all("step" in c for c in d["checkpoints"]), d["checkpoints"]
+assert d["compare"]["winner"] == "a", d["compare"]
+print(sorted(d))
+' "$(echo "$ids" | cut -d'|' -f1)"
+    test "$(sql "SELECT count(*) FROM selections")" -eq "$(echo "$ids" | cut -d'|' -f1)"
+    expect_exit 129 mainline select again --jsn
 EOF
 
 test_body 'a gap inside the threshold is inconclusive, with its numbers' <<\EOF
