@@ -120,6 +120,7 @@ static void finish_orphan(struct sched *s, struct reg_exec_run *r, struct exec_p
     if (done) {
         r->state = RUN_DONE;
         sched_note(s, "%s finished while no orchestrator watched: done", r->run_id);
+        train_job_ckpt_fate(s, r);
         eval_jobs_plan(s, r);
     } else {
         r->state = RUN_FAILED;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ckpt_fate.h"
 #include "clock.h"
 #include "fsutil.h"
 #include "job.h"
@@ -216,6 +217,20 @@ void run_note_free(struct run_note *n)
 
 /* ---- the end of an attempt ---- */
 
+void train_job_ckpt_fate(struct sched *s, const struct reg_exec_run *r)
+{
+    if (!r->run_dir)
+        return;
+    struct strbuf err = STRBUF_INIT;
+    enum reg_status st = ckpt_fate_record(s->reg, r->rowid, r->run_dir, &err);
+    if (st != REG_OK)
+        sched_warning(s, "%s: which checkpoints were kept is not recorded: %s", r->run_id,
+                      reg_errmsg(s->reg));
+    else if (err.len)
+        sched_warning(s, "%s: a checkpoint could not be hashed: %s", r->run_id, err.buf);
+    sb_free(&err);
+}
+
 int train_job_finished(struct sched *s, struct job *j, const struct exec_result *res)
 {
     struct reg_exec_run *r = job_run(s, j);
@@ -236,6 +251,7 @@ int train_job_finished(struct sched *s, struct job *j, const struct exec_result 
     s->finished++;
     if (v.state == RUN_DONE) {
         sched_note(s, "done   %s", r->run_id);
+        train_job_ckpt_fate(s, r);
         eval_jobs_plan(s, r);
         return 0;
     }
