@@ -18,9 +18,9 @@ int ckpt_digest(const char *path, struct file_digest *out, struct strbuf *err);
 
 /*
  * Record the fate of every unsettled checkpoint of `run` (the current lineage), whose
- * relative paths are below run_dir, in one transaction: kept, with the sha256 and bytes
- * of what is on disk, hashed here once (replacing any sha256 the trainer wrote), or
- * deleted. A checkpoint that cannot be read is left unsettled and said in err. Returns
+ * relative paths are below run_dir, in one transaction: kept, with the sha256 of what is
+ * on disk, hashed here once (replacing any sha256 the trainer wrote; its size only when
+ * the trainer gave none), or deleted. A checkpoint that cannot be read is left unsettled and said in err. Returns
  * the registry's status (REG_OK also when err says something).
  */
 enum reg_status ckpt_fate_record(struct registry *reg, int64_t run, const char *run_dir,

@@ -536,7 +536,7 @@ enum reg_status reg_checkpoints_settle(struct registry *reg, const struct reg_ck
     struct reg_stmt s;
     reg_stmt_start(&s, reg,
         "UPDATE checkpoints SET kept = :kept, checked_at = " NOW ","
-        " sha256 = coalesce(:sha256, sha256), bytes = coalesce(:bytes, bytes)"
+        " sha256 = coalesce(:sha256, sha256), bytes = coalesce(bytes, :bytes)"
         " WHERE id = :id");
     enum reg_status status = s.status;
     if (status == REG_OK)

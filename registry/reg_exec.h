@@ -140,7 +140,7 @@ struct reg_ckpt_fate {
     int64_t id;
     int kept;
     const char *sha256;   /* kept: the digest; NULL leaves the recorded one */
-    int64_t bytes;        /* kept: its size; -1 leaves the recorded one */
+    int64_t bytes;        /* kept: its size on disk, recorded when the trainer gave none */
 };
 /* Record the fates in one transaction (all or none). */
 enum reg_status reg_checkpoints_settle(struct registry *reg, const struct reg_ckpt_fate *f,

@@ -132,7 +132,7 @@ assert d["sweeps"][0]["stages"] == [{"stage": "main", "runs": 12, "waiting": 0, 
     run_rc 129 mainline --registry reg.db status --jsn
 EOF
 
-test_body 'status --json of failed runs has their reasons' <<\EOF
+test_body 'status --json and show of failed runs: their reasons and stderr' <<\EOF
     write_fake_sweep f
     sed -i 's/x_steps: 4}/x_steps: 4, x_fail_at: 2}/' s.yaml
     mainline plan s.yaml >/dev/null
@@ -144,6 +144,18 @@ d = json.load(open("out"))
 f = d["sweeps"][0]["failed"]
 assert len(f) == 3 and f[0]["run"] == "main-seed-0" and f[0]["attempt"] >= 1, f
 assert "exit status 1" in f[0]["reason"], f[0]["reason"]
+'
+    # show: why, and the tail of its stderr
+    run_rc 0 mainline show main-seed-1
+    grep -q "^why        exit status 1: fake_trainer: failing at step 2 as asked (runs/f/main-seed-1/stderr.log)\$" out
+    grep -q "^stderr     the last line of $PWD/runs/f/main-seed-1/stderr.log:\$" out
+    grep -q "^  fake_trainer: failing at step 2 as asked\$" out
+    run_rc 0 mainline show main-seed-1 --json
+    python3 -c '
+import json
+d = json.load(open("out"))
+assert d["stderr_tail"] == ["fake_trainer: failing at step 2 as asked"], d["stderr_tail"]
+assert d["fail_reason"].startswith("exit status 1: "), d["fail_reason"]
 '
 EOF
 
@@ -296,22 +308,22 @@ test_expect_success 'runs: a column per swept parameter; OTHER when the sweeps d
     setup_two &&
     run_rc 0 mainline --registry reg.db runs --sweep rank-lr-grid --where rank=8 &&
     cat >expect <<\EOF &&
-SWEEP         RUN                         STAGE  LR    RANK  SEED  STATE
-rank-lr-grid  main-rank-8-lr-1e-4-seed-0  main   1e-4  8     0     planned
-rank-lr-grid  main-rank-8-lr-1e-4-seed-1  main   1e-4  8     1     planned
-rank-lr-grid  main-rank-8-lr-3e-4-seed-0  main   3e-4  8     0     planned
-rank-lr-grid  main-rank-8-lr-3e-4-seed-1  main   3e-4  8     1     planned
+SWEEP         RUN                         STAGE  LR    RANK  SEED  STATE    VAL_NLL  ACCURACY
+rank-lr-grid  main-rank-8-lr-1e-4-seed-0  main   1e-4  8     0     planned        -         -
+rank-lr-grid  main-rank-8-lr-1e-4-seed-1  main   1e-4  8     1     planned        -         -
+rank-lr-grid  main-rank-8-lr-3e-4-seed-0  main   3e-4  8     0     planned        -         -
+rank-lr-grid  main-rank-8-lr-3e-4-seed-1  main   3e-4  8     1     planned        -         -
 EOF
     test_cmp expect out &&
     run_rc 0 mainline --registry reg.db runs --sweep lora-attn-vs-all &&
-    check_eq "lora-attn-vs-all columns" "SWEEP RUN STAGE CONDITION EPOCHS LR TARGETS TRAIN_ROWS VALID_ROWS SEED STATE" \
+    check_eq "lora-attn-vs-all columns" "SWEEP RUN STAGE CONDITION EPOCHS LR TARGETS TRAIN_ROWS VALID_ROWS SEED STATE VAL_NLL ACCURACY" \
         "$(head -n 1 out | tr -s " ")" &&
-    grep -x "lora-attn-vs-all  main-all_layer-seed-2 *main *all_layer *2 *from lr_select *q_proj+k_proj+v_proj+o_proj+gate_proj+up_proj+down_proj *- *- *2 *waiting" out &&
+    grep -x "lora-attn-vs-all  main-all_layer-seed-2 *main *all_layer *2 *from lr_select *q_proj+k_proj+v_proj+o_proj+gate_proj+up_proj+down_proj *- *- *2 *waiting *- *-" out &&
     run_rc 0 mainline --registry reg.db runs &&
-    check_eq "both sweeps: the common columns, then OTHER" "SWEEP RUN STAGE LR SEED OTHER STATE" \
+    check_eq "both sweeps: the common columns, then OTHER" "SWEEP RUN STAGE LR SEED OTHER STATE VAL_NLL ACCURACY" \
         "$(head -n 1 out | tr -s " ")" &&
-    grep -x "rank-lr-grid *main-rank-16-lr-3e-4-seed-1 *main *3e-4 *1 *rank=16 *planned" out &&
-    grep -x "lora-attn-vs-all *main-all_layer-seed-0 *main *from lr_select *0 *condition=all_layer epochs=2 targets=q_proj+k_proj+v_proj+o_proj+gate_proj+up_proj+down_proj train_rows=- valid_rows=- *waiting" out
+    grep -x "rank-lr-grid *main-rank-16-lr-3e-4-seed-1 *main *3e-4 *1 *rank=16 *planned *- *-" out &&
+    grep -x "lora-attn-vs-all *main-all_layer-seed-0 *main *from lr_select *0 *condition=all_layer epochs=2 targets=q_proj+k_proj+v_proj+o_proj+gate_proj+up_proj+down_proj train_rows=- valid_rows=- *waiting *- *-" out
 '
 
 test_expect_success 'the view run_params: one row per run and parameter, swept marked' '

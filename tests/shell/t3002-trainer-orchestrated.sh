@@ -129,6 +129,26 @@ test_body 'keep: the checkpoints it deleted are marked, those kept carry their s
     test "$(sql "SELECT sha256 FROM checkpoints WHERE step = 6")" = "$want"
     test "$(sql "SELECT bytes FROM checkpoints WHERE step = 6")" -eq \
          "$(find "$dir" -type f -exec cat {} + | wc -c)"
+    # show: the best val NLL with its unit, and each checkpoint's fate
+    mainline show main-attn-seed-0 >show.out
+    cat show.out
+    best=$(sql "SELECT printf('%.4f', min(value)) FROM metrics WHERE name = 'val_nll'")
+    grep -q "^val NLL    $best nats/token (best, at step [246])\$" show.out
+    grep -q "^accuracy   -\$" show.out
+    grep -q "^        1     2  deleted (keep) .* checkpoints/step-2\$" show.out
+    grep -q "^        1     6  kept .* $want  checkpoints/step-6\$" show.out
+    mainline show --json main-attn-seed-0 >show.json
+    python3 -c '
+import json
+d = json.load(open("show.json"))
+assert [(c["step"], c["state"]) for c in d["checkpoints"]] == [(2, "deleted"), (4, "deleted"), (6, "kept")], d["checkpoints"]
+assert d["checkpoints"][2]["sha256"] == "'"$want"'"
+assert abs(d["best_val_nll"] - '"$best"') < 1e-4 and d["accuracy"] is None, d
+assert d["stderr_tail"] is None and d["fail_reason"] is None
+'
+    # runs: the same number in its VAL_NLL column
+    mainline runs >runs.out
+    test "$(tail -n 1 runs.out | awk '{ print $(NF - 1), $NF }')" = "$best -"
 EOF
 
 test_done

@@ -106,6 +106,13 @@ print(sorted(d))
 ' "$(echo "$ids" | cut -d'|' -f1)"
     test "$(sql "SELECT count(*) FROM selections")" -eq "$(echo "$ids" | cut -d'|' -f1)"
     expect_exit 129 mainline select again --jsn
+    # show and runs: the accuracy of the run's latest evaluation, in %
+    mainline show main-a-seed-0 >show.out
+    grep -q "^accuracy   90\.0% (its latest evaluation)\$" show.out
+    grep -q "^val NLL    [0-9.]* nats/token (best, at step [0-9]*)\$" show.out
+    mainline runs --where condition=b >runs.out
+    cat runs.out
+    test "$(tail -n +2 runs.out | awk '{ print $NF }' | sort -u)" = "80.0%"
 EOF
 
 test_body 'a gap inside the threshold is inconclusive, with its numbers' <<\EOF
