@@ -200,6 +200,7 @@ struct job_verdict {
                                * start it again, resuming, without counting a failure */
     int cancelled_outside;    /* cancelled in the batch system (scancel), not by us */
     char reason[600];         /* "" when done */
+    char stderr_line[160];    /* the last non-empty line of its stderr.log, "" when none */
 };
 
 /* The text of a stop reason ("cancelled", "timeout after 5 s", "could not start"). */

@@ -155,7 +155,7 @@ void train_job_start(struct sched *s, size_t i)
         s->failures++;
         if (reg_run_start(s->reg, r->rowid, r->attempt + 1, 1, 0, 0, proc_hostname(),
                           dir) == REG_OK)
-            reg_run_finish(s->reg, r->rowid, RUN_FAILED, 0, 0, f.msg.buf);
+            reg_run_finish(s->reg, r->rowid, RUN_FAILED, 0, 0, f.msg.buf, NULL);
         r->state = RUN_FAILED;
         r->attempt++;
     } else {
@@ -237,7 +237,8 @@ int train_job_finished(struct sched *s, struct job *j, const struct exec_result 
     struct job_verdict v;
     job_verdict(j, res, s->spec.timeout_s, &v);
     const char *reason = v.state == RUN_DONE ? NULL : v.reason;
-    if (reg_run_finish(s->reg, r->rowid, v.state, res->known, res->exit_code, reason)
+    if (reg_run_finish(s->reg, r->rowid, v.state, res->known, res->exit_code, reason,
+                       v.state == RUN_DONE ? NULL : v.stderr_line)
         != REG_OK) {
         if (!j->record_warned)
             sched_warning(s, "%s ended; recording its end waits for the registry: %s",

@@ -246,11 +246,13 @@ enum reg_status reg_batch_job_end(struct registry *reg, int64_t job_id, const ch
 }
 
 enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
-                               int has_exit_status, int exit_status, const char *reason)
+                               int has_exit_status, int exit_status, const char *reason,
+                               const char *stderr_line)
 {
     struct reg_stmt s;
     reg_stmt_start(&s, reg,
         "UPDATE runs SET state = :state, exit_status = :exit, fail_reason = :reason,"
+        " fail_stderr = :stderr,"
         " finished_at = CASE WHEN :state = 'planned' THEN NULL ELSE " NOW " END"
         " WHERE id = :run AND state = 'running'");
     reg_bind_text(&s, ":state", reg_state_name(state));
@@ -259,6 +261,7 @@ enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_s
     else
         reg_bind_null(&s, ":exit");
     reg_bind_text(&s, ":reason", reason);
+    reg_bind_text(&s, ":stderr", stderr_line && *stderr_line ? stderr_line : NULL);
     reg_bind_rowid(&s, ":run", run);
     return exec_alone(&s, "finishing a run", ONE_CHANGE);
 }

@@ -69,9 +69,11 @@ struct reg_batch_end {
 };
 enum reg_status reg_batch_job_end(struct registry *reg, int64_t job_id, const char *name,
                                   const struct reg_batch_end *end);
-/* running -> done|failed|cancelled (or planned, to hand a run back untouched). */
+/* running -> done|failed|cancelled (or planned, to hand a run back untouched).
+ * stderr_line: the last non-empty line of the attempt's stderr, or NULL. */
 enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
-                               int has_exit_status, int exit_status, const char *reason);
+                               int has_exit_status, int exit_status, const char *reason,
+                               const char *stderr_line);
 /* waiting -> planned with the picked values merged into params (lr column too). */
 enum reg_status reg_run_free(struct registry *reg, int64_t run, const char *params_json);
 /* failed|cancelled -> planned (for --retry-failed), keeping the attempt count. */

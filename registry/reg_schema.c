@@ -420,7 +420,7 @@ static const char migration_7_params[] =
 
 static const char *const migration_7[] = { migration_7_params, NULL };
 
-/* ---- version 7 -> 8: what became of each checkpoint ---- */
+/* ---- version 7 -> 8: what became of each checkpoint; a failure's stderr line ---- */
 
 /*
  * checkpoints.kept: 1 when the file (or directory) was still there when its run ended
@@ -431,7 +431,9 @@ static const char *const migration_7[] = { migration_7_params, NULL };
  */
 static const char migration_8_checkpoints[] =
     "ALTER TABLE checkpoints ADD COLUMN kept INTEGER CHECK (kept IS NULL OR kept IN (0, 1));\n"
-    "ALTER TABLE checkpoints ADD COLUMN checked_at TEXT;\n";
+    "ALTER TABLE checkpoints ADD COLUMN checked_at TEXT;\n"
+    /* the last non-empty line the failed attempt wrote to its stderr, NULL when none */
+    "ALTER TABLE runs ADD COLUMN fail_stderr TEXT;\n";
 
 static const char *const migration_8[] = { migration_8_checkpoints, NULL };
 

@@ -209,6 +209,38 @@ PY
     run_rc 129 mainline report rep --format pdf
 EOF
 
+test_body 'report: failed runs listed with their reason and last stderr line' <<\EOF
+    sweep fail 90 80 0.05 "" ", x_fail_at: 2" "max_adapter_mb: 50" || :
+    test "$(sql "SELECT count(*) FROM runs WHERE state = 'failed'")" -eq 3
+    mainline select fail >sel.out 2>&1 || :
+    cat sel.out
+    mainline report fail >report.md
+    sed -n '/^## Failed runs/,$p' report.md >failed.md
+    cat failed.md
+    grep -qx '3 runs failed; `mainline show RUN` prints the last lines of its stderr, `mainline run --retry-failed` tries again.' failed.md
+    for s in 0 1 2; do
+        grep -qxF "| main-b-seed-$s | main | 1 | exit status 1: fake_trainer: failing at step 2 as asked (runs/fail/main-b-seed-$s/stderr.log) | fake_trainer: failing at step 2 as asked |" failed.md
+    done
+    ! grep -q "main-a-seed" failed.md
+    test "$(sql "SELECT DISTINCT fail_stderr FROM runs WHERE state = 'failed'")" = \
+        "fake_trainer: failing at step 2 as asked"
+    mainline report fail --format html >report.html
+    grep -q '<h2>Failed runs</h2>' report.html
+    grep -q '<td>main-b-seed-1</td><td>main</td><td[^>]*>1</td><td>exit status 1: fake_trainer: failing at step 2 as asked (runs/fail/main-b-seed-1/stderr.log)</td><td><code>fake_trainer: failing at step 2 as asked</code></td>' report.html
+    mainline report fail --format json >report.json
+    python3 -c '
+import json
+f = json.load(open("report.json"))["failed_runs"]
+assert [x["run"] for x in f] == ["main-b-seed-0", "main-b-seed-1", "main-b-seed-2"], f
+assert f[0]["stderr_line"] == "fake_trainer: failing at step 2 as asked" and f[0]["attempt"] == 1, f
+'
+    # a sweep with no failure has no such section
+    sweep ok 90 80 0.05 "" "" "max_adapter_mb: 50"
+    mainline select ok >/dev/null
+    mainline report ok >ok.md
+    ! grep -q "Failed runs" ok.md
+EOF
+
 test_body 'rank x lr x seed with no conditions: every swept parameter is a column' <<\EOF
     cp -r "$TOP/sweeps/data" "$TOP/sweeps/models" .
     cat >grid.yaml <<YAML

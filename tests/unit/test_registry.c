@@ -509,7 +509,8 @@ static void test_migrate_from_v6(void)
 }
 
 /* A registry written by version 7 keeps its checkpoints, which gain kept and
- * checked_at, NULL: what became of them was not looked at. */
+ * checked_at, NULL: what became of them was not looked at; its runs gain
+ * fail_stderr, NULL. */
 static void test_migrate_from_v7(void)
 {
     sqlite3 *db = raw_at_version("v7.db", 7);
@@ -525,6 +526,7 @@ static void test_migrate_from_v7(void)
     reg_free(reg);
     CHECK_ROWS(db, "SELECT step, path, bytes, sha256, kept, checked_at FROM checkpoints",
                "10|checkpoints/step-10|42|NULL|NULL|NULL");
+    CHECK_ROWS(db, "SELECT run_id, fail_stderr FROM runs", "r|NULL");
     /* and kept takes 0 or 1 only */
     CHECK(sqlite3_exec(db, "UPDATE checkpoints SET kept = 2", NULL, NULL, NULL) != SQLITE_OK);
     sqlite3_close(db);
