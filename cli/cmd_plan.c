@@ -180,9 +180,10 @@ static json_t *plan_json(const struct plan *p)
     json_t *runs = json_array();
     for (size_t i = 0; i < p->runs.n; i++) {
         const struct plan_run *r = &p->runs.runs[i];
-        json_array_append_new(runs, json_pack("{s:s,s:s,s:O,s:O}", "run", r->id, "stage",
+        json_array_append_new(runs, json_pack("{s:s,s:s,s:O,s:o}", "run", r->id, "stage",
                                               r->stage->name, "params", r->params, "pending",
-                                              r->pending ? r->pending : json_object()));
+                                              r->pending ? json_incref(r->pending)
+                                                         : json_object()));
     }
     json_t *stages = json_array();
     for (size_t i = 0; i < p->sweep.n_stages; i++) {

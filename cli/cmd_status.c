@@ -240,11 +240,10 @@ static int print_waiting(const struct reg_run_row *row, void *ud)
     json_t *pending = row->pending_json ? json_loads(row->pending_json, 0, NULL) : NULL;
     if (ctx->status->json) {
         /* one entry per waiting run: what it waits for, from which stage */
-        json_t *w = json_pack("{s:s,s:s,s:O}", "run", row->run_id, "stage", row->stage,
+        json_t *w = json_pack("{s:s,s:s,s:o}", "run", row->run_id, "stage", row->stage,
                               "pending", pending ? pending : json_object());
         json_array_append_new(json_object_get(json_sweep(ctx->status, row->sweep),
                                               "waiting"), w);
-        json_decref(pending);
         return 0;
     }
     char line[512];
