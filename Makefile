@@ -124,6 +124,7 @@ EXEC_OBJS += exec/job_config.o
 EXEC_OBJS += exec/train_jobs.o
 EXEC_OBJS += exec/eval_jobs.o
 EXEC_OBJS += exec/picks.o
+EXEC_OBJS += exec/ckpt_fate.o
 EXEC_OBJS += exec/blas_env.o
 
 # reports: selection by the frozen rules, statistics, Markdown/HTML/CSV/JSON reports.

@@ -46,6 +46,13 @@ int cli_reg_error(struct cli *cli, enum reg_status st, const char *doing);
 /* Print `usage` of the running command to stderr and return EXIT_USAGE. */
 int cli_usage(const char *usage);
 
+/* The arguments of a command taking one operand and --json, in either order:
+ * *operand points into argv (NULL when absent and not required), *as_json 0 or 1.
+ * Returns 0, or EXIT_USAGE after printing `usage` (an unknown option, a second
+ * operand, a missing required one). */
+int cli_operand_json(int argc, char **argv, int required, const char *usage,
+                     char **operand, int *as_json);
+
 /* Parse a --where expression "k=v k2!=v2 ..." into terms appended to *terms.
  * Returns 0, or -1 after printing an error. Strings point into `expr` (modified). */
 struct reg_filter_term;

@@ -24,7 +24,7 @@
 #include "table.h"
 
 static const char plan_usage[] =
-    "usage: mainline plan SWEEP.yaml [--dry-run] [--new-version] [--verbose]\n";
+    "usage: mainline plan SWEEP.yaml [--dry-run [--json]] [--new-version] [--verbose]\n";
 
 /* ---- the run table ---- */
 
@@ -173,6 +173,51 @@ static void print_plan(const struct plan *p, int verbose)
     print_artifacts(p);
 }
 
+/* ---- --dry-run --json: the plan as one document (docs/cli.md) ---- */
+
+static json_t *plan_json(const struct plan *p)
+{
+    json_t *runs = json_array();
+    for (size_t i = 0; i < p->runs.n; i++) {
+        const struct plan_run *r = &p->runs.runs[i];
+        json_array_append_new(runs, json_pack("{s:s,s:s,s:O,s:o}", "run", r->id, "stage",
+                                              r->stage->name, "params", r->params, "pending",
+                                              r->pending ? json_incref(r->pending)
+                                                         : json_object()));
+    }
+    json_t *stages = json_array();
+    for (size_t i = 0; i < p->sweep.n_stages; i++) {
+        const struct sweep_stage *st = &p->sweep.stages[i];
+        size_t n = 0;
+        for (size_t r = 0; r < p->runs.n; r++)
+            n += p->runs.runs[r].stage == st;
+        json_t *froms = json_object();
+        for (size_t f = 0; f < st->n_froms; f++)
+            json_object_set_new(froms, st->froms[f].param, json_string(st->froms[f].stage));
+        json_array_append_new(stages, json_pack("{s:s,s:I,s:s,s:o}", "stage", st->name, "runs",
+                                                (json_int_t)n, "state",
+                                                st->n_froms ? "waiting" : "planned", "waits_for",
+                                                froms));
+    }
+    json_t *arts = json_array();
+    for (size_t i = 0; i < p->n_artifacts; i++) {
+        const struct plan_artifact *a = &p->artifacts[i];
+        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:s}", "role", a->role, "name", a->name,
+                              "path", a->path, "abs_path", a->abs_path, "bytes",
+                              (json_int_t)a->digest.bytes, "sha256", a->digest.sha256);
+        json_object_set_new(o, "rows", a->digest.rows >= 0 ? json_integer(a->digest.rows)
+                                                           : json_null());
+        json_object_set_new(o, "origin", a->origin ? json_string(a->origin) : json_null());
+        json_array_append_new(arts, o);
+    }
+    return json_pack("{s:s,s:o,s:o,s:o,s:s,s:s,s:O,s:b,s:b}", "sweep", p->sweep.name,
+                     "runs", runs, "stages",
+                     stages, "artifacts", arts, "canon_sha256", p->canon_sha256,
+                     "contract_sha256", p->contract_sha256, "audit",
+                     p->audit ? p->audit : json_null(), "audit_passed",
+                     audit_passed(p->audit), "dry_run", 1);
+}
+
 /* ---- recording ---- */
 
 static void print_provenance(const struct provenance *g, const json_t *canon)
@@ -307,9 +352,10 @@ int cmd_plan(int argc, char **argv, struct cli *cli)
         { "dry-run", no_argument, NULL, 'n' },
         { "new-version", no_argument, NULL, 'V' },
         { "verbose", no_argument, NULL, 'v' },
+        { "json", no_argument, NULL, 'j' },
         { NULL, 0, NULL, 0 },
     };
-    int dry_run = 0, new_version = 0, verbose = 0, c;
+    int dry_run = 0, new_version = 0, verbose = 0, as_json = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "nv", opts, NULL)) != -1) {
         if (c == 'n')
@@ -318,19 +364,38 @@ int cmd_plan(int argc, char **argv, struct cli *cli)
             verbose = 1;
         else if (c == 'V')
             new_version = 1;
+        else if (c == 'j')
+            as_json = 1;
         else
             return cli_usage(plan_usage);
     }
     if (argc - optind != 1)
         return cli_usage(plan_usage);
+    if (as_json && !dry_run) {
+        error("plan: --json goes with --dry-run (a plan that records prints its summary)");
+        return cli_usage(plan_usage);
+    }
     struct diag_list dl = { 0 };
     struct plan p;
-    if (plan_build(argv[optind], fetch_bar_observer(), &p, &dl) < 0) {
+    if (plan_build(argv[optind], as_json ? NULL : fetch_bar_observer(), &p, &dl) < 0) {
         print_diags(&dl);
         diag_free(&dl);
         return EXIT_FAILURES;
     }
     diag_free(&dl);
+    if (as_json) {
+        json_t *doc = plan_json(&p);
+        char *text = json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+        puts(text);
+        free(text);
+        json_decref(doc);
+        int passed = audit_passed(p.audit);
+        if (!passed)
+            error("sweep '%s' not plannable: a data integrity gate failed (see \"audit\")",
+                  p.sweep.name);
+        plan_free(&p);
+        return passed ? EXIT_OK : EXIT_FAILURES;
+    }
     print_plan(&p, verbose);
     int rc = EXIT_OK;
     plan_print_estimates(&p, cli->registry_path);

@@ -75,6 +75,7 @@ int cli_parse_where(char *expr, struct reg_filter_term **terms, size_t *n)
 struct kept_run {
     int64_t sweep_rowid;
     char *sweep, *run_id, *stage, *state;
+    char nll[32], acc[16];      /* best val NLL and accuracy as shown, "-" when none */
     json_t *params, *pending;   /* pending NULL unless waiting */
 };
 
@@ -98,6 +99,10 @@ static json_t *run_json(const struct reg_run_row *r)
     json_t *pending = r->pending_json ? json_loads(r->pending_json, 0, NULL) : NULL;
     json_object_set_new(o, "pending", pending ? pending : json_null());
     json_object_set_new(o, "run_dir", r->run_dir ? json_string(r->run_dir) : json_null());
+    json_object_set_new(o, "best_val_nll", r->has_best_val_nll ? json_real(r->best_val_nll)
+                                                               : json_null());
+    json_object_set_new(o, "accuracy", r->has_eval_accuracy ? json_real(r->eval_accuracy)
+                                                            : json_null());
     return o;
 }
 
@@ -116,6 +121,9 @@ static int keep_run(const struct reg_run_row *r, void *ud)
     k->run_id = xstrdup(r->run_id);
     k->stage = xstrdup(r->stage);
     k->state = xstrdup(r->state);
+    snprintf(k->nll, sizeof(k->nll), r->has_best_val_nll ? "%.4f" : "-", r->best_val_nll);
+    snprintf(k->acc, sizeof(k->acc), r->has_eval_accuracy ? "%.1f%%" : "-",
+             100 * r->eval_accuracy);
     k->params = json_loads(r->params_json, 0, NULL);
     k->pending = r->pending_json ? json_loads(r->pending_json, 0, NULL) : NULL;
     return 0;
@@ -172,7 +180,8 @@ static char **swept_of(const struct swept_set *sets, size_t n, int64_t sweep_row
 }
 
 /*
- * The table: SWEEP RUN STAGE, a column per swept parameter, STATE. When the listed
+ * The table: SWEEP RUN STAGE, a column per swept parameter, STATE, the best validation
+ * NLL (nats per token) and the latest evaluation's accuracy. When the listed
  * sweeps sweep different parameters, the columns are those every one sweeps and
  * OTHER lists each run's other swept parameters as k=v.
  */
@@ -207,7 +216,7 @@ static int print_table(struct cli *cli, const struct runs_ctx *ctx)
     for (size_t i = 0; i < n_sets; i++)
         for (size_t j = 0; sets[i].names[j]; j++)
             other = other || !has_name((char *const *)cols, sets[i].names[j]);
-    size_t width = 3 + n_cols + other + 1;
+    size_t width = 3 + n_cols + other + 3;
     char **head = xcalloc(width + 1, sizeof(*head));
     head[0] = xstrdup("SWEEP");
     head[1] = xstrdup("RUN");
@@ -219,9 +228,12 @@ static int print_table(struct cli *cli, const struct runs_ctx *ctx)
     }
     if (other)
         head[3 + n_cols] = xstrdup("OTHER");
-    head[width - 1] = xstrdup("STATE");
+    head[width - 3] = xstrdup("STATE");
+    head[width - 2] = xstrdup("VAL_NLL");
+    head[width - 1] = xstrdup("ACCURACY");
     struct table t;
     table_init(&t, (const char *const *)head);
+    t.right_align = (1u << (width - 2)) | (1u << (width - 1));
     char **row = xcalloc(width, sizeof(*row));
     for (size_t i = 0; rc == EXIT_OK && i < ctx->n; i++) {
         const struct kept_run *k = &ctx->runs[i];
@@ -242,7 +254,9 @@ static int print_table(struct cli *cli, const struct runs_ctx *ctx)
             }
             row[3 + n_cols] = sb_detach(&sb);
         }
-        row[width - 1] = xstrdup(k->state);
+        row[width - 3] = xstrdup(k->state);
+        row[width - 2] = xstrdup(k->nll);
+        row[width - 1] = xstrdup(k->acc);
         table_add(&t, (const char *const *)row);
         for (size_t c = 0; c < width; c++)
             free(row[c]);

@@ -18,7 +18,7 @@
 #include "report.h"
 #include "select.h"
 
-static const char select_usage[] = "usage: mainline select SWEEP\n";
+static const char select_usage[] = "usage: mainline select SWEEP [--json]\n";
 static const char report_usage[] =
     "usage: mainline report SWEEP [--format md|html|csv|json] [-o FILE]\n";
 
@@ -52,18 +52,28 @@ static int compute(struct cli *cli, const char *name, struct reg_results *res,
 
 int cmd_select(int argc, char **argv, struct cli *cli)
 {
-    if (argc != 2 || argv[1][0] == '-')
-        return cli_usage(select_usage);
+    /* --json before or after the sweep */
+    int as_json;
+    char *name;
+    int urc = cli_operand_json(argc, argv, 1, select_usage, &name, &as_json);
+    if (urc)
+        return urc;
     struct reg_results res;
     struct selection sel;
-    int rc = compute(cli, argv[1], &res, &sel);
+    int rc = compute(cli, name, &res, &sel);
     if (rc == EXIT_OK) {
         enum reg_status st = reg_selections_replace(cli->reg, res.sweep_rowid,
                                                     res.contract_sha256, sel.rows, sel.n_rows);
         if (st != REG_OK)
             rc = cli_reg_error(cli, st, "cannot record the selection");
     }
-    if (rc == EXIT_OK) {
+    if (rc == EXIT_OK && as_json) {
+        /* the selection document, as report --format json has it under the same keys */
+        json_object_set_new(sel.doc, "recorded", json_integer((json_int_t)sel.n_rows));
+        char *s = json_dumps(sel.doc, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+        puts(s);
+        free(s);
+    } else if (rc == EXIT_OK) {
         json_t *model = report_model(&res, sel.doc);
         struct strbuf out = STRBUF_INIT;
         sb_addf(&out, "sweep %s version %d: %zu selections recorded under rules %.12s\n\n",

@@ -1,7 +1,8 @@
 /*
- * cmd_show.c - `mainline show [--json] RUN`: one run with its parameters, the
- * files it uses (with sha256), the provenance of its sweep and the batch (Slurm)
- * jobs of its attempts and evaluations.
+ * cmd_show.c - `mainline show [--json] RUN`: one run with its parameters, its best
+ * validation NLL and accuracy, its checkpoints (kept or deleted by keep:), why it
+ * failed with the tail of its stderr, the files it uses (with sha256), the provenance
+ * of its sweep and the batch (Slurm) jobs of its attempts and evaluations.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "job.h"
 #include "strbuf.h"
 #include "table.h"
 
@@ -39,6 +41,14 @@ static json_t *row_json(const struct reg_run_row *r)
     json_object_set_new(o, "exit_status", r->has_exit_status ? json_integer(r->exit_status)
                                                              : json_null());
     json_object_set_new(o, "run_dir", r->run_dir ? json_string(r->run_dir) : json_null());
+    json_object_set_new(o, "fail_reason", r->fail_reason ? json_string(r->fail_reason)
+                                                         : json_null());
+    json_object_set_new(o, "best_val_nll", r->has_best_val_nll ? json_real(r->best_val_nll)
+                                                               : json_null());
+    json_object_set_new(o, "best_val_step", r->best_val_step >= 0
+                                            ? json_integer(r->best_val_step) : json_null());
+    json_object_set_new(o, "accuracy", r->has_eval_accuracy ? json_real(r->eval_accuracy)
+                                                            : json_null());
     json_object_set_new(o, "rowid", json_integer(r->rowid));
     json_object_set_new(o, "sweep_rowid", json_integer(r->sweep_rowid));
     return o;
@@ -61,6 +71,56 @@ static int add_artifact(const struct reg_artifact_row *a, void *ud)
     json_object_set_new(o, "source", a->source ? json_string(a->source) : json_null());
     json_array_append_new(ud, o);
     return 0;
+}
+
+static int add_checkpoint(const struct reg_checkpoint_row *c, void *ud)
+{
+    json_t *o = json_pack("{s:i,s:I,s:s,s:s,s:b}", "attempt", c->attempt, "step",
+                          (json_int_t)c->step, "path", c->path, "state",
+                          c->kept < 0 ? "unsettled" : c->kept ? "kept" : "deleted",
+                          "current", c->current);
+    json_object_set_new(o, "bytes", c->bytes >= 0 ? json_integer(c->bytes) : json_null());
+    json_object_set_new(o, "sha256", c->sha256 ? json_string(c->sha256) : json_null());
+    json_array_append_new(ud, o);
+    return 0;
+}
+
+enum { TAIL_LINES = 10, TAIL_BYTES = 8192 };
+
+/* The last TAIL_LINES non-empty lines of the run's stderr.log (of its last 8 KiB), or
+ * NULL when it has none. */
+static json_t *stderr_tail(const char *run_dir)
+{
+    if (!run_dir)
+        return NULL;
+    struct strbuf path = STRBUF_INIT;
+    sb_addf(&path, "%s/" JOB_FILE_STDERR, run_dir);
+    FILE *f = fopen(path.buf, "rb");
+    sb_free(&path);
+    if (!f)
+        return NULL;
+    char text[TAIL_BYTES + 1];
+    if (fseek(f, -TAIL_BYTES, SEEK_END) < 0)
+        rewind(f);
+    size_t n = fread(text, 1, TAIL_BYTES, f);
+    fclose(f);
+    text[n] = '\0';
+    json_t *lines = json_array();
+    char *save = NULL;
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        size_t len = strlen(l);
+        while (len && (l[len - 1] == '\r' || l[len - 1] == ' '))
+            l[--len] = '\0';
+        if (len)
+            json_array_append_new(lines, json_stringn_nocheck(l, len));
+    }
+    while (json_array_size(lines) > TAIL_LINES)
+        json_array_remove(lines, 0);
+    if (!json_array_size(lines)) {
+        json_decref(lines);
+        return NULL;
+    }
+    return lines;
 }
 
 static json_t *opt_text(const char *s)
@@ -175,6 +235,40 @@ static void print_batch_jobs(const json_t *jobs)
     table_free(&t);
 }
 
+/* One line a checkpoint: step, what became of it (keep:), size and sha256. */
+static void print_checkpoints(const json_t *ckpts)
+{
+    if (!json_array_size(ckpts))
+        return;
+    static const char *const head[] = { "attempt", "step", "state", "bytes", "sha256", "path",
+                                        NULL };
+    struct table t;
+    table_init(&t, head);
+    t.right_align = (1u << 0) | (1u << 1) | (1u << 3);
+    size_t i;
+    json_t *c;
+    json_array_foreach(ckpts, i, c) {
+        char attempt[16], step[32], bytes[32] = "";
+        snprintf(attempt, sizeof(attempt), "%lld",
+                 (long long)json_integer_value(json_object_get(c, "attempt")));
+        snprintf(step, sizeof(step), "%lld",
+                 (long long)json_integer_value(json_object_get(c, "step")));
+        if (json_is_integer(json_object_get(c, "bytes")))
+            snprintf(bytes, sizeof(bytes), "%lld",
+                     (long long)json_integer_value(json_object_get(c, "bytes")));
+        const char *state = json_string_value(json_object_get(c, "state"));
+        const char *cells[] = { attempt, step,
+                                !strcmp(state, "deleted") ? "deleted (keep)" : state,
+                                bytes[0] ? bytes : NULL,
+                                json_string_value(json_object_get(c, "sha256")),
+                                json_string_value(json_object_get(c, "path")) };
+        table_add(&t, cells);
+    }
+    printf("checkpoints\n");
+    table_print(&t, stdout, "  ");
+    table_free(&t);
+}
+
 static void print_text(const json_t *run)
 {
     printf("run        %s/%s (version %lld)\n", str(run, "sweep"), str(run, "run"),
@@ -183,7 +277,21 @@ static void print_text(const json_t *run)
     printf("condition  %s\n", str(run, "condition"));
     printf("state      %s (attempt %lld)\n", str(run, "state"),
            (long long)json_integer_value(json_object_get(run, "attempt")));
+    const json_t *reason = json_object_get(run, "fail_reason");
+    if (json_is_string(reason))
+        printf("why        %s\n", json_string_value(reason));
     printf("planned    %s\n", str(run, "created_at"));
+    const json_t *nll = json_object_get(run, "best_val_nll");
+    if (json_is_number(nll))
+        printf("val NLL    %.4f nats/token (best, at step %lld)\n", json_number_value(nll),
+               (long long)json_integer_value(json_object_get(run, "best_val_step")));
+    else
+        printf("val NLL    -\n");
+    const json_t *acc = json_object_get(run, "accuracy");
+    if (json_is_number(acc))
+        printf("accuracy   %.1f%% (its latest evaluation)\n", 100 * json_number_value(acc));
+    else
+        printf("accuracy   -\n");
     printf("run dir    %s\n", str(run, "run_dir"));
     const json_t *pending = json_object_get(run, "pending");
     const char *key;
@@ -200,6 +308,18 @@ static void print_text(const json_t *run)
                str(v, "sha256"));
         if (json_is_string(json_object_get(v, "source")))
             printf("%-10s   from %s\n", "", str(v, "source"));
+    }
+    print_checkpoints(json_object_get(run, "checkpoints"));
+    const json_t *tail = json_object_get(run, "stderr_tail");
+    if (json_array_size(tail)) {
+        size_t n = json_array_size(tail);
+        if (n == 1)
+            printf("stderr     the last line of %s/" JOB_FILE_STDERR ":\n", str(run, "run_dir"));
+        else
+            printf("stderr     the last %zu lines of %s/" JOB_FILE_STDERR ":\n", n,
+                   str(run, "run_dir"));
+        json_array_foreach((json_t *)tail, i, v)
+            printf("  %s\n", json_string_value(v));
     }
     const json_t *git = json_object_get(run, "git");
     if (git && strcmp(str(git, "status"), "ok") != 0)
@@ -227,18 +347,11 @@ static void split_ref(char *ref, struct reg_run_query *q)
 int cmd_show(int argc, char **argv, struct cli *cli)
 {
     /* --json before or after the run, as with every command's options */
-    int as_json = 0;
-    char *ref = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json") && !as_json)
-            as_json = 1;
-        else if (argv[i][0] != '-' && !ref)
-            ref = argv[i];
-        else
-            return cli_usage(show_usage);
-    }
-    if (!ref)
-        return cli_usage(show_usage);
+    int as_json;
+    char *ref;   /* argv's own string: split_ref cuts it at the slash */
+    int urc = cli_operand_json(argc, argv, 1, show_usage, &ref, &as_json);
+    if (urc)
+        return urc;
     if (!cli_registry(cli))
         return cli->open_failed_exit;
     struct reg_run_query q = { 0 };
@@ -265,6 +378,15 @@ int cmd_show(int argc, char **argv, struct cli *cli)
         if (st == REG_OK)
             st = reg_run_batch_jobs(cli->reg, rowid, add_batch_job, jobs);
         json_object_set_new(f.json, "batch_jobs", jobs);
+        json_t *ckpts = json_array();
+        if (st == REG_OK)
+            st = reg_run_checkpoints(cli->reg, rowid, add_checkpoint, ckpts);
+        json_object_set_new(f.json, "checkpoints", ckpts);
+        const char *state = json_string_value(json_object_get(f.json, "state"));
+        json_t *tail = state && !strcmp(state, "failed")
+                       ? stderr_tail(json_string_value(json_object_get(f.json, "run_dir")))
+                       : NULL;
+        json_object_set_new(f.json, "stderr_tail", tail ? tail : json_null());
         add_provenance(cli, f.json);
         if (st != REG_OK) {
             rc = cli_reg_error(cli, st, "cannot read the run's artifacts and batch jobs");

@@ -1,6 +1,7 @@
 /*
- * cmd_status.c - `mainline status [SWEEP]`: runs by state per stage, read from the
- * registry (so it works from another terminal while a sweep runs).
+ * cmd_status.c - `mainline status [SWEEP] [--json]`: runs by state per stage, read from
+ * the registry (so it works from another terminal while a sweep runs). --json prints the
+ * same as one document (docs/cli.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,42 @@ struct status_ctx {
     struct table table;
     int rows;
     int tables;               /* tables printed so far */
+    json_t *json;             /* --json: the array of sweeps, else NULL */
 };
+
+/* --json: the object of `sweep` in ctx->json (the latest version listed), or NULL. */
+static json_t *json_sweep(const struct status_ctx *ctx, const char *sweep)
+{
+    size_t i;
+    json_t *o;
+    json_array_foreach(ctx->json, i, o)
+        if (!strcmp(json_string_value(json_object_get(o, "sweep")), sweep))
+            return o;
+    return NULL;
+}
+
+/* --json: the evaluation jobs of the sweep by state, or null when it has none. */
+static json_t *evals_json(struct registry *reg, const char *sweep)
+{
+    struct reg_exec_sweep sw;
+    struct reg_eval_job *jobs = NULL;
+    size_t n = 0;
+    json_t *o = json_null();
+    if (reg_exec_sweep_latest(reg, sweep, &sw) != REG_OK)
+        return o;
+    if (reg_eval_jobs_load(reg, sw.rowid, &jobs, &n) == REG_OK && n) {
+        int counts[RUN_STATE_COUNT] = { 0 };
+        for (size_t i = 0; i < n; i++)
+            counts[jobs[i].state]++;
+        o = json_pack("{s:I}", "total", (json_int_t)n);
+        for (int st = 0; st < RUN_STATE_COUNT; st++)
+            if (st != RUN_WAITING)
+                json_object_set_new(o, reg_state_name(st), json_integer(counts[st]));
+    }
+    reg_eval_jobs_free(jobs, n);
+    reg_exec_sweep_free(&sw);
+    return o;
+}
 
 /* One line about the sweep's evaluation jobs, when it has any. */
 static void print_evals(struct registry *reg, const char *sweep)
@@ -128,6 +164,12 @@ static void flush_table(struct status_ctx *ctx)
 {
     if (!ctx->table.n_cols)
         return;
+    if (ctx->json) {
+        table_free(&ctx->table);
+        json_t *o = json_sweep(ctx, ctx->name);
+        json_object_set_new(o, "evaluations", evals_json(ctx->reg, ctx->name));
+        return;
+    }
     printf("%ssweep %s (version %d)\n", ctx->tables++ ? "\n" : "", ctx->name, ctx->version);
     table_print(&ctx->table, stdout, "  ");
     table_free(&ctx->table);
@@ -147,6 +189,17 @@ static int add_stage(const struct reg_stage_row *row, void *ud)
         ctx->table.right_align = ~1u;
         snprintf(ctx->name, sizeof(ctx->name), "%s", row->sweep);
         ctx->version = row->version;
+        if (ctx->json)
+            json_array_append_new(ctx->json,
+                                  json_pack("{s:s,s:i,s:[],s:[],s:[]}", "sweep", row->sweep,
+                                            "version", row->version, "stages", "waiting",
+                                            "failed"));
+    }
+    if (ctx->json) {
+        json_t *st = json_pack("{s:s,s:i}", "stage", row->stage, "runs", row->total);
+        for (int k = 0; k < RUN_STATE_COUNT; k++)
+            json_object_set_new(st, reg_state_name(k), json_integer(row->counts[k]));
+        json_array_append_new(json_object_get(json_sweep(ctx, row->sweep), "stages"), st);
     }
     char nums[RUN_STATE_COUNT + 1][16];
     const char *cells[RUN_STATE_COUNT + 2] = { row->stage, nums[0] };
@@ -185,6 +238,14 @@ static int print_waiting(const struct reg_run_row *row, void *ud)
 {
     struct waiting_ctx *ctx = ud;
     json_t *pending = row->pending_json ? json_loads(row->pending_json, 0, NULL) : NULL;
+    if (ctx->status->json) {
+        /* one entry per waiting run: what it waits for, from which stage */
+        json_t *w = json_pack("{s:s,s:s,s:o}", "run", row->run_id, "stage", row->stage,
+                              "pending", pending ? pending : json_object());
+        json_array_append_new(json_object_get(json_sweep(ctx->status, row->sweep),
+                                              "waiting"), w);
+        return 0;
+    }
     char line[512];
     int n = snprintf(line, sizeof(line), "  %s/%s waits for", row->sweep, row->stage);
     const char *key;
@@ -209,6 +270,18 @@ static int print_waiting(const struct reg_run_row *row, void *ud)
     return 0;
 }
 
+/* --json: a failed run under its sweep's "failed". */
+static int json_failed(const struct reg_run_row *row, void *ud)
+{
+    const struct status_ctx *ctx = ud;
+    json_t *f = json_pack("{s:s,s:s,s:i}", "run", row->run_id, "stage", row->stage,
+                          "attempt", row->attempt);
+    json_object_set_new(f, "reason", row->fail_reason ? json_string(row->fail_reason)
+                                                      : json_null());
+    json_array_append_new(json_object_get(json_sweep(ctx, row->sweep), "failed"), f);
+    return 0;
+}
+
 static int print_failed(const struct reg_run_row *row, void *ud)
 {
     int *header = ud;
@@ -221,35 +294,48 @@ static int print_failed(const struct reg_run_row *row, void *ud)
 
 int cmd_status(int argc, char **argv, struct cli *cli)
 {
-    static const char usage[] = "usage: mainline status [SWEEP]\n";
-    if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
-        return cli_usage(usage);
-    const char *sweep = argc == 2 ? argv[1] : NULL;
+    static const char usage[] = "usage: mainline status [SWEEP] [--json]\n";
+    int as_json;
+    char *sweep;
+    int urc = cli_operand_json(argc, argv, 0, usage, &sweep, &as_json);
+    if (urc)
+        return urc;
     if (!cli_registry(cli))
         return cli->open_failed_exit;
-    struct status_ctx ctx = { .reg = cli->reg };
+    struct status_ctx ctx = { .reg = cli->reg, .json = as_json ? json_array() : NULL };
     enum reg_status st = reg_stage_summary(cli->reg, sweep, add_stage, &ctx);
     flush_table(&ctx);
-    if (st != REG_OK)
-        return cli_reg_error(cli, st, "cannot read run states");
-    if (!ctx.rows) {
-        if (sweep)
-            error("no sweep named '%s' in %s", sweep, cli->registry_path);
-        else
-            printf("no sweeps planned yet in %s\n", cli->registry_path);
-        return sweep ? EXIT_FAILURES : EXIT_OK;
+    int rc = EXIT_OK;
+    if (st != REG_OK) {
+        rc = cli_reg_error(cli, st, "cannot read run states");
+    } else if (!ctx.rows && sweep) {
+        error("no sweep named '%s' in %s", sweep, cli->registry_path);
+        rc = EXIT_FAILURES;
+    } else if (!ctx.rows && !as_json) {
+        printf("no sweeps planned yet in %s\n", cli->registry_path);
+    } else {
+        struct reg_filter_term waiting = { "state", FILTER_EQ, "waiting" };
+        struct reg_run_query q = { .sweep = sweep, .terms = &waiting, .n_terms = 1 };
+        struct waiting_ctx wctx = { .status = &ctx };
+        st = reg_query_runs(cli->reg, &q, print_waiting, &wctx);
+        struct reg_filter_term failed = { "state", FILTER_EQ, "failed" };
+        q.terms = &failed;
+        int header = 0;
+        if (st == REG_OK && as_json)
+            st = reg_query_runs(cli->reg, &q, json_failed, &ctx);
+        else if (st == REG_OK)
+            st = reg_query_runs(cli->reg, &q, print_failed, &header);
+        if (st != REG_OK)
+            rc = cli_reg_error(cli, st, "cannot read runs");
     }
-    struct reg_filter_term waiting = { "state", FILTER_EQ, "waiting" };
-    struct reg_run_query q = { .sweep = sweep, .terms = &waiting, .n_terms = 1 };
-    struct waiting_ctx wctx = { .status = &ctx };
-    st = reg_query_runs(cli->reg, &q, print_waiting, &wctx);
-    struct reg_filter_term failed = { "state", FILTER_EQ, "failed" };
-    q.terms = &failed;
-    int header = 0;
-    if (st == REG_OK)
-        st = reg_query_runs(cli->reg, &q, print_failed, &header);
+    if (rc == EXIT_OK && as_json) {
+        json_t *doc = json_pack("{s:s,s:O}", "registry", cli->registry_path, "sweeps", ctx.json);
+        char *text = json_dumps(doc, JSON_INDENT(2));
+        puts(text);
+        free(text);
+        json_decref(doc);
+    }
+    json_decref(ctx.json);
     free(ctx.stages);
-    if (st != REG_OK)
-        return cli_reg_error(cli, st, "cannot read runs");
-    return EXIT_OK;
+    return rc;
 }

@@ -68,7 +68,7 @@ static const struct command commands[] = {
     { "help", cmd_help, 0, "show help for mainline or one command",
       "usage: mainline help [COMMAND]\n" },
     { "plan", cmd_plan, 0, "validate a sweep file, expand it into runs, record them",
-      "usage: mainline plan SWEEP.yaml [--dry-run] [--new-version] [--verbose]\n"
+      "usage: mainline plan SWEEP.yaml [--dry-run [--json]] [--new-version] [--verbose]\n"
       "\n"
       "Validate the sweep, expand its stages and grids into runs, hash every dataset\n"
       "and base model, collect the git state of the code, and record it all in the\n"
@@ -76,6 +76,7 @@ static const struct command commands[] = {
       "same name is refused with the list of changes unless --new-version.\n"
       "\n"
       "  -n, --dry-run      print the runs, write nothing\n"
+      "      --json         with --dry-run: the plan as one JSON document (docs/cli.md)\n"
       "      --new-version  record a changed sweep as its next version\n"
       "  -v, --verbose      also print every run's resolved parameters\n" },
     { "report", cmd_report, NEED_REGISTRY, "write the comparison report of a sweep",
@@ -136,23 +137,27 @@ static const struct command commands[] = {
       "      --all-versions  include runs of older sweep versions\n"
       "      --json          one JSON array of runs, with their parameters\n" },
     { "select", cmd_select, NEED_REGISTRY, "apply the frozen selection rules and record them",
-      "usage: mainline select SWEEP\n"
+      "usage: mainline select SWEEP [--json]\n"
       "\n"
       "For the latest version of SWEEP: the checkpoint of each run by the frozen rule,\n"
       "the metric per condition over seeds, per-seed disagreement tables with the exact\n"
       "McNemar test and a paired bootstrap, the verdict (a winner only at or beyond\n"
       "winner_threshold), and the mainline layers per candidate. Recorded in\n"
       "'selections' in one transaction, replacing earlier rows of the same rules hash;\n"
-      "the same data and rules always give the same output.\n" },
+      "the same data and rules always give the same output.\n"
+      "\n"
+      "  --json   print the selection document instead (docs/cli.md)\n" },
     { "show", cmd_show, NEED_REGISTRY, "show everything recorded about one run",
       "usage: mainline show [--json] RUN\n"
       "\n"
       "RUN is a run id, or SWEEP/RUN when several sweeps have a run of that id.\n" },
     { "status", cmd_status, NEED_REGISTRY, "runs by state, per stage",
-      "usage: mainline status [SWEEP]\n"
+      "usage: mainline status [SWEEP] [--json]\n"
       "\n"
       "Count the runs of each stage by state for the latest version of SWEEP (or of\n"
-      "every sweep), and say what waiting runs wait for.\n" },
+      "every sweep), and say what waiting runs wait for and why failed runs failed.\n"
+      "\n"
+      "  --json   the same as one JSON document (docs/cli.md)\n" },
     { "tokenize", cmd_tokenize, 0, "text to token ids (or back) with a model's tokenizer",
       "usage: mainline tokenize MODEL [--add-special] [--decode [--skip-special]] [--jsonl]\n"
       "\n"
@@ -244,6 +249,22 @@ int cli_usage(const char *usage)
 {
     fputs(usage, stderr);
     return EXIT_USAGE;
+}
+
+int cli_operand_json(int argc, char **argv, int required, const char *usage,
+                     char **operand, int *as_json)
+{
+    *operand = NULL;
+    *as_json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json") && !*as_json)
+            *as_json = 1;
+        else if (argv[i][0] != '-' && !*operand)
+            *operand = argv[i];
+        else
+            return cli_usage(usage);
+    }
+    return required && !*operand ? cli_usage(usage) : 0;
 }
 
 static int wants_help(int argc, char **argv)

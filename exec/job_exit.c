@@ -85,9 +85,12 @@ static void stderr_path(const char *dir, char *buf, size_t len)
 }
 
 /* Why a job that was not done ended: what happened, then (when the job's own output
- * may say more) the last line it wrote to stderr and where the rest is. */
+ * may say more) the last line it wrote to stderr and where the rest is; that line
+ * alone into tail_out (TAIL_LEN bytes). */
+enum { TAIL_LEN = 160 };
+
 static void exit_reason(const struct job *j, const struct exec_result *res, double timeout_s,
-                        char *buf, size_t len)
+                        char *buf, size_t len, char *tail_out)
 {
     const char *meaning = res->known && !res->signal ? exit_meaning(res->exit_code) : NULL;
     char what[200];
@@ -117,8 +120,9 @@ static void exit_reason(const struct job *j, const struct exec_result *res, doub
         snprintf(buf, len, "%s", what);
         return;
     }
-    char tail[160], path[300];
+    char tail[TAIL_LEN], path[300];
     stderr_tail(j->dir, tail, sizeof(tail));
+    memcpy(tail_out, tail, sizeof(tail));
     stderr_path(j->dir, path, sizeof(path));
     struct strbuf sb = STRBUF_INIT;
     if (tail[0])
@@ -162,6 +166,9 @@ static int batch_verdict(const struct job *j, const struct exec_result *res,
     return 1;
 }
 
+_Static_assert(sizeof(((struct job_verdict *)0)->stderr_line) == TAIL_LEN,
+               "the verdict holds the tail exit_reason copies");
+
 void job_verdict(const struct job *j, const struct exec_result *res, double timeout_s,
                  struct job_verdict *v)
 {
@@ -188,7 +195,7 @@ void job_verdict(const struct job *j, const struct exec_result *res, double time
     else
         v->state = RUN_FAILED;
     if (v->state != RUN_DONE)
-        exit_reason(j, res, timeout_s, v->reason, sizeof(v->reason));
+        exit_reason(j, res, timeout_s, v->reason, sizeof(v->reason), v->stderr_line);
     /* The config cannot work, or the loss blew up: the same attempt again would too. */
     v->no_retry = v->state == RUN_FAILED && res->known &&
                   (res->exit_code == JOB_EXIT_BAD_CONFIG || res->exit_code == JOB_EXIT_DIVERGED);

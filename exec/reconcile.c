@@ -110,7 +110,7 @@ static void finish_orphan(struct sched *s, struct reg_exec_run *r, struct exec_p
                  known ? " and the run failed" : " and so did the run", (long long)proc->pid);
     if (ingested)
         st = reg_run_finish(s->reg, r->rowid, done ? RUN_DONE : RUN_FAILED, known,
-                            res.exit_code, done ? NULL : reason);
+                            res.exit_code, done ? NULL : reason, NULL);
     if (st != REG_OK) {
         /* Its rows or its end wait for the registry: the loop keeps trying. */
         struct exec_proc none = { 0, 0, 0 };
@@ -120,6 +120,7 @@ static void finish_orphan(struct sched *s, struct reg_exec_run *r, struct exec_p
     if (done) {
         r->state = RUN_DONE;
         sched_note(s, "%s finished while no orchestrator watched: done", r->run_id);
+        train_job_ckpt_fate(s, r);
         eval_jobs_plan(s, r);
     } else {
         r->state = RUN_FAILED;
@@ -148,7 +149,8 @@ static void reconcile_run(struct sched *s, struct reg_exec_run *r)
         finish_orphan(s, r, &proc);
     else
         sched_reg_check(s, reg_run_finish(s->reg, r->rowid, RUN_FAILED, 0, 0, "orphaned before "
-                                          "it started"), "cannot record an orphaned run");
+                                          "it started", NULL),
+                        "cannot record an orphaned run");
 }
 
 static size_t run_index(const struct sched *s, int64_t rowid)

@@ -200,6 +200,7 @@ struct job_verdict {
                                * start it again, resuming, without counting a failure */
     int cancelled_outside;    /* cancelled in the batch system (scancel), not by us */
     char reason[600];         /* "" when done */
+    char stderr_line[160];    /* the last non-empty line of its stderr.log, "" when none */
 };
 
 /* The text of a stop reason ("cancelled", "timeout after 5 s", "could not start"). */
@@ -237,6 +238,9 @@ void train_job_start(struct sched *s, size_t i);
 /* Record how a train job ended (its lines are ingested). 0, or -1 when the
  * registry refused: nothing changed, call again later. */
 int train_job_finished(struct sched *s, struct job *j, const struct exec_result *res);
+/* A run that ended done: record which of its checkpoints are still on disk (hashed
+ * once, now) and which `keep:` deleted; a failure to is a warning. */
+void train_job_ckpt_fate(struct sched *s, const struct reg_exec_run *r);
 /* The nodes run i's next attempts avoid: those where NODE_FAILURES_EXCLUDE of its
  * attempts failed, "a,b" (malloc'd), or NULL when none. */
 char *train_job_exclude(const struct sched *s, size_t i);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ckpt_fate.h"
 #include "clock.h"
 #include "fsutil.h"
 #include "job.h"
@@ -154,7 +155,7 @@ void train_job_start(struct sched *s, size_t i)
         s->failures++;
         if (reg_run_start(s->reg, r->rowid, r->attempt + 1, 1, 0, 0, proc_hostname(),
                           dir) == REG_OK)
-            reg_run_finish(s->reg, r->rowid, RUN_FAILED, 0, 0, f.msg.buf);
+            reg_run_finish(s->reg, r->rowid, RUN_FAILED, 0, 0, f.msg.buf, NULL);
         r->state = RUN_FAILED;
         r->attempt++;
     } else {
@@ -216,13 +217,28 @@ void run_note_free(struct run_note *n)
 
 /* ---- the end of an attempt ---- */
 
+void train_job_ckpt_fate(struct sched *s, const struct reg_exec_run *r)
+{
+    if (!r->run_dir)
+        return;
+    struct strbuf err = STRBUF_INIT;
+    enum reg_status st = ckpt_fate_record(s->reg, r->rowid, r->run_dir, &err);
+    if (st != REG_OK)
+        sched_warning(s, "%s: which checkpoints were kept is not recorded: %s", r->run_id,
+                      reg_errmsg(s->reg));
+    else if (err.len)
+        sched_warning(s, "%s: a checkpoint could not be hashed: %s", r->run_id, err.buf);
+    sb_free(&err);
+}
+
 int train_job_finished(struct sched *s, struct job *j, const struct exec_result *res)
 {
     struct reg_exec_run *r = job_run(s, j);
     struct job_verdict v;
     job_verdict(j, res, s->spec.timeout_s, &v);
     const char *reason = v.state == RUN_DONE ? NULL : v.reason;
-    if (reg_run_finish(s->reg, r->rowid, v.state, res->known, res->exit_code, reason)
+    if (reg_run_finish(s->reg, r->rowid, v.state, res->known, res->exit_code, reason,
+                       v.state == RUN_DONE ? NULL : v.stderr_line)
         != REG_OK) {
         if (!j->record_warned)
             sched_warning(s, "%s ended; recording its end waits for the registry: %s",
@@ -236,6 +252,7 @@ int train_job_finished(struct sched *s, struct job *j, const struct exec_result 
     s->finished++;
     if (v.state == RUN_DONE) {
         sched_note(s, "done   %s", r->run_id);
+        train_job_ckpt_fate(s, r);
         eval_jobs_plan(s, r);
         return 0;
     }

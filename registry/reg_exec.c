@@ -246,11 +246,13 @@ enum reg_status reg_batch_job_end(struct registry *reg, int64_t job_id, const ch
 }
 
 enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
-                               int has_exit_status, int exit_status, const char *reason)
+                               int has_exit_status, int exit_status, const char *reason,
+                               const char *stderr_line)
 {
     struct reg_stmt s;
     reg_stmt_start(&s, reg,
         "UPDATE runs SET state = :state, exit_status = :exit, fail_reason = :reason,"
+        " fail_stderr = :stderr,"
         " finished_at = CASE WHEN :state = 'planned' THEN NULL ELSE " NOW " END"
         " WHERE id = :run AND state = 'running'");
     reg_bind_text(&s, ":state", reg_state_name(state));
@@ -259,6 +261,7 @@ enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_s
     else
         reg_bind_null(&s, ":exit");
     reg_bind_text(&s, ":reason", reason);
+    reg_bind_text(&s, ":stderr", stderr_line && *stderr_line ? stderr_line : NULL);
     reg_bind_rowid(&s, ":run", run);
     return exec_alone(&s, "finishing a run", ONE_CHANGE);
 }
@@ -496,6 +499,66 @@ enum reg_status reg_run_checkpoint(struct registry *reg, int64_t run, int64_t st
         *path = reg_column_dup(s.st, 1);
     }
     return reg_stmt_end(&s);
+}
+
+enum reg_status reg_run_unsettled_checkpoints(struct registry *reg, int64_t run,
+                                              struct reg_ckpt_file **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    size_t alloc = 0;
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
+        "SELECT c.id, c.step, c.path, c.sha256 FROM checkpoints c JOIN runs r ON r.id = c.run"
+        " WHERE c.run = :run AND c.attempt >= r.base_attempt AND c.kept IS NULL"
+        " ORDER BY c.step");
+    reg_bind_int64(&s, ":run", run);
+    while (reg_stmt_row(&s, "reading checkpoints")) {
+        *out = xgrow(*out, *n + 1, &alloc, sizeof(**out));
+        struct reg_ckpt_file *f = &(*out)[(*n)++];
+        f->id = sqlite3_column_int64(s.st, 0);
+        f->step = sqlite3_column_int64(s.st, 1);
+        f->path = reg_column_dup(s.st, 2);
+        f->sha256 = reg_column_dup(s.st, 3);
+    }
+    return reg_stmt_end(&s);
+}
+
+void reg_ckpt_files_free(struct reg_ckpt_file *files, size_t n)
+{
+    for (size_t i = 0; files && i < n; i++) {
+        free(files[i].path);
+        free(files[i].sha256);
+    }
+    free(files);
+}
+
+enum reg_status reg_checkpoints_settle(struct registry *reg, const struct reg_ckpt_fate *f,
+                                       size_t n)
+{
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg,
+        "UPDATE checkpoints SET kept = :kept, checked_at = " NOW ","
+        " sha256 = coalesce(:sha256, sha256), bytes = coalesce(bytes, :bytes)"
+        " WHERE id = :id");
+    enum reg_status status = s.status;
+    if (status == REG_OK)
+        status = reg_begin(reg);
+    if (status == REG_OK) {
+        for (size_t i = 0; i < n && status == REG_OK; i++) {
+            reg_bind_int64(&s, ":kept", f[i].kept ? 1 : 0);
+            reg_bind_text(&s, ":sha256", f[i].kept ? f[i].sha256 : NULL);
+            bind_at_least(&s, ":bytes", f[i].kept ? f[i].bytes : -1, 0);
+            reg_bind_rowid(&s, ":id", f[i].id);
+            status = reg_stmt_run(&s, "recording which checkpoints were kept");
+        }
+        if (status == REG_OK)
+            status = reg_commit(reg);
+        else
+            reg_rollback(reg);
+    }
+    enum reg_status end = reg_stmt_end(&s);
+    return status == REG_OK ? end : status;
 }
 
 /* ---- the per-sweep lock ---- */

@@ -69,9 +69,11 @@ struct reg_batch_end {
 };
 enum reg_status reg_batch_job_end(struct registry *reg, int64_t job_id, const char *name,
                                   const struct reg_batch_end *end);
-/* running -> done|failed|cancelled (or planned, to hand a run back untouched). */
+/* running -> done|failed|cancelled (or planned, to hand a run back untouched).
+ * stderr_line: the last non-empty line of the attempt's stderr, or NULL. */
 enum reg_status reg_run_finish(struct registry *reg, int64_t run, enum reg_run_state state,
-                               int has_exit_status, int exit_status, const char *reason);
+                               int has_exit_status, int exit_status, const char *reason,
+                               const char *stderr_line);
 /* waiting -> planned with the picked values merged into params (lr column too). */
 enum reg_status reg_run_free(struct registry *reg, int64_t run, const char *params_json);
 /* failed|cancelled -> planned (for --retry-failed), keeping the attempt count. */
@@ -122,6 +124,30 @@ enum reg_status reg_ingest_reset(struct registry *reg, int64_t run);
  * maximize; ties go to the earlier step. *found = 0 when the run logged none. */
 enum reg_status reg_run_best_metric(struct registry *reg, int64_t run, const char *name,
                                     int maximize, double *value, int64_t *step, int *found);
+/* A checkpoint of a run whose fate is not recorded yet (checkpoints.kept NULL). */
+struct reg_ckpt_file {
+    int64_t id;         /* checkpoints.id */
+    int64_t step;
+    char *path;         /* as the trainer wrote it: relative to the run dir, or absolute */
+    char *sha256;       /* what the trainer said, or NULL */
+};
+/* The unsettled checkpoints of the run's current lineage, by step. *out is malloc'd
+ * with its strings; release it with reg_ckpt_files_free. */
+enum reg_status reg_run_unsettled_checkpoints(struct registry *reg, int64_t run,
+                                              struct reg_ckpt_file **out, size_t *n);
+void reg_ckpt_files_free(struct reg_ckpt_file *files, size_t n);   /* accepts NULL */
+
+/* What became of one checkpoint: kept (on disk, with its sha256 and bytes) or not. */
+struct reg_ckpt_fate {
+    int64_t id;
+    int kept;
+    const char *sha256;   /* kept: the digest; NULL leaves the recorded one */
+    int64_t bytes;        /* kept: its size on disk, recorded when the trainer gave none */
+};
+/* Record the fates in one transaction (all or none). */
+enum reg_status reg_checkpoints_settle(struct registry *reg, const struct reg_ckpt_fate *f,
+                                       size_t n);
+
 /* The run's last checkpoint in the current lineage, or the one at `step` (>= 0).
  * *path is malloc'd (caller frees) or NULL when there is none. */
 enum reg_status reg_run_checkpoint(struct registry *reg, int64_t run, int64_t step,

@@ -167,14 +167,21 @@ static const char *const op_sql[] = {
 static const char sql_runs_select[] =
     "SELECT r.id, s.id, s.name, s.version, r.run_id, r.stage, r.condition, r.lr, r.seed,"
     " r.params, r.pending, r.state, r.attempt, r.created_at, r.started_at, r.finished_at,"
-    " r.exit_status, r.run_dir, r.fail_reason"
+    " r.exit_status, r.run_dir, r.fail_reason,"
+    /* the headline numbers, as the view v_runs has them (docs/registry.md) */
+    " (SELECT min(m.value) FROM metrics m WHERE m.run = r.id AND m.attempt >= r.base_attempt"
+    "  AND m.name = 'val_nll'),"
+    " (SELECT m.step FROM metrics m WHERE m.run = r.id AND m.attempt >= r.base_attempt"
+    "  AND m.name = 'val_nll' AND m.value IS NOT NULL ORDER BY m.value, m.step LIMIT 1),"
+    " (SELECT e.accuracy FROM evals e WHERE e.run = r.id ORDER BY e.id DESC LIMIT 1)"
     " FROM runs r JOIN sweeps s ON s.id = r.sweep_id WHERE 1";
 
 /* Column positions in sql_runs_select. */
 enum run_col {
     RC_ID, RC_SWEEP_ID, RC_SWEEP, RC_VERSION, RC_RUN_ID, RC_STAGE, RC_CONDITION, RC_LR,
     RC_SEED, RC_PARAMS, RC_PENDING, RC_STATE, RC_ATTEMPT, RC_CREATED, RC_STARTED,
-    RC_FINISHED, RC_EXIT, RC_RUN_DIR, RC_FAIL_REASON
+    RC_FINISHED, RC_EXIT, RC_RUN_DIR, RC_FAIL_REASON, RC_BEST_VAL_NLL, RC_BEST_VAL_STEP,
+    RC_EVAL_ACCURACY
 };
 
 static const struct column_key *column_key(const char *key)
@@ -313,6 +320,12 @@ static int run_row(sqlite3_stmt *st, void *ctx)
         .exit_status = sqlite3_column_int(st, RC_EXIT),
         .run_dir = col_text(st, RC_RUN_DIR),
         .fail_reason = col_text(st, RC_FAIL_REASON),
+        .has_best_val_nll = !col_is_null(st, RC_BEST_VAL_NLL),
+        .best_val_nll = sqlite3_column_double(st, RC_BEST_VAL_NLL),
+        .best_val_step = col_is_null(st, RC_BEST_VAL_STEP) ? -1
+                                                            : sqlite3_column_int64(st, RC_BEST_VAL_STEP),
+        .has_eval_accuracy = !col_is_null(st, RC_EVAL_ACCURACY),
+        .eval_accuracy = sqlite3_column_double(st, RC_EVAL_ACCURACY),
     };
     return w->cb(&row, w->ud);
 }
@@ -442,6 +455,48 @@ enum reg_status reg_run_artifacts(struct registry *reg, int64_t run_rowid,
     reg_bind_int64(&s, ":run", run_rowid);
     struct artifact_walk w = { cb, ud };
     reg_stmt_each(&s, "reading run artifacts", artifact_row, &w);
+    return reg_stmt_end(&s);
+}
+
+/* ---- checkpoints ---- */
+
+static const char sql_run_checkpoints[] =
+    "SELECT c.attempt, c.step, c.path, c.bytes, c.sha256, c.kept, c.attempt >= r.base_attempt"
+    " FROM checkpoints c JOIN runs r ON r.id = c.run WHERE c.run = :run"
+    " ORDER BY c.attempt, c.step";
+
+struct ckpt_walk {
+    reg_checkpoint_cb cb;
+    void *ud;
+};
+
+static int checkpoint_row(sqlite3_stmt *st, void *ctx)
+{
+    struct ckpt_walk *w = ctx;
+    struct reg_checkpoint_row row = {
+        .attempt = sqlite3_column_int(st, 0),
+        .step = sqlite3_column_int64(st, 1),
+        .path = col_text(st, 2),
+        .bytes = col_is_null(st, 3) ? -1 : sqlite3_column_int64(st, 3),
+        .sha256 = col_is_null(st, 4) ? NULL : col_text(st, 4),
+        .kept = col_is_null(st, 5) ? -1 : sqlite3_column_int(st, 5),
+        .current = sqlite3_column_int(st, 6),
+    };
+    return w->cb(&row, w->ud);
+}
+
+enum reg_status reg_run_checkpoints(struct registry *reg, int64_t run_rowid,
+                                    reg_checkpoint_cb cb, void *ud)
+{
+    if (!reg)
+        return REG_ERR_INVALID;
+    if (!cb)
+        return reg_fail(reg, REG_ERR_INVALID, "reg_run_checkpoints: no callback");
+    struct reg_stmt s;
+    reg_stmt_start(&s, reg, sql_run_checkpoints);
+    reg_bind_int64(&s, ":run", run_rowid);
+    struct ckpt_walk w = { cb, ud };
+    reg_stmt_each(&s, "reading checkpoints", checkpoint_row, &w);
     return reg_stmt_end(&s);
 }
 

@@ -91,6 +91,9 @@ static int run_row(sqlite3_stmt *st, void *ctx)
     run->trainable_params = sqlite3_column_int64(st, 12);
     run->slurm_job = sqlite3_column_int64(st, 13);
     run->slurm_state = reg_column_dup(st, 14);
+    run->attempt = sqlite3_column_int(st, 15);
+    run->fail_reason = reg_column_dup(st, 16);
+    run->fail_stderr = reg_column_dup(st, 17);
     return 0;
 }
 
@@ -234,7 +237,8 @@ static const char sql_runs[] =
     " (SELECT json_extract(e.data, '$.trainable_params') FROM events e WHERE e.run = r.id"
     "  AND e.kind = 'start' AND json_extract(e.data, '$.trainable_pct') IS NOT NULL"
     "  ORDER BY e.id DESC LIMIT 1),"
-    " (SELECT b.job_id " LAST_SLURM_JOB "), (SELECT b.state " LAST_SLURM_JOB ")"
+    " (SELECT b.job_id " LAST_SLURM_JOB "), (SELECT b.state " LAST_SLURM_JOB "),"
+    " r.attempt, r.fail_reason, r.fail_stderr"
     " FROM runs r WHERE r.sweep_id = :sweep ORDER BY r.ord";
 
 static const char sql_val[] =
@@ -367,6 +371,8 @@ static void run_free(struct reg_res_run *run)
     free(run->state);
     free(run->params_json);
     free(run->slurm_state);
+    free(run->fail_reason);
+    free(run->fail_stderr);
     for (size_t i = 0; i < run->n_val; i++)
         free(run->val[i].name);
     free(run->val);

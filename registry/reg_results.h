@@ -47,6 +47,9 @@ struct reg_res_run {
     int64_t trainable_params;
     int64_t slurm_job;        /* the Slurm job of its last attempt, 0 when it ran elsewhere */
     char *slurm_state;        /* how Slurm ended it; NULL while not ended */
+    int attempt;              /* its last attempt */
+    char *fail_reason;        /* why it failed or was cancelled, else NULL */
+    char *fail_stderr;        /* the last non-empty stderr line of that attempt, or NULL */
 };
 
 struct reg_res_pred {

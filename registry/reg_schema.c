@@ -420,6 +420,23 @@ static const char migration_7_params[] =
 
 static const char *const migration_7[] = { migration_7_params, NULL };
 
+/* ---- version 7 -> 8: what became of each checkpoint; a failure's stderr line ---- */
+
+/*
+ * checkpoints.kept: 1 when the file (or directory) was still there when its run ended
+ * done, and then sha256 and bytes are of what is there, hashed once at that moment
+ * (a directory: the sha256 of its `sha256sum`-style listing); 0 when it was gone, deleted
+ * by the trainer's `keep:` policy (or by hand); NULL while its run has not ended, for a
+ * failed run, and for rows recorded before version 8. checked_at: when that was found.
+ */
+static const char migration_8_checkpoints[] =
+    "ALTER TABLE checkpoints ADD COLUMN kept INTEGER CHECK (kept IS NULL OR kept IN (0, 1));\n"
+    "ALTER TABLE checkpoints ADD COLUMN checked_at TEXT;\n"
+    /* the last non-empty line the failed attempt wrote to its stderr, NULL when none */
+    "ALTER TABLE runs ADD COLUMN fail_stderr TEXT;\n";
+
+static const char *const migration_8[] = { migration_8_checkpoints, NULL };
+
 /* ---- the list ---- */
 
 const char *const *const reg_migrations[] = {
@@ -430,6 +447,7 @@ const char *const *const reg_migrations[] = {
     migration_5,
     migration_6,
     migration_7,
+    migration_8,
 };
 const int reg_n_migrations = (int)(sizeof(reg_migrations) / sizeof(reg_migrations[0]));
 

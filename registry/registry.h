@@ -64,7 +64,7 @@ enum reg_status reg_open(const char *path, enum reg_open_mode mode, struct regis
 void reg_free(struct registry *reg);
 const char *reg_errmsg(const struct registry *reg);
 int reg_schema_version(struct registry *reg);
-#define REG_SCHEMA_VERSION 7
+#define REG_SCHEMA_VERSION 8
 
 /* Run states, in lifecycle order. The text form is what the `state` column holds. */
 enum reg_run_state {
@@ -216,6 +216,12 @@ struct reg_run_row {
     int exit_status;
     const char *run_dir;                      /* may be NULL */
     const char *fail_reason;                  /* why it failed or was cancelled, or NULL */
+    /* Headline numbers of the current lineage, as the view v_runs has them: */
+    int has_best_val_nll;
+    double best_val_nll;                      /* the lowest val_nll (nats per token) */
+    int64_t best_val_step;                    /* the earliest step with it; -1 none */
+    int has_eval_accuracy;
+    double eval_accuracy;                     /* of the run's latest evaluation, 0..1 */
 };
 
 /*
@@ -257,6 +263,22 @@ typedef int (*reg_artifact_cb)(const struct reg_artifact_row *row, void *ud);
 /* Artifacts a run uses (through run_artifacts). */
 enum reg_status reg_run_artifacts(struct registry *reg, int64_t run_rowid,
                                   reg_artifact_cb cb, void *ud);
+
+/* A checkpoint the run's trainer recorded. Strings are borrowed for the callback. */
+struct reg_checkpoint_row {
+    int attempt;
+    int64_t step;
+    const char *path;
+    int64_t bytes;        /* -1 not known */
+    const char *sha256;   /* NULL not known */
+    int kept;             /* 1 kept, 0 deleted by keep:, -1 not settled (checkpoints.kept) */
+    int current;          /* of the current lineage (attempt >= runs.base_attempt) */
+};
+typedef int (*reg_checkpoint_cb)(const struct reg_checkpoint_row *row, void *ud);
+
+/* The checkpoints of a run, by attempt and step. */
+enum reg_status reg_run_checkpoints(struct registry *reg, int64_t run_rowid,
+                                    reg_checkpoint_cb cb, void *ud);
 
 /* A batch job (Slurm) of a run: one of its attempts, or an evaluation of one of its
  * checkpoints. Strings are NULL when not known, and borrowed for the callback. */

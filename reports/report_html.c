@@ -983,6 +983,35 @@ static void provenance(const json_t *m, struct strbuf *out)
     table_end(out);
 }
 
+/* ---- failed runs ---- */
+
+/* The runs that failed, with why and the last line of their stderr; nothing when none. */
+static void failed_runs(const json_t *m, struct strbuf *out)
+{
+    const json_t *list = GET(m, "failed_runs");
+    if (!json_array_size(list))
+        return;
+    sb_addf(out, "<h2>Failed runs</h2><p>%zu run%s failed; <code>mainline show RUN</code> "
+            "prints the last lines of its stderr, <code>mainline run --retry-failed</code> "
+            "tries again.</p>", json_array_size(list), json_array_size(list) == 1 ? "" : "s");
+    static const char *const heads[] = { "run", "stage", "attempt", "reason",
+                                         "last stderr line", NULL };
+    th_row(out, heads);
+    size_t i;
+    json_t *f;
+    json_array_foreach(list, i, f) {
+        sb_adds(out, "<tr>");
+        td(out, str(GET(f, "run")));
+        td(out, str(GET(f, "stage")));
+        td_num(out, GET(f, "attempt"), "%g");
+        td(out, str(GET(f, "reason")));
+        sb_adds(out, "<td><code>");
+        esc(out, str(GET(f, "stderr_line")));
+        sb_adds(out, "</code></td></tr>\n");
+    }
+    table_end(out);
+}
+
 void report_html(const json_t *m, struct strbuf *out)
 {
     sb_adds(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -1004,5 +1033,6 @@ void report_html(const json_t *m, struct strbuf *out)
     variants(m, out);
     throughput(m, out);
     provenance(m, out);
+    failed_runs(m, out);
     sb_adds(out, "</body></html>\n");
 }

@@ -447,6 +447,27 @@ static void provenance(const json_t *m, struct strbuf *out)
     sb_adds(out, "\n");
 }
 
+/* ---- failed runs ---- */
+
+/* The runs that failed, with why and the last line of their stderr; nothing when none. */
+static void failed_runs(const json_t *m, struct strbuf *out)
+{
+    const json_t *list = GET(m, "failed_runs");
+    if (!json_array_size(list))
+        return;
+    sb_addf(out, "## Failed runs\n\n%zu run%s failed; `mainline show RUN` prints the last "
+            "lines of its stderr, `mainline run --retry-failed` tries again.\n\n",
+            json_array_size(list), json_array_size(list) == 1 ? "" : "s");
+    row(out, "run", "stage", "attempt", "reason", "last stderr line", NULL);
+    rule_line(out, 5);
+    size_t i;
+    json_t *f;
+    json_array_foreach(list, i, f)
+        row(out, str(GET(f, "run")), str(GET(f, "stage")), num(GET(f, "attempt"), "%g"),
+            str(GET(f, "reason")), str(GET(f, "stderr_line")), NULL);
+    sb_adds(out, "\n");
+}
+
 void report_md(const json_t *m, struct strbuf *out)
 {
     sb_addf(out, "# %s (version %s)\n\n", str(GET(m, "sweep")), num(GET(m, "version"), "%g"));
@@ -456,6 +477,7 @@ void report_md(const json_t *m, struct strbuf *out)
     variants(m, out);
     throughput(m, out);
     provenance(m, out);
+    failed_runs(m, out);
 }
 
 /* A CSV field: quoted, since a type or a parameter's text may hold a comma. */

@@ -269,6 +269,25 @@ int report_has_slurm(const json_t *model)
                            "slurm_job") != NULL;
 }
 
+/* The runs that failed: id, stage, attempt, why, and the last line of their stderr. */
+static json_t *failed_runs_json(const struct reg_results *res)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < res->n_runs; i++) {
+        const struct reg_res_run *r = &res->runs[i];
+        if (strcmp(r->state, "failed") != 0)
+            continue;
+        json_t *o = json_pack("{s:s,s:s,s:i}", "run", r->run_id, "stage", r->stage,
+                              "attempt", r->attempt);
+        json_object_set_new(o, "reason", r->fail_reason ? json_string(r->fail_reason)
+                                                        : json_null());
+        json_object_set_new(o, "stderr_line", r->fail_stderr ? json_string(r->fail_stderr)
+                                                             : json_null());
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
 json_t *report_model(const struct reg_results *res, json_t *sel)
 {
     json_t *m = json_deep_copy(sel);
@@ -288,5 +307,6 @@ json_t *report_model(const struct reg_results *res, json_t *sel)
     json_object_set_new(m, "nul_outputs", json_integer(nul_outputs(res)));
     json_object_set_new(m, "lr_selection", lr_selection_json(res));
     json_object_set_new(m, "provenance", provenance_json(res));
+    json_object_set_new(m, "failed_runs", failed_runs_json(res));
     return m;
 }

@@ -699,10 +699,82 @@ static void check_compare_metric(struct loader *L, const struct ynode *m)
     }
 }
 
+/* The built-in trainer's other metrics: its train events' numeric fields (docs/protocol.md),
+ * which a pick's `by` reads and a checkpoint rule does not. */
+static const char *const builtin_train_metrics[] = { "loss", "lr", "tokens", "tok_per_s",
+                                                     "elapsed", "peak_rss_mb", "grad_norm",
+                                                     "epoch" };
+/* The built-in evaluator's numbers, as a checkpoint rule names them (eval_ optional). */
+static const char *const builtin_eval_metrics[] = {
+    "accuracy", "n", "correct", "extraction_failures", "gen_tokens", "seconds", "tok_per_s",
+    "retention_nll", "retention_tokens", "probes"
+};
+
+static void list_words(struct strbuf *sb, const char *prefix, const char *const *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sb_addf(sb, "%s%s%s", i ? ", " : "", prefix, w[i]);
+}
+
+/*
+ * A rule min(METRIC)/max(METRIC) of `what` (the checkpoint rule, or a pick's `by`) names a
+ * metric the built-in trainer or evaluator reports, when they are the ones the sweep runs;
+ * an external trainer's names are checked by select, against what its runs reported.
+ */
+static void check_rule_metric(struct loader *L, const struct ynode *n, const char *what,
+                              int with_train)
+{
+    if (!n || !ynode_is_string(n))
+        return;
+    const char *s = n->str;
+    size_t len = strlen(s);
+    if (len <= 5 || (strncmp(s, "min(", 4) && strncmp(s, "max(", 4)) || s[len - 1] != ')')
+        return;   /* `last`, or a shape check_rule refused */
+    char name[64];
+    snprintf(name, sizeof(name), "%.*s", (int)(len - 5 < 63 ? len - 5 : 63), s + 4);
+    int eval = !strncmp(name, "eval_", 5) || !strcmp(name, "accuracy");
+    if (eval && !with_train) {
+        const char *bare = !strncmp(name, "eval_", 5) ? name + 5 : name;
+        if (L->s->evaluator_cmd ||
+            is_known(bare, builtin_eval_metrics, COUNT(builtin_eval_metrics)))
+            return;
+        struct strbuf known = STRBUF_INIT;
+        list_words(&known, "eval_", builtin_eval_metrics, COUNT(builtin_eval_metrics));
+        const char *near = closest_word(bare, builtin_eval_metrics,
+                                        COUNT(builtin_eval_metrics));
+        diag_add(L->dl, AT(n), "%s '%s': the built-in evaluator reports no '%s'; it reports "
+                 "%s%s%s%s", what, s, name, known.buf, near ? " (did you mean 'eval_" : "",
+                 near ? near : "", near ? "'?)" : "");
+        sb_free(&known);
+        return;
+    }
+    if (L->s->trainer_cmd || is_known(name, builtin_val_metrics, COUNT(builtin_val_metrics)) ||
+        (with_train && is_known(name, builtin_train_metrics, COUNT(builtin_train_metrics))))
+        return;
+    struct strbuf known = STRBUF_INIT;
+    list_words(&known, "", builtin_val_metrics, COUNT(builtin_val_metrics));
+    sb_adds(&known, with_train ? ", " : " at each validation; its train events' ");
+    list_words(&known, "", builtin_train_metrics, COUNT(builtin_train_metrics));
+    if (!with_train)
+        sb_adds(&known, " are not read at a checkpoint");
+    const char *near = closest_word(name, builtin_val_metrics, COUNT(builtin_val_metrics));
+    if (!near && with_train)
+        near = closest_word(name, builtin_train_metrics, COUNT(builtin_train_metrics));
+    diag_add(L->dl, AT(n), "%s '%s': the built-in trainer reports no '%s'; it reports %s%s%s%s",
+             what, s, name, known.buf, near ? " (did you mean '" : "", near ? near : "",
+             near ? "'?)" : "");
+    sb_free(&known);
+}
+
 /* After the stages, conditions and trainer are known. */
 static void check_compare_refs(struct loader *L, const struct ynode *root)
 {
     const struct ynode *sel = ymap_get(root, "selection");
+    if (sel && sel->kind == YNODE_MAP)
+        check_rule_metric(L, ymap_get(sel, "checkpoint"), "selection checkpoint", 0);
+    for (size_t i = 0; i < L->s->n_stages; i++)
+        if (L->s->stages[i].pick && L->s->stages[i].pick->node)
+            check_rule_metric(L, ymap_get(L->s->stages[i].pick->node, "by"), "pick by", 1);
     const struct ynode *cmp = sel && sel->kind == YNODE_MAP ? ymap_get(sel, "compare") : NULL;
     if (!cmp || cmp->kind != YNODE_MAP)
         return;

@@ -354,4 +354,73 @@ $(sqlite3 reg.db "SELECT spec_text FROM sweeps WHERE version = 1")
 EOF_TEXT
 EOF
 
+# parse_stdout_sweep N: p.yaml, an external trainer's sweep with N parse_stdout rules.
+parse_stdout_sweep() {
+    cp -R "$TOP/sweeps/data" "$TOP/sweeps/models" . &&
+    printf 'print(1)\n' >t.py &&
+    {
+        printf 'sweep: p\nbase_model: models/tiny-base/model.safetensors\n'
+        printf 'datasets: {train: data/arith-train.jsonl}\n'
+        printf 'trainer:\n  command: [python3, t.py]\n  parse_stdout:\n'
+        i=0
+        while [ "$i" -lt "$1" ]; do
+            printf '    - {pattern: "Iter (\\\\d+): Val%d loss (\\\\d+\\\\.\\\\d+) of a long line", event: val, fields: [step, nll]}\n' "$i"
+            i=$((i + 1))
+        done
+        printf 'grid: {seed: [0]}\n'
+    } >p.yaml
+}
+
+test_body 'a refused re-plan shows the whole old and new value of a long changed key' <<\EOF
+    parse_stdout_sweep 2
+    run_rc 0 mainline --registry reg.db plan p.yaml
+    sed -i 's/Val1 loss/Validation loss/' p.yaml
+    run_rc 1 mainline --registry reg.db plan p.yaml
+    cat >expect <<\EOF_ERR
+error: sweep 'p' version 1 was planned from a different spec; what changed:
+  ~ spec.trainer.parse_stdout:
+      was:
+        [
+          {
+            "event": "val",
+            "fields": ["step","nll"],
+            "pattern": "Iter (\\d+): Val0 loss (\\d+\\.\\d+) of a long line"
+          },
+          {
+            "event": "val",
+            "fields": ["step","nll"],
+            "pattern": "Iter (\\d+): Val1 loss (\\d+\\.\\d+) of a long line"
+          }
+        ]
+      now:
+        [
+          {
+            "event": "val",
+            "fields": ["step","nll"],
+            "pattern": "Iter (\\d+): Val0 loss (\\d+\\.\\d+) of a long line"
+          },
+          {
+            "event": "val",
+            "fields": ["step","nll"],
+            "pattern": "Iter (\\d+): Validation loss (\\d+\\.\\d+) of a long line"
+          }
+        ]
+plan it as version 2 with --new-version, or give it another name
+EOF_ERR
+    test_cmp expect err
+EOF
+
+test_body 'a changed value of more than 30 lines is cut, saying how much was' <<\EOF
+    parse_stdout_sweep 40
+    run_rc 0 mainline --registry reg.db plan p.yaml
+    sed -i 's/Val39 loss/Validation loss/' p.yaml
+    run_rc 1 mainline --registry reg.db plan p.yaml
+    cat err
+    # 202 lines each: the 30 from a little before the first that differs
+    check_eq "cut before" 2 "$(grep -c '^        \.\.\. (184 lines before)$' err)"
+    grep -q '^            "pattern": "Iter (\\\\d+): Val39 loss' err
+    grep -q '^            "pattern": "Iter (\\\\d+): Validation loss' err
+    check_eq "lines" 43 "$(wc -l <err)"
+EOF
+
 test_done

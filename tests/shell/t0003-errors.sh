@@ -193,7 +193,7 @@ test_expect_success '--help and -h on every command: exit 0, usage on stdout, no
 
 test_expect_success 'mainline help plan' '
     run_rc 0 mainline help plan &&
-    check_eq "first line" "usage: mainline plan SWEEP.yaml [--dry-run] [--new-version] [--verbose]" \
+    check_eq "first line" "usage: mainline plan SWEEP.yaml [--dry-run [--json]] [--new-version] [--verbose]" \
         "$(head -n 1 out)" &&
     grep "^  -n, --dry-run " out &&
     grep "^      --new-version " out &&

@@ -96,6 +96,97 @@ EOF
     test_cmp expect err
 '
 
+test_body 'status --json: every sweep, stage counts, waiting runs; SWEEP before or after' <<\EOF
+    setup_two
+    run_rc 0 mainline --registry reg.db status --json
+    must_be_empty err
+    python3 -c '
+import json
+d = json.load(open("out"))
+assert d["registry"] == "reg.db", d["registry"]
+names = [s["sweep"] for s in d["sweeps"]]
+assert names == ["lora-attn-vs-all", "rank-lr-grid"], names
+lav = d["sweeps"][0]
+assert lav["version"] == 1
+st = {s["stage"]: s for s in lav["stages"]}
+assert st["lr_select"]["runs"] == 6 and st["lr_select"]["planned"] == 6, st
+assert st["main"]["waiting"] == 6 and st["main"]["done"] == 0, st
+assert len(lav["waiting"]) == 6, lav["waiting"]
+assert all(w["pending"] == {"lr": "lr_select"} and w["stage"] == "main" for w in lav["waiting"])
+assert lav["failed"] == [] and lav["evaluations"] is None, lav
+assert d["sweeps"][1]["waiting"] == []
+'
+    run_rc 0 mainline --registry reg.db status rank-lr-grid --json
+    cp out one.json
+    run_rc 0 mainline --registry reg.db status --json rank-lr-grid
+    test_cmp one.json out
+    python3 -c '
+import json
+d = json.load(open("out"))
+assert [s["sweep"] for s in d["sweeps"]] == ["rank-lr-grid"], d
+assert d["sweeps"][0]["stages"] == [{"stage": "main", "runs": 12, "waiting": 0, "planned": 12,
+    "running": 0, "done": 0, "failed": 0, "cancelled": 0}], d
+'
+    run_rc 1 mainline --registry reg.db status nosuch --json
+    must_be_empty out
+    run_rc 129 mainline --registry reg.db status --jsn
+EOF
+
+test_body 'status --json and show of failed runs: their reasons and stderr' <<\EOF
+    write_fake_sweep f
+    sed -i 's/x_steps: 4}/x_steps: 4, x_fail_at: 2}/' s.yaml
+    mainline plan s.yaml >/dev/null
+    mainline run f >run.out 2>&1 || :
+    run_rc 0 mainline status f --json
+    python3 -c '
+import json
+d = json.load(open("out"))
+f = d["sweeps"][0]["failed"]
+assert len(f) == 3 and f[0]["run"] == "main-seed-0" and f[0]["attempt"] >= 1, f
+assert "exit status 1" in f[0]["reason"], f[0]["reason"]
+'
+    # show: why, and the tail of its stderr
+    run_rc 0 mainline show main-seed-1
+    grep -q "^why        exit status 1: fake_trainer: failing at step 2 as asked (runs/f/main-seed-1/stderr.log)\$" out
+    grep -q "^stderr     the last line of $PWD/runs/f/main-seed-1/stderr.log:\$" out
+    grep -q "^  fake_trainer: failing at step 2 as asked\$" out
+    run_rc 0 mainline show main-seed-1 --json
+    python3 -c '
+import json
+d = json.load(open("out"))
+assert d["stderr_tail"] == ["fake_trainer: failing at step 2 as asked"], d["stderr_tail"]
+assert d["fail_reason"].startswith("exit status 1: "), d["fail_reason"]
+'
+EOF
+
+test_body 'plan --dry-run --json: runs, stages, artifacts and the audit; nothing written' <<\EOF
+    cp "$TOP/sweeps/lora-attn-vs-all.yaml" .
+    cp -R "$TOP/sweeps/data" "$TOP/sweeps/models" .
+    run_rc 0 mainline --registry reg.db plan --dry-run --json lora-attn-vs-all.yaml
+    test ! -e reg.db
+    python3 -c '
+import json
+d = json.load(open("out"))
+assert d["sweep"] == "lora-attn-vs-all" and d["dry_run"] is True, d["sweep"]
+assert len(d["runs"]) == 12, len(d["runs"])
+r = d["runs"][0]
+assert r["run"] == "lr_select-attention_only-lr-1e-4-seed-7" and r["stage"] == "lr_select", r
+assert r["params"]["lr"] == 0.0001 and r["pending"] == {}, r
+m = [x for x in d["runs"] if x["stage"] == "main"][0]
+assert m["pending"] == {"lr": "lr_select"} and "lr" not in m["params"], m
+assert d["stages"] == [
+    {"stage": "lr_select", "runs": 6, "state": "planned", "waits_for": {}},
+    {"stage": "main", "runs": 6, "state": "waiting", "waits_for": {"lr": "lr_select"}}], d["stages"]
+roles = sorted((a["role"], a["name"]) for a in d["artifacts"])
+assert ("base_model", "tiny-base") in roles and ("dataset", "train") in roles, roles
+assert all(len(a["sha256"]) == 64 for a in d["artifacts"])
+assert d["audit_passed"] is True and len(d["contract_sha256"]) == 64
+'
+    run_rc 129 mainline --registry reg.db plan --json lora-attn-vs-all.yaml
+    grep -q "^error: plan: --json goes with --dry-run" err
+    test ! -e reg.db
+EOF
+
 # ---- runs --where ----
 
 test_expect_success 'runs --where "condition=all_layer seed=0" returns exactly that run' '
@@ -217,22 +308,22 @@ test_expect_success 'runs: a column per swept parameter; OTHER when the sweeps d
     setup_two &&
     run_rc 0 mainline --registry reg.db runs --sweep rank-lr-grid --where rank=8 &&
     cat >expect <<\EOF &&
-SWEEP         RUN                         STAGE  LR    RANK  SEED  STATE
-rank-lr-grid  main-rank-8-lr-1e-4-seed-0  main   1e-4  8     0     planned
-rank-lr-grid  main-rank-8-lr-1e-4-seed-1  main   1e-4  8     1     planned
-rank-lr-grid  main-rank-8-lr-3e-4-seed-0  main   3e-4  8     0     planned
-rank-lr-grid  main-rank-8-lr-3e-4-seed-1  main   3e-4  8     1     planned
+SWEEP         RUN                         STAGE  LR    RANK  SEED  STATE    VAL_NLL  ACCURACY
+rank-lr-grid  main-rank-8-lr-1e-4-seed-0  main   1e-4  8     0     planned        -         -
+rank-lr-grid  main-rank-8-lr-1e-4-seed-1  main   1e-4  8     1     planned        -         -
+rank-lr-grid  main-rank-8-lr-3e-4-seed-0  main   3e-4  8     0     planned        -         -
+rank-lr-grid  main-rank-8-lr-3e-4-seed-1  main   3e-4  8     1     planned        -         -
 EOF
     test_cmp expect out &&
     run_rc 0 mainline --registry reg.db runs --sweep lora-attn-vs-all &&
-    check_eq "lora-attn-vs-all columns" "SWEEP RUN STAGE CONDITION EPOCHS LR TARGETS TRAIN_ROWS VALID_ROWS SEED STATE" \
+    check_eq "lora-attn-vs-all columns" "SWEEP RUN STAGE CONDITION EPOCHS LR TARGETS TRAIN_ROWS VALID_ROWS SEED STATE VAL_NLL ACCURACY" \
         "$(head -n 1 out | tr -s " ")" &&
-    grep -x "lora-attn-vs-all  main-all_layer-seed-2 *main *all_layer *2 *from lr_select *q_proj+k_proj+v_proj+o_proj+gate_proj+up_proj+down_proj *- *- *2 *waiting" out &&
+    grep -x "lora-attn-vs-all  main-all_layer-seed-2 *main *all_layer *2 *from lr_select *q_proj+k_proj+v_proj+o_proj+gate_proj+up_proj+down_proj *- *- *2 *waiting *- *-" out &&
     run_rc 0 mainline --registry reg.db runs &&
-    check_eq "both sweeps: the common columns, then OTHER" "SWEEP RUN STAGE LR SEED OTHER STATE" \
+    check_eq "both sweeps: the common columns, then OTHER" "SWEEP RUN STAGE LR SEED OTHER STATE VAL_NLL ACCURACY" \
         "$(head -n 1 out | tr -s " ")" &&
-    grep -x "rank-lr-grid *main-rank-16-lr-3e-4-seed-1 *main *3e-4 *1 *rank=16 *planned" out &&
-    grep -x "lora-attn-vs-all *main-all_layer-seed-0 *main *from lr_select *0 *condition=all_layer epochs=2 targets=q_proj+k_proj+v_proj+o_proj+gate_proj+up_proj+down_proj train_rows=- valid_rows=- *waiting" out
+    grep -x "rank-lr-grid *main-rank-16-lr-3e-4-seed-1 *main *3e-4 *1 *rank=16 *planned *- *-" out &&
+    grep -x "lora-attn-vs-all *main-all_layer-seed-0 *main *from lr_select *0 *condition=all_layer epochs=2 targets=q_proj+k_proj+v_proj+o_proj+gate_proj+up_proj+down_proj train_rows=- valid_rows=- *waiting *- *-" out
 '
 
 test_expect_success 'the view run_params: one row per run and parameter, swept marked' '

@@ -288,6 +288,9 @@ EOT
     col main-div fail_reason | grep diverged
     test "$(col main-cfg "state, attempt, exit_status")" = "failed|1|2"
     col main-cfg fail_reason | grep "bad configuration"
+    # the last line of its stderr is kept alone for the report; a divergence says why itself
+    test "$(col main-cfg fail_stderr)" = "fake_trainer: failing at step 2 as asked"
+    test -z "$(col main-div fail_stderr)"
     # any other exit is retried while retries allow
     test "$(col main-other "state, attempt, exit_status")" = "failed|3|7"
 EOF

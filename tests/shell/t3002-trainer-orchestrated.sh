@@ -111,4 +111,44 @@ print(json.load(open(sys.argv[1]))["blas_coretype"] or "")' "$d/config.json")
     no_jobs_left
 EOF
 
+test_body 'keep: the checkpoints it deleted are marked, those kept carry their sha256' <<\EOF
+    builtin_sweep keep "rank: 4, alpha: 8, lr: 0.005, batch_size: 8, max_steps: 6,
+        train_rows: 48, valid_rows: 16, eval_at: [2, 4, end], keep: last" \
+        "condition: [attn], seed: [0]"
+    run_rc 0 mainline run keep
+    # three checkpoints written (steps 2, 4, 6); keep: last deleted 2 and 4
+    sql "SELECT step, kept, sha256 IS NULL, checked_at IS NOT NULL FROM checkpoints
+         ORDER BY step" >got
+    printf '%s\n' '2|0|1|1' '4|0|1|1' '6|1|0|1' >want
+    test_cmp want got
+    test ! -e runs/keep/main-attn-seed-0/checkpoints/step-2
+    # the sha256 of a directory: that of its sha256sum listing, sorted by path
+    dir=runs/keep/main-attn-seed-0/checkpoints/step-6
+    want=$(cd "$dir" && find . -type f | sed 's|^\./||' | LC_ALL=C sort |
+           xargs sha256sum | sha256sum | cut -d' ' -f1)
+    test "$(sql "SELECT sha256 FROM checkpoints WHERE step = 6")" = "$want"
+    test "$(sql "SELECT bytes FROM checkpoints WHERE step = 6")" -eq \
+         "$(find "$dir" -type f -exec cat {} + | wc -c)"
+    # show: the best val NLL with its unit, and each checkpoint's fate
+    mainline show main-attn-seed-0 >show.out
+    cat show.out
+    best=$(sql "SELECT printf('%.4f', min(value)) FROM metrics WHERE name = 'val_nll'")
+    grep -q "^val NLL    $best nats/token (best, at step [246])\$" show.out
+    grep -q "^accuracy   -\$" show.out
+    grep -q "^        1     2  deleted (keep) .* checkpoints/step-2\$" show.out
+    grep -q "^        1     6  kept .* $want  checkpoints/step-6\$" show.out
+    mainline show --json main-attn-seed-0 >show.json
+    python3 -c '
+import json
+d = json.load(open("show.json"))
+assert [(c["step"], c["state"]) for c in d["checkpoints"]] == [(2, "deleted"), (4, "deleted"), (6, "kept")], d["checkpoints"]
+assert d["checkpoints"][2]["sha256"] == "'"$want"'"
+assert abs(d["best_val_nll"] - '"$best"') < 1e-4 and d["accuracy"] is None, d
+assert d["stderr_tail"] is None and d["fail_reason"] is None
+'
+    # runs: the same number in its VAL_NLL column
+    mainline runs >runs.out
+    test "$(tail -n 1 runs.out | awk '{ print $(NF - 1), $NF }')" = "$best -"
+EOF
+
 test_done

@@ -90,6 +90,29 @@ test_body 'select again: byte-identical output, no duplicate rows' <<\EOF
     test "$(sql "SELECT count(*) FROM selections")" -eq "$(echo "$ids" | cut -d'|' -f1)"
     test "$(sql "SELECT count(*) FROM (SELECT kind, scope FROM selections
                  GROUP BY kind, scope HAVING count(*) > 1)")" -eq 0
+    # --json, before or after the sweep: the same decision as one document
+    mainline select --json again >sel.json
+    mainline select again --json >sel2.json
+    test_cmp sel.json sel2.json
+    python3 -c '
+import json, sys
+d = json.load(open("sel.json"))
+assert d["sweep"] == "again" and d["version"] == 1, d
+assert d["recorded"] == int(sys.argv[1]), d["recorded"]
+assert d["checkpoint_rule"] == "min(val_nll)"
+assert len(d["checkpoints"]) == 6 and all("step" in c for c in d["checkpoints"]), d["checkpoints"]
+assert d["compare"]["winner"] == "a", d["compare"]
+print(sorted(d))
+' "$(echo "$ids" | cut -d'|' -f1)"
+    test "$(sql "SELECT count(*) FROM selections")" -eq "$(echo "$ids" | cut -d'|' -f1)"
+    expect_exit 129 mainline select again --jsn
+    # show and runs: the accuracy of the run's latest evaluation, in %
+    mainline show main-a-seed-0 >show.out
+    grep -q "^accuracy   90\.0% (its latest evaluation)\$" show.out
+    grep -q "^val NLL    [0-9.]* nats/token (best, at step [0-9]*)\$" show.out
+    mainline runs --where condition=b >runs.out
+    cat runs.out
+    test "$(tail -n +2 runs.out | awk '{ print $NF }' | sort -u)" = "80.0%"
 EOF
 
 test_body 'a gap inside the threshold is inconclusive, with its numbers' <<\EOF
@@ -184,6 +207,38 @@ assert len(m["runs"]) == 6 and m["provenance"]["rules_sha256"] == m["rules_sha25
 assert m["pairs"][0]["bootstrap"]["lo"] > 0
 PY
     run_rc 129 mainline report rep --format pdf
+EOF
+
+test_body 'report: failed runs listed with their reason and last stderr line' <<\EOF
+    sweep fail 90 80 0.05 "" ", x_fail_at: 2" "max_adapter_mb: 50" || :
+    test "$(sql "SELECT count(*) FROM runs WHERE state = 'failed'")" -eq 3
+    mainline select fail >sel.out 2>&1 || :
+    cat sel.out
+    mainline report fail >report.md
+    sed -n '/^## Failed runs/,$p' report.md >failed.md
+    cat failed.md
+    grep -qx '3 runs failed; `mainline show RUN` prints the last lines of its stderr, `mainline run --retry-failed` tries again.' failed.md
+    for s in 0 1 2; do
+        grep -qxF "| main-b-seed-$s | main | 1 | exit status 1: fake_trainer: failing at step 2 as asked (runs/fail/main-b-seed-$s/stderr.log) | fake_trainer: failing at step 2 as asked |" failed.md
+    done
+    ! grep -q "main-a-seed" failed.md
+    test "$(sql "SELECT DISTINCT fail_stderr FROM runs WHERE state = 'failed'")" = \
+        "fake_trainer: failing at step 2 as asked"
+    mainline report fail --format html >report.html
+    grep -q '<h2>Failed runs</h2>' report.html
+    grep -q '<td>main-b-seed-1</td><td>main</td><td[^>]*>1</td><td>exit status 1: fake_trainer: failing at step 2 as asked (runs/fail/main-b-seed-1/stderr.log)</td><td><code>fake_trainer: failing at step 2 as asked</code></td>' report.html
+    mainline report fail --format json >report.json
+    python3 -c '
+import json
+f = json.load(open("report.json"))["failed_runs"]
+assert [x["run"] for x in f] == ["main-b-seed-0", "main-b-seed-1", "main-b-seed-2"], f
+assert f[0]["stderr_line"] == "fake_trainer: failing at step 2 as asked" and f[0]["attempt"] == 1, f
+'
+    # a sweep with no failure has no such section
+    sweep ok 90 80 0.05 "" "" "max_adapter_mb: 50"
+    mainline select ok >/dev/null
+    mainline report ok >ok.md
+    ! grep -q "Failed runs" ok.md
 EOF
 
 test_body 'rank x lr x seed with no conditions: every swept parameter is a column' <<\EOF

@@ -341,7 +341,7 @@ static void test_create(void)
 {
     struct registry *reg = open_new("create.db");
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
-    CHECK_INT(REG_SCHEMA_VERSION, 7);
+    CHECK_INT(REG_SCHEMA_VERSION, 8);
     /* Connection settings live on the registry's own handle. */
     CHECK_ROWS(reg->db, "PRAGMA journal_mode", "wal");
     CHECK_ROWS(reg->db, "PRAGMA foreign_keys", "1");
@@ -508,6 +508,30 @@ static void test_migrate_from_v6(void)
     sqlite3_close(db);
 }
 
+/* A registry written by version 7 keeps its checkpoints, which gain kept and
+ * checked_at, NULL: what became of them was not looked at; its runs gain
+ * fail_stderr, NULL. */
+static void test_migrate_from_v7(void)
+{
+    sqlite3 *db = raw_at_version("v7.db", 7);
+    raw_exec(db, "INSERT INTO sweeps (name, version, spec_path, spec_text, spec_sha256,"
+                 " canon_json, canon_sha256) VALUES ('old', 1, 'a.yaml', '', 's', '{}', 'x');"
+                 "INSERT INTO runs (sweep_id, run_id, ord, stage, params)"
+                 " VALUES (1, 'r', 0, 'main', '{}');"
+                 "INSERT INTO checkpoints (run, attempt, step, path, bytes)"
+                 " VALUES (1, 1, 10, 'checkpoints/step-10', 42)");
+    struct registry *reg = NULL;
+    CHECK_INT(reg_open(tmp_path("v7.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
+    CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
+    reg_free(reg);
+    CHECK_ROWS(db, "SELECT step, path, bytes, sha256, kept, checked_at FROM checkpoints",
+               "10|checkpoints/step-10|42|NULL|NULL|NULL");
+    CHECK_ROWS(db, "SELECT run_id, fail_stderr FROM runs", "r|NULL");
+    /* and kept takes 0 or 1 only */
+    CHECK(sqlite3_exec(db, "UPDATE checkpoints SET kept = 2", NULL, NULL, NULL) != SQLITE_OK);
+    sqlite3_close(db);
+}
+
 static void test_migrate_from_v0(void)
 {
     FILE *f = fopen(tmp_path("v0.db"), "w");   /* an empty file is a version-0 database */
@@ -611,7 +635,7 @@ static void test_damaged_refused(void)
         CHECK(strstr(err, "damaged.db' is damaged (PRAGMA quick_check: ") != NULL);
         CHECK(strstr(err, "); nothing was changed.\n") != NULL);
         CHECK(strstr(err, " .recover | sqlite3 ") != NULL);
-        CHECK(strstr(err, "damaged-recovered.db 'PRAGMA user_version = 7; ") != NULL);
+        CHECK(strstr(err, "damaged-recovered.db 'PRAGMA user_version = 8; ") != NULL);
         CHECK(!file_exists(stamp));
     }
     char *after = read_whole(tmp_path("damaged.db"), &len_after);
@@ -1329,6 +1353,7 @@ int main(void)
     TEST(test_migrate_from_v1);
     TEST(test_migrate_from_v3);
     TEST(test_migrate_from_v6);
+    TEST(test_migrate_from_v7);
     TEST(test_damaged_refused);
     TEST(test_metrics_rows_not_damage);
     TEST(test_record_and_read);

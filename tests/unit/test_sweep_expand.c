@@ -606,7 +606,7 @@ static void test_from_in_overrides_is_pending(void)
         "stages:\n"
         "  sel:\n"
         "    grid: {rank: [4, 8], seed: [0]}\n"
-        "    pick: {param: rank, by: max(accuracy)}\n"
+        "    pick: {param: rank, by: min(val_nll)}\n"
         "  main:\n"
         "    condition: a\n"
         "    overrides: {rank: {from: sel}}\n"
