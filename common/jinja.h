@@ -13,9 +13,13 @@
  * / // % **, comparisons, and/or/not, in/not in, is [not] TEST, a if c else b,
  * attributes, subscripts and slices, the string/dict methods, filters and tests
  * listed in jinja_eval.c, raise_exception(), namespace(), range(), dict() and
- * strftime_now() (the date comes from the variable `date_string`... see below).
+ * strftime_now() (see below).
  * Anything else is an error "LINE:COL: ..." at parse time, never a silent
  * difference.
+ *
+ * Known difference from jinja2: tuples ((1, 2), the pairs of items()) are lists,
+ * so printing one gives [1, 2] where Python gives (1, 2); unpacking, indexing,
+ * `in` and tojson are the same. No chat template prints a tuple.
  *
  * strftime_now(FMT): the current local time formatted by strftime, unless the
  * render variable "strftime_now" is a string: then that string is returned

@@ -152,8 +152,8 @@ const char *jv_type(const json_t *v);    /* "undefined", "string", "list"... */
 /* Number of code points of a UTF-8 string; the byte offset of code point i. */
 size_t utf8_count(const char *s, size_t len);
 size_t utf8_offset(const char *s, size_t len, size_t i);
-/* Python's str.isspace() for the code point at s (len bytes left); its length in
- * *n, 0 when not a space. */
+/* Python's str.isspace() for the code point at s (len bytes left): its length in
+ * bytes, 0 when it is not a space. */
 size_t utf8_space(const char *s, size_t len);
 
 /* ---- the library (jinja_lib.c) ---- */
