@@ -12,20 +12,27 @@ struct lexer {
     size_t len, pos;
     struct jtokens *out;
     struct strbuf *err;
+    size_t at;        /* pos_of()'s last position, its line and column */
+    int line, col;
 };
 
-static void pos_of(const struct lexer *lx, size_t at, int *line, int *col)
+static void pos_of(struct lexer *lx, size_t at, int *line, int *col)
 {
-    *line = 1;
-    *col = 1;
-    for (size_t i = 0; i < at && i < lx->len; i++) {
-        if (lx->src[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        } else if (((unsigned char)lx->src[i] & 0xc0) != 0x80) {
-            (*col)++;
+    /* positions only grow while lexing: continue from the last one */
+    if (at < lx->at) {
+        lx->at = 0;
+        lx->line = lx->col = 1;
+    }
+    for (; lx->at < at && lx->at < lx->len; lx->at++) {
+        if (lx->src[lx->at] == '\n') {
+            lx->line++;
+            lx->col = 1;
+        } else if (((unsigned char)lx->src[lx->at] & 0xc0) != 0x80) {
+            lx->col++;
         }
     }
+    *line = lx->line;
+    *col = lx->col;
 }
 
 static struct jtoken *push(struct lexer *lx, enum jtok kind, size_t at, const char *s, size_t n)
@@ -205,7 +212,7 @@ static int lex_tag(struct lexer *lx, int block, int *dash_end)
 
 int jinja_lex(const char *text, struct jtokens *out, struct strbuf *err)
 {
-    struct lexer lx = { text, strlen(text), 0, out, err };
+    struct lexer lx = { text, strlen(text), 0, out, err, 0, 1, 1 };
     memset(out, 0, sizeof(*out));
     /* keep_trailing_newline=False: one trailing newline goes. */
     if (lx.len && text[lx.len - 1] == '\n')

@@ -48,6 +48,9 @@ static void add_render(json_t *cfg, const json_t *contract, json_t *datasets)
     json_object_set_new(render, "system", v ? json_incref(v) : json_null());
     v = json_object_get(r, "template");
     json_object_set_new(render, "template", v ? json_incref(v) : json_string("plain"));
+    v = json_object_get(r, "vars");
+    if (v)
+        json_object_set(render, "vars", v);
     json_object_set_new(cfg, "render", render);
     const char *name;
     json_t *ds;

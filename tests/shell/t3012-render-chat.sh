@@ -1,0 +1,78 @@
+#!/bin/sh
+# t3012: `render: {template: chat}` end to end: a tiny sweep on sweeps/models/
+# tiny-base with a tokenizer_config.json beside it whose ChatML-like chat_template
+# uses a sweep variable, planned and run (built-in trainer and evaluator); the
+# jobs get the template's variables, `vars` is in the contract (a change of them
+# is a change of the sweep; a variable set there reaches the trainer's template),
+# and a template whose full rendering does not start
+# with the prompt's fails the run with that reason.
+. "$(dirname "$0")/lib.sh"
+
+# chat_sweep NAME RENDER TEMPLATE: NAME.yaml on a copy of tiny-base with TEMPLATE
+# as its chat_template.
+chat_sweep() {
+    cp -r "$TOP/sweeps/data" . && mkdir -p models && cp -r "$TOP/sweeps/models/tiny-base" models/
+    python3 - "$3" <<\PY
+import json, sys
+json.dump({"chat_template": sys.argv[1], "eos_token": "<|im_end|>", "bos_token": None},
+          open("models/tiny-base/tokenizer_config.json", "w"))
+PY
+    cat >"$1.yaml" <<EOF_YAML
+sweep: $1
+base_model: models/tiny-base/model.safetensors
+datasets:
+  train: data/arith-train.jsonl
+  valid: data/arith-valid.jsonl
+  bench: data/arith-test.jsonl
+$2
+defaults: {adapter: lora, rank: 2, lr: 0.005, batch_size: 4, max_steps: 2, train_rows: 8,
+           valid_rows: 4, eval_at: [end]}
+grid: {seed: [0]}
+evaluation: {dataset: bench, limit: 4, max_new_tokens: 4, extract: regex, pattern: "#### (-?[0-9.,]+)"}
+EOF_YAML
+}
+
+CHATML='{% for m in messages %}<|im_start|>{{ m.role }}
+{{ m.content }}<|im_end|>
+{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant
+{% if mode is defined %}[{{ mode }}] {% endif %}{% endif %}'
+
+test_body 'a sweep with render: {template: chat} plans, trains and evaluates' <<EOF
+chat_sweep t3012 'render: {system: "Solve it.", template: chat, vars: {n: 3}}' '$CHATML'
+mainline plan t3012.yaml >plan.out
+run_rc 0 mainline run t3012
+test "\$(sql "SELECT state FROM runs")" = done
+test "\$(sql "SELECT count(*) FROM predictions")" -ge 4
+python3 - <<\PY
+import json
+c = json.load(open("runs/t3012/main-seed-0/config.json"))
+assert c["render"] == {"system": "Solve it.", "template": "chat", "vars": {"n": 3}}, c
+PY
+sql "SELECT contract_json FROM sweeps" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+assert c["render"]["vars"] == {"n": 3}, c
+'
+sed "s/n: 3/n: 4/" t3012.yaml >t3012b.yaml
+mainline plan --dry-run t3012.yaml >a.out
+mainline plan --dry-run t3012b.yaml >b.out
+refute test "\$(grep "contract sha256" a.out)" = "\$(grep "contract sha256" b.out)"
+EOF
+
+test_body 'a template whose conversation does not start with its prompt fails the run' <<EOF
+chat_sweep t3012c 'render: {template: chat, vars: {mode: thinking}}' '$CHATML'
+mainline plan t3012c.yaml >plan.out
+run_rc 1 mainline run t3012c
+test "\$(sql "SELECT state FROM runs")" = failed
+grep -q "does not start with its rendering of the prompt" runs/t3012c/main-seed-0/stderr.log
+EOF
+
+test_body 'no tokenizer_config.json beside the model: the run fails saying so' <<EOF
+chat_sweep t3012d 'render: {template: chat}' '$CHATML'
+rm models/tiny-base/tokenizer_config.json
+mainline plan t3012d.yaml >plan.out
+run_rc 1 mainline run t3012d
+grep -q "render.template chat: .*tokenizer_config.json" runs/t3012d/main-seed-0/stderr.log
+EOF
+
+test_done
