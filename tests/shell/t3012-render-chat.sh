@@ -3,7 +3,8 @@
 # tiny-base with a tokenizer_config.json beside it whose ChatML-like chat_template
 # uses a sweep variable, planned and run (built-in trainer and evaluator); the
 # jobs get the template's variables, `vars` is in the contract (a change of them
-# is a change of the sweep; a variable set there reaches the trainer's template),
+# is a change of the sweep, and so is a change of the template, whose sha256 the
+# plan freezes in the contract; a variable set there reaches the trainer's template),
 # and a template whose full rendering does not start
 # with the prompt's fails the run with that reason.
 . "$(dirname "$0")/lib.sh"
@@ -46,7 +47,12 @@ test "\$(sql "SELECT count(*) FROM predictions")" -ge 4
 python3 - <<\PY
 import json
 c = json.load(open("runs/t3012/main-seed-0/config.json"))
-assert c["render"] == {"system": "Solve it.", "template": "chat", "vars": {"n": 3}}, c
+r = c["render"]
+sha = r.pop("chat_template_sha256")
+assert r == {"system": "Solve it.", "template": "chat", "vars": {"n": 3}}, c
+import hashlib
+t = json.load(open("models/tiny-base/tokenizer_config.json"))["chat_template"]
+assert sha == hashlib.sha256(t.encode()).hexdigest(), sha
 PY
 sql "SELECT contract_json FROM sweeps" | python3 -c '
 import json, sys
@@ -57,6 +63,16 @@ sed "s/n: 3/n: 4/" t3012.yaml >t3012b.yaml
 mainline plan --dry-run t3012.yaml >a.out
 mainline plan --dry-run t3012b.yaml >b.out
 refute test "\$(grep "contract sha256" a.out)" = "\$(grep "contract sha256" b.out)"
+# a changed template is a changed plan: refused without --new-version
+python3 - <<\PY
+import json
+p = "models/tiny-base/tokenizer_config.json"
+t = json.load(open(p))
+t["chat_template"] += "{# changed #}"
+json.dump(t, open(p, "w"))
+PY
+run_rc 1 mainline plan t3012.yaml
+grep -q "chat_template_sha256" err
 EOF
 
 test_body 'a template whose conversation does not start with its prompt fails the run' <<EOF
@@ -67,12 +83,11 @@ test "\$(sql "SELECT state FROM runs")" = failed
 grep -q "does not start with its rendering of the prompt" runs/t3012c/main-seed-0/stderr.log
 EOF
 
-test_body 'no tokenizer_config.json beside the model: the run fails saying so' <<EOF
+test_body 'no tokenizer_config.json beside the model: the plan is refused saying so' <<EOF
 chat_sweep t3012d 'render: {template: chat}' '$CHATML'
 rm models/tiny-base/tokenizer_config.json
-mainline plan t3012d.yaml >plan.out
-run_rc 1 mainline run t3012d
-grep -q "render.template chat: .*tokenizer_config.json" runs/t3012d/main-seed-0/stderr.log
+run_rc 1 mainline plan t3012d.yaml
+grep -q "t3012d.yaml:2:13: render.template chat: cannot open .*tokenizer_config.json" err
 EOF
 
 test_done
