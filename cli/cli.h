@@ -33,6 +33,7 @@ int cmd_select(int argc, char **argv, struct cli *cli);
 int cmd_show(int argc, char **argv, struct cli *cli);
 int cmd_status(int argc, char **argv, struct cli *cli);
 int cmd_tokenize(int argc, char **argv, struct cli *cli);
+int cmd_template(int argc, char **argv, struct cli *cli);
 
 /* The registry, opened on first use (it must exist). NULL after printing why; the
  * command then returns cli->open_failed_exit: EXIT_FAILURES for a damaged registry

@@ -158,6 +158,18 @@ static const struct command commands[] = {
       "every sweep), and say what waiting runs wait for and why failed runs failed.\n"
       "\n"
       "  --json   the same as one JSON document (docs/cli.md)\n" },
+    { "template", cmd_template, 0, "render a conversation with a model's chat template",
+      "usage: mainline template MODEL_DIR [--add-generation-prompt] [--var NAME=VALUE]...\n"
+      "\n"
+      "Read {\"messages\": [...], \"tools\": [...]} (tools optional) as JSON on stdin and\n"
+      "print it rendered by MODEL_DIR/tokenizer_config.json's chat_template (MODEL_DIR may\n"
+      "also name that file), exactly as Hugging Face's apply_chat_template(messages,\n"
+      "tokenize=False) does, with no newline added. The template gets the config's\n"
+      "special tokens (bos_token, eos_token...), tools (none when absent) and\n"
+      "add_generation_prompt. --var sets another template variable: VALUE is read as\n"
+      "JSON when it is JSON (false, 3, \"x\"), else as a string\n"
+      "(--var enable_thinking=false). strftime_now(FMT) gives the local time, or the\n"
+      "variable strftime_now when set (--var strftime_now='26 Jul 2024').\n" },
     { "tokenize", cmd_tokenize, 0, "text to token ids (or back) with a model's tokenizer",
       "usage: mainline tokenize MODEL [--add-special] [--decode [--skip-special]] [--jsonl]\n"
       "\n"

@@ -32,6 +32,23 @@ enum render_template {
     TEMPLATE_PLAIN,    /* [system "\n\n"] user "\n"  ->  completion */
     TEMPLATE_CHATML,   /* <|im_start|>role\n...<|im_end|>, completion ends in <|im_end|> */
     TEMPLATE_LLAMA2,   /* [INST] <<SYS>>\n...\n<</SYS>>\n\nuser [/INST] */
+    TEMPLATE_CHAT,     /* the model's own chat_template (tokenizer_config.json) */
+};
+
+/*
+ * The model's own chat template, loaded once (render_chat_load) for
+ * TEMPLATE_CHAT. A row becomes its messages (a single-turn row a user and an
+ * assistant message; render.system a system message first when the row has
+ * none); prompt = the template over the messages before the last assistant
+ * message with add_generation_prompt, completion = the template over all of them
+ * up to that one, minus the prompt, which it must start with (how TRL finds the
+ * assistant's tokens). Owns its members; render_chat_free() releases them.
+ */
+struct jinja_template;
+struct render_chat {
+    struct jinja_template *tmpl;
+    json_t *vars;          /* the special tokens and render.vars */
+    char sha256[65];       /* of the template text */
 };
 
 /* Field names of a dataset's rows; NULL: found by the row's shape (or default). */
@@ -46,14 +63,16 @@ struct render_contract {
     const char *system;             /* NULL: no system prompt */
     enum render_template tmpl;
     const struct render_fields *fields;   /* NULL: every field by the row's shape */
+    const struct render_chat *chat;       /* TEMPLATE_CHAT's template; else NULL */
 };
 
-/* "plain", "chatml", "llama2" -> template; -1 when unknown. */
+/* "plain", "chatml", "llama2", "chat" -> template; -1 when unknown. */
 int render_template_parse(const char *name);
 
 /*
  * The "render" object of a job's config.json, {"system": TEXT or null, "template":
- * NAME}, absent or null for the defaults (no system prompt, plain): fills *tmpl and
+ * NAME, "vars": {...} (chat only)}, absent or null for the defaults (no system
+ * prompt, plain): fills *tmpl and
  * *system (a malloc'd copy the caller frees, NULL for none). -1 with a message in
  * err when it has another shape.
  */
@@ -67,6 +86,16 @@ int render_config_parse(const json_t *r, enum render_template *tmpl, char **syst
  */
 int render_row(const json_t *row, const struct render_contract *rc, int need_completion,
                struct strbuf *prompt, struct strbuf *completion, struct strbuf *err);
+
+/*
+ * For TEMPLATE_CHAT: the chat template of the model at model_path (a model
+ * directory, or a file in it: its tokenizer_config.json), with the variables of
+ * render_cfg.vars (the job config's "render"). When render_cfg has
+ * "chat_template_sha256", the template must have that hash. -1 with a message.
+ */
+int render_chat_load(const json_t *render_cfg, const char *model_path, struct render_chat *out,
+                     struct strbuf *err);
+void render_chat_free(struct render_chat *c);   /* accepts a zeroed struct */
 
 /* The names of render_template values ("plain"...). */
 const char *render_template_name(enum render_template t);

@@ -89,7 +89,8 @@ static void add_line(struct atomic_file *af, json_t *v)
 static enum eval_status load_inputs(struct eval_ctx *c, struct strbuf *err)
 {
     const struct eval_config *cfg = c->cfg;
-    c->rc = (struct render_contract){ cfg->render_system, cfg->tmpl, &cfg->dataset_fields };
+    c->rc = (struct render_contract){ cfg->render_system, cfg->tmpl, &cfg->dataset_fields,
+                                      cfg->tmpl == TEMPLATE_CHAT ? &cfg->chat : NULL };
     if (extractor_init(&c->x, cfg->extract, cfg->pattern, err) < 0)
         return EVAL_BAD_CONFIG;
     if (eval_weights_load(cfg->base_model, cfg->checkpoint, &c->m, &c->tok, err) < 0)

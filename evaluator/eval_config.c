@@ -98,8 +98,10 @@ static int parse_inputs(const json_t *root, const char *dir, struct eval_config 
     c->max_seq_len = json_is_integer(msl) ? (long)json_integer_value(msl) : 0;
     if (opt_string(root, "metrics", "", &c->metrics, err) < 0)
         return -1;
-    return render_config_parse(json_object_get(root, "render"), &c->tmpl, &c->render_system,
-                               err);
+    const json_t *r = json_object_get(root, "render");
+    if (render_config_parse(r, &c->tmpl, &c->render_system, err) < 0)
+        return -1;
+    return c->tmpl == TEMPLATE_CHAT ? render_chat_load(r, c->base_model, &c->chat, err) : 0;
 }
 
 static int parse_evaluation(const json_t *root, const char *dir, struct eval_config *c,
@@ -172,6 +174,7 @@ void eval_config_free(struct eval_config *c)
     render_fields_free(&c->dataset_fields);
     render_fields_free(&c->retention_fields);
     free(c->render_system);
+    render_chat_free(&c->chat);
     free(c->extract);
     free(c->pattern);
     free_strings(c->stop, c->n_stop);

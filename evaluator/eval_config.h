@@ -41,6 +41,7 @@ struct eval_config {
     struct render_fields dataset_fields;   /* datasets.NAME.fields of the benchmark */
     char *render_system;      /* NULL: no system prompt */
     enum render_template tmpl;
+    struct render_chat chat;  /* TEMPLATE_CHAT: the base model's chat template */
     char *extract;            /* boxed | regex | last_number */
     char *pattern;            /* NULL unless regex */
     char **stop;              /* (n_stop) */

@@ -108,7 +108,7 @@ static int exit_code(enum eval_status st)
 static enum train_data_status print_nll(const struct model *m, const struct tokenizer *tok,
                                         const char *path, struct strbuf *err)
 {
-    struct render_contract rc = { NULL, TEMPLATE_PLAIN, NULL };
+    struct render_contract rc = { NULL, TEMPLATE_PLAIN, NULL, NULL };
     struct loss_sum acc = { 0, 0 };
     enum train_data_status st = eval_nll(m, tok, &rc, path, 0, &acc, err);
     if (st == TRAIN_DATA_OK)

@@ -48,6 +48,10 @@ static void add_render(json_t *cfg, const json_t *contract, json_t *datasets)
     json_object_set_new(render, "system", v ? json_incref(v) : json_null());
     v = json_object_get(r, "template");
     json_object_set_new(render, "template", v ? json_incref(v) : json_string("plain"));
+    static const char *const chat_keys[] = { "vars", "chat_template_sha256" };
+    for (size_t i = 0; i < sizeof(chat_keys) / sizeof(chat_keys[0]); i++)
+        if ((v = json_object_get(r, chat_keys[i])))
+            json_object_set(render, chat_keys[i], v);
     json_object_set_new(cfg, "render", render);
     const char *name;
     json_t *ds;

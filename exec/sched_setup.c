@@ -24,6 +24,15 @@ static int load_spec(struct sched *s, struct strbuf *err)
     for (size_t i = 0; rc < 0 && i < dl.n; i++)
         sb_addf(err, "%sthe recorded spec no longer loads: %s", i ? "\n" : "", dl.msgs[i]);
     diag_free(&dl);
+    if (rc == 0 && s->sw.contract_json) {
+        /* what the plan froze beyond the spec: the chat template's sha256 */
+        json_t *c = json_loads(s->sw.contract_json, 0, NULL);
+        json_t *sha = json_object_get(json_object_get(c, "render"), "chat_template_sha256");
+        json_t *render = json_object_get(s->spec.contract, "render");
+        if (sha && json_is_object(render))
+            json_object_set(render, "chat_template_sha256", sha);
+        json_decref(c);
+    }
     return rc;
 }
 

@@ -54,8 +54,8 @@ enum reg_status reg_exec_sweep_latest(struct registry *reg, const char *name,
 {
     memset(out, 0, sizeof(*out));
     struct reg_stmt s;
-    if (reg_sweep_row(reg, "SELECT id, name, version, spec_path, spec_text, contract_sha256"
-                      " FROM sweeps WHERE name = :name ORDER BY version DESC LIMIT 1", name,
+    if (reg_sweep_row(reg, "SELECT id, name, version, spec_path, spec_text, contract_sha256,"
+                      " contract_json FROM sweeps WHERE name = :name ORDER BY version DESC LIMIT 1", name,
                       &s) != REG_OK)
         return s.status;
     out->rowid = sqlite3_column_int64(s.st, 0);
@@ -64,6 +64,7 @@ enum reg_status reg_exec_sweep_latest(struct registry *reg, const char *name,
     out->spec_path = reg_column_dup(s.st, 3);
     out->spec_text = reg_column_dup(s.st, 4);
     out->contract_sha256 = reg_column_dup(s.st, 5);
+    out->contract_json = reg_column_dup(s.st, 6);
     return reg_stmt_end(&s);
 }
 
@@ -73,6 +74,7 @@ void reg_exec_sweep_free(struct reg_exec_sweep *s)
     free(s->spec_path);
     free(s->spec_text);
     free(s->contract_sha256);
+    free(s->contract_json);
     memset(s, 0, sizeof(*s));
 }
 

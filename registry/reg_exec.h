@@ -34,6 +34,8 @@ struct reg_exec_sweep {
     char *name;
     int version;
     char *spec_path, *spec_text, *contract_sha256;
+    char *contract_json;     /* as recorded: what the plan froze beyond the spec (the
+                              * chat template's sha256); may be NULL */
 };
 enum reg_status reg_exec_sweep_latest(struct registry *reg, const char *name,
                                       struct reg_exec_sweep *out);

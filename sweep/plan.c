@@ -142,6 +142,33 @@ static void link_artifact(struct plan *p, size_t run, size_t art)
     p->n_run_artifacts[run] = n + 1;
 }
 
+/*
+ * render: {template: chat}: the sha256 of the chat template beside the base model
+ * goes into the contract (render.chat_template_sha256), so a changed template is a
+ * changed plan, and the jobs refuse another one. Every base model of the sweep
+ * must bring the same template.
+ */
+static void freeze_chat_template(struct plan *p, const char *model_path, const struct ynode *at,
+                                 struct diag_list *dl)
+{
+    struct render_chat chat;
+    struct strbuf err = STRBUF_INIT;
+    json_t *render = json_object_get(p->sweep.contract, "render");
+    if (render_chat_load(NULL, model_path, &chat, &err) < 0) {
+        diag_add(dl, p->sweep.file, at->line, at->col, "%s", err.buf);
+        sb_free(&err);
+        return;
+    }
+    const char *had = json_string_value(json_object_get(render, "chat_template_sha256"));
+    if (had && strcmp(had, chat.sha256))
+        diag_add(dl, p->sweep.file, at->line, at->col, "render.template chat: the base models bring different "
+                 "chat templates (sha256 %s and %s)", had, chat.sha256);
+    else if (json_is_object(render))
+        json_object_set_new(render, "chat_template_sha256", json_string(chat.sha256));
+    render_chat_free(&chat);
+    sb_free(&err);
+}
+
 /* The run's base model: hash it, link it, and write its digest into the params. */
 static void add_base_model(struct plan *p, struct source_ctx *ctx, size_t run,
                            struct diag_list *dl)
@@ -159,6 +186,8 @@ static void add_base_model(struct plan *p, struct source_ctx *ctx, size_t run,
         return;
     link_artifact(p, run, a);
     json_object_set_new(bm, "sha256", json_string(p->artifacts[a].digest.sha256));
+    if (p->sweep.tmpl == TEMPLATE_CHAT)
+        freeze_chat_template(p, p->artifacts[a].abs_path, top ? top : at, dl);
 }
 
 static void hash_artifacts(struct plan *p, struct source_ctx *ctx, struct diag_list *dl)

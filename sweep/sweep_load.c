@@ -34,7 +34,7 @@ static const char *const top_keys[] = { "sweep", "description", "base_model", "d
                                         "evaluation", "selection", "mainline", "trainer",
                                         "evaluator", "timeout", "retries", "render", "audit",
                                         "cost", "executor", "slurm", "code" };
-static const char *const render_keys[] = { "system", "template" };
+static const char *const render_keys[] = { "system", "template", "vars" };
 static const char *const trainer_keys[] = { "command", "resume", "parse_stdout" };
 static const char *const evaluator_keys[] = { "command" };
 static const char *const stage_keys[] = { "needs", "grid", "overrides", "pick", "description",
@@ -1219,7 +1219,7 @@ static void load_executor(struct loader *L, const struct ynode *root)
 
 static void load_render(struct loader *L, const struct ynode *v)
 {
-    static const char *const templates[] = { "plain", "chatml", "llama2", NULL };
+    static const char *const templates[] = { "plain", "chatml", "llama2", "chat", NULL };
     if (want_kind(L, v, YNODE_MAP, "render") < 0)
         return;
     check_keys(L, v, "render", render_keys, COUNT(render_keys));
@@ -1228,9 +1228,16 @@ static void load_render(struct loader *L, const struct ynode *v)
         L->s->render_system = xstrdup(sys->str);
     struct param_def def = { "template", PT_CHOICE, templates, "" };
     json_t *t = tmpl ? param_value(L->file, &def, "template", tmpl, L->dl) : NULL;
+    int bad_template = tmpl && !t;
     if (t)
         L->s->tmpl = (enum render_template)render_template_parse(json_string_value(t));
     json_decref(t);
+    /* vars: the chat template's extra variables (enable_thinking: false) */
+    const struct ynode *vars = ymap_get(v, "vars");
+    if (vars && want_kind(L, vars, YNODE_MAP, "vars") == 0 && !bad_template &&
+        L->s->tmpl != TEMPLATE_CHAT)
+        diag_add(L->dl, AT(vars), "'vars' is for 'template: chat' only (the variables of the "
+                 "model's chat template)");
 }
 
 /* `cost: {train_per_mtok: 0.40}`: a price for the plan's estimates. */
@@ -1484,7 +1491,7 @@ void sweep_free(struct sweep *s)
 struct render_contract sweep_render_contract(const struct sweep *s,
                                              const struct sweep_dataset *d)
 {
-    return (struct render_contract){ s->render_system, s->tmpl, d ? &d->fields : NULL };
+    return (struct render_contract){ s->render_system, s->tmpl, d ? &d->fields : NULL, NULL };
 }
 
 const struct sweep_dataset *sweep_find_dataset(const struct sweep *s, const char *name)

@@ -76,7 +76,8 @@ static enum train_status load_one(struct trainer *t, const char *path, long rows
                                   const struct render_fields *fields, struct dataset *ds,
                                   struct strbuf *err)
 {
-    struct render_contract rc = { t->cfg->render_system, t->cfg->tmpl, fields };
+    struct render_contract rc = { t->cfg->render_system, t->cfg->tmpl, fields,
+                                  t->cfg->tmpl == TEMPLATE_CHAT ? &t->cfg->chat : NULL };
     long max_len = t->cfg->max_seq_len ? t->cfg->max_seq_len : t->model.cfg.max_seq_len;
     struct train_data_spec spec = { &rc, &t->tok, (int)max_len, rows };
     enum train_data_status st = train_data_load(path, &spec, ds, err);

@@ -565,8 +565,16 @@ static enum config_status input_path(const json_t *root, const char *section, co
 static enum config_status parse_render(const json_t *root, struct train_config *c,
                                        struct strbuf *err)
 {
-    return render_config_parse(json_object_get(root, "render"), &c->tmpl, &c->render_system,
-                               err) < 0 ? CONFIG_BAD : CONFIG_OK;
+    const json_t *r = json_object_get(root, "render");
+    if (render_config_parse(r, &c->tmpl, &c->render_system, err) < 0)
+        return CONFIG_BAD;
+    if (c->tmpl != TEMPLATE_CHAT)
+        return CONFIG_OK;
+    if (!c->base_model) {
+        sb_adds(err, "render.template chat: needs a base_model (its tokenizer_config.json)");
+        return CONFIG_BAD;
+    }
+    return render_chat_load(r, c->base_model, &c->chat, err) < 0 ? CONFIG_BAD : CONFIG_OK;
 }
 
 /* datasets.NAME.fields: the dataset's field mapping (render.h). */
@@ -676,6 +684,7 @@ void train_config_free(struct train_config *c)
     free(c->train_path);
     free(c->valid_path);
     free(c->render_system);
+    render_chat_free(&c->chat);
     render_fields_free(&c->train_fields);
     render_fields_free(&c->valid_fields);
     free(c->params_sha256);

@@ -92,6 +92,7 @@ struct train_config {
     char *valid_path;             /* NULL: no validation set */
     char *render_system;          /* NULL: no system prompt */
     enum render_template tmpl;
+    struct render_chat chat;      /* TEMPLATE_CHAT: the base model's chat template */
     struct render_fields train_fields, valid_fields;   /* datasets.NAME.fields */
     char *params_sha256;          /* canonical params digest: a resume must match it */
 

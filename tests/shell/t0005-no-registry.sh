@@ -5,7 +5,8 @@
 # of a sweep name) exit 128 with "error: no registry at 'PATH' (plan a sweep
 # first: ...)", PATH being the default, $MAINLINE_REGISTRY or --registry, and
 # create nothing; their usage errors are still usage errors (129). The others
-# (data and its subcommands, doctor, help, plan, rules of a sweep file, version)
+# (data and its subcommands, doctor, help, plan, rules of a sweep file, template,
+# version)
 # work without one, and only plan creates one. A registry path in a missing
 # directory, a directory, or a file that is not a database is fatal (128) too, and
 # is left as it was. No command crashes or hangs: each gets 60 s, and a signal
@@ -66,6 +67,8 @@ without_registry() {
 0 data stats data/arith-train.jsonl --sweep rank-lr-grid.yaml
 0 data audit --sweep rank-lr-grid.yaml
 0 data split data/arith-train.jsonl --valid-frac 0.1 --seed 1 --out-train a --out-valid b
+1 template models/tiny-base
+129 template
 EOF
 }
 

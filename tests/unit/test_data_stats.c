@@ -49,7 +49,7 @@ static void test_file_stats(void)
     struct tokenizer tok;
     CHECK_INT(tokenizer_init_bytes(&tok, 260, 256, 257, 258), 0);
     struct render_fields fields = { .prompt = "q", .completion = "a", .source = "src" };
-    struct render_contract rc = { NULL, TEMPLATE_PLAIN, &fields };
+    struct render_contract rc = { NULL, TEMPLATE_PLAIN, &fields, NULL };
     struct data_stats st;
     CHECK_INT(data_stats_compute(&f, &rc, &tok, 10, &st, &err), 0);
     CHECK_INT(st.tokens[0], 8);

@@ -1,5 +1,8 @@
 /* test_render.c - the prompt contract: rows of every shape, every template. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "render.h"
 #include "testhelp.h"
@@ -8,7 +11,7 @@ static int render(const char *row_json, const char *system, enum render_template
                   int need, char **prompt, char **completion, char **err)
 {
     json_t *row = json_loads(row_json, 0, NULL);
-    struct render_contract rc = { system, t, NULL };
+    struct render_contract rc = { system, t, NULL, NULL };
     struct strbuf p = STRBUF_INIT, c = STRBUF_INIT, e = STRBUF_INIT;
     int rcode = render_row(row, &rc, need, &p, &c, &e);
     *prompt = sb_detach(&p);
@@ -105,7 +108,7 @@ static int render_mapped(const char *row_json, const char *fields_json, int need
     json_t *row = json_loads(row_json, 0, NULL), *fj = json_loads(fields_json, 0, NULL);
     struct render_fields f;
     CHECK_INT(render_fields_from_json(fj, &f, e), 0);
-    struct render_contract rc = { "SYS", TEMPLATE_CHATML, &f };
+    struct render_contract rc = { "SYS", TEMPLATE_CHATML, &f, NULL };
     int rcode = render_row(row, &rc, need, p, c, e);
     render_fields_free(&f);
     json_decref(row);
@@ -190,8 +193,63 @@ static void test_parts_and_accessors(void)
     sb_free(&e);
 }
 
+/* render.template chat: the model's own template from a tokenizer_config.json. */
+static void test_chat_template(void)
+{
+    char dir[] = "/tmp/test_render.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/tokenizer_config.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"chat_template\": \"{{ bos_token }}{% for m in messages %}<{{ m.role }}>"
+          "{{ m.content }}</>{% endfor %}{% if add_generation_prompt %}<assistant>{{ tag }}"
+          "{% endif %}\", \"bos_token\": \"<s>\"}", f);
+    fclose(f);
+    json_t *cfg = json_loads("{\"template\": \"chat\", \"vars\": {\"tag\": \"\"}}", 0, NULL);
+    struct render_chat chat;
+    struct strbuf p = STRBUF_INIT, c = STRBUF_INIT, e = STRBUF_INIT;
+    CHECK_INT(render_chat_load(cfg, dir, &chat, &e), 0);
+    struct render_contract rc = { "SYS", TEMPLATE_CHAT, NULL, &chat };
+    json_t *row = json_loads("{\"question\": \"Q\", \"answer\": \"A\"}", 0, NULL);
+    CHECK_INT(render_row(row, &rc, 1, &p, &c, &e), 0);
+    CHECK_STR(sb_str(&p), "<s><system>SYS</><user>Q</><assistant>");
+    CHECK_STR(sb_str(&c), "A</>");
+    json_decref(row);
+    /* a chat row: its own system message wins; the last assistant turn is learned */
+    row = json_loads("{\"messages\": [{\"role\": \"system\", \"content\": \"S\"}, {\"role\": "
+                     "\"user\", \"content\": \"u1\"}, {\"role\": \"assistant\", \"content\": "
+                     "\"a1\"}, {\"role\": \"user\", \"content\": \"u2\"}, {\"role\": "
+                     "\"assistant\", \"content\": \"a2\"}]}", 0, NULL);
+    sb_reset(&p);
+    sb_reset(&c);
+    CHECK_INT(render_row(row, &rc, 1, &p, &c, &e), 0);
+    CHECK_STR(sb_str(&p), "<s><system>S</><user>u1</><assistant>a1</><user>u2</><assistant>");
+    CHECK_STR(sb_str(&c), "a2</>");
+    render_chat_free(&chat);
+    /* a generation prompt the conversation does not start with */
+    json_object_set_new(json_object_get(cfg, "vars"), "tag", json_string("[think]"));
+    CHECK_INT(render_chat_load(cfg, path, &chat, &e), 0);
+    rc.chat = &chat;
+    CHECK_INT(render_row(row, &rc, 1, &p, &c, &e), -1);
+    CHECK(strstr(sb_str(&e), "does not start with its rendering of the prompt") != NULL);
+    render_chat_free(&chat);
+    /* a planned hash that is not the template's */
+    json_object_set_new(cfg, "chat_template_sha256", json_string("00"));
+    sb_reset(&e);
+    CHECK_INT(render_chat_load(cfg, dir, &chat, &e), -1);
+    CHECK(strstr(sb_str(&e), "not 00 as planned") != NULL);
+    json_decref(row);
+    json_decref(cfg);
+    sb_free(&p);
+    sb_free(&c);
+    sb_free(&e);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    TEST(test_chat_template);
     TEST(test_single_turn_shapes);
     TEST(test_system_and_templates);
     TEST(test_messages);

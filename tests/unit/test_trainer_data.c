@@ -33,7 +33,7 @@ static enum train_data_status load(const char *system, int max_seq_len, long row
 {
     struct tokenizer tok;
     tokenizer_init_bytes(&tok, 260, BOS, EOS, PAD);
-    struct render_contract rc = { system, TEMPLATE_PLAIN, NULL };
+    struct render_contract rc = { system, TEMPLATE_PLAIN, NULL, NULL };
     struct train_data_spec spec = { &rc, &tok, max_seq_len, rows };
     enum train_data_status st = train_data_load(path, &spec, ds, err);
     tokenizer_free(&tok);
