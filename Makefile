@@ -165,6 +165,8 @@ MODEL_OBJS += model/model_io.o
 MODEL_OBJS += model/tokenizer.o
 MODEL_OBJS += model/decode.o
 MODEL_OBJS += model/generate.o
+MODEL_OBJS += model/quant.o
+MODEL_OBJS += model/gguf_write.o
 
 # The built-in trainer, bin/mainline-train, but its main(): also linked into unit tests.
 TRAIN_OBJS += trainer/train_config.o
