@@ -80,8 +80,9 @@ static const struct command commands[] = {
       "  -f, --format F   hf (a Hugging Face directory), gguf (one GGUF v3 file for\n"
       "                   llama.cpp), ollama (a directory: model.gguf and a Modelfile\n"
       "                   prompting the model as the sweep's rendering contract does)\n"
-      "  -q, --quant Q    gguf and ollama: f32 (default), f16, q8_0, q4_0 (2-D tensors\n"
-      "                   whose rows are not a multiple of 32 stay f16; norms f32)\n"
+      "  -q, --quant Q    f32 (default), f16, q8_0, q4_0 (2-D tensors whose rows are not\n"
+      "                   a multiple of 32 stay f16; norms f32); with hf, float32 weights\n"
+      "                   rounded through Q: the quantised model for mainline-eval\n"
       "  -o, --output OUT the file or directory to write\n"
       "      --template T, --system TEXT   the Modelfile's prompting, with --model\n" },
     { "help", cmd_help, 0, "show help for mainline or one command",

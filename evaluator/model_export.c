@@ -215,11 +215,6 @@ int model_export(const struct export_request *rq, struct export_result *res,
 {
     memset(res, 0, sizeof(*res));
     double t0 = clock_now_s();
-    if (rq->format == EXPORT_HF && rq->quant != QUANT_F32) {
-        sb_addf(err, "--format hf writes float32 weights; --quant %s is for gguf and ollama",
-                quant_name(rq->quant));
-        return -1;
-    }
     if (refuse_existing(rq->out, err) < 0)
         return -1;
     struct model m;
@@ -229,6 +224,7 @@ int model_export(const struct export_request *rq, struct export_result *res,
         return -1;
     int rc = model_config_extras(rq->base_model, &extras, err);
     if (rc == 0 && rq->format == EXPORT_HF) {
+        quant_model_roundtrip(&m, rq->quant);
         rc = write_hf(rq, &m, &tok, extras, err);
     } else if (rc == 0) {
         chat = chat_template_of(extras);

@@ -5,7 +5,10 @@
  *   EXPORT_HF      a Hugging Face model directory (config.json, model.safetensors,
  *                  the llama2.c tokenizer file copied or "tokenizer": "bytes"),
  *                  written by the trainer's export_model_dir() (trainer/export.h):
- *                  anything mainline loads as a base model loads it.
+ *                  anything mainline loads as a base model loads it. With a
+ *                  --quant other than f32 the weights are what that GGUF type
+ *                  decodes to (quant_model_roundtrip()), still stored float32:
+ *                  the quantised model, for the built-in evaluator.
  *   EXPORT_GGUF    one GGUF v3 file for llama.cpp (model/gguf.h) in f32, f16,
  *                  q8_0 or q4_0.
  *   EXPORT_OLLAMA  a directory holding model.gguf and a Modelfile whose TEMPLATE,
@@ -48,7 +51,7 @@ struct export_request {
     const char *base_model;          /* a path model_load() reads */
     const char *checkpoint;          /* a step directory, or NULL for the base model */
     enum export_format format;
-    enum quant_type quant;           /* gguf, ollama; hf is always f32 */
+    enum quant_type quant;           /* gguf, ollama; hf: the weights rounded through it */
     const char *out;
     const char *name;                /* general.name and the Modelfile's header; may be NULL */
     const struct export_prompting *prompting;   /* ollama; NULL: plain, no system */

@@ -1,7 +1,9 @@
 /* quant.c - f16, q8_0 and q4_0 encodings of float32 rows (see quant.h). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "quant.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -182,5 +184,28 @@ void dequant_row(enum quant_type t, const uint8_t *in, size_t n, float *y)
             }
         }
         break;
+    }
+}
+
+void quant_model_roundtrip(struct model *m, enum quant_type t)
+{
+    if (t == QUANT_F32)
+        return;
+    for (int k = 0; k < TK_COUNT; k++) {
+        if (k == TK_LM_HEAD && m->cfg.tied_embeddings)
+            continue;
+        int layers = tensor_kind_is_per_layer((enum tensor_kind)k) ? m->cfg.n_layers : 1;
+        for (int l = 0; l < layers; l++) {
+            struct tensor_ref r = model_tensor(m, (enum tensor_kind)k, l);
+            if (r.cols == 1)
+                continue;
+            enum quant_type rt = quant_row_ok(t, r.cols) ? t : QUANT_F16;
+            uint8_t *buf = xmalloc(quant_row_bytes(rt, r.cols));
+            for (size_t i = 0; i < r.rows; i++) {
+                quant_row(rt, r.data + i * r.cols, r.cols, buf);
+                dequant_row(rt, buf, r.cols, r.data + i * r.cols);
+            }
+            free(buf);
+        }
     }
 }

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model.h"
+
 #define QUANT_BLOCK 32
 
 /* The formats, numbered as ggml numbers its types (GGUF tensor infos store them). */
@@ -49,5 +51,13 @@ void quant_row(enum quant_type t, const float *x, size_t n, uint8_t *out);
 
 /* Decode a row back into float32 (what llama.cpp computes with). */
 void dequant_row(enum quant_type t, const uint8_t *in, size_t n, float *y);
+
+/*
+ * Round every weight of m through type t and back, as a GGUF file of that type
+ * stores it (gguf.h: 2-D tensors in t when their rows allow, else f16; the norms
+ * f32 untouched): the float32 model llama.cpp's weights decode to. What the built-in
+ * evaluator measures a quantised model with (`mainline export --format hf --quant`).
+ */
+void quant_model_roundtrip(struct model *m, enum quant_type t);
 
 #endif

@@ -3,7 +3,7 @@
 // tokens, the way `mainline-eval --greedy` does: llama.cpp's own tokenizer encodes the
 // prompt (BOS first when the file asks for it), generation ends at EOS or BOS. Prints one
 // JSON line per prompt: {"prompt", "prompt_ids", "ids"}. Run with NODE_PATH at the
-// node_modules of scripts/npm-llama.sh.
+// node_modules of scripts/npm-llama.sh. The KV cache is float32, as mainline's.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -20,8 +20,10 @@ const addBos = model.tokens.shouldPrependBosToken;
 const rows = readFileSync(promptsPath, "utf8").split("\n").filter((l) => l.trim());
 for (const line of rows) {
     const { prompt } = JSON.parse(line);
+    // a float32 KV cache, as mainline keeps (llama.cpp's default is f16)
     const ctx = await model.createContext({ contextSize: model.trainContextSize, threads: 1,
-                                            batchSize: 512 });
+                                            batchSize: 512, experimentalKvCacheKeyType: "F32",
+                                            experimentalKvCacheValueType: "F32" });
     const seq = ctx.getSequence();
     const promptIds = [...(addBos && bos != null ? [bos] : []), ...model.tokenize(prompt, false)];
     const ids = [];
