@@ -23,6 +23,7 @@
 #include "model_export.h"
 #include "reg_exec.h"
 #include "reg_results.h"
+#include "rundir.h"
 #include "select.h"
 
 static const char export_usage[] =
@@ -218,6 +219,16 @@ static int resolve_sweep(struct cli *cli, const struct export_args *a, struct ta
     if (!t->checkpoint || found != step) {
         error("run '%s': the registry has no checkpoint of step %lld", run, (long long)step);
         goto out;
+    }
+    if (t->checkpoint[0] != '/') {   /* relative to the run's directory, beside the registry */
+        char *dir = path_dirname(cli->registry_path), *root = realpath(dir, NULL);
+        char *run_dir = rundir_path(root ? root : dir, res.name, res.version, run);
+        char *abs = path_join(run_dir, t->checkpoint);
+        free(t->checkpoint);
+        t->checkpoint = abs;
+        free(run_dir);
+        free(root);
+        free(dir);
     }
     t->base_model = xstrdup(base);
     struct strbuf label = STRBUF_INIT;
