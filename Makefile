@@ -48,6 +48,7 @@ endif
 #   common <- protocol, model, registry             (each uses common only)
 #   model <- data;  protocol, model <- trainer <- evaluator    (mainline-train, -eval)
 #   registry <- reports;  registry, data, protocol <- sweep;  sweep, reports <- exec <- cli
+#   evaluator <- cli (mainline export loads and merges a checkpoint as the evaluator does)
 
 # common: strings, errors, files, JSON, digests, text rendering. libc, jansson, libcrypto.
 COMMON_OBJS += common/error.o
