@@ -90,6 +90,7 @@ struct target {
     char *base_model, *checkpoint, *label;
     json_t *contract;                   /* the frozen rules */
     struct export_prompting prompting;
+    int has_prompting;                  /* a contract (a sweep's, or --template/--system) */
     const char **stop;
 };
 
@@ -237,6 +238,7 @@ static int resolve_sweep(struct cli *cli, const struct export_args *a, struct ta
     t->label = sb_detach(&label);
     t->contract = json_loads(res.contract_json ? res.contract_json : "{}", 0, NULL);
     target_prompting(t);
+    t->has_prompting = 1;
     rc = EXIT_OK;
 out:
     selection_free(&sel);
@@ -271,6 +273,7 @@ int cmd_export(int argc, char **argv, struct cli *cli)
         t.label = xstrdup(a.model);
         t.prompting.tmpl = a.tmpl < 0 ? TEMPLATE_PLAIN : (enum render_template)a.tmpl;
         t.prompting.system = a.system;
+        t.has_prompting = a.tmpl >= 0 || a.system;
     } else if (!cli_registry(cli)) {
         return cli->open_failed_exit;
     } else {
@@ -278,7 +281,8 @@ int cmd_export(int argc, char **argv, struct cli *cli)
     }
     if (rc == EXIT_OK) {
         struct export_request rq = { t.base_model, t.checkpoint, (enum export_format)a.format,
-                                     (enum quant_type)a.quant, a.out, t.label, &t.prompting };
+                                     (enum quant_type)a.quant, a.out, t.label,
+                                     t.has_prompting ? &t.prompting : NULL };
         struct export_result r;
         struct strbuf err = STRBUF_INIT;
         if (model_export(&rq, &r, &err) < 0) {

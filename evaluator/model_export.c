@@ -105,6 +105,45 @@ int export_modelfile(const struct export_prompting *p, const char *gguf_file, in
     return rc;
 }
 
+/* ---- the chat template (tokenizer.chat_template) ---- */
+
+int export_chat_template(const struct export_prompting *p, struct strbuf *out,
+                         struct strbuf *err)
+{
+    const char *sys = p->system;
+    if (sys && (strstr(sys, "{{") || strstr(sys, "{%") || strstr(sys, "{#"))) {
+        sb_adds(err, "the system prompt holds {{, {% or {#, which a Jinja chat template "
+                "would read as its own syntax");
+        return -1;
+    }
+    const char *no_system = "{% if messages[0]['role'] != 'system' %}";
+    const char *loop = "{% for message in messages %}";
+    switch (p->tmpl) {
+    case TEMPLATE_CHATML:
+        if (sys)
+            sb_addf(out, "%s<|im_start|>system\n%s<|im_end|>\n{%% endif %%}", no_system, sys);
+        sb_addf(out, "%s<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+                "{%% endfor %%}{%% if add_generation_prompt %%}<|im_start|>assistant\n"
+                "{%% endif %%}", loop);
+        break;
+    case TEMPLATE_LLAMA2:
+        sb_adds(out, "[INST] ");
+        if (sys)
+            sb_addf(out, "%s<<SYS>>\n%s\n<</SYS>>\n\n{%% endif %%}", no_system, sys);
+        sb_addf(out, "%s{%% if message['role'] == 'system' %%}<<SYS>>\n{{ message['content'] }}"
+                "\n<</SYS>>\n\n{%% elif message['role'] == 'user' %%}{{ message['content'] }} "
+                "[/INST] {%% else %%}{{ message['content'] }} [INST] {%% endif %%}"
+                "{%% endfor %%}", loop);
+        break;
+    default:
+        if (sys)
+            sb_addf(out, "%s%s\n\n{%% endif %%}", no_system, sys);
+        sb_addf(out, "%s{%% if message['role'] == 'system' %%}{{ message['content'] }}\n\n"
+                "{%% else %%}{{ message['content'] }}\n{%% endif %%}{%% endfor %%}", loop);
+    }
+    return 0;
+}
+
 /* ---- writing ---- */
 
 static int refuse_existing(const char *out, struct strbuf *err)
@@ -227,10 +266,15 @@ int model_export(const struct export_request *rq, struct export_result *res,
         quant_model_roundtrip(&m, rq->quant);
         rc = write_hf(rq, &m, &tok, extras, err);
     } else if (rc == 0) {
-        chat = chat_template_of(extras);
+        struct strbuf jinja = STRBUF_INIT;
+        if (rq->prompting)   /* how the sweep prompted it, over the base model's own */
+            rc = export_chat_template(rq->prompting, &jinja, err);
+        chat = rq->prompting ? sb_detach(&jinja) : chat_template_of(extras);
+        sb_free(&jinja);
         struct gguf_options go = { rq->quant, rq->name, chat };
-        rc = rq->format == EXPORT_GGUF ? gguf_write_model(rq->out, &m, &tok, &go, &res->gguf, err)
-                                       : write_ollama(rq, &m, &tok, &go, &res->gguf, err);
+        if (rc == 0)
+            rc = rq->format == EXPORT_GGUF ? gguf_write_model(rq->out, &m, &tok, &go, &res->gguf, err)
+                                           : write_ollama(rq, &m, &tok, &go, &res->gguf, err);
     }
     if (rc == 0) {
         res->bytes = disk_bytes(rq->out);

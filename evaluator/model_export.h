@@ -10,7 +10,8 @@
  *                  decodes to (quant_model_roundtrip()), still stored float32:
  *                  the quantised model, for the built-in evaluator.
  *   EXPORT_GGUF    one GGUF v3 file for llama.cpp (model/gguf.h) in f32, f16,
- *                  q8_0 or q4_0.
+ *                  q8_0 or q4_0, with the rendering contract as its chat template
+ *                  (export_chat_template()) when the request has one.
  *   EXPORT_OLLAMA  a directory holding model.gguf and a Modelfile whose TEMPLATE,
  *                  SYSTEM and stop parameters come from the sweep's frozen rendering
  *                  contract (common/render.h), so the deployed model is prompted
@@ -54,7 +55,9 @@ struct export_request {
     enum quant_type quant;           /* gguf, ollama; hf: the weights rounded through it */
     const char *out;
     const char *name;                /* general.name and the Modelfile's header; may be NULL */
-    const struct export_prompting *prompting;   /* ollama; NULL: plain, no system */
+    const struct export_prompting *prompting;   /* NULL: none declared (plain in a
+                                                   Modelfile, the base model's own chat
+                                                   template in a GGUF) */
 };
 
 struct export_result {
@@ -65,6 +68,17 @@ struct export_result {
 
 int model_export(const struct export_request *rq, struct export_result *res,
                  struct strbuf *err);
+
+/*
+ * The rendering contract as a Jinja chat template (a GGUF's tokenizer.chat_template,
+ * what llama.cpp formats chats with): messages rendered turn by turn as
+ * common/render.c renders a row's "messages" (the contract's system prompt first
+ * unless the first message is a system message), and for chatml the assistant
+ * header when add_generation_prompt. No BOS: llama.cpp adds it. A system prompt
+ * holding Jinja syntax ({{, {%, {#) is refused: -1 with a message.
+ */
+int export_chat_template(const struct export_prompting *p, struct strbuf *out,
+                         struct strbuf *err);
 
 /*
  * The Modelfile for gguf_file (a name relative to the Modelfile), in the grammar

@@ -7,7 +7,9 @@
 # declared stops; with RUN that run's selected checkpoint as a Hugging Face directory
 # that mainline-eval decodes exactly as the base model with the checkpoint applied; a
 # sweep without a mainline refused with the reason, nothing written; the plain and
-# llama2 templates through --model.
+# llama2 templates through --model; the GGUF's chat template (tokenizer.chat_template, run
+# by @huggingface/jinja) renders chats, with and without their own system message, as
+# mainline renders a "messages" row.
 . "$(dirname "$0")/lib.sh"
 
 case "${BINDIR:-bin}" in
@@ -134,5 +136,63 @@ YAML
     grep -q 'holds """' err
     test ! -e bad
 EOF
+
+if npm_dir=$(sh "$TOP/scripts/npm-llama.sh" 2>"$SCRATCH/npm.err"); then
+    NODE_PATH="$npm_dir/node_modules"
+    export NODE_PATH
+    test_body 'the GGUF chat template renders chats as the rendering contract does' <<\EOF
+    cp -r "$TOP/sweeps/data" "$TOP/sweeps/models" .
+    cat >chats.jsonl <<'X'
+{"messages": [{"role": "user", "content": "What is 2 + 2?"}, {"role": "assistant", "content": "4"}, {"role": "user", "content": "And  3 + 3?\n"}, {"role": "assistant", "content": "6"}]}
+{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
+X
+    for t in chatml plain llama2; do
+        for sys in "" "Think step by step.
+  Then \"answer\"."; do
+            cat >$t.yaml <<YAML
+sweep: $t
+base_model: models/tiny-base/model.safetensors
+datasets: {train: chats.jsonl}
+grid: {seed: [0]}
+YAML
+            if [ -n "$sys" ]; then
+                printf 'render: {template: %s, system: "Think step by step.\\n  Then \\"answer\\"."}\n' \
+                    $t >>$t.yaml
+                mainline export --model models/tiny-base --format gguf --template $t \
+                    --system "$sys" -o $t.gguf >/dev/null
+            else
+                printf 'render: {template: %s}\n' $t >>$t.yaml
+                mainline export --model models/tiny-base --format gguf --template $t \
+                    -o $t.gguf >/dev/null
+            fi
+            for row in 1 2; do
+                mainline data render chats.jsonl --sweep $t.yaml --row $row >rendered
+                python3 - $row >msgs.json <<'PY'
+import json, sys
+row = [json.loads(l) for l in open("chats.jsonl")][int(sys.argv[1]) - 1]["messages"]
+last = max(i for i, m in enumerate(row) if m["role"] == "assistant")
+print(json.dumps(row[:last]))
+PY
+                node "$TOP/tests/js/chat-template.mjs" $t.gguf msgs.json </dev/null >jinja
+                python3 - <<'PY'
+import importlib.util, os
+spec = importlib.util.spec_from_file_location("m", os.environ["MFCHECK"])
+m = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(m)
+want, got = m.rendered_prompt("rendered"), open("jinja").read()
+assert got == want, (got, want)
+PY
+            done
+            rm $t.gguf
+        done
+    done
+    # a system prompt in Jinja's own syntax is refused
+    run_rc 1 mainline export --model models/tiny-base --format gguf --system 'a {{ b }}' -o x.gguf
+    grep -q "Jinja" err
+    test ! -e x.gguf
+EOF
+else
+    skip t6011-chat-template "no @huggingface/jinja from npm here: $(tail -n 1 "$SCRATCH/npm.err")"
+fi
 
 test_done
