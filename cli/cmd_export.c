@@ -65,22 +65,22 @@ static int parse_export_args(int argc, char **argv, struct export_args *a)
     int rest = argc - optind;
     if (a->model ? rest != 0 : rest < 1 || rest > 2)
         return error(a->model ? "--model exports a model, not a sweep: no SWEEP or RUN"
-                              : "name the SWEEP (and optionally one RUN)"), -1;
+                              : "name the SWEEP (and optionally one RUN)");
     if (!a->model) {
         a->sweep = argv[optind];
         a->run = rest == 2 ? argv[optind + 1] : NULL;
         if (a->checkpoint || tmpl || a->system)
             return error("--checkpoint, --template and --system go with --model; a sweep "
-                         "exports what its frozen rules select"), -1;
+                         "exports what its frozen rules select");
     }
     if (!format || !a->out)
-        return error("--format and -o OUT are required"), -1;
+        return error("--format and -o OUT are required");
     if ((a->format = export_format_parse(format)) < 0)
-        return error("--format: '%s' is not hf, gguf or ollama", format), -1;
+        return error("--format: '%s' is not hf, gguf or ollama", format);
     if ((a->quant = quant_parse(quant)) < 0)
-        return error("--quant: '%s' is not f32, f16, q8_0 or q4_0", quant), -1;
+        return error("--quant: '%s' is not f32, f16, q8_0 or q4_0", quant);
     if (tmpl && (a->tmpl = render_template_parse(tmpl)) < 0)
-        return error("--template: '%s' is not plain, chatml or llama2", tmpl), -1;
+        return error("--template: '%s' is not plain, chatml or llama2", tmpl);
     return 0;
 }
 
