@@ -1,11 +1,12 @@
 #!/bin/sh
 # t0005: every command of the command table, run where there is no registry.
 #
-# The commands that read one (status, runs, show, select, report, run, cancel, and rules
-# of a sweep name) exit 128 with "error: no registry at 'PATH' (plan a sweep
+# The commands that read one (status, runs, show, select, report, run, cancel, export of
+# a sweep, and rules of a sweep name) exit 128 with "error: no registry at 'PATH' (plan a sweep
 # first: ...)", PATH being the default, $MAINLINE_REGISTRY or --registry, and
 # create nothing; their usage errors are still usage errors (129). The others
-# (data and its subcommands, doctor, help, plan, rules of a sweep file, version)
+# (data and its subcommands, doctor, export --model, help, plan, rules of a sweep file,
+# version)
 # work without one, and only plan creates one. A registry path in a missing
 # directory, a directory, or a file that is not a database is fatal (128) too, and
 # is left as it was. No command crashes or hangs: each gets 60 s, and a signal
@@ -31,6 +32,8 @@ run s -j 1 --stage main --only r --retry-failed --fail-fast --quiet
 run s --executor slurm --detach
 cancel s
 cancel s r
+export s --format gguf -o m.gguf
+export s r --format ollama --quant q4_0 -o o
 EOF
 }
 
@@ -47,6 +50,9 @@ run
 run s -j 0
 run s --executor pbs
 cancel
+export s
+export --format gguf -o x
+export s --format onnx -o x
 EOF
 }
 
@@ -66,6 +72,7 @@ without_registry() {
 0 data stats data/arith-train.jsonl --sweep rank-lr-grid.yaml
 0 data audit --sweep rank-lr-grid.yaml
 0 data split data/arith-train.jsonl --valid-frac 0.1 --seed 1 --out-train a --out-valid b
+0 export --model models/tiny-base --format gguf --quant q8_0 -o t.gguf
 EOF
 }
 
