@@ -49,6 +49,7 @@ endif
 #   common <- protocol, model, registry             (each uses common only)
 #   model <- data;  protocol, model <- trainer <- evaluator    (mainline-train, -eval)
 #   registry <- reports;  registry, data, protocol <- sweep;  sweep, reports <- exec <- cli
+#   evaluator <- cli (mainline export loads and merges a checkpoint as the evaluator does)
 
 # common: strings, errors, files, JSON, digests, text rendering. libc, jansson, libcrypto.
 COMMON_OBJS += common/error.o
@@ -176,6 +177,8 @@ MODEL_OBJS += model/hf_tokenizer.o
 MODEL_OBJS += model/tokenizer.o
 MODEL_OBJS += model/decode.o
 MODEL_OBJS += model/generate.o
+MODEL_OBJS += model/quant.o
+MODEL_OBJS += model/gguf_write.o
 
 # The built-in trainer, bin/mainline-train, but its main(): also linked into unit tests.
 TRAIN_OBJS += trainer/train_config.o
@@ -195,6 +198,7 @@ EVAL_OBJS += evaluator/bench.o
 EVAL_OBJS += evaluator/nll.o
 EVAL_OBJS += evaluator/complete.o
 EVAL_OBJS += evaluator/eval.o
+EVAL_OBJS += evaluator/model_export.o
 
 # cli: the command table and one file per command; the only code that prints
 # results or exits.
@@ -217,6 +221,7 @@ CLI_OBJS += cli/cmd_data_view.o
 CLI_OBJS += cli/cmd_data_audit.o
 CLI_OBJS += cli/cli_audit_print.o
 CLI_OBJS += cli/plan_estimate.o
+CLI_OBJS += cli/cmd_export.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -245,7 +250,9 @@ SWEEP_PKGS := yaml-0.1 libgit2 libcurl libarchive libpcre2-8
 pkg_libs = $(shell pkg-config --libs $(1) 2>/dev/null)
 JOB_LINK := $(MODEL_LIB) $(PROTOCOL_LIB) $(COMMON_LIB)
 JOB_LIBS := $(MODEL_LIBS) $(call pkg_libs,$(COMMON_PKGS)) -lm
-CLI_LINK := $(EXEC_LIB) $(REPORTS_LIB) $(SWEEP_LIB) $(REGISTRY_LIB) $(DATA_LIB) $(JOB_LINK)
+# `mainline export` loads a run's checkpoint as the evaluator does (evaluator/, trainer/).
+CLI_LINK := $(EXEC_LIB) $(REPORTS_LIB) $(SWEEP_LIB) $(REGISTRY_LIB) $(DATA_LIB) $(EVAL_LIB) \
+            $(TRAIN_LIB) $(JOB_LINK)
 CLI_LIBS := $(call pkg_libs,$(SWEEP_PKGS) $(REGISTRY_PKGS)) $(JOB_LIBS)
 
 .PHONY: all test check asan fuzz fuzz-extract fuzz-build demo readme-numbers deps detect clean unit-tests bench bench-slurm \
@@ -302,7 +309,7 @@ $(BINDIR)/mainline: $(B_CLI_OBJS) $(CLI_LINK)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CLI_LIBS)
 
 # Unit tests may use every room.
-TEST_LINK := $(EVAL_LIB) $(TRAIN_LIB) $(CLI_LINK)
+TEST_LINK := $(CLI_LINK)
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_LINK)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CLI_LIBS)

@@ -65,6 +65,26 @@ static const struct command commands[] = {
       "Print the BLAS core OpenBLAS chose, the OPENBLAS_CORETYPE mainline gives jobs\n"
       "(from the CPU's features, unless you set it), the threads, and a measured\n"
       "SGEMM rate at 1 thread and at every core.\n" },
+    { "export", cmd_export, 0, "export a sweep's mainline or a run as hf, gguf or ollama",
+      "usage: mainline export SWEEP [RUN] --format hf|gguf|ollama [--quant Q] -o OUT\n"
+      "   or: mainline export --model PATH [--checkpoint DIR] --format F [--quant Q]\n"
+      "                       [--template plain|chatml|llama2] [--system TEXT] -o OUT\n"
+      "\n"
+      "Write the model the sweep's frozen rules select, its checkpoint applied (a LoRA\n"
+      "adapter merged into the base): without RUN the mainline (of its runs, the one\n"
+      "whose selected checkpoint scored best; refused when there is no mainline), with\n"
+      "RUN that run's selected checkpoint; with --model, any model mainline loads.\n"
+      "OUT must not exist; it is written under a temporary name and renamed when\n"
+      "complete. See docs/export.md.\n"
+      "\n"
+      "  -f, --format F   hf (a Hugging Face directory), gguf (one GGUF v3 file for\n"
+      "                   llama.cpp), ollama (a directory: model.gguf and a Modelfile\n"
+      "                   prompting the model as the sweep's rendering contract does)\n"
+      "  -q, --quant Q    f32 (default), f16, q8_0, q4_0 (2-D tensors whose rows are not\n"
+      "                   a multiple of 32 stay f16; norms f32); with hf, float32 weights\n"
+      "                   rounded through Q: the quantised model for mainline-eval\n"
+      "  -o, --output OUT the file or directory to write\n"
+      "      --template T, --system TEXT   the Modelfile's prompting, with --model\n" },
     { "help", cmd_help, 0, "show help for mainline or one command",
       "usage: mainline help [COMMAND]\n" },
     { "plan", cmd_plan, 0, "validate a sweep file, expand it into runs, record them",

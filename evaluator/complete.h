@@ -20,6 +20,8 @@
 #ifndef MAINLINE_EVALUATOR_COMPLETE_H
 #define MAINLINE_EVALUATOR_COMPLETE_H
 
+#include <jansson.h>
+
 #include "train_data.h"
 #include "model.h"
 #include "tokenizer.h"
@@ -34,5 +36,17 @@ struct complete_result {
 enum train_data_status eval_complete(const struct model *m, const struct tokenizer *tok,
                                      const char *path, int threads, struct complete_result *out,
                                      struct strbuf *err);
+
+/*
+ * --greedy: rows {"prompt": TEXT}, each encoded as it is (BOS first when the
+ * model has one) and continued greedily for up to max_new_tokens tokens, with no
+ * stop string (generate.h's end-of-sequence rule still ends a sequence). *out (a
+ * new JSON array the caller releases) gets one object per row: prompt,
+ * prompt_ids, ids (every generated id, the EOS included), finish and text.
+ * What `mainline export`'s GGUF files are checked against in llama.cpp.
+ */
+enum train_data_status eval_greedy(const struct model *m, const struct tokenizer *tok,
+                                   const char *path, int threads, int max_new_tokens,
+                                   json_t **out, struct strbuf *err);
 
 #endif

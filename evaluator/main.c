@@ -6,11 +6,14 @@
  *   mainline-eval --config eval.json --out DIR --threads T [--batch B]
  *   mainline-eval --nll DATA.jsonl --base-model PATH [--checkpoint DIR] [--threads T]
  *   mainline-eval --complete DATA.jsonl --base-model PATH [--checkpoint DIR] [--threads T]
+ *   mainline-eval --greedy PROMPTS.jsonl --base-model PATH [--checkpoint DIR]
+ *                 [--max-new-tokens N] [--threads T]
  *
  * (MAINLINE_CONFIG, MAINLINE_RUN_DIR and MAINLINE_THREADS stand in for missing
  * options; --out defaults to the config's directory.) The second form prints the
  * mean completion NLL of a dataset as one JSON line and writes nothing; the third
- * the share of rows a model continues with exactly their completion (complete.h).
+ * the share of rows a model continues with exactly their completion (complete.h);
+ * the fourth one JSON line per prompt with the ids it generates greedily.
  * Exit status: 0 done, 2 bad configuration or usage, 4 unreadable or mismatched
  * inputs (model, checkpoint, a benchmark row), 1 anything else.
  *
@@ -33,15 +36,17 @@ void openblas_set_num_threads(int n);
 
 struct eval_args {
     const char *config, *out;
-    const char *nll, *complete, *base_model, *checkpoint;   /* --nll, --complete */
-    int threads, batch;
+    const char *nll, *complete, *greedy, *base_model, *checkpoint;   /* the scoring forms */
+    int threads, batch, max_new_tokens;
 };
 
 static const char usage_text[] =
     "usage: mainline-eval --config eval.json --out DIR --threads T [--batch B]\n"
     "   or: mainline-eval --nll DATA.jsonl --base-model PATH [--checkpoint DIR] [--threads T]\n"
     "   or: mainline-eval --complete DATA.jsonl --base-model PATH [--checkpoint DIR] "
-    "[--threads T]";
+    "[--threads T]\n"
+    "   or: mainline-eval --greedy PROMPTS.jsonl --base-model PATH [--checkpoint DIR] "
+    "[--max-new-tokens N] [--threads T]";
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -62,7 +67,7 @@ static int parse_count(const char *what, const char *s, int max, int *out)
 /* 0, or -1 after printing what is wrong with the command line. */
 static int parse_args(int argc, char **argv, struct eval_args *a)
 {
-    const char *threads = env_or(JOB_ENV_THREADS, "1"), *batch = NULL;
+    const char *threads = env_or(JOB_ENV_THREADS, "1"), *batch = NULL, *max_new = NULL;
     a->config = env_or(JOB_ENV_CONFIG, NULL);
     a->out = env_or(JOB_ENV_RUN_DIR, NULL);
     for (int i = 1; i < argc; i += 2) {
@@ -73,6 +78,8 @@ static int parse_args(int argc, char **argv, struct eval_args *a)
                           : !strcmp(opt, "--batch") ? &batch
                           : !strcmp(opt, "--nll") ? &a->nll
                           : !strcmp(opt, "--complete") ? &a->complete
+                          : !strcmp(opt, "--greedy") ? &a->greedy
+                          : !strcmp(opt, "--max-new-tokens") ? &max_new
                           : !strcmp(opt, "--base-model") ? &a->base_model
                           : !strcmp(opt, "--checkpoint") ? &a->checkpoint : NULL;
         if (!dst || !val)
@@ -84,12 +91,15 @@ static int parse_args(int argc, char **argv, struct eval_args *a)
     if (parse_count("--threads", threads, 1024, &a->threads) < 0 ||
         (batch && parse_count("--batch", batch, 65536, &a->batch) < 0))
         return -1;
-    if (a->nll && a->complete)
-        return error("--nll and --complete are two modes: pass one\n%s", usage_text);
-    if ((a->nll || a->complete) && !a->base_model)
-        return error("%s needs --base-model PATH\n%s", a->nll ? "--nll" : "--complete",
-                     usage_text);
-    if (!a->nll && !a->complete && !a->config)
+    a->max_new_tokens = 100;
+    if (max_new && parse_count("--max-new-tokens", max_new, 1 << 20, &a->max_new_tokens) < 0)
+        return -1;
+    if (!!a->nll + !!a->complete + !!a->greedy > 1)
+        return error("--nll, --complete and --greedy are three modes: pass one\n%s", usage_text);
+    if ((a->nll || a->complete || a->greedy) && !a->base_model)
+        return error("%s needs --base-model PATH\n%s",
+                     a->nll ? "--nll" : a->complete ? "--complete" : "--greedy", usage_text);
+    if (!a->nll && !a->complete && !a->greedy && !a->config)
         return error("no config: pass --config PATH (or set MAINLINE_CONFIG)\n%s", usage_text);
     return 0;
 }
@@ -129,6 +139,24 @@ static enum train_data_status print_complete(const struct model *m, const struct
     return st;
 }
 
+/* --greedy: a JSON line per prompt with the ids generated. */
+static enum train_data_status print_greedy(const struct model *m, const struct tokenizer *tok,
+                                           const struct eval_args *a, struct strbuf *err)
+{
+    json_t *rows;
+    enum train_data_status st = eval_greedy(m, tok, a->greedy, a->threads, a->max_new_tokens,
+                                            &rows, err);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        char *line = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("%s\n", line);
+        free(line);
+    }
+    json_decref(rows);
+    return st;
+}
+
 /* The standalone forms: one dataset scored with a model, nothing written. */
 static enum eval_status score_main(const struct eval_args *a, struct strbuf *err)
 {
@@ -138,7 +166,9 @@ static enum eval_status score_main(const struct eval_args *a, struct strbuf *err
         return EVAL_UNREADABLE;
     openblas_set_num_threads(a->threads);
     enum train_data_status st = a->nll ? print_nll(&m, &tok, a->nll, err)
-                                 : print_complete(&m, &tok, a->complete, a->threads, err);
+                                 : a->complete ? print_complete(&m, &tok, a->complete,
+                                                                a->threads, err)
+                                 : print_greedy(&m, &tok, a, err);
     tokenizer_free(&tok);
     model_free(&m);
     return st == TRAIN_DATA_OK ? EVAL_OK : EVAL_UNREADABLE;
@@ -168,7 +198,7 @@ static int eval_main(int argc, char **argv)
     if (parse_args(argc, argv, &a) < 0)
         return JOB_EXIT_BAD_CONFIG;
     struct strbuf err = STRBUF_INIT;
-    enum eval_status st = a.nll || a.complete ? score_main(&a, &err) : config_main(&a, &err);
+    enum eval_status st = a.nll || a.complete || a.greedy ? score_main(&a, &err) : config_main(&a, &err);
     if (st != EVAL_OK)
         error("%s", err.len ? err.buf : "evaluation failed");
     sb_free(&err);

@@ -128,7 +128,8 @@ static int accept_token(struct worker *w, int s, int next)
     struct slot *sl = &w->sl[s];
     struct gen_result *r = &j->res[sl->idx];
     const struct gen_prompt *p = &j->prompts[sl->idx];
-    r->tokens++;
+    r->ids = xrealloc(r->ids, (size_t)(r->tokens + 1) * sizeof(int));
+    r->ids[r->tokens++] = next;
     if (next == j->tok->eos_id || next == j->tok->bos_id) {
         r->finish = GEN_EOS;
         return 1;
@@ -236,7 +237,7 @@ int generate_greedy(const struct model *m, const struct tokenizer *tok,
                     struct gen_result *res, struct strbuf *err)
 {
     for (size_t i = 0; i < n; i++)
-        res[i] = (struct gen_result){ STRBUF_INIT, 0, GEN_LENGTH };
+        res[i] = (struct gen_result){ STRBUF_INIT, 0, GEN_LENGTH, NULL };
     struct gen_job j = { m, tok, prompts, n, opt, res, 0, 0, 0, 0 };
     if (n == 0)
         return 0;
@@ -258,6 +259,9 @@ int generate_greedy(const struct model *m, const struct tokenizer *tok,
 
 void gen_results_free(struct gen_result *res, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         sb_free(&res[i].text);
+        free(res[i].ids);
+        res[i].ids = NULL;
+    }
 }

@@ -24,7 +24,7 @@
  * options. Nothing here prints or exits.
  *
  * Ownership: prompts are borrowed. res[0..n) is filled by the call; each result's
- * text is owned by it and gen_results_free() releases them.
+ * text and ids are owned by it and gen_results_free() releases them.
  */
 #ifndef MAINLINE_GENERATE_H
 #define MAINLINE_GENERATE_H
@@ -55,6 +55,7 @@ struct gen_result {
     struct strbuf text;          /* the generated text, decoded */
     int tokens;                  /* tokens generated */
     enum gen_finish finish;
+    int *ids;                    /* owned: the `tokens` ids generated, the last one included */
 };
 
 /* Greedy continuations of prompts[0..n) into res[0..n). */

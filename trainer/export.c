@@ -39,49 +39,69 @@ static int extra_config(const struct trainer *t, char **json, struct strbuf *err
 }
 
 /* The llama2.c tokenizer file, if the model has one (the base model's, or the
- * config's for init: random), copied into dir: a base model's under its own name,
- * the config's as tokenizer.bin (the name tokenizer_for_model() looks for). */
-static int copy_tokenizer(const struct trainer *t, const char *dir, struct strbuf *err)
+ * config's for init: random), and the name it gets in the export: a base model's
+ * its own, the config's tokenizer.bin (the name tokenizer_for_model() looks for). */
+static int tokenizer_source(const struct trainer *t, char **src, const char **name,
+                            struct strbuf *err)
 {
+    *src = NULL;
+    *name = NULL;
     if (t->tok.kind != TOKENIZER_LLAMA2C)
         return 0;
-    char *src = t->cfg->init == INIT_RANDOM
-                    ? xstrdup(t->cfg->tokenizer)
-                    : tokenizer_file_for_model(t->cfg->base_model, t->model.cfg.vocab_size);
-    char *text = NULL, *dst = NULL;
-    size_t len = 0;
-    int rc = -1;
-    if (!src)
+    *src = t->cfg->init == INIT_RANDOM
+               ? xstrdup(t->cfg->tokenizer)
+               : tokenizer_file_for_model(t->cfg->base_model, t->model.cfg.vocab_size);
+    if (!*src) {
         sb_addf(err, "cannot find the tokenizer file of '%s'", t->cfg->base_model);
-    else if (read_file(src, &text, &len, err) == 0) {
-        const char *base = strrchr(src, '/');
-        base = t->cfg->init == INIT_RANDOM ? "tokenizer.bin" : base ? base + 1 : src;
-        dst = path_join(dir, base);
-        rc = write_file_atomic(dst, text, len, err);
+        return -1;
     }
+    const char *base = strrchr(*src, '/');
+    *name = t->cfg->init == INIT_RANDOM ? "tokenizer.bin" : base ? base + 1 : *src;
+    return 0;
+}
+
+static int copy_file(const char *src, const char *dir, const char *name, struct strbuf *err)
+{
+    char *text = NULL, *dst = path_join(dir, name);
+    size_t len = 0;
+    int rc = read_file(src, &text, &len, err);
+    if (rc == 0)
+        rc = write_file_atomic(dst, text, len, err);
     free(text);
     free(dst);
-    free(src);
     return rc;
 }
 
-static int write_model_dir(struct trainer *t, const char *tmp, struct strbuf *err)
+static int write_model_dir(const char *tmp, const struct model *m, const char *extra,
+                           const char *tok_src, const char *tok_name, struct strbuf *err)
 {
-    char *extra = NULL;
-    if (t->lora && lora_merge(t->lora, &t->model) < 0) {
-        sb_adds(err, "cannot merge the adapter into the weights");
-        return -1;
-    }
     int rc = mkdir(tmp, 0777);
     if (rc < 0)
         sb_addf(err, "cannot create '%s': %s", tmp, strerror(errno));
     if (rc == 0)
-        rc = extra_config(t, &extra, err);
-    if (rc == 0)
-        rc = model_save_extra(tmp, &t->model, extra, err);
-    if (rc == 0)
-        rc = copy_tokenizer(t, tmp, err);
-    free(extra);
+        rc = model_save_extra(tmp, m, extra, err);
+    if (rc == 0 && tok_src)
+        rc = copy_file(tok_src, tmp, tok_name, err);
+    return rc;
+}
+
+int export_model_dir(const char *dir, const char *tmp, const struct model *m,
+                     const char *extra_json, const char *tokenizer_src,
+                     const char *tokenizer_name, struct strbuf *err)
+{
+    remove_flat_dir(tmp);   /* what an export cut short left */
+    int rc = write_model_dir(tmp, m, extra_json, tokenizer_src, tokenizer_name, err);
+    if (rc == 0 && rename(tmp, dir) < 0) {
+        sb_addf(err, "cannot rename '%s' to '%s': %s", tmp, dir, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0) {
+        char *parent = path_dirname(dir);
+        fsync_dir(parent);
+        free(parent);
+    } else {
+        remove_flat_dir(tmp);
+    }
     return rc;
 }
 
@@ -109,22 +129,23 @@ int trainer_export(struct trainer *t, const char *dir, struct strbuf *err)
 {
     if (export_check_target(dir, err) < 0)
         return -1;
+    if (t->lora && lora_merge(t->lora, &t->model) < 0) {
+        sb_adds(err, "cannot merge the adapter into the weights");
+        return -1;
+    }
+    char *extra = NULL, *tok_src = NULL;
+    const char *tok_name = NULL;
     struct strbuf tmp = STRBUF_INIT;
     sb_addf(&tmp, "%s.tmp", dir);
-    remove_flat_dir(tmp.buf);   /* what an export cut short left */
-    int rc = write_model_dir(t, tmp.buf, err);
-    if (rc == 0 && rename(tmp.buf, dir) < 0) {
-        sb_addf(err, "cannot rename '%s' to '%s': %s", tmp.buf, dir, strerror(errno));
-        rc = -1;
-    }
-    if (rc == 0) {
-        char *parent = path_dirname(dir);
-        fsync_dir(parent);
-        free(parent);
+    int rc = extra_config(t, &extra, err);
+    if (rc == 0)
+        rc = tokenizer_source(t, &tok_src, &tok_name, err);
+    if (rc == 0)
+        rc = export_model_dir(dir, tmp.buf, &t->model, extra, tok_src, tok_name, err);
+    if (rc == 0)
         emit_export(t, dir);
-    } else {
-        remove_flat_dir(tmp.buf);
-    }
+    free(extra);
+    free(tok_src);
     sb_free(&tmp);
     return rc;
 }

@@ -23,6 +23,18 @@
 /* -1 with a message when dir cannot be an export target (it exists already). */
 int export_check_target(const char *dir, struct strbuf *err);
 
+/*
+ * The model directory itself, for any model (mainline-train --export and
+ * `mainline export --format hf` both write it): m's config.json (with the keys of
+ * extra_json merged in, NULL for none) and model.safetensors, and the file
+ * tokenizer_src (NULL: none) copied in as tokenizer_name. Built in tmp (what an
+ * earlier attempt left there is removed first), fsynced and renamed to dir; on
+ * failure tmp is removed and dir left absent.
+ */
+int export_model_dir(const char *dir, const char *tmp, const struct model *m,
+                     const char *extra_json, const char *tokenizer_src,
+                     const char *tokenizer_name, struct strbuf *err);
+
 /* Write the trainer's current weights (merging its adapter, which changes
  * t->model: call it last) as a model directory at dir; an `export` event goes to
  * metrics.jsonl. */

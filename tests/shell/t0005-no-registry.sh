@@ -1,11 +1,12 @@
 #!/bin/sh
 # t0005: every command of the command table, run where there is no registry.
 #
-# The commands that read one (status, runs, show, select, report, run, cancel, and rules
-# of a sweep name) exit 128 with "error: no registry at 'PATH' (plan a sweep
+# The commands that read one (status, runs, show, select, report, run, cancel, export of
+# a sweep, and rules of a sweep name) exit 128 with "error: no registry at 'PATH' (plan a sweep
 # first: ...)", PATH being the default, $MAINLINE_REGISTRY or --registry, and
 # create nothing; their usage errors are still usage errors (129). The others
-# (data and its subcommands, doctor, help, plan, rules of a sweep file, template,
+# (data and its subcommands, doctor, export --model, help, plan, rules of a sweep file,
+# template, tokenize,
 # version)
 # work without one, and only plan creates one. A registry path in a missing
 # directory, a directory, or a file that is not a database is fatal (128) too, and
@@ -32,6 +33,8 @@ run s -j 1 --stage main --only r --retry-failed --fail-fast --quiet
 run s --executor slurm --detach
 cancel s
 cancel s r
+export s --format gguf -o m.gguf
+export s r --format ollama --quant q4_0 -o o
 EOF
 }
 
@@ -48,6 +51,9 @@ run
 run s -j 0
 run s --executor pbs
 cancel
+export s
+export --format gguf -o x
+export s --format onnx -o x
 EOF
 }
 
@@ -69,6 +75,9 @@ without_registry() {
 0 data split data/arith-train.jsonl --valid-frac 0.1 --seed 1 --out-train a --out-valid b
 1 template models/tiny-base
 129 template
+0 export --model models/tiny-base --format gguf --quant q8_0 -o t.gguf
+0 tokenize models/tiny-base
+129 tokenize
 EOF
 }
 
@@ -77,7 +86,8 @@ EOF
 try() {
     want=$1
     shift
-    run_rc "$want" timeout -k 5 60 "$MAINLINE" "$@"
+    # stdin is empty: tokenize and template read it, and the loops feed cases on theirs
+    run_rc "$want" timeout -k 5 60 "$MAINLINE" "$@" </dev/null
 }
 
 # no_registry_here: no registry file (or its -wal, -shm, -journal) in this directory.
