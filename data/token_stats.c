@@ -12,8 +12,7 @@ long example_tokens(const struct tokenizer *tok, const char *prompt, size_t prom
     sb_add(&full, completion, completion_len);
     int *ids = NULL;
     size_t n = 0;
-    int add_bos = tok->bos_id >= 0, add_eos = tok->eos_id >= 0;
-    tokenizer_encode(tok, sb_str(&full), full.len, add_bos, add_eos, &ids, &n);
+    tokenizer_encode_framed(tok, sb_str(&full), full.len, FRAME_SEQUENCE, &ids, &n);
     free(ids);
     sb_free(&full);
     return (long)n;

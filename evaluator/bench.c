@@ -66,7 +66,8 @@ static int add_row(struct bench *b, const char *line, long lineno, const char *p
         e.id = id ? value_text(id) : sb_detach(&index);
         sb_free(&index);
         size_t n = 0;
-        tokenizer_encode(tok, sb_str(&prompt), prompt.len, tok->bos_id >= 0, 0, &e.ids, &n);
+        tokenizer_encode_framed(tok, sb_str(&prompt), prompt.len,
+                                rc->tmpl == TEMPLATE_CHAT ? FRAME_NONE : FRAME_PROMPT, &e.ids, &n);
         e.n_ids = (int)n;
         sha256_hex(sb_str(&prompt), prompt.len, e.prompt_sha256);
         e.prompt = sb_detach(&prompt);

@@ -30,7 +30,7 @@ static void push_prompt(struct rows *r, const char *prompt, const char *keep)
     r->want = xrealloc(r->want, r->alloc * sizeof(*r->want));
     int *ids = NULL;
     size_t n = 0;
-    tokenizer_encode(r->tok, prompt, strlen(prompt), r->tok->bos_id >= 0, 0, &ids, &n);
+    tokenizer_encode_framed(r->tok, prompt, strlen(prompt), FRAME_PROMPT, &ids, &n);
     r->prompts[r->n] = (struct gen_prompt){ ids, (int)n };
     r->want[r->n++] = xstrdup(keep);
 }

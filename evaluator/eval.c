@@ -214,8 +214,9 @@ static int probe_prompt(const struct eval_ctx *c, const char *text, int **ids, i
     int rc = render_row(row, &rc_probe, 0, &prompt, &none, err);
     size_t len = 0;
     if (rc == 0)
-        tokenizer_encode(&c->tok, sb_str(&prompt), prompt.len, c->tok.bos_id >= 0, 0, ids,
-                         &len);
+        tokenizer_encode_framed(&c->tok, sb_str(&prompt), prompt.len,
+                                c->rc.tmpl == TEMPLATE_CHAT ? FRAME_NONE : FRAME_PROMPT, ids,
+                                &len);
     *n = (int)len;
     if (rc == 0 && *n >= c->m.cfg.max_seq_len) {
         sb_addf(err, "probe '%s' is %d tokens; the model holds %d positions", text, *n,

@@ -477,6 +477,42 @@ int tokenizer_decode_append(const struct tokenizer *tok, int prev_id, int id,
     return 0;
 }
 
+int tokenizer_encode_framed(const struct tokenizer *tok, const char *text, size_t len,
+                            enum token_frame frame, int **ids, size_t *n)
+{
+    int *body;
+    size_t nb;
+    if (tokenizer_encode(tok, text, len, 0, 0, &body, &nb) < 0) {
+        *ids = NULL;
+        *n = 0;
+        return -1;
+    }
+    int bos = frame != FRAME_NONE && tok->bos_id >= 0 && (nb == 0 || body[0] != tok->bos_id);
+    int eos = frame == FRAME_SEQUENCE && tok->eos_id >= 0 && (nb == 0 || body[nb - 1] != tok->eos_id);
+    if (!bos && !eos) {
+        *ids = body;
+        *n = nb;
+        return 0;
+    }
+    if (tok->kind == TOKENIZER_LLAMA2C) {
+        /* its BOS also decides the dummy prefix: encode again rather than prepend */
+        free(body);
+        return tokenizer_encode(tok, text, len, bos, eos, ids, n);
+    }
+    int *out = xmalloc((nb + 2) * sizeof(int));
+    size_t k = 0;
+    if (bos)
+        out[k++] = tok->bos_id;
+    memcpy(out + k, body, nb * sizeof(int));
+    k += nb;
+    if (eos)
+        out[k++] = tok->eos_id;
+    free(body);
+    *ids = out;
+    *n = k;
+    return 0;
+}
+
 int tokenizer_encode_special(const struct tokenizer *tok, const char *text, size_t len,
                              int **ids, size_t *n)
 {

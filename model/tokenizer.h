@@ -99,6 +99,25 @@ char *tokenizer_file_for_model(const char *model_path, int vocab_size);
 int tokenizer_encode(const struct tokenizer *tok, const char *text, size_t len, int add_bos,
                      int add_eos, int **ids, size_t *n);
 
+/* What tokenizer_encode_framed() adds around a text. */
+enum token_frame {
+    FRAME_NONE,       /* nothing: the text is a chat template's rendering, which writes
+                         its own BOS ({{ bos_token }}) and turn ends, as Hugging Face's
+                         apply_chat_template(tokenize=True) adds nothing */
+    FRAME_PROMPT,     /* BOS first */
+    FRAME_SEQUENCE,   /* BOS first and EOS last: a training sequence */
+};
+
+/*
+ * A model input or training sequence, framed as `frame` says: BOS only when the
+ * vocabulary has one and the text does not already begin with it, EOS only when the
+ * vocabulary has one and the text does not already end with it (a vocabulary without
+ * BOS, as Qwen's, gets none). *ids (malloc'd, caller frees) holds *n ids; -1 only
+ * for a zeroed tokenizer.
+ */
+int tokenizer_encode_framed(const struct tokenizer *tok, const char *text, size_t len,
+                            enum token_frame frame, int **ids, size_t *n);
+
 /*
  * Append the text of token id, which followed prev_id (-1 at the start), to out.
  * After BOS a llama2.c piece loses its leading space (the dummy prefix);

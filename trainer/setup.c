@@ -64,8 +64,10 @@ static enum train_status load_model(struct trainer *t, struct strbuf *err)
                 "max_seq_len to at most %d", len, sw, sw);
         return TRAIN_BAD_CONFIG;
     }
-    if (t->tok.bos_id < 0 || t->tok.eos_id < 0) {
-        sb_addf(err, "%s: the tokenizer has no BOS or EOS token", c->base_model);
+    /* BOS is optional (Qwen has none); batches are padded with PAD, else EOS */
+    if (t->tok.eos_id < 0 && t->tok.pad_id < 0) {
+        sb_addf(err, "%s: the tokenizer has neither an EOS nor a PAD token to pad with",
+                c->base_model);
         return TRAIN_UNREADABLE;
     }
     t->pad_id = t->tok.pad_id >= 0 ? t->tok.pad_id : t->tok.eos_id;

@@ -32,10 +32,14 @@ void train_data_add(struct dataset *ds, const struct train_data_spec *spec, cons
     struct strbuf full = STRBUF_INIT;
     sb_add(&full, prompt, prompt_len);
     sb_add(&full, completion, completion_len);
+    /* a chat template writes its own BOS and turn ends */
+    enum token_frame frame = spec->rc && spec->rc->tmpl == TEMPLATE_CHAT ? FRAME_NONE
+                                                                       : FRAME_SEQUENCE;
     int *ids = NULL, *pids = NULL;
     size_t n = 0, np = 0;
-    tokenizer_encode(spec->tok, full.buf ? full.buf : "", full.len, 1, 1, &ids, &n);
-    tokenizer_encode(spec->tok, prompt, prompt_len, 1, 0, &pids, &np);
+    tokenizer_encode_framed(spec->tok, full.buf ? full.buf : "", full.len, frame, &ids, &n);
+    tokenizer_encode_framed(spec->tok, prompt, prompt_len,
+                            frame == FRAME_NONE ? FRAME_NONE : FRAME_PROMPT, &pids, &np);
     size_t plen = common_prefix(ids, n, pids, np);
     ds->rows++;
     if (n > (size_t)spec->max_seq_len) {

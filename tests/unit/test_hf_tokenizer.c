@@ -367,6 +367,27 @@ static void test_through_struct_tokenizer(void)
         CHECK_INT(tokenizer_decode_append(&tok, i ? ids[i - 1] : -1, ids[i], &out), 0);
     CHECK_STR(sb_str(&out), "ab");            /* BOS (<m> here) and EOS write nothing */
     free(ids);
+    /* framed: BOS unless the text begins with it (a chat template writes it), EOS
+     * unless it ends with it */
+    CHECK_INT(tokenizer_encode_framed(&tok, "<m>ab", 5, FRAME_SEQUENCE, &ids, &n), 0);
+    CHECK_INT(n, 3);
+    if (n == 3)
+        CHECK(ids[0] == 7 && ids[1] == 3 && ids[2] == 8);
+    free(ids);
+    CHECK_INT(tokenizer_encode_framed(&tok, "ab", 2, FRAME_PROMPT, &ids, &n), 0);
+    CHECK_INT(n, 2);
+    if (n == 2)
+        CHECK(ids[0] == 7 && ids[1] == 3);
+    free(ids);
+    CHECK_INT(tokenizer_encode_framed(&tok, "ab", 2, FRAME_NONE, &ids, &n), 0);
+    CHECK_INT(n, 1);   /* a chat template's text: nothing added */
+    free(ids);
+    tok.bos_id = -1;   /* a vocabulary without BOS (Qwen) gets none */
+    CHECK_INT(tokenizer_encode_framed(&tok, "ab", 2, FRAME_SEQUENCE, &ids, &n), 0);
+    CHECK_INT(n, 2);
+    if (n == 2)
+        CHECK(ids[0] == 3 && ids[1] == 8);
+    free(ids);
     tokenizer_free(&tok);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
