@@ -97,6 +97,14 @@ void attention_forward(float *out, float *probs, const float *q, const float *k,
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                         const float *q, const float *k, const float *v, const float *probs,
                         int B, int T, int NH, int NKV, int HS);
+/* The instruction set the two above run on: chosen once, on first use, by the CPU's
+ * features (AVX-512, else AVX2 + FMA, else portable C; portable only where vecmath.h
+ * makes no clones: clang, ASan). AVX-512 and AVX2 + FMA give the same bits; portable
+ * C, without fused multiply-adds, differs within float rounding.
+ * attention_use_isa() forces one, for tests: 0, or -1 when this CPU or build lacks it. */
+enum attention_isa { ATT_PORTABLE, ATT_AVX2, ATT_AVX512 };
+enum attention_isa attention_isa(void);
+int attention_use_isa(enum attention_isa isa);
 /* The same forward with plain loops (double accumulation), for tests. */
 void attention_forward_naive(float *out, const float *q, const float *k, const float *v, int B,
                              int T, int NH, int NKV, int HS);

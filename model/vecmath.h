@@ -24,6 +24,9 @@
  * attention.c (training only) fuses them. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define VECTOR_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
+/* Kernels instantiated per instruction set by hand (attention.c) do so only where the
+ * clones are made, and run their portable version elsewhere (clang, ASan builds). */
+#define VECTOR_TARGETS 1
 #else
 #define VECTOR_CLONES
 #endif

@@ -277,6 +277,48 @@ static double att_obj(void *p)
     return dot_out(c->out, c->r, (size_t)c->B * c->T * c->NH * c->HS);
 }
 
+/* Every instruction set this CPU has against the one chosen (whose out, probs and
+ * gradients are given): AVX2 + FMA and AVX-512 the same bits, portable C within float
+ * rounding. */
+static void att_isas_agree(struct att_ctx *c, const float *dq, const float *dk, const float *dv)
+{
+    size_t nq = (size_t)c->B * c->T * c->NH * c->HS, nk = (size_t)c->B * c->T * c->NKV * c->HS;
+    size_t np = (size_t)c->B * c->NH * c->T * c->T;
+    enum attention_isa was = attention_isa();
+    float *out = zeros(nq), *probs = zeros(np), *dq2 = zeros(nq), *dk2 = zeros(nk),
+          *dv2 = zeros(nk);
+    memcpy(out, c->out, nq * sizeof(float));
+    memcpy(probs, c->probs, np * sizeof(float));
+    for (int isa = ATT_PORTABLE; isa <= ATT_AVX512; isa++) {
+        if (isa == (int)was || attention_use_isa((enum attention_isa)isa) < 0)
+            continue;
+        memset(dq2, 0, nq * sizeof(float));
+        memset(dk2, 0, nk * sizeof(float));
+        memset(dv2, 0, nk * sizeof(float));
+        att_obj(c);
+        attention_backward(dq2, dk2, dv2, NULL, c->r, c->q, c->k, c->v, c->probs, c->B, c->T,
+                           c->NH, c->NKV, c->HS);
+        double diff = 0;
+        for (size_t i = 0; i < nq; i++)
+            diff = fmax(diff, fmax(fabs(c->out[i] - out[i]), fabs(dq2[i] - dq[i])));
+        for (size_t i = 0; i < nk; i++)
+            diff = fmax(diff, fmax(fabs(dk2[i] - dk[i]), fabs(dv2[i] - dv[i])));
+        fprintf(stderr, "    attention isa %d vs %d: max abs diff %.2e\n", isa, (int)was, diff);
+        if (isa != ATT_PORTABLE && was != ATT_PORTABLE)
+            CHECK(diff == 0);
+        else
+            CHECK(diff < 1e-5);
+    }
+    CHECK(attention_use_isa(was) == 0);
+    memcpy(c->out, out, nq * sizeof(float));
+    memcpy(c->probs, probs, np * sizeof(float));
+    free(out);
+    free(probs);
+    free(dq2);
+    free(dk2);
+    free(dv2);
+}
+
 static void att_case(int B, int T, int NH, int NKV, int HS, size_t stride)
 {
     struct att_ctx c = { .B = B, .T = T, .NH = NH, .NKV = NKV, .HS = HS };
@@ -304,6 +346,7 @@ static void att_case(int B, int T, int NH, int NKV, int HS, size_t stride)
     CHECK(memcmp(again, c.out, nq * sizeof(float)) == 0);
 
     attention_backward(dq, dk, dv, scratch, c.r, c.q, c.k, c.v, c.probs, B, T, NH, NKV, HS);
+    att_isas_agree(&c, dq, dk, dv);
     char name[64];
     snprintf(name, sizeof(name), "attention T%d dq", T);
     CHECK(fd_check(name, c.q, dq, nq, stride, att_obj, &c, FD_EPS) < FD_TOL);
