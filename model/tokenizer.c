@@ -383,6 +383,29 @@ static size_t encode_llama2c(const struct tokenizer *tok, const char *text, size
 
 /* ---- encode / decode ---- */
 
+/* *ids (malloc'd) = BOS when bos, body's nb ids, EOS when eos; takes body over. */
+static void wrap_ids(const struct tokenizer *tok, int *body, size_t nb, int bos, int eos,
+                     int **ids, size_t *n)
+{
+    if (!bos && !eos) {
+        *ids = body;
+        *n = nb;
+        return;
+    }
+    int *out = xmalloc((nb + 2) * sizeof(int));
+    size_t k = 0;
+    if (bos)
+        out[k++] = tok->bos_id;
+    if (nb > 0)
+        memcpy(out + k, body, nb * sizeof(int));
+    k += nb;
+    if (eos)
+        out[k++] = tok->eos_id;
+    free(body);
+    *ids = out;
+    *n = k;
+}
+
 int tokenizer_encode(const struct tokenizer *tok, const char *text, size_t len, int add_bos,
                      int add_eos, int **ids, size_t *n)
 {
@@ -395,17 +418,7 @@ int tokenizer_encode(const struct tokenizer *tok, const char *text, size_t len, 
         int *body;
         size_t nb;
         hf_encode(tok->hf, text, len, 0, &body, &nb);
-        int *out = xmalloc((nb + 2) * sizeof(int));
-        size_t k = 0;
-        if (add_bos)
-            out[k++] = tok->bos_id;
-        memcpy(out + k, body, nb * sizeof(int));
-        k += nb;
-        if (add_eos)
-            out[k++] = tok->eos_id;
-        free(body);
-        *ids = out;
-        *n = k;
+        wrap_ids(tok, body, nb, add_bos, add_eos, ids, n);
         return 0;
     }
     int *out = xmalloc((len + 3) * sizeof(int));
@@ -487,29 +500,16 @@ int tokenizer_encode_framed(const struct tokenizer *tok, const char *text, size_
         *n = 0;
         return -1;
     }
-    int bos = frame != FRAME_NONE && tok->bos_id >= 0 && (nb == 0 || body[0] != tok->bos_id);
-    int eos = frame == FRAME_SEQUENCE && tok->eos_id >= 0 && (nb == 0 || body[nb - 1] != tok->eos_id);
-    if (!bos && !eos) {
-        *ids = body;
-        *n = nb;
-        return 0;
-    }
-    if (tok->kind == TOKENIZER_LLAMA2C) {
+    int bos = frame != FRAME_NONE && tok->bos_id >= 0 &&
+              (nb == 0 || body[0] != tok->bos_id);
+    int eos = frame == FRAME_SEQUENCE && tok->eos_id >= 0 &&
+              (nb == 0 || body[nb - 1] != tok->eos_id);
+    if (tok->kind == TOKENIZER_LLAMA2C && (bos || eos)) {
         /* its BOS also decides the dummy prefix: encode again rather than prepend */
         free(body);
         return tokenizer_encode(tok, text, len, bos, eos, ids, n);
     }
-    int *out = xmalloc((nb + 2) * sizeof(int));
-    size_t k = 0;
-    if (bos)
-        out[k++] = tok->bos_id;
-    memcpy(out + k, body, nb * sizeof(int));
-    k += nb;
-    if (eos)
-        out[k++] = tok->eos_id;
-    free(body);
-    *ids = out;
-    *n = k;
+    wrap_ids(tok, body, nb, bos, eos, ids, n);
     return 0;
 }
 
