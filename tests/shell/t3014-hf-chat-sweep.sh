@@ -10,7 +10,7 @@
 # Skipped, visibly, when node/npm or the registry is unreachable.
 . "$(dirname "$0")/lib.sh"
 
-REFS=$(sh "$TOP/scripts/npm-refs.sh" 2>refs.err) || REFS=
+REFS=$(sh "$TOP/scripts/npm-refs.sh" 2>"$SCRATCH/refs.err") || REFS=
 export REFS
 
 test_body 'a Qwen3-shaped Hugging Face directory trains, resumes, evaluates and reports with its own chat template' <<\EOF
