@@ -258,6 +258,18 @@ static int load_prepend_scheme(json_t *cfg, struct hf_step *st, const char *name
     return 0;
 }
 
+/* A Replace normalizer or decoder: its pattern, and "content" put in each match's place. */
+static int load_replace(json_t *cfg, struct hf_step *st, enum hf_step_type type, const char *what,
+                        const char *name, struct strbuf *err)
+{
+    size_t len = 0;
+    const char *c = str_of(cfg, "content", &len);
+    st->type = type;
+    st->b = dup_n(c ? c : "", len);
+    st->blen = len;
+    return load_pattern(cfg, st, 0, what, name, err);
+}
+
 static int load_normalizer(json_t *cfg, const char *type, struct hf_step *st,
                            const char *name, struct strbuf *err)
 {
@@ -265,14 +277,8 @@ static int load_normalizer(json_t *cfg, const char *type, struct hf_step *st,
         st->type = HF_NFC;
         return 0;
     }
-    if (strcmp(type, "Replace") == 0) {
-        size_t len = 0;
-        const char *c = str_of(cfg, "content", &len);
-        st->type = HF_REPLACE;
-        st->b = dup_n(c ? c : "", len);
-        st->blen = len;
-        return load_pattern(cfg, st, 0, "Replace normalizer", name, err);
-    }
+    if (strcmp(type, "Replace") == 0)
+        return load_replace(cfg, st, HF_REPLACE, "Replace normalizer", name, err);
     if (strcmp(type, "Prepend") == 0) {
         size_t len = 0;
         const char *p = str_of(cfg, "prepend", &len);
@@ -345,14 +351,8 @@ static int load_decoder(json_t *cfg, const char *type, struct hf_step *st, const
         st->type = HF_DEC_FUSE;
         return 0;
     }
-    if (strcmp(type, "Replace") == 0) {
-        size_t len = 0;
-        const char *c = str_of(cfg, "content", &len);
-        st->type = HF_DEC_REPLACE;
-        st->b = dup_n(c ? c : "", len);
-        st->blen = len;
-        return load_pattern(cfg, st, 0, "Replace decoder", name, err);
-    }
+    if (strcmp(type, "Replace") == 0)
+        return load_replace(cfg, st, HF_DEC_REPLACE, "Replace decoder", name, err);
     if (strcmp(type, "Strip") == 0) {
         size_t len = 0;
         const char *c = str_of(cfg, "content", &len);
