@@ -42,6 +42,19 @@ echo "== the verdict"
 grep -m1 '^\*\*Verdict' "$out/report.md" || :
 grep -m1 '^\*\*Mainline' "$out/report.md" || :
 echo
+echo "== mainline export (the deployable model, in the format usable.quantized checked)"
+# The mainline's run when there is one; otherwise the best candidate's (the comparison's
+# leader), the seed whose selected checkpoint scored highest: `export` itself refuses a
+# sweep without a mainline, so the run is named.
+ml select demo --json >"$out/select.json"
+run=$(python3 scripts/demo-export-run.py "$out/select.json")
+quant=$(sed -n 's/.*quantized: *{quant: *\([a-z0-9_]*\).*/\1/p' sweeps/demo.yaml | head -n 1)
+rm -rf "$out/demo-$quant.gguf" "$out/ollama"
+ml export demo $run --format gguf --quant "${quant:-q4_0}" -o "$out/demo-${quant:-q4_0}.gguf"
+ml export demo $run --format ollama --quant "${quant:-q4_0}" -o "$out/ollama"
+echo "gguf:   $out/demo-${quant:-q4_0}.gguf; ollama: $out/ollama (ollama create demo -f $out/ollama/Modelfile)"
+
+echo
 echo "report: $out/report.html (and $out/report.md); registry: $db"
 echo "try:    sqlite3 -header -column $db 'select * from v_condition_summary'"
 secs=$(( $(date +%s) - start ))
