@@ -224,6 +224,7 @@ CLI_OBJS += cli/cli_audit_print.o
 CLI_OBJS += cli/plan_estimate.o
 CLI_OBJS += cli/cmd_export.o
 CLI_OBJS += cli/bundle_write.o
+CLI_OBJS += cli/bundle_read.o
 CLI_OBJS += cli/cmd_import.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))

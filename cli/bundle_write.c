@@ -256,6 +256,19 @@ static int write_archive(const char *out, const char *top, const char *manifest,
     return rc;
 }
 
+/* A checkpoint left out of the bundle is gone where it is imported: kept 0 (a kept
+ * column is not part of the results digest). */
+static void mark_unbundled(json_t *rows, const struct bundle_run *runs)
+{
+    json_t *e, *k;
+    size_t i, j;
+    json_array_foreach(json_object_get(rows, "runs"), i, e)
+        json_array_foreach(json_object_get(e, "checkpoints"), j, k)
+            if (json_integer_value(json_object_get(k, "step")) != runs[i].step &&
+                json_integer_value(json_object_get(k, "kept")) == 1)
+                json_object_set_new(k, "kept", json_integer(0));
+}
+
 int bundle_write(struct registry *reg, const char *registry_path, const struct reg_results *res,
                  const struct bundle_run *runs, size_t n_runs, const char *out,
                  struct bundle_out *result, struct strbuf *err)
@@ -275,6 +288,7 @@ int bundle_write(struct registry *reg, const char *registry_path, const struct r
         sb_addf(err, "cannot read the runs' rows: %s", reg_errmsg(reg));
         return -1;
     }
+    mark_unbundled(rows, runs);
     struct bundle_files f = { 0 };
     const char *spec = json_string_value(json_object_get(json_object_get(rows, "sweep"),
                                                          "spec_text"));
@@ -285,7 +299,9 @@ int bundle_write(struct registry *reg, const char *registry_path, const struct r
     for (size_t i = 0; rc == 0 && i < n_runs; i++)
         rc = add_run(&f, &runs[i], err);
     if (rc == 0) {
-        json_t *m = manifest_json(rows, runs, n_runs, &f, registry_path);
+        char *abs = realpath(registry_path, NULL);
+        json_t *m = manifest_json(rows, runs, n_runs, &f, abs ? abs : registry_path);
+        free(abs);
         char *manifest = json_dumps(m, JSON_INDENT(2));
         struct strbuf top = STRBUF_INIT;
         sb_addf(&top, "%s-%s", res->name, n_runs == 1 ? runs[0].run_id : "mainline");

@@ -25,6 +25,7 @@ int cmd_cancel(int argc, char **argv, struct cli *cli);
 int cmd_data(int argc, char **argv, struct cli *cli);
 int cmd_doctor(int argc, char **argv, struct cli *cli);
 int cmd_export(int argc, char **argv, struct cli *cli);
+int cmd_import(int argc, char **argv, struct cli *cli);
 int cmd_plan(int argc, char **argv, struct cli *cli);
 int cmd_report(int argc, char **argv, struct cli *cli);
 int cmd_rules(int argc, char **argv, struct cli *cli);
