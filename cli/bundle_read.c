@@ -139,7 +139,7 @@ static int read_members(const char *path, struct bundle_in *b, struct strbuf *er
     archive_read_support_format_tar(a);
     int rc = 0;
     if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK) {
-        sb_addf(err, "cannot open '%s': %s", path, archive_error_string(a));
+        sb_addf(err, "'%s' is not a whole bundle: %s", path, archive_error_string(a));
         rc = -1;
     }
     size_t alloc = 0;

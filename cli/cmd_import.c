@@ -90,13 +90,33 @@ static void import_free(struct import *im)
     bundle_in_free(&im->b);
 }
 
-/* Stage every run to import, then move each into its directory. */
-static int place_runs(struct import *im, const char *sweep, struct strbuf *err)
+/* Where each run to import goes; 1 when one of those directories is taken (an empty
+ * one is removed), after saying so. */
+static int run_dirs(struct import *im, const char *sweep, struct strbuf *err)
 {
     const json_t *runs = json_object_get(im->b.rows, "runs");
     im->n = im->plan.n_runs;
     im->dirs = xcalloc(im->n + 1, sizeof(*im->dirs));
     im->moved = xcalloc(im->n + 1, sizeof(*im->moved));
+    for (size_t i = 0; i < im->n; i++) {
+        if (im->plan.what[i] == IMPORT_SAME)
+            continue;
+        const char *id = json_string_value(json_object_get(
+            json_object_get(json_array_get(runs, i), "run"), "run_id"));
+        im->dirs[i] = rundir_path(im->root, sweep, im->plan.version, id);
+        struct stat st;
+        if (lstat(im->dirs[i], &st) == 0 && rmdir(im->dirs[i]) < 0) {
+            sb_addf(err, "run '%s': '%s' exists; move it away first", id, im->dirs[i]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Stage every run to import, then move each into its directory. */
+static int place_runs(struct import *im, struct strbuf *err)
+{
+    const json_t *runs = json_object_get(im->b.rows, "runs");
     struct strbuf stage = STRBUF_INIT;
     sb_addf(&stage, "%s/.mainline-import-XXXXXX", im->root);
     if (!mkdtemp(stage.buf)) {
@@ -111,12 +131,6 @@ static int place_runs(struct import *im, const char *sweep, struct strbuf *err)
             continue;
         const char *id = json_string_value(json_object_get(
             json_object_get(json_array_get(runs, i), "run"), "run_id"));
-        im->dirs[i] = rundir_path(im->root, sweep, im->plan.version, id);
-        struct stat st;
-        if (lstat(im->dirs[i], &st) == 0 && rmdir(im->dirs[i]) < 0) {
-            sb_addf(err, "run '%s': '%s' exists; move it away first", id, im->dirs[i]);
-            return -1;
-        }
         if (stage_run(&im->b, id, im->stage, err) < 0)
             return -1;
     }
@@ -199,7 +213,12 @@ static int do_import(struct cli *cli, struct import *im)
         return EXIT_OK;
     }
     int created = !im->plan.sweep_rowid;
-    if (place_runs(im, sweep, &err) < 0) {
+    if (run_dirs(im, sweep, &err)) {
+        error("%s: %s; nothing was imported", im->bundle, err.buf);
+        sb_free(&err);
+        return EXIT_FAILURES;
+    }
+    if (place_runs(im, &err) < 0) {
         error("%s: %s; nothing was imported", im->bundle, err.buf);
         unplace_runs(im);
         sb_free(&err);
