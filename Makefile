@@ -313,6 +313,8 @@ $(BINDIR)/mainline: $(B_CLI_OBJS) $(CLI_LINK)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CLI_LIBS)
 
 # Unit tests may use every room.
+# test_bundle also checks the member names `mainline import` accepts (cli/bundle_read.c).
+$(BUILD)/tests/test_bundle: $(BUILD)/cli/bundle_read.o
 TEST_LINK := $(CLI_LINK)
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_LINK)
 	@mkdir -p $(dir $@)

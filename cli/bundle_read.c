@@ -31,9 +31,13 @@ int bundle_member_path(const char *name, const char *top, const char **rel,
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
         int last = !slash || (size_t)(slash - name) == len - 1;
-        if ((n == 2 && !strncmp(p, "..", 2)) || (n == 1 && *p == '.') || (n == 0 && !last)) {
+        if (n == 0 && !last) {
+            sb_addf(err, "'%s' has an empty component", name);
+            return -1;
+        }
+        if ((n == 2 && !strncmp(p, "..", 2)) || (n == 1 && *p == '.')) {
             sb_addf(err, "'%s' has a '%.*s' component: a member must stay inside the bundle",
-                    name, n ? (int)n : 1, n ? p : "/");
+                    name, (int)n, p);
             return -1;
         }
         p = slash ? slash + 1 : p + n;
