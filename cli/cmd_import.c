@@ -74,7 +74,25 @@ struct import {
     char **dirs;             /* per run: where its files go, NULL for IMPORT_SAME */
     int *moved;
     size_t n;
+    char **made;             /* directories place_runs created, outermost first */
+    size_t n_made;
 };
+
+/* Remember the directories mkdir_p(dir) will create: those missing up to the root. */
+static void note_missing(struct import *im, const char *dir)
+{
+    struct stat st;
+    if (!strcmp(dir, im->root) || strlen(dir) <= strlen(im->root) || stat(dir, &st) == 0)
+        return;
+    char *up = path_dirname(dir);
+    note_missing(im, up);
+    free(up);
+    for (size_t i = 0; i < im->n_made; i++)
+        if (!strcmp(im->made[i], dir))
+            return;
+    im->made = xrealloc(im->made, (im->n_made + 1) * sizeof(*im->made));
+    im->made[im->n_made++] = xstrdup(dir);
+}
 
 static void import_free(struct import *im)
 {
@@ -82,6 +100,9 @@ static void import_free(struct import *im)
         free(im->dirs[i]);
     free(im->dirs);
     free(im->moved);
+    for (size_t i = 0; i < im->n_made; i++)
+        free(im->made[i]);
+    free(im->made);
     if (im->stage)
         remove_tree(im->stage);
     free(im->stage);
@@ -140,6 +161,7 @@ static int place_runs(struct import *im, struct strbuf *err)
         const char *id = json_string_value(json_object_get(
             json_object_get(json_array_get(runs, i), "run"), "run_id"));
         char *from = path_join(im->stage, id), *parent = path_dirname(im->dirs[i]);
+        note_missing(im, parent);
         int rc = mkdir_p(parent, err);
         if (rc == 0 && mkdir(from, 0777) < 0 && errno != EEXIST)
             rc = -1;   /* a run with no files of its own still gets its directory */
@@ -172,6 +194,8 @@ static void unplace_runs(struct import *im)
         rename(im->dirs[i], back);
         free(back);
     }
+    for (size_t i = im->n_made; i-- > 0;)
+        rmdir(im->made[i]);
 }
 
 static json_t *origin_json(const struct import *im)
