@@ -340,6 +340,12 @@ static enum reg_status insert_row(struct registry *reg, const char *table, const
     json_object_foreach((json_t *)row, k, v) {
         if (skipped(k, skip) || json_is_array(v))
             continue;
+        if (skipped(k, skip_ids)) {   /* ids are this registry's: never the bundle's */
+            sb_free(&sql);
+            sb_free(&vals);
+            return reg_fail(reg, REG_ERR_INVALID, "the bundle's %s row has a row id or "
+                            "reference '%s'", table, k);
+        }
         if (json_is_object(v) || !has_column(reg, table, k)) {
             sb_free(&sql);
             sb_free(&vals);
@@ -485,11 +491,13 @@ static enum reg_status record_run_row(struct registry *reg, const json_t *entry,
         else
             reg_stmt_end(&s);
         json_object_set_new(r, "ord", json_integer(ord));
-        json_object_set_new(r, "id", json_integer(*run));
     }
+    /* a filled run keeps its row id */
     static const char *const none[] = { NULL };
+    static const char *const fk_fill[] = { "sweep_id", "id", NULL };
+    int64_t fks[2] = { sweep, *run };
     if (st == REG_OK)
-        st = insert_row(reg, "runs", r, none, fk, &sweep, run);
+        st = insert_row(reg, "runs", r, none, what == IMPORT_FILL ? fk_fill : fk, fks, run);
     json_decref(r);
     return st;
 }

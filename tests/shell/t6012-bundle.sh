@@ -101,6 +101,11 @@ assert a["imported"]["bundle_sha256"] and b["imported"] is None
 PY
         mainline show "$r" | grep -q "^imported   .* from .*/ml.tar.gz (sha256:"
     done
+    mainline runs >runs.out
+    grep -q "^fs  *main-a-seed-0 .* done (imported) " runs.out
+    mainline runs --json | python3 -c 'import json, sys; assert all(r["imported"]["bundle_sha256"] for r in json.load(sys.stdin))'
+    (cd "$SRC" && mainline runs) >runs.out
+    refute grep -q imported runs.out
     mainline select fs >select.out
     grep -q '^\*\*Mainline:\*\* mainline: a' select.out
     for r in main-a-seed-0 main-a-seed-1; do
