@@ -27,6 +27,7 @@
 #include "fsutil.h"
 #include "reg_bundle.h"
 #include "rundir.h"
+#include "scheduler.h"
 
 static const char import_usage[] = "usage: mainline import BUNDLE\n";
 
@@ -213,6 +214,9 @@ static json_t *origin_json(const struct import *im)
     return o;
 }
 
+static int import_runs(struct cli *cli, struct import *im, const char *sweep, int created,
+                       size_t same, size_t fill);
+
 static int do_import(struct cli *cli, struct import *im)
 {
     struct strbuf err = STRBUF_INIT;
@@ -237,6 +241,27 @@ static int do_import(struct cli *cli, struct import *im)
         return EXIT_OK;
     }
     int created = !im->plan.sweep_rowid;
+    /* no `mainline run` of the sweep may start these runs meanwhile */
+    enum sched_status ls = created ? SCHED_OK
+                                   : sched_lock_sweep(cli->reg, im->plan.sweep_rowid, sweep,
+                                                      &err);
+    if (ls != SCHED_OK) {
+        error("%s: %s; nothing was imported", im->bundle, err.buf);
+        sb_free(&err);
+        return ls == SCHED_LOCKED ? EXIT_FAILURES : EXIT_FATAL;
+    }
+    rc = import_runs(cli, im, sweep, created, same, fill);
+    if (!created)
+        sched_lock_release(cli->reg, im->plan.sweep_rowid);
+    sb_free(&err);
+    return rc;
+}
+
+static int import_runs(struct cli *cli, struct import *im, const char *sweep, int created,
+                       size_t same, size_t fill)
+{
+    struct strbuf err = STRBUF_INIT;
+    int rc = EXIT_FAILURES;
     if (run_dirs(im, sweep, &err)) {
         error("%s: %s; nothing was imported", im->bundle, err.buf);
         sb_free(&err);
@@ -249,7 +274,7 @@ static int do_import(struct cli *cli, struct import *im)
         return EXIT_FATAL;
     }
     json_t *origin = origin_json(im);
-    st = reg_bundle_record(cli->reg, im->b.rows, (const char *const *)im->dirs, origin,
+    enum reg_status st = reg_bundle_record(cli->reg, im->b.rows, (const char *const *)im->dirs, origin,
                            &im->plan);
     json_decref(origin);
     if (st != REG_OK) {

@@ -129,6 +129,17 @@ test_body 'run by run into the planned sweep: select prints what the source did'
         run_rc 0 mainline import $r.tgz
         grep -q "^imported 1 run of sweep fs v1 from $r.tgz (into the planned sweep version, filling planned runs)" out
     done
+    # not while a `mainline run` of the sweep holds it (on another host: taken as alive)
+    sqlite3 mainline.db "PRAGMA foreign_keys = ON; DELETE FROM runs WHERE run_id = 'main-b-seed-1';
+        INSERT INTO runs (sweep_id, run_id, ord, stage, params) VALUES (1, 'main-b-seed-1', 3, 'main', '{}');
+        INSERT INTO locks (sweep_id, holder_pid, host) VALUES (1, 4242, 'elsewhere')"
+    snap before
+    run_rc 1 mainline import main-b-seed-1.tgz
+    grep -q "^error: main-b-seed-1.tgz: sweep 'fs' is already being run by pid 4242 on elsewhere; 'mainline status fs' shows its progress; nothing was imported" err
+    snap after
+    test_cmp ../before ../after
+    sqlite3 mainline.db "DELETE FROM locks; PRAGMA foreign_keys = ON; DELETE FROM runs WHERE run_id = 'main-b-seed-1'"
+    rm -r runs/fs/main-b-seed-1 && mainline import main-b-seed-1.tgz >/dev/null
     mainline select fs >select.out
     test_cmp "$SRC/select.out" select.out
     mainline run -q fs >run.out 2>&1
