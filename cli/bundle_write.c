@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bundle_write.h"
+#include "cli.h"
 #include "digest.h"
 #include "fsutil.h"
 #include "reg_bundle.h"
@@ -185,7 +186,7 @@ static json_t *manifest_json(const json_t *rows, const struct bundle_run *runs, 
     }
     return json_pack("{s:s, s:i, s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?,"
                      " s:{s:s, s:s, s:s}, s:o, s:o, s:o}",
-        "kind", "mainline bundle", "schema", BUNDLE_SCHEMA, "mainline_version", "0.1.0",
+        "kind", "mainline bundle", "schema", BUNDLE_SCHEMA, "mainline_version", MAINLINE_VERSION,
         "sweep", json_object_get(sw, "name"), "sweep_version", json_object_get(sw, "version"),
         "spec_sha256", json_object_get(sw, "spec_sha256"),
         "canon_sha256", json_object_get(sw, "canon_sha256"),

@@ -13,6 +13,9 @@
 #include "error.h"
 #include "registry.h"
 
+/* What `mainline version` prints, and bundles record. */
+#define MAINLINE_VERSION "0.1.0"
+
 struct cli {
     const char *registry_path;   /* --registry, $MAINLINE_REGISTRY, or ./mainline.db */
     struct registry *reg;        /* opened by cli_registry(), closed by the dispatcher */

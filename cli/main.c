@@ -15,8 +15,6 @@
 #include "suggest.h"
 #include "sweep_params.h"
 
-#define MAINLINE_VERSION "0.1.0"
-
 enum cmd_flags {
     NEED_REGISTRY = 1 << 0,   /* reads an existing registry (through cli_registry) */
 };
