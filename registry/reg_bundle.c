@@ -210,7 +210,10 @@ static const char *str_of(const json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
-/* The sweep version the rows go to: the one planned from the same canonical spec. */
+/*
+ * The sweep version the rows go to: the latest planned from the same canonical spec;
+ * else the bundle's version number, created, when it is above every version here.
+ */
 static enum reg_status find_sweep(struct registry *reg, const json_t *sweep,
                                   struct reg_import_plan *plan)
 {
@@ -221,10 +224,9 @@ static enum reg_status find_sweep(struct registry *reg, const json_t *sweep,
                         "or canon_sha256");
     struct reg_stmt s;
     reg_stmt_start(&s, reg, "SELECT id, version, canon_sha256 FROM sweeps WHERE name = :name "
-                            "ORDER BY (canon_sha256 = :canon) DESC, (version = :v) DESC");
+                            "ORDER BY (canon_sha256 = :canon) DESC, version DESC LIMIT 1");
     reg_bind_text(&s, ":name", name);
     reg_bind_text(&s, ":canon", canon);
-    reg_bind_int64(&s, ":v", version);
     plan->sweep_rowid = 0;
     plan->version = (int)version;
     plan->sweep_name = name;
@@ -234,12 +236,12 @@ static enum reg_status find_sweep(struct registry *reg, const json_t *sweep,
         if (c && !strcmp(c, canon)) {
             plan->sweep_rowid = sqlite3_column_int64(s.st, 0);
             plan->version = v;
-        } else if (v == version) {
+        } else if (v >= version) {
             s.status = reg_fail(reg, REG_ERR_CONFLICT,
-                                "sweep '%s' v%d here was planned from another spec (canon "
-                                "sha256 %.12s, the bundle's %.12s): plan the bundle's "
+                                "sweep '%s' here is at v%d, planned from another spec (canon "
+                                "sha256 %.12s, the bundle's v%d %.12s): plan the bundle's "
                                 "sweep.yaml with --new-version, then import again", name, v,
-                                c ? c : "-", canon);
+                                c ? c : "-", (int)version, canon);
         }
     }
     return reg_stmt_end(&s);

@@ -163,7 +163,7 @@ test_body 'other results for the same run, or another spec, are refused' <<\EOF
     mainline plan fs.yaml >/dev/null
     snap before
     run_rc 1 mainline import ../a0.tgz
-    grep -q "error: ../a0.tgz: sweep 'fs' v1 here was planned from another spec (canon sha256 [0-9a-f]*, the bundle's [0-9a-f]*): plan the bundle's sweep.yaml with --new-version, then import again; nothing was imported" err
+    grep -q "error: ../a0.tgz: sweep 'fs' here is at v1, planned from another spec (canon sha256 [0-9a-f]*, the bundle's v1 [0-9a-f]*): plan the bundle's sweep.yaml with --new-version, then import again; nothing was imported" err
     snap after
     test_cmp ../before ../after
     tar -xzf ../a0.tgz --strip-components=1 fs-main-a-seed-0/sweep.yaml
