@@ -244,6 +244,12 @@ static int check_rows(const struct bundle_in *b, struct strbuf *err)
                     "its results digest", i, id ? id : "without a run_id");
             return -1;
         }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(id, json_string_value(json_object_get(json_object_get(
+                                json_array_get(runs, j), "run"), "run_id")))) {
+                sb_addf(err, "registry.json: run '%s' is there twice", id);
+                return -1;
+            }
         /* it names a directory of the importing registry */
         if (strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, "..")) {
             sb_addf(err, "registry.json: run id '%s' is not a directory name", id);

@@ -112,19 +112,24 @@ static void import_free(struct import *im)
     bundle_in_free(&im->b);
 }
 
+/* The run id of entry i of the bundle's runs (checked by bundle_read). */
+static const char *run_id_of(const struct import *im, size_t i)
+{
+    const json_t *e = json_array_get(json_object_get(im->b.rows, "runs"), i);
+    return json_string_value(json_object_get(json_object_get(e, "run"), "run_id"));
+}
+
 /* Where each run to import goes; 1 when one of those directories is taken (an empty
  * one is removed), after saying so. */
 static int run_dirs(struct import *im, const char *sweep, struct strbuf *err)
 {
-    const json_t *runs = json_object_get(im->b.rows, "runs");
     im->n = im->plan.n_runs;
     im->dirs = xcalloc(im->n + 1, sizeof(*im->dirs));
     im->moved = xcalloc(im->n + 1, sizeof(*im->moved));
     for (size_t i = 0; i < im->n; i++) {
         if (im->plan.what[i] == IMPORT_SAME)
             continue;
-        const char *id = json_string_value(json_object_get(
-            json_object_get(json_array_get(runs, i), "run"), "run_id"));
+        const char *id = run_id_of(im, i);
         im->dirs[i] = rundir_path(im->root, sweep, im->plan.version, id);
         struct stat st;
         if (lstat(im->dirs[i], &st) == 0 && rmdir(im->dirs[i]) < 0) {
@@ -138,7 +143,6 @@ static int run_dirs(struct import *im, const char *sweep, struct strbuf *err)
 /* Stage every run to import, then move each into its directory. */
 static int place_runs(struct import *im, struct strbuf *err)
 {
-    const json_t *runs = json_object_get(im->b.rows, "runs");
     struct strbuf stage = STRBUF_INIT;
     sb_addf(&stage, "%s/.mainline-import-XXXXXX", im->root);
     if (!mkdtemp(stage.buf)) {
@@ -151,21 +155,22 @@ static int place_runs(struct import *im, struct strbuf *err)
     for (size_t i = 0; i < im->n; i++) {
         if (im->plan.what[i] == IMPORT_SAME)
             continue;
-        const char *id = json_string_value(json_object_get(
-            json_object_get(json_array_get(runs, i), "run"), "run_id"));
+        const char *id = run_id_of(im, i);
         if (stage_run(&im->b, id, im->stage, err) < 0)
             return -1;
     }
     for (size_t i = 0; i < im->n; i++) {
         if (!im->dirs[i])
             continue;
-        const char *id = json_string_value(json_object_get(
-            json_object_get(json_array_get(runs, i), "run"), "run_id"));
+        const char *id = run_id_of(im, i);
         char *from = path_join(im->stage, id), *parent = path_dirname(im->dirs[i]);
         note_missing(im, parent);
         int rc = mkdir_p(parent, err);
-        if (rc == 0 && mkdir(from, 0777) < 0 && errno != EEXIST)
-            rc = -1;   /* a run with no files of its own still gets its directory */
+        if (rc == 0 && mkdir(from, 0777) < 0 && errno != EEXIST) {
+            /* a run with no files of its own still gets its directory */
+            sb_addf(err, "cannot create '%s': %s", from, strerror(errno));
+            rc = -1;
+        }
         if (rc == 0 && rename(from, im->dirs[i]) < 0) {
             sb_addf(err, "cannot move '%s' to '%s': %s", from, im->dirs[i], strerror(errno));
             rc = -1;
@@ -185,12 +190,10 @@ static int place_runs(struct import *im, struct strbuf *err)
 /* Undo place_runs: the runs' directories back into staging (removed with it). */
 static void unplace_runs(struct import *im)
 {
-    const json_t *runs = json_object_get(im->b.rows, "runs");
     for (size_t i = 0; i < im->n; i++) {
         if (!im->moved[i])
             continue;
-        const char *id = json_string_value(json_object_get(
-            json_object_get(json_array_get(runs, i), "run"), "run_id"));
+        const char *id = run_id_of(im, i);
         char *back = path_join(im->stage, id);
         rename(im->dirs[i], back);
         free(back);
