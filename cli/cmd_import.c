@@ -302,6 +302,32 @@ static int import_runs(struct cli *cli, struct import *im, const char *sweep, in
     return rc;
 }
 
+static int count_stage(const struct reg_stage_row *row, void *ud)
+{
+    (void)row;
+    ++*(int *)ud;
+    return 0;
+}
+
+/* A registry this import created, and then recorded nothing into, goes again (unless
+ * something else recorded a sweep into it meanwhile). */
+static void drop_new_registry(struct cli *cli)
+{
+    static const char *const suffixes[] = { "", "-wal", "-shm", "-journal", ".checked" };
+    int stages = 0;
+    if (!cli->reg || reg_stage_summary(cli->reg, NULL, count_stage, &stages) != REG_OK ||
+        stages)
+        return;
+    reg_free(cli->reg);
+    cli->reg = NULL;
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(*suffixes); i++) {
+        struct strbuf path = STRBUF_INIT;
+        sb_addf(&path, "%s%s", cli->registry_path, suffixes[i]);
+        unlink(path.buf);
+        sb_free(&path);
+    }
+}
+
 int cmd_import(int argc, char **argv, struct cli *cli)
 {
     if (argc != 2 || argv[1][0] == '-')
@@ -315,6 +341,8 @@ int cmd_import(int argc, char **argv, struct cli *cli)
         return EXIT_FAILURES;
     }
     sb_free(&err);
+    struct stat st_reg;
+    int new_registry = lstat(cli->registry_path, &st_reg) < 0 && errno == ENOENT;
     char msg[4096];
     enum reg_status st = reg_open(cli->registry_path, REG_OPEN_CREATE, &cli->reg, msg,
                                   sizeof(msg));
@@ -330,5 +358,7 @@ int cmd_import(int argc, char **argv, struct cli *cli)
     if (!im.root)
         error("cannot resolve the registry's directory: %s", strerror(errno));
     import_free(&im);
+    if (rc != EXIT_OK && new_registry)
+        drop_new_registry(cli);
     return rc;
 }

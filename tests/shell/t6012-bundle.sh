@@ -243,6 +243,10 @@ PY
     expect mismatch "'runs/main-a-seed-0/checkpoints/step-4/state.json' does not match the manifest: sha256 [0-9a-f]*, [0-9]* bytes; the manifest says [0-9a-f]*, [0-9]* bytes"
     expect badcolumn "the bundle's checkpoints row has a column 'pid' this registry does not have"
     expect truncated "'../bad/truncated.tgz' is not a whole bundle: .*"
+    # into a new registry: refused while recording, the registry it made goes too
+    mkdir ../fresh && (cd ../fresh && run_rc 1 mainline import ../bad/badcolumn.tgz &&
+                       grep -q "this registry does not have; nothing was imported" err &&
+                       rm out err && test -z "$(ls -A)")
     # the good one still imports; not twice where its directory is taken
     run_rc 0 mainline import ../good.tgz
     sqlite3 mainline.db "PRAGMA foreign_keys = ON; DELETE FROM runs"
