@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "bundle_read.h"
+#include "ckpt_fate.h"
 #include "cli.h"
 #include "fsutil.h"
 #include "reg_bundle.h"
@@ -75,7 +76,7 @@ struct import {
     char **dirs;             /* per run: where its files go, NULL for IMPORT_SAME */
     int *moved;
     size_t n;
-    char **made;             /* directories place_runs created, outermost first */
+    char **made;             /* directories move_runs created, outermost first */
     size_t n_made;
 };
 
@@ -140,8 +141,41 @@ static int run_dirs(struct import *im, const char *sweep, struct strbuf *err)
     return 0;
 }
 
-/* Stage every run to import, then move each into its directory. */
-static int place_runs(struct import *im, struct strbuf *err)
+/*
+ * The staged checkpoints of entry i against their registry rows: each row kept (on
+ * disk when its run ended, so hashed by mainline, ckpt_fate.h) must hash the same
+ * here. Returns 0, or -1 with the reason in *err.
+ */
+static int check_checkpoints(const struct import *im, size_t i, struct strbuf *err)
+{
+    const json_t *e = json_array_get(json_object_get(im->b.rows, "runs"), i), *k;
+    size_t j;
+    json_array_foreach(json_object_get(e, "checkpoints"), j, k) {
+        const char *rel = json_string_value(json_object_get(k, "path"));
+        const char *want = json_string_value(json_object_get(k, "sha256"));
+        if (json_integer_value(json_object_get(k, "kept")) != 1 || !rel || !want ||
+            rel[0] == '/')
+            continue;
+        struct strbuf path = STRBUF_INIT;
+        sb_addf(&path, "%s/%s/%s", im->stage, run_id_of(im, i), rel);
+        struct file_digest d;
+        int rc = ckpt_digest(path.buf, &d, err);
+        sb_free(&path);
+        long long step = (long long)json_integer_value(json_object_get(k, "step"));
+        if (rc == 1)
+            sb_addf(err, "run '%s': checkpoint step %lld, kept in registry.json, is not in "
+                    "the bundle", run_id_of(im, i), step);
+        else if (rc == 0 && strcmp(d.sha256, want))
+            sb_addf(err, "run '%s': checkpoint step %lld has sha256 %s; registry.json records "
+                    "%s", run_id_of(im, i), step, d.sha256, want);
+        if (rc != 0 || strcmp(d.sha256, want))
+            return -1;
+    }
+    return 0;
+}
+
+/* Write every run to import into a staging directory beside the registry. */
+static int stage_runs(struct import *im, struct strbuf *err)
 {
     struct strbuf stage = STRBUF_INIT;
     sb_addf(&stage, "%s/.mainline-import-XXXXXX", im->root);
@@ -159,6 +193,12 @@ static int place_runs(struct import *im, struct strbuf *err)
         if (stage_run(&im->b, id, im->stage, err) < 0)
             return -1;
     }
+    return 0;
+}
+
+/* Move each staged run into its directory. */
+static int move_runs(struct import *im, struct strbuf *err)
+{
     for (size_t i = 0; i < im->n; i++) {
         if (!im->dirs[i])
             continue;
@@ -187,7 +227,7 @@ static int place_runs(struct import *im, struct strbuf *err)
     return 0;
 }
 
-/* Undo place_runs: the runs' directories back into staging (removed with it). */
+/* Undo move_runs: the runs' directories back into staging (removed with it). */
 static void unplace_runs(struct import *im)
 {
     for (size_t i = 0; i < im->n; i++) {
@@ -265,20 +305,24 @@ static int import_runs(struct cli *cli, struct import *im, const char *sweep, in
 {
     struct strbuf err = STRBUF_INIT;
     int rc = EXIT_FAILURES;
-    if (run_dirs(im, sweep, &err)) {
-        error("%s: %s; nothing was imported", im->bundle, err.buf);
-        sb_free(&err);
-        return EXIT_FAILURES;
-    }
-    if (place_runs(im, &err) < 0) {
-        error("%s: %s; nothing was imported", im->bundle, err.buf);
+    /* a taken directory or checkpoints that are not what their rows say: refusals */
+    int refused = run_dirs(im, sweep, &err) != 0, failed = 0;
+    if (!refused && stage_runs(im, &err) < 0)
+        failed = 1;
+    for (size_t i = 0; !refused && !failed && i < im->n; i++)
+        refused = im->dirs[i] && check_checkpoints(im, i, &err) < 0;
+    if (!refused && !failed && move_runs(im, &err) < 0) {
         unplace_runs(im);
+        failed = 1;
+    }
+    if (refused || failed) {
+        error("%s: %s; nothing was imported", im->bundle, err.buf);
         sb_free(&err);
-        return EXIT_FATAL;
+        return refused ? EXIT_FAILURES : EXIT_FATAL;
     }
     json_t *origin = origin_json(im);
-    enum reg_status st = reg_bundle_record(cli->reg, im->b.rows, (const char *const *)im->dirs, origin,
-                           &im->plan);
+    enum reg_status st = reg_bundle_record(cli->reg, im->b.rows,
+                                           (const char *const *)im->dirs, origin, &im->plan);
     json_decref(origin);
     if (st != REG_OK) {
         unplace_runs(im);

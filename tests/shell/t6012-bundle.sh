@@ -205,20 +205,30 @@ write("fifo", [kind(f"{top}/runs/fifo", tarfile.FIFOTYPE)])
 write("device", [kind(f"{top}/runs/null", tarfile.CHRTYPE, devmajor=1, devminor=3)])
 write("unlisted", [reg(f"{top}/runs/main-a-seed-0/extra.txt")])
 write("mismatch", change="state.json")
-# a column the registry lacks, in a field the results digest leaves out, the manifest
-# updated: refused while recording, after the files were placed (they go back)
-def badcolumn():
-    rows = json.loads(dict((m.name, d) for m, d in members)[f"{top}/registry.json"])
-    rows["runs"][0]["checkpoints"][0]["pid"] = 1
-    data = json.dumps(rows).encode()
-    man = json.loads(dict((m.name, d) for m, d in members)[f"{top}/manifest.json"])
+# members changed with the manifest listing their new digests: verified, then refused
+# later (write_swapped), the originals kept for the next
+def write_swapped(name, swaps):
+    global members
+    orig = members
+    files = dict((m.name, d) for m, d in orig)
+    man = json.loads(files[f"{top}/manifest.json"])
     for f in man["files"]:
-        if f["path"] == "registry.json":
+        data = swaps.get(f"{top}/{f['path']}")
+        if data is not None:
             f["sha256"], f["bytes"] = hashlib.sha256(data).hexdigest(), len(data)
-    return {f"{top}/registry.json": data, f"{top}/manifest.json": json.dumps(man).encode()}
-swap = badcolumn()
-members = [(m, swap.get(m.name, d)) for m, d in members]
-write("badcolumn")
+    swaps = dict(swaps, **{f"{top}/manifest.json": json.dumps(man).encode()})
+    members = [(m, swaps.get(m.name, d)) for m, d in orig]
+    write(name)
+    members = orig
+files = dict((m.name, d) for m, d in members)
+# a checkpoint file that is not what its registry row says
+ck = f"{top}/runs/main-a-seed-0/checkpoints/step-4/state.json"
+write_swapped("checkpoint", {ck: files[ck] + b" "})
+# a column the registry lacks, in a field the results digest leaves out: refused while
+# recording, after the files were placed (they go back)
+rows = json.loads(files[f"{top}/registry.json"])
+rows["runs"][0]["checkpoints"][0]["pid"] = 1
+write_swapped("badcolumn", {f"{top}/registry.json": json.dumps(rows).encode()})
 data = open(good, "rb").read()
 open(f"{out}/truncated.tgz", "wb").write(data[: len(data) // 2])
 PY
@@ -241,6 +251,7 @@ PY
     expect device "'fs-main-a-seed-0/runs/null' is a character device"
     expect unlisted "'runs/main-a-seed-0/extra.txt' is in the bundle but not in its manifest"
     expect mismatch "'runs/main-a-seed-0/checkpoints/step-4/state.json' does not match the manifest: sha256 [0-9a-f]*, [0-9]* bytes; the manifest says [0-9a-f]*, [0-9]* bytes"
+    expect checkpoint "run 'main-a-seed-0': checkpoint step 4 has sha256 [0-9a-f]*; registry.json records [0-9a-f]*"
     expect badcolumn "the bundle's checkpoints row has a column 'pid' this registry does not have"
     expect truncated "'../bad/truncated.tgz' is not a whole bundle: .*"
     # into a new registry: refused while recording, the registry it made goes too
