@@ -17,7 +17,14 @@ export SRC
 # the source: planned, run and selected once for every test
 mkdir -p "$SRC" && (
     cd "$SRC" && fake_sweep fs "lr: 1.0e-4" "0, 1" >/dev/null &&
-    sed -i 's/^grid: {seed: \[0, 1\]}/conditions:\n  a: {x_steps: 4}\n  b: {x_steps: 5, x_val_seed_jitter: 50}\ngrid: {condition: [a, b], seed: [0, 1]}\nselection: {checkpoint: min(val_nll)}\nmainline: {usable: {max_adapter_mb: 100}}/' fs.yaml &&
+    grep -v '^grid:' fs.yaml >fs.head && mv fs.head fs.yaml && cat >>fs.yaml <<\YAML &&
+conditions:
+  a: {x_steps: 4}
+  b: {x_steps: 5, x_val_seed_jitter: 50}
+grid: {condition: [a, b], seed: [0, 1]}
+selection: {checkpoint: min(val_nll)}
+mainline: {usable: {max_adapter_mb: 100}}
+YAML
     mainline plan fs.yaml >/dev/null && mainline run -q -j 2 fs >run.out 2>&1 &&
     mainline select fs >select.out
 ) || { echo "cannot prepare the source sweep"; exit 1; }
