@@ -8,7 +8,8 @@
 # same bundle twice is a no-op; other results for the same run, and a version planned
 # from another spec, are refused; hostile bundles (`../x`, `/abs`, a symlink, a hard
 # link, a FIFO, a device, an unlisted file, a digest mismatch, a truncated archive) are
-# refused with the reason, the registry and the directory left as they were.
+# refused with the reason, the registry and the directory left as they were; no
+# mainline, or an OUT that exists, refused with nothing written.
 . "$(dirname "$0")/lib.sh"
 
 SRC=$SCRATCH/src
@@ -275,7 +276,7 @@ PY
     test_cmp ../before ../after
 EOF
 
-test_body 'usage, and a bundle needs a sweep and runs' <<\EOF
+test_body 'usage; no mainline, an existing OUT: refused, nothing written' <<\EOF
     run_rc 129 mainline import
     run_rc 129 mainline import a b
     run_rc 1 mainline import missing.tgz
@@ -285,6 +286,16 @@ test_body 'usage, and a bundle needs a sweep and runs' <<\EOF
     grep -q "^error: --format bundle takes a sweep's runs, not --model" err
     run_rc 1 sh -c "cd '$SRC' && \"$MAINLINE\" export fs main-a-seed-0 --format bundle -o fs.yaml"
     grep -q "error: 'fs.yaml' already exists" err
+    # no mainline declared: refused with the reason, nothing written
+    fake_sweep nm "lr: 1.0e-4, x_steps: 4" "0" >/dev/null
+    mainline plan nm.yaml >/dev/null && mainline run -q nm >/dev/null 2>&1
+    run_rc 1 mainline export nm --format bundle -o nm.tgz
+    grep -q "^error: sweep 'nm' has no mainline to bundle (.*); bundle one run with 'mainline export nm RUN --format bundle ...'" err
+    test ! -e nm.tgz
+    run_rc 0 mainline export nm main-seed-0 --format bundle -o nm.tgz
+    ls -A | grep -v -e '^nm.tgz$' -e '^mainline.db' -e '^runs$' -e '^data$' -e '^models$' \
+        -e '^nm.yaml$' -e '^out$' -e '^err$' >extra || :
+    must_be_empty extra
 EOF
 
 test_done
