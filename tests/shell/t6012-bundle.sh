@@ -292,9 +292,15 @@ test_body 'usage; no mainline, an existing OUT: refused, nothing written' <<\EOF
     run_rc 1 mainline export nm --format bundle -o nm.tgz
     grep -q "^error: sweep 'nm' has no mainline to bundle (.*); bundle one run with 'mainline export nm RUN --format bundle ...'" err
     test ! -e nm.tgz
+    # a selected checkpoint gone from disk: refused, nothing written
+    mv runs/nm/main-seed-0/checkpoints ckpts
+    run_rc 1 mainline export nm main-seed-0 --format bundle -o nm.tgz
+    grep -q "^error: cannot .*runs/nm/main-seed-0/checkpoints/step-4.*No such file" err
+    test ! -e nm.tgz
+    mv ckpts runs/nm/main-seed-0/checkpoints
     run_rc 0 mainline export nm main-seed-0 --format bundle -o nm.tgz
     ls -A | grep -v -e '^nm.tgz$' -e '^mainline.db' -e '^runs$' -e '^data$' -e '^models$' \
-        -e '^nm.yaml$' -e '^out$' -e '^err$' >extra || :
+        -e '^nm.yaml$' -e '^out$' -e '^err$' -e '^extra$' >extra || :
     must_be_empty extra
 EOF
 
