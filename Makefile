@@ -86,6 +86,7 @@ REGISTRY_OBJS += registry/reg_exec.o
 REGISTRY_OBJS += registry/reg_results.o
 REGISTRY_OBJS += registry/reg_stmt.o
 REGISTRY_OBJS += registry/reg_check.o
+REGISTRY_OBJS += registry/reg_bundle.o
 
 # sweep: the sweep file (YAML tree, loading, parameters, expansion), its sources
 # (fetch, cache, unpack), provenance and the plan it records in the registry.
@@ -222,6 +223,9 @@ CLI_OBJS += cli/cmd_data_audit.o
 CLI_OBJS += cli/cli_audit_print.o
 CLI_OBJS += cli/plan_estimate.o
 CLI_OBJS += cli/cmd_export.o
+CLI_OBJS += cli/bundle_write.o
+CLI_OBJS += cli/bundle_read.o
+CLI_OBJS += cli/cmd_import.o
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 
@@ -309,6 +313,8 @@ $(BINDIR)/mainline: $(B_CLI_OBJS) $(CLI_LINK)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CLI_LIBS)
 
 # Unit tests may use every room.
+# test_bundle also checks the member names `mainline import` accepts (cli/bundle_read.c).
+$(BUILD)/tests/test_bundle: $(BUILD)/cli/bundle_read.o
 TEST_LINK := $(CLI_LINK)
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_LINK)
 	@mkdir -p $(dir $@)

@@ -13,6 +13,9 @@
 #include "error.h"
 #include "registry.h"
 
+/* What `mainline version` prints, and bundles record. */
+#define MAINLINE_VERSION "0.1.0"
+
 struct cli {
     const char *registry_path;   /* --registry, $MAINLINE_REGISTRY, or ./mainline.db */
     struct registry *reg;        /* opened by cli_registry(), closed by the dispatcher */
@@ -25,6 +28,7 @@ int cmd_cancel(int argc, char **argv, struct cli *cli);
 int cmd_data(int argc, char **argv, struct cli *cli);
 int cmd_doctor(int argc, char **argv, struct cli *cli);
 int cmd_export(int argc, char **argv, struct cli *cli);
+int cmd_import(int argc, char **argv, struct cli *cli);
 int cmd_plan(int argc, char **argv, struct cli *cli);
 int cmd_report(int argc, char **argv, struct cli *cli);
 int cmd_rules(int argc, char **argv, struct cli *cli);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle_write.h"
 #include "cli.h"
 #include "fsutil.h"
 #include "model_export.h"
@@ -27,9 +28,12 @@
 #include "select.h"
 
 static const char export_usage[] =
-    "usage: mainline export SWEEP [RUN] --format hf|gguf|ollama [--quant Q] -o OUT\n"
+    "usage: mainline export SWEEP [RUN] --format hf|gguf|ollama|bundle [--quant Q] -o OUT\n"
     "   or: mainline export --model PATH [--checkpoint DIR] --format F [--quant Q]\n"
     "                       [--template plain|chatml|llama2] [--system TEXT] -o OUT\n";
+
+/* Beside model_export.h's formats: runs with their records, for `mainline import`. */
+#define FORMAT_BUNDLE 100
 
 struct export_args {
     const char *sweep, *run, *model, *checkpoint, *out, *system;
@@ -75,8 +79,13 @@ static int parse_export_args(int argc, char **argv, struct export_args *a)
     }
     if (!format || !a->out)
         return error("--format and -o OUT are required");
-    if ((a->format = export_format_parse(format)) < 0)
-        return error("--format: '%s' is not hf, gguf or ollama", format);
+    if (!strcmp(format, "bundle")) {
+        a->format = FORMAT_BUNDLE;
+        if (a->model)
+            return error("--format bundle takes a sweep's runs, not --model");
+    } else if ((a->format = export_format_parse(format)) < 0) {
+        return error("--format: '%s' is not hf, gguf, ollama or bundle", format);
+    }
     if ((a->quant = quant_parse(quant)) < 0)
         return error("--quant: '%s' is not f32, f16, q8_0 or q4_0", quant);
     if (tmpl && (a->tmpl = render_template_parse(tmpl)) < 0)
@@ -165,6 +174,16 @@ static int64_t run_rowid(const struct reg_results *res, const char *run)
     return 0;
 }
 
+/* A run's directory: runs/ beside the registry (rundir.h). Caller frees. */
+static char *run_dir_of(struct cli *cli, const struct reg_results *res, const char *run)
+{
+    char *dir = path_dirname(cli->registry_path), *root = realpath(dir, NULL);
+    char *run_dir = rundir_path(root ? root : dir, res->name, res->version, run);
+    free(root);
+    free(dir);
+    return run_dir;
+}
+
 /* The rendering contract and the evaluation's stops, as the Modelfile needs them. */
 static void target_prompting(struct target *t)
 {
@@ -222,14 +241,11 @@ static int resolve_sweep(struct cli *cli, const struct export_args *a, struct ta
         goto out;
     }
     if (t->checkpoint[0] != '/') {   /* relative to the run's directory, beside the registry */
-        char *dir = path_dirname(cli->registry_path), *root = realpath(dir, NULL);
-        char *run_dir = rundir_path(root ? root : dir, res.name, res.version, run);
+        char *run_dir = run_dir_of(cli, &res, run);
         char *abs = path_join(run_dir, t->checkpoint);
         free(t->checkpoint);
         t->checkpoint = abs;
         free(run_dir);
-        free(root);
-        free(dir);
     }
     t->base_model = xstrdup(base);
     struct strbuf label = STRBUF_INIT;
@@ -241,6 +257,102 @@ static int resolve_sweep(struct cli *cli, const struct export_args *a, struct ta
     t->has_prompting = 1;
     rc = EXIT_OK;
 out:
+    selection_free(&sel);
+    reg_results_free(&res);
+    sb_free(&err);
+    return rc;
+}
+
+/* ---- bundles ---- */
+
+/*
+ * The runs a bundle holds: RUN, or every run of the mainline condition with a selected
+ * checkpoint (all its seeds: what the verdict was taken on).
+ */
+static int bundle_runs(struct cli *cli, const struct export_args *a, const json_t *doc,
+                       const struct reg_results *res, struct bundle_run **out, size_t *n)
+{
+    const char *cond = NULL;
+    *out = xcalloc(res->n_runs + 1, sizeof(**out));
+    *n = 0;
+    if (!a->run) {
+        const json_t *ml = json_object_get(doc, "mainline");
+        if (!(cond = json_string_value(json_object_get(ml, "mainline")))) {
+            const char *why = json_string_value(json_object_get(ml, "verdict"));
+            return error("sweep '%s' has no mainline to bundle (%s); bundle one run with "
+                         "'mainline export %s RUN --format bundle ...'", a->sweep,
+                         why ? why : "no selection", a->sweep);
+        }
+    } else if (!run_checkpoint(doc, a->sweep, a->run)) {
+        return -1;
+    }
+    const json_t *k;
+    size_t i;
+    json_array_foreach(json_object_get(doc, "checkpoints"), i, k) {
+        const char *run = json_string_value(json_object_get(k, "run"));
+        const char *kc = json_string_value(json_object_get(k, "condition"));
+        if (!run || !json_object_get(k, "step") ||
+            (a->run ? strcmp(run, a->run) : !kc || strcmp(kc, cond)))
+            continue;
+        struct bundle_run *b = &(*out)[(*n)++];
+        b->rowid = run_rowid(res, run);
+        b->run_id = run;
+        b->step = json_integer_value(json_object_get(k, "step"));
+        int64_t found = -1;
+        char *path = NULL;
+        enum reg_status st = reg_run_checkpoint(cli->reg, b->rowid, b->step, &found, &path);
+        if (st != REG_OK)
+            return cli_reg_error(cli, st, "cannot read the checkpoint"), -1;
+        b->dir = run_dir_of(cli, res, run);
+        if (!path || found != b->step) {
+            free(path);
+            return error("run '%s': the registry has no checkpoint of step %lld", run,
+                         (long long)b->step);
+        }
+        b->checkpoint = path[0] == '/' ? path : path_join(b->dir, path);
+        if (path[0] != '/')
+            free(path);
+    }
+    if (!*n)
+        return error("sweep '%s': the mainline %s has no run with a selected checkpoint",
+                     a->sweep, cond);
+    return 0;
+}
+
+static int export_bundle(struct cli *cli, const struct export_args *a)
+{
+    struct reg_results res;
+    struct selection sel = { 0 };
+    struct strbuf err = STRBUF_INIT;
+    enum reg_status st = reg_results_load(cli->reg, a->sweep, &res);
+    if (st == REG_ERR_NOT_FOUND) {
+        error("no sweep named '%s' in %s", a->sweep, cli->registry_path);
+        return EXIT_FAILURES;
+    }
+    if (st != REG_OK)
+        return cli_reg_error(cli, st, "cannot read the sweep");
+    struct bundle_run *runs = NULL;
+    size_t n = 0;
+    struct bundle_out r;
+    int rc = EXIT_FAILURES;
+    if (select_compute(&res, &sel, &err) < 0)
+        error("sweep '%s': %s", a->sweep, err.buf);
+    else if (bundle_runs(cli, a, sel.doc, &res, &runs, &n) < 0)
+        ;
+    else if (bundle_write(cli->reg, cli->registry_path, &res, runs, n, a->out, &r, &err) < 0)
+        error("%s", err.buf);
+    else {
+        printf("exported sweep %s v%d, %zu run%s (", res.name, res.version, n, n == 1 ? "" : "s");
+        for (size_t i = 0; i < n; i++)
+            printf("%s%s step %lld", i ? ", " : "", runs[i].run_id, (long long)runs[i].step);
+        printf(") as bundle: %s, %zu files, %llu bytes\n", a->out, r.n_files, r.bytes);
+        rc = EXIT_OK;
+    }
+    for (size_t i = 0; runs && i < res.n_runs; i++) {
+        free((char *)runs[i].checkpoint);
+        free((char *)runs[i].dir);
+    }
+    free(runs);
     selection_free(&sel);
     reg_results_free(&res);
     sb_free(&err);
@@ -276,6 +388,8 @@ int cmd_export(int argc, char **argv, struct cli *cli)
         t.has_prompting = a.tmpl >= 0 || a.system;
     } else if (!cli_registry(cli)) {
         return cli->open_failed_exit;
+    } else if (a.format == FORMAT_BUNDLE) {
+        return export_bundle(cli, &a);
     } else {
         rc = resolve_sweep(cli, &a, &t);
     }

@@ -13,6 +13,7 @@
 
 #include "canon_json.h"
 #include "cli.h"
+#include "reg_bundle.h"
 #include "strbuf.h"
 #include "sweep.h"
 #include "table.h"
@@ -80,6 +81,7 @@ struct kept_run {
 };
 
 struct runs_ctx {
+    struct registry *reg;       /* for where an imported run came from */
     int json;
     json_t *array;
     struct kept_run *runs;
@@ -109,8 +111,14 @@ static json_t *run_json(const struct reg_run_row *r)
 static int keep_run(const struct reg_run_row *r, void *ud)
 {
     struct runs_ctx *ctx = ud;
+    char *origin = NULL;
+    reg_run_origin(ctx->reg, r->rowid, &origin);   /* a failure reads as not imported */
+    json_t *imported = origin ? json_loads(origin, 0, NULL) : NULL;
+    free(origin);
     if (ctx->json) {
-        json_array_append_new(ctx->array, run_json(r));
+        json_t *o = run_json(r);
+        json_object_set_new(o, "imported", imported ? imported : json_null());
+        json_array_append_new(ctx->array, o);
         ctx->n++;
         return 0;
     }
@@ -120,7 +128,10 @@ static int keep_run(const struct reg_run_row *r, void *ud)
     k->sweep = xstrdup(r->sweep);
     k->run_id = xstrdup(r->run_id);
     k->stage = xstrdup(r->stage);
-    k->state = xstrdup(r->state);
+    struct strbuf state = STRBUF_INIT;
+    sb_addf(&state, "%s%s", r->state, imported ? " (imported)" : "");
+    k->state = sb_detach(&state);
+    json_decref(imported);
     snprintf(k->nll, sizeof(k->nll), r->has_best_val_nll ? "%.4f" : "-", r->best_val_nll);
     snprintf(k->acc, sizeof(k->acc), r->has_eval_accuracy ? "%.1f%%" : "-",
              100 * r->eval_accuracy);
@@ -321,6 +332,7 @@ int cmd_runs(int argc, char **argv, struct cli *cli)
         return cli->open_failed_exit;
     }
     ctx.array = json_array();
+    ctx.reg = cli->reg;
     enum reg_status st = reg_query_runs(cli->reg, &q, keep_run, &ctx);
     if (st == REG_ERR_INVALID) {
         error("%s", reg_errmsg(cli->reg));

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "job.h"
+#include "reg_bundle.h"
 #include "strbuf.h"
 #include "table.h"
 
@@ -328,6 +329,13 @@ static void print_text(const json_t *run)
         printf("code       ok %s on %s%s\n", str(git, "commit"), str(git, "branch"),
                json_is_true(json_object_get(git, "dirty")) ? " (dirty)" : "");
     printf("contract   sha256:%s\n", str(run, "contract_sha256"));
+    const json_t *imp = json_object_get(run, "imported");
+    if (json_is_object(imp)) {
+        const json_t *ex = json_object_get(imp, "exported");
+        printf("imported   %s from %s (sha256:%.12s), exported %s from %s:%s\n",
+               str(imp, "imported_at"), str(imp, "bundle"), str(imp, "bundle_sha256"),
+               str(ex, "at"), str(ex, "host"), str(ex, "registry"));
+    }
     print_batch_jobs(json_object_get(run, "batch_jobs"));
 }
 
@@ -388,6 +396,13 @@ int cmd_show(int argc, char **argv, struct cli *cli)
                        : NULL;
         json_object_set_new(f.json, "stderr_tail", tail ? tail : json_null());
         add_provenance(cli, f.json);
+        char *origin = NULL;
+        if (st == REG_OK)
+            st = reg_run_origin(cli->reg, rowid, &origin);
+        json_object_set_new(f.json, "imported", origin ? json_loads(origin, 0, NULL) : NULL);
+        if (!json_object_get(f.json, "imported"))
+            json_object_set_new(f.json, "imported", json_null());
+        free(origin);
         if (st != REG_OK) {
             rc = cli_reg_error(cli, st, "cannot read the run's artifacts and batch jobs");
         } else if (as_json) {

@@ -15,8 +15,6 @@
 #include "suggest.h"
 #include "sweep_params.h"
 
-#define MAINLINE_VERSION "0.1.0"
-
 enum cmd_flags {
     NEED_REGISTRY = 1 << 0,   /* reads an existing registry (through cli_registry) */
 };
@@ -65,8 +63,8 @@ static const struct command commands[] = {
       "Print the BLAS core OpenBLAS chose, the OPENBLAS_CORETYPE mainline gives jobs\n"
       "(from the CPU's features, unless you set it), the threads, and a measured\n"
       "SGEMM rate at 1 thread and at every core.\n" },
-    { "export", cmd_export, 0, "export a sweep's mainline or a run as hf, gguf or ollama",
-      "usage: mainline export SWEEP [RUN] --format hf|gguf|ollama [--quant Q] -o OUT\n"
+    { "export", cmd_export, 0, "export a sweep's mainline or a run: hf, gguf, ollama, bundle",
+      "usage: mainline export SWEEP [RUN] --format hf|gguf|ollama|bundle [--quant Q] -o OUT\n"
       "   or: mainline export --model PATH [--checkpoint DIR] --format F [--quant Q]\n"
       "                       [--template plain|chatml|llama2] [--system TEXT] -o OUT\n"
       "\n"
@@ -79,7 +77,10 @@ static const struct command commands[] = {
       "\n"
       "  -f, --format F   hf (a Hugging Face directory), gguf (one GGUF v3 file for\n"
       "                   llama.cpp), ollama (a directory: model.gguf and a Modelfile\n"
-      "                   prompting the model as the sweep's rendering contract does)\n"
+      "                   prompting the model as the sweep's rendering contract does),\n"
+      "                   bundle (a tar.gz of the runs with their records and a manifest\n"
+      "                   of provenance, for 'mainline import'; without RUN every seed of\n"
+      "                   the mainline condition)\n"
       "  -q, --quant Q    f32 (default), f16, q8_0, q4_0 (2-D tensors whose rows are not\n"
       "                   a multiple of 32 stay f16; norms f32); with hf, float32 weights\n"
       "                   rounded through Q: the quantised model for mainline-eval\n"
@@ -87,6 +88,18 @@ static const struct command commands[] = {
       "      --template T, --system TEXT   the Modelfile's prompting, with --model\n" },
     { "help", cmd_help, 0, "show help for mainline or one command",
       "usage: mainline help [COMMAND]\n" },
+    { "import", cmd_import, 0, "record the runs of a bundle into this registry",
+      "usage: mainline import BUNDLE\n"
+      "\n"
+      "Verify BUNDLE (written by 'mainline export ... --format bundle') whole before\n"
+      "writing anything: every member a regular file under its top directory (no\n"
+      "absolute path, no '..', no link, device or FIFO), listed in its manifest with the\n"
+      "same size and sha256. Then record its runs, with their metrics, checkpoints and\n"
+      "evaluations, in one transaction, and their files under runs/ beside the registry\n"
+      "(created if missing). The runs go to the sweep version planned from the same\n"
+      "spec, created from the bundle when there is none. Importing the same bundle again\n"
+      "does nothing; a run of the same identity with other results is refused.\n"
+      "See docs/export.md.\n" },
     { "plan", cmd_plan, 0, "validate a sweep file, expand it into runs, record them",
       "usage: mainline plan SWEEP.yaml [--dry-run [--json]] [--new-version] [--verbose]\n"
       "\n"

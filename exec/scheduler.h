@@ -84,6 +84,14 @@ void sched_run(struct sched *s);
  * sched_run()) outlive it under their supervisors. Accepts NULL. */
 void sched_free(struct sched *s);
 
+/* Take the lock of the sweep version `sweep` (row id; `name` for the message) for this
+ * process as sched_open() does, a dead holder's taken over: SCHED_OK, SCHED_LOCKED with
+ * the live holder named in *err, or SCHED_ERROR. `mainline import` holds it while it
+ * records runs into a sweep. Released by sched_lock_release(). */
+enum sched_status sched_lock_sweep(struct registry *reg, int64_t sweep, const char *name,
+                                   struct strbuf *err);
+void sched_lock_release(struct registry *reg, int64_t sweep);
+
 /* Called from the signal handler: ask the scheduler to stop (twice: kill now). */
 void sched_interrupt(int sig);
 

@@ -7,8 +7,8 @@
 # create nothing; their usage errors are still usage errors (129). The others
 # (data and its subcommands, doctor, export --model, help, plan, rules of a sweep file,
 # template, tokenize,
-# version)
-# work without one, and only plan creates one. A registry path in a missing
+# version, and import of a bundle that is not there)
+# work without one, and only plan (and import of a good bundle: t6012) creates one. A registry path in a missing
 # directory, a directory, or a file that is not a database is fatal (128) too, and
 # is left as it was. No command crashes or hangs: each gets 60 s, and a signal
 # would show as an exit status above 128 that no case expects.
@@ -76,6 +76,8 @@ without_registry() {
 1 template models/tiny-base
 129 template
 0 export --model models/tiny-base --format gguf --quant q8_0 -o t.gguf
+1 import no-such-bundle.tgz
+129 import
 0 tokenize models/tiny-base
 129 tokenize
 EOF
