@@ -26,7 +26,10 @@ struct plan_artifact {
                               * file is a plain local path */
     int fetched;             /* downloaded by this plan (not found in the cache) */
     int64_t fetched_bytes;
-    struct file_digest digest;
+    struct file_digest digest;   /* a base model directory's: of its manifest
+                                  * (model_files.h), bytes of all its files */
+    json_t *files;           /* base models of more than one file: {name: sha256} of
+                              * each (config, tokenizer, index, shards); else NULL */
 };
 
 struct plan {
@@ -37,7 +40,8 @@ struct plan {
     size_t **run_artifacts;  /* per run: indexes into artifacts */
     size_t *n_run_artifacts;
     char spec_sha256[SHA256_HEX_LEN + 1];
-    json_t *canon;           /* {"spec": ..., "artifacts": {"dataset/train": sha...}} */
+    json_t *canon;           /* {"spec": ..., "artifacts": {"dataset/train": sha...},
+                              * "model_files": {"base_model/NAME": {file: sha...}}} */
     char *canon_text;
     char canon_sha256[SHA256_HEX_LEN + 1];
     char *contract_text;
