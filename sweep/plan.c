@@ -284,6 +284,16 @@ const char *plan_dataset_path(const struct plan *p, const char *name)
     return NULL;
 }
 
+const char *plan_run_base_model(const struct plan *p, size_t run)
+{
+    for (size_t i = 0; p->run_artifacts && run < p->runs.n && i < p->n_run_artifacts[run]; i++) {
+        const struct plan_artifact *a = &p->artifacts[p->run_artifacts[run][i]];
+        if (!strcmp(a->role, "base_model"))
+            return a->path;
+    }
+    return NULL;
+}
+
 static const char *dataset_path(const char *name, void *ud)
 {
     return plan_dataset_path(ud, name);

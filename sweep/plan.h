@@ -64,6 +64,11 @@ void plan_free(struct plan *p);
 /* The local file of dataset `name` (a URL's place in the cache), or NULL. */
 const char *plan_dataset_path(const struct plan *p, const char *name);   /* accepts a zeroed struct */
 
+/* The local path of run `run`'s base model (as plan_artifact.path: relative to the
+ * cwd when the sweep's was; a URL's place in the cache), or NULL when it has none
+ * or it could not be resolved. */
+const char *plan_run_base_model(const struct plan *p, size_t run);
+
 /* Record the plan as `version` of its sweep in one transaction. */
 enum reg_status plan_record(struct registry *reg, const struct plan *p, int version,
                             int64_t *sweep_rowid);

@@ -1494,6 +1494,20 @@ struct render_contract sweep_render_contract(const struct sweep *s,
     return (struct render_contract){ s->render_system, s->tmpl, d ? &d->fields : NULL, NULL };
 }
 
+int sweep_render_contract_for(const struct sweep *s, const struct sweep_dataset *d,
+                              const char *model_path, struct render_chat *chat,
+                              struct render_contract *out, struct strbuf *err)
+{
+    memset(chat, 0, sizeof(*chat));
+    *out = sweep_render_contract(s, d);
+    if (out->tmpl != TEMPLATE_CHAT)
+        return 0;
+    if (render_chat_load(json_object_get(s->contract, "render"), model_path, chat, err) < 0)
+        return -1;
+    out->chat = chat;
+    return 0;
+}
+
 const struct sweep_dataset *sweep_find_dataset(const struct sweep *s, const char *name)
 {
     for (size_t i = 0; i < s->n_datasets; i++)

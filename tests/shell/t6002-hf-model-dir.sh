@@ -67,13 +67,14 @@ while [ ! -s "$SCRATCH/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); d
 export HF_ENDPOINT="http://127.0.0.1:$(cat "$SCRATCH/port")"
 export WWW LOG
 
-# sweep NAME BASE_MODEL: a short LoRA sweep on the demo's arithmetic data
+# sweep NAME BASE_MODEL: a short LoRA sweep on 8 rows of the demo's arithmetic data
 sweep() {
+    head -8 data/arith-train.jsonl >data/train8.jsonl
     cat >"$1.yaml" <<EOF_YAML
 sweep: $1
 base_model: $2
 datasets:
-  train: data/arith-train.jsonl
+  train: data/train8.jsonl
   valid: data/arith-valid.jsonl
   bench: data/arith-test.jsonl
 render: {template: chat}
@@ -132,13 +133,31 @@ grep -q "the sweep pins 0000.* but the directory's manifest has $want_sha" err
 # a short LoRA run on the assembled directory
 run_rc 0 mainline run t6002
 test "$(sql "SELECT state FROM runs")" = done
+# `data stats` counts the tokens the trainer trained on: the model's chat template
+# (from the cached directory), nothing added around it; the trainer's start event
+# counts each example's tokens but the last (the inputs)
+: >"$LOG"
+mainline data stats data/train8.jsonl --sweep t6002.yaml >stats.out
+test ! -s "$LOG"
+grep -q "^tokens of the model's chat template's rendering, tokenizer of $dir;" stats.out
+stats=$(sed -n 's/^\([0-9]*\) tokens in all;.*/\1/p' stats.out)
+grep '"event":"start"' runs/t6002/main-seed-0/metrics.jsonl >start.json
+python3 - "$stats" <<\PY
+import json, sys
+start = json.load(open("start.json"))
+assert start["examples"] == 8 and start["tokens"] == int(sys.argv[1]) - 8, (start, sys.argv[1])
+PY
+# and the plan's estimate counts the same: 4 steps of 4 rows are two passes over the 8
+grep -q "^main  *1  *$((2 * stats))  *4 " plan1.out
 EOF
 
 test_body 'a missing required file names its URL; a changed shard is a changed plan' <<\EOF
 cp -r "$TOP/sweeps/data" .
 sweep broken "hf://org/broken"
 run_rc 1 mainline plan broken.yaml
-grep -F "base_model: the model directory needs tokenizer_config.json: cannot fetch '$HF_ENDPOINT/org/broken/resolve/main/tokenizer_config.json': HTTP 404 (not retried)" err
+url="$HF_ENDPOINT/org/broken/resolve/main/tokenizer_config.json"
+need="base_model: the model directory needs tokenizer_config.json"
+grep -F "$need: cannot fetch '$url': HTTP 404 (not retried)" err
 # a local directory: every file recorded, and a changed shard refused at re-plan
 mkdir -p models && cp -r "$WWW/org/tiny/resolve/main" models/tiny
 sweep local models/tiny

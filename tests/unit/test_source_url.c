@@ -13,7 +13,8 @@ static char *parsed(const char *url, const char *endpoint)
     if (surl_parse(url, endpoint, &u, &err) < 0)
         sb_addf(&out, "error: %s", err.buf);
     else
-        sb_addf(&out, "%s %s %s", u.kind == SURL_LOCAL ? "local" : u.kind == SURL_HTTP ? "http" : "hfdir", u.fetch, u.name);
+        sb_addf(&out, "%s %s %s", u.kind == SURL_LOCAL ? "local"
+                                  : u.kind == SURL_HTTP ? "http" : "hfdir", u.fetch, u.name);
     surl_free(&u);
     sb_free(&err);
     return sb_detach(&out);
