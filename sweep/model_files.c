@@ -102,7 +102,7 @@ int model_files_collect(const char *path, struct model_files *out, struct strbuf
     memset(out, 0, sizeof(*out));
     struct stat st;
     if (stat(path, &st) < 0) {
-        sb_addf(err, "cannot read '%s': %s", path, strerror(errno));
+        sb_addf(err, "cannot open '%s': %s", path, strerror(errno));
         return -1;
     }
     out->is_dir = S_ISDIR(st.st_mode);

@@ -222,6 +222,16 @@ static int parse_hf_url(const char *url, const char *endpoint, struct surl *out,
     return 0;
 }
 
+int surl_is_hf_model_dir(const char *url)
+{
+    struct surl u;
+    struct strbuf err = STRBUF_INIT;
+    int dir = surl_parse(url, NULL, &u, &err) == 0 && u.kind == SURL_HF_MODEL_DIR;
+    surl_free(&u);
+    sb_free(&err);
+    return dir;
+}
+
 char *surl_dir_file(const struct surl *dir, const char *file)
 {
     struct strbuf sb = STRBUF_INIT;

@@ -54,6 +54,9 @@ void surl_split_member(const char *s, char **url, char **member);
 int surl_parse(const char *url, const char *hf_endpoint, struct surl *out, struct strbuf *err);
 void surl_free(struct surl *u);   /* accepts a zeroed struct */
 
+/* 1 if url parses as hf://ORG/MODEL[@REV], a model's whole directory. */
+int surl_is_hf_model_dir(const char *url);
+
 /* The URL of `file` (a relative path, percent-encoded here) in a SURL_HF_MODEL_DIR. */
 char *surl_dir_file(const struct surl *dir, const char *file);
 

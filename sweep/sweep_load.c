@@ -11,6 +11,7 @@
 
 #include "digest.h"
 #include "fsutil.h"
+#include "source_url.h"
 #include "strbuf.h"
 #include "suggest.h"
 #include "sweep_stdout.h"
@@ -209,6 +210,13 @@ static int load_source(struct loader *L, const struct ynode *n, const char *what
     json_t *v = sweep_source_value(L->file, what, n, L->dl);
     if (!v)
         return -1;
+    const char *url = json_string_value(json_object_get(v, "url"));
+    if (url && surl_is_hf_model_dir(url)) {
+        diag_add(L->dl, L->file, n->line, n->col, "'%s': '%s' is a model's directory; a dataset "
+                 "names a file (hf://datasets/ORG/NAME/FILE or hf://ORG/REPO/FILE)", what, url);
+        json_decref(v);
+        return -1;
+    }
     sweep_source_from_json(v, L->s->dir, src);
     src->node = n;
     json_decref(v);

@@ -86,6 +86,11 @@ static void test_hf(void)
 
 static void test_dir_file(void)
 {
+    CHECK(surl_is_hf_model_dir("hf://org/m@v1"));
+    CHECK(surl_is_hf_model_dir("hf://org/m/"));
+    CHECK(!surl_is_hf_model_dir("hf://org/m/config.json"));
+    CHECK(!surl_is_hf_model_dir("hf://datasets/org/m"));
+    CHECK(!surl_is_hf_model_dir("https://h/org/m"));
     struct surl u;
     struct strbuf err = STRBUF_INIT;
     CHECK(surl_parse("hf://org/m@v1", "http://h:1/", &u, &err) == 0);
