@@ -1,5 +1,6 @@
 /* model_files.c - the files a base model uses and its manifest (see model_files.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,7 +31,7 @@ void model_files_add(struct model_files *m, const char *name, const char *sha256
     m->v = xrealloc(m->v, (m->n + 1) * sizeof(*m->v));
     struct model_file *f = &m->v[m->n++];
     f->name = xstrdup(name);
-    memcpy(f->sha256, sha256, SHA256_HEX_LEN + 1);
+    snprintf(f->sha256, sizeof(f->sha256), "%s", sha256);
     f->bytes = bytes;
 }
 
