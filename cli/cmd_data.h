@@ -26,7 +26,8 @@ long cmd_data_parse_count(const char *opt, const char *s, long min);
 struct cmd_data_sweep {
     struct sweep s;
     const struct sweep_dataset *ds;   /* the dataset the file is, or NULL */
-    struct render_contract rc;        /* borrows from s */
+    struct render_contract rc;        /* borrows from s (and chat) */
+    struct render_chat chat;          /* template: chat, after cmd_data_sweep_tokenizer() */
     struct tokenizer tok;             /* after cmd_data_sweep_tokenizer() */
     char *model_path;
     long model_max_seq_len;

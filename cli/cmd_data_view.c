@@ -10,8 +10,10 @@
 
 #include "basetok.h"
 #include "cmd_data.h"
+#include "fetch_bar.h"
 #include "fsutil.h"
 #include "rows.h"
+#include "source.h"
 #include "token_stats.h"
 #include "table.h"
 
@@ -62,21 +64,45 @@ int cmd_data_sweep_open(const char *sweep_path, const char *file, const char *da
     return 0;
 }
 
-/* The base model of the sweep's defaults, resolved. NULL when there is none. */
-static char *base_model_path(const struct sweep *s)
+/* The base model of the sweep's defaults as a local path: a URL (hf://ORG/MODEL...)
+ * through the cache, fetched when not there yet, as `plan` does. NULL after
+ * printing why, or with *none set when the sweep has no base model. */
+static char *base_model_path(const struct sweep *s, int *none)
 {
-    const char *p = json_string_value(json_object_get(json_object_get(s->defaults,
-                                                                      "base_model"), "path"));
-    return p ? path_join(s->dir, p) : NULL;
+    const json_t *bm = json_object_get(s->defaults, "base_model");
+    *none = !bm;
+    if (!bm)
+        return NULL;
+    struct sweep_source src;
+    struct source_ctx ctx;
+    struct source_file f = { 0 };
+    struct strbuf err = STRBUF_INIT;
+    sweep_source_from_json(bm, s->dir, &src);
+    int rc = source_ctx_init(&ctx, fetch_bar_observer(), &err);
+    if (rc == 0)
+        rc = source_resolve(&ctx, &src, &f, &err);
+    if (rc < 0)
+        error("%s: base_model: %s", s->file, err.buf);
+    char *path = rc < 0 ? NULL : f.path;
+    f.path = NULL;
+    source_file_free(&f);
+    source_ctx_free(&ctx);
+    sweep_source_free(&src);
+    sb_free(&err);
+    return path;
 }
 
 int cmd_data_sweep_tokenizer(struct cmd_data_sweep *d)
 {
-    char *path = base_model_path(&d->s);
+    int none;
+    char *path = base_model_path(&d->s, &none);
     if (!path)
-        return error("%s: no base_model to take the tokenizer from", d->s.file);
+        return none ? error("%s: no base_model to take the tokenizer from", d->s.file) : -1;
     struct strbuf err = STRBUF_INIT;
     int rc = base_tokenizer(path, &d->tok, &d->model_max_seq_len, &err);
+    /* template: chat renders with the model's own template, as the trainer does */
+    if (rc == 0)
+        rc = sweep_render_contract_for(&d->s, d->ds, path, &d->chat, &d->rc, &err);
     if (rc < 0)
         error("%s", err.buf);
     else
@@ -89,6 +115,7 @@ int cmd_data_sweep_tokenizer(struct cmd_data_sweep *d)
 void cmd_data_sweep_free(struct cmd_data_sweep *d)
 {
     tokenizer_free(&d->tok);
+    render_chat_free(&d->chat);
     free(d->model_path);
     sweep_free(&d->s);
     memset(d, 0, sizeof(*d));
@@ -134,12 +161,15 @@ static int show_row(struct cmd_data_sweep *d, const struct data_file *f, size_t 
     }
     const char *src = render_source(r->row, d->rc.fields);
     printf("row %zu of %zu (line %ld), source %s\n", i + 1, f->n, r->line, src ? src : "(none)");
-    long prompt_tokens = example_tokens(&d->tok, sb_str(&p), p.len, "", 0) -
-                         (d->tok.eos_id >= 0);
-    long total = example_tokens(&d->tok, sb_str(&p), p.len, sb_str(&c), c.len);
-    printf("\n== prompt: not learned (%ld tokens with BOS) ==\n", prompt_tokens);
+    long prompt_tokens;
+    long total = example_tokens(&d->tok, &d->rc, sb_str(&p), p.len, sb_str(&c), c.len,
+                                &prompt_tokens);
+    /* a model's own chat template writes its BOS and turn ends into the text */
+    int own = render_writes_own_frame(&d->rc);
+    printf("\n== prompt: not learned (%ld tokens%s) ==\n", prompt_tokens, own ? "" : " with BOS");
     print_marked(sb_str(&p));
-    printf("== completion: learned (%ld tokens with EOS) ==\n", total - prompt_tokens);
+    printf("== completion: learned (%ld tokens%s) ==\n", total - prompt_tokens,
+           own ? "" : " with EOS");
     print_marked(sb_str(&c));
     printf("== end: %ld tokens ==\n", total);
     sb_free(&p);
@@ -254,7 +284,9 @@ int cmd_data_stats(int argc, char **argv, struct cli *cli)
         error("%s", err.buf);
     else {
         describe(&d, file);
-        printf("tokens of BOS + prompt + completion + EOS, tokenizer of %s; max_seq_len %ld\n\n",
+        printf("tokens of %s, tokenizer of %s; max_seq_len %ld\n\n",
+               render_writes_own_frame(&d.rc) ? "the model's chat template's rendering"
+                                               : "BOS + prompt + completion + EOS",
                d.model_path, st.max_seq_len);
         static const char *const head[] = { "SOURCE", "ROWS", "MEAN", "P50", "P90", "P95",
                                             "MAX", "TRUNCATED", NULL };

@@ -53,12 +53,16 @@ static void load_base(struct base *b, const struct sweep *s, const struct data_f
 {
     struct strbuf err = STRBUF_INIT;
     const struct sweep_dataset *d = sweep_find_dataset(s, "train");
-    struct render_contract rc = sweep_render_contract(s, d);
+    struct render_contract rc;
+    struct render_chat chat = { 0 };
     if (base_tokenizer(b->path, &b->tok, &b->max_seq_len, &err) < 0 ||
-        data_stats_compute(train, &rc, &b->tok, 0, &b->st, &err) < 0)
+        sweep_render_contract_for(s, d, b->path, &chat, &rc, &err) < 0)
+        printf("estimate: %s\n", err.buf);
+    else if (data_stats_compute(train, &rc, &b->tok, 0, &b->st, &err) < 0)
         printf("estimate: %s\n", err.buf);
     else
         b->ok = 1;
+    render_chat_free(&chat);
     if (reg && b->sha256)
         reg_measured_throughput(reg, b->sha256, &b->speed);
     sb_free(&err);
@@ -119,11 +123,8 @@ static size_t print_table(const struct plan *p, struct base *bases, size_t n_bas
         struct stage_sum sum = { .time_known = 1 };
         for (size_t r = 0; r < p->runs.n; r++) {
             const struct plan_run *run = &p->runs.runs[r];
-            const char *path = json_string_value(json_object_get(json_object_get(
-                run->params, "base_model"), "path"));
-            char *full = path ? path_join(s->dir, path) : NULL;
-            const struct base *b = full ? find_base(bases, n_bases, full) : NULL;
-            free(full);
+            const char *path = plan_run_base_model(p, r);
+            const struct base *b = path ? find_base(bases, n_bases, path) : NULL;
             if (run->stage != &s->stages[i])
                 continue;
             if (!b || !b->ok) {
@@ -184,13 +185,10 @@ void plan_print_estimates(const struct plan *p, const char *registry_path)
     size_t n = 0;
     for (size_t r = 0; r < p->runs.n; r++) {
         const json_t *bm = json_object_get(p->runs.runs[r].params, "base_model");
-        const char *path = json_string_value(json_object_get(bm, "path"));
-        char *full = path ? path_join(s->dir, path) : NULL;
-        if (!full || find_base(bases, n, full)) {
-            free(full);
+        const char *path = plan_run_base_model(p, r);
+        if (!path || find_base(bases, n, path))
             continue;
-        }
-        bases[n].path = full;
+        bases[n].path = xstrdup(path);
         bases[n].sha256 = json_string_value(json_object_get(bm, "sha256"));
         load_base(&bases[n++], s, &train, reg);
     }

@@ -193,6 +193,11 @@ static int mapped_turn(const json_t *row, const struct render_fields *f, const c
 
 /* ---- the model's own chat template ---- */
 
+int render_writes_own_frame(const struct render_contract *rc)
+{
+    return rc && rc->tmpl == TEMPLATE_CHAT;
+}
+
 int render_chat_load(const json_t *render_cfg, const char *model_path, struct render_chat *out,
                      struct strbuf *err)
 {

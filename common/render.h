@@ -79,6 +79,10 @@ int render_template_parse(const char *name);
 int render_config_parse(const json_t *r, enum render_template *tmpl, char **system,
                         struct strbuf *err);
 
+/* 1 when the rendered text carries its own BOS and turn ends (TEMPLATE_CHAT: the
+ * model's template writes them), so the tokens are not framed again; rc may be NULL. */
+int render_writes_own_frame(const struct render_contract *rc);
+
 /*
  * Render `row` into prompt and completion (appended). A row with nothing to learn
  * from (no completion) is an error: -1 with a message naming what was missing.

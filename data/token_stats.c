@@ -4,17 +4,18 @@
 
 #include "token_stats.h"
 
-long example_tokens(const struct tokenizer *tok, const char *prompt, size_t prompt_len,
-                    const char *completion, size_t completion_len)
+long example_tokens(const struct tokenizer *tok, const struct render_contract *rc,
+                    const char *prompt, size_t prompt_len, const char *completion,
+                    size_t completion_len, long *prompt_tokens)
 {
-    struct strbuf full = STRBUF_INIT;
-    sb_add(&full, prompt, prompt_len);
-    sb_add(&full, completion, completion_len);
-    int *ids = NULL;
-    size_t n = 0;
-    tokenizer_encode_framed(tok, sb_str(&full), full.len, FRAME_SEQUENCE, &ids, &n);
+    int *ids = NULL, *pids = NULL;
+    size_t n = 0, np = 0;
+    tokenizer_encode_example(tok, render_writes_own_frame(rc), prompt, prompt_len, completion,
+                             completion_len, &ids, &n, prompt_tokens ? &pids : NULL, &np);
+    if (prompt_tokens)
+        *prompt_tokens = (long)np;
     free(ids);
-    sb_free(&full);
+    free(pids);
     return (long)n;
 }
 
@@ -110,7 +111,7 @@ int data_stats_compute(const struct data_file *f, const struct render_contract *
             rc_ = -1;
             break;
         }
-        out->tokens[i] = example_tokens(tok, sb_str(&p), p.len, sb_str(&c), c.len);
+        out->tokens[i] = example_tokens(tok, rc, sb_str(&p), p.len, sb_str(&c), c.len, NULL);
     }
     sb_free(&p);
     sb_free(&c);

@@ -3,8 +3,10 @@
  * prints and what `mainline plan` estimates training tokens from.
  *
  * A row's tokens are those of one training example exactly as the trainer builds
- * it (trainer/data.h): BOS + rendered prompt + completion + EOS, encoded by the
- * base model's tokenizer. `tokens` is that length before the cut at max_seq_len;
+ * it (tokenizer_encode_example(), which the trainer calls too): BOS + rendered
+ * prompt + completion + EOS, encoded by the base model's tokenizer, or the
+ * rendering alone for `template: chat` (the model's template writes its own BOS
+ * and turn ends). `tokens` is that length before the cut at max_seq_len;
  * the trainer keeps min(tokens, max_seq_len), and a row is "truncated" when
  * tokens > max_seq_len. Percentiles are nearest-rank: pXX is the smallest count
  * that at least XX% of rows do not exceed.
@@ -47,9 +49,12 @@ struct data_stats {
     size_t n_sources;
 };
 
-/* Tokens of one example: BOS + prompt + completion + EOS. */
-long example_tokens(const struct tokenizer *tok, const char *prompt, size_t prompt_len,
-                    const char *completion, size_t completion_len);
+/* Tokens of one example as the trainer frames it under rc (may be NULL: BOS +
+ * prompt + completion + EOS); *prompt_tokens (may be NULL) gets the prompt's,
+ * framed as the trainer frames it to find where the completion starts. */
+long example_tokens(const struct tokenizer *tok, const struct render_contract *rc,
+                    const char *prompt, size_t prompt_len, const char *completion,
+                    size_t completion_len, long *prompt_tokens);
 
 int data_stats_compute(const struct data_file *f, const struct render_contract *rc,
                        const struct tokenizer *tok, long max_seq_len, struct data_stats *out,

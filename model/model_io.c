@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "fsutil.h"
+#include "hf_index.h"
 #include "json_file.h"
 #include "model_io.h"
 #include "safetensors.h"
@@ -25,9 +26,8 @@
 #endif
 
 #define HF_WEIGHTS "model.safetensors"
-#define HF_INDEX "model.safetensors.index.json"
+#define HF_INDEX HF_INDEX_NAME
 #define HF_CONFIG "config.json"
-#define HF_MAX_SHARDS 4096
 #define NAME_MAX_LEN 128
 
 /* Keys model_save() writes to config.json itself, in the order it writes them. */
@@ -513,55 +513,26 @@ static const char *path_basename_of(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* A shard name from the index: a plain file name in the model's directory. */
-static int shard_name_ok(const char *name)
-{
-    return name[0] && name[0] != '.' && !strchr(name, '/') && has_suffix(name, ".safetensors");
-}
-
 /* Open the shards of index (a model.safetensors.index.json in dir). */
 static int hf_open_index(const char *dir, const char *index, struct hf_files *h,
                          struct strbuf *err)
 {
-    json_t *root = NULL, *map, *v;
+    struct hf_index ix;
     const char *key;
-    if (load_json_object(index, &root, err) < 0)
+    json_t *v;
+    if (hf_index_load(index, &ix, err) < 0)
         return -1;
-    map = json_object_get(root, "weight_map");
-    int rc = json_is_object(map) && json_object_size(map) > 0 ? 0 : -1;
-    if (rc < 0)
-        sb_addf(err, "%s: \"weight_map\" is missing or not a non-empty object", index);
-    const char **names = xcalloc(json_object_size(map) + 1, sizeof(*names));
-    size_t n = 0;
-    json_object_foreach(map, key, v) {
-        if (rc < 0)
-            break;
-        if (!json_is_string(v) || !shard_name_ok(json_string_value(v))) {
-            sb_addf(err, "%s: weight_map[\"%s\"] is not a .safetensors file name in the "
-                    "model's directory", index, key);
-            rc = -1;
-            break;
-        }
-        size_t i = 0;
-        while (i < n && strcmp(names[i], json_string_value(v)) != 0)
-            i++;
-        if (i == n)
-            names[n++] = json_string_value(v);
-    }
-    if (rc == 0 && n > HF_MAX_SHARDS) {
-        sb_addf(err, "%s: more than %d shards", index, HF_MAX_SHARDS);
-        rc = -1;
-    }
-    h->f = xcalloc(n + 1, sizeof(*h->f));
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        char *path = path_join(dir, names[i]);
+    int rc = 0;
+    h->f = xcalloc(ix.n_shards + 1, sizeof(*h->f));
+    for (size_t i = 0; rc == 0 && i < ix.n_shards; i++) {
+        char *path = path_join(dir, ix.shards[i]);
         rc = sft_open(path, &h->f[i], err);
         free(path);
         if (rc == 0)
             h->n++;
     }
     /* every tensor the index names is in the shard it names */
-    json_object_foreach(map, key, v) {
+    json_object_foreach(ix.map, key, v) {
         size_t at;
         if (rc < 0)
             break;
@@ -571,8 +542,7 @@ static int hf_open_index(const char *dir, const char *index, struct hf_files *h,
             rc = -1;
         }
     }
-    free(names);
-    json_decref(root);
+    hf_index_free(&ix);
     return rc;
 }
 

@@ -513,6 +513,21 @@ int tokenizer_encode_framed(const struct tokenizer *tok, const char *text, size_
     return 0;
 }
 
+void tokenizer_encode_example(const struct tokenizer *tok, int own_frame, const char *prompt,
+                              size_t prompt_len, const char *completion, size_t completion_len,
+                              int **ids, size_t *n, int **pids, size_t *np)
+{
+    struct strbuf full = STRBUF_INIT;
+    sb_add(&full, prompt, prompt_len);
+    sb_add(&full, completion, completion_len);
+    tokenizer_encode_framed(tok, sb_str(&full), full.len, own_frame ? FRAME_NONE : FRAME_SEQUENCE,
+                            ids, n);
+    if (pids)
+        tokenizer_encode_framed(tok, prompt, prompt_len, own_frame ? FRAME_NONE : FRAME_PROMPT,
+                                pids, np);
+    sb_free(&full);
+}
+
 int tokenizer_encode_special(const struct tokenizer *tok, const char *text, size_t len,
                              int **ids, size_t *n)
 {

@@ -119,6 +119,19 @@ int tokenizer_encode_framed(const struct tokenizer *tok, const char *text, size_
                             enum token_frame frame, int **ids, size_t *n);
 
 /*
+ * One training example as the trainer builds it: *ids the full text (prompt then
+ * completion) framed FRAME_SEQUENCE and *pids the prompt framed FRAME_PROMPT, or
+ * both FRAME_NONE when `own_frame` (the text is a model's own chat template's,
+ * which writes its BOS and turn ends itself). pids may be NULL (not wanted). The
+ * trainer learns the tokens of *ids past its common prefix with *pids; `mainline
+ * data stats` and the plan's estimate count them, so their counts are the trainer's.
+ * The arrays are malloc'd and the caller's.
+ */
+void tokenizer_encode_example(const struct tokenizer *tok, int own_frame, const char *prompt,
+                              size_t prompt_len, const char *completion, size_t completion_len,
+                              int **ids, size_t *n, int **pids, size_t *np);
+
+/*
  * Append the text of token id, which followed prev_id (-1 at the start), to out.
  * After BOS a llama2.c piece loses its leading space (the dummy prefix);
  * <0xHH> pieces become the raw byte. BOS, EOS and PAD append nothing. Returns -1

@@ -13,8 +13,9 @@
 
 #include "cache.h"
 #include "fsutil.h"
+#include "model_files.h"
 
-static const char *const cache_subdirs[] = { "objects", "unpacked", "urls", "partial" };
+static const char *const cache_subdirs[] = { "objects", "unpacked", "urls", "partial", "models" };
 
 static char *default_root(void)
 {
@@ -211,4 +212,65 @@ char *cache_partial_path(const struct cache *c, const char *url)
 char *cache_unpacked_dir(const struct cache *c, const char *sha256)
 {
     return cache_path(c, "unpacked", sha256, NULL);
+}
+
+char *cache_model_dir(const struct cache *c, const char *manifest_sha256)
+{
+    return cache_path(c, "models", manifest_sha256, NULL);
+}
+
+/* dir/NAME as a hard link to the object (a symbolic link where links fail). */
+static int link_object(const struct cache *c, const struct model_file *f, const char *dir,
+                       struct strbuf *err)
+{
+    char *obj = cache_find_object(c, f->sha256, f->name);
+    if (!obj) {
+        sb_addf(err, "'%s' (sha256 %s) is not in the cache", f->name, f->sha256);
+        return -1;
+    }
+    char *to = path_join(dir, f->name);
+    int rc = link(obj, to) == 0 || symlink(obj, to) == 0 ? 0 : -1;
+    if (rc < 0)
+        sb_addf(err, "cannot link '%s' to '%s': %s", obj, to, strerror(errno));
+    free(to);
+    free(obj);
+    return rc;
+}
+
+int cache_place_model_dir(const struct cache *c, const struct model_files *m, char **out,
+                          struct strbuf *err)
+{
+    char *dest = cache_model_dir(c, m->manifest_sha256);
+    struct stat st;
+    if (stat(dest, &st) == 0 && S_ISDIR(st.st_mode)) {
+        *out = dest;
+        return 0;
+    }
+    struct strbuf tmp = STRBUF_INIT;
+    sb_addf(&tmp, "%s.tmp-XXXXXX", dest);
+    int rc = mkdtemp(tmp.buf) ? 0 : -1;
+    if (rc < 0)
+        sb_addf(err, "cannot create a directory beside '%s': %s", dest, strerror(errno));
+    for (size_t i = 0; rc == 0 && i < m->n; i++)
+        rc = link_object(c, &m->v[i], tmp.buf, err);
+    if (rc == 0)
+        fsync_dir(tmp.buf);
+    if (rc == 0 && rename(tmp.buf, dest) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
+        sb_addf(err, "cannot move '%s' to '%s': %s", tmp.buf, dest, strerror(errno));
+        rc = -1;
+    }
+    if (rc == 0) {
+        char *parent = path_dirname(dest);
+        fsync_dir(parent);
+        free(parent);
+    }
+    /* Removed after a failure, or when another process placed `dest` first. */
+    if (stat(tmp.buf, &st) == 0)
+        remove_flat_dir(tmp.buf);
+    sb_free(&tmp);
+    if (rc < 0)
+        free(dest);
+    else
+        *out = dest;
+    return rc;
 }

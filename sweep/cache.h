@@ -10,6 +10,10 @@
  *                         sha256 of the URL, so a second plan does not refetch
  *                         (a URL is found in the cache only through its entry)
  *   partial/KEY           a download in progress (resumed with a Range request)
+ *   models/MANIFEST/      a hub model's directory (hf://ORG/MODEL): links to its
+ *                         objects under their file names; MANIFEST is the sha256 of
+ *                         the sorted (sha256, name) list (model_files.h), so two
+ *                         models or revisions never share one unless identical
  * Objects and unpacked trees appear only complete: they are written beside their
  * final name and renamed into place, and never modified afterwards.
  *
@@ -57,5 +61,13 @@ int cache_index_put(const struct cache *c, const char *url, const char *sha256, 
 char *cache_partial_path(const struct cache *c, const char *url);
 /* unpacked/SHA256: the directory an archive is unpacked into. */
 char *cache_unpacked_dir(const struct cache *c, const char *sha256);
+
+struct model_files;
+/* models/MANIFEST: where a model directory with that manifest digest is kept. */
+char *cache_model_dir(const struct cache *c, const char *manifest_sha256);
+/* Assemble models/MANIFEST from the cached objects of m's files (each must be in
+ * objects/), complete or not at all, and return its path in *out. */
+int cache_place_model_dir(const struct cache *c, const struct model_files *m, char **out,
+                          struct strbuf *err);
 
 #endif

@@ -69,6 +69,7 @@ struct transfer {
     int64_t offset;          /* bytes on disk when the request was made */
     int64_t written;         /* bytes written by this attempt */
     int decided;             /* the response status was looked at */
+    long http_code;          /* the response's HTTP status, 0 before one */
     int keep_body;           /* 200 or 206 with the right start */
     int bad_range;           /* 206 starting elsewhere than asked */
     int write_errno;
@@ -270,6 +271,7 @@ static enum attempt_outcome attempt(const char *url, struct transfer *t,
     long code = 0;
     curl_off_t after = -1;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    t->http_code = code;
     curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &after);
     curl_easy_cleanup(c);
     curl_slist_free_all(headers);
@@ -367,6 +369,7 @@ static int fetch_loop(const char *url, const char *name, int fd, const char *par
         if (t.keep_body && t.offset == 0)
             save_validator(partial, t.validator);
         res->resumed |= t.keep_body && t.offset > 0;
+        res->http_status = t.http_code;
         if (out == ATTEMPT_OK) {
             res->bytes = file_size(fd);
             sb_free(&why);

@@ -48,6 +48,7 @@ struct fetch_result {
     int64_t bytes;      /* size of the complete file */
     int attempts;       /* requests made */
     int resumed;        /* 1 if some bytes came from an earlier attempt */
+    long http_status;   /* the last response's HTTP status (0: none, e.g. no connection) */
 };
 
 /*

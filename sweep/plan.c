@@ -9,6 +9,7 @@
 #include "canon_json.h"
 #include "code_files.h"
 #include "fsutil.h"
+#include "model_files.h"
 #include "plan.h"
 #include "source.h"
 #include "strbuf.h"
@@ -70,7 +71,7 @@ static size_t mark_bad(struct plan *p, const char *key)
 
 static size_t new_artifact(struct plan *p, const char *role, const char *name,
                            const struct sweep_source *src, struct source_file *f,
-                           const struct file_digest *d)
+                           const struct file_digest *d, json_t *files)
 {
     p->artifacts = xrealloc(p->artifacts, (p->n_artifacts + 1) * sizeof(*p->artifacts));
     struct plan_artifact *a = &p->artifacts[p->n_artifacts];
@@ -85,7 +86,41 @@ static size_t new_artifact(struct plan *p, const char *role, const char *name,
     a->fetched_bytes = f->fetched_bytes;
     memset(f, 0, sizeof(*f));   /* the artifact owns the strings now */
     a->digest = *d;
+    a->files = files;
     return p->n_artifacts++;
+}
+
+/*
+ * A dataset is its file. A base model is every file it uses (model_files.h): its
+ * digest is the named file's (a directory's: its manifest's), and *files gets
+ * {name: sha256} of each file when there is more than the one named.
+ */
+static int artifact_digest(const char *role, const char *path, struct file_digest *d,
+                           json_t **files, struct strbuf *err)
+{
+    *files = NULL;
+    if (strcmp(role, "base_model") != 0)
+        return digest_file(path, d, err);
+    struct model_files m;
+    if (model_files_collect(path, &m, err) < 0)
+        return -1;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    memset(d, 0, sizeof(*d));
+    d->rows = -1;
+    memcpy(d->sha256, m.manifest_sha256, sizeof(d->sha256));
+    d->bytes = m.bytes;
+    for (size_t i = 0; !m.is_dir && i < m.n; i++)
+        if (!strcmp(m.v[i].name, base)) {
+            memcpy(d->sha256, m.v[i].sha256, sizeof(d->sha256));
+            d->bytes = m.v[i].bytes;
+        }
+    if (m.is_dir || m.n > 1) {
+        *files = json_object();
+        for (size_t i = 0; i < m.n; i++)
+            json_object_set_new(*files, m.v[i].name, json_string(m.v[i].sha256));
+    }
+    model_files_free(&m);
+    return 0;
 }
 
 /*
@@ -103,6 +138,7 @@ static size_t add_artifact(struct plan *p, struct source_ctx *ctx, const char *r
     struct source_file f;
     struct strbuf err = STRBUF_INIT;
     struct file_digest d;
+    json_t *files = NULL;
     if (is_bad(p, shown)) {
         /* reported once already */
     } else if (source_resolve(ctx, src, &f, &err) < 0) {
@@ -116,7 +152,7 @@ static size_t add_artifact(struct plan *p, struct source_ctx *ctx, const char *r
             i = (size_t)-1;
         }
         source_file_free(&f);
-    } else if (digest_file(f.path, &d, &err) < 0) {
+    } else if (artifact_digest(role, f.path, &d, &files, &err) < 0) {
         diag_add(dl, file, at->line, at->col, "%s%s%s: %s", role, name ? " " : "",
                  name ? name : "", err.buf);
         source_file_free(&f);
@@ -127,8 +163,10 @@ static size_t add_artifact(struct plan *p, struct source_ctx *ctx, const char *r
         source_file_free(&f);
         mark_bad(p, shown);
     } else {
-        i = new_artifact(p, role, name, src, &f, &d);
+        i = new_artifact(p, role, name, src, &f, &d, files);
+        files = NULL;
     }
+    json_decref(files);
     sb_free(&err);
     free(shown);
     return i;
@@ -186,6 +224,8 @@ static void add_base_model(struct plan *p, struct source_ctx *ctx, size_t run,
         return;
     link_artifact(p, run, a);
     json_object_set_new(bm, "sha256", json_string(p->artifacts[a].digest.sha256));
+    if (p->artifacts[a].files)
+        json_object_set(bm, "files", p->artifacts[a].files);
     if (p->sweep.tmpl == TEMPLATE_CHAT)
         freeze_chat_template(p, p->artifacts[a].abs_path, top ? top : at, dl);
 }
@@ -211,14 +251,21 @@ static void hash_artifacts(struct plan *p, struct source_ctx *ctx, struct diag_l
 
 static void build_canon(struct plan *p, json_t *code)
 {
-    json_t *arts = json_object();
+    json_t *arts = json_object(), *model_files = json_object();
     for (size_t i = 0; i < p->n_artifacts; i++) {
         struct strbuf key = STRBUF_INIT;
         sb_addf(&key, "%s/%s", p->artifacts[i].role, p->artifacts[i].name);
         json_object_set_new(arts, key.buf, json_string(p->artifacts[i].digest.sha256));
+        if (p->artifacts[i].files)
+            json_object_set(model_files, key.buf, p->artifacts[i].files);
         sb_free(&key);
     }
     p->canon = json_pack("{s:O,s:o}", "spec", p->sweep.spec, "artifacts", arts);
+    /* Every file of a model beside the one named (config, tokenizer, shards): a
+     * changed shard is a changed plan. Models of one file keep the hash they had. */
+    if (json_object_size(model_files))
+        json_object_set(p->canon, "model_files", model_files);
+    json_decref(model_files);
     /* Only when there is code to name: sweeps without keep the hash they had. */
     if (json_object_size(code))
         json_object_set(p->canon, "code", code);
@@ -234,6 +281,16 @@ const char *plan_dataset_path(const struct plan *p, const char *name)
     for (size_t i = 0; i < p->n_artifacts; i++)
         if (!strcmp(p->artifacts[i].role, "dataset") && !strcmp(p->artifacts[i].name, name))
             return p->artifacts[i].path;
+    return NULL;
+}
+
+const char *plan_run_base_model(const struct plan *p, size_t run)
+{
+    for (size_t i = 0; p->run_artifacts && run < p->runs.n && i < p->n_run_artifacts[run]; i++) {
+        const struct plan_artifact *a = &p->artifacts[p->run_artifacts[run][i]];
+        if (!strcmp(a->role, "base_model"))
+            return a->path;
+    }
     return NULL;
 }
 
@@ -291,6 +348,7 @@ void plan_free(struct plan *p)
         free(p->artifacts[i].path);
         free(p->artifacts[i].abs_path);
         free(p->artifacts[i].origin);
+        json_decref(p->artifacts[i].files);
     }
     free(p->artifacts);
     for (size_t i = 0; i < p->n_bad_paths; i++)

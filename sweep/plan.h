@@ -26,7 +26,10 @@ struct plan_artifact {
                               * file is a plain local path */
     int fetched;             /* downloaded by this plan (not found in the cache) */
     int64_t fetched_bytes;
-    struct file_digest digest;
+    struct file_digest digest;   /* a base model directory's: of its manifest
+                                  * (model_files.h), bytes of all its files */
+    json_t *files;           /* base models of more than one file: {name: sha256} of
+                              * each (config, tokenizer, index, shards); else NULL */
 };
 
 struct plan {
@@ -37,7 +40,8 @@ struct plan {
     size_t **run_artifacts;  /* per run: indexes into artifacts */
     size_t *n_run_artifacts;
     char spec_sha256[SHA256_HEX_LEN + 1];
-    json_t *canon;           /* {"spec": ..., "artifacts": {"dataset/train": sha...}} */
+    json_t *canon;           /* {"spec": ..., "artifacts": {"dataset/train": sha...},
+                              * "model_files": {"base_model/NAME": {file: sha...}}} */
     char *canon_text;
     char canon_sha256[SHA256_HEX_LEN + 1];
     char *contract_text;
@@ -59,6 +63,11 @@ void plan_free(struct plan *p);
 
 /* The local file of dataset `name` (a URL's place in the cache), or NULL. */
 const char *plan_dataset_path(const struct plan *p, const char *name);   /* accepts a zeroed struct */
+
+/* The local path of run `run`'s base model (as plan_artifact.path: relative to the
+ * cwd when the sweep's was; a URL's place in the cache), or NULL when it has none
+ * or it could not be resolved. */
+const char *plan_run_base_model(const struct plan *p, size_t run);
 
 /* Record the plan as `version` of its sweep in one transaction. */
 enum reg_status plan_record(struct registry *reg, const struct plan *p, int version,

@@ -1,8 +1,10 @@
 /*
  * source.h - turn a sweep source (path, URL, archive member) into a local file
  * that the planner hashes and the jobs read: fetch what is remote into the cache
- * (cache.h, fetch.h), unpack archives (unpack.h), and remember what was done
- * within one plan so that a base model named by fifty runs is looked at once.
+ * (cache.h, fetch.h), unpack archives (unpack.h), assemble a hub model's
+ * directory (hf://ORG/MODEL[@REV]: every file model_files.h names, the index and
+ * its shards, as cache.h's models/MANIFEST), and remember what was done within
+ * one plan so that a base model named by fifty runs is looked at once.
  *
  * The sha256 pin of a downloaded file (one that is not an archive member) is
  * checked before the file gets its cache name: a mismatching download is deleted
@@ -33,11 +35,11 @@ struct source_ctx {
 };
 
 struct source_file {
-    char *path;      /* the local file */
+    char *path;      /* the local file (a directory for hf://ORG/MODEL) */
     char *origin;    /* "URL[#member]" or "/abs/archive#member" as recorded; NULL for a
                       * plain local file */
     int fetched;     /* bytes were downloaded for it just now */
-    int64_t fetched_bytes;
+    int64_t fetched_bytes;   /* for a directory: of all the files downloaded */
 };
 
 /* `obs` (may be NULL) receives progress and notes. Returns -1 when the fetch

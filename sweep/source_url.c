@@ -166,9 +166,10 @@ static int parse_http_url(const char *url, struct surl *out, struct strbuf *err)
 }
 
 /*
- * hf://datasets/ORG/NAME[@REV]/FILE or hf://ORG/MODEL[@REV]/FILE: the repository is
- * two components (after "datasets/"), the revision is an @-suffix of the second,
- * and FILE is the rest (it may contain '/').
+ * hf://datasets/ORG/NAME[@REV]/FILE, hf://ORG/MODEL[@REV]/FILE or hf://ORG/MODEL[@REV]
+ * (a model's whole directory, a trailing '/' allowed): the repository is two
+ * components (after "datasets/"), the revision is an @-suffix of the second, and
+ * FILE is the rest (it may contain '/').
  */
 static int parse_hf_url(const char *url, const char *endpoint, struct surl *out,
                         struct strbuf *err)
@@ -178,15 +179,16 @@ static int parse_hf_url(const char *url, const char *endpoint, struct surl *out,
     if (dataset)
         p += strlen("datasets/");
     const char *org_end = strchr(p, '/');
-    const char *repo_end = org_end ? strchr(org_end + 1, '/') : NULL;
-    if (!org_end || org_end == p || !repo_end || repo_end == org_end + 1 || !repo_end[1]) {
-        sb_addf(err, "'%s': expected hf://%sORG/%s/FILE", url, dataset ? "datasets/" : "",
-                dataset ? "NAME" : "MODEL");
+    const char *repo_end = org_end ? org_end + 1 + strcspn(org_end + 1, "/") : NULL;
+    const char *file = repo_end && *repo_end ? repo_end + 1 : "";
+    int whole = !*file;
+    if (!org_end || org_end == p || repo_end == org_end + 1 || (whole && dataset)) {
+        sb_addf(err, "'%s': expected hf://%s", url,
+                dataset ? "datasets/ORG/NAME/FILE" : "ORG/MODEL or hf://ORG/MODEL/FILE");
         return -1;
     }
-    const char *file = repo_end + 1;
     struct strbuf check = STRBUF_INIT;
-    if (surl_check_relative(file, &check) < 0) {
+    if (!whole && surl_check_relative(file, &check) < 0) {
         sb_addf(err, "'%s': file '%s': %s", url, file, check.buf);
         sb_free(&check);
         return -1;
@@ -213,10 +215,29 @@ static int parse_hf_url(const char *url, const char *endpoint, struct surl *out,
     percent_encode(&sb, rev, rev_len, "%");
     sb_addc(&sb, '/');
     percent_encode(&sb, file, strlen(file), "/");
-    out->kind = SURL_HTTP;
+    out->kind = whole ? SURL_HF_MODEL_DIR : SURL_HTTP;
     out->fetch = sb_detach(&sb);
-    out->name = url_file_name(file);
+    out->name = whole ? xstrndup(org_end + 1, (size_t)((at ? at : repo_end) - org_end - 1))
+                      : url_file_name(file);
     return 0;
+}
+
+int surl_is_hf_model_dir(const char *url)
+{
+    struct surl u;
+    struct strbuf err = STRBUF_INIT;
+    int dir = surl_parse(url, NULL, &u, &err) == 0 && u.kind == SURL_HF_MODEL_DIR;
+    surl_free(&u);
+    sb_free(&err);
+    return dir;
+}
+
+char *surl_dir_file(const struct surl *dir, const char *file)
+{
+    struct strbuf sb = STRBUF_INIT;
+    sb_adds(&sb, dir->fetch);
+    percent_encode(&sb, file, strlen(file), "/");
+    return sb_detach(&sb);
 }
 
 int surl_parse(const char *url, const char *hf_endpoint, struct surl *out, struct strbuf *err)

@@ -9,6 +9,8 @@
  *   https://host/x.jsonl, http://...           fetched with libcurl
  *   hf://datasets/ORG/NAME[@REV]/FILE          {endpoint}/datasets/ORG/NAME/resolve/REV/FILE
  *   hf://ORG/MODEL[@REV]/FILE                  {endpoint}/ORG/MODEL/resolve/REV/FILE
+ *   hf://ORG/MODEL[@REV]                       the model's directory: its files are
+ *                                              {endpoint}/ORG/MODEL/resolve/REV/NAME
  * In a URL (never in a plain path) "#MEMBER" names a file inside an archive.
  *
  * Errors: functions returning int return 0, or -1 with a message appended to *err.
@@ -24,13 +26,16 @@
 
 enum surl_kind {
     SURL_LOCAL,   /* a plain path or file:// */
-    SURL_HTTP,    /* http:// or https:// (hf:// resolves to this) */
+    SURL_HTTP,    /* http:// or https:// (hf://.../FILE resolves to this) */
+    SURL_HF_MODEL_DIR,   /* hf://ORG/MODEL[@REV]: a model's directory on the hub */
 };
 
 struct surl {
     enum surl_kind kind;
-    char *fetch;   /* SURL_LOCAL: the file path; SURL_HTTP: the URL to request */
-    char *name;    /* the file's name (last path component), e.g. "train.jsonl" */
+    char *fetch;   /* SURL_LOCAL: the file path; SURL_HTTP: the URL to request;
+                    * SURL_HF_MODEL_DIR: the directory's URL, ending in '/' */
+    char *name;    /* the file's name (last path component), e.g. "train.jsonl";
+                    * SURL_HF_MODEL_DIR: the model's name ("Qwen3-0.6B") */
 };
 
 /* 1 if s starts with a scheme ("letters://"), whether or not mainline supports it. */
@@ -48,6 +53,12 @@ void surl_split_member(const char *s, char **url, char **member);
  */
 int surl_parse(const char *url, const char *hf_endpoint, struct surl *out, struct strbuf *err);
 void surl_free(struct surl *u);   /* accepts a zeroed struct */
+
+/* 1 if url parses as hf://ORG/MODEL[@REV], a model's whole directory. */
+int surl_is_hf_model_dir(const char *url);
+
+/* The URL of `file` (a relative path, percent-encoded here) in a SURL_HF_MODEL_DIR. */
+char *surl_dir_file(const struct surl *dir, const char *file);
 
 /* 1 if the name ends in an archive suffix mainline unpacks (.tar.gz, .tgz,
  * .tar.zst, .tar.xz, .tar, .zip). */

@@ -153,6 +153,16 @@ const struct sweep_dataset *sweep_find_dataset(const struct sweep *s, const char
  * Borrows from s and d. */
 struct render_contract sweep_render_contract(const struct sweep *s,
                                              const struct sweep_dataset *d);
+/*
+ * The same, with the chat template of the base model at `model_path` loaded into
+ * *chat when the sweep renders with `template: chat`, as the trainer loads it
+ * (render_chat_load() with the sweep's render.vars), so that what the data tools
+ * and the plan's estimate render is what the trainer renders. -1 with a message;
+ * on success the caller frees *chat (render_chat_free(), zeroed when not chat).
+ */
+int sweep_render_contract_for(const struct sweep *s, const struct sweep_dataset *d,
+                              const char *model_path, struct render_chat *chat,
+                              struct render_contract *out, struct strbuf *err);
 const struct sweep_stage *sweep_find_stage(const struct sweep *s, const char *name);
 const struct sweep_condition *sweep_find_condition(const struct sweep *s, const char *name);
 

@@ -11,6 +11,7 @@
 
 #include "digest.h"
 #include "fsutil.h"
+#include "source_url.h"
 #include "strbuf.h"
 #include "suggest.h"
 #include "sweep_stdout.h"
@@ -209,6 +210,13 @@ static int load_source(struct loader *L, const struct ynode *n, const char *what
     json_t *v = sweep_source_value(L->file, what, n, L->dl);
     if (!v)
         return -1;
+    const char *url = json_string_value(json_object_get(v, "url"));
+    if (url && surl_is_hf_model_dir(url)) {
+        diag_add(L->dl, L->file, n->line, n->col, "'%s': '%s' is a model's directory; a dataset "
+                 "names a file (hf://datasets/ORG/NAME/FILE or hf://ORG/REPO/FILE)", what, url);
+        json_decref(v);
+        return -1;
+    }
     sweep_source_from_json(v, L->s->dir, src);
     src->node = n;
     json_decref(v);
@@ -1492,6 +1500,20 @@ struct render_contract sweep_render_contract(const struct sweep *s,
                                              const struct sweep_dataset *d)
 {
     return (struct render_contract){ s->render_system, s->tmpl, d ? &d->fields : NULL, NULL };
+}
+
+int sweep_render_contract_for(const struct sweep *s, const struct sweep_dataset *d,
+                              const char *model_path, struct render_chat *chat,
+                              struct render_contract *out, struct strbuf *err)
+{
+    memset(chat, 0, sizeof(*chat));
+    *out = sweep_render_contract(s, d);
+    if (out->tmpl != TEMPLATE_CHAT)
+        return 0;
+    if (render_chat_load(json_object_get(s->contract, "render"), model_path, chat, err) < 0)
+        return -1;
+    out->chat = chat;
+    return 0;
 }
 
 const struct sweep_dataset *sweep_find_dataset(const struct sweep *s, const char *name)

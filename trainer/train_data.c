@@ -29,17 +29,10 @@ static size_t common_prefix(const int *a, size_t na, const int *b, size_t nb)
 void train_data_add(struct dataset *ds, const struct train_data_spec *spec, const char *prompt,
                     size_t prompt_len, const char *completion, size_t completion_len)
 {
-    struct strbuf full = STRBUF_INIT;
-    sb_add(&full, prompt, prompt_len);
-    sb_add(&full, completion, completion_len);
-    /* a chat template writes its own BOS and turn ends */
-    enum token_frame frame = spec->rc && spec->rc->tmpl == TEMPLATE_CHAT ? FRAME_NONE
-                                                                       : FRAME_SEQUENCE;
     int *ids = NULL, *pids = NULL;
     size_t n = 0, np = 0;
-    tokenizer_encode_framed(spec->tok, full.buf ? full.buf : "", full.len, frame, &ids, &n);
-    tokenizer_encode_framed(spec->tok, prompt, prompt_len,
-                            frame == FRAME_NONE ? FRAME_NONE : FRAME_PROMPT, &pids, &np);
+    tokenizer_encode_example(spec->tok, render_writes_own_frame(spec->rc), prompt, prompt_len,
+                             completion, completion_len, &ids, &n, &pids, &np);
     size_t plen = common_prefix(ids, n, pids, np);
     ds->rows++;
     if (n > (size_t)spec->max_seq_len) {
@@ -59,7 +52,6 @@ void train_data_add(struct dataset *ds, const struct train_data_spec *spec, cons
     }
     free(ids);
     free(pids);
-    sb_free(&full);
 }
 
 /* Render and add one JSONL line; -1 with "path:line: why" in err. */

@@ -13,7 +13,8 @@ static char *parsed(const char *url, const char *endpoint)
     if (surl_parse(url, endpoint, &u, &err) < 0)
         sb_addf(&out, "error: %s", err.buf);
     else
-        sb_addf(&out, "%s %s %s", u.kind == SURL_LOCAL ? "local" : "http", u.fetch, u.name);
+        sb_addf(&out, "%s %s %s", u.kind == SURL_LOCAL ? "local"
+                                  : u.kind == SURL_HTTP ? "http" : "hfdir", u.fetch, u.name);
     surl_free(&u);
     sb_free(&err);
     return sb_detach(&out);
@@ -62,14 +63,45 @@ static void test_hf(void)
                 "part 1.jsonl");
     CHECK_PARSE("hf://org/model@refs%2Fpr%2F1/w.bin", NULL,
                 "http https://huggingface.co/org/model/resolve/refs%2Fpr%2F1/w.bin w.bin");
-    CHECK_PARSE("hf://org/model", NULL, "error: 'hf://org/model': expected hf://ORG/MODEL/FILE");
+    CHECK_PARSE("hf://org/model", NULL,
+                "hfdir https://huggingface.co/org/model/resolve/main/ model");
+    CHECK_PARSE("hf://Qwen/Qwen3-0.6B@abc123/", "http://127.0.0.1:9",
+                "hfdir http://127.0.0.1:9/Qwen/Qwen3-0.6B/resolve/abc123/ Qwen3-0.6B");
+    CHECK_PARSE("hf://org/model@refs%2Fpr%2F1", NULL,
+                "hfdir https://huggingface.co/org/model/resolve/refs%2Fpr%2F1/ model");
     CHECK_PARSE("hf://datasets/org/x", NULL,
                 "error: 'hf://datasets/org/x': expected hf://datasets/ORG/NAME/FILE");
-    CHECK_PARSE("hf://org/model/", NULL, "error: 'hf://org/model/': expected hf://ORG/MODEL/FILE");
+    CHECK_PARSE("hf://datasets/org/x/", NULL,
+                "error: 'hf://datasets/org/x/': expected hf://datasets/ORG/NAME/FILE");
+    CHECK_PARSE("hf://org", NULL,
+                "error: 'hf://org': expected hf://ORG/MODEL or hf://ORG/MODEL/FILE");
+    CHECK_PARSE("hf://org//x", NULL,
+                "error: 'hf://org//x': expected hf://ORG/MODEL or hf://ORG/MODEL/FILE");
+    CHECK_PARSE("hf://org/model@", NULL, "error: 'hf://org/model@': empty revision after '@'");
     CHECK_PARSE("hf://org/model@/x.bin", NULL, "error: 'hf://org/model@/x.bin': empty revision "
                 "after '@'");
     CHECK_PARSE("hf://org/model/a/../../x.bin", NULL, "error: 'hf://org/model/a/../../x.bin': "
                 "file 'a/../../x.bin': '..' components are refused");
+}
+
+static void test_dir_file(void)
+{
+    CHECK(surl_is_hf_model_dir("hf://org/m@v1"));
+    CHECK(surl_is_hf_model_dir("hf://org/m/"));
+    CHECK(!surl_is_hf_model_dir("hf://org/m/config.json"));
+    CHECK(!surl_is_hf_model_dir("hf://datasets/org/m"));
+    CHECK(!surl_is_hf_model_dir("https://h/org/m"));
+    struct surl u;
+    struct strbuf err = STRBUF_INIT;
+    CHECK(surl_parse("hf://org/m@v1", "http://h:1/", &u, &err) == 0);
+    char *url = surl_dir_file(&u, "model-00001-of-00002.safetensors");
+    CHECK_STR(url, "http://h:1/org/m/resolve/v1/model-00001-of-00002.safetensors");
+    free(url);
+    url = surl_dir_file(&u, "sub dir/a b.json");
+    CHECK_STR(url, "http://h:1/org/m/resolve/v1/sub%20dir/a%20b.json");
+    free(url);
+    surl_free(&u);
+    sb_free(&err);
 }
 
 static void test_members(void)
@@ -106,6 +138,7 @@ int main(void)
 {
     TEST(test_schemes);
     TEST(test_hf);
+    TEST(test_dir_file);
     TEST(test_members);
     return test_report();
 }
