@@ -179,6 +179,7 @@ MODEL_OBJS += model/decode.o
 MODEL_OBJS += model/generate.o
 MODEL_OBJS += model/quant.o
 MODEL_OBJS += model/gguf_write.o
+MODEL_OBJS += model/gguf_read.o
 
 # The built-in trainer, bin/mainline-train, but its main(): also linked into unit tests.
 TRAIN_OBJS += trainer/train_config.o
