@@ -1,7 +1,7 @@
 /*
  * eval.c - one evaluation (see eval.h): load, generate, score, write the
- * predictions, then the quantised model's, the retention NLL and the probes, then
- * the summary event.
+ * predictions, then the retention NLL and the probes, then the quantised model's
+ * predictions (the f32 model freed first), then the summary event.
  */
 #include <math.h>
 #include <stdio.h>
@@ -223,11 +223,13 @@ static enum eval_status run_quantized(struct eval_ctx *c, struct strbuf *err)
     enum eval_status st = EVAL_OK;
     if (model_export(&rq, &xr, err) < 0)
         st = EVAL_FAILED;
+    int positions = c->m.cfg.max_seq_len;
+    model_free(&c->m);   /* last use of the f32 model: at most two copies in memory */
     if (st == EVAL_OK && model_load(gguf, &qm, err) < 0)
         st = EVAL_UNREADABLE;
-    if (st == EVAL_OK && qm.cfg.max_seq_len != c->m.cfg.max_seq_len) {
+    if (st == EVAL_OK && qm.cfg.max_seq_len != positions) {
         sb_addf(err, "%s: read back with %d positions, the model has %d", gguf,
-                qm.cfg.max_seq_len, c->m.cfg.max_seq_len);
+                qm.cfg.max_seq_len, positions);
         st = EVAL_UNREADABLE;
     }
     if (st == EVAL_OK) {
@@ -384,12 +386,12 @@ enum eval_status eval_run(const struct eval_config *cfg, const struct eval_optio
         json_object_set_new(c.summary, "dataset", json_string(cfg->dataset));
         st = write_predictions(&c, c.res, c.seconds, "predictions.jsonl", c.summary, err);
     }
-    if (st == EVAL_OK && cfg->quantized)
-        st = run_quantized(&c, err);
     if (st == EVAL_OK && cfg->retention)
         st = run_retention(&c, err);
     if (st == EVAL_OK && cfg->n_probes)
         st = run_probes(&c, err);
+    if (st == EVAL_OK && cfg->quantized)
+        st = run_quantized(&c, err);
     if (st == EVAL_OK)
         st = emit_summary(&c, err);
     if (c.res)

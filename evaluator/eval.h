@@ -13,8 +13,8 @@
  *                      model-QUANT.gguf, is removed once evaluated)
  * and one line appended to metrics.jsonl, last:
  *   {"event":"eval","dataset","n","correct","accuracy","extraction_failures",
- *    "gen_tokens","seconds","tok_per_s",["quantized"],"step","checkpoint","batch",
- *    "threads",["retention","retention_nll","retention_tokens"], ["probes"]}
+ *    "gen_tokens","seconds","tok_per_s",["retention","retention_nll",
+ *    "retention_tokens"],["probes"],["quantized"],"step","checkpoint","batch","threads"}
  * where quantized is {"quant","n","correct","accuracy","extraction_failures",
  * "gen_tokens","seconds","tok_per_s","gguf_bytes","predictions"}.
  * "seconds" covers generation only; tok_per_s = gen_tokens / seconds.
