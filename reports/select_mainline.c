@@ -2,8 +2,9 @@
  * select_mainline.c - seed 000's mainline (select_internal.h): per candidate
  * condition, did the base survive (retention NLL against the base model's), did
  * the change land (gain over the base model on the compared metric), is it usable
- * (adapter size, evaluation speed, the quantised model's accuracy drop); the diagnosis; the best candidate passing all
- * declared layers by the declared preference (then sweep order). And seed 001's
+ * (adapter size, evaluation speed, the quantised model's accuracy drop); the
+ * diagnosis; the best candidate passing all declared layers by the declared
+ * preference (then sweep order). And seed 001's
  * "this result can say / cannot say", generated from the verdict.
  */
 #include <stdarg.h>
