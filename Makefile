@@ -182,6 +182,8 @@ MODEL_OBJS += model/decode.o
 MODEL_OBJS += model/generate.o
 MODEL_OBJS += model/quant.o
 MODEL_OBJS += model/gguf_write.o
+MODEL_OBJS += model/gguf_read.o
+MODEL_OBJS += model/qmatmul.o
 
 # The built-in trainer, bin/mainline-train, but its main(): also linked into unit tests.
 TRAIN_OBJS += trainer/train_config.o
@@ -198,6 +200,7 @@ TRAIN_OBJS += trainer/export.o
 EVAL_OBJS += evaluator/eval_config.o
 EVAL_OBJS += evaluator/weights.o
 EVAL_OBJS += evaluator/bench.o
+EVAL_OBJS += evaluator/logits.o
 EVAL_OBJS += evaluator/nll.o
 EVAL_OBJS += evaluator/complete.o
 EVAL_OBJS += evaluator/eval.o
@@ -262,7 +265,7 @@ CLI_LINK := $(EXEC_LIB) $(REPORTS_LIB) $(SWEEP_LIB) $(REGISTRY_LIB) $(DATA_LIB) 
 CLI_LIBS := $(call pkg_libs,$(SWEEP_PKGS) $(REGISTRY_PKGS)) $(JOB_LIBS)
 
 .PHONY: all test check asan fuzz fuzz-extract fuzz-build demo readme-numbers deps detect clean unit-tests bench bench-slurm \
-        bench-tokenize check-tokenizers \
+        bench-tokenize bench-gguf check-tokenizers \
         base-model base-model-check faults
 all: detect $(BINDIR)/mainline $(BINDIR)/mainline-supervise $(BINDIR)/mainline-train \
      $(BINDIR)/mainline-eval
@@ -333,7 +336,7 @@ unit-tests: $(UNIT_TESTS) $(FAKES)
 # Benchmarks: linked like unit tests, run only by `make bench` (never by test or
 # check); their numbers go in README.md, "Benchmarks".
 BENCHES := $(BUILD)/bench/bench_ingest $(BUILD)/bench/bench_overhead $(BUILD)/bench/bench_decode \
-           $(BUILD)/bench/bench_train $(BUILD)/bench/bench_tokenize
+           $(BUILD)/bench/bench_train $(BUILD)/bench/bench_tokenize $(BUILD)/bench/bench_decode_gguf
 $(BUILD)/bench/bench_%: bench/bench_%.c $(BUILD)/bench/bench_tmpdir.o $(TEST_LINK)
 	@mkdir -p $(dir $@)
 	$(Q_LD)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(CLI_LIBS)
@@ -350,6 +353,11 @@ bench: all $(BENCHES) $(BUILD)/bench/instant_trainer
 # and Rust tokenizers (node and the npm registry; part of `make bench`).
 bench-tokenize: $(BUILD)/bench/bench_tokenize
 	@BUILD=$(BUILD) sh bench/bench_tokenize.sh
+
+# Decoding from GGUF files (f32, q8_0, q4_0): mainline-eval's decoder against llama.cpp
+# (node-llama-cpp from the npm registry; part of `make bench`).
+bench-gguf: $(BUILD)/bench/bench_decode_gguf
+	@BUILD=$(BUILD) sh bench/bench_decode_gguf.sh
 
 # t3010 with Gemma 3 too (its 240 MB tokenizer.json: a minute or more on 2 cores).
 check-tokenizers: all

@@ -1,12 +1,14 @@
 /*
  * eval.c - one evaluation (see eval.h): load, generate, score, write the
- * predictions, then the retention NLL and the probes, then the summary event.
+ * predictions, then the retention NLL and the probes, then the quantised model's
+ * predictions (the f32 model freed first), then the summary event.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -18,6 +20,8 @@
 #include "generate.h"
 #include "metrics.h"
 #include "model.h"
+#include "model_export.h"
+#include "model_io.h"
 #include "nll.h"
 #include "weights.h"
 
@@ -115,40 +119,48 @@ static enum eval_status load_inputs(struct eval_ctx *c, struct strbuf *err)
 
 /* ---- generation ---- */
 
-static int generate_all(const struct eval_ctx *c, const struct gen_prompt *p, size_t n,
-                        struct gen_result *res, struct strbuf *err)
+static int generate_all(const struct eval_ctx *c, const struct model *m,
+                        const struct gen_prompt *p, size_t n, struct gen_result *res,
+                        struct strbuf *err)
 {
     struct gen_options go = { (int)c->cfg->max_new_tokens, (const char *const *)c->cfg->stop,
                               c->cfg->n_stop, c->opt->batch, c->opt->threads, 0 };
-    return generate_greedy(&c->m, &c->tok, p, n, &go, res, err);
+    return generate_greedy(m, &c->tok, p, n, &go, res, err);
 }
 
-static enum eval_status run_benchmark(struct eval_ctx *c, struct strbuf *err)
+/* The benchmark's prompts decoded by m into *res (bench.n, the caller's), timed. */
+static enum eval_status run_benchmark(struct eval_ctx *c, const struct model *m,
+                                      struct gen_result **res, double *seconds,
+                                      struct strbuf *err)
 {
     size_t n = c->bench.n;
     struct gen_prompt *p = xcalloc(n, sizeof(*p));
     for (size_t i = 0; i < n; i++)
         p[i] = (struct gen_prompt){ c->bench.ex[i].ids, c->bench.ex[i].n_ids };
-    c->res = xcalloc(n, sizeof(*c->res));
+    *res = xcalloc(n, sizeof(**res));
     double t0 = clock_now_s();
-    int rc = generate_all(c, p, n, c->res, err);
-    c->seconds = clock_now_s() - t0;
+    int rc = generate_all(c, m, p, n, *res, err);
+    *seconds = clock_now_s() - t0;
     free(p);
     return rc < 0 ? EVAL_FAILED : EVAL_OK;
 }
 
 /* ---- scoring ---- */
 
-static enum eval_status write_predictions(struct eval_ctx *c, struct strbuf *err)
+/* res scored against the benchmark, written to out_dir/name, and n, correct,
+ * accuracy, extraction_failures, gen_tokens, seconds, tok_per_s set in `into`. */
+static enum eval_status write_predictions(struct eval_ctx *c, const struct gen_result *res,
+                                          double seconds, const char *name, json_t *into,
+                                          struct strbuf *err)
 {
-    char *path = path_join(c->opt->out_dir, "predictions.jsonl");
+    char *path = path_join(c->opt->out_dir, name);
     struct atomic_file af;
     long correct = 0, failures = 0, tokens = 0;
     struct strbuf got = STRBUF_INIT;
     int rc = atomic_open(&af, path, err);
     for (size_t i = 0; rc == 0 && i < c->bench.n; i++) {
         const struct bench_example *e = &c->bench.ex[i];
-        const struct gen_result *r = &c->res[i];
+        const struct gen_result *r = &res[i];
         int found = extract_answer(&c->x, sb_str(&r->text), &got);
         int ok = found && answers_match(sb_str(&got), e->gold);
         correct += ok;
@@ -169,19 +181,80 @@ static enum eval_status write_predictions(struct eval_ctx *c, struct strbuf *err
     sb_free(&got);
     free(path);
     size_t n = c->bench.n;
-    json_t *s = c->summary;
-    json_object_set_new(s, "dataset", json_string(c->cfg->dataset));
-    json_object_set_new(s, "n", json_integer((json_int_t)n));
-    json_object_set_new(s, "correct", json_integer(correct));
-    json_object_set_new(s, "accuracy", json_real(n ? (double)correct / (double)n : 0.0));
-    json_object_set_new(s, "extraction_failures", json_integer(failures));
-    json_object_set_new(s, "gen_tokens", json_integer(tokens));
-    json_object_set_new(s, "seconds", metrics_real(c->seconds));
-    json_object_set_new(s, "tok_per_s", metrics_real(c->seconds > 0 ? tokens / c->seconds : 0));
-    printf("eval: %s: %ld/%zu correct (%.4f), %ld extraction failures, %ld tokens in %.2f s "
-           "(%.0f tok/s)\n", c->cfg->dataset, correct, n, n ? (double)correct / n : 0.0,
-           failures, tokens, c->seconds, c->seconds > 0 ? tokens / c->seconds : 0.0);
+    json_object_set_new(into, "n", json_integer((json_int_t)n));
+    json_object_set_new(into, "correct", json_integer(correct));
+    json_object_set_new(into, "accuracy", json_real(n ? (double)correct / (double)n : 0.0));
+    json_object_set_new(into, "extraction_failures", json_integer(failures));
+    json_object_set_new(into, "gen_tokens", json_integer(tokens));
+    json_object_set_new(into, "seconds", metrics_real(seconds));
+    json_object_set_new(into, "tok_per_s", metrics_real(seconds > 0 ? tokens / seconds : 0));
+    printf("eval: %s%s: %ld/%zu correct (%.4f), %ld extraction failures, %ld tokens in %.2f s "
+           "(%.0f tok/s)\n", c->cfg->dataset, into == c->summary ? "" : " (quantised)",
+           correct, n, n ? (double)correct / n : 0.0, failures, tokens, seconds,
+           seconds > 0 ? tokens / seconds : 0.0);
     return rc < 0 ? EVAL_FAILED : EVAL_OK;
+}
+
+/* ---- the quantised model (the mainline's usable.quantized) ---- */
+
+/*
+ * The same model written as a GGUF of the configured type by mainline export's
+ * own code (model_export()), read back by model_load() and decoded on the same
+ * tokenized benchmark under the same contract: predictions-QUANT.jsonl and the
+ * summary's "quantized" object. The GGUF is removed once evaluated (its size is
+ * kept): `mainline export --format gguf --quant QUANT` writes the same file.
+ */
+static enum eval_status run_quantized(struct eval_ctx *c, struct strbuf *err)
+{
+    const struct eval_config *cfg = c->cfg;
+    const char *qname = quant_name((enum quant_type)cfg->quant);
+    struct strbuf file = STRBUF_INIT, preds = STRBUF_INIT;
+    sb_addf(&file, "model-%s.gguf", qname);
+    sb_addf(&preds, "predictions-%s.jsonl", qname);
+    char *gguf = path_join(c->opt->out_dir, file.buf);
+    unlink(gguf);   /* an earlier attempt's, whole or not (export never replaces) */
+    struct export_request rq = { cfg->base_model, cfg->checkpoint, EXPORT_GGUF,
+                                 (enum quant_type)cfg->quant, gguf, NULL, NULL };
+    struct export_result xr;
+    struct model qm;
+    struct gen_result *res = NULL;
+    double seconds = 0;
+    memset(&qm, 0, sizeof(qm));
+    enum eval_status st = EVAL_OK;
+    if (model_export(&rq, &xr, err) < 0)
+        st = EVAL_FAILED;
+    int positions = c->m.cfg.max_seq_len;
+    model_free(&c->m);   /* last use of the f32 model: at most two copies in memory */
+    if (st == EVAL_OK && model_load(gguf, &qm, err) < 0)
+        st = EVAL_UNREADABLE;
+    if (st == EVAL_OK && qm.cfg.max_seq_len != positions) {
+        sb_addf(err, "%s: read back with %d positions, the model has %d", gguf,
+                qm.cfg.max_seq_len, positions);
+        st = EVAL_UNREADABLE;
+    }
+    if (st == EVAL_OK) {
+        printf("eval: %s written (%llu bytes), evaluating it\n", file.buf, xr.bytes);
+        fflush(stdout);
+        st = run_benchmark(c, &qm, &res, &seconds, err);
+    }
+    json_t *q = json_pack("{s:s}", "quant", qname);
+    if (st == EVAL_OK)
+        st = write_predictions(c, res, seconds, preds.buf, q, err);
+    if (st == EVAL_OK) {
+        json_object_set_new(q, "gguf_bytes", json_integer((json_int_t)xr.bytes));
+        json_object_set_new(q, "predictions", json_string(preds.buf));
+        json_object_set(c->summary, "quantized", q);
+    }
+    json_decref(q);
+    if (res)
+        gen_results_free(res, c->bench.n);
+    free(res);
+    model_free(&qm);
+    unlink(gguf);
+    free(gguf);
+    sb_free(&file);
+    sb_free(&preds);
+    return st;
 }
 
 /* ---- retention and probes ---- */
@@ -241,7 +314,7 @@ static enum eval_status run_probes(struct eval_ctx *c, struct strbuf *err)
         p[i].ids = ids[i];
     }
     enum eval_status st = rc < 0 ? EVAL_BAD_CONFIG : EVAL_OK;
-    if (st == EVAL_OK && generate_all(c, p, n, res, err) < 0)
+    if (st == EVAL_OK && generate_all(c, &c->m, p, n, res, err) < 0)
         st = EVAL_FAILED;
     char *path = path_join(c->opt->out_dir, "probes.jsonl");
     struct atomic_file af;
@@ -307,14 +380,18 @@ enum eval_status eval_run(const struct eval_config *cfg, const struct eval_optio
                cfg->checkpoint ? ", checkpoint " : ", the base model",
                cfg->checkpoint ? cfg->checkpoint : "");
         fflush(stdout);
-        st = run_benchmark(&c, err);
+        st = run_benchmark(&c, &c.m, &c.res, &c.seconds, err);
     }
-    if (st == EVAL_OK)
-        st = write_predictions(&c, err);
+    if (st == EVAL_OK) {
+        json_object_set_new(c.summary, "dataset", json_string(cfg->dataset));
+        st = write_predictions(&c, c.res, c.seconds, "predictions.jsonl", c.summary, err);
+    }
     if (st == EVAL_OK && cfg->retention)
         st = run_retention(&c, err);
     if (st == EVAL_OK && cfg->n_probes)
         st = run_probes(&c, err);
+    if (st == EVAL_OK && cfg->quantized)
+        st = run_quantized(&c, err);
     if (st == EVAL_OK)
         st = emit_summary(&c, err);
     if (c.res)

@@ -7,10 +7,16 @@
  *                      (null on an extraction failure), gold, correct,
  *                      extraction_failed, tokens, finish (eos|stop|length|context)
  *   probes.jsonl       with evaluation.probes: {"idx", "prompt", "output", "tokens"}
+ *   predictions-QUANT.jsonl  with quantized (the mainline's usable.quantized): the
+ *                      same lines for the model written as a GGUF of type QUANT by
+ *                      model_export() and read back by model_load() (the GGUF,
+ *                      model-QUANT.gguf, is removed once evaluated)
  * and one line appended to metrics.jsonl, last:
  *   {"event":"eval","dataset","n","correct","accuracy","extraction_failures",
- *    "gen_tokens","seconds","tok_per_s","step","checkpoint","batch","threads",
- *    ["retention","retention_nll","retention_tokens"], ["probes"]}
+ *    "gen_tokens","seconds","tok_per_s",["retention","retention_nll",
+ *    "retention_tokens"],["probes"],["quantized"],"step","checkpoint","batch","threads"}
+ * where quantized is {"quant","n","correct","accuracy","extraction_failures",
+ * "gen_tokens","seconds","tok_per_s","gguf_bytes","predictions"}.
  * "seconds" covers generation only; tok_per_s = gen_tokens / seconds.
  *
  * Errors: eval_run() returns an enum eval_status and appends one message to

@@ -7,6 +7,7 @@
 #include "eval_config.h"
 #include "fsutil.h"
 #include "json_file.h"
+#include "quant.h"
 
 /* A config key's value check: 0 or -1 with "key: why" in err. */
 
@@ -136,6 +137,23 @@ static int parse_evaluation(const json_t *root, const char *dir, struct eval_con
     return 0;
 }
 
+/* quantized: {"quant": "q4_0"} (docs/protocol.md): the mainline's usable.quantized. */
+static int parse_quantized(const json_t *root, struct eval_config *c, struct strbuf *err)
+{
+    const json_t *q = json_object_get(root, "quantized");
+    if (!q || json_is_null(q))
+        return 0;
+    const char *name = json_string_value(json_object_get(q, "quant"));
+    int t = name ? quant_parse(name) : -1;
+    if (!json_is_object(q) || t < 0 || t == QUANT_F32) {
+        sb_adds(err, "quantized.quant: must be one of f16, q8_0, q4_0");
+        return -1;
+    }
+    c->quantized = 1;
+    c->quant = t;
+    return 0;
+}
+
 enum eval_config_status eval_config_load(const char *path, struct eval_config *c,
                                          struct strbuf *err)
 {
@@ -150,6 +168,8 @@ enum eval_config_status eval_config_load(const char *path, struct eval_config *c
     int rc = parse_inputs(root, dir, c, &why);
     if (rc == 0)
         rc = parse_evaluation(root, dir, c, &why);
+    if (rc == 0)
+        rc = parse_quantized(root, c, &why);
     if (rc < 0)
         sb_addf(err, "%s: %s", path, why.buf);
     sb_free(&why);

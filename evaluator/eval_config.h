@@ -2,13 +2,15 @@
  * eval_config.h - an evaluator job's eval.json (docs/protocol.md, "Evaluators") as a
  * struct eval_config: the base model, the checkpoint (null for the baseline), the
  * benchmark and the frozen evaluation contract, the render contract, and the
- * optional retention dataset and probe prompts.
+ * optional retention dataset and probe prompts, and the quantisation the mainline's
+ * usable.quantized asks for.
  *
  * Used keys: base_model.path, checkpoint, step, datasets.NAME.path and .fields, render,
  * params.max_seq_len, metrics, and under "evaluation": dataset, max_new_tokens
  * (default 256), extract (default boxed), pattern, stop, limit, retention (a
- * dataset name), probes (a list of prompts). Paths resolve against the config's
- * directory.
+ * dataset name), probes (a list of prompts); quantized.quant (f16, q8_0, q4_0: also
+ * evaluate the model written as a GGUF of that type). Paths resolve against the
+ * config's directory.
  *
  * Errors: eval_config_load() returns an enum eval_config_status and appends one
  * message naming the file and key to *err; nothing here prints or exits.
@@ -55,6 +57,8 @@ struct eval_config {
     char **probes;            /* (n_probes) */
     size_t n_probes;
     char *metrics;            /* NULL: <out>/metrics.jsonl */
+    int quantized;            /* 1: evaluate again as a GGUF of type quant */
+    int quant;                /* enum quant_type (model/quant.h), not QUANT_F32 */
 };
 
 enum eval_config_status eval_config_load(const char *path, struct eval_config *c,

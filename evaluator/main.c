@@ -8,6 +8,7 @@
  *   mainline-eval --complete DATA.jsonl --base-model PATH [--checkpoint DIR] [--threads T]
  *   mainline-eval --greedy PROMPTS.jsonl --base-model PATH [--checkpoint DIR]
  *                 [--max-new-tokens N] [--threads T]
+ *   mainline-eval --logits IDS.jsonl --base-model PATH [--checkpoint DIR] [--threads T]
  *
  * (MAINLINE_CONFIG, MAINLINE_RUN_DIR and MAINLINE_THREADS stand in for missing
  * options; --out defaults to the config's directory.) The second form prints the
@@ -26,6 +27,7 @@
 
 #include "error.h"
 #include "complete.h"
+#include "logits.h"
 #include "eval.h"
 #include "fsutil.h"
 #include "job.h"
@@ -36,7 +38,7 @@ void openblas_set_num_threads(int n);
 
 struct eval_args {
     const char *config, *out;
-    const char *nll, *complete, *greedy, *base_model, *checkpoint;   /* the scoring forms */
+    const char *nll, *complete, *greedy, *logits, *base_model, *checkpoint;   /* the scoring forms */
     int threads, batch, max_new_tokens;
 };
 
@@ -46,7 +48,9 @@ static const char usage_text[] =
     "   or: mainline-eval --complete DATA.jsonl --base-model PATH [--checkpoint DIR] "
     "[--threads T]\n"
     "   or: mainline-eval --greedy PROMPTS.jsonl --base-model PATH [--checkpoint DIR] "
-    "[--max-new-tokens N] [--threads T]";
+    "[--max-new-tokens N] [--threads T]\n"
+    "   or: mainline-eval --logits IDS.jsonl --base-model PATH [--checkpoint DIR] "
+    "[--threads T]";
 
 static const char *env_or(const char *name, const char *fallback)
 {
@@ -79,6 +83,7 @@ static int parse_args(int argc, char **argv, struct eval_args *a)
                           : !strcmp(opt, "--nll") ? &a->nll
                           : !strcmp(opt, "--complete") ? &a->complete
                           : !strcmp(opt, "--greedy") ? &a->greedy
+                          : !strcmp(opt, "--logits") ? &a->logits
                           : !strcmp(opt, "--max-new-tokens") ? &max_new
                           : !strcmp(opt, "--base-model") ? &a->base_model
                           : !strcmp(opt, "--checkpoint") ? &a->checkpoint : NULL;
@@ -94,12 +99,14 @@ static int parse_args(int argc, char **argv, struct eval_args *a)
     a->max_new_tokens = 100;
     if (max_new && parse_count("--max-new-tokens", max_new, 1 << 20, &a->max_new_tokens) < 0)
         return -1;
-    if (!!a->nll + !!a->complete + !!a->greedy > 1)
-        return error("--nll, --complete and --greedy are three modes: pass one\n%s", usage_text);
-    if ((a->nll || a->complete || a->greedy) && !a->base_model)
+    if (!!a->nll + !!a->complete + !!a->greedy + !!a->logits > 1)
+        return error("--nll, --complete, --greedy and --logits are four modes: pass one\n%s",
+                     usage_text);
+    if ((a->nll || a->complete || a->greedy || a->logits) && !a->base_model)
         return error("%s needs --base-model PATH\n%s",
-                     a->nll ? "--nll" : a->complete ? "--complete" : "--greedy", usage_text);
-    if (!a->nll && !a->complete && !a->greedy && !a->config)
+                     a->nll ? "--nll" : a->complete ? "--complete"
+                     : a->greedy ? "--greedy" : "--logits", usage_text);
+    if (!a->nll && !a->complete && !a->greedy && !a->logits && !a->config)
         return error("no config: pass --config PATH (or set MAINLINE_CONFIG)\n%s", usage_text);
     return 0;
 }
@@ -157,6 +164,23 @@ static enum train_data_status print_greedy(const struct model *m, const struct t
     return st;
 }
 
+/* --logits: a JSON line per row with the logits at each of its positions. */
+static enum train_data_status print_logits(const struct model *m, const struct eval_args *a,
+                                           struct strbuf *err)
+{
+    json_t *rows;
+    enum train_data_status st = eval_logits(m, a->logits, a->threads, &rows, err);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        char *line = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
+        printf("%s\n", line);
+        free(line);
+    }
+    json_decref(rows);
+    return st;
+}
+
 /* The standalone forms: one dataset scored with a model, nothing written. */
 static enum eval_status score_main(const struct eval_args *a, struct strbuf *err)
 {
@@ -168,6 +192,7 @@ static enum eval_status score_main(const struct eval_args *a, struct strbuf *err
     enum train_data_status st = a->nll ? print_nll(&m, &tok, a->nll, err)
                                  : a->complete ? print_complete(&m, &tok, a->complete,
                                                                 a->threads, err)
+                                 : a->logits ? print_logits(&m, a, err)
                                  : print_greedy(&m, &tok, a, err);
     tokenizer_free(&tok);
     model_free(&m);
@@ -198,7 +223,8 @@ static int eval_main(int argc, char **argv)
     if (parse_args(argc, argv, &a) < 0)
         return JOB_EXIT_BAD_CONFIG;
     struct strbuf err = STRBUF_INIT;
-    enum eval_status st = a.nll || a.complete || a.greedy ? score_main(&a, &err) : config_main(&a, &err);
+    enum eval_status st = a.nll || a.complete || a.greedy || a.logits
+                            ? score_main(&a, &err) : config_main(&a, &err);
     if (st != EVAL_OK)
         error("%s", err.len ? err.buf : "evaluation failed");
     sb_free(&err);

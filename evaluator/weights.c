@@ -191,8 +191,10 @@ int eval_weights_load(const char *base, const char *checkpoint, struct model *m,
     if (model_load(base, m, err) < 0)
         return -1;
     int rc = tokenizer_for_model(base, &m->cfg, tok, err);
-    if (rc == 0 && checkpoint)
+    if (rc == 0 && checkpoint) {
         rc = eval_apply_checkpoint(m, checkpoint, err);
+        model_drop_quant(m);   /* the GGUF's blocks no longer hold these weights */
+    }
     if (rc < 0) {
         tokenizer_free(tok);
         model_free(m);

@@ -181,6 +181,16 @@ static void fill_summary(struct eval_result *er)
     er->in.accuracy = json_number_value(json_object_get(s, "accuracy"));
     er->in.seconds = json_number_value(json_object_get(s, "seconds"));
     er->in.tok_per_s = json_number_value(json_object_get(s, "tok_per_s"));
+    const json_t *q = json_object_get(s, "quantized");
+    er->in.quant = str_field(q, "quant");
+    if (er->in.quant) {   /* the quantised model's evaluation (docs/protocol.md) */
+        er->in.quant_n = json_integer_value(json_object_get(q, "n"));
+        er->in.quant_correct = json_integer_value(json_object_get(q, "correct"));
+        er->in.quant_accuracy = json_number_value(json_object_get(q, "accuracy"));
+        er->in.quant_seconds = json_number_value(json_object_get(q, "seconds"));
+        er->in.quant_tok_per_s = json_number_value(json_object_get(q, "tok_per_s"));
+        er->in.quant_gguf_bytes = json_integer_value(json_object_get(q, "gguf_bytes"));
+    }
     er->summary_text = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
     er->in.summary_json = er->summary_text;
 }

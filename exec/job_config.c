@@ -117,6 +117,13 @@ json_t *job_config_eval(struct sched *s, const struct reg_eval_job *e,
     json_object_set_new(cfg, "attempt", json_integer(e->attempt + 1));
     json_object_set_new(cfg, "resume", json_false());
     json_object_set_new(cfg, "stage", r ? json_string(r->stage) : json_null());
+    /* The mainline's usable.quantized: every evaluation (a run's selected checkpoint,
+     * the baseline) is also scored as a GGUF of that type. */
+    json_t *q = json_object_get(json_object_get(json_object_get(s->spec.contract, "mainline"),
+                                                "usable"), "quantized");
+    const char *quant = json_string_value(json_object_get(q, "quant"));
+    if (quant)
+        json_object_set_new(cfg, "quantized", json_pack("{s:s}", "quant", quant));
     return cfg;
 }
 

@@ -3,6 +3,7 @@
  * kernels of ops.c into the llama block as forward.c does, per row instead of per
  * (B, T) block; it owns no numeric kernel of its own.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "matmul_rows.h"
 #include "ops.h"
 #include "pool.h"
+#include "qmatmul.h"
 
 /* Multiply-adds below which a projection runs on the calling thread alone: waking
  * the pool costs several microseconds, more when the machine is busy (at 32K, the
@@ -23,12 +25,15 @@
  * at a time. */
 #define PROJ_CHUNK_BLOCKS 3
 #define ATT_CHUNK_ROWS 4
+/* A quantised projection's chunks: output rows (weight rows) at a time. */
+#define QPROJ_CHUNK_ROWS 16
 
 /* The projections a step multiplies by, lm_head last (layer 0 only). */
 static const enum tensor_kind packed_kinds[] = { TK_WQ, TK_WK, TK_WV, TK_WO, TK_GATE, TK_UP,
                                                  TK_DOWN, TK_LM_HEAD };
 
-/* d->wpack: every projection of every layer packed for matmul_rows_packed. */
+/* d->wpack: every projection of every layer that the model does not keep in q8_0 or
+ * q4_0 blocks (model_qweight) packed for matmul_rows_packed. */
 static void pack_weights(struct decoder *d)
 {
     size_t total = 0;
@@ -39,15 +44,18 @@ static void pack_weights(struct decoder *d)
         for (int l = 0; l < layers; l++) {
             struct tensor_ref w = model_tensor(d->m, kind, l);   /* (out, in) */
             d->packed[(size_t)kind * d->L + l] = total;
-            total += matmul_rows_packed_len((int)w.cols, (int)w.rows);
+            if (!model_qweight(d->m, kind, l))
+                total += matmul_rows_packed_len((int)w.cols, (int)w.rows);
         }
     }
-    d->wpack = xmalloc(total * sizeof(float));
+    d->wpack = xmalloc((total ? total : 1) * sizeof(float));
     for (size_t k = 0; k < sizeof(packed_kinds) / sizeof(packed_kinds[0]); k++) {
         enum tensor_kind kind = packed_kinds[k];
         int layers = kind == TK_LM_HEAD ? 1 : d->L;
         for (int l = 0; l < layers; l++) {
             struct tensor_ref w = model_tensor(d->m, kind, l);
+            if (model_qweight(d->m, kind, l))
+                continue;
             matmul_rows_pack(d->wpack + d->packed[(size_t)kind * d->L + l], w.data, (int)w.cols,
                              (int)w.rows);
         }
@@ -100,6 +108,11 @@ int decoder_alloc(struct decoder *d, const struct model *m, int S, int P, int R,
     }
     model_rope_table(cfg, d->rope_cos, d->rope_sin, P);
     pack_weights(d);
+    if (m->qw) {   /* the widest input a projection takes: C, QD or H */
+        int in = d->C > d->QD ? d->C : d->QD;
+        in = in > d->H ? in : d->H;
+        d->xq = xmalloc((size_t)R * qmatmul_xq_bytes(in));
+    }
     return 0;
 }
 
@@ -108,6 +121,7 @@ void decoder_free(struct decoder *d)
     free(d->slab);
     free(d->wpack);
     free(d->packed);
+    free(d->xq);
     memset(d, 0, sizeof(*d));
 }
 
@@ -139,16 +153,43 @@ static void proj_chunk(void *arg, int chunk)
     matmul_rows_packed(j->y, j->x, j->wp, j->n, j->in, j->out, b0, b1);
 }
 
+struct qproj_job {
+    float *y;
+    const float *x;
+    const uint8_t *xq;
+    const struct qweight *w;
+    int n, mode;
+};
+
+/* One chunk of a quantised projection's output rows (each element as one thread
+ * alone computes it: qmatmul.h). */
+static void qproj_chunk(void *arg, int chunk)
+{
+    const struct qproj_job *j = arg;
+    int o0 = chunk * QPROJ_CHUNK_ROWS, o1 = o0 + QPROJ_CHUNK_ROWS;
+    o1 = o1 < (int)j->w->rows ? o1 : (int)j->w->rows;
+    qmatmul_rows(j->y, j->x, j->xq, j->w, (enum qmatmul_mode)j->mode, j->n, o0, o1);
+}
+
 /* y (n, out) = x (n, in) W^T (+ bias) for the projection k of layer l (0 for lm_head). */
 static void proj(const struct decoder *d, enum tensor_kind k, int l, float *y, const float *x,
                  int n)
 {
     size_t out, in;
     model_tensor_shape(&d->m->cfg, k, &out, &in);
-    struct proj_job j = { y, x, d->wpack + d->packed[(size_t)k * d->L + l], n, (int)in,
-                          (int)out };
-    int chunks = (matmul_rows_blocks((int)out) + PROJ_CHUNK_BLOCKS - 1) / PROJ_CHUNK_BLOCKS;
-    pool_run((double)n * in * out < PARALLEL_MIN_MACS ? NULL : d->pool, proj_chunk, &j, chunks);
+    struct pool *pool = (double)n * in * out < PARALLEL_MIN_MACS ? NULL : d->pool;
+    const struct qweight *qw = model_qweight(d->m, k, l);
+    if (qw) {
+        if (d->qmode == QM_INT8)
+            qmatmul_quantize(d->xq, x, n, (int)in);
+        struct qproj_job q = { y, x, d->xq, qw, n, d->qmode };
+        pool_run(pool, qproj_chunk, &q, ((int)out + QPROJ_CHUNK_ROWS - 1) / QPROJ_CHUNK_ROWS);
+    } else {
+        struct proj_job j = { y, x, d->wpack + d->packed[(size_t)k * d->L + l], n, (int)in,
+                              (int)out };
+        int chunks = (matmul_rows_blocks((int)out) + PROJ_CHUNK_BLOCKS - 1) / PROJ_CHUNK_BLOCKS;
+        pool_run(pool, proj_chunk, &j, chunks);
+    }
     enum tensor_kind bk = k == TK_WQ ? TK_BQ : k == TK_WK ? TK_BK : k == TK_WV ? TK_BV
                         : k == TK_WO ? TK_BO : TK_COUNT;
     if (bk != TK_COUNT && model_has_kind(&d->m->cfg, bk))

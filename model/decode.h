@@ -24,7 +24,11 @@
  *
  * Weights: decoder_alloc() copies the projections into the packed layout of
  * matmul_rows.h (as much memory again as the model's projections); a change to
- * the model's weights after decoder_alloc() is not seen by the decoder.
+ * the model's weights after decoder_alloc() is not seen by the decoder. A projection
+ * the model keeps in q8_0 or q4_0 blocks (m->qw, a GGUF: gguf_read.h) is not copied:
+ * it is multiplied in its blocks by qmatmul.h, each row of x rounded to q8_0 first as
+ * llama.cpp does, so its logits are those of the quantised format, not of its float32
+ * decoding (within qmatmul.h's rounding), and still batch invariant.
  *
  * Errors: decoder_alloc() and decoder_step() return -1 on misuse (shapes, a row
  * outside the cache, a token outside the vocabulary); nothing prints or exits.
@@ -72,7 +76,11 @@ struct decoder {
     float *rstd;                  /* (R) */
     float *scores;                /* (R / 4 + 1, NH / NKV, P): one per attention chunk */
     float *logits;                /* (R, V) logits of the rows asked for, in that order */
-    float *wpack;                 /* owned: the projections packed (matmul_rows.h) */
+    float *wpack;                 /* owned: the float32 projections packed (matmul_rows.h) */
+    unsigned char *xq;            /* owned, NULL unless m->qw: (R, widest input) rows of x
+                                   * in q8_0 blocks (qmatmul.h) */
+    int qmode;                    /* enum qmatmul_mode for quantised projections: QM_INT8
+                                   * (0, decoder_alloc's choice); bench sets QM_FMA */
     size_t *packed;               /* owned: (TK_COUNT, L) offset in wpack of kind k, layer l */
 };
 

@@ -175,8 +175,29 @@ int model_alloc(struct model *m, const struct model_config *cfg)
     return 0;
 }
 
+void model_drop_quant(struct model *m)
+{
+    if (!m->qw)
+        return;
+    for (size_t i = 0; i < (size_t)TK_COUNT * (size_t)m->cfg.n_layers; i++)
+        if (!(i == (size_t)TK_LM_HEAD * (size_t)m->cfg.n_layers && m->cfg.tied_embeddings))
+            free(m->qw[i].data);   /* a tied lm_head shares the embedding's blocks */
+    free(m->qw);
+    m->qw = NULL;
+}
+
+const struct qweight *model_qweight(const struct model *m, enum tensor_kind k, int layer)
+{
+    if (!m->qw)
+        return NULL;
+    const struct qweight *q = &m->qw[(size_t)k * (size_t)m->cfg.n_layers +
+                                     (size_t)(tensor_kind_is_per_layer(k) ? layer : 0)];
+    return q->type != 0 && q->data ? q : NULL;
+}
+
 void model_free(struct model *m)
 {
+    model_drop_quant(m);
     free(m->slab);
     memset(m, 0, sizeof(*m));
 }

@@ -87,11 +87,25 @@ struct model_weights {
     float *bq, *bk, *bv, *bo, *q_norm, *k_norm;   /* zero-length when absent */
 };
 
+/* A 2-D weight kept in a GGUF block format (quant.h's enum quant_type: q8_0 or q4_0)
+ * beside its float32 decoding in the slab, for the decoder's quantised products. */
+struct qweight {
+    int type;             /* enum quant_type; QUANT_F32 (0): not kept, use the slab */
+    size_t rows, cols;    /* (out, in) */
+    size_t row_bytes;     /* bytes of one row of blocks */
+    unsigned char *data;  /* owned: rows * row_bytes */
+};
+
 struct model {
     struct model_config cfg;
     struct model_weights w;
     float *slab;          /* owned: every parameter, in tensor_kind order */
     size_t n_params;      /* floats in the slab (lm_head counted once when tied) */
+    /* owned, NULL unless loaded from a q8_0/q4_0 GGUF (gguf_read.h): (TK_COUNT, L),
+     * kind k layer l at k * L + l (layer 0 for global kinds); the lm_head's entry is
+     * the embedding's blocks when tied. Only valid while the slab holds exactly their
+     * decoding: whoever changes the weights calls model_drop_quant(). */
+    struct qweight *qw;
 };
 
 /* One tensor of one layer (or a global one), as a view into the slab. */
@@ -109,6 +123,10 @@ size_t model_config_param_count(const struct model_config *cfg);
 /* Allocate zeroed weights for cfg (which must pass model_config_check). */
 int model_alloc(struct model *m, const struct model_config *cfg);
 void model_free(struct model *m);
+/* Forget m->qw (the slab's float32 weights stay): after the weights change. */
+void model_drop_quant(struct model *m);
+/* m->qw's entry for kind k of layer l, or NULL when that weight is float32 only. */
+const struct qweight *model_qweight(const struct model *m, enum tensor_kind k, int layer);
 
 /* HS (head_dim, else dim / n_heads) and QD (HS * n_heads). */
 int model_head_size(const struct model_config *cfg);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "fsutil.h"
+#include "gguf_read.h"
 #include "hf_index.h"
 #include "json_file.h"
 #include "model_io.h"
@@ -67,6 +68,8 @@ static size_t kind_floats(const struct model *m, enum tensor_kind k)
 
 int model_load(const char *path, struct model *m, struct strbuf *err)
 {
+    if (gguf_is_file(path))
+        return model_load_gguf(path, m, err);
     if (has_suffix(path, ".bin"))
         return model_load_llama2c(path, m, err);
     return model_load_hf(path, m, err);

@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "fsutil.h"
+#include "gguf_read.h"
 #include "hf_tokenizer.h"
 #include "json_file.h"
 #include "model_io.h"
@@ -167,6 +168,33 @@ int tokenizer_load_llama2c(const char *path, int vocab_size, struct tokenizer *t
     int rc = parse_llama2c(tok, data, len, path, err);
     free(data);
     if (rc < 0) {
+        tokenizer_free(tok);
+        return -1;
+    }
+    build_sorted(tok);
+    tok->space_id = piece_lookup(tok, " ", 1);
+    return 0;
+}
+
+int tokenizer_init_pieces(struct tokenizer *tok, int vocab_size, char **pieces, int *lens,
+                          float *scores, int bos, int eos, const char *path,
+                          struct strbuf *err)
+{
+    memset(tok, 0, sizeof(*tok));
+    tok->kind = TOKENIZER_LLAMA2C;
+    tok->vocab_size = vocab_size;
+    tok->bos_id = bos;
+    tok->eos_id = eos;
+    tok->pad_id = -1;
+    tok->pieces = pieces;
+    tok->piece_len = lens;
+    tok->scores = scores;
+    for (int id = 0; id < vocab_size; id++)
+        if (lens[id] > tok->max_piece_len)
+            tok->max_piece_len = lens[id];
+    if (vocab_size < LLAMA2C_BYTE_BASE + 256 || check_byte_pieces(tok) < 0) {
+        sb_addf(err, "%s: ids %d..%d are not the byte pieces <0x00>..<0xFF> a llama2.c "
+                "tokenizer falls back to", path, LLAMA2C_BYTE_BASE, LLAMA2C_BYTE_BASE + 255);
         tokenizer_free(tok);
         return -1;
     }
@@ -688,6 +716,8 @@ int tokenizer_for_model(const char *model_path, const struct model_config *cfg,
     char *config_path, *weights_path, *dir;
     int pad = -1, says_bytes = 0, rc;
     memset(tok, 0, sizeof(*tok));
+    if (gguf_is_file(model_path))
+        return tokenizer_load_gguf(model_path, cfg->vocab_size, tok, err);
     model_hf_paths(model_path, &config_path, &weights_path);
     if (has_suffix(model_path, ".bin")) {
         dir = path_dirname(model_path);

@@ -62,6 +62,13 @@ struct tokenizer {
 int tokenizer_load_llama2c(const char *path, int vocab_size, struct tokenizer *tok,
                            struct strbuf *err);
 
+/* A llama2.c tokenizer from its parts (pieces, their lengths and scores, V each, all
+ * malloc'd: the tokenizer owns them from here on, also on failure): ids 3..258 must be
+ * the byte pieces <0x00>..<0xFF>, else -1 naming path. For gguf_read.c. */
+int tokenizer_init_pieces(struct tokenizer *tok, int vocab_size, char **pieces, int *lens,
+                          float *scores, int bos, int eos, const char *path,
+                          struct strbuf *err);
+
 /* A byte-level tokenizer: ids 0..255 are bytes; bos, eos, pad are ids in
  * [256, vocab_size) or -1. Returns -1 when the ids do not fit the vocabulary. */
 int tokenizer_init_bytes(struct tokenizer *tok, int vocab_size, int bos, int eos, int pad);

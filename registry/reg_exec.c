@@ -838,9 +838,13 @@ static enum reg_status insert_eval(struct registry *reg, const struct reg_eval_i
     struct reg_stmt s;
     reg_stmt_start(&s, reg,
         "INSERT INTO evals (run, sweep_id, checkpoint_step, dataset, contract_sha256, n,"
-        " correct, accuracy, extraction_failures, gen_tokens, seconds, tok_per_s, summary)"
+        " correct, accuracy, extraction_failures, gen_tokens, seconds, tok_per_s, summary,"
+        " quant, quant_n, quant_correct, quant_accuracy, quant_seconds, quant_tok_per_s,"
+        " quant_gguf_bytes)"
         " VALUES (:run, :sweep, :step, :dataset, :contract_sha256, :n, :correct, :accuracy,"
-        " :extraction_failures, :gen_tokens, :seconds, :tok_per_s, :summary)");
+        " :extraction_failures, :gen_tokens, :seconds, :tok_per_s, :summary, :quant,"
+        " :quant_n, :quant_correct, :quant_accuracy, :quant_seconds, :quant_tok_per_s,"
+        " :quant_gguf_bytes)");
     bind_at_least(&s, ":run", in->run, 1);
     reg_bind_int64(&s, ":sweep", in->sweep);
     bind_at_least(&s, ":step", in->step, 0);
@@ -854,6 +858,15 @@ static enum reg_status insert_eval(struct registry *reg, const struct reg_eval_i
     reg_bind_double(&s, ":seconds", in->seconds);
     reg_bind_double(&s, ":tok_per_s", in->tok_per_s);
     reg_bind_text(&s, ":summary", in->summary_json);
+    reg_bind_text(&s, ":quant", in->quant);
+    if (in->quant) {
+        reg_bind_int64(&s, ":quant_n", in->quant_n);
+        reg_bind_int64(&s, ":quant_correct", in->quant_correct);
+        reg_bind_double(&s, ":quant_accuracy", in->quant_accuracy);
+        reg_bind_double(&s, ":quant_seconds", in->quant_seconds);
+        reg_bind_double(&s, ":quant_tok_per_s", in->quant_tok_per_s);
+        reg_bind_int64(&s, ":quant_gguf_bytes", in->quant_gguf_bytes);
+    }
     reg_stmt_run(&s, "recording an evaluation");
     return reg_stmt_end(&s);
 }

@@ -235,6 +235,9 @@ struct reg_eval_in {
     int64_t n, correct, extraction_failures, gen_tokens;
     double accuracy, seconds, tok_per_s;
     const char *summary_json;    /* the whole summary line, or NULL */
+    const char *quant;           /* the quantised model's type, or NULL: none evaluated */
+    int64_t quant_n, quant_correct, quant_gguf_bytes;
+    double quant_accuracy, quant_seconds, quant_tok_per_s;
     const struct reg_prediction_in *predictions;
     size_t n_predictions;
     const struct reg_probe_in *probes;

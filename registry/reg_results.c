@@ -157,6 +157,11 @@ static int eval_row(sqlite3_stmt *st, void *ctx)
     e->seconds = sqlite3_column_double(st, 10);
     e->tok_per_s = sqlite3_column_double(st, 11);
     e->summary_json = reg_column_dup(st, 12);
+    e->quant = reg_column_dup(st, 13);
+    e->quant_n = sqlite3_column_int64(st, 14);
+    e->quant_correct = sqlite3_column_int64(st, 15);
+    e->quant_accuracy = sqlite3_column_double(st, 16);
+    e->quant_tok_per_s = sqlite3_column_double(st, 17);
     return 0;
 }
 
@@ -309,12 +314,16 @@ enum reg_status reg_results_load(struct registry *reg, const char *name,
         "SELECT 1 FROM pragma_table_info('evals') WHERE name = 'summary'");
     int has_probes = has_schema_object(reg,
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'probe_answers'");
-    char sql_evals[512];
+    int has_quant = has_schema_object(reg,
+        "SELECT 1 FROM pragma_table_info('evals') WHERE name = 'quant'");
+    char sql_evals[640];
     snprintf(sql_evals, sizeof(sql_evals),
              "SELECT id, coalesce(run, 0), coalesce(checkpoint_step, -1), dataset,"
              " contract_sha256, n, correct, accuracy, extraction_failures, gen_tokens,"
-             " seconds, tok_per_s, %s FROM evals WHERE sweep_id = :sweep ORDER BY id",
-             has_summary ? "summary" : "NULL");
+             " seconds, tok_per_s, %s, %s FROM evals WHERE sweep_id = :sweep ORDER BY id",
+             has_summary ? "summary" : "NULL",
+             has_quant ? "quant, quant_n, quant_correct, quant_accuracy, quant_tok_per_s"
+                       : "NULL, NULL, NULL, NULL, NULL");
     int64_t s = out->sweep_rowid;
     if (st == REG_OK)
         st = reg_walk_sweep(reg, sql_artifacts, s, "reading artifacts", artifact_row, out);
@@ -387,6 +396,7 @@ static void eval_free(struct reg_res_eval *e)
     free(e->dataset);
     free(e->contract_sha256);
     free(e->summary_json);
+    free(e->quant);
     for (size_t i = 0; i < e->n_preds; i++)
         free(e->preds[i].example_id);
     free(e->preds);

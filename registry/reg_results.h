@@ -69,6 +69,9 @@ struct reg_res_eval {
     char *summary_json;       /* the evaluator's whole summary; NULL when not recorded */
     int64_t n, correct, extraction_failures, gen_tokens;
     double accuracy, seconds, tok_per_s;
+    char *quant;              /* the quantised model's type; NULL: not evaluated quantised */
+    int64_t quant_n, quant_correct;
+    double quant_accuracy, quant_tok_per_s;
     struct reg_res_pred *preds;       /* sorted by example_id */
     size_t n_preds;
     struct reg_res_probe *probes;     /* by idx */

@@ -437,6 +437,26 @@ static const char migration_8_checkpoints[] =
 
 static const char *const migration_8[] = { migration_8_checkpoints, NULL };
 
+/* ---- version 8 -> 9: the quantised model's evaluation (mainline usable.quantized) ---- */
+
+/*
+ * An evaluation of a sweep whose mainline declares usable.quantized also scores the
+ * model written as a GGUF of type quant (q8_0, q4_0, f16) on the same benchmark:
+ * its n, correct, accuracy, generation seconds and tok/s, and the GGUF's size. All
+ * NULL when there was no such evaluation (and for rows recorded before version 9).
+ */
+static const char migration_9_quantized[] =
+    "ALTER TABLE evals ADD COLUMN quant TEXT;\n"
+    "ALTER TABLE evals ADD COLUMN quant_n INTEGER CHECK (quant_n IS NULL OR quant_n >= 0);\n"
+    "ALTER TABLE evals ADD COLUMN quant_correct INTEGER\n"
+    "    CHECK (quant_correct IS NULL OR (quant_correct >= 0 AND quant_correct <= quant_n));\n"
+    "ALTER TABLE evals ADD COLUMN quant_accuracy REAL;\n"
+    "ALTER TABLE evals ADD COLUMN quant_seconds REAL;\n"
+    "ALTER TABLE evals ADD COLUMN quant_tok_per_s REAL;\n"
+    "ALTER TABLE evals ADD COLUMN quant_gguf_bytes INTEGER;\n";
+
+static const char *const migration_9[] = { migration_9_quantized, NULL };
+
 /* ---- the list ---- */
 
 const char *const *const reg_migrations[] = {
@@ -448,6 +468,7 @@ const char *const *const reg_migrations[] = {
     migration_6,
     migration_7,
     migration_8,
+    migration_9,
 };
 const int reg_n_migrations = (int)(sizeof(reg_migrations) / sizeof(reg_migrations[0]));
 

@@ -64,7 +64,7 @@ enum reg_status reg_open(const char *path, enum reg_open_mode mode, struct regis
 void reg_free(struct registry *reg);
 const char *reg_errmsg(const struct registry *reg);
 int reg_schema_version(struct registry *reg);
-#define REG_SCHEMA_VERSION 8
+#define REG_SCHEMA_VERSION 9
 
 /* Run states, in lifecycle order. The text form is what the `state` column holds. */
 enum reg_run_state {

@@ -147,6 +147,66 @@ static void verdict(const json_t *m, struct strbuf *out)
     table_end(out);
 }
 
+/* usable.quantized: f32 and quantised accuracy side by side, per candidate (its
+ * means and worst-seed drop) and per seed, the base model's first for reference. */
+static void quantized(const json_t *m, struct strbuf *out)
+{
+    const json_t *ml = GET(m, "mainline"), *q = GET(ml, "quantized");
+    if (!json_is_object(q))
+        return;
+    const char *quant = str(GET(q, "quant"));
+    struct strbuf head = STRBUF_INIT;
+    sb_addf(&head, "%s accuracy", quant);
+    const char *heads[] = { "candidate", "run", "f32 accuracy", head.buf, "drop", NULL };
+    sb_adds(out, "<h3>Quantised (");
+    esc(out, quant);
+    sb_adds(out, ") vs f32</h3><p class=\"small\">Each seed's selected checkpoint written as a "
+            "GGUF of this type and scored on the same benchmark; usable allows a drop of at "
+            "most ");
+    num(out, GET(q, "max_accuracy_drop"), "%g");
+    sb_adds(out, " on every seed.</p>\n");
+    th_row(out, heads);
+    sb_free(&head);
+    const json_t *b = GET(q, "baseline");
+    if (json_is_object(b)) {
+        json_t *drop = json_real(json_number_value(GET(b, "accuracy")) -
+                                 json_number_value(GET(b, "quant_accuracy")));
+        sb_adds(out, "<tr>");
+        td(out, "untouched base model");
+        td(out, "baseline");
+        td_num(out, GET(b, "accuracy"), "%.4f");
+        td_num(out, GET(b, "quant_accuracy"), "%.4f");
+        td_num(out, drop, "%+.4f");
+        sb_adds(out, "</tr>\n");
+        json_decref(drop);
+    }
+    size_t i, j;
+    json_t *c, *seed;
+    json_array_foreach(GET(ml, "candidates"), i, c) {
+        const json_t *nq = GET(GET(c, "numbers"), "quantized");
+        sb_adds(out, "<tr>");
+        td(out, str(GET(c, "candidate")));
+        if (!json_is_object(nq)) {
+            sb_adds(out, "<td>-</td><td>-</td><td>not evaluated</td><td>-</td></tr>\n");
+            continue;
+        }
+        td(out, "mean (worst drop)");
+        td_num(out, GET(nq, "accuracy"), "%.4f");
+        td_num(out, GET(nq, "quant_accuracy"), "%.4f");
+        td_num(out, GET(nq, "worst_drop"), "%+.4f");
+        sb_adds(out, "</tr>\n");
+        json_array_foreach(GET(nq, "seeds"), j, seed) {
+            sb_adds(out, "<tr><td></td>");
+            td(out, str(GET(seed, "run")));
+            td_num(out, GET(seed, "accuracy"), "%.4f");
+            td_num(out, GET(seed, "quant_accuracy"), "%.4f");
+            td_num(out, GET(seed, "drop"), "%+.4f");
+            sb_adds(out, "</tr>\n");
+        }
+    }
+    table_end(out);
+}
+
 /* ---- chart pieces: every chart is drawn twice, for a phone (CHART_NARROW user units
  * wide) and for a laptop (CHART_WIDE), and CSS shows the one that fits, so the SVG
  * text (12 user units) renders at 11 px or more at 390 px and 1280 px alike ---- */
@@ -1024,6 +1084,7 @@ void report_html(const json_t *m, struct strbuf *out)
             "</h1>\n", (long long)json_integer_value(GET(m, "version")),
             str(GET(m, "rules_sha256")));
     verdict(m, out);
+    quantized(m, out);
     accuracy_chart(m, out);
     disagreement(m, out);
     statements(m, out);

@@ -114,6 +114,45 @@ static void mainline_table(const json_t *m, struct strbuf *out)
     sb_adds(out, "\n");
 }
 
+/* usable.quantized: f32 and quantised accuracy side by side, per candidate and per
+ * seed, and the untouched base model's for reference. */
+static void quantized_table(const json_t *m, struct strbuf *out)
+{
+    const json_t *ml = GET(m, "mainline"), *q = GET(ml, "quantized");
+    if (!json_is_object(q))
+        return;
+    const char *quant = str(GET(q, "quant"));
+    char head[64], bound[64];
+    snprintf(head, sizeof(head), "%s accuracy", quant);
+    snprintf(bound, sizeof(bound), "drop (bound %s)", num(GET(q, "max_accuracy_drop"), "%g"));
+    sb_addf(out, "### Quantised (%s) vs f32\n\n", quant);
+    row(out, "candidate", "runs", "f32 accuracy", head, bound, NULL);
+    rule_line(out, 5);
+    const json_t *b = GET(q, "baseline");
+    if (json_is_object(b)) {
+        json_t *drop = json_real(json_number_value(GET(b, "accuracy")) -
+                                 json_number_value(GET(b, "quant_accuracy")));
+        row(out, "untouched base model", "baseline", num(GET(b, "accuracy"), "%.4f"),
+            num(GET(b, "quant_accuracy"), "%.4f"), num(drop, "%+.4f"), NULL);
+        json_decref(drop);
+    }
+    size_t i, j;
+    json_t *c, *seed;
+    json_array_foreach(GET(ml, "candidates"), i, c) {
+        const json_t *nq = GET(GET(c, "numbers"), "quantized");
+        if (!json_is_object(nq)) {
+            row(out, str(GET(c, "candidate")), "-", "-", "not evaluated", "-", NULL);
+            continue;
+        }
+        row(out, str(GET(c, "candidate")), "mean (worst drop)", num(GET(nq, "accuracy"), "%.4f"),
+            num(GET(nq, "quant_accuracy"), "%.4f"), num(GET(nq, "worst_drop"), "%+.4f"), NULL);
+        json_array_foreach(GET(nq, "seeds"), j, seed)
+            row(out, "", str(GET(seed, "run")), num(GET(seed, "accuracy"), "%.4f"),
+                num(GET(seed, "quant_accuracy"), "%.4f"), num(GET(seed, "drop"), "%+.4f"), NULL);
+    }
+    sb_adds(out, "\n");
+}
+
 static void checkpoints_table(const json_t *m, struct strbuf *out)
 {
     sb_addf(out, "### Checkpoints (rule `%s`)\n\n", str(GET(m, "checkpoint_rule")));
@@ -253,6 +292,7 @@ void report_md_decision(const json_t *m, struct strbuf *out)
 {
     verdicts(m, out);
     mainline_table(m, out);
+    quantized_table(m, out);
     conditions_table(m, out);
     pairs_tables(m, out);
     checkpoints_table(m, out);

@@ -3,11 +3,17 @@
  *
  * Comparisons against a declared bound allow 1e-12 of rounding: a gap computed
  * as 0.91 - 0.90 must meet a threshold of 0.01 written in the sweep.
+ *
+ * usable.quantized is judged on the worst seed, as base_survived is: a mainline is
+ * kept whichever seed is deployed, and a mean would hide the one seed whose
+ * quantised model fell apart.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "error.h"
 #include "rules.h"
 
 #define SLACK 1e-12
@@ -98,7 +104,16 @@ int mainline_rules_parse(const json_t *m, struct mainline_rules *out, char *err,
     out->has_landed = get_number(landed, "min_gain", &out->min_gain);
     out->has_max_mb = get_number(usable, "max_adapter_mb", &out->max_adapter_mb);
     out->has_min_tps = get_number(usable, "min_eval_tok_per_s", &out->min_eval_tok_per_s);
-    out->has_usable = out->has_max_mb || out->has_min_tps;
+    json_t *q = json_object_get(usable, "quantized");
+    const char *quant = json_string_value(json_object_get(q, "quant"));
+    out->has_quant = quant && get_number(q, "max_accuracy_drop", &out->max_accuracy_drop);
+    if (out->has_quant && strlen(quant) >= sizeof(out->quant)) {
+        snprintf(err, errlen, "mainline usable quantized: unknown quant '%s'", quant);
+        return -1;
+    }
+    if (out->has_quant)
+        snprintf(out->quant, sizeof(out->quant), "%s", quant);
+    out->has_usable = out->has_max_mb || out->has_min_tps || out->has_quant;
     /* `prefer: smaller_adapter` is a list of one */
     json_t *list = json_is_string(prefer) ? json_pack("[O]", prefer) : json_incref(prefer);
     size_t i;
@@ -170,34 +185,58 @@ static void judge_landed(const struct mainline_rules *r, const struct mainline_n
              ok ? ">=" : "<", r->min_gain);
 }
 
-static void judge_usable(const struct mainline_rules *r, const struct mainline_numbers *n,
-                         struct layer_verdict *v)
+/* Append "; " (unless first) and a formatted clause to v->why, within its size. */
+static void why_add(struct layer_verdict *v, const char *fmt, ...) ATTR_PRINTF(2, 3);
+static void why_add(struct layer_verdict *v, const char *fmt, ...)
 {
+    size_t len = strlen(v->why);
+    if (len + 3 >= sizeof(v->why))
+        return;
+    if (len) {
+        memcpy(v->why + len, "; ", 3);
+        len += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->why + len, sizeof(v->why) - len, fmt, ap);
+    va_end(ap);
+}
+
+static void judge_usable(const struct mainline_rules *r, const struct mainline_numbers *n,
+                         struct mainline_verdict *out)
+{
+    struct layer_verdict *v = &out->usable;
     if (!r->has_usable)
         return;
-    int ok = 1, len = 0;
     if (r->has_max_mb) {
         int pass = n->has_adapter_mb && n->adapter_mb <= r->max_adapter_mb + SLACK;
-        ok = ok && pass;
+        out->usable_speed_fail |= !pass;
         if (n->has_adapter_mb)
-            len += snprintf(v->why + len, sizeof(v->why) - (size_t)len, "adapter %.3g MB %s %.4g",
-                            n->adapter_mb, pass ? "<=" : ">", r->max_adapter_mb);
+            why_add(v, "adapter %.3g MB %s %.4g", n->adapter_mb, pass ? "<=" : ">",
+                    r->max_adapter_mb);
         else
-            len += snprintf(v->why + len, sizeof(v->why) - (size_t)len,
-                            "adapter size not recorded");
+            why_add(v, "adapter size not recorded");
     }
-    if (r->has_min_tps && len >= 0 && (size_t)len < sizeof(v->why)) {
+    if (r->has_min_tps) {
         int pass = n->has_eval_tps && n->eval_tok_per_s >= r->min_eval_tok_per_s - SLACK;
-        ok = ok && pass;
-        const char *sep = len ? "; " : "";
+        out->usable_speed_fail |= !pass;
         if (n->has_eval_tps)
-            snprintf(v->why + len, sizeof(v->why) - (size_t)len, "%seval %.4g tok/s %s %.4g",
-                     sep, n->eval_tok_per_s, pass ? ">=" : "<", r->min_eval_tok_per_s);
+            why_add(v, "eval %.4g tok/s %s %.4g", n->eval_tok_per_s, pass ? ">=" : "<",
+                    r->min_eval_tok_per_s);
         else
-            snprintf(v->why + len, sizeof(v->why) - (size_t)len, "%seval speed not recorded",
-                     sep);
+            why_add(v, "eval speed not recorded");
     }
-    v->status = ok ? LAYER_PASS : LAYER_FAIL;
+    if (r->has_quant) {
+        int pass = n->has_quant && n->quant_drop <= r->max_accuracy_drop + SLACK;
+        out->usable_quant_fail = !pass;
+        if (n->has_quant)
+            why_add(v, "%s accuracy %.4f vs f32 %.4f (means), drop %+.4f (worst seed) %s %.4g",
+                    r->quant, n->quant_accuracy, n->f32_accuracy, n->quant_drop,
+                    pass ? "<=" : ">", r->max_accuracy_drop);
+        else
+            why_add(v, "no %s evaluation recorded", r->quant);
+    }
+    v->status = out->usable_speed_fail || out->usable_quant_fail ? LAYER_FAIL : LAYER_PASS;
 }
 
 void mainline_judge(const struct mainline_rules *r, const struct mainline_numbers *n,
@@ -206,9 +245,10 @@ void mainline_judge(const struct mainline_rules *r, const struct mainline_number
     memset(out, 0, sizeof(*out));
     judge_survived(r, n, &out->survived);
     judge_landed(r, n, &out->landed);
-    judge_usable(r, n, &out->usable);
-    int quality = out->survived.status == LAYER_FAIL || out->landed.status == LAYER_FAIL;
-    int speed = out->usable.status == LAYER_FAIL;
+    judge_usable(r, n, out);
+    int quality = out->survived.status == LAYER_FAIL || out->landed.status == LAYER_FAIL ||
+                  out->usable_quant_fail;
+    int speed = out->usable_speed_fail;
     out->diagnosis = quality && speed ? DIAG_QUALITY_AND_SPEED : quality ? DIAG_QUALITY
                      : speed ? DIAG_SPEED : DIAG_PASSES;
 }

@@ -61,6 +61,9 @@ struct mainline_rules {
     double min_gain;                  /* landed */
     int has_max_mb, has_min_tps;
     double max_adapter_mb, min_eval_tok_per_s;   /* usable */
+    int has_quant;                    /* usable.quantized */
+    char quant[8];                    /* "f16", "q8_0", "q4_0" */
+    double max_accuracy_drop;
     enum prefer_key prefer[MAINLINE_MAX_PREFER];
     size_t n_prefer;
 };
@@ -82,6 +85,10 @@ struct mainline_numbers {
     int has_eval_tps;
     double eval_tok_per_s;    /* slowest seed's evaluation */
     double mean, range;       /* the compared metric over seeds */
+    int has_quant;            /* every seed's selected checkpoint evaluated quantised */
+    double quant_drop;        /* worst seed: f32 accuracy - quantised accuracy */
+    double quant_accuracy;    /* mean quantised accuracy over seeds */
+    double f32_accuracy;      /* mean accuracy of the same evaluations, unquantised */
 };
 
 enum layer_status { LAYER_NOT_DECLARED, LAYER_PASS, LAYER_FAIL };
@@ -93,8 +100,12 @@ struct layer_verdict {
 
 enum mainline_diagnosis { DIAG_PASSES, DIAG_SPEED, DIAG_QUALITY, DIAG_QUALITY_AND_SPEED };
 
+/* usable fails for speed (adapter size, evaluation speed: a deployment-shape
+ * problem) or for quality (the quantised model answers worse than the bound allows:
+ * seed 000's "stupid", not "slow"); the diagnosis counts each where it belongs. */
 struct mainline_verdict {
     struct layer_verdict survived, landed, usable;
+    int usable_speed_fail, usable_quant_fail;
     enum mainline_diagnosis diagnosis;
 };
 

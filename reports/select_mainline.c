@@ -2,8 +2,9 @@
  * select_mainline.c - seed 000's mainline (select_internal.h): per candidate
  * condition, did the base survive (retention NLL against the base model's), did
  * the change land (gain over the base model on the compared metric), is it usable
- * (adapter size, evaluation speed); the diagnosis; the best candidate passing all
- * declared layers by the declared preference (then sweep order). And seed 001's
+ * (adapter size, evaluation speed, the quantised model's accuracy drop); the
+ * diagnosis; the best candidate passing all declared layers by the declared
+ * preference (then sweep order). And seed 001's
  * "this result can say / cannot say", generated from the verdict.
  */
 #include <stdarg.h>
@@ -53,6 +54,49 @@ static void usability(const struct sel_ctx *c, const struct sel_cond *k,
     }
 }
 
+/* usable.quantized: each seed's selected checkpoint scored as the declared GGUF
+ * type; the worst seed's drop (f32 accuracy - quantised). Missing for any seed:
+ * not measured. */
+static void quantized(const struct sel_ctx *c, const struct sel_cond *k,
+                      struct mainline_numbers *n)
+{
+    if (!c->ml.has_quant || !k->n)
+        return;
+    double f32 = 0, q = 0;
+    for (size_t i = 0; i < k->n; i++) {
+        const struct reg_res_eval *e = c->runs[k->members[i]].eval;
+        if (!e || !e->quant || strcmp(e->quant, c->ml.quant) != 0)
+            return;
+        double drop = e->accuracy - e->quant_accuracy;
+        if (i == 0 || drop > n->quant_drop)
+            n->quant_drop = drop;
+        f32 += e->accuracy;
+        q += e->quant_accuracy;
+    }
+    n->has_quant = 1;
+    n->f32_accuracy = f32 / (double)k->n;
+    n->quant_accuracy = q / (double)k->n;
+}
+
+/* Per seed (member run): f32 and quantised accuracy, for the report's tables. */
+static json_t *quant_seeds_json(const struct sel_ctx *c, const struct sel_cond *k)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < k->n; i++) {
+        const struct sel_run *sr = &c->runs[k->members[i]];
+        const struct reg_res_eval *e = sr->eval;
+        if (!e || !e->quant)
+            continue;
+        json_array_append_new(list, json_pack("{s:s,s:s,s:f,s:f,s:f,s:f}", "run",
+                                              sr->run->run_id, c->over, sr->rep ? sr->rep : "",
+                                              "accuracy", e->accuracy, "quant_accuracy",
+                                              e->quant_accuracy, "drop",
+                                              e->accuracy - e->quant_accuracy,
+                                              "quant_tok_per_s", e->quant_tok_per_s));
+    }
+    return list;
+}
+
 static void measure(const struct sel_ctx *c, struct sel_cond *k)
 {
     struct mainline_numbers *n = &k->num;
@@ -65,10 +109,12 @@ static void measure(const struct sel_ctx *c, struct sel_cond *k)
     }
     retention(c, k, n);
     usability(c, k, n);
+    quantized(c, k, n);
 }
 
-static json_t *numbers_json(const struct mainline_numbers *n)
+static json_t *numbers_json(const struct sel_ctx *c, const struct sel_cond *k)
 {
+    const struct mainline_numbers *n = &k->num;
     json_t *o = json_pack("{s:f,s:f}", "mean", n->mean, "seed_range", n->range);
     if (n->has_nll_increase)
         json_object_set_new(o, "retention_nll_increase", json_real(n->nll_increase));
@@ -78,6 +124,11 @@ static json_t *numbers_json(const struct mainline_numbers *n)
         json_object_set_new(o, "adapter_mb", json_real(n->adapter_mb));
     if (n->has_eval_tps)
         json_object_set_new(o, "eval_tok_per_s", json_real(n->eval_tok_per_s));
+    if (n->has_quant)
+        json_object_set_new(o, "quantized", json_pack(
+            "{s:s,s:f,s:f,s:f,s:o}", "quant", c->ml.quant, "accuracy", n->f32_accuracy,
+            "quant_accuracy", n->quant_accuracy, "worst_drop", n->quant_drop, "seeds",
+            quant_seeds_json(c, k)));
     return o;
 }
 
@@ -156,17 +207,25 @@ void sel_mainline(struct sel_ctx *c)
         mainline_judge(&c->ml, &k->num, &k->verdict);
         json_array_append_new(cands, json_pack(
             "{s:s,s:o,s:{s:o,s:o,s:o},s:s}", "candidate", k->name, "numbers",
-            numbers_json(&k->num), "layers", "base_survived", layer_json(&k->verdict.survived),
+            numbers_json(c, k), "layers", "base_survived", layer_json(&k->verdict.survived),
             "landed", layer_json(&k->verdict.landed), "usable", layer_json(&k->verdict.usable),
             "diagnosis", diagnosis_name(k->verdict.diagnosis)));
     }
     if (c->ml.declared)
         c->mainline = best_passing(c);
     char *text = c->ml.declared ? verdict_text(c) : xstrdup("no mainline rules declared");
-    json_object_set_new(c->doc, "mainline", json_pack(
+    json_t *ml = json_pack(
         "{s:b,s:o,s:o,s:o,s:s}", "declared", c->ml.declared, "candidates", cands, "prefer",
         prefer, "mainline", c->mainline >= 0 ? json_string(c->conds[c->mainline].name)
-                                             : json_null(), "verdict", text));
+                                             : json_null(), "verdict", text);
+    const struct reg_res_eval *b = c->baseline;
+    if (c->ml.has_quant)   /* the untouched base model, for reference: judged nowhere */
+        json_object_set_new(ml, "quantized", json_pack(
+            "{s:s,s:f,s:o}", "quant", c->ml.quant, "max_accuracy_drop",
+            c->ml.max_accuracy_drop, "baseline", b && b->quant ? json_pack(
+                "{s:f,s:f}", "accuracy", b->accuracy, "quant_accuracy", b->quant_accuracy)
+                : json_null()));
+    json_object_set_new(c->doc, "mainline", ml);
     free(text);
 }
 

@@ -50,7 +50,8 @@ static const char *const pick_keys[] = { "per", "param", "by" };
 static const char *const mainline_keys[] = { "base_survived", "landed", "usable", "prefer" };
 static const char *const survived_keys[] = { "probe", "max_nll_increase" };
 static const char *const landed_keys[] = { "min_gain" };
-static const char *const usable_keys[] = { "max_adapter_mb", "min_eval_tok_per_s" };
+static const char *const usable_keys[] = { "max_adapter_mb", "min_eval_tok_per_s", "quantized" };
+static const char *const quantized_keys[] = { "quant", "max_accuracy_drop" };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -835,6 +836,22 @@ static void load_prefer(struct loader *L, const struct ynode *v)
     json_decref(list);
 }
 
+/* usable.quantized: the format the evaluator quantises each evaluated checkpoint to
+ * and the accuracy it may cost. */
+static void load_quantized(struct loader *L, const struct ynode *q)
+{
+    static const char *const quants[] = { "f16", "q8_0", "q4_0", NULL };
+    if (!ymap_get(q, "quant"))
+        diag_add(L->dl, AT(q), "mainline usable quantized needs 'quant' (f16, q8_0 or q4_0)");
+    check_choice_key(L, q, "quant", quants);
+    need_number(L, q, "usable quantized", "max_accuracy_drop", PT_NONNEG_NUM);
+    const struct ynode *drop = ymap_get(q, "max_accuracy_drop");
+    double v;
+    if (drop && ynode_float(drop, &v) && v > 1)
+        diag_add(L->dl, AT(drop), "'max_accuracy_drop' must be a number in [0, 1] (a "
+                 "difference of accuracies), not '%s'", drop->str);
+}
+
 static void load_mainline(struct loader *L, const struct ynode *map, const struct ynode *root)
 {
     if (want_kind(L, map, YNODE_MAP, "mainline") < 0)
@@ -871,11 +888,16 @@ static void load_mainline(struct loader *L, const struct ynode *map, const struc
                      "needs 'baseline: true' in evaluation");
     }
     if (usable) {
-        if (!ymap_get(usable, "max_adapter_mb") && !ymap_get(usable, "min_eval_tok_per_s"))
-            diag_add(L->dl, AT(usable), "mainline usable needs 'max_adapter_mb' or "
-                     "'min_eval_tok_per_s'");
+        if (!ymap_get(usable, "max_adapter_mb") && !ymap_get(usable, "min_eval_tok_per_s") &&
+            !ymap_get(usable, "quantized"))
+            diag_add(L->dl, AT(usable), "mainline usable needs 'max_adapter_mb', "
+                     "'min_eval_tok_per_s' or 'quantized'");
         check_typed_key(L, usable, "max_adapter_mb", PT_POS_NUM);
         check_typed_key(L, usable, "min_eval_tok_per_s", PT_NONNEG_NUM);
+        const struct ynode *q = mainline_layer(L, usable, "quantized", quantized_keys,
+                                               COUNT(quantized_keys));
+        if (q)
+            load_quantized(L, q);
     }
     const struct ynode *prefer = ymap_get(map, "prefer");
     if (prefer)

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "gguf_read.h"
 #include "init.h"
 #include "model_io.h"
 #include "train.h"
@@ -47,6 +48,11 @@ static enum train_status load_model(struct trainer *t, struct strbuf *err)
         enum train_status st = new_model(t, err);
         if (st != TRAIN_OK)
             return st;
+    } else if (gguf_is_file(c->base_model)) {
+        sb_addf(err, "base_model.path: %s is a GGUF file: GGUF is read for evaluation only "
+                "(mainline-eval); train from the Hugging Face or llama2.c model it came from",
+                c->base_model);
+        return TRAIN_BAD_CONFIG;
     } else if (model_load(c->base_model, &t->model, err) < 0 ||
                tokenizer_for_model(c->base_model, &t->model.cfg, &t->tok, err) < 0) {
         return TRAIN_UNREADABLE;

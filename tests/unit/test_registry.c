@@ -341,7 +341,7 @@ static void test_create(void)
 {
     struct registry *reg = open_new("create.db");
     CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
-    CHECK_INT(REG_SCHEMA_VERSION, 8);
+    CHECK_INT(REG_SCHEMA_VERSION, 9);
     /* Connection settings live on the registry's own handle. */
     CHECK_ROWS(reg->db, "PRAGMA journal_mode", "wal");
     CHECK_ROWS(reg->db, "PRAGMA foreign_keys", "1");
@@ -532,6 +532,28 @@ static void test_migrate_from_v7(void)
     sqlite3_close(db);
 }
 
+/* A registry written by version 8 keeps its evaluations, which gain the quantised
+ * model's columns, NULL: no quantised evaluation; quant_correct cannot exceed quant_n. */
+static void test_migrate_from_v8(void)
+{
+    sqlite3 *db = raw_at_version("v8.db", 8);
+    raw_exec(db, "INSERT INTO sweeps (name, version, spec_path, spec_text, spec_sha256,"
+                 " canon_json, canon_sha256) VALUES ('old', 1, 'a.yaml', '', 's', '{}', 'x');"
+                 "INSERT INTO evals (sweep_id, dataset, contract_sha256, n, correct, accuracy)"
+                 " VALUES (1, 'bench', 'y', 4, 3, 0.75)");
+    struct registry *reg = NULL;
+    CHECK_INT(reg_open(tmp_path("v8.db"), REG_OPEN_EXISTING, &reg, NULL, 0), REG_OK);
+    CHECK_INT(reg_schema_version(reg), REG_SCHEMA_VERSION);
+    reg_free(reg);
+    CHECK_ROWS(db, "SELECT dataset, n, correct, accuracy, quant, quant_n, quant_correct,"
+               " quant_accuracy, quant_seconds, quant_tok_per_s, quant_gguf_bytes FROM evals",
+               "bench|4|3|0.75|NULL|NULL|NULL|NULL|NULL|NULL|NULL");
+    raw_exec(db, "UPDATE evals SET quant = 'q4_0', quant_n = 4, quant_correct = 2,"
+                 " quant_accuracy = 0.5");
+    CHECK(sqlite3_exec(db, "UPDATE evals SET quant_correct = 5", NULL, NULL, NULL) != SQLITE_OK);
+    sqlite3_close(db);
+}
+
 static void test_migrate_from_v0(void)
 {
     FILE *f = fopen(tmp_path("v0.db"), "w");   /* an empty file is a version-0 database */
@@ -635,7 +657,7 @@ static void test_damaged_refused(void)
         CHECK(strstr(err, "damaged.db' is damaged (PRAGMA quick_check: ") != NULL);
         CHECK(strstr(err, "); nothing was changed.\n") != NULL);
         CHECK(strstr(err, " .recover | sqlite3 ") != NULL);
-        CHECK(strstr(err, "damaged-recovered.db 'PRAGMA user_version = 8; ") != NULL);
+        CHECK(strstr(err, "damaged-recovered.db 'PRAGMA user_version = 9; ") != NULL);
         CHECK(!file_exists(stamp));
     }
     char *after = read_whole(tmp_path("damaged.db"), &len_after);
@@ -1354,6 +1376,7 @@ int main(void)
     TEST(test_migrate_from_v3);
     TEST(test_migrate_from_v6);
     TEST(test_migrate_from_v7);
+    TEST(test_migrate_from_v8);
     TEST(test_damaged_refused);
     TEST(test_metrics_rows_not_damage);
     TEST(test_record_and_read);

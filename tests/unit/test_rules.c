@@ -69,7 +69,7 @@ static void test_judge(void)
              "\"smaller_seed_range\"]}", &r);
     CHECK(r.declared && r.has_survived && r.has_landed && r.has_usable);
     CHECK_INT(r.n_prefer, 2);
-    struct mainline_numbers n = { 1, 0.02, 1, 0.06, 1, 30.8, 1, 600, 0.905, 0.002 };
+    struct mainline_numbers n = { 1, 0.02, 1, 0.06, 1, 30.8, 1, 600, 0.905, 0.002, 0, 0, 0, 0 };
     struct mainline_verdict v;
     mainline_judge(&r, &n, &v);
     CHECK_INT(v.diagnosis, DIAG_PASSES);
@@ -104,6 +104,62 @@ static void test_judge(void)
     CHECK_INT(v.survived.status, LAYER_NOT_DECLARED);
     CHECK_INT(v.diagnosis, DIAG_SPEED);
     CHECK_STR(layer_status_name(v.landed.status), "not declared");
+}
+
+/* usable.quantized: the worst seed's accuracy drop against the bound; a quantised
+ * model that answers worse is a quality problem, a slow or big one a speed problem. */
+static void test_quantized(void)
+{
+    struct mainline_rules r;
+    rules_of("{\"usable\":{\"min_eval_tok_per_s\":100,\"quantized\":{\"quant\":\"q4_0\","
+             "\"max_accuracy_drop\":0.02}}}", &r);
+    CHECK(r.has_usable && r.has_quant && r.has_min_tps && !r.has_max_mb);
+    CHECK_STR(r.quant, "q4_0");
+    CHECK(r.max_accuracy_drop == 0.02);
+    struct mainline_numbers n = { 0 };
+    n.has_eval_tps = 1;
+    n.eval_tok_per_s = 600;
+    n.has_quant = 1;
+    n.f32_accuracy = 0.45;
+    n.quant_accuracy = 0.44;
+    n.quant_drop = 0.02;                       /* at the bound: passes */
+    struct mainline_verdict v;
+    mainline_judge(&r, &n, &v);
+    CHECK_INT(v.usable.status, LAYER_PASS);
+    CHECK_INT(v.diagnosis, DIAG_PASSES);
+    CHECK_STR(v.usable.why, "eval 600 tok/s >= 100; q4_0 accuracy 0.4400 vs f32 0.4500 (means), "
+              "drop +0.0200 (worst seed) <= 0.02");
+    n.quant_drop = 0.0201;                     /* past it: usable fails on quality */
+    mainline_judge(&r, &n, &v);
+    CHECK_INT(v.usable.status, LAYER_FAIL);
+    CHECK(v.usable_quant_fail && !v.usable_speed_fail);
+    CHECK_STR(diagnosis_name(v.diagnosis), "quality problem");
+    n.eval_tok_per_s = 50;                     /* and too slow: both */
+    mainline_judge(&r, &n, &v);
+    CHECK_INT(v.diagnosis, DIAG_QUALITY_AND_SPEED);
+    n.quant_drop = -0.01;                      /* quantised did better: passes, a plain minus */
+    mainline_judge(&r, &n, &v);
+    CHECK_STR(diagnosis_name(v.diagnosis), "speed problem");
+    CHECK(strstr(v.usable.why, "drop -0.0100 (worst seed) <= 0.02") != NULL);
+    n.eval_tok_per_s = 600;
+    n.has_quant = 0;                           /* not measured: fails, says so */
+    mainline_judge(&r, &n, &v);
+    CHECK_INT(v.usable.status, LAYER_FAIL);
+    CHECK_INT(v.diagnosis, DIAG_QUALITY);
+    CHECK(strstr(v.usable.why, "no q4_0 evaluation recorded") != NULL);
+    /* a bound of 0 fails any drop, a bound of 1 passes every one */
+    n.has_quant = 1;
+    n.quant_drop = 0.005;
+    rules_of("{\"usable\":{\"quantized\":{\"quant\":\"q8_0\",\"max_accuracy_drop\":0}}}",
+             &r);
+    mainline_judge(&r, &n, &v);
+    CHECK_INT(v.usable.status, LAYER_FAIL);
+    rules_of("{\"usable\":{\"quantized\":{\"quant\":\"q8_0\",\"max_accuracy_drop\":1}}}",
+             &r);
+    mainline_judge(&r, &n, &v);
+    CHECK_INT(v.usable.status, LAYER_PASS);
+    CHECK_STR(v.usable.why, "q8_0 accuracy 0.4400 vs f32 0.4500 (means), drop +0.0050 "
+              "(worst seed) <= 1");
 }
 
 static void test_prefer(void)
@@ -141,6 +197,7 @@ int main(void)
     TEST(test_parse);
     TEST(test_pick);
     TEST(test_judge);
+    TEST(test_quantized);
     TEST(test_prefer);
     return test_report();
 }
