@@ -85,6 +85,29 @@ for l in sys.stdin:
     } >"$SCRATCH/$name.summary"
 }
 
+# One product alone: a model whose layer adds nothing (tests/shell/make_head_model.py), so
+# each logit is the tied q8_0/q4_0 head times the normed embedding of its token.
+test_body 'one product alone: the quantised head, mainline-eval against llama.cpp' <<\EOF
+    python3 "$TOP/tests/shell/make_head_model.py" head
+    mainline export --model head --format gguf --quant q8_0 -o q8_0.gguf >/dev/null
+    mainline export --model head --format gguf --quant q4_0 -o q4_0.gguf >/dev/null
+    cat >ids.jsonl <<'X'
+{"ids": [256, 72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100]}
+{"ids": [256, 49, 50, 51]}
+X
+    node "$JS/gguf-logits.mjs" ids.jsonl q8_0.gguf llama-q8_0.jsonl q4_0.gguf llama-q4_0.jsonl \
+        </dev/null
+    "$EVAL" --logits ids.jsonl --base-model q8_0.gguf >ml-q8_0.jsonl
+    "$EVAL" --logits ids.jsonl --base-model q4_0.gguf >ml-q4_0.jsonl
+    {
+        # q8_0: the same activation blocks and integer dots as llama.cpp: equal to 1e-4
+        python3 "$CMP" ml-q8_0.jsonl llama-q8_0.jsonl "head q8_0" 1e-4 100 100
+        # q4_0: equal where llama.cpp's batched q4_0 path agrees with its own other rows
+        python3 "$CMP" ml-q4_0.jsonl llama-q4_0.jsonl "head q4_0" 0.5 90 25
+    } >"$SCRATCH/head.summary"
+EOF
+sed 's/^/    /' "$SCRATCH/head.summary" 2>/dev/null
+
 test_body 'the demo base model: mainline-eval and llama.cpp logits on the same GGUF' <<\EOF
     cat >prompts.jsonl <<'X'
 {"prompt": "Ana has 4 apples and buys 3 more."}
