@@ -6,6 +6,7 @@ head times the normed embedding of each token, a single product per logit. t6012
 as q8_0 and q4_0 GGUF to compare mainline's block products with llama.cpp's with nothing
 else in between. The other weights are N(0, 0.5), norms 1."""
 import json
+import math
 import os
 import random
 import struct
@@ -21,22 +22,23 @@ shapes.update({p + "input_layernorm.weight": (C,), p + "post_attention_layernorm
                p + "self_attn.v_proj.weight": (C, C), p + "self_attn.o_proj.weight": (C, C),
                p + "mlp.gate_proj.weight": (H, C), p + "mlp.up_proj.weight": (H, C),
                p + "mlp.down_proj.weight": (C, H)})
-header, blobs, off = {}, [], 0
-for name in sorted(shapes):
-    shape = shapes[name]
-    n = 1
-    for d in shape:
-        n *= d
+
+
+def values(name, shape):
+    """Norms 1, the two projections into the residual stream 0, the rest N(0, 0.5)."""
+    n = math.prod(shape)
     if len(shape) == 1:
-        vals = [1.0] * n
-    elif name.endswith(("o_proj.weight", "down_proj.weight")):
-        vals = [0.0] * n
-    else:
-        vals = [rng.gauss(0.0, 0.5) for _ in range(n)]
-    blob = struct.pack("<%df" % n, *vals)
-    header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [off, off + len(blob)]}
-    blobs.append(blob)
-    off += len(blob)
+        return [1.0] * n
+    if name.endswith(("o_proj.weight", "down_proj.weight")):
+        return [0.0] * n
+    return [rng.gauss(0.0, 0.5) for _ in range(n)]
+
+
+blobs = [struct.pack("<%df" % math.prod(shapes[k]), *values(k, shapes[k])) for k in sorted(shapes)]
+ends = [sum(len(b) for b in blobs[:i + 1]) for i in range(len(blobs))]
+header = {k: {"dtype": "F32", "shape": list(shapes[k]),
+              "data_offsets": [ends[i] - len(blobs[i]), ends[i]]}
+          for i, k in enumerate(sorted(shapes))}
 os.makedirs(out, exist_ok=True)
 h = json.dumps(header).encode()
 h += b" " * (-len(h) % 8)
