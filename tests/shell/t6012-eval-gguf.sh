@@ -1,7 +1,8 @@
 #!/bin/sh
 # t6012: the built-in evaluator reads GGUF (model/gguf_read.c) and decodes q8_0 and q4_0
 # in their blocks (model/qmatmul.h). Without llama.cpp: mainline-eval --config runs
-# with a .gguf as base_model.path, and the trainer refuses one. With llama.cpp
+# with a .gguf as base_model.path, the trainer and export refuse one, tokenize reads its
+# vocabulary. With llama.cpp
 # (node-llama-cpp's prebuilt CPU binaries, pinned by scripts/npm-llama.sh; a `skip:`
 # line where node, npm or the registry is missing): `mainline-eval --logits` and
 # llama.cpp's logits at every position of the same ids (prompts and 24 tokens greedily
@@ -23,7 +24,7 @@ DEMO="$TOP/sweeps/models/demo-base"
 DATA="$TOP/sweeps/data"
 export EVAL TRAINER JS CMP DEMO DATA
 
-test_body 'mainline-eval --config with a GGUF base model; the trainer refuses one' <<\EOF
+test_body 'mainline-eval --config with a GGUF base model; the trainer and export refuse one' <<\EOF
     mainline export --model "$DEMO" --format gguf --quant q4_0 -o demo.gguf >/dev/null
     cat >eval.json <<X
 {"protocol": 1, "sweep": "t6012", "run": null, "attempt": 1, "step": null, "checkpoint": null,
@@ -44,6 +45,12 @@ X
     mkdir run
     expect_exit 2 "$TRAINER" --config train.json --run-dir run --threads 1 2>err
     grep -q "demo.gguf is a GGUF file: GGUF is read for evaluation only" err
+    # nor does export read one; mainline tokenize uses the file's vocabulary
+    expect_exit 1 "$MAINLINE" export --model demo.gguf --format hf -o back 2>err
+    grep -q "is a GGUF file: mainline-eval reads GGUF, export does not" err
+    test ! -e back
+    printf 'Hi there' | "$MAINLINE" tokenize demo.gguf >ids
+    test "$(cat ids)" = "[72,105,32,116,104,101,114,101]"
 EOF
 
 if ! npm_dir=$(sh "$TOP/scripts/npm-llama.sh" 2>"$SCRATCH/npm.err"); then
