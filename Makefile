@@ -11,6 +11,7 @@
 #   make base-model train sweeps/models/demo-base/ from scratch (about an hour on 2 cores)
 #   make base-model-check  retrain it and check the committed bytes are reproduced
 #   make bench      build and run the benchmarks in bench/ (not part of test or check)
+#   make bench-gguf GGUF decoding (f32, q8_0, q4_0) against llama.cpp (node, npm; in bench too)
 #   make faults     the fault battery: kills, full disks, a held lock, corrupt pages (~5 min)
 #   make deps       install missing build dependencies (apt-get)
 #   V=1             show full compiler command lines

@@ -20,3 +20,6 @@ echo
 echo
 # Needs node and the npm registry (says so and goes on without them).
 BUILD=$BUILD sh bench/bench_tokenize.sh
+echo
+# GGUF decoding against llama.cpp (node-llama-cpp; says so and goes on without it).
+BUILD=$BUILD sh bench/bench_decode_gguf.sh

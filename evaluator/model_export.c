@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "export.h"
 #include "fsutil.h"
+#include "gguf_read.h"
 #include "model_export.h"
 #include "model_io.h"
 #include "weights.h"
@@ -256,6 +257,11 @@ int model_export(const struct export_request *rq, struct export_result *res,
     double t0 = clock_now_s();
     if (refuse_existing(rq->out, err) < 0)
         return -1;
+    if (gguf_is_file(rq->base_model)) {   /* read for evaluation only (gguf_read.h) */
+        sb_addf(err, "'%s' is a GGUF file: mainline-eval reads GGUF, export does not; export "
+                "from the Hugging Face or llama2.c model it came from", rq->base_model);
+        return -1;
+    }
     struct model m;
     struct tokenizer tok;
     char *extras = NULL, *chat = NULL;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # t6012: the built-in evaluator reads GGUF (model/gguf_read.c) and decodes q8_0 and q4_0
 # in their blocks (model/qmatmul.h). Without llama.cpp: mainline-eval --config runs
-# with a .gguf as base_model.path, and the trainer refuses one. With llama.cpp
+# with a .gguf as base_model.path, the trainer and export refuse one, tokenize reads its
+# vocabulary. With llama.cpp
 # (node-llama-cpp's prebuilt CPU binaries, pinned by scripts/npm-llama.sh; a `skip:`
 # line where node, npm or the registry is missing): `mainline-eval --logits` and
 # llama.cpp's logits at every position of the same ids (prompts and 24 tokens greedily
@@ -23,7 +24,7 @@ DEMO="$TOP/sweeps/models/demo-base"
 DATA="$TOP/sweeps/data"
 export EVAL TRAINER JS CMP DEMO DATA
 
-test_body 'mainline-eval --config with a GGUF base model; the trainer refuses one' <<\EOF
+test_body 'mainline-eval --config with a GGUF base model; the trainer and export refuse one' <<\EOF
     mainline export --model "$DEMO" --format gguf --quant q4_0 -o demo.gguf >/dev/null
     cat >eval.json <<X
 {"protocol": 1, "sweep": "t6012", "run": null, "attempt": 1, "step": null, "checkpoint": null,
@@ -44,6 +45,12 @@ X
     mkdir run
     expect_exit 2 "$TRAINER" --config train.json --run-dir run --threads 1 2>err
     grep -q "demo.gguf is a GGUF file: GGUF is read for evaluation only" err
+    # nor does export read one; mainline tokenize uses the file's vocabulary
+    expect_exit 1 "$MAINLINE" export --model demo.gguf --format hf -o back 2>err
+    grep -q "is a GGUF file: mainline-eval reads GGUF, export does not" err
+    test ! -e back
+    printf 'Hi there' | "$MAINLINE" tokenize demo.gguf >ids
+    test "$(cat ids)" = "[72,105,32,116,104,101,114,101]"
 EOF
 
 if ! npm_dir=$(sh "$TOP/scripts/npm-llama.sh" 2>"$SCRATCH/npm.err"); then
@@ -84,6 +91,29 @@ for l in sys.stdin:
         done
     } >"$SCRATCH/$name.summary"
 }
+
+# One product alone: a model whose layer adds nothing (tests/shell/make_head_model.py), so
+# each logit is the tied q8_0/q4_0 head times the normed embedding of its token.
+test_body 'one product alone: the quantised head, mainline-eval against llama.cpp' <<\EOF
+    python3 "$TOP/tests/shell/make_head_model.py" head
+    mainline export --model head --format gguf --quant q8_0 -o q8_0.gguf >/dev/null
+    mainline export --model head --format gguf --quant q4_0 -o q4_0.gguf >/dev/null
+    cat >ids.jsonl <<'X'
+{"ids": [256, 72, 101, 108, 108, 111, 32, 119, 111, 114, 108, 100]}
+{"ids": [256, 49, 50, 51]}
+X
+    node "$JS/gguf-logits.mjs" ids.jsonl q8_0.gguf llama-q8_0.jsonl q4_0.gguf llama-q4_0.jsonl \
+        </dev/null
+    "$EVAL" --logits ids.jsonl --base-model q8_0.gguf >ml-q8_0.jsonl
+    "$EVAL" --logits ids.jsonl --base-model q4_0.gguf >ml-q4_0.jsonl
+    {
+        # q8_0: the same activation blocks and integer dots as llama.cpp: equal to 1e-4
+        python3 "$CMP" ml-q8_0.jsonl llama-q8_0.jsonl "head q8_0" 1e-4 100 100
+        # q4_0: equal where llama.cpp's batched q4_0 path agrees with its own other rows
+        python3 "$CMP" ml-q4_0.jsonl llama-q4_0.jsonl "head q4_0" 0.5 90 25
+    } >"$SCRATCH/head.summary"
+EOF
+sed 's/^/    /' "$SCRATCH/head.summary" 2>/dev/null
 
 test_body 'the demo base model: mainline-eval and llama.cpp logits on the same GGUF' <<\EOF
     cat >prompts.jsonl <<'X'

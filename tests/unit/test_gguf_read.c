@@ -316,6 +316,66 @@ static void test_refusals(void)
     model_free(&m);
 }
 
+/* Damaged files: random bytes of the header, metadata and tensor directory changed, or the
+ * file cut anywhere: model_load() and tokenizer_load_gguf() return 0 or -1 (with a message
+ * naming the file), never read outside the file (ASan builds check that). */
+static void test_corrupt_files(void)
+{
+    struct model m;
+    struct tokenizer tok;
+    random_model(&m, 0);
+    CHECK_INT(tokenizer_init_bytes(&tok, 260, BYTES_BOS_ID, BYTES_EOS_ID, BYTES_PAD_ID), 0);
+    char *good = write_gguf(&m, &tok, QUANT_Q4_0, "good.gguf");
+    char *bad = path_join(tmp_root, "bad.gguf");
+    char *data;
+    size_t len;
+    struct strbuf err = STRBUF_INIT;
+    CHECK_INT(read_file(good, &data, &len, &err), 0);
+    uint32_t r = 7;
+    int loaded = 0, refused = 0, named = 0, tries = 300;
+    char *copy = malloc(len);
+    for (int i = 0; i < tries; i++) {
+        memcpy(copy, data, len);
+        size_t n = len;
+        r = r * 1664525u + 1013904223u;
+        if (i % 4 == 3) {
+            n = (r >> 8) % len;                       /* cut short */
+        } else {
+            for (int k = 0; k < 1 + i % 3; k++) {     /* bytes of the first 8 KB changed */
+                r = r * 1664525u + 1013904223u;
+                copy[(r >> 8) % (len < 8192 ? len : 8192)] = (char)(r >> 24);
+            }
+        }
+        FILE *f = fopen(bad, "wb");
+        CHECK(f && fwrite(copy, 1, n, f) == n);
+        if (f)
+            fclose(f);
+        struct model back;
+        struct tokenizer tback;
+        sb_reset(&err);
+        if (model_load(bad, &back, &err) == 0) {
+            loaded++;
+            if (tokenizer_load_gguf(bad, back.cfg.vocab_size, &tback, &err) == 0)
+                tokenizer_free(&tback);
+            model_free(&back);
+        } else {
+            refused++;
+            named += strstr(sb_str(&err), bad) != NULL;
+        }
+    }
+    fprintf(stderr, "    %d damaged files: %d loaded, %d refused\n", tries, loaded, refused);
+    CHECK_INT(loaded + refused, tries);
+    CHECK_INT(named, refused);
+    CHECK(refused > tries / 4);
+    free(copy);
+    free(data);
+    free(good);
+    free(bad);
+    sb_free(&err);
+    tokenizer_free(&tok);
+    model_free(&m);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR");
@@ -327,6 +387,7 @@ int main(void)
     TEST(test_round_trips);
     TEST(test_refusals);
     TEST(test_decoder_quantised);
+    TEST(test_corrupt_files);
     if (stories260k_dir(shared_dir, sizeof(shared_dir), "stories260K: test_llama2c_tokenizer") ==
         0)
         TEST(test_llama2c_tokenizer);
