@@ -2,7 +2,7 @@
  * logits.h - `mainline-eval --logits IDS.jsonl --base-model PATH`: a model's logits at
  * every position of given token sequences, computed by the KV-cache decoder the
  * evaluator generates with (decode.h; with a q8_0/q4_0 GGUF, its quantised products),
- * to compare with another runtime on the same ids (t6012 does with llama.cpp).
+ * to compare with another runtime on the same ids (t6013 does with llama.cpp).
  *
  * Rows are {"ids": [id, ...]}: at least one id, each in [0, vocab), no more than the
  * model's max_seq_len. Each row gives {"ids": [...], "logits": [[V floats] per

@@ -2,7 +2,7 @@
 """make_head_model.py OUT_DIR [SEED]: a Hugging Face Llama directory (config.json and an
 F32 model.safetensors, byte vocabulary of 260, standard library only) whose one layer adds
 nothing to the residual stream (o_proj and down_proj are zero): its logits are the tied
-head times the normed embedding of each token, a single product per logit. t6012 exports it
+head times the normed embedding of each token, a single product per logit. t6013 exports it
 as q8_0 and q4_0 GGUF to compare mainline's block products with llama.cpp's with nothing
 else in between. The other weights are N(0, 0.5), norms 1."""
 import json

