@@ -362,7 +362,7 @@ bench-gguf: $(BUILD)/bench/bench_decode_gguf
 
 # t3010 with Gemma 3 too (its 240 MB tokenizer.json: a minute or more on 2 cores).
 check-tokenizers: all
-	@T3010_TOKENIZERS="qwen3 qwen2_5 llama3 llama3_1 llama2 gpt2 gemma3" BUILD=$(BUILD) \
+	@T3010_TOKENIZERS="qwen3 qwen2_5 llama3 llama3_1 llama2 gpt2 mistral_nemo gemma3" BUILD=$(BUILD) \
 	    BINDIR=$(BINDIR) MAINLINE=$(abspath $(BINDIR))/mainline sh tests/shell/t3010-tokenizer-json.sh
 
 # A sweep on a one-node Slurm cluster against a raw sbatch --array of the same jobs

