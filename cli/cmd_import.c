@@ -3,14 +3,16 @@
  * --format bundle) recorded into this registry, e.g. results from a cluster brought
  * back to a laptop.
  *
- * Nothing is written before the whole bundle is verified (bundle_read.h). The runs go
+ * Nothing is recorded before the whole bundle is verified (bundle_read.h), which
+ * streams its files into a staging directory beside the registry as it reads them
+ * (never holding them in memory); any refusal removes that directory. The runs go
  * to the sweep version planned from the same canonical spec, which is created from the
  * bundle when this registry has no version of that number (a registry is created
  * too, as plan does). A run of the same identity (sweep, spec, run id) already here
  * with the same results is left alone (importing twice is a no-op), one with other
- * results, or that has started here, is refused. The runs' files are written under a
- * staging directory beside the registry, fsynced, renamed into runs/<sweep>/<run>,
- * and the rows recorded in one transaction; a failure moves the files back out.
+ * results, or that has started here, is refused. The staged runs/<run> directories
+ * are renamed into runs/<sweep>/<run>, and the rows recorded in one transaction; a
+ * failure moves the files back out.
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
