@@ -135,14 +135,15 @@ static int64_t declared_size(struct archive_entry *e)
 }
 
 /*
- * Read the current member's data, at most `limit` bytes: each chunk is handed to
- * `sink` (which returns -1 to stop, after saying why). Returns the byte count, or -1:
- * unreadable, or more than `limit` (the read stops one buffer past it).
+ * Read the current member's data, at most `limit` bytes (`bound` says whose limit, for
+ * the message): each chunk is handed to `sink` (which returns -1 to stop, after saying
+ * why). Returns the byte count, or -1: unreadable, or more than `limit` (the read
+ * stops one buffer past it).
  */
 typedef int (*chunk_sink)(void *ud, const void *data, size_t len);
 
-static int64_t read_data(struct reader *r, const char *rel, int64_t limit, chunk_sink sink,
-                         void *ud, struct strbuf *err)
+static int64_t read_data(struct reader *r, const char *rel, int64_t limit, const char *bound,
+                         chunk_sink sink, void *ud, struct strbuf *err)
 {
     static char buf[64 * 1024];
     int64_t total = 0;
@@ -150,8 +151,8 @@ static int64_t read_data(struct reader *r, const char *rel, int64_t limit, chunk
     while ((n = archive_read_data(r->a, buf, sizeof(buf))) > 0) {
         total += n;
         if (total > limit) {
-            sb_addf(err, "'%s' holds more than the %lld bytes the manifest says; refused "
-                    "after %lld", rel, (long long)limit, (long long)total);
+            sb_addf(err, "'%s' holds more than the %lld bytes %s; refused after reading "
+                    "%lld", rel, (long long)limit, bound, (long long)total);
             return -1;
         }
         if (sink(ud, buf, (size_t)n) < 0)
@@ -171,19 +172,18 @@ static int to_memory(void *ud, const void *data, size_t len)
     return 0;
 }
 
-/* A JSON member kept in memory (at most BUNDLE_JSON_MAX bytes), as text. */
-static char *read_json_text(struct reader *r, struct archive_entry *e, const char *rel,
-                            size_t *len, struct strbuf *err)
+/* A JSON member kept in memory, as text: refused when `size` (what its header or the
+ * manifest says) is over BUNDLE_JSON_MAX, or when it holds more than `limit`. */
+static char *read_json_text(struct reader *r, const char *rel, int64_t size, int64_t limit,
+                            const char *bound, size_t *len, struct strbuf *err)
 {
-    int64_t declared = declared_size(e);
-    if (declared > BUNDLE_JSON_MAX) {
+    if (size > BUNDLE_JSON_MAX) {
         sb_addf(err, "'%s' is %lld bytes; mainline reads at most %d MiB of it",
-                rel, (long long)declared, BUNDLE_JSON_MAX >> 20);
+                rel, (long long)size, BUNDLE_JSON_MAX >> 20);
         return NULL;
     }
     struct strbuf text = STRBUF_INIT;
-    int64_t n = read_data(r, rel, BUNDLE_JSON_MAX, to_memory, &text, err);
-    if (n < 0) {
+    if (read_data(r, rel, limit, bound, to_memory, &text, err) < 0) {
         sb_free(&text);
         return NULL;
     }
@@ -196,7 +196,8 @@ static char *read_json_text(struct reader *r, struct archive_entry *e, const cha
 static int read_manifest(struct reader *r, struct archive_entry *e, struct strbuf *err)
 {
     size_t len;
-    char *text = read_json_text(r, e, "manifest.json", &len, err);
+    char *text = read_json_text(r, "manifest.json", declared_size(e), BUNDLE_JSON_MAX,
+                                "mainline reads of a JSON member", &len, err);
     if (!text)
         return -1;
     json_error_t je;
@@ -252,7 +253,7 @@ static int to_stage(void *ud, const void *data, size_t len)
     struct staged *s = ud;
     sha256_add(s->sha, data, len);
     atomic_write(&s->af, data, len);
-    return 0;
+    return s->af.failed ? -1 : 0;   /* a full disk: stop reading; commit says why */
 }
 
 /* A member other than manifest.json: in memory (registry.json) or written to
@@ -280,16 +281,14 @@ static int read_file_member(struct reader *r, struct archive_entry *e, const cha
     char hex[SHA256_HEX_LEN + 1];
     int64_t got;
     if (!strcmp(rel, "registry.json")) {
-        if (bytes > BUNDLE_JSON_MAX) {
-            sb_addf(err, "'%s' is %lld bytes; mainline reads at most %d MiB of it", rel,
-                    (long long)bytes, BUNDLE_JSON_MAX >> 20);
+        size_t len = 0;
+        char *text = read_json_text(r, rel, bytes, bytes, "the manifest says", &len, err);
+        if (!text)
             return -1;
-        }
-        struct strbuf text = STRBUF_INIT;
-        got = read_data(r, rel, bytes, to_memory, &text, err);
-        sha256_hex(text.buf ? text.buf : "", text.len, hex);
-        r->registry_len = text.len;
-        r->registry_json = sb_detach(&text);
+        sha256_hex(text, len, hex);
+        got = (int64_t)len;
+        r->registry_len = len;
+        r->registry_json = text;
     } else {
         struct strbuf path = STRBUF_INIT;
         sb_addf(&path, "%s/%s", r->stage, rel);
@@ -301,12 +300,13 @@ static int read_file_member(struct reader *r, struct archive_entry *e, const cha
         if (rc < 0)
             return -1;
         s.sha = sha256_begin();
-        got = read_data(r, rel, bytes, to_stage, &s, err);
+        got = read_data(r, rel, bytes, "the manifest says", to_stage, &s, err);
         sha256_end(s.sha, hex);
+        int write_failed = s.af.failed != NULL;
         if (got < 0 && !s.af.failed)
             s.af.failed = "refused";
         struct strbuf cerr = STRBUF_INIT;
-        if (atomic_commit(&s.af, &cerr) < 0 && got >= 0) {
+        if (atomic_commit(&s.af, &cerr) < 0 && (got >= 0 || write_failed)) {
             sb_adds(err, cerr.buf);
             got = -1;
         }
