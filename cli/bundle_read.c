@@ -5,9 +5,11 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "bundle_read.h"
 #include "digest.h"
@@ -232,6 +234,31 @@ static int read_manifest(struct reader *r, struct archive_entry *e, struct strbu
     return 0;
 }
 
+/* The files the manifest lists fit where they are staged: refused before any is read
+ * when their sizes add up to more than the staging filesystem has free. */
+static int check_room(const struct reader *r, struct strbuf *err)
+{
+    const json_t *f;
+    size_t i;
+    int64_t total = 0;
+    json_array_foreach(json_object_get(r->b->manifest, "files"), i, f) {
+        int64_t bytes = (int64_t)json_integer_value(json_object_get(f, "bytes"));
+        total = bytes > INT64_MAX - total ? INT64_MAX : total + bytes;
+    }
+    struct statvfs fs;
+    if (statvfs(r->stage, &fs) < 0)
+        return 0;   /* not known: a full disk is still refused while writing */
+    unsigned long long room = (unsigned long long)fs.f_bavail * fs.f_frsize;
+    if ((unsigned long long)total > room) {
+        char *dir = path_dirname(r->stage);
+        sb_addf(err, "its files take %lld bytes, the manifest says; '%s' has %llu bytes free",
+                (long long)total, dir, room);
+        free(dir);
+        return -1;
+    }
+    return 0;
+}
+
 /* The manifest's entry of `rel`, or NULL. */
 static const json_t *listed(const struct bundle_in *b, const char *rel)
 {
@@ -354,7 +381,8 @@ static int read_members(struct reader *r, struct strbuf *err)
                     "(is it a mainline bundle?)", archive_entry_pathname(e));
             rc = -1;
         } else {
-            rc = r->b->manifest ? read_file_member(r, e, rel, err) : read_manifest(r, e, err);
+            rc = r->b->manifest ? read_file_member(r, e, rel, err)
+                                : read_manifest(r, e, err) < 0 ? -1 : check_room(r, err);
         }
     }
     archive_read_free(a);

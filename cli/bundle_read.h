@@ -3,7 +3,9 @@
  *
  * The archive is read once, as a stream, and never held in memory: manifest.json must
  * be its first member (bundle_write puts it there) and is the only one parsed before
- * the rest, so every later member is bounded by the size the manifest gives it. Each
+ * the rest, so every later member is bounded by the size the manifest gives it (and
+ * the bundle is refused at once when those sizes add up to more than the staging
+ * directory's filesystem has free). Each
  * member must be a regular file (or a directory) under one top directory, with no
  * absolute path, no `..`, no link, device, FIFO or socket, no path twice, listed in the
  * manifest with the size its header declares; it is written to the staging directory

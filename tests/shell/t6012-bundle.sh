@@ -9,9 +9,9 @@
 # from another spec, are refused; hostile bundles (`../x`, `/abs`, a symlink, a hard
 # link, a FIFO, a device, an unlisted file, a digest mismatch, a truncated archive, the
 # manifest not first, a gzip bomb whose member is far larger than the manifest says, a
-# registry.json over the 256 MiB JSON cap) are refused with the reason, the registry and
-# the directory (no staging directory left) as they were; no mainline, or an OUT that
-# exists, refused with nothing written.
+# registry.json over the 256 MiB JSON cap, files that would not fit on the disk) are
+# refused with the reason, the registry and the directory (no staging directory left)
+# as they were; no mainline, or an OUT that exists, refused with nothing written.
 . "$(dirname "$0")/lib.sh"
 
 SRC=$SCRATCH/src
@@ -272,6 +272,14 @@ for f in man["files"]:
     if f["path"] == "registry.json":
         f["sha256"], f["bytes"] = h.hexdigest(), BIG
 write_big("bigjson", "registry.json", man)
+# a manifest whose files would not fit on the disk: refused before any is read
+man = json.loads(files[f"{top}/manifest.json"])
+man["files"][-1]["bytes"] = 1 << 62
+with tarfile.open(f"{out}/huge.tgz", "w:gz") as t:
+    for m, data in members:
+        data = json.dumps(man).encode() if m.name == f"{top}/manifest.json" else data
+        m.size = len(data)
+        t.addfile(m, io.BytesIO(data))
 PY
     mkdir laptop && cd laptop
     cp ../good.tgz . && mainline import good.tgz >/dev/null && rm good.tgz
@@ -298,6 +306,7 @@ PY
     expect late "'fs-main-a-seed-0/sweep.yaml' comes before manifest.json: a bundle starts with its manifest (is it a mainline bundle?)"
     expect bomb "'runs/main-a-seed-0/config.json' is 268435457 bytes in the archive; the manifest says [0-9]* bytes"
     expect bigjson "'registry.json' is 268435457 bytes; mainline reads at most 256 MiB of it"
+    expect huge "its files take [0-9]* bytes, the manifest says; '.*/laptop' has [0-9]* bytes free"
     # into a new registry: refused while recording, the registry it made goes too
     mkdir ../fresh && (cd ../fresh && run_rc 1 mainline import ../bad/badcolumn.tgz &&
                        grep -q "this registry does not have; nothing was imported" err &&
