@@ -1,15 +1,19 @@
 /*
- * bundle_read.c - a bundle read whole with libarchive and verified against its
- * manifest before `mainline import` writes anything (bundle_read.h).
+ * bundle_read.c - a bundle streamed with libarchive into a staging directory and
+ * verified against its manifest, which comes first, before `mainline import` records
+ * anything (bundle_read.h).
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "bundle_read.h"
 #include "digest.h"
+#include "fsutil.h"
 #include "reg_bundle.h"
 
 #define BUNDLE_SCHEMA 1
@@ -62,10 +66,8 @@ const struct bundle_entry *bundle_find(const struct bundle_in *b, const char *pa
 
 void bundle_in_free(struct bundle_in *b)
 {
-    for (size_t i = 0; i < b->n_files; i++) {
+    for (size_t i = 0; i < b->n_files; i++)
         free(b->files[i].path);
-        free(b->files[i].data);
-    }
     free(b->files);
     free(b->top);
     json_decref(b->manifest);
@@ -85,17 +87,26 @@ static const char *kind_of(mode_t type)
     }
 }
 
-/* One member: its name and kind checked, its contents read. 1 for a file, 0 for a
- * directory (skipped), -1 refused. */
-static int read_member(struct archive *a, struct archive_entry *e, struct bundle_in *b,
-                       struct bundle_entry *out, struct strbuf *err)
+/* The archive being read: its file name (for messages), where files go. */
+struct reader {
+    struct archive *a;
+    const char *path, *stage;
+    struct bundle_in *b;
+    char *registry_json;     /* registry.json's text until it is parsed */
+    size_t registry_len;
+};
+
+/* A member's name and kind checked. 1 for a file (*rel below the top directory), 0
+ * for a directory (skipped), -1 refused. */
+static int check_member(struct reader *r, struct archive_entry *e, const char **rel,
+                        struct strbuf *err)
 {
-    const char *name = archive_entry_pathname(e), *rel;
+    const char *name = archive_entry_pathname(e);
     if (!name) {
         sb_adds(err, "a member has no name");
         return -1;
     }
-    if (bundle_member_path(name, b->top, &rel, err) < 0)
+    if (bundle_member_path(name, r->b->top, rel, err) < 0)
         return -1;
     if (archive_entry_hardlink(e)) {
         sb_addf(err, "'%s' is a hard link (to '%s')", name, archive_entry_hardlink(e));
@@ -106,113 +117,291 @@ static int read_member(struct archive *a, struct archive_entry *e, struct bundle
         sb_addf(err, "'%s' is %s", name, kind_of(archive_entry_symlink(e) ? AE_IFLNK : type));
         return -1;
     }
-    if (!b->top) {
+    if (!r->b->top) {
         const char *slash = strchr(name, '/');
-        b->top = slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup(name);
+        r->b->top = slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup(name);
     }
     if (type == AE_IFDIR)
         return 0;
-    if (!*rel) {
+    if (!**rel) {
         sb_addf(err, "'%s' is a file where the bundle's top directory should be", name);
         return -1;
     }
-    if (bundle_find(b, rel)) {
-        sb_addf(err, "'%s' is in the bundle twice", name);
-        return -1;
-    }
-    struct strbuf data = STRBUF_INIT;
-    char buf[65536];
-    la_ssize_t n;
-    while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
-        sb_add(&data, buf, (size_t)n);
-    if (n < 0) {
-        sb_addf(err, "cannot read '%s': %s", name, archive_error_string(a));
-        sb_free(&data);
-        return -1;
-    }
-    out->path = xstrdup(rel);
-    out->len = data.len;
-    out->data = sb_detach(&data);
     return 1;
 }
 
-static int read_members(const char *path, struct bundle_in *b, struct strbuf *err)
+/* The size a member's header declares, -1 when it declares none. */
+static int64_t declared_size(struct archive_entry *e)
 {
-    struct archive *a = archive_read_new();
-    archive_read_support_filter_all(a);
-    archive_read_support_format_tar(a);
-    int rc = 0;
-    if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK) {
-        sb_addf(err, "'%s' is not a whole bundle: %s", path, archive_error_string(a));
-        rc = -1;
-    }
-    size_t alloc = 0;
-    struct archive_entry *e;
-    int r;
-    while (rc == 0 && (r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
-        if (r != ARCHIVE_OK) {
-            sb_addf(err, "'%s' is not a whole bundle: %s", path, archive_error_string(a));
-            rc = -1;
-            break;
-        }
-        struct bundle_entry m;
-        int got = read_member(a, e, b, &m, err);
-        if (got < 0)
-            rc = -1;
-        if (got <= 0)
-            continue;
-        if (b->n_files == alloc) {
-            alloc = alloc ? 2 * alloc : 16;
-            b->files = xrealloc(b->files, alloc * sizeof(*b->files));
-        }
-        b->files[b->n_files++] = m;
-    }
-    archive_read_free(a);
-    if (rc == 0 && !b->n_files) {
-        sb_addf(err, "'%s' holds no files", path);
-        rc = -1;
-    }
-    return rc;
+    return archive_entry_size_is_set(e) ? (int64_t)archive_entry_size(e) : -1;
 }
 
-/* Every file listed with its size and digest, and nothing unlisted. */
-static int check_files(const struct bundle_in *b, struct strbuf *err)
+/*
+ * Read the current member's data, at most `limit` bytes (`bound` says whose limit, for
+ * the message): each chunk is handed to `sink` (which returns -1 to stop, after saying
+ * why). Returns the byte count, or -1: unreadable, or more than `limit` (the read
+ * stops one buffer past it).
+ */
+typedef int (*chunk_sink)(void *ud, const void *data, size_t len);
+
+static int64_t read_data(struct reader *r, const char *rel, int64_t limit, const char *bound,
+                         chunk_sink sink, void *ud, struct strbuf *err)
 {
-    const json_t *files = json_object_get(b->manifest, "files"), *f;
+    static char buf[64 * 1024];
+    int64_t total = 0;
+    la_ssize_t n;
+    while ((n = archive_read_data(r->a, buf, sizeof(buf))) > 0) {
+        total += n;
+        if (total > limit) {
+            sb_addf(err, "'%s' holds more than the %lld bytes %s; refused after reading "
+                    "%lld", rel, (long long)limit, bound, (long long)total);
+            return -1;
+        }
+        if (sink(ud, buf, (size_t)n) < 0)
+            return -1;
+    }
+    if (n < 0) {
+        sb_addf(err, "'%s' is not a whole bundle: cannot read '%s': %s", r->path, rel,
+                archive_error_string(r->a));
+        return -1;
+    }
+    return total;
+}
+
+static int to_memory(void *ud, const void *data, size_t len)
+{
+    sb_add(ud, data, len);
+    return 0;
+}
+
+/* A JSON member kept in memory, as text: refused when `size` (what its header or the
+ * manifest says) is over BUNDLE_JSON_MAX, or when it holds more than `limit`. */
+static char *read_json_text(struct reader *r, const char *rel, int64_t size, int64_t limit,
+                            const char *bound, size_t *len, struct strbuf *err)
+{
+    if (size > BUNDLE_JSON_MAX) {
+        sb_addf(err, "'%s' is %lld bytes; mainline reads at most %d MiB of it",
+                rel, (long long)size, BUNDLE_JSON_MAX >> 20);
+        return NULL;
+    }
+    struct strbuf text = STRBUF_INIT;
+    if (read_data(r, rel, limit, bound, to_memory, &text, err) < 0) {
+        sb_free(&text);
+        return NULL;
+    }
+    *len = text.len;
+    return sb_detach(&text);
+}
+
+/* manifest.json: parsed, a mainline bundle of this schema, every file listed with a
+ * path, a sha256 and a byte count. */
+static int read_manifest(struct reader *r, struct archive_entry *e, struct strbuf *err)
+{
+    size_t len;
+    char *text = read_json_text(r, "manifest.json", declared_size(e), BUNDLE_JSON_MAX,
+                                "mainline reads of a JSON member", &len, err);
+    if (!text)
+        return -1;
+    json_error_t je;
+    json_t *m = json_loadb(text, len, 0, &je);
+    free(text);
+    if (!m) {
+        sb_addf(err, "manifest.json:%d:%d: %s", je.line, je.column, je.text);
+        return -1;
+    }
+    r->b->manifest = m;
+    const char *kind = json_string_value(json_object_get(m, "kind"));
+    if (!kind || strcmp(kind, "mainline bundle") ||
+        json_integer_value(json_object_get(m, "schema")) != BUNDLE_SCHEMA) {
+        sb_addf(err, "manifest.json: not a mainline bundle of schema %d", BUNDLE_SCHEMA);
+        return -1;
+    }
+    const json_t *files = json_object_get(m, "files"), *f;
     size_t i;
     if (!json_is_array(files)) {
         sb_adds(err, "manifest.json lists no files");
         return -1;
     }
     json_array_foreach(files, i, f) {
-        const char *p = json_string_value(json_object_get(f, "path"));
-        const char *want = json_string_value(json_object_get(f, "sha256"));
-        json_int_t bytes = json_integer_value(json_object_get(f, "bytes"));
-        const struct bundle_entry *e = p ? bundle_find(b, p) : NULL;
-        if (!p || !want) {
-            sb_addf(err, "manifest.json: files[%zu] has no path or sha256", i);
-            return -1;
-        }
-        if (!e) {
-            sb_addf(err, "'%s' is in the manifest but not in the bundle", p);
-            return -1;
-        }
-        char hex[SHA256_HEX_LEN + 1];
-        sha256_hex(e->data, e->len, hex);
-        if ((json_int_t)e->len != bytes || strcmp(hex, want)) {
-            sb_addf(err, "'%s' does not match the manifest: sha256 %s, %zu bytes; the manifest "
-                    "says %s, %lld bytes", p, hex, e->len, want, (long long)bytes);
+        if (!json_string_value(json_object_get(f, "path")) ||
+            !json_string_value(json_object_get(f, "sha256")) ||
+            !json_is_integer(json_object_get(f, "bytes")) ||
+            json_integer_value(json_object_get(f, "bytes")) < 0) {
+            sb_addf(err, "manifest.json: files[%zu] has no path, sha256 or byte count", i);
             return -1;
         }
     }
-    for (i = 0; i < b->n_files; i++) {
-        const char *p = b->files[i].path;
-        int listed = !strcmp(p, "manifest.json");
-        size_t j;
-        json_array_foreach(files, j, f)
-            listed |= !strcmp(p, json_string_value(json_object_get(f, "path")));
-        if (!listed) {
-            sb_addf(err, "'%s' is in the bundle but not in its manifest", p);
+    return 0;
+}
+
+/* The files the manifest lists fit where they are staged: refused before any is read
+ * when their sizes add up to more than the staging filesystem has free. */
+static int check_room(const struct reader *r, struct strbuf *err)
+{
+    const json_t *f;
+    size_t i;
+    int64_t total = 0;
+    json_array_foreach(json_object_get(r->b->manifest, "files"), i, f) {
+        int64_t bytes = (int64_t)json_integer_value(json_object_get(f, "bytes"));
+        total = bytes > INT64_MAX - total ? INT64_MAX : total + bytes;
+    }
+    struct statvfs fs;
+    if (statvfs(r->stage, &fs) < 0)
+        return 0;   /* not known: a full disk is still refused while writing */
+    unsigned long long room = (unsigned long long)fs.f_bavail * fs.f_frsize;
+    if ((unsigned long long)total > room) {
+        char *dir = path_dirname(r->stage);
+        sb_addf(err, "its files take %lld bytes, the manifest says; '%s' has %llu bytes free",
+                (long long)total, dir, room);
+        free(dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* The manifest's entry of `rel`, or NULL. */
+static const json_t *listed(const struct bundle_in *b, const char *rel)
+{
+    const json_t *f;
+    size_t i;
+    json_array_foreach(json_object_get(b->manifest, "files"), i, f)
+        if (!strcmp(rel, json_string_value(json_object_get(f, "path"))))
+            return f;
+    return NULL;
+}
+
+struct staged {
+    struct atomic_file af;
+    struct sha256_stream *sha;
+};
+
+static int to_stage(void *ud, const void *data, size_t len)
+{
+    struct staged *s = ud;
+    sha256_add(s->sha, data, len);
+    atomic_write(&s->af, data, len);
+    return s->af.failed ? -1 : 0;   /* a full disk: stop reading; commit says why */
+}
+
+/* A member other than manifest.json: in memory (registry.json) or written to
+ * stage/REL, fsynced, hashed as it goes, and checked against its manifest entry. */
+static int read_file_member(struct reader *r, struct archive_entry *e, const char *rel,
+                            struct strbuf *err)
+{
+    if (!strcmp(rel, "manifest.json") || bundle_find(r->b, rel)) {
+        sb_addf(err, "'%s/%s' is in the bundle twice", r->b->top, rel);
+        return -1;
+    }
+    const json_t *f = listed(r->b, rel);
+    if (!f) {
+        sb_addf(err, "'%s' is in the bundle but not in its manifest", rel);
+        return -1;
+    }
+    const char *want = json_string_value(json_object_get(f, "sha256"));
+    int64_t bytes = (int64_t)json_integer_value(json_object_get(f, "bytes"));
+    int64_t declared = declared_size(e);
+    if (declared >= 0 && declared != bytes) {
+        sb_addf(err, "'%s' is %lld bytes in the archive; the manifest says %lld bytes", rel,
+                (long long)declared, (long long)bytes);
+        return -1;
+    }
+    char hex[SHA256_HEX_LEN + 1];
+    int64_t got;
+    if (!strcmp(rel, "registry.json")) {
+        size_t len = 0;
+        char *text = read_json_text(r, rel, bytes, bytes, "the manifest says", &len, err);
+        if (!text)
+            return -1;
+        sha256_hex(text, len, hex);
+        got = (int64_t)len;
+        r->registry_len = len;
+        r->registry_json = text;
+    } else {
+        struct strbuf path = STRBUF_INIT;
+        sb_addf(&path, "%s/%s", r->stage, rel);
+        char *dir = path_dirname(path.buf);
+        struct staged s = { .sha = NULL };
+        int rc = mkdir_p(dir, err) < 0 ? -1 : atomic_open(&s.af, path.buf, err);
+        free(dir);
+        sb_free(&path);
+        if (rc < 0)
+            return -1;
+        s.sha = sha256_begin();
+        got = read_data(r, rel, bytes, "the manifest says", to_stage, &s, err);
+        sha256_end(s.sha, hex);
+        int write_failed = s.af.failed != NULL;
+        if (got < 0 && !s.af.failed)
+            s.af.failed = "refused";
+        struct strbuf cerr = STRBUF_INIT;
+        if (atomic_commit(&s.af, &cerr) < 0 && (got >= 0 || write_failed)) {
+            sb_adds(err, cerr.buf);
+            got = -1;
+        }
+        sb_free(&cerr);
+    }
+    if (got < 0)
+        return -1;
+    if (got != bytes || strcmp(hex, want)) {
+        sb_addf(err, "'%s' does not match the manifest: sha256 %s, %lld bytes; the manifest "
+                "says %s, %lld bytes", rel, hex, (long long)got, want, (long long)bytes);
+        return -1;
+    }
+    struct bundle_in *b = r->b;
+    if ((b->n_files & (b->n_files - 1)) == 0)   /* 0, 1, 2, 4...: grow to twice */
+        b->files = xrealloc(b->files, (b->n_files ? 2 * b->n_files : 1) * sizeof(*b->files));
+    b->files[b->n_files++] = (struct bundle_entry){ .path = xstrdup(rel), .bytes = got };
+    memcpy(b->files[b->n_files - 1].sha256, hex, sizeof(hex));
+    return 0;
+}
+
+static int read_members(struct reader *r, struct strbuf *err)
+{
+    struct archive *a = r->a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_tar(a);
+    int rc = 0;
+    if (archive_read_open_filename(a, r->path, 64 * 1024) != ARCHIVE_OK) {
+        sb_addf(err, "'%s' is not a whole bundle: %s", r->path, archive_error_string(a));
+        rc = -1;
+    }
+    struct archive_entry *e;
+    int h;
+    while (rc == 0 && (h = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
+        const char *rel;
+        if (h != ARCHIVE_OK) {
+            sb_addf(err, "'%s' is not a whole bundle: %s", r->path, archive_error_string(a));
+            rc = -1;
+        } else if ((h = check_member(r, e, &rel, err)) < 0) {
+            rc = -1;
+        } else if (h == 0) {
+            continue;
+        } else if (!r->b->manifest && strcmp(rel, "manifest.json")) {
+            /* the sizes it lists bound every member read after it */
+            sb_addf(err, "'%s' comes before manifest.json: a bundle starts with its manifest "
+                    "(is it a mainline bundle?)", archive_entry_pathname(e));
+            rc = -1;
+        } else {
+            rc = r->b->manifest ? read_file_member(r, e, rel, err)
+                                : read_manifest(r, e, err) < 0 ? -1 : check_room(r, err);
+        }
+    }
+    archive_read_free(a);
+    if (rc == 0 && !r->b->manifest) {
+        sb_addf(err, "'%s' holds no manifest.json (is it a mainline bundle?)", r->path);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Every file the manifest lists was in the bundle. */
+static int check_files(const struct bundle_in *b, struct strbuf *err)
+{
+    const json_t *f;
+    size_t i;
+    json_array_foreach(json_object_get(b->manifest, "files"), i, f) {
+        const char *p = json_string_value(json_object_get(f, "path"));
+        if (!bundle_find(b, p)) {
+            sb_addf(err, "'%s' is in the manifest but not in the bundle", p);
             return -1;
         }
     }
@@ -259,38 +448,27 @@ static int check_rows(const struct bundle_in *b, struct strbuf *err)
     return 0;
 }
 
-static json_t *member_json(const struct bundle_in *b, const char *path, struct strbuf *err)
-{
-    const struct bundle_entry *e = bundle_find(b, path);
-    json_error_t je;
-    json_t *v = e ? json_loadb(e->data, e->len, 0, &je) : NULL;
-    if (!e)
-        sb_addf(err, "the bundle has no %s (is it a mainline bundle?)", path);
-    else if (!v)
-        sb_addf(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-    return v;
-}
-
-int bundle_read(const char *path, struct bundle_in *out, struct strbuf *err)
+int bundle_read(const char *path, const char *stage, struct bundle_in *out,
+                struct strbuf *err)
 {
     memset(out, 0, sizeof(*out));
     struct file_digest d;
     if (digest_file(path, &d, err) < 0)
         return -1;
     memcpy(out->sha256, d.sha256, sizeof(out->sha256));
-    if (read_members(path, out, err) < 0)
-        return -1;
-    if (!(out->manifest = member_json(out, "manifest.json", err)))
-        return -1;
-    const char *kind = json_string_value(json_object_get(out->manifest, "kind"));
-    if (!kind || strcmp(kind, "mainline bundle") ||
-        json_integer_value(json_object_get(out->manifest, "schema")) != BUNDLE_SCHEMA) {
-        sb_addf(err, "manifest.json: not a mainline bundle of schema %d", BUNDLE_SCHEMA);
-        return -1;
+    struct reader r = { .path = path, .stage = stage, .b = out };
+    int rc = read_members(&r, err);
+    if (rc == 0)
+        rc = check_files(out, err);
+    if (rc == 0 && !bundle_find(out, "registry.json")) {
+        sb_adds(err, "the bundle has no registry.json (is it a mainline bundle?)");
+        rc = -1;
     }
-    if (check_files(out, err) < 0)
-        return -1;
-    if (!(out->rows = member_json(out, "registry.json", err)))
-        return -1;
-    return check_rows(out, err);
+    json_error_t je;
+    if (rc == 0 && !(out->rows = json_loadb(r.registry_json, r.registry_len, 0, &je))) {
+        sb_addf(err, "registry.json:%d:%d: %s", je.line, je.column, je.text);
+        rc = -1;
+    }
+    free(r.registry_json);
+    return rc == 0 ? check_rows(out, err) : -1;
 }

@@ -2,8 +2,10 @@
  * bundle_write.h - `mainline export --format bundle`: runs of a sweep, with what it
  * takes to recreate them elsewhere, as one tar.gz (docs/export.md, "Bundles").
  *
- * Under one top directory: manifest.json (provenance and the sha256 and size of every
- * other file), sweep.yaml (the sweep file as planned), registry.json (the rows,
+ * Under one top directory: manifest.json, always the first member (provenance and
+ * the sha256 and size of every other file; `mainline import` reads it first to bound
+ * every later member, bundle_read.h, and refuses a bundle that does not start with
+ * it), sweep.yaml (the sweep file as planned), registry.json (the rows,
  * reg_bundle.h) and runs/<run>/ with each run's config.json and metrics.jsonl, its
  * selected checkpoint and that checkpoint's evaluation files. Not the base model nor
  * the datasets: the manifest names them with their sha256 and origin.

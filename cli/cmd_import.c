@@ -3,14 +3,16 @@
  * --format bundle) recorded into this registry, e.g. results from a cluster brought
  * back to a laptop.
  *
- * Nothing is written before the whole bundle is verified (bundle_read.h). The runs go
+ * Nothing is recorded before the whole bundle is verified (bundle_read.h), which
+ * streams its files into a staging directory beside the registry as it reads them
+ * (never holding them in memory); any refusal removes that directory. The runs go
  * to the sweep version planned from the same canonical spec, which is created from the
  * bundle when this registry has no version of that number (a registry is created
  * too, as plan does). A run of the same identity (sweep, spec, run id) already here
  * with the same results is left alone (importing twice is a no-op), one with other
- * results, or that has started here, is refused. The runs' files are written under a
- * staging directory beside the registry, fsynced, renamed into runs/<sweep>/<run>,
- * and the rows recorded in one transaction; a failure moves the files back out.
+ * results, or that has started here, is refused. The staged runs/<run> directories
+ * are renamed into runs/<sweep>/<run>, and the rows recorded in one transaction; a
+ * failure moves the files back out.
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
@@ -42,30 +44,6 @@ static int remove_one(const char *path, const struct stat *sb, int type, struct 
 static void remove_tree(const char *dir)
 {
     nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Write the files of runs/<run>/ into stage/<run>/. */
-static int stage_run(const struct bundle_in *b, const char *run_id, const char *stage,
-                     struct strbuf *err)
-{
-    struct strbuf prefix = STRBUF_INIT;
-    sb_addf(&prefix, "runs/%s/", run_id);
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < b->n_files; i++) {
-        const struct bundle_entry *e = &b->files[i];
-        if (strncmp(e->path, prefix.buf, prefix.len))
-            continue;
-        struct strbuf path = STRBUF_INIT;
-        sb_addf(&path, "%s/%s/%s", stage, run_id, e->path + prefix.len);
-        char *dir = path_dirname(path.buf);
-        rc = mkdir_p(dir, err);
-        if (rc == 0)
-            rc = write_file_atomic(path.buf, e->data, e->len, err);
-        free(dir);
-        sb_free(&path);
-    }
-    sb_free(&prefix);
-    return rc;
 }
 
 struct import {
@@ -157,7 +135,7 @@ static int check_checkpoints(const struct import *im, size_t i, struct strbuf *e
             rel[0] == '/')
             continue;
         struct strbuf path = STRBUF_INIT;
-        sb_addf(&path, "%s/%s/%s", im->stage, run_id_of(im, i), rel);
+        sb_addf(&path, "%s/runs/%s/%s", im->stage, run_id_of(im, i), rel);
         struct file_digest d;
         int rc = ckpt_digest(path.buf, &d, err);
         sb_free(&path);
@@ -174,8 +152,8 @@ static int check_checkpoints(const struct import *im, size_t i, struct strbuf *e
     return 0;
 }
 
-/* Write every run to import into a staging directory beside the registry. */
-static int stage_runs(struct import *im, struct strbuf *err)
+/* The staging directory beside the registry that bundle_read writes the files into. */
+static int make_stage(struct import *im, struct strbuf *err)
 {
     struct strbuf stage = STRBUF_INIT;
     sb_addf(&stage, "%s/.mainline-import-XXXXXX", im->root);
@@ -186,14 +164,15 @@ static int stage_runs(struct import *im, struct strbuf *err)
         return -1;
     }
     im->stage = sb_detach(&stage);
-    for (size_t i = 0; i < im->n; i++) {
-        if (im->plan.what[i] == IMPORT_SAME)
-            continue;
-        const char *id = run_id_of(im, i);
-        if (stage_run(&im->b, id, im->stage, err) < 0)
-            return -1;
-    }
     return 0;
+}
+
+/* Where bundle_read staged run `id`'s files. Caller frees. */
+static char *staged_run(const struct import *im, const char *id)
+{
+    struct strbuf path = STRBUF_INIT;
+    sb_addf(&path, "%s/runs/%s", im->stage, id);
+    return sb_detach(&path);
 }
 
 /* Move each staged run into its directory. */
@@ -203,12 +182,11 @@ static int move_runs(struct import *im, struct strbuf *err)
         if (!im->dirs[i])
             continue;
         const char *id = run_id_of(im, i);
-        char *from = path_join(im->stage, id), *parent = path_dirname(im->dirs[i]);
+        char *from = staged_run(im, id), *parent = path_dirname(im->dirs[i]);
         note_missing(im, parent);
         int rc = mkdir_p(parent, err);
-        if (rc == 0 && mkdir(from, 0777) < 0 && errno != EEXIST) {
+        if (rc == 0 && mkdir_p(from, err) < 0) {
             /* a run with no files of its own still gets its directory */
-            sb_addf(err, "cannot create '%s': %s", from, strerror(errno));
             rc = -1;
         }
         if (rc == 0 && rename(from, im->dirs[i]) < 0) {
@@ -234,7 +212,7 @@ static void unplace_runs(struct import *im)
         if (!im->moved[i])
             continue;
         const char *id = run_id_of(im, i);
-        char *back = path_join(im->stage, id);
+        char *back = staged_run(im, id);
         rename(im->dirs[i], back);
         free(back);
     }
@@ -307,8 +285,6 @@ static int import_runs(struct cli *cli, struct import *im, const char *sweep, in
     int rc = EXIT_FAILURES;
     /* a taken directory or checkpoints that are not what their rows say: refusals */
     int refused = run_dirs(im, sweep, &err) != 0, failed = 0;
-    if (!refused && stage_runs(im, &err) < 0)
-        failed = 1;
     for (size_t i = 0; !refused && !failed && i < im->n; i++)
         refused = im->dirs[i] && check_checkpoints(im, i, &err) < 0;
     if (!refused && !failed && move_runs(im, &err) < 0) {
@@ -378,10 +354,23 @@ int cmd_import(int argc, char **argv, struct cli *cli)
         return cli_usage(import_usage);
     struct import im = { .bundle = argv[1] };
     struct strbuf err = STRBUF_INIT;
-    if (bundle_read(im.bundle, &im.b, &err) < 0) {
+    char *dir = path_dirname(cli->registry_path);
+    im.root = realpath(dir, NULL);
+    free(dir);
+    if (!im.root) {
+        error("cannot resolve the registry's directory: %s", strerror(errno));
+        return EXIT_FATAL;
+    }
+    if (make_stage(&im, &err) < 0) {
         error("%s: %s; nothing was imported", im.bundle, err.buf);
         sb_free(&err);
-        bundle_in_free(&im.b);
+        import_free(&im);
+        return EXIT_FATAL;
+    }
+    if (bundle_read(im.bundle, im.stage, &im.b, &err) < 0) {
+        error("%s: %s; nothing was imported", im.bundle, err.buf);
+        sb_free(&err);
+        import_free(&im);
         return EXIT_FAILURES;
     }
     sb_free(&err);
@@ -392,15 +381,10 @@ int cmd_import(int argc, char **argv, struct cli *cli)
                                   sizeof(msg));
     if (st != REG_OK) {
         error("%s", msg);
-        bundle_in_free(&im.b);
+        import_free(&im);
         return st == REG_ERR_DAMAGED ? EXIT_FAILURES : EXIT_FATAL;
     }
-    char *dir = path_dirname(cli->registry_path);
-    im.root = realpath(dir, NULL);
-    free(dir);
-    int rc = im.root ? do_import(cli, &im) : EXIT_FATAL;
-    if (!im.root)
-        error("cannot resolve the registry's directory: %s", strerror(errno));
+    int rc = do_import(cli, &im);
     import_free(&im);
     if (rc != EXIT_OK && new_registry)
         drop_new_registry(cli);

@@ -1,6 +1,7 @@
 /* digest.c - streamed sha256 of files and buffers via OpenSSL's EVP interface. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -25,6 +26,33 @@ void sha256_hex(const void *data, size_t len, char out[SHA256_HEX_LEN + 1])
     unsigned int mdlen = 0;
     if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL))
         die_oom("sha256 of %zu bytes", len);   /* it fails only to allocate its context */
+    hex_encode(md, out);
+}
+
+struct sha256_stream {
+    EVP_MD_CTX *ctx;
+};
+
+struct sha256_stream *sha256_begin(void)
+{
+    struct sha256_stream *s = xcalloc(1, sizeof(*s));
+    if (!(s->ctx = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL))
+        die_oom("a sha256 context");   /* it fails only to allocate */
+    return s;
+}
+
+void sha256_add(struct sha256_stream *s, const void *data, size_t len)
+{
+    EVP_DigestUpdate(s->ctx, data, len);
+}
+
+void sha256_end(struct sha256_stream *s, char out[SHA256_HEX_LEN + 1])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_DigestFinal_ex(s->ctx, md, &mdlen);
+    EVP_MD_CTX_free(s->ctx);
+    free(s);
     hex_encode(md, out);
 }
 

@@ -7,9 +7,11 @@
 # registry where the sweep is planned, `select` prints what the source printed; the
 # same bundle twice is a no-op; other results for the same run, and a version planned
 # from another spec, are refused; hostile bundles (`../x`, `/abs`, a symlink, a hard
-# link, a FIFO, a device, an unlisted file, a digest mismatch, a truncated archive) are
-# refused with the reason, the registry and the directory left as they were; no
-# mainline, or an OUT that exists, refused with nothing written.
+# link, a FIFO, a device, an unlisted file, a digest mismatch, a truncated archive, the
+# manifest not first, a gzip bomb whose member is far larger than the manifest says, a
+# registry.json over the 256 MiB JSON cap, files that would not fit on the disk) are
+# refused with the reason, the registry and the directory (no staging directory left)
+# as they were; no mainline, or an OUT that exists, refused with nothing written.
 . "$(dirname "$0")/lib.sh"
 
 SRC=$SCRATCH/src
@@ -239,6 +241,45 @@ rows["runs"][0]["checkpoints"][0]["pid"] = 1
 write_swapped("badcolumn", {f"{top}/registry.json": json.dumps(rows).encode()})
 data = open(good, "rb").read()
 open(f"{out}/truncated.tgz", "wb").write(data[: len(data) // 2])
+# the manifest after the members it bounds
+with tarfile.open(f"{out}/late.tgz", "w:gz") as t:
+    for m, data in members[1:] + members[:1]:
+        t.addfile(m, io.BytesIO(data))
+# 256 MiB + 1 of zeros, 1 MB compressed, streamed (never held here)
+BIG = (256 << 20) + 1
+class Zeros(io.RawIOBase):
+    def __init__(self, n): self.n = n
+    def readable(self): return True
+    def readinto(self, b):
+        k = min(len(b), self.n); b[:k] = bytes(k); self.n -= k; return k
+def write_big(name, member, man=None):
+    with tarfile.open(f"{out}/{name}.tgz", "w:gz", compresslevel=1) as t:
+        for m, data in members:
+            if m.name == f"{top}/manifest.json" and man is not None:
+                data = json.dumps(man).encode()
+            m.size = BIG if m.name == f"{top}/{member}" else len(data)
+            t.addfile(m, io.BufferedReader(Zeros(BIG), 1 << 20) if m.size == BIG else
+                      io.BytesIO(data))
+# a gzip bomb: a member far larger than the manifest says
+write_big("bomb", "runs/main-a-seed-0/config.json")
+# registry.json over the 256 MiB a JSON member read into memory may hold, listed so
+man = json.loads(files[f"{top}/manifest.json"])
+h = hashlib.sha256()
+for _ in range(256):
+    h.update(bytes(1 << 20))
+h.update(b"\0")
+for f in man["files"]:
+    if f["path"] == "registry.json":
+        f["sha256"], f["bytes"] = h.hexdigest(), BIG
+write_big("bigjson", "registry.json", man)
+# a manifest whose files would not fit on the disk: refused before any is read
+man = json.loads(files[f"{top}/manifest.json"])
+man["files"][-1]["bytes"] = 1 << 62
+with tarfile.open(f"{out}/huge.tgz", "w:gz") as t:
+    for m, data in members:
+        data = json.dumps(man).encode() if m.name == f"{top}/manifest.json" else data
+        m.size = len(data)
+        t.addfile(m, io.BytesIO(data))
 PY
     mkdir laptop && cd laptop
     cp ../good.tgz . && mainline import good.tgz >/dev/null && rm good.tgz
@@ -262,6 +303,10 @@ PY
     expect checkpoint "run 'main-a-seed-0': checkpoint step 4 has sha256 [0-9a-f]*; registry.json records [0-9a-f]*"
     expect badcolumn "the bundle's checkpoints row has a column 'pid' this registry does not have"
     expect truncated "'../bad/truncated.tgz' is not a whole bundle: .*"
+    expect late "'fs-main-a-seed-0/sweep.yaml' comes before manifest.json: a bundle starts with its manifest (is it a mainline bundle?)"
+    expect bomb "'runs/main-a-seed-0/config.json' is 268435457 bytes in the archive; the manifest says [0-9]* bytes"
+    expect bigjson "'registry.json' is 268435457 bytes; mainline reads at most 256 MiB of it"
+    expect huge "its files take [0-9]* bytes, the manifest says; '.*/laptop' has [0-9]* bytes free"
     # into a new registry: refused while recording, the registry it made goes too
     mkdir ../fresh && (cd ../fresh && run_rc 1 mainline import ../bad/badcolumn.tgz &&
                        grep -q "this registry does not have; nothing was imported" err &&
