@@ -18,7 +18,7 @@ for p in python3 /usr/bin/python3; do
 done
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for k in $kinds; do
-    build/bench/bench_train -m qwen3 -k "$k" -t 2 -s "$steps" -r "$reps" | grep '^qwen3'
+    build/bench/bench_train -m qwen3 -k "$k" -t 2 -s "$steps" -r "$reps" | grep -E '^qwen3|^sgemm'
     if [ -n "$py" ]; then
         "$py" bench/torch_qwen3.py -k "$k" -t 2 -s "$steps" -r "$reps" | grep '^torch qwen3'
     else
