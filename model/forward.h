@@ -126,8 +126,9 @@ int model_forward_masked(const struct model *m, struct lora *lo, const int *toke
                          int T, const unsigned char *head_mask, struct model_acts *a);
 
 /* Backpropagate dlogits (a->n_head, V) (that is (cur_B, cur_T, V) unless the forward
- * was masked) through the caches of the LAST forward on these acts (a validation forward in between overwrites them; dlogits may be
- * a->logits overwritten by the loss backward). Adds into grads (same config as m)
+ * was masked) through the caches of the LAST forward on these acts (a validation
+ * forward in between overwrites them; dlogits may be a->logits overwritten by the
+ * loss backward). Adds into grads (same config as m)
  * for tensors tr marks (tr may be NULL: no base tensor trains; grads may then be
  * NULL) and into lo->grads for every adapter of lo (when lo is not NULL and not
  * merged). Must be given the same m and lo as the forward. -1 on misuse. */
