@@ -281,6 +281,8 @@ $(BUILD)/%.o: %.c
 ifneq ($(SAN),1)
 $(BUILD)/model/ops.o: CFLAGS += -O3 -fno-trapping-math
 $(BUILD)/model/attention.o: CFLAGS += -O3 -fno-trapping-math -ffp-contract=fast
+# AdamW's loop (trainer/optim.c): sqrt without errno so that it vectorizes (v >= 0)
+$(BUILD)/trainer/optim.o: CFLAGS += -O3 -fno-trapping-math -fno-math-errno
 endif
 
 $(COMMON_LIB): $(addprefix $(BUILD)/,$(COMMON_OBJS))

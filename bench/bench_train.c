@@ -15,7 +15,8 @@
  *           the speed, so random ones stand in)
  *   qwen3   Qwen3-0.6B's layer shape with 2 layers: dim 1024, 16 heads of 128 (q 2048
  *           wide), 8 kv heads, q/k norms, hidden 3072, the real 151,669-token
- *           vocabulary, tied; batch 2 x 256 (the lm_head is most of the work). Its
+ *           vocabulary, tied; batch 2 x 256 (the lm_head is most of the work), SFT
+ *           rows: the first 114 positions of each are prompt, out of the loss. Its
  *           PyTorch figure is measured in the same run by bench/bench_qwen3.sh
  *           (bench/torch_qwen3.py), so this table leaves it out.
  *
@@ -54,6 +55,10 @@
 char *openblas_get_corename(void);
 
 enum { BATCH = 8, SEQ = 256, ROWS = 64, ROW_BYTES = 300, RANK = 8 };
+/* qwen3's SFT rows: BOS + 114 prompt bytes (not learned) + 141 completion bytes + EOS = 257
+ * tokens, so 142 of the 256 positions are in the loss (55%): the proportion of the
+ * project's demo row in docs/data.md (151 prompt : 178 completion tokens) */
+enum { QWEN3_PROMPT = 114 };
 
 struct bench_model {
     const char *name;
@@ -63,6 +68,8 @@ struct bench_model {
     double goal[3];        /* the issue's goal as a multiple of torch */
     int batch, seq;        /* examples per step, positions per example */
     int only_asked;        /* run only when -m names it */
+    int prompt_bytes;      /* 0: "text" rows, every position in the loss; else SFT rows of
+                            * this many prompt bytes and seq - 1 - prompt completion bytes */
 };
 
 enum kind { LORA_QKVO, LORA_ALL, FULL, KINDS };
@@ -78,13 +85,13 @@ static const char *const kind_params[KINDS] = {
                                 .norm_eps = 1e-5f, .rope_theta = 10000.0f,                    \
                                 .tied_embeddings = 1, .bos_id = 256, .eos_id = 257 }
 static const struct bench_model models[] = {
-    { "s15m", CFG(288, 6, 6, 6, 768), { 3010, 2670, 2950 }, { 2, 2, 1.5 }, BATCH, SEQ, 0 },
-    { "s260k", CFG(64, 5, 8, 4, 172), { 12830, 12400, 12840 }, { 3, 3, 3 }, BATCH, SEQ, 0 },
+    { "s15m", CFG(288, 6, 6, 6, 768), { 3010, 2670, 2950 }, { 2, 2, 1.5 }, BATCH, SEQ, 0, 0 },
+    { "s260k", CFG(64, 5, 8, 4, 172), { 12830, 12400, 12840 }, { 3, 3, 3 }, BATCH, SEQ, 0, 0 },
     { "qwen3", { .dim = 1024, .hidden_dim = 3072, .n_layers = 2, .n_heads = 16,
                  .n_kv_heads = 8, .vocab_size = 151669, .max_seq_len = 512, .norm_eps = 1e-6f,
                  .rope_theta = 1000000.0f, .tied_embeddings = 1, .bos_id = 256, .eos_id = 257,
                  .arch = ARCH_QWEN3, .head_dim = 128, .qk_norm = 1 },
-      { 0, 0, 0 }, { 2, 2, 2 }, 2, SEQ, 1 },
+      { 0, 0, 0 }, { 2, 2, 2 }, 2, SEQ, 1, QWEN3_PROMPT },
 };
 #define N_MODELS (sizeof(models) / sizeof(models[0]))
 
@@ -103,13 +110,15 @@ static double lora_flops(int in, int out, int need_dx)
 }
 
 /*
- * Useful matmul FLOPs per position of one training step. Every layer trains (an
+ * Useful matmul FLOPs per position of one training step (the lm_head only on the
+ * positions in the loss, seq - prompt of seq). Every layer trains (an
  * adapter or its weights), so every input gradient is needed except below the
  * lowest trained tensor: layer 0's q/k/v input when only adapters train. The
  * attention counts the causal half: position t attends to t + 1 keys, (T + 1) / 2
  * on average, 4 C FLOPs each forward (scores, values) and 8 C backward.
  */
-static double flops_per_token(const struct model_config *c, enum kind kind, int seq)
+static double flops_per_token(const struct model_config *c, enum kind kind, int seq,
+                              int prompt)
 {
     int C = c->dim, H = c->hidden_dim, KV = model_head_size(c) * c->n_kv_heads;
     int QD = model_q_dim(c), full = kind == FULL;
@@ -117,7 +126,8 @@ static double flops_per_token(const struct model_config *c, enum kind kind, int 
         { C, QD, 1 }, { C, KV, 1 }, { C, KV, 1 }, { QD, C, 1 },
         { C, H, kind == LORA_ALL }, { C, H, kind == LORA_ALL }, { H, C, kind == LORA_ALL },
     };
-    double f = proj_flops(C, c->vocab_size, 1, full);   /* lm_head (tied: the embedding) */
+    /* lm_head (tied: the embedding), useful on the loss's positions only */
+    double f = proj_flops(C, c->vocab_size, 1, full) * (seq - prompt) / seq;
     for (int l = 0; l < c->n_layers; l++) {
         for (int p = 0; p < 7; p++) {
             int need_dx = full || l > 0 || p > 2;
@@ -169,16 +179,30 @@ static void write_model(const char *dir, const struct model_config *cfg)
     sb_free(&err);
 }
 
-/* ROWS rows {"text": ROW_BYTES lowercase letters and spaces}. */
-static void write_data(const char *path)
+static void add_letters(struct strbuf *s, uint64_t *rng, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int c = (int)(splitmix64(rng) % 27);
+        sb_addf(s, "%c", c == 26 ? ' ' : 'a' + c);
+    }
+}
+
+/* ROWS rows of lowercase letters and spaces: {"text": ROW_BYTES of them} when prompt is
+ * 0, else {"prompt": prompt of them, "completion": seq - 1 - prompt} (with BOS and EOS,
+ * seq + 1 tokens: one example of seq positions). */
+static void write_data(const char *path, int prompt, int seq)
 {
     struct strbuf s = STRBUF_INIT, err = STRBUF_INIT;
     uint64_t rng = 7;
     for (int r = 0; r < ROWS; r++) {
-        sb_adds(&s, "{\"text\": \"");
-        for (int i = 0; i < ROW_BYTES; i++) {
-            int c = (int)(splitmix64(&rng) % 27);
-            sb_addf(&s, "%c", c == 26 ? ' ' : 'a' + c);
+        if (prompt) {
+            sb_adds(&s, "{\"prompt\": \"");
+            add_letters(&s, &rng, prompt);
+            sb_adds(&s, "\", \"completion\": \"");
+            add_letters(&s, &rng, seq - 1 - prompt);
+        } else {
+            sb_adds(&s, "{\"text\": \"");
+            add_letters(&s, &rng, ROW_BYTES);
         }
         sb_adds(&s, "\"}\n");
     }
@@ -282,7 +306,7 @@ static void add_row(struct table *tb, const struct bench_model *bm, enum kind ki
                     struct result r, double ceiling)
 {
     char rate[32], spread[64], torch[32], ratio[32], goal[32], gf[32], pct[32], cpu[32];
-    double gflops = r.best * flops_per_token(&bm->cfg, kind, bm->seq) / 1e9;
+    double gflops = r.best * flops_per_token(&bm->cfg, kind, bm->seq, bm->prompt_bytes) / 1e9;
     fmt_int(rate, sizeof(rate), r.best);
     fmt_int(cpu, sizeof(cpu), r.per_cpu);
     snprintf(spread, sizeof(spread), "%.0f%%", 100.0 * (r.best - r.worst) / r.best);
@@ -377,9 +401,6 @@ int main(int argc, char **argv)
     struct opts o;
     parse_opts(argc, argv, &o);
     tmpdir = bench_tmpdir_create("train");
-    char data[4200];
-    snprintf(data, sizeof(data), "%s/train.jsonl", tmpdir);
-    write_data(data);
 
     printf("training throughput (bench/bench_train.c): batch %d x %d positions, %d steps after "
            "a warm-up, best of %d; OpenBLAS core %s\n", BATCH, SEQ, o.steps, o.reps,
@@ -404,9 +425,11 @@ int main(int argc, char **argv)
     for (size_t m = 0; m < N_MODELS; m++) {
         if (!o.model_on[m])
             continue;
-        char dir[4200];
+        char dir[4200], data[4200];
         snprintf(dir, sizeof(dir), "%s/%s", tmpdir, models[m].name);
+        snprintf(data, sizeof(data), "%s/%s.jsonl", tmpdir, models[m].name);
         write_model(dir, &models[m].cfg);
+        write_data(data, models[m].prompt_bytes, models[m].seq);
         for (int k = 0; k < KINDS; k++)
             for (int i = 0; o.kind_on[k] && i < o.n_threads; i++) {
                 struct result r = run_case(dir, data, (enum kind)k, o.threads[i], o.steps,

@@ -4,14 +4,22 @@ for bench/bench_qwen3.sh.
 
 The same model and step as bench/bench_train.c -m qwen3: Qwen3-0.6B's layer shape
 with 2 layers (dim 1024, 16 heads of 128, 8 kv heads, q/k RMSNorm, SwiGLU 3072),
-the 151,669-token vocabulary with tied embeddings, batch 2 x 256 positions, every
-position in the loss (mean cross-entropy), AdamW. Kinds: lora-qkvo and lora-all
+the 151,669-token vocabulary with tied embeddings, batch 2 x 256 positions of SFT rows
+whose first PROMPT = 114 positions are prompt (out of the loss; the other 142 are
+completion: mean cross-entropy over them), AdamW. Kinds: lora-qkvo and lora-all
 (rank 8, alpha 16, the base frozen) and full. float32 on the CPU, eager mode (what
 PyTorch 1.13 offers: no torch.compile, no fused attention).
 
-  torch_qwen3.py [-s STEPS] [-r REPS] [-t THREADS]... [-k KIND]...
-prints one line per (kind, threads): tokens/s (best of REPS repetitions of STEPS
-steps after a warm-up step) and tokens per CPU-second of the process.
+Heads (-H, may repeat; default both):
+  all     logits of every position, prompt targets set to -100 (ignore_index): what
+          Hugging Face's causal-LM loss does
+  gather  the final hidden rows of the loss's positions selected first, so lm_head and
+          cross-entropy run on those only (what a careful PyTorch user would write)
+
+  torch_qwen3.py [-s STEPS] [-r REPS] [-t THREADS]... [-k KIND]... [-H HEAD]...
+prints one line per (kind, head, threads): tokens/s (positions, prompt included: best
+of REPS repetitions of STEPS steps after a warm-up step) and tokens per CPU-second of
+the process.
 """
 import argparse
 import math
@@ -21,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 C, H, L, NH, NKV, HS, V = 1024, 3072, 2, 16, 8, 128, 151669
-B, T, RANK, ALPHA, EPS = 2, 256, 8, 16.0, 1e-6
+B, T, RANK, ALPHA, EPS, PROMPT = 2, 256, 8, 16.0, 1e-6, 114
 
 
 class Linear(torch.nn.Module):
@@ -71,7 +79,7 @@ class Model(torch.nn.Module):
         h = HS // 2
         return x * self.cos + torch.cat((-x[..., h:], x[..., :h]), -1) * self.sin
 
-    def forward(self, tokens):
+    def forward(self, tokens, rows=None):
         x = F.embedding(tokens, self.embed)
         for m in self.layers:
             h = rms(x, m.n1)
@@ -86,10 +94,13 @@ class Model(torch.nn.Module):
             x = x + m.o(a)
             h = rms(x, m.n2)
             x = x + m.d(F.silu(m.g(h)) * m.u(h))
-        return F.linear(rms(x, self.norm), self.embed)
+        h = rms(x, self.norm)
+        if rows is not None:
+            h = h.reshape(B * T, C)[rows]
+        return F.linear(h, self.embed)
 
 
-def run(kind, threads, steps, reps):
+def run(kind, head, threads, steps, reps):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = Model(kind)
@@ -98,10 +109,18 @@ def run(kind, threads, steps, reps):
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     gen = torch.Generator().manual_seed(1)
     tokens = torch.randint(0, 259, (B, T + 1), generator=gen)
+    targets = tokens[:, 1:].clone()
+    targets[:, :PROMPT] = -100   # prompt positions: no loss
+    targets = targets.reshape(-1)
+    rows = (targets != -100).nonzero().squeeze(1)
 
     def step():
-        logits = model(tokens[:, :-1])
-        loss = F.cross_entropy(logits.reshape(B * T, V), tokens[:, 1:].reshape(-1))
+        if head == "gather":
+            logits = model(tokens[:, :-1], rows)
+            loss = F.cross_entropy(logits, targets[rows])
+        else:
+            logits = model(tokens[:, :-1])
+            loss = F.cross_entropy(logits.reshape(B * T, V), targets)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -123,13 +142,15 @@ def main():
     ap.add_argument("-r", type=int, default=2)
     ap.add_argument("-t", type=int, action="append")
     ap.add_argument("-k", action="append")
+    ap.add_argument("-H", action="append", choices=["all", "gather"])
     a = ap.parse_args()
     print("torch %s, %s" % (torch.__version__, torch.__config__.parallel_info().splitlines()[0]))
     for kind in a.k or ["lora-qkvo", "lora-all", "full"]:
-        for t in a.t or [1, 2]:
-            best, per_cpu = run(kind, t, a.s, a.r)
-            print("torch qwen3 %-9s threads %d: %8.1f tokens/s  %8.1f per CPU-s" %
-                  (kind, t, best, per_cpu), flush=True)
+        for head in a.H or ["all", "gather"]:
+            for t in a.t or [1, 2]:
+                best, per_cpu = run(kind, head, t, a.s, a.r)
+                print("torch qwen3 %-9s head %-6s threads %d: %8.1f tokens/s  %8.1f per CPU-s"
+                      % (kind, head, t, best, per_cpu), flush=True)
 
 
 if __name__ == "__main__":

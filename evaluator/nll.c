@@ -31,8 +31,9 @@ enum train_data_status eval_nll(const struct model *m, const struct tokenizer *t
             idx[k++] = i;
         batch_fill(&b, &ds, idx, k, pad);
         /* the model's own struct is not changed: forward only reads it */
-        if (model_forward(m, NULL, b.tokens, b.cur_B, b.cur_T, &a) < 0 ||
-            sft_loss_forward(acc, a.logits, b.targets, b.mask, b.cur_B * b.cur_T, a.V) < 0) {
+        if (model_forward_masked(m, NULL, b.tokens, b.cur_B, b.cur_T, b.mask, &a) < 0 ||
+            sft_loss_forward_packed(acc, a.logits, b.targets, b.mask, b.cur_B * b.cur_T,
+                                    a.V) < 0) {
             sb_addf(err, "%s: a token outside the model's vocabulary", path);
             st = TRAIN_DATA_BAD_ROW;
         }

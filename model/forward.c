@@ -55,6 +55,7 @@ int model_acts_alloc(struct model_acts *a, const struct model_config *cfg, const
         { &a->dres, N * C }, { &a->dxn, N * C }, { &a->datt, N * QD }, { &a->dq, N * QD },
         { &a->dk, N * KV }, { &a->dv, N * KV }, { &a->dq_pre, N * QD }, { &a->dk_pre, N * KV },
         { &a->dh, N * H }, { &a->dg, N * H }, { &a->du, N * H }, { &a->dscores, TT },
+        { &a->xh, N * C }, { &a->dxh, N * C },
     };
     size_t nparts = sizeof(parts) / sizeof(parts[0]);
     for (size_t i = 0; i < nparts; i++)
@@ -66,6 +67,7 @@ int model_acts_alloc(struct model_acts *a, const struct model_config *cfg, const
         p += parts[i].n;
     }
     a->tokens = xcalloc(N, sizeof(int));
+    a->head_pos = xcalloc(N, sizeof(int));
     model_rope_table(cfg, a->rope_cos, a->rope_sin, T);
     if (lo)
         lora_cache_alloc(&a->lc, lo, N);
@@ -76,6 +78,7 @@ void model_acts_free(struct model_acts *a)
 {
     free(a->slab);
     free(a->tokens);
+    free(a->head_pos);
     lora_cache_free(&a->lc);
     memset(a, 0, sizeof(*a));
 }
@@ -168,16 +171,37 @@ void model_mlp_forward(const struct model *m, struct lora *lo, struct model_acts
     residual_forward(xout, xmid, a->tmp, (size_t)N * C);
 }
 
+/* dst rows r = src rows pos[r] (gather), or dst rows pos[r] = src rows r (scatter), of C */
+static void copy_rows(float *dst, const float *src, const int *pos, int n, int C, int scatter)
+{
+    for (int r = 0; r < n; r++) {
+        size_t p = (size_t)pos[r] * C, q = (size_t)r * C;
+        memcpy(dst + (scatter ? p : q), src + (scatter ? q : p), (size_t)C * sizeof(float));
+    }
+}
+
 void model_head_forward(const struct model *m, struct model_acts *a)
 {
     int N = a->cur_B * a->cur_T, C = a->C;
     float *x = at(a, a->x, a->L, C);       /* (N, C) */
     rmsnorm_forward(a->xf, a->rstdf, x, m->w.final_norm, N, C, m->cfg.norm_eps);
-    matmul_forward(a->logits, a->xf, m->w.lm_head, N, C, a->V);
+    if (a->head_all) {
+        matmul_forward(a->logits, a->xf, m->w.lm_head, N, C, a->V);
+        return;
+    }
+    copy_rows(a->xh, a->xf, a->head_pos, a->n_head, C, 0);
+    if (a->n_head > 0)
+        matmul_forward(a->logits, a->xh, m->w.lm_head, a->n_head, C, a->V);
 }
 
 int model_forward(const struct model *m, struct lora *lo, const int *tokens, int B, int T,
                   struct model_acts *a)
+{
+    return model_forward_masked(m, lo, tokens, B, T, NULL, a);
+}
+
+int model_forward_masked(const struct model *m, struct lora *lo, const int *tokens, int B,
+                         int T, const unsigned char *head_mask, struct model_acts *a)
 {
     if (B <= 0 || T <= 0 || B > a->B || T > a->T || m->cfg.dim != a->C ||
         m->cfg.n_layers != a->L || m->cfg.vocab_size != a->V ||
@@ -192,6 +216,11 @@ int model_forward(const struct model *m, struct lora *lo, const int *tokens, int
     memcpy(a->tokens, tokens, (size_t)N * sizeof(int));
     a->cur_B = B;
     a->cur_T = T;
+    a->n_head = 0;
+    for (int i = 0; i < N; i++)
+        if (!head_mask || head_mask[i])
+            a->head_pos[a->n_head++] = i;
+    a->head_all = a->n_head == N;
     model_embed_forward(m, a);
     for (int l = 0; l < a->L; l++) {
         model_attn_forward(m, lo, a, l);
@@ -423,14 +452,21 @@ int model_backward(const struct model *m, struct lora *lo, const struct trainabl
         return 0;
     size_t NC = (size_t)N * C;
 
-    /* undoes: logits = xf lm_head^T */
-    int need = w.lowest < lm_head_stage(L);
+    /* undoes: logits = xf lm_head^T (on the rows at head_pos: xh = those rows of xf) */
+    int need = w.lowest < lm_head_stage(L), nh = a->n_head;
+    float *dhead = a->head_all ? a->dxn : a->dxh;
     if (need)
         zero_floats(a->dxn, NC);
-    matmul_backward(need ? a->dxn : NULL, grad_of(&w, TK_LM_HEAD, 0), dlogits, a->xf,
-                    m->w.lm_head, N, C, a->V);
+    if (need && !a->head_all)
+        zero_floats(a->dxh, (size_t)nh * C);   /* matmul_backward adds */
+    if (nh > 0)
+        matmul_backward(need ? dhead : NULL, grad_of(&w, TK_LM_HEAD, 0), dlogits,
+                        a->head_all ? a->xf : a->xh, m->w.lm_head, nh, C, a->V);
     if (!need)
         return 0;
+    if (!a->head_all) {
+        copy_rows(a->dxn, a->dxh, a->head_pos, nh, C, 1);
+    }
     /* undoes: xf = rmsnorm(x[L]) * final_norm */
     need = w.lowest < final_norm_stage(L);
     zero_floats(a->dres, NC);

@@ -25,6 +25,12 @@
  * gradient slab for every adapter. It walks down only as far as the lowest stage
  * that has something to train, and skips dW of frozen tensors.
  *
+ * The head (lm_head, the largest product at a large vocabulary) may run on some
+ * positions only: model_forward_masked() computes the logits of the positions a mask
+ * keeps (the SFT loss's, so prompt and padding positions cost no head work), compacted,
+ * and the backward then takes their gradient only; the other positions' head
+ * gradients are zero.
+ *
  * Ownership: model_acts_alloc() allocates every buffer (one float slab) for a
  * largest (B, T); model_acts_free() releases it and accepts a zeroed struct. The
  * logits stay in acts->logits until the next forward.
@@ -71,7 +77,12 @@ struct model_acts {
     float *h;              /* (L, B, T, H) silu(g) * u, input of down_proj */
     float *rstdf;          /* (B, T) */
     float *xf;             /* (B, T, C) final_norm output, input of lm_head */
-    float *logits;         /* (B, T, V) */
+    float *logits;         /* (B, T, V); (n_head, V) after a masked forward */
+    int n_head;            /* rows of logits of the last forward */
+    int head_all;          /* 1: every position's (row i = position i); 0: compacted */
+    int *head_pos;         /* owned: (B, T) positions of the n_head rows, ascending */
+    float *xh;             /* (B, T, C) xf rows of those positions, compacted (!head_all) */
+    float *dxh;            /* (B, T, C) their gradient (!head_all) */
     float *tmp;            /* (B, T, C) o_proj / down_proj output before the residual add */
 
     /* backward scratch */
@@ -108,10 +119,16 @@ void model_acts_free(struct model_acts *a);
  * the acts' LoRA caches. */
 int model_forward(const struct model *m, struct lora *lo, const int *tokens, int B, int T,
                   struct model_acts *a);
+/* The same, with logits only for the positions i (of B * T) where head_mask[i] != 0:
+ * a->n_head rows in a->logits, row j the j-th such position in order (a->head_pos[j]).
+ * head_mask NULL, or keeping every position: exactly model_forward. */
+int model_forward_masked(const struct model *m, struct lora *lo, const int *tokens, int B,
+                         int T, const unsigned char *head_mask, struct model_acts *a);
 
-/* Backpropagate dlogits (cur_B, cur_T, V) through the caches of the LAST forward on
- * these acts (a validation forward in between overwrites them; dlogits may be
- * a->logits overwritten by the loss backward). Adds into grads (same config as m)
+/* Backpropagate dlogits (a->n_head, V) (that is (cur_B, cur_T, V) unless the forward
+ * was masked) through the caches of the LAST forward on these acts (a validation
+ * forward in between overwrites them; dlogits may be a->logits overwritten by the
+ * loss backward). Adds into grads (same config as m)
  * for tensors tr marks (tr may be NULL: no base tensor trains; grads may then be
  * NULL) and into lo->grads for every adapter of lo (when lo is not NULL and not
  * merged). Must be given the same m and lo as the forward. -1 on misuse. */
@@ -131,7 +148,7 @@ void model_embed_forward(const struct model *m, struct model_acts *a);
 void model_attn_forward(const struct model *m, struct lora *lo, struct model_acts *a, int layer);
 /* xmid[l] -> x[l+1] */
 void model_mlp_forward(const struct model *m, struct lora *lo, struct model_acts *a, int layer);
-/* x[L] -> logits */
+/* x[L] -> logits of the positions a->head_pos names (all when a->head_all) */
 void model_head_forward(const struct model *m, struct model_acts *a);
 
 /* y (N, out) = x (N, in) W^T (+ b when the config has the projection's bias) for

@@ -32,6 +32,17 @@ int sft_loss_forward(struct loss_sum *acc, const float *logits, const int *targe
 void sft_loss_backward(float *dlogits, const float *logits, const int *targets,
                        const unsigned char *mask, int N, int V, long total_count);
 
+/* The same over packed logits: only the rows of the positions whose mask is non-zero,
+ * in position order (model_forward_masked's a->logits with the loss mask as head mask),
+ * sft_loss_count(mask, N) rows of V. Results equal the unpacked calls' up to the order
+ * of the double sum. */
+int sft_loss_forward_packed(struct loss_sum *acc, const float *logits, const int *targets,
+                            const unsigned char *mask, int N, int V);
+/* dlogits (count, V) = (softmax - onehot) / total_count of the packed rows. WRITES; may
+ * alias logits. */
+void sft_loss_backward_packed(float *dlogits, const float *logits, const int *targets,
+                              const unsigned char *mask, int N, int V, long total_count);
+
 /* sum / count, 0 when nothing was counted. */
 double loss_mean(const struct loss_sum *acc);
 

@@ -6,6 +6,7 @@
 #include "error.h"
 #include "optim.h"
 #include "parallel.h"
+#include "vecmath.h"
 
 /* ---- every trainable float, split over the threads ---- */
 
@@ -85,23 +86,32 @@ struct adamw_job {
     double decay, step, rbc2;
 };
 
+/* AdamW on n floats, in double. Compiled to vectorize (vecmath.h's clones; the
+ * Makefile's -O3 -fno-math-errno for this file): every element's operations are
+ * IEEE-rounded the same in a vector lane as in the scalar loop (no sum reassociated,
+ * no multiply-add fused), so the result's bits do not depend on the clone. */
+VECTOR_CLONES
+static void adamw_range(float *restrict p, const float *restrict g, float *restrict m1,
+                        float *restrict v1, size_t n, const struct adamw_job *j)
+{
+    double b1 = j->o->beta1, b2 = j->o->beta2, eps = j->o->eps;
+    double decay = j->decay, step = j->step, rbc2 = j->rbc2;
+    for (size_t i = 0; i < n; i++) {
+        double gi = g[i];
+        double m = b1 * (double)m1[i] + (1.0 - b1) * gi;
+        double v = b2 * (double)v1[i] + (1.0 - b2) * gi * gi;
+        m1[i] = (float)m;
+        v1[i] = (float)v;
+        p[i] = (float)((double)p[i] * decay - step * m / (sqrt(v) * rbc2 + eps));
+    }
+}
+
 static void adamw_floats(void *ctx, const struct param_seg *seg, size_t i0, size_t i1, size_t k,
                          int part)
 {
     const struct adamw_job *j = ctx;
-    struct adamw *o = j->o;
-    double b1 = o->beta1, b2 = o->beta2;
-    float *p = seg->p;
-    const float *g = seg->g;
     (void)part;
-    for (size_t i = i0; i < i1; i++, k++) {
-        double gi = g[i];
-        double m = b1 * (double)o->m[k] + (1.0 - b1) * gi;
-        double v = b2 * (double)o->v[k] + (1.0 - b2) * gi * gi;
-        o->m[k] = (float)m;
-        o->v[k] = (float)v;
-        p[i] = (float)((double)p[i] * j->decay - j->step * m / (sqrt(v) * j->rbc2 + o->eps));
-    }
+    adamw_range(seg->p + i0, seg->g + i0, j->o->m + k, j->o->v + k, i1 - i0, j);
 }
 
 void adamw_step(struct adamw *o, const struct param_seg *segs, size_t n_segs, double lr)

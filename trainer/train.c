@@ -131,9 +131,10 @@ enum train_status trainer_valid_nll(struct trainer *t, struct lora *lo, struct l
             break;
         }
         batch_fill(b, &t->valid, t->valid_order + i, (int)(n - i < mb ? n - i : mb), t->pad_id);
-        if (model_forward(&t->model, lo, b->tokens, b->cur_B, b->cur_T, &t->acts) < 0 ||
-            sft_loss_forward(acc, t->acts.logits, b->targets, b->mask, b->cur_B * b->cur_T,
-                             V) < 0) {
+        if (model_forward_masked(&t->model, lo, b->tokens, b->cur_B, b->cur_T, b->mask,
+                                 &t->acts) < 0 ||
+            sft_loss_forward_packed(acc, t->acts.logits, b->targets, b->mask,
+                                    b->cur_B * b->cur_T, V) < 0) {
             sb_adds(err, "validation forward failed");
             st = TRAIN_FAILED;
         }

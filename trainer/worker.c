@@ -43,14 +43,16 @@ static enum train_status micro_step(struct trainer *t, struct worker *w, const s
     int N = b->cur_B * b->cur_T, V = t->model.cfg.vocab_size;
     float *logits = w->acts->logits;
     struct loss_sum ls = { 0, 0 };
-    if (model_forward(&t->model, w->lora, b->tokens, b->cur_B, b->cur_T, w->acts) < 0 ||
-        sft_loss_forward(&ls, logits, b->targets, b->mask, N, V) < 0) {
+    /* the head runs on the loss's positions only: logits and dlogits are packed */
+    if (model_forward_masked(&t->model, w->lora, b->tokens, b->cur_B, b->cur_T, b->mask,
+                             w->acts) < 0 ||
+        sft_loss_forward_packed(&ls, logits, b->targets, b->mask, N, V) < 0) {
         sb_addf(err, "forward of a %d x %d batch failed", b->cur_B, b->cur_T);
         return TRAIN_FAILED;
     }
     *sum += ls.sum;
     /* dlogits overwrite the logits: the backward reads only dlogits and the caches */
-    sft_loss_backward(logits, logits, b->targets, b->mask, N, V, total);
+    sft_loss_backward_packed(logits, logits, b->targets, b->mask, N, V, total);
     if (model_backward(&t->model, w->lora, t->mask, w->acts, logits, w->grads) < 0) {
         sb_adds(err, "backward failed");
         return TRAIN_FAILED;

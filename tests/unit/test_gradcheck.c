@@ -8,7 +8,9 @@
  * differences on a sample of entries (the largest gradients plus random ones);
  * the max relative error per tensor is printed.
  *
- * Also: frozen tensors get no gradient writes, the backward stops at the lowest
+ * The loss is the trainer's: the head runs on the loss's positions only
+ * (model_forward_masked, packed logits); test_masked_head checks it against logits of
+ * every position. Also: frozen tensors get no gradient writes, the backward stops at the lowest
  * trainable layer yet gives bitwise the gradients of a full backward, dropout is
  * replayed exactly by the backward, results are bitwise repeatable (on one thread
  * and split over 3, parallel.h; the split agrees with one thread within rounding
@@ -163,10 +165,20 @@ static struct lora *gc_lora(struct gc *c)
 static double gc_loss(struct gc *c)
 {
     struct loss_sum s = { 0 };
-    if (model_forward(&c->m, gc_lora(c), c->tokens, GC_B, GC_T, &c->a) < 0 ||
-        sft_loss_forward(&s, c->a.logits, c->targets, c->mask, GC_N, c->m.cfg.vocab_size) < 0)
+    if (model_forward_masked(&c->m, gc_lora(c), c->tokens, GC_B, GC_T, c->mask, &c->a) < 0 ||
+        sft_loss_forward_packed(&s, c->a.logits, c->targets, c->mask, GC_N,
+                                c->m.cfg.vocab_size) < 0)
         return NAN;   /* fails every comparison downstream */
     return loss_mean(&s);
+}
+
+/* The loss's backward, then the model's with trainable tr (after gc_loss). */
+static void gc_backward(struct gc *c, const struct trainable *tr, struct model *grads)
+{
+    long count = sft_loss_count(c->mask, GC_N);
+    sft_loss_backward_packed(c->a.logits, c->a.logits, c->targets, c->mask, GC_N,
+                             c->m.cfg.vocab_size, count);
+    CHECK(model_backward(&c->m, gc_lora(c), tr, &c->a, c->a.logits, grads) == 0);
 }
 
 /* Zero the gradients, then forward, loss, backward with trainable tr. */
@@ -177,10 +189,7 @@ static void gc_grads(struct gc *c, const struct trainable *tr, struct model *gra
     if (c->use_lora)
         memset(c->lo.grads, 0, c->lo.n_params * sizeof(float));
     gc_loss(c);
-    long count = sft_loss_count(c->mask, GC_N);
-    sft_loss_backward(c->a.logits, c->a.logits, c->targets, c->mask, GC_N,
-                      c->m.cfg.vocab_size, count);
-    CHECK(model_backward(&c->m, gc_lora(c), tr, &c->a, c->a.logits, grads) == 0);
+    gc_backward(c, tr, grads);
 }
 
 /* d loss / d *p by the five-point stencil with step eps (error O(eps^4)). */
@@ -403,9 +412,7 @@ static void partial_case(struct gc *c, const struct model *full, const struct tr
     if (c->use_lora)
         memset(c->lo.grads, 0, c->lo.n_params * sizeof(float));
     gc_loss(c);
-    sft_loss_backward(c->a.logits, c->a.logits, c->targets, c->mask, GC_N,
-                      c->m.cfg.vocab_size, sft_loss_count(c->mask, GC_N));
-    CHECK(model_backward(&c->m, gc_lora(c), &tr, &c->a, c->a.logits, &c->g) == 0);
+    gc_backward(c, &tr, &c->g);
     int lowest = model_backward_lowest_layer(&c->m.cfg, c->use_lora ? &c->lo : NULL, &tr);
     fprintf(stderr, "    %-28s lowest layer %d, layers visited %d\n", tag, lowest,
             c->a.bw_layers);
@@ -592,6 +599,93 @@ static void test_smaller_batch_and_misuse(void)
     gc_free(&c);
 }
 
+/* max |a - b| over n, relative to max |b| (absolute when b is all zero) */
+static double rel_diff(const float *a, const float *b, size_t n)
+{
+    double d = 0, mag = 0;
+    for (size_t i = 0; i < n; i++) {
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        mag = fmax(mag, fabs((double)b[i]));
+    }
+    return mag > 0 ? d / mag : d;
+}
+
+/* The head on the loss's positions only (gc_grads) against logits of every position
+ * (model_forward, sft_loss_forward/backward): the same loss, logits and gradients to
+ * rounding; a mask keeping every position is model_forward's path, bit for bit; a
+ * micro-batch without a loss position adds nothing to the gradients. */
+static void masked_head_case(int tied)
+{
+    struct gc c;
+    gc_init(&c, tied, LORA_TARGETS_ALL_LINEAR, 0.0f);
+    int V = c.m.cfg.vocab_size;
+    long count = sft_loss_count(c.mask, GC_N);
+    gc_grads(&c, &c.tr, &c.g);
+    double packed_loss = gc_loss(&c);
+    CHECK_INT(c.a.n_head, (int)count);
+    CHECK_INT(c.a.head_all, 0);
+    float *packed = snapshot(c.a.logits, (size_t)count * V);
+    float *g1 = snapshot(c.g.slab, c.g.n_params), *l1 = snapshot(c.lo.grads, c.lo.n_params);
+
+    memset(c.g.slab, 0, c.g.n_params * sizeof(float));
+    memset(c.lo.grads, 0, c.lo.n_params * sizeof(float));
+    struct loss_sum s = { 0 };
+    CHECK(model_forward(&c.m, gc_lora(&c), c.tokens, GC_B, GC_T, &c.a) == 0);
+    CHECK(sft_loss_forward(&s, c.a.logits, c.targets, c.mask, GC_N, V) == 0);
+    double rows = 0;
+    for (int i = 0, j = 0; i < GC_N; i++)
+        if (c.mask[i])
+            rows = fmax(rows, rel_diff(packed + (size_t)j++ * V, c.a.logits + (size_t)i * V,
+                                       (size_t)V));
+    sft_loss_backward(c.a.logits, c.a.logits, c.targets, c.mask, GC_N, V, count);
+    CHECK(model_backward(&c.m, gc_lora(&c), &c.tr, &c.a, c.a.logits, &c.g) == 0);
+    double dg = rel_diff(g1, c.g.slab, c.g.n_params), dl = rel_diff(l1, c.lo.grads,
+                                                                     c.lo.n_params);
+    fprintf(stderr, "    %s: loss %.9f packed, %.9f every row; logits %.1e, model grads "
+            "%.1e, LoRA grads %.1e (relative)\n", tied ? "tied" : "untied", packed_loss,
+            loss_mean(&s), rows, dg, dl);
+    CHECK(fabs(packed_loss - loss_mean(&s)) <= 1e-6 * fabs(loss_mean(&s)));
+    CHECK(rows <= 1e-6 && dg <= 1e-6 && dl <= 1e-6);
+
+    /* every position kept: model_forward's path, the same bits */
+    unsigned char all[GC_N];
+    memset(all, 1, sizeof(all));
+    CHECK(model_forward(&c.m, gc_lora(&c), c.tokens, GC_B, GC_T, &c.a) == 0);
+    float *want = snapshot(c.a.logits, (size_t)GC_N * V);
+    CHECK(model_forward_masked(&c.m, gc_lora(&c), c.tokens, GC_B, GC_T, all, &c.a) == 0);
+    CHECK(c.a.head_all && c.a.n_head == GC_N);
+    CHECK(memcmp(want, c.a.logits, (size_t)GC_N * V * sizeof(float)) == 0);
+
+    /* no loss position: no logits, and the backward adds zeros */
+    unsigned char none[GC_N] = { 0 };
+    memset(c.g.slab, 0, c.g.n_params * sizeof(float));
+    memset(c.lo.grads, 0, c.lo.n_params * sizeof(float));
+    struct loss_sum z = { 0 };
+    CHECK(model_forward_masked(&c.m, gc_lora(&c), c.tokens, GC_B, GC_T, none, &c.a) == 0);
+    CHECK_INT(c.a.n_head, 0);
+    CHECK(sft_loss_forward_packed(&z, c.a.logits, c.targets, none, GC_N, V) == 0);
+    CHECK(z.count == 0 && z.sum == 0.0);
+    sft_loss_backward_packed(c.a.logits, c.a.logits, c.targets, none, GC_N, V, 5);
+    CHECK(model_backward(&c.m, gc_lora(&c), &c.tr, &c.a, c.a.logits, &c.g) == 0);
+    int nonzero = 0;
+    for (size_t i = 0; i < c.g.n_params; i++)
+        nonzero += c.g.slab[i] != 0.0f;
+    for (size_t i = 0; i < c.lo.n_params; i++)
+        nonzero += c.lo.grads[i] != 0.0f;
+    CHECK_INT(nonzero, 0);
+    free(packed);
+    free(g1);
+    free(l1);
+    free(want);
+    gc_free(&c);
+}
+
+static void test_masked_head(void)
+{
+    masked_head_case(0);
+    masked_head_case(1);
+}
+
 /* ---- overfit: Adam on a tiny model memorizes four sequences ---- */
 
 static void adam_step(float *p, const float *g, float *m1, float *m2, size_t n, int t, float lr)
@@ -681,6 +775,7 @@ int main(void)
     TEST(test_deterministic);
     TEST(test_threads);
     TEST(test_smaller_batch_and_misuse);
+    TEST(test_masked_head);
     TEST(test_overfit);
     return test_report();
 }
