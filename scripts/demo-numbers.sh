@@ -3,7 +3,8 @@
 # Markdown block that scripts/readme-numbers.sh puts into README.md: the machine
 # (CPU model from /proc/cpuinfo, cores), the date, the demo's wall time, then per
 # variant the mean and per-seed accuracy in %, the retention NLL increase of its
-# worst seed and its mainline diagnosis, then the verdict, each paired bootstrap
+# worst seed, with usable.quantized its mean quantised accuracy and worst drop, and its
+# mainline diagnosis, then the verdict, each paired bootstrap
 # interval and the mainline line exactly as `mainline select` printed them.
 # Reads only SELECT_OUTPUT (what `mainline select demo` printed); writes stdout.
 set -e
@@ -45,6 +46,17 @@ function trim(s) { gsub(/^ +| +$/, "", s); return s }
         ret[name] = "-"
     diag[name] = trim(c[6])
 }
+# "### Quantised (q4_0) vs f32": the mean quantised accuracy and worst drop of each candidate
+/^\| / && section ~ /^### Quantised / {
+    split($0, c, "|")
+    if (trim(c[3]) == "baseline")
+        qbase = pct(trim(c[5]))
+    if (trim(c[3]) == "mean (worst drop)") {
+        q = section; sub(/^### Quantised \(/, "", q); sub(/\).*/, "", q)
+        qacc[trim(c[2])] = pct(trim(c[5])) " (" trim(c[6]) ")"
+        nq++
+    }
+}
 /^\| / && section ~ /^### accuracy by / && $0 !~ /^\| [^|]* \| seeds \|/ {
     split($0, c, "|")
     name = trim(c[2])
@@ -55,13 +67,16 @@ function trim(s) { gsub(/^ +| +$/, "", s); return s }
 }
 END {
     if (!nv) { print "demo-numbers.sh: no accuracy table in the select output" > "/dev/stderr"; exit 1 }
-    print "| variant | accuracy, mean of " nseeds " seeds | per seed | retention NLL increase, worst seed (nats/token) | mainline layers |"
-    print "|---|---|---|---|---|"
+    qh = nq ? " " q " accuracy, mean (worst drop of a seed) |" : ""
+    qs = nq ? "---|" : ""
+    print "| variant | accuracy, mean of " nseeds " seeds | per seed |" qh " retention NLL increase, worst seed (nats/token) | mainline layers |"
+    print "|---|---|---|" qs "---|---|"
     if (base != "")
-        print "| untouched base model | " base " | - | - | - |"
+        print "| untouched base model | " base " | - |" (nq ? " " (qbase != "" ? qbase : "-") " |" : "") " - | - |"
     for (i = 1; i <= nv; i++) {
         v = order[i]
-        print "| " v " | " mean[v] " | " per[v] " | " (v in ret ? ret[v] : "-") " | " (v in diag ? diag[v] : "-") " |"
+        qc = nq ? " " (v in qacc ? qacc[v] : "-") " |" : ""
+        print "| " v " | " mean[v] " | " per[v] " |" qc " " (v in ret ? ret[v] : "-") " | " (v in diag ? diag[v] : "-") " |"
     }
     print ""
     print "- Verdict: " verdict

@@ -82,6 +82,28 @@ test_body 'demo-numbers.sh: the select output as the README block, accuracy in %
     run_rc 1 sh "$TOP/scripts/demo-numbers.sh" missing.txt
 EOF
 
+test_body 'demo-numbers.sh: with usable.quantized, the quantised accuracy and worst drop' <<\EOF
+    write_select
+    cat >>select.txt <<\EOS
+
+### Quantised (q4_0) vs f32
+
+| candidate | runs | f32 accuracy | q4_0 accuracy | drop (bound 0.02) |
+|---|---|---|---|---|
+| untouched base model | baseline | 0.0000 | 0.0050 | -0.0050 |
+| attention_only | mean (worst drop) | 0.2383 | 0.2200 | +0.0300 |
+|  | main-attention_only-seed-0 | 0.2000 | 0.1700 | +0.0300 |
+| all_layer | mean (worst drop) | 0.4183 | 0.4100 | +0.0150 |
+| gentle | mean (worst drop) | 0.0050 | 0.0050 | +0.0000 |
+EOS
+    sh "$TOP/scripts/demo-numbers.sh" select.txt >numbers.md
+    cat numbers.md
+    grep -qx '| variant | accuracy, mean of 3 seeds | per seed | q4_0 accuracy, mean (worst drop of a seed) | retention NLL increase, worst seed (nats/token) | mainline layers |' numbers.md
+    grep -qx '| untouched base model | 0.0% (0 / 200) | - | 0.5% | - | - |' numbers.md
+    grep -qx '| attention_only | 23.8% | 20.0%, 49.0%, 2.5% | 22.0% (+0.0300) | +2.0487 | quality problem |' numbers.md
+    grep -qx '| all_layer | 41.8% | 29.5%, 57.0%, 39.0% | 41.0% (+0.0150) | +3.0570 | quality problem |' numbers.md
+EOF
+
 test_body 'readme-numbers.sh fills the table between the markers from the given file' <<\EOF
     write_readme
     printf '%s\n' '| variant | accuracy |' '|---|---|' '| gentle | 0.5% |' >numbers.md
