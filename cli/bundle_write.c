@@ -276,9 +276,13 @@ static int write_archive(const char *out, const char *top, const char *manifest,
     }
     for (size_t i = 0; rc == 0 && i < f->n; i++)
         rc = archive_add_file(a, top, &f->v[i], now, err);
-    if (rc < 0)
-        archive_write_fail(a);   /* the temporary is removed below: nothing to finish */
-    else if (archive_write_close(a) != ARCHIVE_OK) {
+    if (rc < 0) {
+        /* The temporary is removed below: no padding for a member cut short (it may be
+         * gigabytes), and close only to free libarchive's buffers (free after fail
+         * alone leaks them: libarchive issue 1568, fixed after 3.6.2). */
+        archive_write_fail(a);
+        archive_write_close(a);
+    } else if (archive_write_close(a) != ARCHIVE_OK) {
         sb_addf(err, "cannot finish the bundle '%s': %s", out, archive_error_string(a));
         rc = -1;
     }

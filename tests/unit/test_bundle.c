@@ -113,9 +113,10 @@ static int copy_into_tar(const char *path, const struct file_digest *d, struct s
     archive_write_set_format_pax_restricted(a);
     archive_write_open_memory(a, tar, ARCHIVE_CAP, &used);
     int rc = bundle_copy_file(a, "b/x", path, d->sha256, d->bytes, 0, err);
-    if (rc < 0)
-        archive_write_fail(a);
-    else
+    if (rc < 0) {
+        archive_write_fail(a);   /* as bundle_write.c does */
+        archive_write_close(a);
+    } else
         CHECK_INT(archive_write_close(a), ARCHIVE_OK);
     archive_write_free(a);
     *back = NULL;
