@@ -230,6 +230,7 @@ CLI_OBJS += cli/cli_audit_print.o
 CLI_OBJS += cli/plan_estimate.o
 CLI_OBJS += cli/cmd_export.o
 CLI_OBJS += cli/bundle_write.o
+CLI_OBJS += cli/bundle_copy.o
 CLI_OBJS += cli/bundle_read.o
 CLI_OBJS += cli/cmd_import.o
 
@@ -321,8 +322,9 @@ $(BINDIR)/mainline: $(B_CLI_OBJS) $(CLI_LINK)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CLI_LIBS)
 
 # Unit tests may use every room.
-# test_bundle also checks the member names `mainline import` accepts (cli/bundle_read.c).
-$(BUILD)/tests/test_bundle: $(BUILD)/cli/bundle_read.o
+# test_bundle also checks the member names `mainline import` accepts (cli/bundle_read.c)
+# and that `export` streams a file into a bundle only as it was hashed (cli/bundle_copy.c).
+$(BUILD)/tests/test_bundle: $(BUILD)/cli/bundle_read.o $(BUILD)/cli/bundle_copy.o
 TEST_LINK := $(CLI_LINK)
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_LINK)
 	@mkdir -p $(dir $@)

@@ -1,9 +1,12 @@
 /*
  * bundle_write.c - the bundle archive of `mainline export --format bundle`
- * (bundle_write.h). Files are read whole (checkpoints here are adapters or changed
- * tensors, not base models), hashed, listed in the manifest and written to a pax tar
- * compressed with gzip through libarchive, into a temporary file that is fsynced and
- * renamed over OUT only when complete.
+ * (bundle_write.h). Two passes over the files on disk, neither holding a file in
+ * memory: the first hashes each (streamed, digest.h) for the manifest, which must be
+ * the archive's first member; the second streams each into a pax tar compressed with
+ * gzip through libarchive, checked against its digest as it goes (bundle_copy.h). Only
+ * the JSON made here (manifest.json, registry.json) and sweep.yaml are in memory. The
+ * archive goes to a temporary file that is fsynced and renamed over OUT only when
+ * complete, and removed when anything failed.
  */
 #define _XOPEN_SOURCE 700
 #include <archive.h>
@@ -17,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bundle_copy.h"
 #include "bundle_write.h"
 #include "cli.h"
 #include "digest.h"
@@ -27,8 +31,10 @@
 
 struct bundle_file {
     char *name;      /* path inside the top directory */
+    char *path;      /* the file on disk, or NULL when the member is `data` */
     char *data;
-    size_t len;
+    int64_t bytes;
+    char sha256[SHA256_HEX_LEN + 1];
 };
 
 struct bundle_files {
@@ -36,33 +42,49 @@ struct bundle_files {
     size_t n, alloc;
 };
 
-static void files_add(struct bundle_files *f, char *name, char *data, size_t len)
+static struct bundle_file *files_push(struct bundle_files *f)
 {
     if (f->n == f->alloc) {
         f->alloc = f->alloc ? 2 * f->alloc : 16;
         f->v = xrealloc(f->v, f->alloc * sizeof(*f->v));
     }
-    f->v[f->n++] = (struct bundle_file){ name, data, len };
+    f->v[f->n] = (struct bundle_file){ 0 };
+    return &f->v[f->n++];
+}
+
+/* A member made in memory (takes `name` and `data`). */
+static void files_add_data(struct bundle_files *f, char *name, char *data)
+{
+    struct bundle_file *b = files_push(f);
+    b->name = name;
+    b->data = data;
+    b->bytes = (int64_t)strlen(data);
+    sha256_hex(data, strlen(data), b->sha256);
 }
 
 static void files_free(struct bundle_files *f)
 {
     for (size_t i = 0; i < f->n; i++) {
         free(f->v[i].name);
+        free(f->v[i].path);
         free(f->v[i].data);
     }
     free(f->v);
 }
 
-/* Read `path` into the bundle as `name`. */
+/* List `path` in the bundle as `name`, with its sha256 and size (the first pass:
+ * streamed, the file is not held). */
 static int add_file(struct bundle_files *f, const char *path, const char *name,
                     struct strbuf *err)
 {
-    char *data;
-    size_t len;
-    if (read_file(path, &data, &len, err) < 0)
+    struct file_digest d;
+    if (digest_file(path, &d, err) < 0)
         return -1;
-    files_add(f, xstrdup(name), data, len);
+    struct bundle_file *b = files_push(f);
+    b->name = xstrdup(name);
+    b->path = xstrdup(path);
+    b->bytes = d.bytes;
+    memcpy(b->sha256, d.sha256, sizeof(b->sha256));
     return 0;
 }
 
@@ -178,12 +200,10 @@ static json_t *manifest_json(const json_t *rows, const struct bundle_run *runs, 
             "lr", json_object_get(row, "lr"), "selected_step", (json_int_t)runs[i].step,
             "results_sha256", digest));
     }
-    for (i = 0; i < f->n; i++) {
-        char hex[SHA256_HEX_LEN + 1];
-        sha256_hex(f->v[i].data, f->v[i].len, hex);
+    for (i = 0; i < f->n; i++)
         json_array_append_new(files, json_pack("{s:s, s:s, s:I}", "path", f->v[i].name,
-                                               "sha256", hex, "bytes", (json_int_t)f->v[i].len));
-    }
+                                               "sha256", f->v[i].sha256,
+                                               "bytes", (json_int_t)f->v[i].bytes));
     return json_pack("{s:s, s:i, s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:O?,"
                      " s:{s:s, s:s, s:s}, s:o, s:o, s:o}",
         "kind", "mainline bundle", "schema", BUNDLE_SCHEMA, "mainline_version", MAINLINE_VERSION,
@@ -199,13 +219,12 @@ static json_t *manifest_json(const json_t *rows, const struct bundle_run *runs, 
         "runs", rs, "inputs", inputs, "files", files);
 }
 
-static int archive_add(struct archive *a, const char *top, const char *name, const char *data,
-                       size_t len, time_t mtime, struct strbuf *err)
+/* A member made in memory. */
+static int archive_add(struct archive *a, const char *member, const char *data, size_t len,
+                       time_t mtime, struct strbuf *err)
 {
     struct archive_entry *e = archive_entry_new();
-    struct strbuf path = STRBUF_INIT;
-    sb_addf(&path, "%s/%s", top, name);
-    archive_entry_set_pathname(e, path.buf);
+    archive_entry_set_pathname(e, member);
     archive_entry_set_filetype(e, AE_IFREG);
     archive_entry_set_perm(e, 0644);
     archive_entry_set_size(e, (la_int64_t)len);
@@ -213,11 +232,23 @@ static int archive_add(struct archive *a, const char *top, const char *name, con
     int rc = 0;
     if (archive_write_header(a, e) != ARCHIVE_OK ||
         (len && archive_write_data(a, data, len) != (la_ssize_t)len)) {
-        sb_addf(err, "cannot write '%s' into the bundle: %s", path.buf, archive_error_string(a));
+        sb_addf(err, "cannot write '%s' into the bundle: %s", member, archive_error_string(a));
         rc = -1;
     }
     archive_entry_free(e);
-    sb_free(&path);
+    return rc;
+}
+
+/* The second pass: one member, from memory or streamed from disk and checked. */
+static int archive_add_file(struct archive *a, const char *top, const struct bundle_file *b,
+                            time_t mtime, struct strbuf *err)
+{
+    struct strbuf member = STRBUF_INIT;
+    sb_addf(&member, "%s/%s", top, b->name);
+    int rc = b->path
+        ? bundle_copy_file(a, member.buf, b->path, b->sha256, b->bytes, mtime, err)
+        : archive_add(a, member.buf, b->data, (size_t)b->bytes, mtime, err);
+    sb_free(&member);
     return rc;
 }
 
@@ -237,11 +268,21 @@ static int write_archive(const char *out, const char *top, const char *manifest,
         sb_addf(err, "cannot start the bundle '%s': %s", out, archive_error_string(a));
         rc = -1;
     }
-    if (rc == 0)
-        rc = archive_add(a, top, "manifest.json", manifest, strlen(manifest), now, err);
+    if (rc == 0) {
+        struct strbuf member = STRBUF_INIT;
+        sb_addf(&member, "%s/manifest.json", top);
+        rc = archive_add(a, member.buf, manifest, strlen(manifest), now, err);
+        sb_free(&member);
+    }
     for (size_t i = 0; rc == 0 && i < f->n; i++)
-        rc = archive_add(a, top, f->v[i].name, f->v[i].data, f->v[i].len, now, err);
-    if (archive_write_close(a) != ARCHIVE_OK && rc == 0) {
+        rc = archive_add_file(a, top, &f->v[i], now, err);
+    if (rc < 0) {
+        /* The temporary is removed below: no padding for a member cut short (it may be
+         * gigabytes), and close only to free libarchive's buffers (free after fail
+         * alone leaks them: libarchive issue 1568, fixed after 3.6.2). */
+        archive_write_fail(a);
+        archive_write_close(a);
+    } else if (archive_write_close(a) != ARCHIVE_OK) {
         sb_addf(err, "cannot finish the bundle '%s': %s", out, archive_error_string(a));
         rc = -1;
     }
@@ -293,9 +334,9 @@ int bundle_write(struct registry *reg, const char *registry_path, const struct r
     struct bundle_files f = { 0 };
     const char *spec = json_string_value(json_object_get(json_object_get(rows, "sweep"),
                                                          "spec_text"));
-    files_add(&f, xstrdup("sweep.yaml"), xstrdup(spec ? spec : ""), spec ? strlen(spec) : 0);
-    char *rows_text = json_dumps(rows, JSON_INDENT(1) | JSON_SORT_KEYS);
-    files_add(&f, xstrdup("registry.json"), rows_text, strlen(rows_text));
+    files_add_data(&f, xstrdup("sweep.yaml"), xstrdup(spec ? spec : ""));
+    files_add_data(&f, xstrdup("registry.json"),
+                   json_dumps(rows, JSON_INDENT(1) | JSON_SORT_KEYS));
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n_runs; i++)
         rc = add_run(&f, &runs[i], err);

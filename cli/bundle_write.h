@@ -33,8 +33,10 @@ struct bundle_out {
 
 /*
  * Write the bundle of `runs` of the sweep version `res` to `out` (which must not
- * exist): a temporary name beside it, fsynced, renamed. Returns 0, or -1 with a
- * message in *err and nothing left at `out`.
+ * exist): a temporary name beside it, fsynced, renamed. No file is held in memory:
+ * each is hashed for the manifest, then streamed into the archive and refused if it
+ * changed in between (bundle_copy.h). Returns 0, or -1 with a message in *err and
+ * nothing left at `out`.
  */
 int bundle_write(struct registry *reg, const char *registry_path, const struct reg_results *res,
                  const struct bundle_run *runs, size_t n_runs, const char *out,

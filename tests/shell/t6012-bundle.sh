@@ -11,7 +11,8 @@
 # manifest not first, a gzip bomb whose member is far larger than the manifest says, a
 # registry.json over the 256 MiB JSON cap, files that would not fit on the disk) are
 # refused with the reason, the registry and the directory (no staging directory left)
-# as they were; no mainline, or an OUT that exists, refused with nothing written.
+# as they were; no mainline, or an OUT that exists, refused with nothing written; a
+# checkpoint file of several export chunks extracted byte for byte.
 . "$(dirname "$0")/lib.sh"
 
 SRC=$SCRATCH/src
@@ -344,6 +345,22 @@ test_body 'usage; no mainline, an existing OUT: refused, nothing written' <<\EOF
     test ! -e nm.tgz
     mv ckpts runs/nm/main-seed-0/checkpoints
     run_rc 0 mainline export nm main-seed-0 --format bundle -o nm.tgz
+    # a checkpoint file of several export chunks (64 KiB): streamed into the bundle
+    # whole, in order, under the digest the manifest gives
+    head -c 300000 /dev/urandom >runs/nm/main-seed-0/checkpoints/step-4/big.bin
+    run_rc 0 mainline export nm main-seed-0 --format bundle -o big.tgz
+    mkdir big && tar -C big -xzf big.tgz
+    cmp runs/nm/main-seed-0/checkpoints/step-4/big.bin \
+        big/nm-main-seed-0/runs/main-seed-0/checkpoints/step-4/big.bin
+    python3 - big/nm-main-seed-0 runs/nm/main-seed-0/checkpoints/step-4/big.bin <<\PY
+import hashlib, json, sys
+m = json.load(open(sys.argv[1] + "/manifest.json"))
+f = [f for f in m["files"] if f["path"] == "runs/main-seed-0/checkpoints/step-4/big.bin"]
+data = open(sys.argv[2], "rb").read()
+assert f == [{"path": f[0]["path"], "sha256": hashlib.sha256(data).hexdigest(),
+              "bytes": 300000}], f
+PY
+    rm -r big big.tgz runs/nm/main-seed-0/checkpoints/step-4/big.bin
     ls -A | grep -v -e '^nm.tgz$' -e '^mainline.db' -e '^runs$' -e '^data$' -e '^models$' \
         -e '^nm.yaml$' -e '^out$' -e '^err$' -e '^extra$' >extra || :
     must_be_empty extra
