@@ -4,8 +4,8 @@
 # model and retention set match their pins, every integrity gate passes, and the
 # plan has the expected stages (4 LR-selection runs, 6 main runs waiting on them,
 # 3 runs of the gentle variant at its fixed lr).
-# The full demo (training and evaluation; longer than 10 minutes on the AMD EPYC kind:
-# README.md, "What `make demo` shows") is `make demo`.
+# The full demo (training, evaluation, the q4_0 pass and the exports; about 7 minutes on
+# 2 cores: README.md, "What `make demo` shows") is `make demo`.
 . "$(dirname "$0")/lib.sh"
 
 test_body 'demo.yaml plans: its data, model and retention pins hold; the gates pass' <<\EOF
