@@ -134,6 +134,8 @@ EXEC_OBJS += exec/job_config.o
 EXEC_OBJS += exec/train_jobs.o
 EXEC_OBJS += exec/eval_jobs.o
 EXEC_OBJS += exec/picks.o
+EXEC_OBJS += exec/ckpt_digest.o
+EXEC_OBJS += exec/ckpt_digests.o
 EXEC_OBJS += exec/ckpt_fate.o
 EXEC_OBJS += exec/blas_env.o
 
@@ -300,10 +302,12 @@ $(BUILD)/lib%.a:
 	$(Q_AR)rm -f $@ && ar rcs $@ $^
 
 # The per-job supervisor links only libc and a few helpers: it starts once per job.
-SUPERVISE_OBJS = exec/supervise.o exec/proc.o exec/job_lock.o
+# It hashes a finished run's checkpoints (common/'s jansson and libcrypto).
+SUPERVISE_OBJS = exec/supervise.o exec/proc.o exec/job_lock.o exec/ckpt_digest.o \
+                 exec/ckpt_digests.o
 $(BINDIR)/mainline-supervise: $(addprefix $(BUILD)/,$(SUPERVISE_OBJS)) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(Q_LD)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(call pkg_libs,$(COMMON_PKGS))
 
 # The trainer and the evaluator talk to the orchestrator through the job protocol
 # only: no registry, no sweep loader on their link lines (no SQLite, libyaml,

@@ -31,6 +31,8 @@ struct exec_spec {
     int threads;               /* CPUs the job uses */
     const char *exclude;       /* nodes it must not run on, "a,b" (NULL: none; Slurm's
                                 * --exclude, ignored by the local executor) */
+    int checkpoints;           /* a trainer: its supervisor hashes the checkpoints it kept
+                                * (`mainline-supervise --checkpoints`) */
 };
 
 /* A submitted job: locally the supervisor's pid (also its process group) and start

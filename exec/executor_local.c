@@ -101,13 +101,16 @@ static void exec_child(const struct local_priv *p, const struct exec_spec *spec,
     size_t n = 0;
     while (spec->argv[n])
         n++;
-    char **argv = calloc(n + 4, sizeof(*argv));
+    char **argv = calloc(n + 5, sizeof(*argv));
     if (!argv)
         _exit(127);
-    argv[0] = (char *)"mainline-supervise";
-    argv[1] = (char *)spec->status_path;
-    argv[2] = (char *)"--";
-    memcpy(argv + 3, spec->argv, n * sizeof(*argv));
+    size_t k = 0;
+    argv[k++] = (char *)"mainline-supervise";
+    if (spec->checkpoints)
+        argv[k++] = (char *)"--checkpoints";
+    argv[k++] = (char *)spec->status_path;
+    argv[k++] = (char *)"--";
+    memcpy(argv + k, spec->argv, n * sizeof(*argv));
     execv(p->supervisor, argv);
     fprintf(stderr, "mainline: cannot run the supervisor '%s': %s\n", p->supervisor,
             strerror(errno));

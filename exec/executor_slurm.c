@@ -101,7 +101,7 @@ static char *write_script(const struct slurm_priv *p, const struct exec_spec *sp
     }
     sb_adds(&text, "exec ");
     sb_add_shell_quoted(&text, p->supervisor);
-    sb_addc(&text, ' ');
+    sb_adds(&text, spec->checkpoints ? " --checkpoints " : " ");
     sb_add_shell_quoted(&text, spec->status_path);
     sb_adds(&text, " --");
     for (size_t i = 0; spec->argv[i]; i++) {

@@ -131,7 +131,8 @@ int job_submit(struct sched *s, struct job *j, char **argv, char **env, struct s
     sweep_slurm_resources(&s->spec, j->kind == JOB_TRAIN ? r->stage : NULL, &res);
     char *exclude = j->kind == JOB_TRAIN ? train_job_exclude(s, j->run) : NULL;
     struct exec_spec spec = { argv, env, j->dir, j->stdout_path, errlog.buf, j->status_path,
-                              name.buf, &res, s->opt.threads_per_run, exclude };
+                              name.buf, &res, s->opt.threads_per_run, exclude,
+                              j->kind == JOB_TRAIN };
     int ok = s->ex.submit(&s->ex, &spec, &j->proc, err) == 0;
     if (ok && job_record_proc(s, j, name.buf) != REG_OK) {
         if (s->ex.release) {

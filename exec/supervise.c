@@ -7,6 +7,10 @@
  * and start time) before starting the command, waits for it, forwards SIGTERM/SIGINT/SIGHUP to it, and writes
  * {"exit": N} or {"signal": N} to STATUS_FILE, so whoever watches next learns how
  * the job ended. SIGUSR1 is forwarded too: Slurm sends it before a job's time limit.
+ * With --checkpoints (a training job), when the command exits 0 it first hashes the
+ * checkpoints the command's metrics.jsonl names and that are still there, on the job's
+ * node, into checkpoints.sha256 beside STATUS_FILE (ckpt_digests.h): the orchestrator
+ * then records them without reading a byte of them in its loop.
  * It links only libc and mainline's small helpers: it starts once
  * per job, and its start-up is orchestration overhead.
  */
@@ -18,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ckpt_digests.h"
 #include "fsutil.h"
 #include "job.h"
 #include "job_lock.h"
@@ -64,10 +69,24 @@ static void write_pid_file(const char *status_path)
     sb_free(&err);
 }
 
+/* A failure to hash is said and the job's end still written: the orchestrator then
+ * hashes what is missing itself. */
+static void write_checkpoint_digests(const char *dir)
+{
+    struct strbuf err = STRBUF_INIT;
+    if (ckpt_digests_write(dir, &err) < 0 || err.len)
+        fprintf(stderr, "mainline-supervise: hashing the checkpoints: %s\n", err.buf);
+    sb_free(&err);
+}
+
 static int supervise_main(int argc, char **argv)
 {
+    int checkpoints = argc > 1 && !strcmp(argv[1], "--checkpoints");
+    argc -= checkpoints;
+    argv += checkpoints;
     if (argc < 4 || strcmp(argv[2], "--") != 0) {
-        fprintf(stderr, "usage: mainline-supervise STATUS_FILE -- COMMAND [ARGS...]\n");
+        fprintf(stderr, "usage: mainline-supervise [--checkpoints] STATUS_FILE -- COMMAND "
+                        "[ARGS...]\n");
         return 129;
     }
     const char *status_path = argv[1];
@@ -86,9 +105,12 @@ static int supervise_main(int argc, char **argv)
         sb_free(&err);
         return JOB_LOCK_EXIT_REFUSED;
     }
-    free(dir);
     sb_free(&err);
     unlink(status_path);
+    char *digests = path_join(dir, JOB_FILE_CKPT_DIGESTS);
+    if (checkpoints)
+        unlink(digests);   /* an earlier attempt's: never mistaken for this one's */
+    free(digests);
     write_pid_file(status_path);
     struct sigaction sa = { .sa_handler = forward_signal };
     sigemptyset(&sa.sa_mask);
@@ -99,6 +121,7 @@ static int supervise_main(int argc, char **argv)
     pid_t pid = fork();
     if (pid < 0) {
         perror("mainline-supervise: fork");
+        free(dir);
         return 128;
     }
     if (pid == 0) {
@@ -112,9 +135,13 @@ static int supervise_main(int argc, char **argv)
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
             perror("mainline-supervise: waitpid");
+            free(dir);
             return 128;
         }
     }
+    if (checkpoints && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        write_checkpoint_digests(dir);
+    free(dir);
     write_status(status_path, status);
     return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }

@@ -38,6 +38,7 @@ enum job_exit {
 #define JOB_FILE_STDOUT "stdout.log"
 #define JOB_FILE_STDERR "stderr.log"
 #define JOB_FILE_EXIT "exit.json"             /* written by the supervisor at the end */
+#define JOB_FILE_CKPT_DIGESTS "checkpoints.sha256"  /* the supervisor's, before exit.json */
 #define JOB_FILE_LOCK "job.lock"              /* held by the live job (exec/job_lock.h) */
 #define JOB_DIR_CHECKPOINTS "checkpoints"
 

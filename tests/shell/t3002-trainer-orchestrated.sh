@@ -149,6 +149,46 @@ assert d["stderr_tail"] is None and d["fail_reason"] is None
     # runs: the same number in its VAL_NLL column
     mainline runs >runs.out
     test "$(tail -n 1 runs.out | awk '{ print $(NF - 1), $NF }')" = "$best -"
+    # the job's supervisor hashed what was kept (checkpoints.sha256): the same digest
+    run=runs/keep/main-attn-seed-0
+    bytes=$(sql "SELECT bytes FROM checkpoints WHERE step = 6")
+    printf '%s  %s  %s\n' "$want" "$bytes" checkpoints/step-6 >want.sha
+    test_cmp want.sha $run/checkpoints.sha256
+EOF
+
+# The end of a run recorded again as a dead orchestrator's restart records it
+# (reconcile.c): its checkpoints unsettled, the run `running` with its dead pid.
+unsettle() {
+    sql "UPDATE runs SET state = 'running';
+         UPDATE checkpoints SET kept = NULL, checked_at = NULL, sha256 = NULL" &&
+    run_rc 0 mainline run keep &&
+    grep -q "main-attn-seed-0 finished while no orchestrator watched: done" out
+}
+
+test_body 'the orchestrator takes the job'"'"'s digests, and hashes itself without them' <<\EOF
+    builtin_sweep keep "rank: 4, alpha: 8, lr: 0.005, batch_size: 8, max_steps: 4,
+        train_rows: 48, valid_rows: 16, eval_at: [2, end], keep: last" \
+        "condition: [attn], seed: [0]"
+    run_rc 0 mainline run keep
+    run=runs/keep/main-attn-seed-0
+    real=$(sql "SELECT sha256 FROM checkpoints WHERE step = 4")
+    bytes=$(sql "SELECT bytes FROM checkpoints WHERE step = 4")
+    test "$(printf '%s' "$real" | grep -c '^[0-9a-f]\{64\}$')" -eq 1
+    # a digest no checkpoint has, of the size on disk: taken as it is, nothing read
+    fake=$(printf 'a%.0s' $(seq 64))
+    printf '%s  %s  checkpoints/step-4\n' "$fake" "$bytes" >$run/checkpoints.sha256
+    unsettle
+    test "$(sql "SELECT kept, sha256 FROM checkpoints ORDER BY step")" = "0|
+1|$fake"
+    # the size changed since the job hashed it: hashed again here
+    printf '%s  %s  checkpoints/step-4\n' "$fake" $((bytes + 1)) >$run/checkpoints.sha256
+    unsettle
+    test "$(sql "SELECT sha256 FROM checkpoints WHERE step = 4")" = "$real"
+    # no checkpoints.sha256 (an older run directory, a supervisor that died): hashed here
+    rm $run/checkpoints.sha256
+    unsettle
+    test "$(sql "SELECT kept, sha256 FROM checkpoints ORDER BY step")" = "0|
+1|$real"
 EOF
 
 test_done
