@@ -9,10 +9,11 @@
 /*
  * What became of one checkpoint: 0 kept (*out filled), 1 gone, -1 unreadable. The
  * supervisor's digest is taken when the checkpoint still has the size it hashed (a stat;
- * a directory's entries walked, never its bytes read). Without one, the checkpoints are
- * read here, in the orchestrator's loop: that is rare, a run whose supervisor died
- * before writing exit.json (reconciled), a run directory older than checkpoints.sha256,
- * a checkpoint changed after its job ended, or one only a `parse_stdout` rule reported.
+ * a directory's entries walked, never its bytes read). Without one, the checkpoint is
+ * read here, in the orchestrator's loop, which is rare: a run that ended under a mainline
+ * older than checkpoints.sha256 and is reconciled now, a supervisor that could not write
+ * the file (a full disk) or read the checkpoint, a checkpoint changed after its job
+ * ended, or one only a `parse_stdout` rule reported (the supervisor reads metrics.jsonl).
  */
 static int fate_of(const char *path, const struct ckpt_digest_entry *e,
                    struct file_digest *out, struct strbuf *err)

@@ -134,10 +134,15 @@ test_body 'the built-in trainer and evaluator on Slurm: the rows and verdict of 
     for id in $(sql "SELECT job_id FROM batch_jobs"); do
         test "$(slurm_state "$id")" = COMPLETED
     done
-    grep -q "^exec .*/mainline-supervise' .* '[^']*/mainline-train' '--config'" \
+    grep -q "^exec .*/mainline-supervise' --checkpoints .* '[^']*/mainline-train' '--config'" \
         runs/tiny/main-attn-seed-0/job.sh
-    grep -q "^exec .*/mainline-supervise' .* '[^']*/mainline-eval' '--config'" \
+    grep -q "^exec .*/mainline-supervise' '.* '[^']*/mainline-eval' '--config'" \
         runs/tiny/main-attn-seed-0/eval/step-*/job.sh
+    # the job hashed its checkpoints on its node: the registry holds its digests
+    sed 's/^\([0-9a-f]*\)  [0-9]*  \(.*\)/\2|\1/' runs/tiny/main-attn-seed-0/checkpoints.sha256 >job.sha
+    sql "SELECT path, sha256 FROM checkpoints c JOIN runs r ON r.id = c.run
+         WHERE r.run_id = 'main-attn-seed-0' AND kept = 1 ORDER BY step" >reg.sha
+    test -s job.sha && test_cmp job.sha reg.sha
     grep -q "^exec .*/mainline-eval' " runs/tiny/baseline/job.sh
     test ! -e ../here/runs/tiny/main-attn-seed-0/job.sh
     no_double_submits
