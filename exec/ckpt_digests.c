@@ -70,7 +70,9 @@ int ckpt_digests_write(const char *dir, struct strbuf *err)
     struct ckpt_digests d = { 0 };
     struct scan sc = { .dir = dir, .d = &d, .err = err };
     char *metrics = path_join(dir, JOB_FILE_METRICS);
-    enum jsonl_status js = jsonl_each(metrics, scan_line, &sc, err);
+    /* No metrics.jsonl (a trainer that only prints): no checkpoint of its to hash. */
+    enum jsonl_status js = access(metrics, F_OK) < 0 && errno == ENOENT
+                               ? JSONL_OK : jsonl_each(metrics, scan_line, &sc, err);
     free(metrics);
     for (size_t i = 0; i < sc.n_seen; i++)
         free(sc.seen[i]);

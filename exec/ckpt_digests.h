@@ -33,7 +33,8 @@ struct ckpt_digests {
 };
 
 /* Hash every checkpoint that dir/metrics.jsonl names and that still exists (each path
- * once; relative paths below dir) and write dir/checkpoints.sha256 atomically. A
+ * once; relative paths below dir) and write dir/checkpoints.sha256 atomically (empty
+ * without metrics.jsonl). A
  * checkpoint that cannot be read is left out (the orchestrator then looks itself) and
  * said in err; the file is written all the same. Returns 0, or -1 when the metrics or
  * the file could not be read or written. */
