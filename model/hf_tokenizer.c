@@ -256,7 +256,8 @@ static int config_token_id(const struct hf_tokenizer *h, json_t *v)
 static int load_template(struct hf_tokenizer *h, json_t *pp, const char *name,
                          struct strbuf *err)
 {
-    json_t *single = json_object_get(pp, "single"), *special = json_object_get(pp, "special_tokens");
+    json_t *single = json_object_get(pp, "single");
+    json_t *special = json_object_get(pp, "special_tokens");
     json_t *it;
     size_t i;
     if (h->tmpl) {
