@@ -6,7 +6,8 @@
  * lock outlives a supervisor killed with -9), writes "<STATUS_FILE>.pid" (its pid
  * and start time) before starting the command, waits for it, forwards
  * SIGTERM/SIGINT/SIGHUP to it, and writes {"exit": N} or {"signal": N} to STATUS_FILE,
- * so whoever watches next learns how the job ended. SIGUSR1 is forwarded too: Slurm sends it before a job's time limit.
+ * so whoever watches next learns how the job ended. SIGUSR1 is forwarded too: Slurm
+ * sends it before a job's time limit.
  * With --checkpoints (a training job), when the command exits 0 it first hashes the
  * checkpoints the command's metrics.jsonl names and that are still there, on the job's
  * node, into checkpoints.sha256 beside STATUS_FILE (ckpt_digests.h): the orchestrator
