@@ -203,23 +203,40 @@ static void target_prompting(struct target *t)
     t->prompting.stop = t->stop;
 }
 
-static int resolve_sweep(struct cli *cli, const struct export_args *a, struct target *t)
+/* The sweep's results and the selection its frozen rules make (select_compute(),
+ * nothing recorded): EXIT_OK with *res and *sel the caller's to free, or the exit
+ * status, the message said and nothing to free. */
+static int load_selection(struct cli *cli, const char *sweep, struct reg_results *res,
+                          struct selection *sel)
 {
-    struct reg_results res;
-    struct selection sel = { 0 };
-    struct strbuf err = STRBUF_INIT;
-    enum reg_status st = reg_results_load(cli->reg, a->sweep, &res);
+    memset(sel, 0, sizeof(*sel));
+    enum reg_status st = reg_results_load(cli->reg, sweep, res);
     if (st == REG_ERR_NOT_FOUND) {
-        error("no sweep named '%s' in %s", a->sweep, cli->registry_path);
+        error("no sweep named '%s' in %s", sweep, cli->registry_path);
         return EXIT_FAILURES;
     }
     if (st != REG_OK)
         return cli_reg_error(cli, st, "cannot read the sweep");
-    int rc = EXIT_FAILURES;
-    if (select_compute(&res, &sel, &err) < 0) {
-        error("sweep '%s': %s", a->sweep, err.buf);
-        goto out;
+    struct strbuf err = STRBUF_INIT;
+    int rc = select_compute(res, sel, &err) < 0 ? EXIT_FAILURES : EXIT_OK;
+    if (rc != EXIT_OK) {
+        error("sweep '%s': %s", sweep, err.buf);
+        selection_free(sel);
+        reg_results_free(res);
     }
+    sb_free(&err);
+    return rc;
+}
+
+static int resolve_sweep(struct cli *cli, const struct export_args *a, struct target *t)
+{
+    struct reg_results res;
+    struct selection sel;
+    int rc = load_selection(cli, a->sweep, &res, &sel);
+    if (rc != EXIT_OK)
+        return rc;
+    rc = EXIT_FAILURES;
+    enum reg_status st;
     const json_t *k = a->run ? run_checkpoint(sel.doc, a->sweep, a->run)
                              : mainline_checkpoint(sel.doc, a->sweep);
     if (!k)
@@ -259,7 +276,6 @@ static int resolve_sweep(struct cli *cli, const struct export_args *a, struct ta
 out:
     selection_free(&sel);
     reg_results_free(&res);
-    sb_free(&err);
     return rc;
 }
 
@@ -322,22 +338,16 @@ static int bundle_runs(struct cli *cli, const struct export_args *a, const json_
 static int export_bundle(struct cli *cli, const struct export_args *a)
 {
     struct reg_results res;
-    struct selection sel = { 0 };
+    struct selection sel;
+    int rc = load_selection(cli, a->sweep, &res, &sel);
+    if (rc != EXIT_OK)
+        return rc;
     struct strbuf err = STRBUF_INIT;
-    enum reg_status st = reg_results_load(cli->reg, a->sweep, &res);
-    if (st == REG_ERR_NOT_FOUND) {
-        error("no sweep named '%s' in %s", a->sweep, cli->registry_path);
-        return EXIT_FAILURES;
-    }
-    if (st != REG_OK)
-        return cli_reg_error(cli, st, "cannot read the sweep");
     struct bundle_run *runs = NULL;
     size_t n = 0;
     struct bundle_out r;
-    int rc = EXIT_FAILURES;
-    if (select_compute(&res, &sel, &err) < 0)
-        error("sweep '%s': %s", a->sweep, err.buf);
-    else if (bundle_runs(cli, a, sel.doc, &res, &runs, &n) < 0)
+    rc = EXIT_FAILURES;
+    if (bundle_runs(cli, a, sel.doc, &res, &runs, &n) < 0)
         ;
     else if (bundle_write(cli->reg, cli->registry_path, &res, runs, n, a->out, &r, &err) < 0)
         error("%s", err.buf);
