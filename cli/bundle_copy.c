@@ -74,15 +74,9 @@ static int copy_data(struct archive *a, int fd, const char *member, const char *
     return rc;
 }
 
-int bundle_copy_file(struct archive *a, const char *member, const char *path,
-                     const char sha256[SHA256_HEX_LEN + 1], int64_t bytes, time_t mtime,
-                     struct strbuf *err)
+int bundle_member_header(struct archive *a, const char *member, int64_t bytes, time_t mtime,
+                         struct strbuf *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        sb_addf(err, "cannot open '%s': %s", path, strerror(errno));
-        return -1;
-    }
     struct archive_entry *e = archive_entry_new();
     archive_entry_set_pathname(e, member);
     archive_entry_set_filetype(e, AE_IFREG);
@@ -95,6 +89,19 @@ int bundle_copy_file(struct archive *a, const char *member, const char *path,
         rc = -1;
     }
     archive_entry_free(e);
+    return rc;
+}
+
+int bundle_copy_file(struct archive *a, const char *member, const char *path,
+                     const char sha256[SHA256_HEX_LEN + 1], int64_t bytes, time_t mtime,
+                     struct strbuf *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        sb_addf(err, "cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = bundle_member_header(a, member, bytes, mtime, err);
     if (rc == 0)
         rc = copy_data(a, fd, member, path, sha256, bytes, err);
     close(fd);

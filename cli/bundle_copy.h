@@ -18,6 +18,11 @@
 /* Bytes read and written at a time: the memory a file costs, whatever its size. */
 enum { BUNDLE_COPY_CHUNK = 64 * 1024 };
 
+/* The header of a regular file member `member` of `bytes` bytes (mode 0644, `mtime`)
+ * written into the open archive `a`. Returns 0, or -1 with a message in *err. */
+int bundle_member_header(struct archive *a, const char *member, int64_t bytes, time_t mtime,
+                         struct strbuf *err);
+
 /*
  * Write `path` into the open archive `a` as the member `member` (its header says
  * `bytes` and `mtime`), BUNDLE_COPY_CHUNK bytes at a time, hashing what it writes.

@@ -223,20 +223,13 @@ static json_t *manifest_json(const json_t *rows, const struct bundle_run *runs, 
 static int archive_add(struct archive *a, const char *member, const char *data, size_t len,
                        time_t mtime, struct strbuf *err)
 {
-    struct archive_entry *e = archive_entry_new();
-    archive_entry_set_pathname(e, member);
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_size(e, (la_int64_t)len);
-    archive_entry_set_mtime(e, mtime, 0);
-    int rc = 0;
-    if (archive_write_header(a, e) != ARCHIVE_OK ||
-        (len && archive_write_data(a, data, len) != (la_ssize_t)len)) {
+    if (bundle_member_header(a, member, (int64_t)len, mtime, err) < 0)
+        return -1;
+    if (len && archive_write_data(a, data, len) != (la_ssize_t)len) {
         sb_addf(err, "cannot write '%s' into the bundle: %s", member, archive_error_string(a));
-        rc = -1;
+        return -1;
     }
-    archive_entry_free(e);
-    return rc;
+    return 0;
 }
 
 /* The second pass: one member, from memory or streamed from disk and checked. */
