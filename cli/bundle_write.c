@@ -10,7 +10,6 @@
  */
 #define _XOPEN_SOURCE 700
 #include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <ftw.h>
 #include <jansson.h>
