@@ -49,10 +49,11 @@ echo "== mainline export (the deployable model, in the format usable.quantized c
 ml select demo --json >"$out/select.json"
 run=$(python3 scripts/demo-export-run.py "$out/select.json")
 quant=$(sed -n 's/.*quantized: *{quant: *\([a-z0-9_]*\).*/\1/p' sweeps/demo.yaml | head -n 1)
+quant=${quant:-q4_0}
 rm -rf "$out/demo-$quant.gguf" "$out/ollama"
-ml export demo $run --format gguf --quant "${quant:-q4_0}" -o "$out/demo-${quant:-q4_0}.gguf"
-ml export demo $run --format ollama --quant "${quant:-q4_0}" -o "$out/ollama"
-echo "gguf:   $out/demo-${quant:-q4_0}.gguf; ollama: $out/ollama (ollama create demo -f $out/ollama/Modelfile)"
+ml export demo $run --format gguf --quant "$quant" -o "$out/demo-$quant.gguf"
+ml export demo $run --format ollama --quant "$quant" -o "$out/ollama"
+echo "gguf:   $out/demo-$quant.gguf; ollama: $out/ollama (ollama create demo -f $out/ollama/Modelfile)"
 
 echo
 echo "report: $out/report.html (and $out/report.md); registry: $db"
