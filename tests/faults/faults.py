@@ -712,6 +712,12 @@ PHASE_OF_KIND = {'trainer': 'train', 'supervisor': 'train', 'evaluator': 'eval',
                  'orchestrator': 'all'}
 
 
+def supervised_command(argv):
+    """The program a mainline-supervise argv runs: the word after its `--`
+    (`mainline-supervise [--checkpoints] STATUS_FILE -- COMMAND...`), or ''."""
+    return argv[argv.index('--') + 1] if '--' in argv[:-1] else ''
+
+
 def kill_one(r, first, kind, count=True):
     """kill -9 one process of `kind` at a random moment (the first one to appear after
     it when none is alive then); `count` it as the round's fault."""
@@ -725,7 +731,7 @@ def kill_one(r, first, kind, count=True):
         else:
             live = r.b.watch.live(kind, r.dir)
         if kind == 'supervisor':   # a trainer's supervisor (not its child before exec)
-            live = [p for p in live if os.path.basename(p.argv[3] if len(p.argv) > 3 else '')
+            live = [p for p in live if os.path.basename(supervised_command(p.argv))
                     in ('fake_trainer', 'mainline-train')
                     and p.ppid not in {q.pid for q in live}]
         live = [p for p in live if (p.pid, p.start) not in gone]
