@@ -872,7 +872,10 @@ class Corrupt(Scenario):
             kill_one(r, first, 'orchestrator', count=False)
             first.wait()
             deadline = time.monotonic() + QUIET_TIMEOUT
-            while (r.b.watch.live('trainer', r.dir) or r.b.watch.live('evaluator', r.dir)) \
+            # Its supervisors too: one it started just before the kill may not have
+            # started its evaluator yet (slow under ASan), which would then start after
+            # the pages are overwritten, though no command ran on the corrupt registry.
+            while any(r.b.watch.live(k, r.dir) for k in ('trainer', 'evaluator', 'supervisor')) \
                     and time.monotonic() < deadline:
                 time.sleep(0.05)
         elif r.finish(first, RUN_TIMEOUT) is None:
